@@ -1,0 +1,257 @@
+/* buf: growable capped buffers, hex and JSON string helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+static char empty_buf[1];
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->p = empty_buf;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max ? max : BUF_MAX_DEFAULT;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->cap)
+		free(b->p);
+	buf_init(b, b->max);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->p[0] = 0;
+	if (!b->cap)
+		empty_buf[0] = 0;
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *r;
+	if (len)
+		*len = b->len;
+	r = b->cap ? b->p : xcalloc(1, 1);
+	buf_init(b, b->max);
+	return r;
+}
+
+int buf_grow(struct buf *b, size_t n)
+{
+	size_t need, cap;
+	if (__builtin_add_overflow(b->len, n, &need) || need > b->max)
+		return err_set(ERR_TOOBIG, "buffer limit of %zu bytes reached", b->max);
+	if (need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need + 1)
+		cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
+	if (b->cap) {
+		b->p = xrealloc(b->p, cap);
+	} else {
+		b->p = xmalloc(cap);
+		b->p[0] = 0;
+	}
+	b->cap = cap;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *p, size_t len)
+{
+	int r = buf_grow(b, len);
+	if (r)
+		return r;
+	if (len)
+		memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n, r;
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return err_set(ERR_USAGE, "bad format string");
+	r = buf_grow(b, (size_t)n);
+	if (r)
+		return r;
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+	va_start(ap, fmt);
+	r = buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void hex_encode(char *out, const void *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[s[i] >> 4];
+		out[2 * i + 1] = digits[s[i] & 15];
+	}
+	out[2 * len] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(void *out, size_t len, const char *hex, size_t hex_len)
+{
+	unsigned char *o = out;
+	if (hex_len != 2 * len)
+		return err_set(ERR_PARSE, "hex string has %zu digits, wanted %zu", hex_len, 2 * len);
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return err_set(ERR_PARSE, "'%.*s' is not hex", (int)hex_len, hex);
+		o[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int buf_addhex(struct buf *b, const void *p, size_t len)
+{
+	int r;
+	if (len > SIZE_MAX / 2 - 1)
+		return err_set(ERR_TOOBIG, "hex too long");
+	r = buf_grow(b, 2 * len);
+	if (r)
+		return r;
+	hex_encode(b->p + b->len, p, len);
+	b->len += 2 * len;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not valid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xe0 && s[1] < 0xa0)
+			return 0;
+		if (s[0] == 0xed && s[1] >= 0xa0)
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if (s[0] == 0xf0 && s[1] < 0x90)
+			return 0;
+		if (s[0] == 0xf4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+int buf_addjson(struct buf *b, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	int r = buf_addch(b, '"');
+	for (size_t i = 0; i < len && !r;) {
+		unsigned char c = u[i];
+		size_t n;
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+			r = buf_add(b, esc, 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n': r = buf_add(b, "\\n", 2); break;
+			case '\t': r = buf_add(b, "\\t", 2); break;
+			case '\r': r = buf_add(b, "\\r", 2); break;
+			default: r = buf_addf(b, "\\u%04x", c); break;
+			}
+			i++;
+		} else if ((n = utf8_len(u + i, len - i)) > 0) {
+			r = buf_add(b, s + i, n);
+			i += n;
+		} else {
+			/* not UTF-8: keep the byte visible and reversible as U+FFFD-free escape */
+			r = buf_addf(b, "\\\\x%02x", c);
+			i++;
+		}
+	}
+	return r ? r : buf_addch(b, '"');
+}
+
+int buf_read_file(struct buf *b, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+	if (fd < 0)
+		return err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot open '%s': %s",
+			       path, strerror(errno));
+	for (;;) {
+		size_t room = b->max - b->len, want = room < 65536 ? room : 65536;
+		ssize_t n;
+		if (room == 0) {
+			char c;
+			if (read(fd, &c, 1) > 0)
+				r = err_set(ERR_TOOBIG, "'%s' is larger than %zu bytes", path, b->max);
+			break;
+		}
+		r = buf_grow(b, want);
+		if (r)
+			break;
+		n = read(fd, b->p + b->len, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = err_set(ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		b->p[b->len] = 0;
+	}
+	close(fd);
+	return r;
+}

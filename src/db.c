@@ -1,0 +1,140 @@
+/* db: SQLite setup, schema migrations, transactions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+/*
+ * The migration steps, in order. Never edit a step that has shipped: add a new one.
+ * Step N brings user_version from N-1 to N.
+ */
+static const char *const migrations[] = {
+	/* 1: the facility and its releases */
+	"CREATE TABLE facility (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE releases ("
+	"  id INTEGER PRIMARY KEY,"
+	"  product TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  vault_dir TEXT NOT NULL UNIQUE,"
+	"  tree_sha256 TEXT NOT NULL,"
+	"  tree_sha1 TEXT NOT NULL,"
+	"  files INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  vendor_vkey TEXT NOT NULL,"
+	"  wrapped_key BLOB,"
+	"  seal_note TEXT NOT NULL,"
+	"  sealed_at INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'sealed',"
+	"  UNIQUE (product, version));",
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+int db_fail(sqlite3 *db, const char *what)
+{
+	return err_set(ERR_DB, "database: %s: %s", what, db ? sqlite3_errmsg(db) : "no handle");
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int r = err_set(ERR_DB, "database: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return r;
+	}
+	return 0;
+}
+
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, out, NULL) != SQLITE_OK)
+		return db_fail(db, "prepare");
+	return 0;
+}
+
+int db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(db, "PRAGMA user_version", &st);
+	if (r)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return db_fail(db, "user_version");
+	}
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int migrate(sqlite3 *db)
+{
+	int v, r;
+	char sql[64];
+	if ((r = user_version(db, &v)))
+		return r;
+	if (v < 0 || (size_t)v > N_MIGRATIONS)
+		return err_set(ERR_CORRUPT,
+			       "database schema version %d is newer than this program knows (%zu)",
+			       v, N_MIGRATIONS);
+	for (size_t i = (size_t)v; i < N_MIGRATIONS; i++) {
+		if ((r = db_begin(db)))
+			return r;
+		if ((r = db_exec(db, migrations[i]))) {
+			db_rollback(db);
+			return r;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
+		if ((r = db_exec(db, sql)) || (r = db_commit(db))) {
+			db_rollback(db);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int db_open(const char *path, int create, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int r;
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		r = err_set(create ? ERR_IO : ERR_NOTFOUND, "cannot open database '%s': %s", path,
+			    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return r;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if ((r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			     "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;")) ||
+	    (r = migrate(db))) {
+		sqlite3_close(db);
+		return r;
+	}
+	*out = db;
+	return 0;
+}
+
+void db_close(sqlite3 *db)
+{
+	if (db)
+		sqlite3_close(db);
+}

@@ -1,0 +1,44 @@
+/*
+ * facility: the facility folder and what lives in it.
+ *
+ *   DIR/sealroom.db   SQLite (WAL), see db.h
+ *   DIR/vault/        one folder per sealed release, see vault.h
+ *   DIR/keys/log.key  the facility's Ed25519 signer key (note.h format, mode 0600)
+ *   DIR/keys/log.pub  its verifier key line
+ *
+ * DIR is -C DIR, else $SEALROOM_HOME, else ./sealroom-data. A struct facility owns the open
+ * database handle and the facility's signer key.
+ */
+#ifndef SEALROOM_FACILITY_H
+#define SEALROOM_FACILITY_H
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "note.h"
+
+struct facility;
+
+/* The folder to use: opt_dir, else $SEALROOM_HOME, else "./sealroom-data". */
+const char *facility_resolve(const char *opt_dir);
+
+/*
+ * Create a facility at dir named name (the log's origin, e.g. "review.example.org").
+ * dir must not exist or be empty; ERR_EXISTS when it already holds a facility, and then
+ * nothing is changed.
+ */
+int facility_init(const char *dir, const char *name) WUR;
+
+/* Open an existing facility; ERR_NOTFOUND with a hint to run init when there is none. */
+int facility_open(const char *dir, struct facility **out) WUR;
+void facility_free(struct facility *f);
+
+sqlite3 *facility_db(const struct facility *f);
+const char *facility_dir(const struct facility *f);
+const char *facility_name(const struct facility *f);
+/* The facility's log signer key (loaded lazily from keys/log.key). */
+int facility_signer(struct facility *f, const struct note_signer **out) WUR;
+/* dir + "/" + rel, malloc'd. */
+char *facility_path(const struct facility *f, const char *rel);
+
+#endif

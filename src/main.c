@@ -1,0 +1,86 @@
+/*
+ * main: argv[1] -> the subcommand table (git's git.c). "-C DIR" before the subcommand is
+ * passed on to it, so that `sealroom -C DIR init` and `sealroom init -C DIR` agree.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"init", cmd_init, "create a facility folder (database, vault, keys)"},
+	{"key", cmd_key, "make an Ed25519 signing key: key new NAME --out FILE"},
+	{"seal", cmd_seal, "seal a source tree as an encrypted release"},
+	{"verify", cmd_verify, "check a sealed release against its seal"},
+	{"releases", cmd_releases, "list sealed releases"},
+	{"log", cmd_log, "the transparency log: checkpoint, prove, verify, export ..."},
+	{"demo", cmd_demo, "seal a sample tree into a ready facility"},
+	{NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: sealroom [-C DIR] <command> [options]\n\ncommands:\n", f);
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->help);
+	fputs("\nEvery command takes --help, and --json for machine output.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	char *args[256];
+	int n = 0;
+	const char *dir = NULL;
+	int i = 1;
+
+	if (sodium_init() < 0) {
+		fputs("sealroom: libsodium failed to initialise\n", stderr);
+		return 1;
+	}
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-C") && i + 1 < argc) {
+			dir = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			puts("sealroom 0.1");
+			return 0;
+		} else {
+			fprintf(stderr, "sealroom: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (argc - i + 2 >= (int)(sizeof(args) / sizeof(args[0]))) {
+		fputs("sealroom: too many arguments\n", stderr);
+		return 2;
+	}
+	for (const struct command *c = commands; c->name; c++) {
+		if (strcmp(c->name, argv[i]))
+			continue;
+		args[n++] = argv[i];
+		if (dir) {
+			args[n++] = "-C";
+			args[n++] = (char *)dir;
+		}
+		for (int j = i + 1; j < argc; j++)
+			args[n++] = argv[j];
+		args[n] = NULL;
+		return c->fn(n, args);
+	}
+	fprintf(stderr, "sealroom: '%s' is not a command; see 'sealroom --help'\n", argv[i]);
+	return 2;
+}
