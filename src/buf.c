@@ -190,6 +190,18 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+int utf8_valid(const void *p, size_t len)
+{
+	const unsigned char *u = p;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len(u + i, len - i);
+		if (!n)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
 int buf_addjson(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;

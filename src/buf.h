@@ -46,6 +46,9 @@ int buf_addhex(struct buf *b, const void *p, size_t len) WUR;
  * replacement sequences so that the output is always valid JSON. */
 int buf_addjson(struct buf *b, const char *s, size_t len) WUR;
 
+/* Is (p, len) valid UTF-8 (no overlongs, no surrogates)? */
+int utf8_valid(const void *p, size_t len);
+
 /* Read a whole file into b (appending), failing with ERR_TOOBIG past b->max. */
 int buf_read_file(struct buf *b, const char *path) WUR;
 

@@ -86,7 +86,7 @@ static int user_version(sqlite3 *db, int *v)
 
 static int migrate(sqlite3 *db)
 {
-	int v, r;
+	int v = 0, r;
 	char sql[64];
 	if ((r = user_version(db, &v)))
 		return r;

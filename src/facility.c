@@ -1,0 +1,220 @@
+/* facility: create and open the facility folder (database, vault, keys). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "db.h"
+#include "facility.h"
+
+struct facility {
+	char *dir;
+	char *name;
+	sqlite3 *db;
+	struct note_signer *signer;
+};
+
+const char *facility_resolve(const char *opt_dir)
+{
+	const char *e;
+	if (opt_dir && *opt_dir)
+		return opt_dir;
+	e = getenv("SEALROOM_HOME");
+	if (e && *e)
+		return e;
+	return "./sealroom-data";
+}
+
+static char *join(const char *dir, const char *rel)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	if (buf_addf(&b, "%s/%s", dir, rel))
+		BUG("path too long");
+	return buf_detach(&b, NULL);
+}
+
+char *facility_path(const struct facility *f, const char *rel)
+{
+	return join(f->dir, rel);
+}
+
+/* Write a whole file with mode, fsync'd; O_EXCL so that nothing is overwritten. */
+static int write_new_file(const char *path, const void *p, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	const char *c = p;
+	if (fd < 0)
+		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
+			       strerror(errno));
+	while (len) {
+		ssize_t n = write(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(e));
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		return err_set(ERR_IO, "cannot sync '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int is_empty_dir(const char *dir, int *exists)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+	*exists = 0;
+	if (!d) {
+		if (errno == ENOENT)
+			return 1;
+		*exists = 1;
+		return 0;
+	}
+	*exists = 1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+int facility_init(const char *dir, const char *name)
+{
+	char *db_path = join(dir, "sealroom.db"), *keys = join(dir, "keys"),
+	     *vault = join(dir, "vault"), *key_path = join(dir, "keys/log.key"),
+	     *pub_path = join(dir, "keys/log.pub");
+	struct buf sk, vk;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int exists, r = 0;
+	buf_init(&sk, 4096);
+	buf_init(&vk, 4096);
+
+	if (!note_name_valid(name, strlen(name))) {
+		r = err_set(ERR_USAGE, "facility name '%s' is not valid: no spaces, '+' or control characters", name);
+		goto out;
+	}
+	if (access(db_path, F_OK) == 0) {
+		r = err_set(ERR_EXISTS, "'%s' already holds a facility; nothing was changed", dir);
+		goto out;
+	}
+	if (!is_empty_dir(dir, &exists)) {
+		r = err_set(ERR_EXISTS, "'%s' exists and is not empty; choose a new folder", dir);
+		goto out;
+	}
+	if (!exists && mkdir(dir, 0700) < 0) {
+		r = err_set(ERR_IO, "cannot create '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if (mkdir(keys, 0700) < 0 || mkdir(vault, 0700) < 0) {
+		r = err_set(ERR_IO, "cannot create folders in '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((r = note_key_generate(name, &sk, &vk)) || (r = buf_addch(&sk, '\n')) ||
+	    (r = buf_addch(&vk, '\n')) || (r = write_new_file(key_path, sk.p, sk.len, 0600)) ||
+	    (r = write_new_file(pub_path, vk.p, vk.len, 0644)))
+		goto out;
+	/* the database last: its presence marks a finished facility */
+	if ((r = db_open(db_path, 1, &db)))
+		goto out;
+	if ((r = db_prepare(db, "INSERT INTO facility (key, value) VALUES ('name', ?), ('created', ?)", &st)))
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(db, "cannot record the facility");
+out:
+	sqlite3_finalize(st);
+	db_close(db);
+	sodium_memzero(sk.p, sk.len);
+	buf_release(&sk);
+	buf_release(&vk);
+	free(db_path);
+	free(keys);
+	free(vault);
+	free(key_path);
+	free(pub_path);
+	return r;
+}
+
+int facility_open(const char *dir, struct facility **out)
+{
+	struct facility *f;
+	char *db_path = join(dir, "sealroom.db");
+	sqlite3_stmt *st = NULL;
+	int r;
+	*out = NULL;
+	if (access(db_path, F_OK) < 0) {
+		r = err_set(ERR_NOTFOUND, "no facility at '%s'; run 'sealroom init -C %s' first", dir, dir);
+		free(db_path);
+		return r;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->dir = xstrdup(dir);
+	r = db_open(db_path, 0, &f->db);
+	free(db_path);
+	if (r)
+		goto fail;
+	if ((r = db_prepare(f->db, "SELECT value FROM facility WHERE key = 'name'", &st)))
+		goto fail;
+	if (sqlite3_step(st) != SQLITE_ROW || !sqlite3_column_text(st, 0)) {
+		r = err_set(ERR_CORRUPT, "facility '%s' has no name in its database", dir);
+		goto fail;
+	}
+	f->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	*out = f;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	facility_free(f);
+	return r;
+}
+
+void facility_free(struct facility *f)
+{
+	if (!f)
+		return;
+	db_close(f->db);
+	note_signer_free(f->signer);
+	free(f->dir);
+	free(f->name);
+	free(f);
+}
+
+sqlite3 *facility_db(const struct facility *f) { return f->db; }
+const char *facility_dir(const struct facility *f) { return f->dir; }
+const char *facility_name(const struct facility *f) { return f->name; }
+
+int facility_signer(struct facility *f, const struct note_signer **out)
+{
+	if (!f->signer) {
+		char *p = join(f->dir, "keys/log.key");
+		int r = note_signer_load(p, &f->signer);
+		free(p);
+		if (r)
+			return r;
+		if (strcmp(note_signer_name(f->signer), f->name)) {
+			int r2 = err_set(ERR_CORRUPT, "facility key is named '%s', not '%s'",
+					 note_signer_name(f->signer), f->name);
+			note_signer_free(f->signer);
+			f->signer = NULL;
+			return r2;
+		}
+	}
+	*out = f->signer;
+	return 0;
+}
