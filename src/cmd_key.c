@@ -1,0 +1,104 @@
+/* cmd_key: sealroom key new NAME --out FILE  (FILE: signer key, 0600; FILE.pub: verifier key) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+#include "note.h"
+
+static const char usage[] = "sealroom key new NAME --out FILE [--json]";
+
+/* Create path exclusively with mode and write (p, len) to it, fsync'd. */
+static int write_excl(const char *path, const char *p, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
+			       errno == EEXIST ? "it exists; refusing to overwrite a key" : strerror(errno));
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(path);
+			return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(e));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		return err_set(ERR_IO, "cannot sync '%s': %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int cmd_key(int argc, char **argv)
+{
+	const char *out = NULL, *pos[2];
+	struct opt_common c = {0};
+	struct opt opts[] = {{"out", OPT_STRING, &out}, {NULL, 0, NULL}};
+	struct buf sk, vk;
+	char *pub = NULL;
+	int n, r;
+
+	if (opt_parse(argc, argv, opts, &c, pos, 2, &n))
+		return cmd_usage("key", usage);
+	if (c.help) {
+		printf("usage: %s\n\nWrite a new Ed25519 signer key to FILE (mode 0600) and its C2SP\n"
+		       "verifier key line to FILE.pub. NAME is the key's name in signed notes.\n", usage);
+		return 0;
+	}
+	if (n != 2 || strcmp(pos[0], "new") || !out) {
+		err_set(ERR_USAGE, n < 2 ? "wants 'new NAME'" : !out ? "--out FILE is required" : "unknown subcommand '%s'", pos[0]);
+		return cmd_usage("key", usage);
+	}
+	buf_init(&sk, 4096);
+	buf_init(&vk, 4096);
+	pub = xmalloc(strlen(out) + 5);
+	snprintf(pub, strlen(out) + 5, "%s.pub", out);
+	if ((r = note_key_generate(pos[1], &sk, &vk)) || (r = buf_addch(&sk, '\n')) ||
+	    (r = buf_addch(&vk, '\n')))
+		goto out;
+	if (access(pub, F_OK) == 0) {
+		r = err_set(ERR_EXISTS, "cannot create '%s': it exists; refusing to overwrite a key", pub);
+		goto out;
+	}
+	if ((r = write_excl(out, sk.p, sk.len, 0600)))
+		goto out;
+	if ((r = write_excl(pub, vk.p, vk.len, 0644))) {
+		unlink(out);
+		goto out;
+	}
+	vk.p[--vk.len] = 0;
+	if (c.json) {
+		struct buf j;
+		buf_init(&j, 0);
+		if (buf_addstr(&j, "{\"name\":") || buf_addjson(&j, pos[1], strlen(pos[1])) ||
+		    buf_addstr(&j, ",\"key\":") || buf_addjson(&j, out, strlen(out)) ||
+		    buf_addstr(&j, ",\"vkey\":") || buf_addjson(&j, vk.p, vk.len) || buf_addch(&j, '}'))
+			BUG("json");
+		puts(j.p);
+		buf_release(&j);
+	} else {
+		printf("wrote %s (keep it secret) and %s\n%s\n", out, pub, vk.p);
+	}
+out:
+	sodium_memzero(sk.p, sk.len);
+	buf_release(&sk);
+	buf_release(&vk);
+	free(pub);
+	if (r)
+		return cmd_fail("key", r);
+	return 0;
+}
