@@ -11,6 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+/* libsodium must be initialised before any test touches keys or guarded memory */
+__attribute__((constructor)) static void test_sodium_init(void)
+{
+	if (sodium_init() < 0)
+		abort();
+}
+
 static int test_passed, test_failed, test_cur_failed;
 static const char *test_cur;
 
