@@ -1,0 +1,133 @@
+/*
+ * vault: a release's blobs and named objects, compressed and encrypted on disk.
+ *
+ * Each sealed release has its own random 32-byte data key (struct vault_key, held in
+ * sodium_malloc memory and wiped on free). The key is only ever stored wrapped to the
+ * vendor's Ed25519 public key (an X25519 sealed box), so the facility operator cannot read
+ * a release without the vendor. Every object is zstd-compressed, then encrypted with
+ * XChaCha20-Poly1305-IETF under a fresh random nonce, its associated data binding the
+ * release, the object's id or name, its compression method and its size.
+ *
+ * A release is one folder vault_root/<name> holding append-only packs (pack-000000, ...)
+ * and one encrypted index (id -> pack, offset, length, sorted, so vault_get is a binary
+ * search). The index header and every pack header are authenticated, and the index
+ * records each pack's exact length: one flipped, added or removed byte anywhere in the
+ * folder is found by vault_open, vault_get or vault_check, with an error naming the
+ * object id or the file and offset. docs/formats.md ("## Vault") has the byte layout.
+ *
+ * Writing: vault_writer_new makes vault_root/.tmp-<pid>-<random>; vault_put may be called
+ * from many threads at once; vault_commit fsyncs and renames the folder into place, so a
+ * crash leaves either no release or a whole one (vault_sweep cleans crashed leftovers).
+ * Reading: struct vault is immutable after vault_open and safe to share between threads.
+ */
+#ifndef SEALROOM_VAULT_H
+#define SEALROOM_VAULT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define VAULT_KEY_LEN 32
+/* Bytes of a wrapped key: "srk1" + 8-byte key id + crypto_box_seal of the 32-byte key. */
+#define VAULT_WRAPPED_LEN 92
+/* The largest object (uncompressed) the vault accepts. */
+#define VAULT_OBJECT_MAX ((size_t)1 << 30)
+/* A pack is closed and a new one started once the next record would take it past this. */
+#define VAULT_PACK_MAX ((size_t)256 << 20)
+/* The longest name of a named object (vault_put_meta). */
+#define VAULT_META_NAME_MAX 255
+#define VAULT_ZSTD_LEVEL_DEFAULT 3
+
+struct vault_key;
+
+/* A fresh random data key. */
+int vault_key_new(struct vault_key **out) WUR;
+/* A key from raw bytes (e.g. kept in another locked buffer); the caller wipes its copy. */
+int vault_key_from_bytes(const unsigned char raw[VAULT_KEY_LEN], struct vault_key **out) WUR;
+void vault_key_free(struct vault_key *k);
+
+/*
+ * Wrap the data key to the vendor's Ed25519 public key (converted to X25519, then
+ * crypto_box_seal). Appends VAULT_WRAPPED_LEN bytes to wrapped. ERR_AUTH when the public
+ * key is not a valid Ed25519 point.
+ */
+int vault_key_wrap(const struct vault_key *k, const unsigned char vendor_ed25519_pk[32],
+		   struct buf *wrapped) WUR;
+/*
+ * Unwrap with the vendor's Ed25519 secret key (libsodium's 64-byte seed+pk form).
+ * ERR_AUTH saying why: truncated or not a wrapped key, wrapped for another vendor key,
+ * or damaged. *out is set only on success.
+ */
+int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char vendor_ed25519_sk[64],
+		     struct vault_key **out) WUR;
+
+struct vault_writer;
+
+/*
+ * Start a new release under vault_root (created 0700 if absent): everything goes to
+ * vault_root/.tmp-<pid>-<random> until vault_commit. zstd_level 0 means the default (3).
+ * The writer keeps a reference to k, which must outlive it.
+ */
+int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd_level,
+		     struct vault_writer **out) WUR;
+/* Roll to a new pack past limit bytes instead of VAULT_PACK_MAX (tests use small limits). */
+void vault_writer_set_pack_limit(struct vault_writer *w, size_t limit);
+/*
+ * Add a blob by its 32-byte id (git SHA-256 blob id). Thread-safe: compression and
+ * encryption run outside the writer's lock, which is held only to append to the pack.
+ * The same id twice is stored once. ERR_TOOBIG past VAULT_OBJECT_MAX; ERR_IO when the pack
+ * cannot be written, after which the writer only accepts vault_writer_abort.
+ */
+int vault_put(struct vault_writer *w, const unsigned char id[32], const void *data,
+	      size_t len) WUR;
+/* Add a named object ("manifest", "index", ...); ERR_EXISTS when the name is taken. */
+int vault_put_meta(struct vault_writer *w, const char *name, const void *data, size_t len) WUR;
+/*
+ * Write the index, fsync every file and the folder, rename the folder to vault_root/<name>
+ * (never replacing anything) and fsync vault_root. ERR_EXISTS when <name> exists,
+ * ERR_USAGE for a name with '/' or a leading '.'. Frees w in every case, removing the
+ * temporary folder when the commit did not happen. No vault_put may be running.
+ */
+int vault_commit(struct vault_writer *w, const char *name) WUR;
+/* Remove the temporary folder and free w (NULL is fine). */
+void vault_writer_abort(struct vault_writer *w);
+/*
+ * Remove leftover .tmp-* folders of crashed seals: those whose writer process is gone,
+ * or in which nothing was written for VAULT_SWEEP_IDLE seconds. A vault_root that does not
+ * exist is fine.
+ */
+#define VAULT_SWEEP_IDLE (10 * 60)
+int vault_sweep(const char *vault_root) WUR;
+/* Remove a committed release folder (first renamed aside, so a crash leaves no half). */
+int vault_remove(const char *vault_root, const char *name) WUR;
+
+struct vault;
+
+/*
+ * Open a committed release folder: reads and authenticates the index, opens every pack
+ * and checks its header and exact length. ERR_AUTH (wrong key or tampered index),
+ * ERR_CORRUPT or ERR_NOTFOUND naming the file.
+ */
+int vault_open(const char *release_dir, const struct vault_key *k, struct vault **out) WUR;
+void vault_close(struct vault *v);
+/* The number of blobs (named objects not included). */
+size_t vault_count(const struct vault *v);
+/*
+ * Append a blob's plaintext to out (out->max caps it: ERR_TOOBIG). ERR_NOTFOUND when the
+ * id is absent; ERR_AUTH or ERR_CORRUPT naming the id in hex when the stored object fails
+ * its tag or is malformed. Thread-safe.
+ */
+int vault_get(struct vault *v, const unsigned char id[32], struct buf *out) WUR;
+int vault_get_meta(struct vault *v, const char *name, struct buf *out) WUR;
+/*
+ * Check every byte of the folder: no unexpected files, each pack laid out with no gap or
+ * stray byte, every object's tag, and its decompression. Calls cb (when not NULL) with each
+ * blob's plaintext in pack order; a non-zero return from cb stops the walk and is
+ * returned. Stops at the first error, naming the object or file and offset.
+ */
+int vault_check(struct vault *v,
+		int (*cb)(void *ctx, const unsigned char id[32], const void *p, size_t len),
+		void *ctx) WUR;
+
+#endif
