@@ -26,6 +26,29 @@ static const char *const migrations[] = {
 	"  sealed_at INTEGER NOT NULL,"
 	"  state TEXT NOT NULL DEFAULT 'sealed',"
 	"  UNIQUE (product, version));",
+	/* 2: the transparency log (logdb.c): entries, stored hashes, checkpoints, cosignatures */
+	"CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"CREATE TABLE log_hashes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
+	"CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL,"
+	"  signed_at INTEGER NOT NULL);"
+	"CREATE TABLE log_cosignatures ("
+	"  size INTEGER NOT NULL REFERENCES log_checkpoints (size),"
+	"  witness TEXT NOT NULL,"
+	"  line TEXT NOT NULL,"
+	"  added_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (size, witness));"
+	"CREATE TRIGGER log_entries_append_only BEFORE UPDATE ON log_entries"
+	"  BEGIN SELECT RAISE(ABORT, 'log entries are append-only'); END;"
+	"CREATE TRIGGER log_entries_no_delete BEFORE DELETE ON log_entries"
+	"  BEGIN SELECT RAISE(ABORT, 'log entries are append-only'); END;"
+	"CREATE TRIGGER log_hashes_append_only BEFORE UPDATE ON log_hashes"
+	"  BEGIN SELECT RAISE(ABORT, 'log hashes are append-only'); END;"
+	"CREATE TRIGGER log_hashes_no_delete BEFORE DELETE ON log_hashes"
+	"  BEGIN SELECT RAISE(ABORT, 'log hashes are append-only'); END;"
+	"CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE ON log_checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'log checkpoints are append-only'); END;"
+	"CREATE TRIGGER log_checkpoints_no_delete BEFORE DELETE ON log_checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'log checkpoints are append-only'); END;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
