@@ -29,7 +29,7 @@ check "pub format" grep -q '^vendor.example+[0-9a-f]\{8\}+A' "$T/v.key.pub"
 expect_fail "key new over an existing key" 1 "refusing to overwrite" "$SR" key new vendor.example --out "$T/v.key"
 check "existing key unchanged" grep -q 'vendor.example' "$T/v.key"
 expect_fail "key without --out" 2 "--out" "$SR" key new n
-expect_fail "key with a bad name" 1 "not valid" "$SR" key new "a+b" --out "$T/bad.key"
+expect_fail "key with a bad name" 2 "not valid" "$SR" key new "a+b" --out "$T/bad.key"
 check "bad key name wrote nothing" test ! -e "$T/bad.key"
 expect_fail "key with an unknown verb" 2 "unknown subcommand" "$SR" key old n --out "$T/x"
 expect_ok "key --json" "$SR" key new w --out "$T/w.key" --json

@@ -63,8 +63,8 @@ hostile "tar entry through a symlink" "symlink|link" "$T/through-link.tar"
 hostile "tar entry through a relative symlink" "symlink|link|escapes" "$T/through-rel-link.tar"
 hostile "tar with a device" "device" "$T/device.tar"
 hostile "tar with a fifo" "fifo|FIFO" "$T/fifo.tar"
-hostile "tar with duplicate paths" "duplicate" "$T/dup.tar"
-hostile "tar with ./a and a" "duplicate" "$T/dup-dot.tar"
+hostile "tar with duplicate paths" "twice|duplicate" "$T/dup.tar"
+hostile "tar with ./a and a" "twice|duplicate" "$T/dup-dot.tar"
 hostile "tar with a hard link outside" "link" "$T/hardlink-out.tar"
 hostile "tar with a file and a folder of one name" "'a" "$T/filedir.tar"
 hostile "tar with a .git entry" "\\.git" "$T/dotgit.tar"
@@ -80,7 +80,7 @@ rm "$T/ok/big"; head -c 1000 /dev/urandom >"$T/ok/big"
 expect_ok "file at --max-file" "$SR" seal "$T/ok" --product h --version limit --vendor-key "$T/v.key" --max-file 1000
 expected=1
 hostile "more files than --max-files" "files" "$T/ok" --max-files 1
-hostile "more bytes than --max-total" "total|bytes" "$T/ok" --max-total 100
+hostile "more bytes than --max-total" "total|bytes|larger" "$T/ok" --max-total 100
 mkfifo "$T/ok/pipe"
 hostile "folder with a fifo" "pipe" "$T/ok"
 rm "$T/ok/pipe"
@@ -93,7 +93,8 @@ hostile "a file that is no archive" "junk|archive" "$T/junk.bin"
 
 # keys
 hostile "missing vendor key" "no-such.key" "$T/ok" --vendor-key "$T/no-such.key"
-hostile "verifier key instead of signer key" "signer key" "$T/ok" --vendor-key "$T/v.key.pub"
+cp "$T/v.key.pub" "$T/pub-as.key" && chmod 600 "$T/pub-as.key"
+hostile "verifier key instead of signer key" "signer key" "$T/ok" --vendor-key "$T/pub-as.key"
 cp "$T/v.key" "$T/loose.key" && chmod 644 "$T/loose.key"
 hostile "vendor key readable by others" "readable by others" "$T/ok" --vendor-key "$T/loose.key"
 expect_fail "another vendor's key for the same product" 1 "sealed by vendor key" "$SR" seal "$T/ok" --product h --version 2 --vendor-key "$T/o.key"
