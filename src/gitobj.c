@@ -273,7 +273,8 @@ int tree_builder_finish(struct tree_builder *t, unsigned char root_sha1[20],
 	if (t->finished)
 		return err_set(ERR_USAGE, "tree builder already finished");
 	t->finished = 1;
-	qsort(t->v, t->n, sizeof(*t->v), entry_cmp);
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), entry_cmp);
 	for (i = 1; i < t->n; i++)
 		if (t->v[i].len == t->v[i - 1].len &&
 		    memcmp(t->v[i].path, t->v[i - 1].path, t->v[i].len) == 0)
