@@ -1,0 +1,58 @@
+/* cmd_verify: sealroom verify P@V --vendor-key FILE [--json] */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "release.h"
+
+static const char usage[] = "sealroom verify P@V --vendor-key FILE [--json]";
+
+int cmd_verify(int argc, char **argv)
+{
+	const char *key_path = NULL, *pos[1];
+	struct opt_common c = {0};
+	struct opt opts[] = {{"vendor-key", OPT_STRING, &key_path}, {NULL, 0, NULL}};
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
+	struct facility *f = NULL;
+	struct note_signer *vendor = NULL;
+	struct verify_report rep;
+	struct release_info info;
+	int n, r;
+
+	if (opt_parse(argc, argv, opts, &c, pos, 1, &n))
+		return cmd_usage("verify", usage);
+	if (c.help) {
+		printf("usage: %s\n\n"
+		       "Check release P@V: the seal's signature by the vendor, then, with the\n"
+		       "vendor's key to open the vault, every object's tag, every file's SHA-1 and\n"
+		       "SHA-256 ids and both tree ids, recomputed from the vault. Names the path or\n"
+		       "object that is wrong.\n", usage);
+		return 0;
+	}
+	if (n != 1 || !key_path) {
+		err_set(ERR_USAGE, n != 1 ? "wants one release P@V" : "--vendor-key FILE is required to open the vault");
+		return cmd_usage("verify", usage);
+	}
+	if ((r = release_parse_ref(pos[0], product, version)))
+		return cmd_usage("verify", usage);
+	if ((r = note_signer_load(key_path, &vendor)))
+		return cmd_fail("verify", r);
+	if ((r = facility_open(facility_resolve(c.dir), &f)) ||
+	    (r = release_verify(f, product, version, vendor, &rep)) ||
+	    (r = release_get(f, product, version, &info)))
+		goto out;
+	if (c.json)
+		printf("{\"release\":\"%s@%s\",\"ok\":true,\"tree_sha256\":\"%s\",\"tree_sha1\":\"%s\","
+		       "\"files\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
+		       product, version, info.tree_sha256, info.tree_sha1, rep.files, rep.objects, rep.bytes);
+	else
+		printf("ok %s@%s: seal signed by %s; %" PRIu64 " files (%" PRIu64
+		       " objects, %" PRIu64 " bytes) decrypt and hash to\ntree-sha256 %s\ntree-sha1   %s\n",
+		       product, version, note_signer_name(vendor), rep.files, rep.objects, rep.bytes,
+		       info.tree_sha256, info.tree_sha1);
+	release_info_release(&info);
+out:
+	note_signer_free(vendor);
+	facility_free(f);
+	return r ? cmd_fail("verify", r) : 0;
+}

@@ -1,0 +1,547 @@
+/* release: seal, verify and list releases (see release.h for the invariants). */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "db.h"
+#include "gitobj.h"
+#include "hash.h"
+#include "logdb.h"
+#include "manifest.h"
+#include "release.h"
+#include "vault.h"
+
+#define SEAL_TEXT_MAX 4096
+#define MANIFEST_MAX ((size_t)1 << 30)
+
+int release_name_check(const char *what, const char *s, int allow_at)
+{
+	size_t n = strlen(s);
+	if (!n || n > RELEASE_NAME_MAX)
+		return err_set(ERR_USAGE, "%s '%s' must be 1 to %d bytes", what, s, RELEASE_NAME_MAX);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\' || (c == '@' && !allow_at))
+			return err_set(ERR_USAGE,
+				       "%s '%s' may hold only printable ASCII without spaces, '/'%s",
+				       what, s, allow_at ? "" : " or '@'");
+	}
+	return 0;
+}
+
+int release_parse_ref(const char *ref, char *product, char *version)
+{
+	const char *at = strchr(ref, '@');
+	size_t pl;
+	if (!at)
+		return err_set(ERR_USAGE, "'%s' is not a release: wanted PRODUCT@VERSION", ref);
+	pl = (size_t)(at - ref);
+	if (pl == 0 || pl > RELEASE_NAME_MAX || strlen(at + 1) == 0 || strlen(at + 1) > RELEASE_NAME_MAX)
+		return err_set(ERR_USAGE, "'%s' is not a release: wanted PRODUCT@VERSION", ref);
+	memcpy(product, ref, pl);
+	product[pl] = 0;
+	memcpy(version, at + 1, strlen(at + 1) + 1);
+	return 0;
+}
+
+void release_info_release(struct release_info *r)
+{
+	free(r->vendor_vkey);
+	free(r->seal_note);
+	free(r->wrapped_key);
+	memset(r, 0, sizeof(*r));
+}
+
+int release_seal_text(const struct release_info *r, struct buf *out)
+{
+	return buf_addf(out,
+			"sealroom/seal/v1\nproduct %s\nversion %s\ntree-sha256 %s\ntree-sha1 %s\n"
+			"files %" PRIu64 "\nbytes %" PRIu64 "\ntime %" PRId64 "\n",
+			r->product, r->version, r->tree_sha256, r->tree_sha1, r->files, r->bytes,
+			r->sealed_at);
+}
+
+int release_json(const struct release_info *r, struct buf *out)
+{
+	return buf_addf(out,
+			"{\"release\":\"%s@%s\",\"tree_sha256\":\"%s\",\"tree_sha1\":\"%s\","
+			"\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			r->product, r->version, r->tree_sha256, r->tree_sha1, r->files, r->bytes);
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	return xstrdup(s ? s : "");
+}
+
+#define RELEASE_COLS                                                                       \
+	"product, version, vault_dir, tree_sha256, tree_sha1, files, bytes, vendor_vkey, " \
+	"wrapped_key, seal_note, sealed_at, state"
+
+static void row_to_info(sqlite3_stmt *st, struct release_info *r)
+{
+	const void *w;
+	int wl;
+	memset(r, 0, sizeof(*r));
+	copy_col(r->product, sizeof(r->product), st, 0);
+	copy_col(r->version, sizeof(r->version), st, 1);
+	copy_col(r->vault_dir, sizeof(r->vault_dir), st, 2);
+	copy_col(r->tree_sha256, sizeof(r->tree_sha256), st, 3);
+	copy_col(r->tree_sha1, sizeof(r->tree_sha1), st, 4);
+	r->files = (uint64_t)sqlite3_column_int64(st, 5);
+	r->bytes = (uint64_t)sqlite3_column_int64(st, 6);
+	r->vendor_vkey = dup_col(st, 7);
+	w = sqlite3_column_blob(st, 8);
+	wl = sqlite3_column_bytes(st, 8);
+	if (w && wl > 0) {
+		r->wrapped_key = xmalloc((size_t)wl);
+		memcpy(r->wrapped_key, w, (size_t)wl);
+		r->wrapped_len = (size_t)wl;
+	}
+	r->seal_note = dup_col(st, 9);
+	r->sealed_at = sqlite3_column_int64(st, 10);
+	copy_col(r->state, sizeof(r->state), st, 11);
+}
+
+int release_get(struct facility *f, const char *product, const char *version, struct release_info *out)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(facility_db(f),
+			   "SELECT " RELEASE_COLS " FROM releases WHERE product = ? AND version = ?", &st);
+	if (r)
+		return r;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		row_to_info(st, out);
+		break;
+	case SQLITE_DONE:
+		r = err_set(ERR_NOTFOUND, "no release '%s@%s'", product, version);
+		break;
+	default:
+		r = db_fail(facility_db(f), "cannot read releases");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_info *r), void *ctx)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(facility_db(f), "SELECT " RELEASE_COLS " FROM releases ORDER BY id", &st), s;
+	if (r)
+		return r;
+	while (!r && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct release_info info;
+		row_to_info(st, &info);
+		r = fn(ctx, &info);
+		release_info_release(&info);
+	}
+	if (!r && s != SQLITE_DONE)
+		r = db_fail(facility_db(f), "cannot read releases");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The seal's ingest callback: put each blob into the vault, count progress. */
+struct seal_ctx {
+	struct vault_writer *w;
+	int progress;
+	pthread_mutex_t lock;
+	uint64_t files, bytes;
+	time_t last_draw;
+};
+
+static void draw_progress(struct seal_ctx *s, int final)
+{
+	time_t now = time(NULL);
+	if (!s->progress || (!final && now == s->last_draw))
+		return;
+	s->last_draw = now;
+	fprintf(stderr, "\rsealing: %" PRIu64 " files, %.1f MB%s", s->files,
+		(double)s->bytes / 1e6, final ? "\n" : "");
+}
+
+static int seal_blob(void *ctx, const struct manifest_entry *e, const void *data, size_t len)
+{
+	struct seal_ctx *s = ctx;
+	int r = vault_put(s->w, e->sha256, data, len);
+	if (r)
+		return r;
+	if (s->progress) {
+		pthread_mutex_lock(&s->lock);
+		s->files++;
+		s->bytes += len;
+		draw_progress(s, 0);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return 0;
+}
+
+/* Refuse a vendor key other than the one that sealed earlier releases of the product. */
+static int check_vendor(struct facility *f, const char *product, const char *vkey)
+{
+	sqlite3_stmt *st;
+	int r = db_prepare(facility_db(f), "SELECT vendor_vkey FROM releases WHERE product = ? LIMIT 1", &st);
+	if (r)
+		return r;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *have = (const char *)sqlite3_column_text(st, 0);
+		if (have && strcmp(have, vkey))
+			r = err_set(ERR_AUTH, "product '%s' is sealed by vendor key '%s', not this one",
+				    product, have);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int exists(struct facility *f, const char *product, const char *version)
+{
+	struct release_info tmp;
+	int r = release_get(f, product, version, &tmp);
+	if (r == 0) {
+		release_info_release(&tmp);
+		return err_set(ERR_EXISTS, "release '%s@%s' is already sealed", product, version);
+	}
+	return r == ERR_NOTFOUND ? 0 : r;
+}
+
+static int log_seal(struct facility *f, const struct release_info *info, const char *actor)
+{
+	struct logdb *l = NULL;
+	unsigned char h[SHA256_LEN];
+	char hex[65], rel[2 * RELEASE_NAME_MAX + 2];
+	json_t *e;
+	int r = logdb_open(f, &l);
+	if (r)
+		return r;
+	sha256(info->seal_note, strlen(info->seal_note), h);
+	hex_encode(hex, h, sizeof(h));
+	snprintf(rel, sizeof(rel), "%s@%s", info->product, info->version);
+	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "type", "seal", "actor", actor,
+		      "release", rel, "tree_sha256", info->tree_sha256, "tree_sha1",
+		      info->tree_sha1, "seal_hash", hex, "files", (json_int_t)info->files, "bytes",
+		      (json_int_t)info->bytes);
+	if (!e)
+		BUG("json_pack");
+	r = logdb_append(l, e, NULL);
+	json_decref(e);
+	logdb_free(l);
+	return r;
+}
+
+static int insert_release(struct facility *f, const struct release_info *info)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	int r = db_prepare(db,
+			   "INSERT INTO releases (product, version, vault_dir, tree_sha256, tree_sha1, "
+			   "files, bytes, vendor_vkey, wrapped_key, seal_note, sealed_at) "
+			   "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+			   &st);
+	if (r)
+		return r;
+	sqlite3_bind_text(st, 1, info->product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, info->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, info->vault_dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, info->tree_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, info->tree_sha1, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)info->files);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)info->bytes);
+	sqlite3_bind_text(st, 8, info->vendor_vkey, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, info->wrapped_key, (int)info->wrapped_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, info->seal_note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, info->sealed_at);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = sqlite3_errcode(db) == SQLITE_CONSTRAINT
+			    ? err_set(ERR_EXISTS, "release '%s@%s' is already sealed", info->product, info->version)
+			    : db_fail(db, "cannot record the release");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int release_seal(struct facility *f, const char *source, const struct seal_opts *o,
+		 struct release_info *out)
+{
+	struct seal_ctx sc = {0};
+	struct vault_key *key = NULL;
+	struct manifest *m = NULL;
+	struct buf vkey, text, note, mbuf, wrapped;
+	unsigned char id1[SHA1_LEN], id256[SHA256_LEN], rnd[12];
+	char *vault_root = facility_path(f, "vault");
+	int r, committed = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&vkey, 4096);
+	buf_init(&text, SEAL_TEXT_MAX);
+	buf_init(&note, SEAL_TEXT_MAX * 2);
+	buf_init(&mbuf, MANIFEST_MAX);
+	buf_init(&wrapped, 4096);
+	pthread_mutex_init(&sc.lock, NULL);
+
+	if ((r = release_name_check("product", o->product, 0)) ||
+	    (r = release_name_check("version", o->version, 1)) ||
+	    (r = note_signer_vkey(o->vendor, &vkey)) || (r = exists(f, o->product, o->version)) ||
+	    (r = check_vendor(f, o->product, vkey.p)))
+		goto out;
+	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) ||
+	    (r = vault_writer_new(vault_root, key, o->zstd_level, &sc.w)))
+		goto out;
+	sc.progress = o->progress;
+	if ((r = ingest_source(source, &o->ingest, seal_blob, &sc, &m)))
+		goto out;
+	draw_progress(&sc, 1);
+	if ((r = manifest_tree_ids(m, id1, id256)) || (r = manifest_encode(m, &mbuf)) ||
+	    (r = vault_put_meta(sc.w, "manifest", mbuf.p, mbuf.len)))
+		goto out;
+
+	snprintf(out->product, sizeof(out->product), "%s", o->product);
+	snprintf(out->version, sizeof(out->version), "%s", o->version);
+	hex_encode(out->tree_sha256, id256, sizeof(id256));
+	hex_encode(out->tree_sha1, id1, sizeof(id1));
+	out->files = manifest_count(m);
+	out->bytes = manifest_bytes(m);
+	out->sealed_at = (int64_t)time(NULL);
+	snprintf(out->state, sizeof(out->state), "sealed");
+	if ((r = release_seal_text(out, &text)) || (r = note_sign(text.p, text.len, o->vendor, &note)) ||
+	    (r = vault_put_meta(sc.w, "seal", note.p, note.len)) ||
+	    (r = vault_key_wrap(key, note_signer_public(o->vendor), &wrapped)))
+		goto out;
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(out->vault_dir, "r-", 2);
+	hex_encode(out->vault_dir + 2, rnd, sizeof(rnd));
+	out->vendor_vkey = buf_detach(&vkey, NULL);
+	out->seal_note = buf_detach(&note, NULL);
+	out->wrapped_key = (unsigned char *)buf_detach(&wrapped, &out->wrapped_len);
+
+	r = vault_commit(sc.w, out->vault_dir);
+	sc.w = NULL;
+	if (r)
+		goto out;
+	committed = 1;
+	/* the log entry is durable before the release exists */
+	if ((r = log_seal(f, out, note_signer_name(o->vendor))) || (r = insert_release(f, out)))
+		goto out;
+out:
+	if (r && committed) {
+		int saved = r;
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		if (vault_remove(vault_root, out->vault_dir)) {
+			/* the leftover folder is not in the catalogue, so no release exists */
+		}
+		err_set(saved, "%s", msg);
+	}
+	if (sc.w)
+		vault_writer_abort(sc.w);
+	if (r)
+		release_info_release(out);
+	vault_key_free(key);
+	manifest_free(m);
+	buf_release(&vkey);
+	buf_release(&text);
+	buf_release(&note);
+	buf_release(&mbuf);
+	buf_release(&wrapped);
+	pthread_mutex_destroy(&sc.lock);
+	free(vault_root);
+	return r;
+}
+
+/* Parse the seal note's text back into fields and compare with the catalogue row. */
+static int check_seal_text(const struct release_info *info, struct str text)
+{
+	struct buf want;
+	struct release_info tmp = *info;
+	int r;
+	buf_init(&want, SEAL_TEXT_MAX);
+	/* the note carries its own time: take it, then compare the whole text */
+	{
+		const char *t = memmem(text.p, text.len, "\ntime ", 6);
+		if (!t)
+			return err_set(ERR_CORRUPT, "seal of '%s@%s' has no time line", info->product, info->version);
+		tmp.sealed_at = strtoll(t + 6, NULL, 10);
+	}
+	if ((r = release_seal_text(&tmp, &want)))
+		goto out;
+	if (want.len != text.len || memcmp(want.p, text.p, text.len))
+		r = err_set(ERR_CORRUPT,
+			    "seal of '%s@%s' does not match the catalogue (product, version, ids or counts differ)",
+			    info->product, info->version);
+	else if (tmp.sealed_at != info->sealed_at)
+		r = err_set(ERR_CORRUPT, "seal of '%s@%s' has time %" PRId64 ", catalogue %" PRId64,
+			    info->product, info->version, tmp.sealed_at, info->sealed_at);
+out:
+	buf_release(&want);
+	return r;
+}
+
+/* vault_check's callback: re-hash each blob and look it up in the manifest by SHA-256. */
+struct verify_ctx {
+	const struct manifest *m;
+	size_t *by_id; /* manifest indexes sorted by sha256 */
+	size_t n;
+	unsigned char *seen;
+	uint64_t objects, bytes;
+};
+
+static int cmp_by_id(const void *a, const void *b, void *m)
+{
+	const struct manifest_entry *x = manifest_get(m, *(const size_t *)a),
+				    *y = manifest_get(m, *(const size_t *)b);
+	return memcmp(x->sha256, y->sha256, SHA256_LEN);
+}
+
+static int verify_blob(void *ctx, const unsigned char id[32], const void *p, size_t len)
+{
+	struct verify_ctx *v = ctx;
+	unsigned char s1[SHA1_LEN], s256[SHA256_LEN];
+	size_t lo = 0, hi = v->n;
+	char hex[65];
+	gitobj_blob_ids(p, len, s1, s256);
+	hex_encode(hex, id, 32);
+	if (memcmp(s256, id, SHA256_LEN))
+		return err_set(ERR_CORRUPT, "object %s does not hash to its id", hex);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(manifest_get(v->m, v->by_id[mid])->sha256, id, SHA256_LEN);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == v->n || memcmp(manifest_get(v->m, v->by_id[lo])->sha256, id, SHA256_LEN))
+		return err_set(ERR_CORRUPT, "object %s is in the vault but in no sealed path", hex);
+	for (size_t i = lo; i < v->n; i++) {
+		const struct manifest_entry *e = manifest_get(v->m, v->by_id[i]);
+		if (memcmp(e->sha256, id, SHA256_LEN))
+			break;
+		if (memcmp(e->sha1, s1, SHA1_LEN) || e->size != len)
+			return err_set(ERR_CORRUPT, "'%.*s': content does not match its sealed ids",
+				       (int)e->path_len, e->path);
+		v->seen[v->by_id[i]] = 1;
+	}
+	v->objects++;
+	v->bytes += len;
+	return 0;
+}
+
+int release_verify(struct facility *f, const char *product, const char *version,
+		   const struct note_signer *vendor, struct verify_report *rep)
+{
+	struct release_info info;
+	struct note_verifier *nv = NULL;
+	struct vault_key *key = NULL;
+	struct vault *v = NULL;
+	struct manifest *m = NULL;
+	struct verify_ctx vc = {0};
+	struct buf vk, mb;
+	struct str text;
+	unsigned char id1[SHA1_LEN], id256[SHA256_LEN];
+	char h1[41], h256[65], *dir = NULL;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	buf_init(&vk, 4096);
+	buf_init(&mb, MANIFEST_MAX);
+	if ((r = release_get(f, product, version, &info)))
+		goto out_noinfo;
+	if ((r = note_signer_vkey(vendor, &vk)))
+		goto out;
+	if (strcmp(vk.p, info.vendor_vkey)) {
+		r = err_set(ERR_AUTH, "'%s@%s' was sealed by vendor key '%s', not by the key given",
+			    product, version, info.vendor_vkey);
+		goto out;
+	}
+	if ((r = note_verifier_parse(info.vendor_vkey, strlen(info.vendor_vkey), &nv)) ||
+	    (r = note_open(info.seal_note, strlen(info.seal_note), nv, &text))) {
+		err_set(r, "seal of '%s@%s': %s", product, version, err_msg());
+		goto out;
+	}
+	if ((r = check_seal_text(&info, text)))
+		goto out;
+	if (!info.wrapped_key) {
+		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
+		goto out;
+	}
+	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &key)))
+		goto out;
+	{
+		struct buf d;
+		buf_init(&d, 0);
+		if (buf_addf(&d, "%s/vault/%s", facility_dir(f), info.vault_dir))
+			BUG("path");
+		dir = buf_detach(&d, NULL);
+	}
+	if (strchr(info.vault_dir, '/') || info.vault_dir[0] == '.' || !info.vault_dir[0]) {
+		r = err_set(ERR_CORRUPT, "catalogue names a bad vault folder '%s'", info.vault_dir);
+		goto out;
+	}
+	if ((r = vault_open(dir, key, &v)) || (r = vault_get_meta(v, "manifest", &mb)) ||
+	    (r = manifest_decode(mb.p, mb.len, &m)))
+		goto out;
+	vc.m = m;
+	vc.n = manifest_count(m);
+	vc.by_id = xcalloc(vc.n ? vc.n : 1, sizeof(size_t));
+	vc.seen = xcalloc(vc.n ? vc.n : 1, 1);
+	for (size_t i = 0; i < vc.n; i++)
+		vc.by_id[i] = i;
+	qsort_r(vc.by_id, vc.n, sizeof(size_t), cmp_by_id, m);
+	if ((r = vault_check(v, verify_blob, &vc)))
+		goto out;
+	for (size_t i = 0; i < vc.n; i++) {
+		if (!vc.seen[i]) {
+			const struct manifest_entry *e = manifest_get(m, i);
+			r = err_set(ERR_CORRUPT, "'%.*s': its object is missing from the vault",
+				    (int)e->path_len, e->path);
+			goto out;
+		}
+	}
+	if ((r = manifest_tree_ids(m, id1, id256)))
+		goto out;
+	hex_encode(h1, id1, sizeof(id1));
+	hex_encode(h256, id256, sizeof(id256));
+	if (strcmp(h256, info.tree_sha256) || strcmp(h1, info.tree_sha1)) {
+		r = err_set(ERR_CORRUPT, "'%s@%s': the vault's tree is %s, the seal says %s", product,
+			    version, h256, info.tree_sha256);
+		goto out;
+	}
+	if (manifest_bytes(m) != info.bytes || vc.n != info.files) {
+		r = err_set(ERR_CORRUPT, "'%s@%s': the vault holds %zu files, the seal says %" PRIu64,
+			    product, version, vc.n, info.files);
+		goto out;
+	}
+	rep->files = vc.n;
+	rep->objects = vc.objects;
+	rep->bytes = manifest_bytes(m);
+out:
+	release_info_release(&info);
+out_noinfo:
+	free(vc.by_id);
+	free(vc.seen);
+	manifest_free(m);
+	vault_close(v);
+	vault_key_free(key);
+	note_verifier_free(nv);
+	buf_release(&vk);
+	buf_release(&mb);
+	free(dir);
+	return r;
+}

@@ -1,0 +1,85 @@
+/*
+ * release: sealing a source tree into an encrypted release, verifying one, listing them.
+ *
+ * Sealing is the whole pipeline: ingest (hostile sources refused whole) -> vault (each blob
+ * compressed and encrypted under a fresh data key, wrapped to the vendor's key) -> manifest
+ * and tree ids -> the seal (a signed note by the vendor) -> the log entry (durable) -> the
+ * database row. The vault folder is renamed into place only when complete, and the row is
+ * written last, so a crash leaves either no release or a whole one.
+ */
+#ifndef SEALROOM_RELEASE_H
+#define SEALROOM_RELEASE_H
+
+#include <stdint.h>
+
+#include "facility.h"
+#include "ingest.h"
+#include "note.h"
+
+#define RELEASE_NAME_MAX 128
+
+struct release_info {
+	char product[RELEASE_NAME_MAX + 1];
+	char version[RELEASE_NAME_MAX + 1];
+	char tree_sha256[65];
+	char tree_sha1[41];
+	uint64_t files;
+	uint64_t bytes;
+	int64_t sealed_at;
+	char vault_dir[64];
+	char state[16];
+	char *vendor_vkey; /* malloc'd */
+	char *seal_note;   /* malloc'd */
+	unsigned char *wrapped_key; /* malloc'd; NULL once shredded */
+	size_t wrapped_len;
+};
+
+struct seal_opts {
+	const char *product;
+	const char *version;
+	const struct note_signer *vendor;
+	struct ingest_opts ingest;
+	int zstd_level;
+	int progress; /* draw a progress bar on stderr */
+};
+
+/* Check a product or version name: 1..128 printable bytes, no spaces, no '@' in products. */
+int release_name_check(const char *what, const char *s, int allow_at) WUR;
+
+/* Split "P@V" at its first '@'. */
+int release_parse_ref(const char *ref, char *product, char *version) WUR;
+
+/* Seal source as o->product@o->version; fills out (release_info_release it). */
+int release_seal(struct facility *f, const char *source, const struct seal_opts *o,
+		 struct release_info *out) WUR;
+
+/* Look up a release by product and version; ERR_NOTFOUND when there is none. */
+int release_get(struct facility *f, const char *product, const char *version,
+		struct release_info *out) WUR;
+void release_info_release(struct release_info *r);
+
+/* Visit every release, oldest first. */
+int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_info *r), void *ctx) WUR;
+
+struct verify_report {
+	uint64_t files;
+	uint64_t objects;
+	uint64_t bytes;
+};
+
+/*
+ * Verify a release with the vendor's key: the seal's signature by the vendor key recorded
+ * for it (which must be vendor's), the seal's fields against the catalogue, every object's
+ * tag, every blob's SHA-1 and SHA-256 ids, and both tree ids recomputed from the vault.
+ * The first failure is returned with a message naming the path or object.
+ */
+int release_verify(struct facility *f, const char *product, const char *version,
+		   const struct note_signer *vendor, struct verify_report *rep) WUR;
+
+/* The seal note text for the given fields (DESIGN.md's sealroom/seal/v1). */
+int release_seal_text(const struct release_info *r, struct buf *out) WUR;
+
+/* Append {"release":..., "tree_sha256":..., ...} for r to out as a JSON object. */
+int release_json(const struct release_info *r, struct buf *out) WUR;
+
+#endif
