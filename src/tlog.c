@@ -458,7 +458,7 @@ int tlog_tile_path_parse(const char *path, int *level, uint64_t *index, unsigned
 	istart = p;
 	for (int k = 0;; k++) {
 		int x = *p == 'x';
-		if (k >= 7)
+		if (k >= 6)
 			return err_set(ERR_PARSE, "tile path '%s' has too long an index", path);
 		p += x;
 		if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
