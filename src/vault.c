@@ -768,8 +768,10 @@ static int write_index(struct vault_writer *w)
 	size_t body = 0, total, n, off;
 	unsigned char *file = NULL, *p;
 	int fd = -1, r = 0;
-	qsort(w->objs, w->n_objs, sizeof(*w->objs), cmp_obj_id);
-	qsort(w->metas, w->n_metas, sizeof(*w->metas), cmp_obj_name);
+	if (w->n_objs)
+		qsort(w->objs, w->n_objs, sizeof(*w->objs), cmp_obj_id);
+	if (w->n_metas)
+		qsort(w->metas, w->n_metas, sizeof(*w->metas), cmp_obj_name);
 	if (w->n_metas > MAX_META)
 		return err_set(ERR_TOOBIG, "vault: more than %u named objects", MAX_META);
 	if (__builtin_mul_overflow(w->n_objs, (size_t)BLOB_ENT, &body) ||
