@@ -859,6 +859,10 @@ static int arc_entry(struct arc *x, struct archive_entry *e)
 	len = strlen(p);
 	if ((rc = arc_name(&p, &len, type == AE_IFDIR && !hl)) < 0)
 		return rc;
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
+	    (uint64_t)archive_entry_size(e) > r->o->max_file)
+		return err_set(ERR_TOOBIG, "'%s' is larger than the %llu-byte file limit",
+			       q(qb, sizeof(qb), p, len), (unsigned long long)r->o->max_file);
 	if (type == AE_IFDIR && !hl)
 		return len ? arc_prefixes(x, p, len) : 0;
 	if ((rc = arc_prefixes(x, p, len)) < 0)
