@@ -41,6 +41,7 @@
 #define METHOD_RAW 0
 #define METHOD_ZSTD 1
 #define PENDING UINT32_MAX
+#define WBUF_LEN ((size_t)1 << 20) /* records are gathered into writes of this size */
 #define AD_MAX (32 + UID_LEN + 1 + 8 + VAULT_META_NAME_MAX)
 
 struct vault_key {
@@ -349,6 +350,9 @@ out:
 
 /* ---- writer ---- */
 
+struct sealer;
+static void sealer_free(struct sealer *s);
+
 struct vault_writer {
 	char *root;
 	char *tmp_name; /* ".tmp-<pid>-<hex>" under root */
@@ -369,8 +373,10 @@ struct vault_writer {
 	int *pack_fds;
 	uint64_t *pack_lens;
 	uint32_t n_packs, cap_packs;
-	ZSTD_CCtx **cctx;
-	size_t n_cctx, cap_cctx;
+	unsigned char *wbuf; /* bytes not yet written to the last pack */
+	size_t wlen;
+	struct sealer **pool; /* idle sealers, one per thread that was busy at once */
+	size_t n_pool, cap_pool;
 	int failed; /* first error after which the folder's content is unknown */
 };
 
@@ -406,6 +412,7 @@ int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd
 	w->level = zstd_level;
 	w->pack_limit = VAULT_PACK_MAX;
 	randombytes_buf(w->uid, UID_LEN);
+	w->wbuf = xmalloc(WBUF_LEN);
 	pthread_mutex_init(&w->lock, NULL);
 	w->dir_fd = -1;
 	if (mkdir(w->tmp_path, 0700) < 0) {
@@ -437,11 +444,12 @@ static void writer_free(struct vault_writer *w)
 			close(w->pack_fds[i]);
 	if (w->dir_fd >= 0)
 		close(w->dir_fd);
-	for (size_t i = 0; i < w->n_cctx; i++)
-		ZSTD_freeCCtx(w->cctx[i]);
+	for (size_t i = 0; i < w->n_pool; i++)
+		sealer_free(w->pool[i]);
 	for (size_t i = 0; i < w->n_metas; i++)
 		free(w->metas[i].name);
-	free(w->cctx);
+	free(w->pool);
+	free(w->wbuf);
 	free(w->pack_fds);
 	free(w->pack_lens);
 	free(w->objs);
@@ -541,59 +549,77 @@ static int reserve(struct vault_writer *w, const unsigned char *id, const char *
 	return 0;
 }
 
-static ZSTD_CCtx *cctx_take(struct vault_writer *w)
+/*
+ * A compression context and its record buffer, kept between puts so that a thread neither
+ * allocates nor page-faults per object. Taken from the pool for one put, given back after.
+ */
+struct sealer {
+	ZSTD_CCtx *cctx;
+	unsigned char *rec;
+	size_t cap;
+};
+
+/* Records above this size get a buffer of their own rather than growing a pooled one. */
+#define SEALER_KEEP ((size_t)16 << 20)
+
+static void sealer_free(struct sealer *s)
 {
-	ZSTD_CCtx *c = NULL;
-	pthread_mutex_lock(&w->lock);
-	if (w->n_cctx)
-		c = w->cctx[--w->n_cctx];
-	pthread_mutex_unlock(&w->lock);
-	if (!c) {
-		c = ZSTD_createCCtx();
-		if (!c)
-			BUG("out of memory for a zstd context");
-		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, w->level);
-	}
-	return c;
+	ZSTD_freeCCtx(s->cctx);
+	free(s->rec);
+	free(s);
 }
 
-static void cctx_give(struct vault_writer *w, ZSTD_CCtx *c)
+/* An idle sealer from the pool, or NULL (lock held). */
+static struct sealer *pool_pop(struct vault_writer *w)
 {
-	pthread_mutex_lock(&w->lock);
-	if (w->n_cctx == w->cap_cctx) {
-		w->cap_cctx = w->cap_cctx ? 2 * w->cap_cctx : 4;
-		w->cctx = xrealloc(w->cctx, w->cap_cctx * sizeof(*w->cctx));
+	return w->n_pool ? w->pool[--w->n_pool] : NULL;
+}
+
+static struct sealer *sealer_new(struct vault_writer *w)
+{
+	struct sealer *s = xcalloc(1, sizeof(*s));
+	s->cctx = ZSTD_createCCtx();
+	if (!s->cctx)
+		BUG("out of memory for a zstd context");
+	ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, w->level);
+	return s;
+}
+
+/* Give s back to the pool (lock held); an oversized buffer was dropped before. */
+static void pool_push(struct vault_writer *w, struct sealer *s)
+{
+	if (w->n_pool == w->cap_pool) {
+		w->cap_pool = w->cap_pool ? 2 * w->cap_pool : 4;
+		w->pool = xrealloc(w->pool, w->cap_pool * sizeof(*w->pool));
 	}
-	w->cctx[w->n_cctx++] = c;
-	pthread_mutex_unlock(&w->lock);
+	w->pool[w->n_pool++] = s;
 }
 
 /*
- * Build the record nonce || AEAD(compressed or raw data) for o (no lock held). Sets
- * o->method and o->stored; returns the malloc'd record or NULL with the error set.
+ * Build the record nonce || AEAD(compressed or raw data) for o in s->rec (no lock held).
+ * Sets o->method, o->raw and o->stored. ERR_IO when zstd fails.
  */
-static unsigned char *seal_record(struct vault_writer *w, struct obj *o, const void *data,
-				  size_t len)
+static int seal_record(struct vault_writer *w, struct sealer *s, struct obj *o,
+		       const void *data, size_t len)
 {
 	size_t bound = ZSTD_compressBound(len), cap, m_len = len;
-	unsigned char *rec, ad[AD_MAX];
+	unsigned char ad[AD_MAX];
 	size_t ad_len;
 	if (bound < len)
 		bound = len;
 	cap = REC_OVERHEAD + bound; /* len <= VAULT_OBJECT_MAX: no overflow */
-	rec = xmalloc(cap);
-	randombytes_buf(rec, NONCE_LEN);
+	if (s->cap < cap) {
+		free(s->rec);
+		s->rec = xmalloc(cap);
+		s->cap = cap;
+	}
+	randombytes_buf(s->rec, NONCE_LEN);
 	o->method = METHOD_RAW;
 	o->raw = len;
 	if (len) {
-		ZSTD_CCtx *c = cctx_take(w);
-		size_t z = ZSTD_compress2(c, rec + NONCE_LEN, bound, data, len);
-		cctx_give(w, c);
-		if (ZSTD_isError(z)) {
-			free(rec);
-			err_set(ERR_IO, "vault: zstd failed: %s", ZSTD_getErrorName(z));
-			return NULL;
-		}
+		size_t z = ZSTD_compress2(s->cctx, s->rec + NONCE_LEN, bound, data, len);
+		if (ZSTD_isError(z))
+			return err_set(ERR_IO, "vault: zstd failed: %s", ZSTD_getErrorName(z));
 		if (z < len) {
 			o->method = METHOD_ZSTD;
 			m_len = z;
@@ -601,48 +627,65 @@ static unsigned char *seal_record(struct vault_writer *w, struct obj *o, const v
 	}
 	ad_len = obj_ad(ad, w->uid, o);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		rec + NONCE_LEN, NULL, o->method == METHOD_ZSTD ? rec + NONCE_LEN : data, m_len,
-		ad, ad_len, NULL, rec, w->k->k);
+		s->rec + NONCE_LEN, NULL, o->method == METHOD_ZSTD ? s->rec + NONCE_LEN : data,
+		m_len, ad, ad_len, NULL, s->rec, w->k->k);
 	o->stored = REC_OVERHEAD + m_len;
-	return rec;
+	return 0;
 }
 
-/* Start pack number w->n_packs (lock held): create it and write its header. */
+/* Write the gathered bytes to the last pack (lock held). ERR_IO naming the pack. */
+static int flush_pack(struct vault_writer *w)
+{
+	char name[32];
+	if (!w->wlen)
+		return 0;
+	if (full_write(w->pack_fds[w->n_packs - 1], w->wbuf, w->wlen) < 0) {
+		pack_name(name, w->n_packs - 1);
+		return err_set(ERR_IO, "vault: cannot write '%s/%s': %s", w->tmp_path, name,
+			       strerror(errno));
+	}
+	w->wlen = 0;
+	return 0;
+}
+
+/* Start pack number w->n_packs (lock held): flush the last one, create the new one. */
 static int new_pack(struct vault_writer *w)
 {
 	char name[32];
-	unsigned char hdr[PACK_HDR] = { 0 };
-	int fd;
+	unsigned char *hdr = w->wbuf;
+	int fd, r;
 	if (w->n_packs >= MAX_PACKS)
 		return err_set(ERR_TOOBIG, "vault: release '%s' needs more than %u packs",
 			       w->tmp_path, MAX_PACKS);
+	r = flush_pack(w);
+	if (r)
+		return r;
 	pack_name(name, w->n_packs);
 	fd = openat(w->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set(ERR_IO, "vault: cannot create '%s/%s': %s", w->tmp_path, name,
 			       strerror(errno));
-	memcpy(hdr, PACK_MAGIC, 8);
-	put32(hdr + 8, FORMAT_VERSION);
-	put32(hdr + 12, w->n_packs);
-	memcpy(hdr + 16, w->uid, UID_LEN);
-	if (full_write(fd, hdr, sizeof(hdr)) < 0) {
-		int e = errno;
-		close(fd);
-		return err_set(ERR_IO, "vault: cannot write '%s/%s': %s", w->tmp_path, name,
-			       strerror(e));
-	}
 	if (w->n_packs == w->cap_packs) {
 		w->cap_packs = w->cap_packs ? 2 * w->cap_packs : 4;
 		w->pack_fds = xrealloc(w->pack_fds, w->cap_packs * sizeof(*w->pack_fds));
 		w->pack_lens = xrealloc(w->pack_lens, w->cap_packs * sizeof(*w->pack_lens));
 	}
+	memset(hdr, 0, PACK_HDR);
+	memcpy(hdr, PACK_MAGIC, 8);
+	put32(hdr + 8, FORMAT_VERSION);
+	put32(hdr + 12, w->n_packs);
+	memcpy(hdr + 16, w->uid, UID_LEN);
+	w->wlen = PACK_HDR;
 	w->pack_fds[w->n_packs] = fd;
 	w->pack_lens[w->n_packs] = PACK_HDR;
 	w->n_packs++;
 	return 0;
 }
 
-/* Append a record to the current pack, rolling to a new one past the limit (lock held). */
+/*
+ * Append a record to the current pack, rolling to a new one past the limit (lock held).
+ * Small records are gathered in w->wbuf; one as large as the buffer is written directly.
+ */
 static int append_record(struct vault_writer *w, struct obj *o, const unsigned char *rec)
 {
 	uint32_t cur;
@@ -654,11 +697,18 @@ static int append_record(struct vault_writer *w, struct obj *o, const unsigned c
 			return r;
 	}
 	cur = w->n_packs - 1;
-	if (full_write(w->pack_fds[cur], rec, o->stored) < 0) {
-		char name[32];
-		pack_name(name, cur);
-		return err_set(ERR_IO, "vault: cannot write '%s/%s': %s", w->tmp_path, name,
-			       strerror(errno));
+	if (o->stored > WBUF_LEN - w->wlen && (r = flush_pack(w)))
+		return r;
+	if (o->stored >= WBUF_LEN) {
+		if (full_write(w->pack_fds[cur], rec, o->stored) < 0) {
+			char name[32];
+			pack_name(name, cur);
+			return err_set(ERR_IO, "vault: cannot write '%s/%s': %s", w->tmp_path,
+				       name, strerror(errno));
+		}
+	} else {
+		memcpy(w->wbuf + w->wlen, rec, o->stored);
+		w->wlen += o->stored;
 	}
 	o->pack = cur;
 	o->off = w->pack_lens[cur];
@@ -671,7 +721,7 @@ static int put_obj(struct vault_writer *w, const unsigned char *id, const char *
 		   const void *data, size_t len)
 {
 	struct obj tmp;
-	unsigned char *rec;
+	struct sealer *s;
 	size_t slot = 0;
 	int r;
 	char label[VAULT_META_NAME_MAX + 40];
@@ -687,6 +737,7 @@ static int put_obj(struct vault_writer *w, const unsigned char *id, const char *
 			       obj_label(&tmp, label), VAULT_OBJECT_MAX);
 	pthread_mutex_lock(&w->lock);
 	r = reserve(w, id, name, &slot);
+	s = r ? NULL : pool_pop(w);
 	pthread_mutex_unlock(&w->lock);
 	if (r == 1)
 		return name ? err_set(ERR_EXISTS, "vault: %s was already added",
@@ -694,12 +745,12 @@ static int put_obj(struct vault_writer *w, const unsigned char *id, const char *
 			    : 0;
 	if (r)
 		return r;
-	rec = seal_record(w, &tmp, data, len);
+	if (!s)
+		s = sealer_new(w);
+	r = seal_record(w, s, &tmp, data, len);
 	pthread_mutex_lock(&w->lock);
-	if (!rec) {
-		r = ERR_IO;
-	} else {
-		r = append_record(w, &tmp, rec);
+	if (!r) {
+		r = append_record(w, &tmp, s->rec);
 		if (!r) {
 			struct obj *o = name ? &w->metas[slot] : &w->objs[slot];
 			o->method = tmp.method;
@@ -711,8 +762,13 @@ static int put_obj(struct vault_writer *w, const unsigned char *id, const char *
 	}
 	if (r && !w->failed)
 		w->failed = r;
+	if (s->cap > SEALER_KEEP) {
+		free(s->rec);
+		s->rec = NULL;
+		s->cap = 0;
+	}
+	pool_push(w, s);
 	pthread_mutex_unlock(&w->lock);
-	free(rec);
 	return r;
 }
 
@@ -847,7 +903,9 @@ int vault_commit(struct vault_writer *w, const char *name)
 		r = err_set(ERR_EXISTS, "vault: release '%s' already exists", final);
 		goto out;
 	}
-	r = write_index(w);
+	r = flush_pack(w);
+	if (!r)
+		r = write_index(w);
 	if (r)
 		goto out;
 	for (uint32_t i = 0; i < w->n_packs; i++) {

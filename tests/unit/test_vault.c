@@ -204,6 +204,27 @@ TEST(round_trip_many)
 	}
 	CHECK(put_data(w, text, big, big_id) == 0);
 	CHECK(put_data(w, rnd, big, rnd_id) == 0);
+	{
+		/* a record past the size a worker keeps its buffer at */
+		size_t huge = 17u << 20;
+		unsigned char *h = xmalloc(huge), hid[32];
+		struct vault *hv;
+		struct vault_writer *hw;
+		char *hdir = join(root, "huge@1");
+		fill_text(h, huge, 9);
+		CHECK(vault_writer_new(root, k, 0, &hw) == 0);
+		CHECK(put_data(hw, h, huge, hid) == 0);
+		CHECK(put_data(hw, h, 100, hid) == 0);
+		CHECK(vault_commit(hw, "huge@1") == 0);
+		CHECK(vault_open(hdir, k, &hv) == 0);
+		buf_reset(&out);
+		fill_text(h, huge, 9);
+		sha256(h, huge, hid);
+		CHECK(vault_get(hv, hid, &out) == 0 && out.len == huge && !memcmp(out.p, h, huge));
+		vault_close(hv);
+		free(hdir);
+		free(h);
+	}
 	CHECK(put_data(w, "", 0, empty_id) == 0);
 	/* duplicates are stored once */
 	CHECK(put_data(w, text, big, big_id) == 0);
