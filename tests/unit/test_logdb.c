@@ -240,7 +240,8 @@ TEST(checkpoint_proofs_tiles)
 		CHECK(logdb_verify(db, v, cp.p, cp.len, &res) == 0);
 		CHECK(res.size == size2 && res.checkpoints >= 2);
 		/* a --from signed by someone else fails */
-		CHECK(logdb_verify(db, v, "x\n1\nAAAA\n\n\xe2\x80\x94 x AAAA\n", 25, &res) == ERR_AUTH);
+		static const char other[] = "x\n1\nAAAA\n\n\xe2\x80\x94 x AAAA\n";
+		CHECK(logdb_verify(db, v, other, strlen(other), &res) == ERR_AUTH);
 		free(db);
 	}
 	/* the proof text round-trips */
