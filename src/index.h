@@ -1,0 +1,125 @@
+/*
+ * index: the search index of a release, built at seal time and loaded at unlock.
+ *
+ * Building: struct index_builder collects, for each file handed to index_builder_add (from
+ * many ingest threads at once), the set of its case-folded byte trigrams and the symbol
+ * definitions found by a small heuristic (C, C++, Go, Rust, Python, JS, shell). Then
+ * index_builder_finish inverts them into per-trigram posting lists of file ids (the
+ * manifest's sorted order) and encodes everything; docs/formats.md ("Search index") has
+ * the layout. The release stores the encoding encrypted, as the vault's "index" object.
+ *
+ * Only what ripgrep (`rg -uu`) would search is indexed: symlinks are skipped and a file
+ * holding a NUL byte is cut where rg stops reading it (rg drops the 64 KiB read in which
+ * it meets the first NUL); index_searchable_len gives that length.
+ *
+ * Loading: index_load decodes untrusted bytes (every count, offset and posting checked)
+ * and reads every file's plaintext from the vault into one arena, so that a query never
+ * decrypts. A loaded struct index is immutable and safe to query from many threads.
+ */
+#ifndef SEALROOM_INDEX_H
+#define SEALROOM_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "manifest.h"
+
+struct vault;
+
+/* The largest encoded index index_load accepts (also the vault's object limit). */
+#define INDEX_MAX ((size_t)1 << 30)
+/* The largest total of file contents index_load holds in memory. */
+#define INDEX_ARENA_MAX ((uint64_t)64 << 30)
+
+enum index_symbol_kind {
+	SYM_FUNCTION = 1,
+	SYM_MACRO = 2,
+	SYM_TYPE = 3, /* struct, union, enum, class, typedef */
+	SYM_OTHER = 4,
+};
+
+/* A symbol definition: its name is bytes [off, off+len) of the file's text. */
+struct index_symbol {
+	uint32_t file;
+	uint32_t line; /* 1-based */
+	uint32_t off;
+	uint16_t len;
+	uint16_t kind;
+};
+
+struct index_builder;
+
+int index_builder_new(struct index_builder **out) WUR;
+/*
+ * Add one file (its manifest entry and bytes). Thread-safe; keeps only the file's trigram
+ * set and symbols, not its bytes. Symlinks are ignored.
+ */
+int index_builder_add(struct index_builder *b, const struct manifest_entry *e,
+		      const void *data, size_t len) WUR;
+/*
+ * Encode the index for the sorted manifest m (the one ingest returned) into out. Every
+ * regular file of m must have been added (by its content id). ERR_CORRUPT when one was not,
+ * ERR_TOOBIG past INDEX_MAX.
+ */
+int index_builder_finish(struct index_builder *b, const struct manifest *m, struct buf *out) WUR;
+void index_builder_free(struct index_builder *b);
+
+/* How many leading bytes of (p, len) `rg -uu` searches (all of them without a NUL). */
+size_t index_searchable_len(const void *p, size_t len);
+
+struct index;
+
+/*
+ * Decode the encoded index (p, len), checking it against the manifest m, and read every
+ * regular file's plaintext from v into memory (threads workers; 0 = CPUs). m is borrowed
+ * and must outlive the index; v is only used during the call. ERR_CORRUPT naming what is
+ * wrong for a damaged index; vault errors as vault_get returns them.
+ */
+int index_load(const void *p, size_t len, struct vault *v, const struct manifest *m,
+	       int threads, struct index **out) WUR;
+/* Decode only (no file contents: searches see every file as empty). For tests and fuzzing. */
+int index_decode(const void *p, size_t len, const struct manifest *m, struct index **out) WUR;
+void index_free(struct index *ix);
+
+/* Files are the manifest's entries, by position. */
+size_t index_n_files(const struct index *ix);
+const struct manifest *index_manifest(const struct index *ix);
+/* The whole text of file i (NULL and 0 for a symlink or an index without contents). */
+const unsigned char *index_text(const struct index *ix, size_t i, size_t *len);
+/* The part of file i a search looks at (see index_searchable_len). */
+size_t index_search_len(const struct index *ix, size_t i);
+/* Bytes of memory the loaded index holds (arena + postings + symbols). */
+size_t index_memory(const struct index *ix);
+
+/* Fold a byte as the index does: ASCII A-Z to a-z, all else unchanged. */
+static inline unsigned char index_fold(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+/* The trigram of three (unfolded) bytes. */
+static inline uint32_t index_trigram(unsigned char a, unsigned char b, unsigned char c)
+{
+	return (uint32_t)index_fold(a) << 16 | (uint32_t)index_fold(b) << 8 | index_fold(c);
+}
+/*
+ * The files whose searchable text holds trigram t, ascending, in a fresh array (*ids, free
+ * it) of *n entries (0 and NULL when none).
+ */
+void index_postings(const struct index *ix, uint32_t t, uint32_t **ids, size_t *n);
+/* The number of files holding trigram t, without decoding. */
+size_t index_postings_count(const struct index *ix, uint32_t t);
+
+size_t index_n_symbols(const struct index *ix);
+/* Symbol i in (file, line) order. */
+const struct index_symbol *index_symbol(const struct index *ix, size_t i);
+/* Symbol i in name order (bytes, ASCII case folded, then file order). */
+const struct index_symbol *index_symbol_by_name(const struct index *ix, size_t i);
+/* The range [*lo, *hi) of name order whose names equal (name, len), ASCII case folded. */
+void index_symbol_find(const struct index *ix, const char *name, size_t len, size_t *lo,
+		       size_t *hi);
+/* The name bytes of a symbol (NULL without contents). */
+const char *index_symbol_name(const struct index *ix, const struct index_symbol *s);
+
+#endif

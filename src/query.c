@@ -1,0 +1,1805 @@
+/* query: parsing, planning, verification and ranking of searches (see query.h). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "query.h"
+
+#define SET_MAX 16   /* strings in an exact set */
+#define LIT_MAX 64   /* bytes of one exact string */
+#define PLAN_MAX 4096 /* trigram leaves in a plan */
+#define MATCH_LIMIT 5000000
+#define DEPTH_LIMIT 5000
+#define HEAP_LIMIT_KB 20480
+#define JIT_STACK_MAX (1 << 20)
+#define RE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE)
+
+/* ---- trigram plans ---- */
+
+enum plan_op { PLAN_ALL, PLAN_TRI, PLAN_AND, PLAN_OR };
+
+struct plan {
+	enum plan_op op;
+	uint32_t tri;
+	struct plan **kids;
+	size_t n;
+};
+
+static void plan_free(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		plan_free(p->kids[i]);
+	free(p->kids);
+	free(p);
+}
+
+static struct plan *plan_new(enum plan_op op)
+{
+	struct plan *p = xcalloc(1, sizeof(*p));
+	p->op = op;
+	return p;
+}
+
+static void plan_push(struct plan *p, struct plan *k)
+{
+	p->kids = xrealloc(p->kids, (p->n + 1) * sizeof(*p->kids));
+	p->kids[p->n++] = k;
+}
+
+/* AND of two plans (NULL = all files); takes both. */
+static struct plan *plan_and(struct plan *a, struct plan *b)
+{
+	struct plan *p;
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (a->op == PLAN_AND) {
+		p = a;
+	} else {
+		p = plan_new(PLAN_AND);
+		plan_push(p, a);
+	}
+	if (b->op == PLAN_AND) {
+		for (size_t i = 0; i < b->n; i++)
+			plan_push(p, b->kids[i]);
+		b->n = 0;
+		plan_free(b);
+	} else {
+		plan_push(p, b);
+	}
+	return p;
+}
+
+/* OR of two plans; NULL (all) absorbs. Takes both. */
+static struct plan *plan_or(struct plan *a, struct plan *b)
+{
+	struct plan *p;
+	if (!a || !b) {
+		plan_free(a);
+		plan_free(b);
+		return NULL;
+	}
+	if (a->op == PLAN_OR) {
+		p = a;
+	} else {
+		p = plan_new(PLAN_OR);
+		plan_push(p, a);
+	}
+	plan_push(p, b);
+	return p;
+}
+
+static size_t plan_leaves(const struct plan *p)
+{
+	size_t n = 0;
+	if (!p)
+		return 0;
+	if (p->op == PLAN_TRI)
+		return 1;
+	for (size_t i = 0; i < p->n; i++)
+		n += plan_leaves(p->kids[i]);
+	return n;
+}
+
+/* ---- literal extraction from the regex ---- */
+
+/* Strings (folded) the node's match must equal one of; n < 0 when unknown. */
+struct strset {
+	int n;
+	unsigned char len[SET_MAX];
+	unsigned char s[SET_MAX][LIT_MAX];
+};
+
+struct info {
+	struct strset ex;
+	struct plan *match; /* must hold as well; NULL = no constraint */
+};
+
+static void info_unknown(struct info *i)
+{
+	i->ex.n = -1;
+	i->match = NULL;
+}
+
+static void info_empty(struct info *i)
+{
+	i->ex.n = 1;
+	i->ex.len[0] = 0;
+	i->match = NULL;
+}
+
+static struct plan *set_plan(const struct strset *s)
+{
+	struct plan *or = NULL;
+	if (s->n < 0)
+		return NULL;
+	for (int k = 0; k < s->n; k++) {
+		struct plan *and = NULL;
+		if (s->len[k] < 3)
+			goto all;
+		for (int j = 0; j + 2 < s->len[k]; j++) {
+			struct plan *t = plan_new(PLAN_TRI);
+			t->tri = index_trigram(s->s[k][j], s->s[k][j + 1], s->s[k][j + 2]);
+			and = plan_and(and, t);
+		}
+		or = or ? plan_or(or, and) : and;
+	}
+	return or;
+all:
+	plan_free(or);
+	return NULL;
+}
+
+/* The whole constraint of a node as one plan; consumes the node's plan. */
+static struct plan *info_plan(struct info *i)
+{
+	struct plan *p = plan_and(i->match, set_plan(&i->ex));
+	i->match = NULL;
+	i->ex.n = -1;
+	return p;
+}
+
+static void info_concat(struct info *a, struct info *b)
+{
+	if (a->ex.n >= 0 && b->ex.n >= 0 && a->ex.n * b->ex.n <= SET_MAX) {
+		struct strset r = {0};
+		int ok = 1;
+		for (int x = 0; x < a->ex.n && ok; x++)
+			for (int y = 0; y < b->ex.n && ok; y++) {
+				size_t l = (size_t)a->ex.len[x] + b->ex.len[y];
+				if (l > LIT_MAX) {
+					ok = 0;
+					break;
+				}
+				memcpy(r.s[r.n], a->ex.s[x], a->ex.len[x]);
+				memcpy(r.s[r.n] + a->ex.len[x], b->ex.s[y], b->ex.len[y]);
+				r.len[r.n++] = (unsigned char)l;
+			}
+		if (ok) {
+			a->ex = r;
+			a->match = plan_and(a->match, b->match);
+			b->match = NULL;
+			return;
+		}
+	}
+	{
+		struct plan *pa = info_plan(a), *pb = info_plan(b);
+		info_unknown(a);
+		a->match = plan_and(pa, pb);
+	}
+}
+
+static void info_alt(struct info *a, struct info *b)
+{
+	if (a->ex.n >= 0 && b->ex.n >= 0 && a->ex.n + b->ex.n <= SET_MAX) {
+		for (int y = 0; y < b->ex.n; y++) {
+			memcpy(a->ex.s[a->ex.n], b->ex.s[y], b->ex.len[y]);
+			a->ex.len[a->ex.n++] = b->ex.len[y];
+		}
+		if (!a->match || !b->match) {
+			plan_free(a->match);
+			plan_free(b->match);
+			a->match = NULL;
+		} else {
+			a->match = plan_or(a->match, b->match);
+		}
+		b->match = NULL;
+		return;
+	}
+	{
+		struct plan *pa = info_plan(a), *pb = info_plan(b);
+		info_unknown(a);
+		a->match = plan_or(pa, pb);
+	}
+}
+
+/* The parser's state. Top-level literal runs give the prefilter's required string. */
+struct rx {
+	const unsigned char *p, *end;
+	int caseless;
+	int giveup;  /* a construct we do not model: no plan, no prefilter */
+	int impure;  /* anything but plain literal bytes */
+	int depth;
+	int top_alt; /* a '|' at the top level */
+	int inq;     /* inside \Q...\E */
+	unsigned char run[QUERY_MAX];
+	size_t run_len;
+	size_t lit_total; /* literal bytes seen at the top level */
+	int run_caseless;
+	unsigned char best[QUERY_MAX];
+	size_t best_len;
+	int best_caseless;
+};
+
+static void run_end(struct rx *x)
+{
+	if (x->run_len > x->best_len) {
+		memcpy(x->best, x->run, x->run_len);
+		x->best_len = x->run_len;
+		x->best_caseless = x->run_caseless;
+	}
+	x->run_len = 0;
+}
+
+static void run_add(struct rx *x, const unsigned char *b, size_t n)
+{
+	if (x->run_len && x->run_caseless != x->caseless)
+		run_end(x);
+	x->run_caseless = x->caseless;
+	memcpy(x->run + x->run_len, b, n);
+	x->run_len += n;
+}
+
+static void parse_alt(struct rx *x, struct info *out);
+
+/* A literal byte string atom (one character): its info, honouring caselessness. */
+static int literal_atom(struct rx *x, const unsigned char *b, size_t n, struct info *out)
+{
+	if (x->caseless) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = index_fold(b[i]);
+			if (c >= 0x80 || c == 'k' || c == 's') {
+				/* Unicode caseless matching maps these to non-ASCII letters too */
+				info_unknown(out);
+				return 0;
+			}
+		}
+	}
+	out->ex.n = 1;
+	out->ex.len[0] = (unsigned char)n;
+	for (size_t i = 0; i < n; i++)
+		out->ex.s[0][i] = index_fold(b[i]);
+	out->match = NULL;
+	return 1;
+}
+
+static void skip_braces(struct rx *x)
+{
+	if (x->p < x->end && *x->p == '{') {
+		const unsigned char *c = memchr(x->p, '}', (size_t)(x->end - x->p));
+		x->p = c ? c + 1 : x->end;
+	}
+}
+
+/* Parse a hex escape after \x; returns the code point or -1. */
+static long hex_escape(struct rx *x)
+{
+	long v = 0;
+	int n = 0;
+	if (x->p < x->end && *x->p == '{') {
+		x->p++;
+		while (x->p < x->end && *x->p != '}' && n < 8) {
+			int c = *x->p++, d = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+			if (d < 0)
+				return -1;
+			v = v * 16 + d;
+			n++;
+		}
+		if (x->p >= x->end || *x->p != '}' || !n)
+			return -1;
+		x->p++;
+		return v;
+	}
+	while (x->p < x->end && n < 2) {
+		int c = *x->p, d = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+		if (d < 0)
+			break;
+		v = v * 16 + d;
+		x->p++;
+		n++;
+	}
+	return v;
+}
+
+static size_t utf8_encode(long cp, unsigned char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xc0 | cp >> 6);
+		o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xe0 | cp >> 12);
+		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xf0 | cp >> 18);
+	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * One atom. Sets *lit / *lit_len to its bytes when it is a plain literal character, and
+ * *zero when it matches the empty string only (anchors, lookarounds).
+ */
+static void parse_atom(struct rx *x, struct info *out, unsigned char *lit, size_t *lit_len)
+{
+	unsigned char c = *x->p;
+	*lit_len = 0;
+	if (x->inq) {
+		if (c == '\\' && x->p + 1 < x->end && x->p[1] == 'E') {
+			x->p += 2;
+			x->inq = 0;
+			info_empty(out);
+			x->impure = 1;
+			return;
+		}
+		goto literal;
+	}
+	if (c == '(') {
+		int saved = x->caseless, look = 0;
+		x->p++;
+		x->impure = 1;
+		if (x->p < x->end && *x->p == '*') {
+			x->giveup = 1;
+			info_unknown(out);
+			return;
+		}
+		if (x->p < x->end && *x->p == '?') {
+			const unsigned char *q = x->p + 1;
+			if (q >= x->end) {
+				x->giveup = 1;
+				info_unknown(out);
+				return;
+			}
+			if (*q == ':' || *q == '|' || *q == '>') {
+				x->p = q + 1;
+			} else if (*q == '=' || *q == '!') {
+				x->p = q + 1;
+				look = 1;
+			} else if (*q == '<' && q + 1 < x->end && (q[1] == '=' || q[1] == '!')) {
+				x->p = q + 2;
+				look = 1;
+			} else if (*q == '<' || *q == '\'' || (*q == 'P' && q + 1 < x->end && q[1] == '<')) {
+				const unsigned char *e = memchr(q, *q == '\'' ? '\'' : '>', (size_t)(x->end - q) );
+				if (*q == '\'')
+					e = q + 1 < x->end ? memchr(q + 1, '\'', (size_t)(x->end - q - 1)) : NULL;
+				if (!e) {
+					x->giveup = 1;
+					info_unknown(out);
+					return;
+				}
+				x->p = e + 1;
+			} else if (*q == '#') {
+				const unsigned char *e = memchr(q, ')', (size_t)(x->end - q));
+				x->p = e ? e + 1 : x->end;
+				info_empty(out);
+				return;
+			} else {
+				/* flags: (?i) (?-i) (?i:...) ; anything else is not modelled */
+				int on = 1, ci = x->caseless;
+				while (q < x->end && *q != ')' && *q != ':') {
+					if (*q == '-')
+						on = 0;
+					else if (*q == 'i')
+						ci = on;
+					else if (*q == 'x' || !strchr("msnJU^", *q)) {
+						x->giveup = 1;
+						info_unknown(out);
+						return;
+					}
+					q++;
+				}
+				if (q >= x->end) {
+					x->giveup = 1;
+					info_unknown(out);
+					return;
+				}
+				x->p = q + 1;
+				if (*q == ')') {
+					x->caseless = ci; /* to the end of the enclosing group */
+					info_empty(out);
+					return;
+				}
+				x->caseless = ci;
+			}
+		}
+		x->depth++;
+		parse_alt(x, out);
+		x->depth--;
+		x->caseless = saved;
+		if (x->p < x->end && *x->p == ')')
+			x->p++;
+		else
+			x->giveup = 1;
+		if (look) {
+			plan_free(out->match);
+			info_empty(out);
+		}
+		return;
+	}
+	if (c == '[') {
+		const unsigned char *q = x->p + 1;
+		x->impure = 1;
+		if (q < x->end && *q == '^')
+			q++;
+		if (q < x->end && *q == ']')
+			q++;
+		while (q < x->end && *q != ']') {
+			if (*q == '\\') {
+				if (q + 1 < x->end && q[1] == 'Q')
+					x->giveup = 1;
+				q += 2;
+			} else if (*q == '[' && q + 1 < x->end && q[1] == ':') {
+				const unsigned char *e = q + 2;
+				while (e + 1 < x->end && !(e[0] == ':' && e[1] == ']'))
+					e++;
+				q = e + 2;
+			} else {
+				q++;
+			}
+		}
+		x->p = q < x->end ? q + 1 : x->end;
+		info_unknown(out);
+		return;
+	}
+	if (c == '.') {
+		x->p++;
+		x->impure = 1;
+		info_unknown(out);
+		return;
+	}
+	if (c == '^' || c == '$') {
+		x->p++;
+		x->impure = 1;
+		info_empty(out);
+		return;
+	}
+	if (c == '\\') {
+		unsigned char e;
+		x->p++;
+		if (x->p >= x->end) {
+			x->giveup = 1;
+			info_unknown(out);
+			return;
+		}
+		e = *x->p++;
+		switch (e) {
+		case 'Q':
+			x->inq = 1;
+			x->impure = 1;
+			info_empty(out);
+			return;
+		case 'E':
+			x->impure = 1;
+			info_empty(out);
+			return;
+		case 'n': lit[0] = '\n'; goto one;
+		case 't': lit[0] = '\t'; goto one;
+		case 'r': lit[0] = '\r'; goto one;
+		case 'f': lit[0] = '\f'; goto one;
+		case 'e': lit[0] = 0x1b; goto one;
+		case 'a': lit[0] = 0x07; goto one;
+		case 'x': {
+			long cp = hex_escape(x);
+			if (cp < 0 || cp > 0x10ffff) {
+				x->giveup = 1;
+				info_unknown(out);
+				return;
+			}
+			*lit_len = utf8_encode(cp, lit);
+			if (!literal_atom(x, lit, *lit_len, out))
+				*lit_len = 0;
+			return;
+		}
+		case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+			x->impure = 1;
+			info_empty(out);
+			return;
+		case 'p': case 'P':
+			if (x->p < x->end && *x->p == '{')
+				skip_braces(x);
+			else if (x->p < x->end)
+				x->p++;
+			x->impure = 1;
+			info_unknown(out);
+			return;
+		case 'N':
+			skip_braces(x);
+			/* fall through */
+		case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
+		case 'v': case 'V': case 'R': case 'X': case 'C':
+			x->impure = 1;
+			info_unknown(out);
+			return;
+		default:
+			if ((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
+				x->giveup = 1;
+				info_unknown(out);
+				return;
+			}
+			lit[0] = e;
+			goto one;
+		}
+	one:
+		*lit_len = 1;
+		if (lit[0] == '\n')
+			x->impure = 1;
+		if (!literal_atom(x, lit, 1, out))
+			*lit_len = 0;
+		return;
+	}
+	if (c == '*' || c == '+' || c == '?') {
+		/* a quantifier with nothing before it: PCRE2 rejects it; plan nothing */
+		x->p++;
+		x->giveup = 1;
+		info_unknown(out);
+		return;
+	}
+literal: {
+	size_t n = 1;
+	if (c >= 0xc0) /* keep a UTF-8 sequence whole: a quantifier applies to all of it */
+		while (x->p + n < x->end && (x->p[n] & 0xc0) == 0x80 && n < 4)
+			n++;
+	memcpy(lit, x->p, n);
+	x->p += n;
+	*lit_len = n;
+	if (!literal_atom(x, lit, n, out))
+		*lit_len = 0;
+}
+}
+
+/* Parse a {n}, {n,} or {n,m} quantifier at x->p; returns its minimum or -1 if none. */
+static long brace_quant(struct rx *x)
+{
+	const unsigned char *q = x->p + 1;
+	long lo = 0;
+	int digits = 0;
+	while (q < x->end && *q >= '0' && *q <= '9' && digits < 6) {
+		lo = lo * 10 + (*q++ - '0');
+		digits++;
+	}
+	if (!digits)
+		return -1;
+	if (q < x->end && *q == ',') {
+		q++;
+		while (q < x->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q >= x->end || *q != '}')
+		return -1;
+	x->p = q + 1;
+	return lo;
+}
+
+static void parse_concat(struct rx *x, struct info *out)
+{
+	info_empty(out);
+	while (x->p < x->end && !x->giveup) {
+		struct info a;
+		unsigned char lit[8];
+		size_t lit_len;
+		long min = 1;
+		int quant = 0;
+		if (!x->inq && (*x->p == '|' || *x->p == ')'))
+			break;
+		parse_atom(x, &a, lit, &lit_len);
+		while (!x->inq && x->p < x->end) {
+			long m;
+			if (*x->p == '*' || *x->p == '?') {
+				min = 0;
+				x->p++;
+			} else if (*x->p == '+') {
+				x->p++;
+			} else if (*x->p == '{' && (m = brace_quant(x)) >= 0) {
+				if (m == 0)
+					min = 0;
+			} else {
+				break;
+			}
+			quant = 1;
+			x->impure = 1;
+			if (x->p < x->end && (*x->p == '?' || *x->p == '+'))
+				x->p++;
+		}
+		if (x->depth == 0) {
+			if (lit_len && min > 0 && !(lit_len == 1 && lit[0] == '\n'))
+				run_add(x, lit, lit_len);
+			x->lit_total += lit_len;
+			if (!lit_len || quant)
+				run_end(x);
+		}
+		if (quant) {
+			if (min == 0) {
+				plan_free(a.match);
+				info_empty(&a);
+			} else {
+				struct plan *p = info_plan(&a);
+				info_unknown(&a);
+				a.match = p;
+			}
+		}
+		info_concat(out, &a);
+	}
+	if (x->depth == 0)
+		run_end(x);
+}
+
+static void parse_alt(struct rx *x, struct info *out)
+{
+	parse_concat(x, out);
+	while (!x->giveup && x->p < x->end && *x->p == '|') {
+		struct info b;
+		x->p++;
+		x->impure = 1;
+		if (x->depth == 0)
+			x->top_alt = 1;
+		parse_concat(x, &b);
+		info_alt(out, &b);
+	}
+}
+
+/* ---- the query ---- */
+
+struct lang {
+	const char *name;
+	const char *exts; /* space-separated suffixes; a leading '=' is a whole file name */
+};
+
+static const struct lang langs[] = {
+	{"c", ".c .h"},
+	{"cpp", ".cc .cpp .cxx .c++ .hh .hpp .hxx .h .inl"},
+	{"c++", ".cc .cpp .cxx .c++ .hh .hpp .hxx .h .inl"},
+	{"go", ".go"},
+	{"rust", ".rs"},
+	{"python", ".py .pyi"},
+	{"py", ".py .pyi"},
+	{"javascript", ".js .mjs .cjs .jsx"},
+	{"js", ".js .mjs .cjs .jsx"},
+	{"typescript", ".ts .tsx"},
+	{"ts", ".ts .tsx"},
+	{"java", ".java"},
+	{"shell", ".sh .bash =configure"},
+	{"sh", ".sh .bash"},
+	{"asm", ".s .S .asm"},
+	{"assembly", ".s .S .asm"},
+	{"make", "=Makefile =makefile =GNUmakefile .mk .mak =Kbuild"},
+	{"kconfig", "=Kconfig"},
+	{"perl", ".pl .pm"},
+	{"ruby", ".rb"},
+	{"markdown", ".md .markdown"},
+	{"md", ".md .markdown"},
+	{"rst", ".rst"},
+	{"json", ".json"},
+	{"yaml", ".yml .yaml"},
+	{"dts", ".dts .dtsi"},
+	{"text", ".txt"},
+	{"html", ".html .htm"},
+	{"css", ".css"},
+	{"sql", ".sql"},
+	{"awk", ".awk"},
+	{NULL, NULL},
+};
+
+struct query {
+	char *pattern;
+	size_t pattern_len;
+	int caseless, word, literal;
+	pcre2_code *re;  /* the pattern as searched (word-wrapped); NULL when empty */
+	pcre2_code *pre; /* caseless prefilter for the required string */
+	unsigned char *req;
+	size_t req_len;
+	int req_caseless;
+	int plain;       /* the pattern is exactly req (literal characters only) */
+	int pure;        /* plain, case-sensitive, not whole-word: memmem decides */
+	struct plan *plan;
+	int scan;        /* no usable trigram: every file is a candidate */
+	pcre2_code **files;
+	size_t n_files;
+	pcre2_code **nofiles;
+	size_t n_nofiles;
+	const struct lang **langs;
+	size_t n_langs;
+	pcre2_code *sym;
+	char *sym_lit;   /* sym: pattern when it is a plain name */
+	size_t sym_lit_len;
+};
+
+void query_free(struct query *q)
+{
+	if (!q)
+		return;
+	free(q->pattern);
+	pcre2_code_free(q->re);
+	pcre2_code_free(q->pre);
+	free(q->req);
+	plan_free(q->plan);
+	for (size_t i = 0; i < q->n_files; i++)
+		pcre2_code_free(q->files[i]);
+	for (size_t i = 0; i < q->n_nofiles; i++)
+		pcre2_code_free(q->nofiles[i]);
+	free(q->files);
+	free(q->nofiles);
+	free(q->langs);
+	pcre2_code_free(q->sym);
+	free(q->sym_lit);
+	free(q);
+}
+
+const char *query_pattern(const struct query *q)
+{
+	return q->pattern;
+}
+
+const char *query_plan_kind(const struct query *q)
+{
+	if (q->sym)
+		return "symbols";
+	return q->scan ? "scan" : "trigrams";
+}
+
+/* Compile (p, len) with opts; ERR_PARSE naming what and where. JIT when available. */
+static int compile(const char *what, const char *p, size_t len, uint32_t opts, pcre2_code **out)
+{
+	int code;
+	PCRE2_SIZE at;
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	pcre2_set_parens_nest_limit(cc, 250);
+	pcre2_set_max_pattern_length(cc, QUERY_MAX * 4 + 64);
+	*out = pcre2_compile((PCRE2_SPTR)p, len, opts, &code, &at, cc);
+	pcre2_compile_context_free(cc);
+	if (!*out) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		return err_set(ERR_PARSE, "query: bad %s at offset %zu: %s", what, (size_t)at, (char *)msg);
+	}
+	(void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
+	return 0;
+}
+
+/* Escape a fixed string for PCRE2 (every non-alphanumeric ASCII byte gets a backslash). */
+static int escape(struct buf *b, const char *s, size_t n)
+{
+	int r = 0;
+	for (size_t i = 0; i < n && !r; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+			if (c == '\n')
+				r = buf_addstr(b, "\\n");
+			else if (c < 0x20 || c == 0x7f)
+				r = buf_addf(b, "\\x%02x", c);
+			else
+				r = buf_addch(b, '\\') ?: buf_addch(b, (char)c);
+		} else {
+			r = buf_addch(b, (char)c);
+		}
+	}
+	return r;
+}
+
+static int add_re(pcre2_code ***v, size_t *n, const char *p, size_t len, int caseless)
+{
+	pcre2_code *c;
+	int r = compile("file: regex", p, len, RE_OPTS | (caseless ? PCRE2_CASELESS : 0), &c);
+	if (r)
+		return r;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = c;
+	return 0;
+}
+
+/* Split the query into filters and the pattern (the rest, inner spacing kept). */
+static int split(struct query *q, const char *s, struct buf *pat, struct buf *sym)
+{
+	const char *p = s;
+	int r = 0, have = 0;
+	while (*p && !r) {
+		const char *ws = p, *t, *e;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		t = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		e = p;
+		if (!strncmp(t, "file:", 5) || !strncmp(t, "f:", 2)) {
+			const char *v = t + (t[1] == ':' ? 2 : 5);
+			if (v == e)
+				return err_set(ERR_PARSE, "query: 'file:' needs a path regex");
+			r = add_re(&q->files, &q->n_files, v, (size_t)(e - v), q->caseless);
+		} else if (!strncmp(t, "-file:", 6) || !strncmp(t, "-f:", 3)) {
+			const char *v = t + (t[2] == ':' ? 3 : 6);
+			if (v == e)
+				return err_set(ERR_PARSE, "query: '-file:' needs a path regex");
+			r = add_re(&q->nofiles, &q->n_nofiles, v, (size_t)(e - v), q->caseless);
+		} else if (!strncmp(t, "lang:", 5)) {
+			const char *v = t + 5;
+			const struct lang *l = NULL;
+			for (int i = 0; langs[i].name; i++)
+				if (strlen(langs[i].name) == (size_t)(e - v) && !strncasecmp(langs[i].name, v, (size_t)(e - v)))
+					l = &langs[i];
+			if (!l)
+				return err_set(ERR_PARSE, "query: unknown language '%.*s'", (int)(e - v), v);
+			q->langs = xrealloc(q->langs, (q->n_langs + 1) * sizeof(*q->langs));
+			q->langs[q->n_langs++] = l;
+		} else if (!strncmp(t, "sym:", 4)) {
+			if (sym->len)
+				return err_set(ERR_PARSE, "query: only one 'sym:' is allowed");
+			if (e == t + 4)
+				return err_set(ERR_PARSE, "query: 'sym:' needs a name or regex");
+			r = buf_add(sym, t + 4, (size_t)(e - t - 4));
+		} else {
+			if (have)
+				r = buf_add(pat, ws, (size_t)(t - ws));
+			r = r ?: buf_add(pat, t, (size_t)(e - t));
+			have = 1;
+		}
+	}
+	return r;
+}
+
+int query_parse(const char *s, const struct query_opts *o, struct query **out)
+{
+	static const struct query_opts none = {0};
+	struct query *q;
+	struct buf pat, sym, re;
+	struct rx *x = NULL;
+	int r;
+
+	*out = NULL;
+	if (!o)
+		o = &none;
+	if (strlen(s) > QUERY_MAX)
+		return err_set(ERR_TOOBIG, "query: longer than %d bytes", QUERY_MAX);
+	q = xcalloc(1, sizeof(*q));
+	q->caseless = o->caseless;
+	q->word = o->word;
+	q->literal = o->literal;
+	buf_init(&pat, QUERY_MAX + 1);
+	buf_init(&sym, QUERY_MAX + 1);
+	buf_init(&re, QUERY_MAX * 8 + 64);
+	if ((r = split(q, s, &pat, &sym)))
+		goto out;
+	if (!pat.len && !sym.len) {
+		r = err_set(ERR_PARSE, "query: nothing to search for (empty pattern)");
+		goto out;
+	}
+	q->pattern = xstrndup(pat.p, pat.len);
+	q->pattern_len = pat.len;
+	if (sym.len) {
+		struct rx sx = {0};
+		if ((r = buf_addstr(&re, "^(?:")) ||
+		    (r = (q->literal ? escape(&re, sym.p, sym.len) : buf_add(&re, sym.p, sym.len))) ||
+		    (r = buf_addstr(&re, ")$")) ||
+		    (r = compile("sym: regex", re.p, re.len, RE_OPTS | (q->caseless ? PCRE2_CASELESS : 0), &q->sym)))
+			goto out;
+		buf_reset(&re);
+		if (q->literal) {
+			sx.impure = 0;
+		} else {
+			struct info si;
+			sx.p = (const unsigned char *)sym.p;
+			sx.end = sx.p + sym.len;
+			sx.caseless = q->caseless;
+			parse_alt(&sx, &si);
+			plan_free(si.match);
+		}
+		if (!sx.impure && !sx.giveup && !q->caseless) {
+			q->sym_lit = xstrndup(sym.p, sym.len);
+			q->sym_lit_len = sym.len;
+		}
+	}
+	if (pat.len) {
+		x = xcalloc(1, sizeof(*x));
+		if (q->word)
+			r = buf_addstr(&re, "(?<!\\w)(?:");
+		r = r ?: (q->literal ? escape(&re, pat.p, pat.len) : buf_add(&re, pat.p, pat.len));
+		if (q->word)
+			r = r ?: buf_addstr(&re, ")(?!\\w)");
+		if (r || (r = compile("regex", re.p, re.len, RE_OPTS | (q->caseless ? PCRE2_CASELESS : 0), &q->re)))
+			goto out;
+		/* plan from the user's pattern: the word wrapper adds no literal */
+		buf_reset(&re);
+		if ((r = q->literal ? escape(&re, pat.p, pat.len) : buf_add(&re, pat.p, pat.len)))
+			goto out;
+		{
+			struct info top;
+			x->p = (const unsigned char *)re.p;
+			x->end = x->p + re.len;
+			x->caseless = q->caseless;
+			parse_alt(x, &top);
+			if (x->p != x->end)
+				x->giveup = 1;
+			if (x->giveup) {
+				plan_free(top.match);
+				q->plan = NULL;
+			} else {
+				q->plan = info_plan(&top);
+			}
+		}
+		if (!q->plan || plan_leaves(q->plan) > PLAN_MAX) {
+			plan_free(q->plan);
+			q->plan = NULL;
+			q->scan = 1;
+		}
+		if (!x->giveup && !x->top_alt && x->best_len) {
+			q->req = xmalloc(x->best_len);
+			memcpy(q->req, x->best, x->best_len);
+			q->req_len = x->best_len;
+			q->req_caseless = x->best_caseless;
+			q->plain = !x->impure && x->best_len == x->lit_total;
+			q->pure = q->plain && !q->word && !q->req_caseless;
+			if (q->req_caseless) {
+				buf_reset(&re);
+				if ((r = escape(&re, (const char *)q->req, q->req_len)) ||
+				    (r = compile("regex", re.p, re.len, PCRE2_CASELESS, &q->pre)))
+					goto out;
+			}
+		}
+	}
+out:
+	free(x);
+	buf_release(&pat);
+	buf_release(&sym);
+	buf_release(&re);
+	if (r)
+		query_free(q);
+	else
+		*out = q;
+	return r;
+}
+
+/* ---- searching ---- */
+
+void search_opts_default(struct search_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->limit = 50;
+	o->budget_ms = 1000;
+	o->count_all = 1;
+}
+
+struct hit {
+	uint32_t file;
+	uint32_t ctx_def; /* bit 0: context, bit 1: definition */
+	uint64_t line;
+	size_t ls, le;     /* offsets in the file */
+	size_t r0, nr;     /* ranges */
+};
+
+struct rfile {
+	uint32_t id;
+	size_t first, n;
+};
+
+struct search_result {
+	const struct index *ix;
+	uint64_t total, total_files;
+	int partial;
+	const char *reason;
+	struct hit *hits;
+	size_t n_hits, cap_hits;
+	struct search_range *ranges;
+	size_t n_ranges, cap_ranges;
+	struct rfile *files;
+	size_t n_files;
+	struct search_line *lines; /* views built at the end, parallel to hits */
+	size_t shown;
+	double ms;
+};
+
+/* The state of one search. */
+struct searcher {
+	const struct index *ix;
+	const struct query *q;
+	const struct search_opts *o;
+	struct search_result *res;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_jit_stack *js;
+	struct timespec t0;
+	uint64_t deadline_ns;
+	unsigned tick;
+	int stop; /* 1: page full and counting not wanted; 2: out of time */
+	/* the current file */
+	uint32_t file;
+	const unsigned char *d;
+	size_t n;
+	size_t cur_pos;
+	uint64_t cur_line;
+	int file_counted;
+	int file_def;
+};
+
+static uint64_t elapsed_ns(const struct searcher *s)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - s->t0.tv_sec) * 1000000000u + (uint64_t)t.tv_nsec -
+	       (uint64_t)s->t0.tv_nsec;
+}
+
+static int out_of_time(struct searcher *s)
+{
+	if (s->stop == 2)
+		return 1;
+	if (elapsed_ns(s) > s->deadline_ns) {
+		s->stop = 2;
+		s->res->partial = 1;
+		s->res->reason = "time budget";
+		return 1;
+	}
+	return 0;
+}
+
+/* A pcre2_match over d[0..len) from start: 1 match (*ms, *me), 0 none, -1 limit hit. */
+static int rmatch(struct searcher *s, const pcre2_code *re, const unsigned char *d, size_t len,
+		  size_t start, size_t *ms, size_t *me)
+{
+	int rc = pcre2_match(re, d, len, start, 0, s->md, s->mc);
+	if (rc >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+		*ms = ov[0];
+		*me = ov[1] < ov[0] ? ov[0] : ov[1];
+		return 1;
+	}
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	s->res->partial = 1;
+	if (!s->res->reason)
+		s->res->reason = "match limit";
+	return -1;
+}
+
+static size_t add_range(struct search_result *r, size_t a, size_t b)
+{
+	if (r->n_ranges == r->cap_ranges) {
+		r->cap_ranges = r->cap_ranges ? 2 * r->cap_ranges : 64;
+		r->ranges = xrealloc(r->ranges, r->cap_ranges * sizeof(*r->ranges));
+	}
+	r->ranges[r->n_ranges++] = (struct search_range){(uint32_t)a, (uint32_t)b};
+	return r->n_ranges - 1;
+}
+
+static struct hit *add_hit(struct search_result *r)
+{
+	if (r->n_hits == r->cap_hits) {
+		r->cap_hits = r->cap_hits ? 2 * r->cap_hits : 64;
+		r->hits = xrealloc(r->hits, r->cap_hits * sizeof(*r->hits));
+	}
+	memset(&r->hits[r->n_hits], 0, sizeof(r->hits[0]));
+	return &r->hits[r->n_hits++];
+}
+
+static uint64_t count_nl(const unsigned char *p, size_t n)
+{
+	uint64_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += p[i] == '\n';
+	return c;
+}
+
+/* Line number of the line starting at ls (>= the cursor). */
+static uint64_t line_of(struct searcher *s, size_t ls)
+{
+	s->cur_line += count_nl(s->d + s->cur_pos, ls - s->cur_pos);
+	s->cur_pos = ls;
+	return s->cur_line;
+}
+
+/* Record the ranges of every match within line [ls, le). */
+static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
+{
+	const struct query *q = s->q;
+	size_t pos = ls, ms, me;
+	h->r0 = s->res->n_ranges;
+	if (q->pure) {
+		const unsigned char *f;
+		while (pos < le && (f = memmem(s->d + pos, le - pos, q->req, q->req_len))) {
+			size_t a = (size_t)(f - s->d);
+			add_range(s->res, a - ls, a - ls + q->req_len);
+			pos = a + q->req_len;
+		}
+	} else {
+		while (pos <= le && rmatch(s, q->re, s->d, le, pos, &ms, &me) == 1) {
+			if (me > ms)
+				add_range(s->res, ms - ls, me - ls);
+			if (me > pos)
+				pos = me;
+			else {
+				pos = me + 1;
+				while (pos < le && (s->d[pos] & 0xc0) == 0x80)
+					pos++;
+			}
+			if (s->res->n_ranges - h->r0 > 1000)
+				break;
+		}
+	}
+	h->nr = s->res->n_ranges - h->r0;
+}
+
+/* Is line `line` of the current file a definition of a symbol overlapping a range? */
+static int is_definition(const struct searcher *s, const struct hit *h)
+{
+	const struct index *ix = s->ix;
+	size_t lo = 0, hi = index_n_symbols(ix);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct index_symbol *y = index_symbol(ix, mid);
+		if (y->file < h->file || (y->file == h->file && y->line < h->line))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < index_n_symbols(ix); lo++) {
+		const struct index_symbol *y = index_symbol(ix, lo);
+		if (y->file != h->file || y->line != h->line)
+			break;
+		for (size_t k = 0; k < h->nr; k++) {
+			const struct search_range *g = &s->res->ranges[h->r0 + k];
+			size_t a = y->off - h->ls, b = a + y->len;
+			if (y->off >= h->ls && g->start < b && g->end > a)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* A matching line [ls, le) of the current file: count it, keep it when in the page. */
+static void on_line(struct searcher *s, size_t ls, size_t le)
+{
+	struct search_result *r = s->res;
+	uint64_t k = r->total++;
+	if (!s->file_counted) {
+		s->file_counted = 1;
+		r->total_files++;
+	}
+	if (k >= s->o->offset && k < s->o->offset + s->o->limit) {
+		struct hit *h = add_hit(r);
+		h->file = s->file;
+		h->ls = ls;
+		h->le = le;
+		h->line = line_of(s, ls);
+		line_ranges(s, ls, le, h);
+		if (is_definition(s, h))
+			h->ctx_def |= 2;
+	}
+	if (!s->o->count_all && r->total >= s->o->offset + s->o->limit) {
+		s->stop = 1;
+		r->reason = "page full";
+	}
+}
+
+static size_t line_start(const unsigned char *d, size_t at)
+{
+	const unsigned char *p = at ? memrchr(d, '\n', at) : NULL;
+	return p ? (size_t)(p - d) + 1 : 0;
+}
+
+static size_t line_end(const unsigned char *d, size_t n, size_t at)
+{
+	const unsigned char *p = memchr(d + at, '\n', n - at);
+	return p ? (size_t)(p - d) : n;
+}
+
+/*
+ * Find the matching lines of the current file. With a pure literal, memmem decides. With a
+ * required string, each line holding it is checked by the regex alone. Otherwise the regex
+ * runs over the whole text and a match that crosses a newline is checked again within
+ * its first line (rg matches line by line).
+ */
+static void scan_file(struct searcher *s)
+{
+	const struct query *q = s->q;
+	const unsigned char *d = s->d;
+	size_t n = s->n, pos = 0, ms, me;
+
+	s->cur_pos = 0;
+	s->cur_line = 1;
+	s->file_counted = 0;
+	while (pos < n && !s->stop) {
+		size_t ls, le;
+		if ((++s->tick & 255) == 0 && out_of_time(s))
+			return;
+		if (q->req) {
+			size_t at;
+			if (q->pre) {
+				if (rmatch(s, q->pre, d, n, pos, &ms, &me) != 1)
+					return;
+				at = ms;
+			} else {
+				const unsigned char *f = memmem(d + pos, n - pos, q->req, q->req_len);
+				if (!f)
+					return;
+				at = (size_t)(f - d);
+			}
+			ls = line_start(d, at);
+			if (ls < pos)
+				ls = pos;
+			le = line_end(d, n, at);
+			if (q->pure || rmatch(s, q->re, d, le, ls, &ms, &me) == 1)
+				on_line(s, ls, le);
+			pos = le + 1;
+			continue;
+		}
+		{
+			int m = rmatch(s, q->re, d, n, pos, &ms, &me);
+			if (m == 0)
+				return;
+			if (m < 0) {
+				pos = line_end(d, n, pos) + 1;
+				continue;
+			}
+			ls = line_start(d, ms);
+			le = line_end(d, n, ms);
+			if (me > le) { /* crossed a newline: retry within the line */
+				size_t start = ls > pos ? ls : pos;
+				if (rmatch(s, q->re, d, le, start, &ms, &me) != 1) {
+					pos = le + 1;
+					continue;
+				}
+			}
+			on_line(s, ls, le);
+			pos = le + 1;
+		}
+	}
+}
+
+/* ---- candidates ---- */
+
+struct idset {
+	int all;
+	uint32_t *v;
+	size_t n;
+};
+
+static void intersect(struct idset *a, const struct idset *b)
+{
+	size_t i = 0, j = 0, k = 0;
+	if (b->all)
+		return;
+	if (a->all) {
+		a->all = 0;
+		a->v = xmalloc((b->n ? b->n : 1) * sizeof(uint32_t));
+		memcpy(a->v, b->v, b->n * sizeof(uint32_t));
+		a->n = b->n;
+		return;
+	}
+	while (i < a->n && j < b->n) {
+		if (a->v[i] < b->v[j])
+			i++;
+		else if (a->v[i] > b->v[j])
+			j++;
+		else {
+			a->v[k++] = a->v[i];
+			i++;
+			j++;
+		}
+	}
+	a->n = k;
+}
+
+static void unite(struct idset *a, struct idset *b)
+{
+	uint32_t *v;
+	size_t i = 0, j = 0, k = 0;
+	if (a->all || b->all) {
+		free(a->v);
+		a->v = NULL;
+		a->n = 0;
+		a->all = 1;
+		return;
+	}
+	v = xmalloc((a->n + b->n + 1) * sizeof(uint32_t));
+	while (i < a->n || j < b->n) {
+		if (j >= b->n || (i < a->n && a->v[i] < b->v[j]))
+			v[k++] = a->v[i++];
+		else if (i >= a->n || b->v[j] < a->v[i])
+			v[k++] = b->v[j++];
+		else {
+			v[k++] = a->v[i++];
+			j++;
+		}
+	}
+	free(a->v);
+	a->v = v;
+	a->n = k;
+}
+
+static int cmp_count(const void *a, const void *b, void *ix)
+{
+	const struct plan *x = *(struct plan *const *)a, *y = *(struct plan *const *)b;
+	size_t cx = x->op == PLAN_TRI ? index_postings_count(ix, x->tri) : SIZE_MAX,
+	       cy = y->op == PLAN_TRI ? index_postings_count(ix, y->tri) : SIZE_MAX;
+	return cx < cy ? -1 : cx > cy;
+}
+
+/* Evaluate a plan into a set of file ids; AND evaluates the rarest trigram first. */
+static void eval(const struct index *ix, struct plan *p, struct idset *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!p) {
+		out->all = 1;
+		return;
+	}
+	if (p->op == PLAN_TRI) {
+		index_postings(ix, p->tri, &out->v, &out->n);
+		return;
+	}
+	if (p->op == PLAN_AND) {
+		qsort_r(p->kids, p->n, sizeof(*p->kids), cmp_count, (void *)ix);
+		out->all = 1;
+		for (size_t i = 0; i < p->n; i++) {
+			struct idset k;
+			if (!out->all && out->n == 0)
+				break;
+			eval(ix, p->kids[i], &k);
+			intersect(out, &k);
+			free(k.v);
+		}
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct idset k;
+		eval(ix, p->kids[i], &k);
+		unite(out, &k);
+		free(k.v);
+		if (out->all)
+			return;
+	}
+}
+
+static int path_ok(struct searcher *s, const struct manifest_entry *e)
+{
+	const struct query *q = s->q;
+	size_t a, b;
+	for (size_t i = 0; i < q->n_files; i++)
+		if (rmatch(s, q->files[i], (const unsigned char *)e->path, e->path_len, 0, &a, &b) != 1)
+			return 0;
+	for (size_t i = 0; i < q->n_nofiles; i++)
+		if (rmatch(s, q->nofiles[i], (const unsigned char *)e->path, e->path_len, 0, &a, &b) == 1)
+			return 0;
+	if (q->n_langs) {
+		const char *base = strrchr(e->path, '/');
+		int any = 0;
+		base = base ? base + 1 : e->path;
+		for (size_t i = 0; i < q->n_langs && !any; i++) {
+			const char *x = q->langs[i]->exts;
+			while (*x && !any) {
+				const char *sp = strchr(x, ' ');
+				size_t l = sp ? (size_t)(sp - x) : strlen(x);
+				if (*x == '=')
+					any = strlen(base) == l - 1 && !memcmp(base, x + 1, l - 1);
+				else
+					any = e->path_len >= l && !memcmp(e->path + e->path_len - l, x, l);
+				x += l + (sp ? 1 : 0);
+			}
+		}
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Files defining the pure literal pattern, as a sorted id list. */
+static void definers(const struct index *ix, const struct query *q, struct idset *out)
+{
+	size_t lo, hi;
+	memset(out, 0, sizeof(*out));
+	if (!q->plain || q->word)
+		return;
+	index_symbol_find(ix, (const char *)q->req, q->req_len, &lo, &hi);
+	out->v = xmalloc((hi - lo + 1) * sizeof(uint32_t));
+	for (size_t i = lo; i < hi; i++) {
+		const struct index_symbol *y = index_symbol_by_name(ix, i);
+		if (!q->req_caseless && memcmp(index_symbol_name(ix, y), q->req, q->req_len))
+			continue;
+		out->v[out->n++] = y->file;
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int has_id(const struct idset *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid] == id)
+			return 1;
+		if (s->v[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Content search: plan, filter, rank, then verify in rank order. */
+static void search_content(struct searcher *s)
+{
+	const struct index *ix = s->ix;
+	const struct query *q = s->q;
+	size_t n_files = index_n_files(ix), n_c = 0;
+	struct idset c, defs;
+	uint64_t *order;
+
+	eval(ix, q->plan, &c);
+	definers(ix, q, &defs);
+	if (defs.n)
+		qsort(defs.v, defs.n, sizeof(uint32_t), cmp_u32);
+	order = xmalloc(((c.all ? n_files : c.n) + 1) * sizeof(uint64_t));
+	for (size_t k = 0; k < (c.all ? n_files : c.n); k++) {
+		uint32_t id = c.all ? (uint32_t)k : c.v[k];
+		const struct manifest_entry *e = manifest_get(index_manifest(ix), id);
+		uint64_t tier = 2;
+		size_t a, b;
+		if (!index_search_len(ix, id) || !path_ok(s, e))
+			continue;
+		if (has_id(&defs, id))
+			tier = 0;
+		else if (rmatch(s, q->re, (const unsigned char *)e->path, e->path_len, 0, &a, &b) == 1)
+			tier = 1;
+		order[n_c++] = tier << 32 | id;
+		if ((k & 1023) == 1023 && out_of_time(s))
+			break;
+	}
+	qsort(order, n_c, sizeof(uint64_t), cmp_u64);
+	for (size_t k = 0; k < n_c && !s->stop; k++) {
+		s->file = (uint32_t)order[k];
+		s->d = index_text(ix, s->file, &s->n);
+		s->n = index_search_len(ix, s->file);
+		scan_file(s);
+		if (!s->stop && (k & 15) == 15)
+			out_of_time(s);
+	}
+	free(order);
+	free(c.v);
+	free(defs.v);
+}
+
+static int cmp_sym_pos(const void *a, const void *b)
+{
+	const struct index_symbol *x = *(const struct index_symbol *const *)a,
+				  *y = *(const struct index_symbol *const *)b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* sym: search: the definition lines of matching symbols, in path order. */
+static void search_symbols(struct searcher *s)
+{
+	const struct index *ix = s->ix;
+	const struct query *q = s->q;
+	const struct index_symbol **v;
+	size_t n = 0, lo = 0, hi = index_n_symbols(ix), ms, me;
+
+	if (q->sym_lit)
+		index_symbol_find(ix, q->sym_lit, q->sym_lit_len, &lo, &hi);
+	v = xmalloc((hi - lo + 1) * sizeof(*v));
+	for (size_t i = lo; i < hi; i++) {
+		const struct index_symbol *y = index_symbol_by_name(ix, i);
+		const char *name;
+		if (!y || !(name = index_symbol_name(ix, y)))
+			break;
+		if ((i & 4095) == 4095 && out_of_time(s))
+			break;
+		if (rmatch(s, q->sym, (const unsigned char *)name, y->len, 0, &ms, &me) != 1)
+			continue;
+		v[n++] = y;
+	}
+	qsort(v, n, sizeof(*v), cmp_sym_pos);
+	for (size_t i = 0; i < n && !s->stop; i++) {
+		const struct index_symbol *y = v[i];
+		const struct manifest_entry *e = manifest_get(index_manifest(ix), y->file);
+		size_t ls, le;
+		if (i && v[i - 1]->file == y->file && v[i - 1]->line == y->line)
+			continue;
+		if (!path_ok(s, e))
+			continue;
+		if (s->file != y->file || !s->d) {
+			s->file = y->file;
+			s->d = index_text(ix, y->file, &s->n);
+			s->n = index_search_len(ix, y->file);
+			s->cur_pos = 0;
+			s->cur_line = 1;
+			s->file_counted = 0;
+		}
+		ls = line_start(s->d, y->off);
+		le = line_end(s->d, s->n, y->off);
+		if (q->re && rmatch(s, q->re, s->d, le, ls, &ms, &me) != 1)
+			continue;
+		{
+			struct search_result *r = s->res;
+			uint64_t k = r->total++;
+			if (!s->file_counted) {
+				s->file_counted = 1;
+				r->total_files++;
+			}
+			if (k >= s->o->offset && k < s->o->offset + s->o->limit) {
+				struct hit *h = add_hit(r);
+				h->file = y->file;
+				h->ls = ls;
+				h->le = le;
+				h->line = y->line;
+				h->ctx_def = 2;
+				h->r0 = add_range(r, y->off - ls, y->off - ls + y->len);
+				h->nr = 1;
+			}
+			if (!s->o->count_all && r->total >= s->o->offset + s->o->limit) {
+				s->stop = 1;
+				r->reason = "page full";
+			}
+		}
+	}
+	free(v);
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return (int)(x->ctx_def & 1) - (int)(y->ctx_def & 1);
+}
+
+/* Add context lines around the page's matches and group the hits by file. */
+static void finish_page(struct searcher *s)
+{
+	struct search_result *r = s->res;
+	size_t n_match = r->n_hits, i = 0;
+	struct hit *out = NULL;
+	size_t n_out = 0, cap_out = 0;
+
+	while (i < n_match) {
+		size_t j = i, len;
+		uint32_t id = r->hits[i].file;
+		const unsigned char *d = index_text(s->ix, id, &len);
+		size_t n = index_search_len(s->ix, id);
+		while (j < n_match && r->hits[j].file == id)
+			j++;
+		r->files = xrealloc(r->files, (r->n_files + 1) * sizeof(*r->files));
+		r->files[r->n_files].id = id;
+		r->files[r->n_files].first = n_out;
+		for (size_t k = i; k < j; k++) {
+			struct hit h = r->hits[k];
+			size_t ls = h.ls, le = h.le;
+			if (n_out + 2 * s->o->context + 1 >= cap_out) {
+				cap_out = 2 * cap_out + 2 * s->o->context + 16;
+				out = xrealloc(out, cap_out * sizeof(*out));
+			}
+			out[n_out++] = h;
+			for (unsigned c = 1; c <= s->o->context && ls > 0; c++) {
+				size_t pe = ls - 1, ps = line_start(d, pe);
+				out[n_out++] = (struct hit){id, 1, h.line - c, ps, pe, 0, 0};
+				ls = ps;
+			}
+			for (unsigned c = 1; c <= s->o->context && le < n; c++) {
+				size_t ns = le + 1, ne;
+				if (ns >= n)
+					break;
+				ne = line_end(d, n, ns);
+				out[n_out++] = (struct hit){id, 1, h.line + c, ns, ne, 0, 0};
+				le = ne;
+			}
+		}
+		{
+			struct hit *f = out + r->files[r->n_files].first;
+			size_t m = n_out - r->files[r->n_files].first, w = 0;
+			qsort(f, m, sizeof(*f), cmp_hit);
+			for (size_t k = 0; k < m; k++)
+				if (!w || f[w - 1].line != f[k].line)
+					f[w++] = f[k];
+			n_out = r->files[r->n_files].first + w;
+			r->files[r->n_files].n = w;
+		}
+		r->n_files++;
+		i = j;
+	}
+	free(r->hits);
+	r->hits = out;
+	r->n_hits = n_out;
+	r->shown = n_out;
+	r->lines = xcalloc(n_out ? n_out : 1, sizeof(*r->lines));
+	for (size_t k = 0; k < n_out; k++) {
+		size_t len;
+		const unsigned char *d = index_text(s->ix, out[k].file, &len);
+		struct search_line *l = &r->lines[k];
+		l->line = out[k].line;
+		l->text = (const char *)d + out[k].ls;
+		l->len = out[k].le - out[k].ls;
+		l->ranges = out[k].nr ? &r->ranges[out[k].r0] : NULL;
+		l->n_ranges = out[k].nr;
+		l->context = out[k].ctx_def & 1;
+		l->definition = (out[k].ctx_def & 2) != 0;
+	}
+}
+
+int index_search(const struct index *ix, const struct query *q, const struct search_opts *o,
+		 struct search_result **out)
+{
+	struct searcher s = {0};
+	struct search_result *r;
+	struct search_opts def;
+
+	*out = NULL;
+	if (!o) {
+		search_opts_default(&def);
+		o = &def;
+	}
+	if (o->limit > SEARCH_LIMIT_MAX)
+		return err_set(ERR_USAGE, "search: limit %zu is past %d", o->limit, SEARCH_LIMIT_MAX);
+	if (o->context > SEARCH_CONTEXT_MAX)
+		return err_set(ERR_USAGE, "search: context %u is past %d", o->context, SEARCH_CONTEXT_MAX);
+	if (o->offset > UINT64_MAX / 2)
+		return err_set(ERR_USAGE, "search: offset %zu is too large", o->offset);
+	r = xcalloc(1, sizeof(*r));
+	r->ix = ix;
+	r->reason = NULL;
+	s.ix = ix;
+	s.q = q;
+	s.o = o;
+	s.res = r;
+	clock_gettime(CLOCK_MONOTONIC, &s.t0);
+	s.deadline_ns = (uint64_t)(o->budget_ms ? o->budget_ms : 1000) * 1000000u;
+	s.md = pcre2_match_data_create(1, NULL);
+	s.mc = pcre2_match_context_create(NULL);
+	s.js = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	if (!s.md || !s.mc || !s.js)
+		BUG("pcre2 allocation");
+	pcre2_set_match_limit(s.mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(s.mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(s.mc, HEAP_LIMIT_KB);
+	pcre2_jit_stack_assign(s.mc, NULL, s.js);
+	if (q->sym)
+		search_symbols(&s);
+	else
+		search_content(&s);
+	if (s.stop == 1) {
+		r->partial = 0; /* a full page without a count is not a partial result */
+	}
+	finish_page(&s);
+	pcre2_jit_stack_free(s.js);
+	pcre2_match_context_free(s.mc);
+	pcre2_match_data_free(s.md);
+	r->ms = (double)elapsed_ns(&s) / 1e6;
+	if (!r->partial && s.stop != 1)
+		r->reason = NULL;
+	*out = r;
+	return 0;
+}
+
+void search_result_free(struct search_result *r)
+{
+	if (!r)
+		return;
+	free(r->hits);
+	free(r->ranges);
+	free(r->files);
+	free(r->lines);
+	free(r);
+}
+
+uint64_t search_result_total(const struct search_result *r)
+{
+	return r->total;
+}
+
+uint64_t search_result_total_files(const struct search_result *r)
+{
+	return r->total_files;
+}
+
+int search_result_partial(const struct search_result *r)
+{
+	return r->partial;
+}
+
+const char *search_result_partial_reason(const struct search_result *r)
+{
+	return r->reason ? r->reason : "";
+}
+
+size_t search_result_lines_shown(const struct search_result *r)
+{
+	return r->shown;
+}
+
+double search_result_ms(const struct search_result *r)
+{
+	return r->ms;
+}
+
+size_t search_result_n_files(const struct search_result *r)
+{
+	return r->n_files;
+}
+
+const char *search_result_path(const struct search_result *r, size_t i, size_t *len)
+{
+	const struct manifest_entry *e = manifest_get(index_manifest(r->ix), r->files[i].id);
+	if (len)
+		*len = e->path_len;
+	return e->path;
+}
+
+size_t search_result_file(const struct search_result *r, size_t i)
+{
+	return r->files[i].id;
+}
+
+size_t search_result_n_lines(const struct search_result *r, size_t i)
+{
+	return r->files[i].n;
+}
+
+const struct search_line *search_result_line(const struct search_result *r, size_t i, size_t j)
+{
+	return &r->lines[r->files[i].first + j];
+}
+
+int search_result_json(const struct search_result *r, struct buf *out)
+{
+	int e = buf_addf(out, "{\"total\":%llu,\"files\":[", (unsigned long long)r->total);
+	for (size_t i = 0; i < r->n_files && !e; i++) {
+		size_t pl;
+		const char *p = search_result_path(r, i, &pl);
+		e = buf_addstr(out, i ? ",{\"path\":" : "{\"path\":") ?: buf_addjson(out, p, pl) ?:
+		    buf_addstr(out, ",\"matches\":[");
+		for (size_t j = 0; j < r->files[i].n && !e; j++) {
+			const struct search_line *l = search_result_line(r, i, j);
+			e = buf_addf(out, "%s{\"line\":%llu,\"text\":", j ? "," : "",
+				     (unsigned long long)l->line) ?:
+			    buf_addjson(out, l->text, l->len) ?: buf_addstr(out, ",\"ranges\":[");
+			for (size_t k = 0; k < l->n_ranges && !e; k++)
+				e = buf_addf(out, "%s[%u,%u]", k ? "," : "", l->ranges[k].start, l->ranges[k].end);
+			e = e ?: buf_addstr(out, "]");
+			if (!e && l->context)
+				e = buf_addstr(out, ",\"context\":true");
+			if (!e && l->definition)
+				e = buf_addstr(out, ",\"definition\":true");
+			e = e ?: buf_addstr(out, "}");
+		}
+		e = e ?: buf_addstr(out, "]}");
+	}
+	e = e ?: buf_addf(out, "],\"total_files\":%llu,\"lines_shown\":%zu,\"partial\":%s}",
+			 (unsigned long long)r->total_files, r->shown, r->partial ? "true" : "false");
+	return e;
+}
