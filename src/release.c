@@ -14,6 +14,7 @@
 #include "db.h"
 #include "gitobj.h"
 #include "hash.h"
+#include "index.h"
 #include "logdb.h"
 #include "manifest.h"
 #include "release.h"
@@ -162,6 +163,7 @@ int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_i
 /* The seal's ingest callback: put each blob into the vault, count progress. */
 struct seal_ctx {
 	struct vault_writer *w;
+	struct index_builder *ib;
 	int progress;
 	pthread_mutex_t lock;
 	uint64_t files, bytes;
@@ -182,7 +184,7 @@ static int seal_blob(void *ctx, const struct manifest_entry *e, const void *data
 {
 	struct seal_ctx *s = ctx;
 	int r = vault_put(s->w, e->sha256, data, len);
-	if (r)
+	if (r || (r = index_builder_add(s->ib, e, data, len)))
 		return r;
 	if (s->progress) {
 		pthread_mutex_lock(&s->lock);
@@ -301,7 +303,7 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	    (r = note_signer_vkey(o->vendor, &vkey)) || (r = exists(f, o->product, o->version)) ||
 	    (r = check_vendor(f, o->product, vkey.p)))
 		goto out;
-	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) ||
+	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) || (r = index_builder_new(&sc.ib)) ||
 	    (r = vault_writer_new(vault_root, key, o->zstd_level, &sc.w)))
 		goto out;
 	sc.progress = o->progress;
@@ -310,6 +312,14 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	draw_progress(&sc, 1);
 	if ((r = manifest_tree_ids(m, id1, id256)) || (r = manifest_encode(m, &mbuf)) ||
 	    (r = vault_put_meta(sc.w, "manifest", mbuf.p, mbuf.len)))
+		goto out;
+	/* the search index: built from every blob above, stored under the same key */
+	buf_reset(&mbuf);
+	if ((r = index_builder_finish(sc.ib, m, &mbuf)))
+		goto out;
+	index_builder_free(sc.ib);
+	sc.ib = NULL;
+	if ((r = vault_put_meta(sc.w, "index", mbuf.p, mbuf.len)))
 		goto out;
 
 	snprintf(out->product, sizeof(out->product), "%s", o->product);
@@ -351,6 +361,7 @@ out:
 	}
 	if (sc.w)
 		vault_writer_abort(sc.w);
+	index_builder_free(sc.ib);
 	if (r)
 		release_info_release(out);
 	vault_key_free(key);
