@@ -15,6 +15,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_releases(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* Print "sealroom <cmd>: <msg>" to stderr and return the exit status for code. */
 int cmd_fail(const char *cmd, int code);

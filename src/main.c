@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"seal", cmd_seal, "seal a source tree as an encrypted release"},
 	{"verify", cmd_verify, "check a sealed release against its seal"},
 	{"releases", cmd_releases, "list sealed releases"},
+	{"search", cmd_search, "search a release: regex, file:, lang:, sym: (docs/search.md)"},
 	{"log", cmd_log, "the transparency log: checkpoint, prove, verify, export ..."},
 	{"demo", cmd_demo, "seal a sample tree into a ready facility"},
 	{NULL, NULL, NULL},
