@@ -10,10 +10,13 @@ static _Thread_local char last_msg[1024];
 
 int err_set(int code, const char *fmt, ...)
 {
+	char tmp[sizeof(last_msg)];
 	va_list ap;
+	/* format aside first: callers may pass err_msg() itself as an argument */
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, tmp, sizeof(last_msg));
 	return code;
 }
 

@@ -847,6 +847,8 @@ static int arc_prefixes(struct arc *x, const char *p, size_t len)
 static int arc_entry(struct arc *x, struct archive_entry *e)
 {
 	struct run *r = &x->r;
+	/* raw bytes first; names a format marks as UTF-8 (zip) need the UTF-8 accessor
+	 * because this program runs in the C locale */
 	const char *p = archive_entry_pathname(e), *hl = archive_entry_hardlink(e);
 	char qb[256];
 	size_t len, got;
@@ -855,7 +857,12 @@ static int arc_entry(struct arc *x, struct archive_entry *e)
 	long k;
 	int rc;
 	if (!p)
-		return err_set(ERR_HOSTILE, "'%s' has an entry without a usable name", x->name);
+		p = archive_entry_pathname_utf8(e);
+	if (!hl)
+		hl = archive_entry_hardlink_utf8(e);
+	if (!p)
+		return err_set(ERR_HOSTILE, "'%s' has an entry whose name is not valid in its "
+			       "archive's character set (zip names must be UTF-8)", x->name);
 	len = strlen(p);
 	if ((rc = arc_name(&p, &len, type == AE_IFDIR && !hl)) < 0)
 		return rc;
@@ -890,6 +897,8 @@ static int arc_entry(struct arc *x, struct archive_entry *e)
 	}
 	if (type == AE_IFLNK) {
 		const char *target = archive_entry_symlink(e);
+		if (!target)
+			target = archive_entry_symlink_utf8(e);
 		if (!target)
 			return err_set(ERR_HOSTILE, "symlink '%s' has no usable target",
 				       q(qb, sizeof(qb), p, len));

@@ -2,6 +2,7 @@
  * main: argv[1] -> the subcommand table (git's git.c). "-C DIR" before the subcommand is
  * passed on to it, so that `sealroom -C DIR init` and `sealroom init -C DIR` agree.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,10 @@ int main(int argc, char **argv)
 	const char *dir = NULL;
 	int i = 1;
 
+	/* archive formats that mark names as UTF-8 (zip) are decoded through the locale;
+	 * everything else is handled as raw bytes whatever the locale */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 	if (sodium_init() < 0) {
 		fputs("sealroom: libsodium failed to initialise\n", stderr);
 		return 1;

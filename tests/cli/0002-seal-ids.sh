@@ -23,8 +23,14 @@ seal_and_compare "folder" 1 "$T/src"
 (cd "$T/src" && tar -cJf "$T/src.tar.xz" .) && seal_and_compare "tar.xz" 3 "$T/src.tar.xz"
 (cd "$T/src" && tar --zstd -cf "$T/src.tar.zst" .) && seal_and_compare "tar.zst" 4 "$T/src.tar.zst"
 (cd "$T/src" && tar -cf "$T/src.tar" *) && seal_and_compare "plain tar without ./" 5 "$T/src.tar"
-(cd "$T/src" && bsdtar --format zip -cf "$T/src.zip" .) && seal_and_compare "zip" 6 "$T/src.zip"
+(cd "$T/src" && bsdtar --format zip -cf "$T/src.zip.bad" .)
+# zip names are UTF-8 (or CP437) by the format: the zip fixture leaves out the raw-byte name
+cp -a "$T/src" "$T/src-utf8" && rm "$T/src-utf8"/bad-*
+set -- $(git_ids "$T/src-utf8"); want1=$1; want256=$2
+(cd "$T/src-utf8" && bsdtar --format zip -cf "$T/src.zip" .) && seal_and_compare "zip" 6 "$T/src.zip"
 check "json has the fields" grep -q '"release":"p@6".*"files":[0-9]*,"bytes":[0-9]*}' "$T/out"
+expect_fail "zip with a name that is not UTF-8" 1 "not valid" "$SR" seal "$T/src.zip.bad" --product p --version zipbad --vendor-key "$T/v.key"
+set -- $(git_ids "$T/src"); want1=$1; want256=$2
 
 # a git repository at a revision: ids equal rev-parse REV^{tree}
 cp -a "$T/src" "$T/repo" && (cd "$T/repo" && git init -q && git add -f -A && git commit -qm one && printf 'more\n' >>foo.c && git commit -qam two)
