@@ -878,7 +878,8 @@ static int write_index(struct vault_writer *w)
 
 /*
  * Commit: index, fsync packs + index + folder, rename without replacing, fsync the root.
- * The folder is in place iff 0 is returned; w is freed either way.
+ * w is freed either way. On any error before the rename the temporary folder is removed;
+ * only a failure of the last fsync (ERR_IO) leaves the release in place, whole.
  */
 int vault_commit(struct vault_writer *w, const char *name)
 {
@@ -948,12 +949,15 @@ out:
  */
 static int is_stale(int root_fd, const char *name)
 {
-	long pid = strtol(name + 5, NULL, 10);
+	char *end;
+	long pid = strtol(name + 5, &end, 10);
 	struct stat st;
 	time_t newest;
 	int fd, stale;
 	DIR *d;
 	struct dirent *e;
+	if (end == name + 5 || *end != '-')
+		pid = -1; /* not a name of ours: only idleness counts */
 	if (pid == 0) /* a release being removed (vault_remove) */
 		return 1;
 	if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
@@ -970,7 +974,8 @@ static int is_stale(int root_fd, const char *name)
 		return 0;
 	}
 	while ((e = readdir(d)))
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime > newest)
 			newest = st.st_mtime;
 	closedir(d);

@@ -87,7 +87,9 @@ int vault_put_meta(struct vault_writer *w, const char *name, const void *data, s
  * Write the index, fsync every file and the folder, rename the folder to vault_root/<name>
  * (never replacing anything) and fsync vault_root. ERR_EXISTS when <name> exists,
  * ERR_USAGE for a name with '/' or a leading '.'. Frees w in every case, removing the
- * temporary folder when the commit did not happen. No vault_put may be running.
+ * temporary folder when the rename did not happen. An ERR_IO from the final fsync of
+ * vault_root leaves the release in place (whole): vault_remove it if it must not stay.
+ * No vault_put may be running.
  */
 int vault_commit(struct vault_writer *w, const char *name) WUR;
 /* Remove the temporary folder and free w (NULL is fine). */

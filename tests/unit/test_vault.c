@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hash.h"
@@ -553,6 +554,36 @@ TEST(swapped_records)
 	free(dir);
 }
 
+/* Set the times of every .tmp-* folder under root, and of its files, back by secs. */
+static int age_tmp_folders(const char *root, long secs)
+{
+	DIR *d = opendir(root), *sub;
+	struct dirent *e, *f;
+	struct timespec ts[2];
+	int r = 0;
+	if (!d)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= secs;
+	ts[1] = ts[0];
+	while ((e = readdir(d))) {
+		char *p;
+		if (strncmp(e->d_name, ".tmp-", 5))
+			continue;
+		p = join(root, e->d_name);
+		if ((sub = opendir(p))) {
+			while ((f = readdir(sub)))
+				if (f->d_name[0] != '.')
+					r |= utimensat(dirfd(sub), f->d_name, ts, 0);
+			closedir(sub);
+		}
+		r |= utimensat(AT_FDCWD, p, ts, 0);
+		free(p);
+	}
+	closedir(d);
+	return r;
+}
+
 TEST(commit_atomicity_and_sweep)
 {
 	struct vault_key *k;
@@ -612,6 +643,25 @@ TEST(commit_atomicity_and_sweep)
 		vault_close(v);
 		free(e);
 	}
+	/* a live writer idle for longer than VAULT_SWEEP_IDLE is swept too */
+	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(put_data(w, "idle", 4, id) == 0);
+	CHECK(age_tmp_folders(root, VAULT_SWEEP_IDLE + 60) == 0);
+	CHECK(vault_sweep(root) == 0);
+	CHECK(count_entries(root, ".tmp-") == 0);
+	vault_writer_abort(w);
+	/* a folder that is not a writer's is left alone unless idle */
+	{
+		char *odd = join(root, ".tmp-odd");
+		CHECK(mkdir(odd, 0700) == 0);
+		CHECK(vault_sweep(root) == 0);
+		CHECK(exists(odd));
+		CHECK(age_tmp_folders(root, VAULT_SWEEP_IDLE + 60) == 0);
+		CHECK(vault_sweep(root) == 0);
+		CHECK(!exists(odd));
+		free(odd);
+	}
+	CHECK(vault_sweep("/nonexistent/sealroom-vault") == 0);
 	/* remove */
 	CHECK(vault_remove(root, "r@1") == 0);
 	CHECK(!exists(dir));
