@@ -15,6 +15,18 @@ int cmd_verify(int argc, char **argv);
 int cmd_releases(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_org(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_nominate(int argc, char **argv);
+int cmd_object(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_halt(int argc, char **argv);
+int cmd_shred(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
+/* The actor of operator commands at the facility's console ("local:$USER"). */
+const char *cmd_local_actor(void);
 int cmd_search(int argc, char **argv);
 
 /* Print "sealroom <cmd>: <msg>" to stderr and return the exit status for code. */

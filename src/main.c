@@ -25,6 +25,16 @@ static const struct command commands[] = {
 	{"search", cmd_search, "search a release: regex, file:, lang:, sym: (docs/search.md)"},
 	{"log", cmd_log, "the transparency log: checkpoint, prove, verify, export ..."},
 	{"demo", cmd_demo, "seal a sample tree into a ready facility"},
+	{"org", cmd_org, "organisations: org add NAME --kind vendor|lab|operator, org list"},
+	{"user", cmd_user, "people: user add|list|passwd|unlock|disable"},
+	{"nominate", cmd_nominate, "a lab nominates a reviewer for a release"},
+	{"object", cmd_object, "the vendor objects to a nominated reviewer"},
+	{"approve", cmd_approve, "approve a reviewer, or countersign a proposed grant"},
+	{"grant", cmd_grant, "propose or countersign a reviewer's grant (dual control)"},
+	{"revoke", cmd_revoke, "revoke a reviewer or a whole lab"},
+	{"halt", cmd_halt, "the vendor halts all reading of a release"},
+	{"shred", cmd_shred, "the vendor destroys a release's keys; prints the certificate"},
+	{"unlock", cmd_unlock, "hand a release's data key to the running server"},
 	{NULL, NULL, NULL},
 };
 

@@ -1,0 +1,287 @@
+/*
+ * cmd_engage: the engagement's decisions: nominate, object, approve, grant, revoke, halt,
+ * shred. Each names who acts with --as LOGIN; vendor decisions also prove the vendor's
+ * authority with --vendor-key FILE, the key that sealed the release (see
+ * docs/engagement.md: the CLI runs with the operator's access to the facility folder, so
+ * a login name alone cannot stand for the vendor).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "policy.h"
+
+/* What every engagement command parses. */
+struct engage {
+	const char *cmd, *usage, *as, *reviewer, *vendor_key, *lab, *note, *reason;
+	const char *from, *until, *days, *hours;
+	unsigned long long lines_per_day, lines_total, prints;
+	int set_lpd, set_lt, set_pr;
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
+	struct opt_common c;
+	struct note_signer *key;
+	struct facility *f;
+	struct policy_actor a;
+};
+
+static int start(struct engage *e, int argc, char **argv, const char *help)
+{
+	const char *pos[1];
+	int n;
+	struct opt opts[] = {{"as", OPT_STRING, &e->as},
+			     {"reviewer", OPT_STRING, &e->reviewer},
+			     {"vendor-key", OPT_STRING, &e->vendor_key},
+			     {"lab", OPT_STRING, &e->lab},
+			     {"note", OPT_STRING, &e->note},
+			     {"reason", OPT_STRING, &e->reason},
+			     {"from", OPT_STRING, &e->from},
+			     {"until", OPT_STRING, &e->until},
+			     {"days", OPT_STRING, &e->days},
+			     {"hours", OPT_STRING, &e->hours},
+			     {"lines-per-day", OPT_UINT, &e->lines_per_day},
+			     {"lines-total", OPT_UINT, &e->lines_total},
+			     {"prints", OPT_UINT, &e->prints},
+			     {NULL, 0, NULL}};
+	e->lines_per_day = e->lines_total = e->prints = ~0ULL;
+	if (opt_parse(argc, argv, opts, &e->c, pos, 1, &n))
+		return cmd_usage(e->cmd, e->usage);
+	if (e->c.help) {
+		printf("usage: %s\n\n%s", e->usage, help);
+		return 0;
+	}
+	if (n != 1) {
+		err_set(ERR_USAGE, "wants one release P@V");
+		return cmd_usage(e->cmd, e->usage);
+	}
+	if (!e->as) {
+		err_set(ERR_USAGE, "--as LOGIN names who acts");
+		return cmd_usage(e->cmd, e->usage);
+	}
+	if (release_parse_ref(pos[0], e->product, e->version))
+		return cmd_usage(e->cmd, e->usage);
+	e->set_lpd = e->lines_per_day != ~0ULL;
+	e->set_lt = e->lines_total != ~0ULL;
+	e->set_pr = e->prints != ~0ULL;
+	return -1; /* go on */
+}
+
+/* Load the vendor key (when given) and open the facility. */
+static int open_all(struct engage *e)
+{
+	int r;
+	if (e->vendor_key && (r = note_signer_load(e->vendor_key, &e->key)))
+		return r;
+	if ((r = facility_open(facility_resolve(e->c.dir), &e->f)))
+		return r;
+	e->a.login = e->as;
+	e->a.vendor_key = e->key;
+	return 0;
+}
+
+static int finish(struct engage *e, int r)
+{
+	note_signer_free(e->key);
+	facility_free(e->f);
+	return r ? cmd_fail(e->cmd, r) : 0;
+}
+
+static int need(struct engage *e, const char *val, const char *what)
+{
+	if (val)
+		return 0;
+	err_set(ERR_USAGE, "%s is required", what);
+	return cmd_usage(e->cmd, e->usage);
+}
+
+static void print_outcome(struct engage *e, const struct policy_outcome *o, const char *who)
+{
+	if (e->c.json) {
+		printf("{\"release\":\"%s@%s\",\"outcome\":\"%s\"", e->product, e->version, o->what);
+		if (who)
+			printf(",\"reviewer\":\"%s\"", who);
+		if (o->waiting_for[0])
+			printf(",\"waiting_for\":\"%s\"", o->waiting_for);
+		if (o->grant_id)
+			printf(",\"grant\":%" PRId64, o->grant_id);
+		if (o->count)
+			printf(",\"count\":%" PRId64, o->count);
+		printf("}\n");
+		return;
+	}
+	printf("%s@%s: %s%s%s%s%s\n", e->product, e->version, o->what, who ? " for '" : "",
+	       who ? who : "", who ? "'" : "", o->waiting_for[0] ? "" : "");
+	if (o->waiting_for[0])
+		printf("it waits for the %s's approval\n", o->waiting_for);
+}
+
+int cmd_nominate(int argc, char **argv)
+{
+	struct engage e = {.cmd = "nominate",
+			   .usage = "sealroom nominate P@V --reviewer LOGIN [--note TEXT] --as LOGIN [--json]"};
+	struct policy_outcome o = {0};
+	int r = start(&e, argc, argv,
+		      "A lab (or the operator) nominates one of the lab's reviewers for release P@V,\n"
+		      "with an optional CV/affiliation note. The vendor may object within the release's\n"
+		      "objection window (14 days unless the vendor set another).\n");
+	if (r >= 0)
+		return r;
+	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")))
+		return r;
+	if (!(r = open_all(&e)) &&
+	    !(r = policy_nominate(e.f, &e.a, e.product, e.version, e.reviewer, e.note))) {
+		snprintf(o.what, sizeof(o.what), "nominated");
+		print_outcome(&e, &o, e.reviewer);
+	}
+	return finish(&e, r);
+}
+
+int cmd_object(int argc, char **argv)
+{
+	struct engage e = {.cmd = "object",
+			   .usage = "sealroom object P@V --reviewer LOGIN --reason TEXT --as VENDOR "
+				    "--vendor-key FILE [--json]"};
+	struct policy_outcome o = {0};
+	int r = start(&e, argc, argv,
+		      "The vendor objects to a nominated reviewer within the objection window; the\n"
+		      "reviewer can then not be approved for P@V. Needs the key that sealed P@V.\n");
+	if (r >= 0)
+		return r;
+	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = need(&e, e.reason, "--reason TEXT")))
+		return r;
+	if (!(r = open_all(&e)) &&
+	    !(r = policy_object(e.f, &e.a, e.product, e.version, e.reviewer, e.reason))) {
+		snprintf(o.what, sizeof(o.what), "objected");
+		print_outcome(&e, &o, e.reviewer);
+	}
+	return finish(&e, r);
+}
+
+int cmd_approve(int argc, char **argv)
+{
+	struct engage e = {.cmd = "approve",
+			   .usage = "sealroom approve P@V --reviewer LOGIN --as LOGIN [--vendor-key FILE] [--json]"};
+	struct policy_outcome o = {0};
+	int r = start(&e, argc, argv,
+		      "Approve a nominated reviewer (the vendor at any time, with --vendor-key; the\n"
+		      "operator once the objection window has passed without objection), or\n"
+		      "countersign the grant the other side proposed, which makes it active.\n");
+	if (r >= 0)
+		return r;
+	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")))
+		return r;
+	if (!(r = open_all(&e)) && !(r = policy_approve(e.f, &e.a, e.product, e.version, e.reviewer, &o)))
+		print_outcome(&e, &o, e.reviewer);
+	return finish(&e, r);
+}
+
+int cmd_grant(int argc, char **argv)
+{
+	struct engage e = {.cmd = "grant",
+			   .usage = "sealroom grant P@V --reviewer LOGIN --from DATE --until DATE [--days mon-fri] "
+				    "[--hours 08-18] [--lines-per-day N] [--lines-total N] [--prints N] "
+				    "--as LOGIN [--vendor-key FILE] [--json]"};
+	struct policy_outcome o = {0};
+	struct grant_terms t = {0};
+	int r = start(&e, argc, argv,
+		      "Propose a grant for an approved reviewer, or countersign the other side's\n"
+		      "proposal. A grant is active once the vendor (with --vendor-key) and the operator\n"
+		      "have approved the same terms. DATE is YYYY-MM-DD (UTC; --until includes that\n"
+		      "day) or YYYY-MM-DDTHH:MM:SSZ; --days defaults to all, --hours to 00-24; quotas\n"
+		      "left out are unlimited.\n");
+	if (r >= 0)
+		return r;
+	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = need(&e, e.from, "--from DATE")) ||
+	    (r = need(&e, e.until, "--until DATE")))
+		return r;
+	t.days = POLICY_ALL_DAYS;
+	t.hour_from = 0;
+	t.hour_until = 24;
+	if (policy_parse_date(e.from, 0, &t.valid_from) || policy_parse_date(e.until, 1, &t.valid_until) ||
+	    (e.days && policy_parse_days(e.days, &t.days)) ||
+	    (e.hours && policy_parse_hours(e.hours, &t.hour_from, &t.hour_until)))
+		return cmd_usage(e.cmd, e.usage);
+	if ((e.set_lpd && e.lines_per_day > INT64_MAX) || (e.set_lt && e.lines_total > INT64_MAX) ||
+	    (e.set_pr && e.prints > INT64_MAX)) {
+		err_set(ERR_USAGE, "quota too large");
+		return cmd_usage(e.cmd, e.usage);
+	}
+	t.lines_per_day = e.set_lpd ? (int64_t)e.lines_per_day : POLICY_UNLIMITED;
+	t.lines_total = e.set_lt ? (int64_t)e.lines_total : POLICY_UNLIMITED;
+	t.prints = e.set_pr ? (int64_t)e.prints : POLICY_UNLIMITED;
+	if (!(r = open_all(&e)) &&
+	    !(r = policy_grant(e.f, &e.a, e.product, e.version, e.reviewer, &t, &o)))
+		print_outcome(&e, &o, e.reviewer);
+	return finish(&e, r);
+}
+
+int cmd_revoke(int argc, char **argv)
+{
+	struct engage e = {.cmd = "revoke",
+			   .usage = "sealroom revoke P@V (--reviewer LOGIN | --lab ORG) [--reason TEXT] --as LOGIN "
+				    "[--vendor-key FILE] [--json]"};
+	struct policy_outcome o = {0};
+	int r = start(&e, argc, argv,
+		      "Withdraw a reviewer's (or a whole lab's) nominations and grants for P@V and end\n"
+		      "their sessions at once. The vendor (with --vendor-key) or the operator may revoke.\n");
+	if (r >= 0)
+		return r;
+	if (!e.reviewer == !e.lab) {
+		err_set(ERR_USAGE, "name either --reviewer LOGIN or --lab ORG");
+		return cmd_usage(e.cmd, e.usage);
+	}
+	if (!(r = open_all(&e))) {
+		r = e.reviewer ? policy_revoke_reviewer(e.f, &e.a, e.product, e.version, e.reviewer, e.reason, &o)
+			       : policy_revoke_lab(e.f, &e.a, e.product, e.version, e.lab, e.reason, &o);
+		if (!r)
+			print_outcome(&e, &o, e.reviewer ? e.reviewer : e.lab);
+	}
+	return finish(&e, r);
+}
+
+int cmd_halt(int argc, char **argv)
+{
+	struct engage e = {.cmd = "halt", .usage = "sealroom halt P@V --as VENDOR --vendor-key FILE [--json]"};
+	struct policy_outcome o = {0};
+	int r = start(&e, argc, argv,
+		      "Stop every reading of P@V now: each reviewer's next request is refused and their\n"
+		      "sessions end. Needs the key that sealed P@V.\n");
+	if (r >= 0)
+		return r;
+	if (!(r = open_all(&e)) && !(r = policy_halt(e.f, &e.a, e.product, e.version, &o)))
+		print_outcome(&e, &o, NULL);
+	return finish(&e, r);
+}
+
+int cmd_shred(int argc, char **argv)
+{
+	struct engage e = {.cmd = "shred", .usage = "sealroom shred P@V --as VENDOR --vendor-key FILE [--json]"};
+	struct buf cert;
+	int r = start(&e, argc, argv,
+		      "Destroy P@V's wrapped data key and its vault: the release can never be opened\n"
+		      "again. Prints the destruction certificate, a note signed by the facility's key\n"
+		      "naming the release, its tree ids and the time, which is also in the log.\n");
+	if (r >= 0)
+		return r;
+	if ((r = need(&e, e.vendor_key, "--vendor-key FILE")))
+		return r;
+	buf_init(&cert, 1 << 16);
+	if (!(r = open_all(&e)) && !(r = policy_shred(e.f, &e.a, e.product, e.version, &cert))) {
+		if (e.c.json) {
+			printf("{\"release\":\"%s@%s\",\"outcome\":\"shredded\",\"certificate\":", e.product, e.version);
+			fflush(stdout);
+			{
+				struct buf j;
+				buf_init(&j, 0);
+				if (!buf_addjson(&j, cert.p, cert.len))
+					fputs(j.p, stdout);
+				buf_release(&j);
+			}
+			printf("}\n");
+		} else {
+			fputs(cert.p, stdout);
+		}
+	}
+	buf_release(&cert);
+	return finish(&e, r);
+}
