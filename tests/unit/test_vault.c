@@ -697,6 +697,44 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+struct reader {
+	struct vault *v;
+	unsigned char (*ids)[32];
+	size_t n;
+	int failed;
+};
+
+static int cb_collect(void *ctx, const unsigned char id[32], const void *p, size_t len)
+{
+	struct reader *r = ctx;
+	memcpy(r->ids[r->n++], id, 32);
+	return 0;
+}
+
+/* Each reader gets every blob, in its own order, and re-hashes it. */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct buf out;
+	unsigned char h[32];
+	buf_init(&out, 0);
+	for (size_t j = 0; j < r->n; j++) {
+		size_t i = (j * 7 + (size_t)r->failed) % r->n;
+		buf_reset(&out);
+		if (vault_get(r->v, r->ids[i], &out)) {
+			r->failed = -1;
+			break;
+		}
+		sha256(out.p, out.len, h);
+		if (memcmp(h, r->ids[i], 32)) {
+			r->failed = -1;
+			break;
+		}
+	}
+	buf_release(&out);
+	return NULL;
+}
+
 TEST(concurrent_put)
 {
 	struct vault_key *k;
@@ -725,6 +763,21 @@ TEST(concurrent_put)
 	CHECK(vault_count(v) > 1400 && vault_count(v) <= 1500);
 	CHECK(vault_check(v, cb_rehash, &seen) == 0);
 	CHECK(seen == vault_count(v));
+	{
+		/* four readers share the one struct vault */
+		struct reader all = { v, xcalloc(vault_count(v), 32), 0, 0 }, rd[4];
+		CHECK(vault_check(v, cb_collect, &all) == 0 && all.n == vault_count(v));
+		for (int i = 0; i < 4; i++) {
+			rd[i] = all;
+			rd[i].failed = i; /* the start offset; -1 on failure */
+			CHECK(pthread_create(&th[i], NULL, reader_main, &rd[i]) == 0);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			CHECK(rd[i].failed != -1);
+		}
+		free(all.ids);
+	}
 	vault_close(v);
 	vault_key_free(k);
 	rmtree(root);
