@@ -32,7 +32,8 @@ static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 }
 
 /*
- * Prepare sql and bind values by fmt: 'i' int64, 't' text (NULL binds NULL). The caller
+ * Prepare sql and bind values by fmt: 'i' int64, 'n' int64 with 0 as NULL, 't' text (NULL
+ * binds NULL). The caller
  * steps and finalizes.
  */
 static int prep(struct facility *f, sqlite3_stmt **st, const char *sql, const char *fmt, va_list ap)
@@ -43,6 +44,12 @@ static int prep(struct facility *f, sqlite3_stmt **st, const char *sql, const ch
 	for (int i = 0; fmt[i]; i++) {
 		if (fmt[i] == 'i') {
 			sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+		} else if (fmt[i] == 'n') {
+			int64_t v = va_arg(ap, int64_t);
+			if (v)
+				sqlite3_bind_int64(*st, i + 1, v);
+			else
+				sqlite3_bind_null(*st, i + 1);
 		} else {
 			const char *s = va_arg(ap, const char *);
 			if (s)
@@ -864,16 +871,12 @@ int policy_grant(struct facility *f, const struct policy_actor *a, const char *p
 				"valid_from, valid_until, days, hour_from, hour_until, lines_per_day, "
 				"lines_total, prints, quotas, created_at) VALUES "
 				"(?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-				"iiiiiiiiiiiiti", rl.id, rev.id, vendor ? who.id : (int64_t)0,
+				"iinniiiiiiiiti", rl.id, rev.id, vendor ? who.id : (int64_t)0,
 				vendor ? (int64_t)0 : who.id, t->valid_from, t->valid_until, (int64_t)t->days,
 				(int64_t)t->hour_from, (int64_t)t->hour_until, t->lines_per_day,
 				t->lines_total, t->prints, q, now);
-		/* 0 stands for "nobody yet": turn it into NULL for the foreign keys */
-		if (!r) {
+		if (!r)
 			id = sqlite3_last_insert_rowid(facility_db(f));
-			r = run(f, NULL, "UPDATE grants SET vendor_by = nullif(vendor_by, 0), "
-					 "operator_by = nullif(operator_by, 0) WHERE id = ?", "i", id);
-		}
 		outcome(out, mode == 2 ? "grant terms changed" : "grant proposed", other, id);
 	}
 	r = apply_end(f, r);

@@ -1,0 +1,114 @@
+#!/bin/sh
+# engagement: orgs, people, nomination, objection, dual-control grants, revoke, halt, shred.
+. tests/cli/lib.sh
+. tests/cli/fixtures.sh
+
+"$SR" init -C "$T/fac" --name room.example >/dev/null
+export SEALROOM_HOME="$T/fac"
+"$SR" key new acme --out "$T/v.key" >/dev/null
+"$SR" key new other --out "$T/o.key" >/dev/null
+mkdir "$T/src" && printf 'int main(void) { return 0; }\n' >"$T/src/main.c"
+"$SR" seal "$T/src" --product fw --version 1.0 --vendor-key "$T/v.key" >/dev/null
+"$SR" seal "$T/src" --product fw --version 2.0 --vendor-key "$T/v.key" >/dev/null
+
+expect_ok "org add vendor" "$SR" org add acme --kind vendor
+expect_ok "org add lab" "$SR" org add lab1 --kind lab
+expect_ok "org add operator" "$SR" org add ops --kind operator --json
+check "org add --json" grep -q '"kind":"operator"' "$T/out"
+expect_fail "org add twice" 1 "org 'acme' exists already" "$SR" org add acme --kind vendor
+expect_fail "org bad kind" 2 "org kind 'bank' is not one of" "$SR" org add bank --kind bank
+expect_fail "org no kind" 2 "usage" "$SR" org add x
+expect_ok "org list" "$SR" org list --json
+check "org list json" python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); assert [o["name"] for o in l]==["acme","lab1","ops"]' "$T/out"
+
+expect_ok "user add vendor" "$SR" user add vera --org acme --role vendor --name "Vera V"
+check "prints a password" grep -Eq '^password: +[a-z2-9]{5}-' "$T/out"
+check "prints an otpauth uri" grep -q '^otpauth uri: otpauth://totp/room.example:vera?secret=[A-Z2-7]*&issuer=room.example&algorithm=SHA1&digits=6&period=30' "$T/out"
+echo 'a long enough password' | "$SR" user add otto --org ops --role operator --password-stdin --json >"$T/out" 2>"$T/err"
+check "password-stdin: no password printed" sh -c "! grep -q password '$T/out' && grep -q totp_secret '$T/out'"
+expect_ok "user add reviewer" "$SR" user add rita --org lab1 --role reviewer --json
+check "json has a secret" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["totp_secret"])==32 and d["password"]' "$T/out"
+expect_ok "user add reviewer 2" "$SR" user add rob --org lab1 --role reviewer
+expect_ok "user add lab lead" "$SR" user add lena --org lab1 --role auditor
+expect_fail "role does not fit org" 2 "role 'reviewer' does not fit org 'acme'" "$SR" user add x --org acme --role reviewer
+expect_fail "unknown org" 1 "no org 'nope'" "$SR" user add x --org nope --role auditor
+expect_fail "login taken" 1 "login 'rita' is taken" "$SR" user add rita --org lab1 --role reviewer
+echo short | "$SR" user add y --org lab1 --role reviewer --password-stdin >/dev/null 2>"$T/err"; rc=$?
+check "short password refused" [ $rc -eq 2 ] && check "short password message" grep -q "at least 12" "$T/err"
+expect_ok "user list" "$SR" user list
+check "user list shows rita" grep -q '^rita  *reviewer  *lab1  *active' "$T/out"
+
+# nomination and objection
+expect_fail "nominate: unknown release" 1 "no release 'fw@9'" "$SR" nominate fw@9 --reviewer rita --as lena
+expect_fail "nominate: not a reviewer" 2 "'lena' is a auditor, not a reviewer" "$SR" nominate fw@1.0 --reviewer lena --as lena
+expect_fail "nominate: vendor may not" 1 "may not nominate" "$SR" nominate fw@1.0 --reviewer rita --as vera
+expect_fail "nominate: no --as" 2 "--as LOGIN" "$SR" nominate fw@1.0 --reviewer rita
+expect_ok "nominate rita" "$SR" nominate fw@1.0 --reviewer rita --note "CC evaluator since 2015" --as lena
+expect_ok "nominate rob" "$SR" nominate fw@1.0 --reviewer rob --as otto --json
+expect_fail "nominate twice" 1 "already nominated" "$SR" nominate fw@1.0 --reviewer rita --as lena
+expect_fail "object without the vendor key" 1 "needs the key that sealed 'fw@1.0'" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as vera
+expect_fail "object with another key" 1 "key 'other' did not seal 'fw@1.0'" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as vera --vendor-key "$T/o.key"
+expect_fail "operator cannot object" 1 "not the vendor" "$SR" object fw@1.0 --reviewer rob --reason "x" --as otto
+expect_ok "vendor objects to rob" "$SR" object fw@1.0 --reviewer rob --reason "worked for a competitor" --as vera --vendor-key "$T/v.key"
+expect_fail "approve after objection" 1 "the vendor objected to 'rob' for 'fw@1.0': worked for a competitor" "$SR" approve fw@1.0 --reviewer rob --as otto
+expect_fail "operator approves inside the window" 1 "objection window for 'rita' on 'fw@1.0' runs until" "$SR" approve fw@1.0 --reviewer rita --as otto
+expect_fail "grant before approval" 1 "'rita' is not approved for 'fw@1.0'" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --as otto
+expect_ok "vendor approves rita" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key"
+check "approve says so" grep -q "nomination approved" "$T/out"
+
+# dual control
+expect_fail "grant: bad date" 2 "date '2020-13-01'" "$SR" grant fw@1.0 --reviewer rita --from 2020-13-01 --until 2099-12-31 --as otto
+expect_fail "grant: bad days" 2 "days 'funday'" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --days funday --as otto
+expect_fail "grant: bad hours" 2 "hours '18-08'" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --hours 18-08 --as otto
+expect_fail "grant: ended already" 2 "must end in the future" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2020-12-31 --as otto
+expect_fail "grant: reviewer cannot" 1 "only the vendor or the operator decides" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --as rita
+expect_ok "operator proposes" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --lines-per-day 2000 --lines-total 20000 --prints 10 --as otto --json
+check "waits for the vendor" grep -q '"waiting_for":"vendor"' "$T/out"
+expect_fail "operator twice" 1 "the operator side proposed this grant" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --lines-per-day 2000 --lines-total 20000 --prints 10 --as otto
+expect_fail "operator approve twice" 1 "the operator side approved the grant" "$SR" approve fw@1.0 --reviewer rita --as otto
+expect_ok "vendor countersigns" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key" --json
+check "grant active" grep -q '"outcome":"grant active"' "$T/out"
+expect_fail "active already" 1 "active already" "$SR" approve fw@1.0 --reviewer rita --as otto
+check "grant logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\\\"type\\\":\\\"grant_active\\\"%'\" | grep -qx 1"
+check "grant row active" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT state, lines_per_day, prints FROM grants\" | grep -qx 'active|2000|10'"
+
+# revoke, halt
+expect_fail "revoke: both" 2 "either --reviewer" "$SR" revoke fw@1.0 --reviewer rita --lab lab1 --as vera --vendor-key "$T/v.key"
+expect_ok "revoke the lab" "$SR" revoke fw@1.0 --lab lab1 --reason "contract ended" --as vera --vendor-key "$T/v.key" --json
+check "one reviewer revoked" grep -q '"count":1' "$T/out"
+expect_fail "revoke again" 1 "lab 'lab1' holds no nomination or grant" "$SR" revoke fw@1.0 --lab lab1 --as otto
+expect_fail "halt by operator" 1 "'otto' is a operator, not the vendor" "$SR" halt fw@1.0 --as otto
+expect_ok "halt" "$SR" halt fw@1.0 --as vera --vendor-key "$T/v.key"
+expect_fail "halt twice" 1 "'fw@1.0' is halted" "$SR" halt fw@1.0 --as vera --vendor-key "$T/v.key"
+expect_fail "nominate on halted" 1 "'fw@1.0' is halted by the vendor" "$SR" nominate fw@1.0 --reviewer rita --as lena
+expect_ok "releases shows halted" "$SR" releases
+check "state halted" grep -q '^fw@1.0  halted' "$T/out"
+
+# unlock without a server
+expect_fail "unlock: no server" 1 "no server listens at" "$SR" unlock fw@2.0 --vendor-key "$T/v.key"
+expect_fail "unlock: wrong key" 1 "key 'other' did not seal 'fw@2.0'" "$SR" unlock fw@2.0 --vendor-key "$T/o.key"
+expect_fail "unlock: bad duration" 2 "duration '3y'" "$SR" unlock fw@2.0 --vendor-key "$T/v.key" --for 3y
+
+# shred
+expect_fail "shred without key" 2 "--vendor-key FILE is required" "$SR" shred fw@2.0 --as vera
+expect_ok "shred" "$SR" shred fw@2.0 --as vera --vendor-key "$T/v.key"
+check "certificate text" grep -q '^sealroom/destruction/v1$' "$T/out"
+check "certificate names the release" grep -q '^release fw@2.0$' "$T/out"
+check "certificate signed by the facility" grep -q '^— room.example ' "$T/out"
+cp "$T/out" "$T/cert"
+check "wrapped key gone" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT wrapped_key IS NULL, state FROM releases WHERE version = '2.0'\" | grep -qx '1|shredded'"
+check "certificate logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%destruction/v1%'\" | grep -qx 1"
+expect_fail "shred twice" 1 "'fw@2.0' was shredded" "$SR" shred fw@2.0 --as vera --vendor-key "$T/v.key"
+expect_fail "unlock shredded" 1 "shredded" "$SR" unlock fw@2.0 --vendor-key "$T/v.key"
+
+# accounts
+expect_ok "user unlock" "$SR" user unlock rita
+expect_ok "user disable" "$SR" user disable rob --json
+check "disabled" grep -q '"state":"disabled"' "$T/out"
+expect_fail "disable nobody" 1 "no account 'nobody'" "$SR" user disable nobody
+echo 'another fine password' | "$SR" user passwd rita --password-stdin >"$T/out" 2>&1
+check "passwd" grep -q "password of 'rita' changed" "$T/out"
+for c in org user nominate object approve grant revoke halt shred unlock; do
+	expect_ok "$c --help" "$SR" $c --help
+done
+done_testing
