@@ -352,6 +352,7 @@ out:
 
 struct sealer;
 static void sealer_free(struct sealer *s);
+static void writer_free(struct vault_writer *w);
 
 struct vault_writer {
 	char *root;
@@ -417,7 +418,8 @@ int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd
 	w->dir_fd = -1;
 	if (mkdir(w->tmp_path, 0700) < 0) {
 		r = err_set(ERR_IO, "vault: cannot create '%s': %s", w->tmp_path, strerror(errno));
-		goto fail;
+		writer_free(w); /* the folder is not ours to remove */
+		return r;
 	}
 	w->dir_fd = open(w->tmp_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dir_fd < 0) {
