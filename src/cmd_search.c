@@ -23,8 +23,8 @@
 #include "vault.h"
 
 static const char usage[] =
-	"sealroom search P@V QUERY --vendor-key FILE [--limit N] [--offset N] [--context N]\n"
-	"       [--ignore-case] [--word-regexp] [--fixed-strings] [--budget MS] [--json] [--count]";
+	"sealroom search P@V QUERY --vendor-key FILE [--limit N] [--offset N] [--context N] "
+	"[--ignore-case] [--word-regexp] [--fixed-strings] [--budget MS] [--json] [--count]";
 
 /* Everything an open release holds; freed by opened_release. */
 struct opened {
