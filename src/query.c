@@ -17,8 +17,6 @@
 #define JIT_STACK_MAX (1 << 20)
 #define RE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE)
 
-static size_t rare_pos(const unsigned char *p, size_t n);
-
 /* ---- trigram plans ---- */
 
 enum plan_op { PLAN_ALL, PLAN_TRI, PLAN_AND, PLAN_OR };
@@ -731,7 +729,6 @@ struct query {
 	pcre2_code *pre; /* caseless prefilter for the required string */
 	unsigned char *req;
 	size_t req_len;
-	size_t req_rare; /* offset of its rarest byte */
 	int req_caseless;
 	int plain;       /* the pattern is exactly req (literal characters only) */
 	int pure;        /* plain, case-sensitive, not whole-word: memmem decides */
@@ -970,7 +967,6 @@ int query_parse(const char *s, const struct query_opts *o, struct query **out)
 			q->req = xmalloc(x->best_len);
 			memcpy(q->req, x->best, x->best_len);
 			q->req_len = x->best_len;
-			q->req_rare = rare_pos(q->req, q->req_len);
 			q->req_caseless = x->best_caseless;
 			q->plain = !x->impure && x->best_len == x->lit_total;
 			q->pure = q->plain && !q->word && !q->req_caseless;
@@ -1132,58 +1128,6 @@ static uint64_t line_of(struct searcher *s, size_t ls)
 	return s->cur_line;
 }
 
-/*
- * How common a byte is in source code (higher = more common), to pick the byte of a
- * required string that memchr looks for: lowercase letters, space and common punctuation
- * are frequent; uppercase letters, digits and rare punctuation less so.
- */
-static int byte_rank(unsigned char c)
-{
-	if (c == ' ' || c == '\t' || c == 'e' || c == 't' || c == 'a' || c == 'i' || c == 'n' ||
-	    c == 'o' || c == 's' || c == 'r')
-		return 9;
-	if (c >= 'a' && c <= 'z')
-		return 7;
-	if (c == '_' || c == '(' || c == ')' || c == ';' || c == ',' || c == '*' || c == '-' ||
-	    c == '>' || c == '=' || c == '.' || c == '/')
-		return 6;
-	if (c >= '0' && c <= '9')
-		return 4;
-	if (c >= 'A' && c <= 'Z')
-		return (c == 'E' || c == 'T' || c == 'S' || c == 'R' || c == 'I' || c == 'N' || c == 'A' || c == 'O') ? 3 : 2;
-	return 1;
-}
-
-/* The rarest byte position of (p, n), for find_lit. */
-static size_t rare_pos(const unsigned char *p, size_t n)
-{
-	size_t best = 0;
-	for (size_t i = 1; i < n; i++)
-		if (byte_rank(p[i]) < byte_rank(p[best]))
-			best = i;
-	return best;
-}
-
-/* memmem(hay, n, lit, len) by memchr on the literal's rarest byte at offset rp. */
-static const unsigned char *find_lit(const unsigned char *hay, size_t n, const unsigned char *lit,
-				     size_t len, size_t rp)
-{
-	const unsigned char *p = hay + rp, *end = hay + n;
-	if (len > n)
-		return NULL;
-	while (p < end) {
-		const unsigned char *c = memchr(p, lit[rp], (size_t)(end - p));
-		if (!c)
-			return NULL;
-		if ((size_t)(c - hay) + len - rp > n)
-			return NULL;
-		if (!memcmp(c - rp, lit, len))
-			return c - rp;
-		p = c + 1;
-	}
-	return NULL;
-}
-
 /* Record the ranges of every match within line [ls, le). */
 static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 {
@@ -1192,7 +1136,7 @@ static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 	h->r0 = s->res->n_ranges;
 	if (q->pure) {
 		const unsigned char *f;
-		while (pos < le && (f = find_lit(s->d + pos, le - pos, q->req, q->req_len, q->req_rare))) {
+		while (pos < le && (f = memmem(s->d + pos, le - pos, q->req, q->req_len))) {
 			size_t a = (size_t)(f - s->d);
 			add_range(s->res, a - ls, a - ls + q->req_len);
 			pos = a + q->req_len;
@@ -1305,7 +1249,7 @@ static void scan_file(struct searcher *s)
 					return;
 				at = ms;
 			} else {
-				const unsigned char *f = find_lit(d + pos, n - pos, q->req, q->req_len, q->req_rare);
+				const unsigned char *f = memmem(d + pos, n - pos, q->req, q->req_len);
 				if (!f)
 					return;
 				at = (size_t)(f - d);
