@@ -28,9 +28,8 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
-	b->p[0] = 0;
-	if (!b->cap)
-		empty_buf[0] = 0;
+	if (b->cap) /* an unallocated buf points at the shared empty_buf, which stays "" */
+		b->p[0] = 0;
 }
 
 char *buf_detach(struct buf *b, size_t *len)
