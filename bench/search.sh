@@ -34,12 +34,13 @@ vault=$(du -sb "$WORK/fac/vault" | cut -f1)
 export CSEARCHINDEX="$WORK/csearchindex"
 [ -f "$CSEARCHINDEX" ] || cindex "$CORPUS" >/dev/null 2>&1
 
-"$SR" -C "$WORK/fac" search linux@6.1 --vendor-key "$WORK/v.key" --bench "$QUERIES" --repeat "$REPEAT" >"$WORK/sr.out"
+"$SR" -C "$WORK/fac" search linux@6.1 --vendor-key "$WORK/v.key" --bench "$QUERIES" --repeat "$REPEAT" >"$WORK/sr.out" </dev/null
 
 # time one command: median of 3 runs, in ms
 tm() {
 	for i in 1 2 3; do
-		s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
+		# through a pipe: rg stops at the first match when its output is /dev/null
+		s=$(date +%s%N); "$@" </dev/null 2>/dev/null | cat >/dev/null || true; e=$(date +%s%N)
 		echo $(((e - s) / 1000000))
 	done | sort -n | sed -n 2p
 }
