@@ -112,7 +112,7 @@ int main(void)
 	for (int i = 1; i <= 3; i++) {
 		struct seal_opts o = {0};
 		struct release_info info;
-		char v[4];
+		char v[16];
 		snprintf(v, sizeof(v), "%d", i);
 		o.product = "fw";
 		o.version = v;
