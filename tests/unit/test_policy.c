@@ -430,7 +430,7 @@ int main(void)
 		return 1;
 	}
 	for (int i = 1; i <= 7; i++) {
-		char v[4];
+		char v[16];
 		snprintf(v, sizeof(v), "%d", i);
 		seal(v);
 	}
