@@ -470,7 +470,8 @@ int index_builder_finish(struct index_builder *b, const struct manifest *m, stru
 
 	if (n_files > UINT32_MAX - 1)
 		return err_set(ERR_TOOBIG, "index: too many files (%zu)", n_files);
-	qsort(b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
+	if (b->n_recs)
+		qsort(b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
 	rec_of = xcalloc(n_files ? n_files : 1, sizeof(*rec_of));
 	for (size_t i = 0; i < n_files; i++) {
 		const struct manifest_entry *e = manifest_get(m, i);

@@ -1302,7 +1302,8 @@ static void intersect(struct idset *a, const struct idset *b)
 	if (a->all) {
 		a->all = 0;
 		a->v = xmalloc((b->n ? b->n : 1) * sizeof(uint32_t));
-		memcpy(a->v, b->v, b->n * sizeof(uint32_t));
+		if (b->n)
+			memcpy(a->v, b->v, b->n * sizeof(uint32_t));
 		a->n = b->n;
 		return;
 	}
