@@ -1,0 +1,249 @@
+/* image: bounded PNG and JPEG decoding into grey, and JPEG encoding. */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "image.h"
+
+enum image_kind image_sniff(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	if (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
+		return IMAGE_PNG;
+	if (len >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+		return IMAGE_JPEG;
+	return IMAGE_NONE;
+}
+
+static int size_ok(unsigned long w, unsigned long h)
+{
+	if (!w || !h)
+		return err_set(ERR_PARSE, "image: empty image");
+	if (w > IMAGE_SIDE_MAX || h > IMAGE_SIDE_MAX || (unsigned long long)w * h > IMAGE_PIXELS_MAX)
+		return err_set(ERR_TOOBIG, "image: %lux%lu pixels is too large (limit %d per side, %d in all)",
+			       w, h, IMAGE_SIDE_MAX, IMAGE_PIXELS_MAX);
+	return 0;
+}
+
+/* ---- PNG ---- */
+
+struct png_source {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static void png_source_read(png_structp png, png_bytep out, size_t n)
+{
+	struct png_source *s = png_get_io_ptr(png);
+	if (n > s->len - s->off)
+		png_error(png, "truncated");
+	memcpy(out, s->p + s->off, n);
+	s->off += n;
+}
+
+static void png_quiet(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg;
+}
+
+static void png_fail(png_structp png, png_const_charp msg)
+{
+	(void)msg;
+	png_longjmp(png, 1);
+}
+
+static int decode_png(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+{
+	struct png_source src = {p, len, 0};
+	png_structp png;
+	png_infop info = NULL;
+	unsigned char *volatile pix = NULL;
+	png_bytep *volatile rows = NULL;
+	volatile int r = 0;
+	png_uint_32 width, height;
+	int depth, color;
+
+	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, png_fail, png_quiet);
+	if (!png || !(info = png_create_info_struct(png))) {
+		png_destroy_read_struct(&png, NULL, NULL);
+		return err_set(ERR_IO, "image: cannot start the PNG decoder");
+	}
+	if (setjmp(png_jmpbuf(png))) {
+		if (!r)
+			r = err_set(ERR_PARSE, "image: damaged PNG file");
+		goto out;
+	}
+	png_set_user_limits(png, IMAGE_SIDE_MAX, IMAGE_SIDE_MAX);
+	png_set_chunk_malloc_max(png, 8 << 20);
+	png_set_chunk_cache_max(png, 1000);
+	png_set_read_fn(png, &src, png_source_read);
+	png_read_info(png, info);
+	png_get_IHDR(png, info, &width, &height, &depth, &color, NULL, NULL, NULL);
+	if ((r = size_ok(width, height)))
+		goto out;
+	png_set_expand(png);
+	png_set_strip_16(png);
+	png_set_strip_alpha(png);
+	if (color & PNG_COLOR_MASK_COLOR)
+		png_set_rgb_to_gray_fixed(png, 1, -1, -1);
+	png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+	if (png_get_rowbytes(png, info) != width) {
+		r = err_set(ERR_PARSE, "image: unsupported PNG pixel format");
+		goto out;
+	}
+	pix = xmalloc((size_t)width * height);
+	rows = xmalloc(sizeof(png_bytep) * height);
+	for (png_uint_32 y = 0; y < height; y++)
+		rows[y] = pix + (size_t)y * width;
+	png_read_image(png, rows);
+	*gray = pix;
+	pix = NULL;
+	*w = (int)width;
+	*h = (int)height;
+out:
+	png_destroy_read_struct(&png, &info, NULL);
+	free(pix);
+	free(rows);
+	return r;
+}
+
+/* ---- JPEG ---- */
+
+struct jpeg_fail {
+	struct jpeg_error_mgr mgr;
+	jmp_buf jmp;
+};
+
+static void jpeg_fail_exit(j_common_ptr c)
+{
+	longjmp(((struct jpeg_fail *)c->err)->jmp, 1);
+}
+
+static void jpeg_quiet(j_common_ptr c, int level)
+{
+	(void)c;
+	(void)level;
+}
+
+static int decode_jpeg(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+{
+	struct jpeg_decompress_struct d;
+	struct jpeg_fail fail;
+	unsigned char *volatile pix = NULL;
+	volatile int r = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.err = jpeg_std_error(&fail.mgr);
+	fail.mgr.error_exit = jpeg_fail_exit;
+	fail.mgr.emit_message = jpeg_quiet;
+	if (setjmp(fail.jmp)) {
+		if (!r)
+			r = err_set(ERR_PARSE, "image: damaged JPEG file");
+		goto out;
+	}
+	jpeg_create_decompress(&d);
+	d.mem->max_memory_to_use = 256L << 20;
+	jpeg_mem_src(&d, p, (unsigned long)len);
+	if (jpeg_read_header(&d, TRUE) != JPEG_HEADER_OK) {
+		r = err_set(ERR_PARSE, "image: damaged JPEG header");
+		goto out;
+	}
+	if ((r = size_ok(d.image_width, d.image_height)))
+		goto out;
+	if (d.jpeg_color_space == JCS_CMYK || d.jpeg_color_space == JCS_YCCK) {
+		r = err_set(ERR_PARSE, "image: CMYK JPEG files are not supported");
+		goto out;
+	}
+	d.out_color_space = JCS_GRAYSCALE;
+	jpeg_start_decompress(&d);
+	if (d.output_components != 1 || d.output_width != d.image_width ||
+	    d.output_height != d.image_height) {
+		r = err_set(ERR_PARSE, "image: unsupported JPEG pixel format");
+		goto out;
+	}
+	pix = xmalloc((size_t)d.output_width * d.output_height);
+	while (d.output_scanline < d.output_height) {
+		JSAMPROW row = pix + (size_t)d.output_scanline * d.output_width;
+		if (jpeg_read_scanlines(&d, &row, 1) != 1) {
+			r = err_set(ERR_PARSE, "image: truncated JPEG file");
+			goto out;
+		}
+	}
+	jpeg_finish_decompress(&d);
+	*gray = pix;
+	pix = NULL;
+	*w = (int)d.output_width;
+	*h = (int)d.output_height;
+out:
+	jpeg_destroy_decompress(&d);
+	free(pix);
+	return r;
+}
+
+int image_decode_gray(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+{
+	*gray = NULL;
+	*w = *h = 0;
+	if (len > IMAGE_FILE_MAX)
+		return err_set(ERR_TOOBIG, "image: file of %zu bytes is too large (limit %d)", len,
+			       IMAGE_FILE_MAX);
+	switch (image_sniff(p, len)) {
+	case IMAGE_PNG:
+		return decode_png(p, len, gray, w, h);
+	case IMAGE_JPEG:
+		return decode_jpeg(p, len, gray, w, h);
+	default:
+		return err_set(ERR_PARSE, "image: not a PNG or JPEG file");
+	}
+}
+
+int image_encode_jpeg(const unsigned char *rgb, int w, int h, int quality, struct buf *out)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_fail fail;
+	/* on the heap, so that a longjmp cannot lose what libjpeg allocated */
+	struct {
+		unsigned char *p;
+		unsigned long len;
+	} *mem = xcalloc(1, sizeof(*mem));
+	volatile int r = 0;
+
+	if (w <= 0 || h <= 0 || quality < 1 || quality > 100) {
+		free(mem);
+		return err_set(ERR_USAGE, "image: bad JPEG parameters");
+	}
+	memset(&c, 0, sizeof(c));
+	c.err = jpeg_std_error(&fail.mgr);
+	fail.mgr.error_exit = jpeg_fail_exit;
+	fail.mgr.emit_message = jpeg_quiet;
+	if (setjmp(fail.jmp)) {
+		r = err_set(ERR_IO, "image: JPEG encoding failed");
+		goto out;
+	}
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem->p, &mem->len);
+	c.image_width = (JDIMENSION)w;
+	c.image_height = (JDIMENSION)h;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, quality, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	r = buf_add(out, mem->p, mem->len);
+out:
+	jpeg_destroy_compress(&c);
+	free(mem->p);
+	free(mem);
+	return r;
+}
