@@ -1,7 +1,7 @@
 # sealroom: the one build file.
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter
+PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter libmicrohttpd gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Werror -Wno-unused-parameter
@@ -78,6 +78,14 @@ $(BUILD)/gen/grammar_queries.h: $(GRAMMAR_STAMP) Makefile
 	@mv $@.tmp $@
 
 $(BUILD)/obj/highlight.o $(BUILD)/obj/xref.o: $(BUILD)/gen/grammar_queries.h
+
+# the review room's CSS and JS, embedded into web.o from a generated header (never committed)
+WEB_STATIC := $(sort $(wildcard src/web/static/*))
+$(BUILD)/gen/web_static.h: scripts/embed $(WEB_STATIC)
+	@mkdir -p $(dir $@)
+	sh scripts/embed $@ $(WEB_STATIC)
+
+$(BUILD)/obj/web.o: $(BUILD)/gen/web_static.h
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsealroom.a
 	@mkdir -p $(dir $@)

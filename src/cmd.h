@@ -6,6 +6,8 @@
 #ifndef SEALROOM_CMD_H
 #define SEALROOM_CMD_H
 
+#include <stdint.h>
+
 #include "opt.h"
 
 int cmd_init(int argc, char **argv);
@@ -28,6 +30,25 @@ int cmd_unlock(int argc, char **argv);
 /* The actor of operator commands at the facility's console ("local:$USER"). */
 const char *cmd_local_actor(void);
 int cmd_search(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+
+struct note_signer;
+struct render_hooks;
+/* How serve_run runs the room (cmd_serve and cmd_demo). */
+struct serve_config {
+	const char *listen;       /* ADDR:PORT, default 127.0.0.1:8443 */
+	const char *cert, *key;   /* PEM files; default DIR/keys/tls.crt and tls.key */
+	const char *client_ca;    /* require client certificates signed by it, or NULL */
+	int insecure_http;        /* plain HTTP on loopback */
+	unsigned threads;         /* 0: HTTP_THREADS_DEFAULT */
+	const struct note_signer *vendor; /* unlock every release it sealed, or NULL */
+	int64_t window;           /* for how long (seconds) */
+	const struct render_hooks *hooks; /* issue 7's plug-ins, or NULL */
+	void (*ready)(void *ctx, const char *url); /* called once serving, instead of a message */
+	void *ready_ctx;
+};
+/* Serve the facility at dir until SIGTERM/SIGINT; 0 or a negative enum err. */
+int serve_run(const char *dir, const struct serve_config *c);
 
 /* Print "sealroom <cmd>: <msg>" to stderr and return the exit status for code. */
 int cmd_fail(const char *cmd, int code);

@@ -1,8 +1,12 @@
 /*
- * cmd_demo: sealroom demo [SOURCE] [-C DIR] [--json]
- * A ready facility over a real tree: init (when DIR holds none), a vendor key, the tree
- * sealed and verified. SOURCE defaults to this project's own tree (at HEAD when it is a git
- * repository).
+ * cmd_demo: sealroom demo [SOURCE] [-C DIR] [--listen ADDR:PORT] [--version V] [--json]
+ *           [--insecure-http]
+ * A working review room over a real tree: init (when DIR holds none), a vendor key, the
+ * tree sealed as demo@V and verified; a vendor (vera), an operator (otto), a lab (evallab)
+ * and a reviewer (rita) nominated, approved and granted every demo release under dual
+ * control; then the room is served with the releases unlocked until SIGTERM/SIGINT.
+ * Re-running on the same DIR reuses it: accounts get fresh passwords. SOURCE defaults to
+ * this project's own tree (at HEAD when it is a git repository).
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,14 +14,173 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "auth.h"
 #include "cmd.h"
+#include "keyring.h"
+#include "policy.h"
 #include "release.h"
 
-static const char usage[] = "sealroom demo [SOURCE] [-C DIR] [--json]";
+static const char usage[] =
+	"sealroom demo [SOURCE] [-C DIR] [--listen ADDR:PORT] [--version V] [--insecure-http] [--json]";
+
+struct account {
+	const char *login, *org, *kind, *role, *name;
+	char password[64];
+	char secret[64];
+};
+
+static struct account accounts[] = {
+	{"vera", "acme", "vendor", "vendor", "Vera Vendor", "", ""},
+	{"otto", "room-ops", "operator", "operator", "Otto Operator", "", ""},
+	{"lena", "evallab", "lab", "auditor", "Lena Lead", "", ""},
+	{"rita", "evallab", "lab", "reviewer", "Rita Reviewer", "", ""},
+};
+#define N_ACCOUNTS (sizeof(accounts) / sizeof(accounts[0]))
+
+/* Make or refresh an account: a fresh password either way; the TOTP secret as stored. */
+static int account_ready(struct facility *f, struct account *a)
+{
+	unsigned char secret[AUTH_TOTP_SECRET_LEN];
+	struct buf pw, b32;
+	struct person_info p;
+	int r;
+	buf_init(&pw, 128);
+	buf_init(&b32, 128);
+	r = policy_org_add(f, a->org, a->kind, cmd_local_actor());
+	if (r && r != ERR_EXISTS)
+		goto out;
+	if ((r = auth_password_generate(&pw)))
+		goto out;
+	if (policy_person_get(f, a->login, &p) == ERR_NOTFOUND) {
+		if ((r = policy_person_add(f, a->login, a->org, a->role, a->name, pw.p, cmd_local_actor(), secret)))
+			goto out;
+	} else {
+		sqlite3_stmt *st = NULL;
+		if ((r = auth_set_password(f, a->login, pw.p, cmd_local_actor())) ||
+		    (r = auth_unlock(f, a->login, cmd_local_actor())))
+			goto out;
+		if (sqlite3_prepare_v2(facility_db(f), "SELECT totp_secret FROM people WHERE login = ?", -1, &st, NULL) ||
+		    sqlite3_bind_text(st, 1, a->login, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW ||
+		    sqlite3_column_bytes(st, 0) != AUTH_TOTP_SECRET_LEN) {
+			sqlite3_finalize(st);
+			r = err_set(ERR_DB, "cannot read the TOTP secret of '%s'", a->login);
+			goto out;
+		}
+		memcpy(secret, sqlite3_column_blob(st, 0), AUTH_TOTP_SECRET_LEN);
+		sqlite3_finalize(st);
+	}
+	if ((r = auth_base32_encode(secret, sizeof(secret), &b32)))
+		goto out;
+	snprintf(a->password, sizeof(a->password), "%s", pw.p);
+	snprintf(a->secret, sizeof(a->secret), "%s", b32.p);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(pw.p, pw.len);
+	buf_release(&pw);
+	buf_release(&b32);
+	return r;
+}
+
+struct grant_all {
+	struct facility *f;
+	const struct note_signer *vendor;
+	int err;
+	struct release_info *list;
+	size_t n;
+};
+
+/* Collect the releases first: decisions write while release_each's statement reads. */
+static int collect(void *ctx, const struct release_info *ri)
+{
+	struct grant_all *g = ctx;
+	struct release_info *c;
+	g->list = xrealloc(g->list, (g->n + 1) * sizeof(*g->list));
+	c = &g->list[g->n++];
+	*c = *ri;
+	c->vendor_vkey = NULL;
+	c->seal_note = NULL;
+	c->wrapped_key = ri->wrapped_key ? xmalloc(1) : NULL; /* only whether it exists */
+	c->wrapped_len = 0;
+	return 0;
+}
+
+/* Nominate, approve and grant rita on one release (each step that is done already is skipped). */
+static int grant_one(struct grant_all *g, const struct release_info *ri)
+{
+	struct policy_actor vendor = {"vera", g->vendor, 0}, op = {"otto", NULL, 0};
+	struct policy_outcome out;
+	struct grant_terms t = {0};
+	struct session_info who = {0};
+	struct person_info p;
+	char state[16];
+	int64_t now = (int64_t)time(NULL);
+	if (!ri->wrapped_key || policy_release_state(g->f, ri->product, ri->version, state) || state[0])
+		return 0;
+	if (policy_person_get(g->f, "rita", &p))
+		return g->err = ERR_NOTFOUND;
+	who.person_id = p.id;
+	snprintf(who.login, sizeof(who.login), "rita");
+	snprintf(who.role, sizeof(who.role), "reviewer");
+	who.org_id = p.org_id;
+	if (policy_may_read(g->f, &who, ri->product, ri->version, now, NULL) == 0)
+		return 0;
+	t.valid_from = now - 86400;
+	t.valid_until = now + 30 * 86400;
+	t.days = POLICY_ALL_DAYS;
+	t.hour_from = 0;
+	t.hour_until = 24;
+	t.lines_per_day = t.lines_total = t.prints = POLICY_UNLIMITED;
+	/* each step may have been taken by an earlier run; the check below is what counts */
+	(void)!policy_nominate(g->f, &op, ri->product, ri->version, "rita", "demo reviewer");
+	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, "rita", &out);
+	(void)!policy_grant(g->f, &op, ri->product, ri->version, "rita", &t, &out);
+	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, "rita", &out);
+	if (policy_may_read(g->f, &who, ri->product, ri->version, now, NULL))
+		return g->err = err_set(ERR_DENIED, "could not grant 'rita' on '%s@%s': %s", ri->product,
+					ri->version, err_msg());
+	return 0;
+}
+
+struct ready {
+	int json;
+	const char *dir, *key_path, *release;
+};
+
+static void print_ready(void *ctx, const char *url)
+{
+	struct ready *rd = ctx;
+	char code[16];
+	if (rd->json) {
+		printf("{\"url\":\"%s\",\"release\":\"%s\",\"facility\":\"%s\",\"vendor_key\":\"%s\",\"accounts\":[",
+		       url, rd->release, rd->dir, rd->key_path);
+		for (size_t i = 0; i < N_ACCOUNTS; i++)
+			printf("%s{\"login\":\"%s\",\"role\":\"%s\",\"password\":\"%s\",\"totp_secret\":\"%s\"}",
+			       i ? "," : "", accounts[i].login, accounts[i].role, accounts[i].password, accounts[i].secret);
+		printf("]}\n");
+		fflush(stdout);
+		return;
+	}
+	printf("\nthe review room is open at %s (release %s)\n\n", url, rd->release);
+	for (size_t i = 0; i < N_ACCOUNTS; i++) {
+		struct buf raw;
+		buf_init(&raw, 64);
+		code[0] = 0;
+		if (!auth_base32_decode(accounts[i].secret, &raw))
+			auth_totp_code((unsigned char *)raw.p, raw.len, (int64_t)time(NULL), AUTH_TOTP_DIGITS, code);
+		buf_release(&raw);
+		printf("  %-5s %-9s password %s  totp secret %s  (code now: %s)\n", accounts[i].login,
+		       accounts[i].role, accounts[i].password, accounts[i].secret, code);
+	}
+	printf("\nlog in as rita (the reviewer) with her password and a code from an authenticator\n"
+	       "app holding her secret; the certificate is self-signed (DIR/keys/tls.crt).\n"
+	       "stop with Ctrl-C\n");
+	fflush(stdout);
+}
 
 /* The project tree: the folder holding the running binary, when it has src/main.c. */
 static char *project_tree(void)
@@ -41,9 +204,17 @@ static char *project_tree(void)
 
 int cmd_demo(int argc, char **argv)
 {
-	const char *listen = NULL, *pos[1];
+	const char *listen = NULL, *version = "current", *pos[1];
+	int insecure = 0;
 	struct opt_common c = {0};
-	struct opt opts[] = {{"listen", OPT_STRING, &listen}, {NULL, 0, NULL}};
+	struct opt opts[] = {{"listen", OPT_STRING, &listen},
+			     {"version", OPT_STRING, &version},
+			     {"insecure-http", OPT_FLAG, &insecure},
+			     {NULL, 0, NULL}};
+	struct serve_config sc = {0};
+	struct grant_all ga = {0};
+	struct ready rd = {0};
+	char ref[2 * RELEASE_NAME_MAX + 2];
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
 	struct seal_opts so = {0};
@@ -57,9 +228,13 @@ int cmd_demo(int argc, char **argv)
 	if (opt_parse(argc, argv, opts, &c, pos, 1, &n))
 		return cmd_usage("demo", usage);
 	if (c.help) {
-		printf("usage: %s\n\nMake a ready facility in DIR over SOURCE (default: this project's\n"
-		       "tree): the facility, a vendor key in DIR/demo-keys, SOURCE sealed as\n"
-		       "demo@<tree id> and verified.\n", usage);
+		printf("usage: %s\n\nA working review room in DIR over SOURCE (default: this project's\n"
+		       "tree): the facility, a vendor key in DIR/demo-keys, SOURCE sealed as demo@V\n"
+		       "(default demo@current) and verified, the accounts vera (vendor), otto\n"
+		       "(operator), lena (lab) and rita (reviewer, granted every demo release), then\n"
+		       "the room served on --listen (default 127.0.0.1:8443) until SIGTERM or Ctrl-C.\n"
+		       "Prints how to log in; with --json one line {\"url\",\"release\",\"accounts\"}.\n"
+		       "Run again on the same DIR to reuse it with fresh passwords.\n", usage);
 		return 0;
 	}
 	dir = facility_resolve(c.dir);
@@ -99,27 +274,56 @@ int cmd_demo(int argc, char **argv)
 	is_git = access(gitdir.p, F_OK) == 0;
 	ingest_opts_default(&so.ingest);
 	so.ingest.rev = is_git ? "HEAD" : NULL;
+	if ((r = release_name_check("version", version, 1)))
+		goto out;
 	so.product = "demo";
-	so.version = "current";
+	so.version = version;
 	so.vendor = vendor;
 	so.zstd_level = 3;
 	so.progress = !c.json && isatty(2);
 	r = release_seal(f, src, &so, &info);
 	if (r == ERR_EXISTS)
-		r = release_get(f, "demo", "current", &info);
-	if (r || (r = release_verify(f, "demo", "current", vendor, &rep)))
+		r = release_get(f, "demo", version, &info);
+	if (r || (r = release_verify(f, "demo", version, vendor, &rep)))
 		goto out;
-	if (c.json) {
-		printf("{\"facility\":\"%s\",\"release\":\"demo@current\",\"tree_sha256\":\"%s\","
-		       "\"tree_sha1\":\"%s\",\"vendor_key\":\"%s\"}\n",
-		       dir, info.tree_sha256, info.tree_sha1, kp.p);
-	} else {
-		printf("demo facility in %s\nsealed demo@current from %s%s\ntree-sha256 %s\n"
-		       "tree-sha1   %s\nverified: %llu files\nvendor key: %s\n"
-		       "try: sealroom -C %s releases; sealroom -C %s verify demo@current --vendor-key %s\n",
-		       dir, src, is_git ? " at HEAD" : "", info.tree_sha256, info.tree_sha1,
-		       (unsigned long long)rep.files, kp.p, dir, dir, kp.p);
-	}
+	/* a fresh handle for the decisions, as each command has */
+	facility_free(f);
+	if ((r = facility_open(dir, &f)))
+		goto out;
+	for (size_t i = 0; i < N_ACCOUNTS; i++)
+		if ((r = account_ready(f, &accounts[i])))
+			goto out;
+	ga.f = f;
+	ga.vendor = vendor;
+	r = release_each(f, collect, &ga);
+	for (size_t i = 0; !r && i < ga.n; i++)
+		r = grant_one(&ga, &ga.list[i]);
+	for (size_t i = 0; i < ga.n; i++)
+		release_info_release(&ga.list[i]);
+	free(ga.list);
+	if (r)
+		goto out;
+	if (!c.json)
+		printf("demo facility in %s\nsealed demo@%s from %s%s\ntree-sha256 %s\ntree-sha1   %s\n"
+		       "verified: %llu files\nvendor key: %s\n",
+		       dir, version, src, is_git ? " at HEAD" : "", info.tree_sha256, info.tree_sha1,
+		       (unsigned long long)rep.files, kp.p);
+	fflush(stdout);
+	/* the room: the release keys in the server's keyring, then serve until a signal */
+	facility_free(f);
+	f = NULL;
+	snprintf(ref, sizeof(ref), "demo@%s", version);
+	rd.json = c.json;
+	rd.dir = dir;
+	rd.key_path = kp.p;
+	rd.release = ref;
+	sc.listen = listen ? listen : "127.0.0.1:8443";
+	sc.insecure_http = insecure;
+	sc.vendor = vendor;
+	sc.window = KEYRING_WINDOW_DEFAULT;
+	sc.ready = print_ready;
+	sc.ready_ctx = &rd;
+	r = serve_run(dir, &sc);
 out:
 	release_info_release(&info);
 	note_signer_free(vendor);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <sodium.h>
 
 #include "db.h"
@@ -91,6 +93,68 @@ static int is_empty_dir(const char *dir, int *exists)
 	return empty;
 }
 
+/*
+ * A self-signed ECDSA P-256 certificate for name (CN and DNS names name, localhost and
+ * 127.0.0.1), valid for ten years: keys/tls.key (0600) and keys/tls.crt, PEM. Nothing is
+ * overwritten: ERR_EXISTS when the key is there already.
+ */
+int facility_tls_make(const char *dir, const char *name)
+{
+	char *key_path = join(dir, "keys/tls.key"), *crt_path = join(dir, "keys/tls.crt");
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t kpem = {NULL, 0}, cpem = {NULL, 0};
+	unsigned char serial[16];
+	unsigned char ip[4] = {127, 0, 0, 1};
+	time_t now = time(NULL);
+	int r = 0;
+
+	if (access(key_path, F_OK) == 0) {
+		r = err_set(ERR_EXISTS, "'%s' exists; nothing was changed", key_path);
+		goto out;
+	}
+	randombytes_buf(serial, sizeof(serial));
+	serial[0] &= 0x7f;
+	if (gnutls_x509_privkey_init(&key) < 0 || gnutls_x509_crt_init(&crt) < 0 ||
+	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	    gnutls_x509_crt_set_version(crt, 3) < 0 ||
+	    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
+	    gnutls_x509_crt_set_activation_time(crt, now - 3600) < 0 ||
+	    gnutls_x509_crt_set_expiration_time(crt, now + 10 * 366 * 86400L) < 0 ||
+	    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, name, strlen(name)) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name, strlen(name),
+						 GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
+						 GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, sizeof(ip),
+						 GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_basic_constraints(crt, 0, -1) < 0 ||
+	    gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
+	    gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0 ||
+	    gnutls_x509_crt_set_key(crt, key) < 0 ||
+	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0) {
+		r = err_set(ERR_IO, "cannot make the TLS certificate for '%s'", name);
+		goto out;
+	}
+	if ((r = write_new_file(key_path, kpem.data, kpem.size, 0600)) ||
+	    (r = write_new_file(crt_path, cpem.data, cpem.size, 0644)))
+		goto out;
+out:
+	if (kpem.data) {
+		sodium_memzero(kpem.data, kpem.size);
+		gnutls_free(kpem.data);
+	}
+	gnutls_free(cpem.data);
+	gnutls_x509_crt_deinit(crt);
+	gnutls_x509_privkey_deinit(key);
+	free(key_path);
+	free(crt_path);
+	return r;
+}
+
 int facility_init(const char *dir, const char *name)
 {
 	char *db_path = join(dir, "sealroom.db"), *keys = join(dir, "keys"),
@@ -125,7 +189,7 @@ int facility_init(const char *dir, const char *name)
 	}
 	if ((r = note_key_generate(name, &sk, &vk)) || (r = buf_addch(&sk, '\n')) ||
 	    (r = buf_addch(&vk, '\n')) || (r = write_new_file(key_path, sk.p, sk.len, 0600)) ||
-	    (r = write_new_file(pub_path, vk.p, vk.len, 0644)))
+	    (r = write_new_file(pub_path, vk.p, vk.len, 0644)) || (r = facility_tls_make(dir, name)))
 		goto out;
 	/* the database last: its presence marks a finished facility */
 	if ((r = db_open(db_path, 1, &db)))

@@ -5,6 +5,8 @@
  *   DIR/vault/        one folder per sealed release, see vault.h
  *   DIR/keys/log.key  the facility's Ed25519 signer key (note.h format, mode 0600)
  *   DIR/keys/log.pub  its verifier key line
+ *   DIR/keys/tls.key  the HTTPS server's private key (PEM, mode 0600)
+ *   DIR/keys/tls.crt  its certificate (PEM; self-signed by init, replaceable by the operator)
  *
  * DIR is -C DIR, else $SEALROOM_HOME, else ./sealroom-data. A struct facility owns the open
  * database handle and the facility's signer key.
@@ -28,6 +30,12 @@ const char *facility_resolve(const char *opt_dir);
  * nothing is changed.
  */
 int facility_init(const char *dir, const char *name) WUR;
+
+/*
+ * Make a self-signed TLS certificate for name in dir/keys (tls.key 0600, tls.crt), as init
+ * does; for facilities made before init did. ERR_EXISTS when tls.key exists.
+ */
+int facility_tls_make(const char *dir, const char *name) WUR;
 
 /* Open an existing facility; ERR_NOTFOUND with a hint to run init when there is none. */
 int facility_open(const char *dir, struct facility **out) WUR;

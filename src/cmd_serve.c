@@ -1,0 +1,201 @@
+/*
+ * cmd_serve: sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE]
+ *            [--insecure-http] [--vendor-key FILE [--for DURATION]] [--threads N]
+ *
+ * Runs the review room until SIGTERM or SIGINT: HTTPS with the facility's certificate
+ * (keys/tls.crt, made by init; --cert/--key install another), the keyring's unlock socket
+ * for `sealroom unlock`, and, with --vendor-key, every release sealed by that key unlocked
+ * at start. On the signal it stops accepting, finishes requests in flight and wipes every
+ * key it holds.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "http.h"
+#include "keyring.h"
+#include "policy.h"
+#include "release.h"
+#include "web.h"
+
+static const char usage[] =
+	"sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE] "
+	"[--insecure-http] [--vendor-key FILE [--for DURATION]] [--threads N]";
+
+struct unlock_all {
+	struct keyring *k;
+	struct facility *f;
+	const struct note_signer *vendor;
+	const char *vkey;
+	int64_t until;
+	int n;
+	int err;
+};
+
+static int unlock_one(void *ctx, const struct release_info *r)
+{
+	struct unlock_all *u = ctx;
+	char state[16];
+	if (strcmp(r->vendor_vkey, u->vkey) || !r->wrapped_key)
+		return 0;
+	if (policy_release_state(u->f, r->product, r->version, state) || state[0])
+		return 0;
+	if ((u->err = keyring_unlock(u->k, u->f, r->product, r->version, u->vendor, u->until)))
+		return u->err;
+	u->n++;
+	return 0;
+}
+
+int serve_run(const char *dir, const struct serve_config *sc)
+{
+	struct facility *f = NULL;
+	struct keyring *k = NULL;
+	struct keyring_listener *kl = NULL;
+	struct web *w = NULL;
+	struct http_server *srv = NULL;
+	struct http_opts ho = {0};
+	struct web_opts wo = {0};
+	char *cert = NULL, *key = NULL;
+	sigset_t sigs;
+	int r, unlocked = 0;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((r = facility_open(dir, &f)))
+		goto out;
+	if (!sc->insecure_http && !sc->cert) {
+		cert = facility_path(f, "keys/tls.crt");
+		key = facility_path(f, "keys/tls.key");
+		if (access(key, F_OK) < 0 && (r = facility_tls_make(dir, facility_name(f))))
+			goto out;
+	}
+	if ((r = keyring_new(&k)))
+		goto out;
+	if (sc->vendor) {
+		struct buf vk;
+		struct unlock_all u = {k, f, sc->vendor, NULL, (int64_t)time(NULL) + sc->window, 0, 0};
+		buf_init(&vk, 4096);
+		if ((r = note_signer_vkey(sc->vendor, &vk))) {
+			buf_release(&vk);
+			goto out;
+		}
+		u.vkey = vk.p;
+		r = release_each(f, unlock_one, &u);
+		buf_release(&vk);
+		if (r || (r = u.err))
+			goto out;
+		unlocked = u.n;
+	}
+	if ((r = keyring_listen(k, f, NULL, &kl)) || (r = keyring_listener_start(kl)))
+		goto out;
+	wo.handles = sc->threads ? sc->threads : HTTP_THREADS_DEFAULT;
+	wo.secure_cookies = 1;
+	wo.hooks = sc->hooks;
+	if ((r = web_new(dir, k, &wo, &w)))
+		goto out;
+	ho.listen = sc->listen;
+	ho.cert_file = sc->cert ? sc->cert : cert;
+	ho.key_file = sc->key ? sc->key : key;
+	ho.client_ca = sc->client_ca;
+	ho.insecure_http = sc->insecure_http;
+	ho.threads = wo.handles;
+	if ((r = http_start(&ho, web_handle, w, &srv)))
+		goto out;
+	{
+		char url[128];
+		const char *l = sc->listen ? sc->listen : "127.0.0.1:8443";
+		const char *colon = strrchr(l, ':');
+		snprintf(url, sizeof(url), "%s://%.*s:%u", sc->insecure_http ? "http" : "https",
+			 (int)(colon - l), l, http_port(srv));
+		if (sc->ready)
+			sc->ready(sc->ready_ctx, url);
+		else
+			printf("serving %s (%d release%s unlocked); stop with SIGTERM or Ctrl-C\n", url, unlocked,
+			       unlocked == 1 ? "" : "s");
+		fflush(stdout);
+	}
+	for (;;) {
+		struct timespec ts = {30, 0};
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+			break;
+		if (sig < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		web_expire(w, (int64_t)time(NULL));
+	}
+	if (!sc->ready)
+		fprintf(stderr, "sealroom serve: stopping; keys wiped\n");
+out:
+	http_stop(srv);
+	keyring_listener_free(kl);
+	web_free(w);
+	keyring_free(k);
+	facility_free(f);
+	free(cert);
+	free(key);
+	return r;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *listen = NULL, *cert = NULL, *key = NULL, *ca = NULL, *vkey = NULL, *dur = NULL, *pos[1];
+	unsigned long long threads = 0;
+	int insecure = 0, n, r;
+	struct opt_common c = {0};
+	struct opt opts[] = {
+		{"listen", OPT_STRING, &listen},  {"cert", OPT_STRING, &cert},
+		{"key", OPT_STRING, &key},	  {"client-ca", OPT_STRING, &ca},
+		{"insecure-http", OPT_FLAG, &insecure}, {"vendor-key", OPT_STRING, &vkey},
+		{"for", OPT_STRING, &dur},	  {"threads", OPT_UINT, &threads},
+		{NULL, 0, NULL},
+	};
+	struct serve_config sc = {0};
+	struct note_signer *vendor = NULL;
+	int64_t window = KEYRING_WINDOW_DEFAULT;
+
+	if (opt_parse(argc, argv, opts, &c, pos, 1, &n) || n)
+		return cmd_usage("serve", usage);
+	if (c.help) {
+		printf("usage: %s\n\n"
+		       "Run the review room (docs/web.md) until SIGTERM or Ctrl-C. HTTPS (TLS 1.3) with\n"
+		       "the facility's certificate DIR/keys/tls.crt, or --cert/--key; --client-ca requires\n"
+		       "a client certificate signed by that CA. --insecure-http serves plain HTTP, on a\n"
+		       "loopback address only. Releases are read with keys handed over by\n"
+		       "`sealroom unlock`, or with --vendor-key every release that key sealed is unlocked\n"
+		       "for --for DURATION (default 10h). Default listen address 127.0.0.1:8443.\n",
+		       usage);
+		return 0;
+	}
+	if ((cert != NULL) != (key != NULL)) {
+		err_set(ERR_USAGE, "--cert and --key go together");
+		return cmd_usage("serve", usage);
+	}
+	if (threads > 256 || (dur && (policy_parse_duration(dur, &window) || window > KEYRING_WINDOW_MAX))) {
+		err_set(ERR_USAGE, threads > 256 ? "--threads is at most 256" : "--for is a duration up to 31d");
+		return cmd_usage("serve", usage);
+	}
+	if (vkey && (r = note_signer_load(vkey, &vendor)))
+		return cmd_fail("serve", r);
+	sc.listen = listen;
+	sc.cert = cert;
+	sc.key = key;
+	sc.client_ca = ca;
+	sc.insecure_http = insecure;
+	sc.threads = (unsigned)threads;
+	sc.vendor = vendor;
+	sc.window = window;
+	r = serve_run(facility_resolve(c.dir), &sc);
+	note_signer_free(vendor);
+	return r ? cmd_fail("serve", r) : 0;
+}

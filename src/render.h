@@ -1,0 +1,124 @@
+/*
+ * render: THE one renderer. Every piece of sealed code the room shows (a file view, search
+ * results in HTML or JSON, a diff) is produced here and nowhere else, in this order:
+ *
+ *   1. grant check   policy_may_read on the current state (never cached)
+ *   2. quota         render_hooks.quota checks and charges the lines about to be shown
+ *   3. log           one entry (view / search / diff), durable (logdb_append) before
+ *                    anything is rendered or sent
+ *   4. render        code text through render_hooks.transform (the per-session cipher
+ *                    font), HTML- or JSON-escaped, with render_hooks.overlay (watermark)
+ *                    and render_hooks.mark (forensic mark) inside the code container
+ *
+ * A failure at 1-3 renders nothing and returns the error (ERR_DENIED with the reason for
+ * a grant or quota refusal). The hooks are how issue 7's modules plug in (cipherfont,
+ * mark, quota): each is optional; without them code is shown as escaped text, no quota
+ * beyond the grant is charged and no overlay is drawn.
+ *
+ * Files are shown in pages of at most RENDER_PAGE_LINES lines and RENDER_PAGE_BYTES
+ * bytes; a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release's
+ * index knows as defined symbols become links to their definitions by an opaque number
+ * (never the name, which is code).
+ */
+#ifndef SEALROOM_RENDER_H
+#define SEALROOM_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "err.h"
+#include "facility.h"
+#include "index.h"
+#include "logdb.h"
+#include "manifest.h"
+#include "policy.h"
+#include "query.h"
+
+#define RENDER_PAGE_LINES 10000
+#define RENDER_PAGE_BYTES ((size_t)2 << 20)
+#define RENDER_LINE_MAX 16384
+
+/* What is about to be shown, for the hooks and the log entry. */
+struct render_view {
+	const char *kind;                /* "view", "search", "diff" */
+	const struct session_info *who;
+	const struct grant_info *grant;  /* filled by the grant check */
+	const char *product, *version;
+	const char *path;                /* file shown, or NULL for a search */
+	const char *base_version;        /* the older release of a diff, or NULL */
+	uint64_t line_from, line_to;     /* 1-based, inclusive; 0, 0 when nothing */
+	uint64_t lines;                  /* lines of code shown (what quotas count) */
+	int64_t now;
+};
+
+/*
+ * The plug-in points of issue 7. ctx is passed back to each. Every function returns 0 or
+ * a negative enum err (with err_set) and must be safe to call from many threads.
+ */
+struct render_hooks {
+	void *ctx;
+	/* Check and charge v->lines against the reviewer's quotas, atomically. ERR_DENIED
+	 * "quota '<name>' reached: resets at ..." refuses the view before it is logged. */
+	int (*quota)(void *ctx, struct facility *f, const struct render_view *v);
+	/* Append (p, len), a run of code bytes, as the text to show (e.g. Private Use Area
+	 * code points of the session's substitution). The result is escaped after. */
+	int (*transform)(void *ctx, const struct render_view *v, const char *p, size_t len,
+			 struct buf *out);
+	/* Append HTML for <head> (e.g. the session's font stylesheet link). */
+	int (*head)(void *ctx, const struct render_view *v, struct buf *out);
+	/* Append HTML drawn over the code container (the visible watermark). */
+	int (*overlay)(void *ctx, const struct render_view *v, struct buf *out);
+	/* Append HTML carrying the session's invisible forensic mark. */
+	int (*mark)(void *ctx, const struct render_view *v, struct buf *out);
+	/* Serve a per-session asset below /s/ (font, watermark image) for who; 0 with
+	 * *status, *ctype and out filled, ERR_NOTFOUND when the name is not the hook's. */
+	int (*asset)(void *ctx, const struct session_info *who, const char *name, int *status,
+		     const char **ctype, struct buf *out);
+};
+
+/* Everything a render needs; the caller fills it per request. */
+struct render_ctx {
+	struct facility *f;
+	struct logdb *log;
+	const struct render_hooks *hooks;  /* may be NULL */
+	const struct session_info *who;
+	const char *product, *version;
+	const struct index *ix;            /* the release's loaded index (text and symbols) */
+	int64_t now;                       /* 0: the clock */
+};
+
+/* Append s (len bytes) HTML-escaped (&, <, >, ", '). */
+int render_escape(struct buf *out, const char *s, size_t len) WUR;
+
+/*
+ * The page of a file: entry number `file` of ctx->ix's manifest from line `from` (1-based;
+ * a page of lines from there). Steps 1-4; the HTML (a <div class="code"> of lines with
+ * ids L<n>) is appended to out. *shown_to gets the last line shown, *n_lines the file's
+ * line count. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
+ */
+int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out,
+		uint64_t *shown_to, uint64_t *n_lines) WUR;
+
+/* Search results as HTML (file groups of lines with links into blob views). Logged as
+ * {"type":"search","query":..,"results":N,"lines":shown}. */
+int render_search_html(const struct render_ctx *c, const char *query,
+		       const struct search_result *res, struct buf *out) WUR;
+/* The same as docs/search.md's JSON (text through the transform hook). */
+int render_search_json(const struct render_ctx *c, const char *query,
+		       const struct search_result *res, struct buf *out) WUR;
+
+/*
+ * A line diff of a file between two releases (old text, new text; either may be absent
+ * for an added or removed file), as HTML. Logged as {"type":"diff",...} naming both blobs.
+ */
+int render_diff(const struct render_ctx *c, const char *base_version,
+		const struct manifest_entry *old_e, const unsigned char *old_p, size_t old_len,
+		const struct manifest_entry *new_e, const unsigned char *new_p, size_t new_len,
+		struct buf *out) WUR;
+
+/* Count lines of (p, len): newlines, plus one for a last line without one. */
+uint64_t render_count_lines(const unsigned char *p, size_t len);
+
+#endif

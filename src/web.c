@@ -1,0 +1,1381 @@
+/* web: routes and pages of the review room; see web.h. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/hmac.h>
+#include <sodium.h>
+
+#include "index.h"
+#include "manifest.h"
+#include "policy.h"
+#include "release.h"
+#include "vault.h"
+#include "web.h"
+#include "web_static.h"
+
+#define RELEASES_MAX 256
+
+/* An opened release: immutable once loaded, shared by requests through refs. */
+struct room {
+	char product[RELEASE_NAME_MAX + 1];
+	char version[RELEASE_NAME_MAX + 1];
+	struct vault_key *key;
+	struct vault *v;
+	struct manifest *m;
+	struct index *ix;
+	int refs;
+	int dropped;
+};
+
+struct web {
+	char *dir;
+	struct keyring *keys;
+	const struct render_hooks *hooks;
+	int secure;
+	unsigned char secret[32];
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_free;
+	struct facility **pool;
+	unsigned n_pool, n_free;
+
+	struct facility *log_f;
+	struct logdb *log;
+
+	pthread_mutex_t rooms_lock;
+	struct room *rooms[RELEASES_MAX];
+	int n_rooms;
+};
+
+/* One request's context. */
+struct req {
+	struct web *w;
+	const struct http_req *rq;
+	struct http_resp *rs;
+	struct facility *f;
+	struct session_info who;
+	char token[AUTH_TOKEN_HEX + 1];
+	char csrf[WEB_CSRF_HEX + 1];
+	int have_session;
+	int64_t now;
+};
+
+static void room_free(struct room *r)
+{
+	if (!r)
+		return;
+	index_free(r->ix);
+	manifest_free(r->m);
+	vault_close(r->v);
+	vault_key_free(r->key);
+	free(r);
+}
+
+int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct web **out)
+{
+	struct web *w = xcalloc(1, sizeof(*w));
+	int r;
+	*out = NULL;
+	w->dir = xstrdup(dir);
+	w->keys = k;
+	w->hooks = o ? o->hooks : NULL;
+	w->secure = o ? o->secure_cookies : 1;
+	w->n_pool = o && o->handles ? o->handles : 16;
+	randombytes_buf(w->secret, sizeof(w->secret));
+	pthread_mutex_init(&w->pool_lock, NULL);
+	pthread_cond_init(&w->pool_free, NULL);
+	pthread_mutex_init(&w->rooms_lock, NULL);
+	w->pool = xcalloc(w->n_pool, sizeof(*w->pool));
+	for (unsigned i = 0; i < w->n_pool; i++)
+		if ((r = facility_open(dir, &w->pool[i])))
+			goto fail;
+	w->n_free = w->n_pool;
+	if ((r = facility_open(dir, &w->log_f)) || (r = logdb_open(w->log_f, &w->log)))
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	web_free(w);
+	return r;
+}
+
+void web_free(struct web *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < w->n_rooms; i++)
+		room_free(w->rooms[i]);
+	for (unsigned i = 0; i < w->n_pool; i++)
+		facility_free(w->pool[i]);
+	free(w->pool);
+	logdb_free(w->log);
+	facility_free(w->log_f);
+	sodium_memzero(w->secret, sizeof(w->secret));
+	pthread_mutex_destroy(&w->pool_lock);
+	pthread_cond_destroy(&w->pool_free);
+	pthread_mutex_destroy(&w->rooms_lock);
+	free(w->dir);
+	free(w);
+}
+
+static struct facility *pool_get(struct web *w)
+{
+	struct facility *f;
+	pthread_mutex_lock(&w->pool_lock);
+	while (!w->n_free)
+		pthread_cond_wait(&w->pool_free, &w->pool_lock);
+	f = w->pool[--w->n_free];
+	pthread_mutex_unlock(&w->pool_lock);
+	return f;
+}
+
+static void pool_put(struct web *w, struct facility *f)
+{
+	pthread_mutex_lock(&w->pool_lock);
+	w->pool[w->n_free++] = f;
+	pthread_cond_signal(&w->pool_free);
+	pthread_mutex_unlock(&w->pool_lock);
+}
+
+/* Drop rooms whose key the keyring no longer holds (caller holds rooms_lock). */
+static void rooms_sweep(struct web *w, int64_t now)
+{
+	for (int i = 0; i < w->n_rooms;) {
+		struct room *r = w->rooms[i];
+		struct vault_key *k = NULL;
+		if (keyring_get(w->keys, r->product, r->version, now, &k) == 0) {
+			vault_key_free(k);
+			i++;
+			continue;
+		}
+		w->rooms[i] = w->rooms[--w->n_rooms];
+		if (r->refs)
+			r->dropped = 1;
+		else
+			room_free(r);
+	}
+}
+
+void web_expire(struct web *w, int64_t now)
+{
+	keyring_expire(w->keys, now);
+	pthread_mutex_lock(&w->rooms_lock);
+	rooms_sweep(w, now);
+	pthread_mutex_unlock(&w->rooms_lock);
+}
+
+static void room_put(struct web *w, struct room *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&w->rooms_lock);
+	if (--r->refs == 0 && r->dropped)
+		room_free(r);
+	pthread_mutex_unlock(&w->rooms_lock);
+}
+
+/*
+ * The opened release product@version, loading it on first use with the keyring's key.
+ * The key is asked for on every call, so a release whose window ended or that was dropped
+ * is refused at once. ERR_NOTFOUND "release is locked" when no key is held.
+ */
+static int room_get(struct web *w, struct facility *f, const char *product, const char *version,
+		    int64_t now, struct room **out)
+{
+	struct vault_key *k = NULL;
+	struct release_info info = {0};
+	struct room *rm = NULL;
+	struct buf mb;
+	char *vdir = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = keyring_get(w->keys, product, version, now, &k)))
+		return r;
+	pthread_mutex_lock(&w->rooms_lock);
+	for (int i = 0; i < w->n_rooms; i++)
+		if (!strcmp(w->rooms[i]->product, product) && !strcmp(w->rooms[i]->version, version)) {
+			rm = w->rooms[i];
+			rm->refs++;
+			break;
+		}
+	if (rm) {
+		pthread_mutex_unlock(&w->rooms_lock);
+		vault_key_free(k);
+		*out = rm;
+		return 0;
+	}
+	/* load under the lock: one load per release, others wait for it */
+	buf_init(&mb, INDEX_MAX);
+	rm = xcalloc(1, sizeof(*rm));
+	snprintf(rm->product, sizeof(rm->product), "%s", product);
+	snprintf(rm->version, sizeof(rm->version), "%s", version);
+	rm->key = k;
+	k = NULL;
+	if ((r = release_get(f, product, version, &info)))
+		goto out;
+	if (strchr(info.vault_dir, '/') || info.vault_dir[0] == '.' || !info.vault_dir[0]) {
+		r = err_set(ERR_CORRUPT, "catalogue names a bad vault folder");
+		goto out;
+	}
+	{
+		struct buf d;
+		buf_init(&d, 0);
+		if (buf_addf(&d, "%s/vault/%s", w->dir, info.vault_dir))
+			BUG("path");
+		vdir = buf_detach(&d, NULL);
+	}
+	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
+	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
+		goto out;
+	buf_reset(&mb);
+	if ((r = vault_get_meta(rm->v, "index", &mb)) || (r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &rm->ix)))
+		goto out;
+	if (w->n_rooms >= RELEASES_MAX) {
+		r = err_set(ERR_TOOBIG, "too many open releases");
+		goto out;
+	}
+	rm->refs = 1;
+	w->rooms[w->n_rooms++] = rm;
+	*out = rm;
+	rm = NULL;
+out:
+	pthread_mutex_unlock(&w->rooms_lock);
+	room_free(rm);
+	vault_key_free(k);
+	release_info_release(&info);
+	if (mb.p && mb.cap)
+		sodium_memzero(mb.p, mb.cap);
+	buf_release(&mb);
+	free(vdir);
+	return r;
+}
+
+/* ---- parsing ---- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode %XX (and '+' as a space when plus) from (s, len) into out. */
+static int pct_decode(const char *s, size_t len, int plus, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				return err_set(ERR_HOSTILE, "bad %%-escape");
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hi < 0 ? -1 : hexval((unsigned char)s[i + 2]);
+			if (lo < 0)
+				return err_set(ERR_HOSTILE, "bad %%-escape");
+			ch = hi << 4 | lo;
+			i += 2;
+		} else if (ch == '+' && plus) {
+			ch = ' ';
+		}
+		if (ch == 0)
+			return err_set(ERR_HOSTILE, "NUL in request");
+		if (buf_addch(out, (char)ch))
+			return ERR_TOOBIG;
+	}
+	return 0;
+}
+
+int web_path_decode(const char *raw, struct buf *out)
+{
+	size_t n = strlen(raw);
+	const char *p, *seg;
+	int r;
+	buf_reset(out);
+	if (n > HTTP_PATH_MAX)
+		return err_set(ERR_TOOBIG, "path too long");
+	if (raw[0] != '/')
+		return err_set(ERR_HOSTILE, "path must start with '/'");
+	if ((r = pct_decode(raw, n, 0, out)))
+		return r;
+	for (p = out->p; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return err_set(ERR_HOSTILE, "control byte or backslash in path");
+	/* segments */
+	seg = out->p + 1;
+	for (;;) {
+		const char *slash = strchr(seg, '/');
+		size_t sl = slash ? (size_t)(slash - seg) : strlen(seg);
+		if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+			return err_set(ERR_HOSTILE, "'.' or '..' in path");
+		if (!sl && slash)
+			return err_set(ERR_HOSTILE, "empty path segment");
+		if (!slash)
+			break;
+		seg = slash + 1;
+	}
+	return 0;
+}
+
+int web_param(const char *q, size_t len, const char *name, struct buf *out)
+{
+	size_t nl = strlen(name), i = 0;
+	buf_reset(out);
+	while (i <= len) {
+		size_t e = i;
+		while (e < len && q[e] != '&')
+			e++;
+		if (e - i >= nl && !memcmp(q + i, name, nl) && (e - i == nl || q[i + nl] == '=')) {
+			size_t vs = i + nl + (e - i > nl);
+			return pct_decode(q + vs, e - vs, 1, out);
+		}
+		i = e + 1;
+	}
+	return ERR_NOTFOUND;
+}
+
+int web_cookie(const char *h, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	while (h && *h) {
+		while (*h == ' ' || *h == ';')
+			h++;
+		if (!strncmp(h, name, nl) && h[nl] == '=') {
+			const char *v = h + nl + 1;
+			size_t vl = strcspn(v, ";");
+			if (vl >= cap)
+				return ERR_NOTFOUND;
+			memcpy(out, v, vl);
+			out[vl] = 0;
+			return 0;
+		}
+		h = strchr(h, ';');
+	}
+	return ERR_NOTFOUND;
+}
+
+int web_route_release(const char *path, struct web_route *out)
+{
+	const char *ref, *slash, *what, *rest;
+	char refbuf[2 * RELEASE_NAME_MAX + 2];
+	memset(out, 0, sizeof(*out));
+	if (strncmp(path, "/r/", 3))
+		return ERR_NOTFOUND;
+	ref = path + 3;
+	slash = strchr(ref, '/');
+	if (!slash || (size_t)(slash - ref) >= sizeof(refbuf))
+		return ERR_NOTFOUND;
+	memcpy(refbuf, ref, (size_t)(slash - ref));
+	refbuf[slash - ref] = 0;
+	if (!strchr(refbuf, '@') || release_parse_ref(refbuf, out->product, out->version))
+		return ERR_NOTFOUND;
+	what = slash + 1;
+	rest = strchr(what, '/');
+	if (!rest)
+		rest = what + strlen(what);
+	if ((size_t)(rest - what) >= sizeof(out->what) || rest == what)
+		return ERR_NOTFOUND;
+	memcpy(out->what, what, (size_t)(rest - what));
+	out->what[rest - what] = 0;
+	out->rest = *rest ? rest + 1 : rest;
+	return 0;
+}
+
+/* ---- responses ---- */
+
+static int esc(struct buf *b, const char *s)
+{
+	return render_escape(b, s, strlen(s));
+}
+
+/* %-encode a path or name for a URL (unreserved bytes, '/' and '@' kept). */
+static int url(struct buf *b, const char *s)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			   ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '/' || ch == '@';
+		if (keep ? buf_addch(b, (char)ch)
+			 : (buf_addch(b, '%') || buf_addch(b, hexd[ch >> 4]) || buf_addch(b, hexd[ch & 15])))
+			return ERR_TOOBIG;
+	}
+	return 0;
+}
+
+/* "/r/<P@V>/<what>/" */
+static int rel_url(struct buf *b, const char *product, const char *version, const char *what)
+{
+	return buf_addstr(b, "/r/") || url(b, product) || buf_addch(b, '@') || url(b, version) ||
+	       buf_addf(b, "/%s/", what) ? ERR_TOOBIG : 0;
+}
+
+static void csrf_for(const struct web *w, const char *token, char out[WEB_CSRF_HEX + 1])
+{
+	unsigned char mac[32];
+	unsigned ml = sizeof(mac);
+	HMAC(EVP_sha256(), w->secret, sizeof(w->secret), (const unsigned char *)token, strlen(token), mac, &ml);
+	hex_encode(out, mac, 32);
+}
+
+static int page_head(struct req *q, const char *title, const struct web_route *rt)
+{
+	struct buf *b = &q->rs->body;
+	int r;
+	if ((r = buf_addstr(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+			       "<meta name=\"referrer\" content=\"no-referrer\"><title>")) ||
+	    (r = esc(b, title)) ||
+	    (r = buf_addstr(b, " · sealroom</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+			       "<script src=\"/static/app.js\" defer></script>")))
+		return r;
+	if (q->have_session && q->w->hooks && q->w->hooks->head) {
+		struct render_view v = {0};
+		v.kind = "page";
+		v.who = &q->who;
+		v.now = q->now;
+		if ((r = q->w->hooks->head(q->w->hooks->ctx, &v, b)))
+			return r;
+	}
+	if ((r = buf_addstr(b, "</head><body><header class=\"top\"><a class=\"brand\" href=\"/releases\">sealroom</a>")))
+		return r;
+	if (rt) {
+		if ((r = buf_addstr(b, "<a class=\"rel\" id=\"nav-tree\" href=\"")) ||
+		    (r = rel_url(b, rt->product, rt->version, "tree")) || (r = buf_addstr(b, "\">")) ||
+		    (r = esc(b, rt->product)) || (r = buf_addch(b, '@')) || (r = esc(b, rt->version)) ||
+		    (r = buf_addstr(b, "</a><form class=\"search\" method=\"get\" action=\"")) ||
+		    (r = rel_url(b, rt->product, rt->version, "search")) ||
+		    (r = buf_addstr(b, "\"><input id=\"q\" name=\"q\" type=\"search\" placeholder=\"search (/)\" "
+				       "autocomplete=\"off\" spellcheck=\"false\"></form>")))
+			return r;
+	}
+	if (q->have_session) {
+		if ((r = buf_addstr(b, "<span class=\"who\">")) || (r = esc(b, q->who.login)) ||
+		    (r = buf_addstr(b, " · ")) || (r = esc(b, q->who.role)) || (r = buf_addstr(b, " · ")) ||
+		    (r = esc(b, q->who.org)) || (r = buf_addstr(b, " · session ")) || (r = esc(b, q->who.session_id)) ||
+		    (r = buf_addf(b, "</span><form class=\"logout\" method=\"post\" action=\"/logout\">"
+				     "<input type=\"hidden\" name=\"csrf\" value=\"%s\"><button id=\"logout\" "
+				     "type=\"submit\">log out</button></form>", q->csrf)))
+			return r;
+	}
+	return buf_addstr(b, "</header>\n<main>");
+}
+
+static int page_foot(struct req *q)
+{
+	return buf_addstr(&q->rs->body, "</main><footer class=\"keys\">j/k lines · t tree · / search · "
+					"g definition · every view is logged</footer></body></html>\n");
+}
+
+/* An error page (or JSON under /api/) saying only msg. */
+static int fail_page(struct req *q, int status, const char *msg, int json)
+{
+	struct http_resp *rs = q->rs;
+	rs->status = status;
+	buf_reset(&rs->body);
+	rs->sensitive = 0;
+	if (json) {
+		rs->content_type = "application/json";
+		return buf_addstr(&rs->body, "{\"error\":") || buf_addjson(&rs->body, msg, strlen(msg)) ||
+		       buf_addstr(&rs->body, "}\n") ? ERR_TOOBIG : 0;
+	}
+	rs->content_type = "text/html; charset=utf-8";
+	if (page_head(q, "error", NULL) || buf_addstr(&rs->body, "<div class=\"error\"><h1>") ||
+	    buf_addf(&rs->body, "%d", status) || buf_addstr(&rs->body, "</h1><p id=\"error\">") ||
+	    esc(&rs->body, msg) || buf_addstr(&rs->body, "</p><p><a href=\"/releases\">releases</a></p></div>") ||
+	    page_foot(q))
+		return ERR_TOOBIG;
+	return 0;
+}
+
+static const char not_granted[] = "not found or not granted";
+
+/*
+ * The answer for a refused grant: the same "not found or not granted" for a missing
+ * release and one without a grant; the reason when the person holds a grant that does
+ * not cover now (it names nothing they do not know).
+ */
+static int refuse_grant(struct req *q, int json)
+{
+	const char *m = err_msg();
+	if (!strncmp(m, "no grant", 8) || !*m)
+		return fail_page(q, 404, not_granted, json);
+	return fail_page(q, 403, m, json);
+}
+
+static int redirect(struct req *q, const char *to)
+{
+	q->rs->status = 303;
+	snprintf(q->rs->location, sizeof(q->rs->location), "%s", to);
+	q->rs->content_type = "text/plain; charset=utf-8";
+	return buf_addstr(&q->rs->body, "see other\n");
+}
+
+/* ---- pages ---- */
+
+static int login_page(struct req *q, const char *msg, int status)
+{
+	struct buf *b = &q->rs->body;
+	char csrf[WEB_CSRF_HEX + 1];
+	unsigned char raw[32];
+	if (web_cookie(q->rq->cookie, WEB_COOKIE_CSRF, csrf, sizeof(csrf)) || strlen(csrf) != WEB_CSRF_HEX) {
+		randombytes_buf(raw, sizeof(raw));
+		hex_encode(csrf, raw, sizeof(raw));
+		if (http_resp_cookie(q->rs, WEB_COOKIE_CSRF "=%s; Path=/; %sHttpOnly; SameSite=Strict", csrf,
+				     q->w->secure ? "Secure; " : ""))
+			return ERR_TOOBIG;
+	}
+	q->rs->status = status;
+	if (page_head(q, "log in", NULL) || buf_addstr(b, "<form class=\"login\" method=\"post\" action=\"/login\">"
+							 "<h1>Review room</h1>"))
+		return ERR_TOOBIG;
+	if (msg && (buf_addstr(b, "<p class=\"error\" id=\"error\">") || esc(b, msg) || buf_addstr(b, "</p>")))
+		return ERR_TOOBIG;
+	if (buf_addf(b, "<label>login <input name=\"login\" id=\"login\" autocomplete=\"username\" required></label>"
+			"<label>password <input name=\"password\" id=\"password\" type=\"password\" "
+			"autocomplete=\"current-password\" required></label>"
+			"<label>code <input name=\"totp\" id=\"totp\" inputmode=\"numeric\" pattern=\"[0-9]{6}\" "
+			"autocomplete=\"one-time-code\" required></label>"
+			"<input type=\"hidden\" name=\"csrf\" value=\"%s\"><button type=\"submit\" id=\"submit\">"
+			"log in</button><p class=\"note\">Every page you open is written to the room's log.</p>"
+			"</form>", csrf) ||
+	    page_foot(q))
+		return ERR_TOOBIG;
+	return 0;
+}
+
+static int form_field(const struct http_req *rq, const char *name, struct buf *out)
+{
+	return web_param(rq->body, rq->body_len, name, out);
+}
+
+static int login_post(struct req *q)
+{
+	struct buf login, pw, totp, csrf, token;
+	char cookie_csrf[WEB_CSRF_HEX + 1];
+	struct session_info who;
+	int r;
+	buf_init(&login, 256);
+	buf_init(&pw, AUTH_PASSWORD_MAX + 1);
+	buf_init(&totp, 16);
+	buf_init(&csrf, 128);
+	buf_init(&token, 128);
+	if (form_field(q->rq, "csrf", &csrf) || web_cookie(q->rq->cookie, WEB_COOKIE_CSRF, cookie_csrf, sizeof(cookie_csrf)) ||
+	    csrf.len != WEB_CSRF_HEX || strlen(cookie_csrf) != WEB_CSRF_HEX ||
+	    sodium_memcmp(csrf.p, cookie_csrf, WEB_CSRF_HEX)) {
+		r = fail_page(q, 403, "the form expired or came from elsewhere; reload the login page", 0);
+		goto out;
+	}
+	if (form_field(q->rq, "login", &login) || form_field(q->rq, "password", &pw) || form_field(q->rq, "totp", &totp)) {
+		r = login_page(q, "login, password and code are all needed", 400);
+		goto out;
+	}
+	r = auth_login(q->f, login.p, pw.p, totp.p, q->rq->client_ip, q->rq->cert_fp[0] ? q->rq->cert_fp : NULL,
+		       &token, &who);
+	if (r) {
+		r = login_page(q, err_msg(), r == ERR_DENIED ? 429 : 403);
+		goto out;
+	}
+	if ((r = http_resp_cookie(q->rs, WEB_COOKIE_SESSION "=%s; Path=/; %sHttpOnly; SameSite=Strict", token.p,
+				  q->w->secure ? "Secure; " : "")))
+		goto out;
+	r = redirect(q, "/releases");
+out:
+	sodium_memzero(pw.p, pw.len);
+	sodium_memzero(token.p, token.len);
+	buf_release(&login);
+	buf_release(&pw);
+	buf_release(&totp);
+	buf_release(&csrf);
+	buf_release(&token);
+	return r;
+}
+
+static int logout(struct req *q)
+{
+	struct buf csrf;
+	int r;
+	if (strcmp(q->rq->method, "POST")) {
+		struct buf *b = &q->rs->body;
+		if (page_head(q, "log out", NULL) ||
+		    buf_addf(b, "<form class=\"login\" method=\"post\" action=\"/logout\"><input type=\"hidden\" "
+				"name=\"csrf\" value=\"%s\"><button type=\"submit\">log out</button></form>", q->csrf) ||
+		    page_foot(q))
+			return ERR_TOOBIG;
+		return 0;
+	}
+	buf_init(&csrf, 128);
+	if (form_field(q->rq, "csrf", &csrf) || csrf.len != WEB_CSRF_HEX || sodium_memcmp(csrf.p, q->csrf, WEB_CSRF_HEX)) {
+		buf_release(&csrf);
+		return fail_page(q, 403, "the form expired or came from elsewhere", 0);
+	}
+	buf_release(&csrf);
+	r = auth_logout(q->f, q->token);
+	(void)r;
+	if (http_resp_cookie(q->rs, WEB_COOKIE_SESSION "=; Path=/; Max-Age=0; %sHttpOnly; SameSite=Strict",
+			     q->w->secure ? "Secure; " : ""))
+		return ERR_TOOBIG;
+	return redirect(q, "/login");
+}
+
+struct rel_list {
+	struct req *q;
+	int n;
+	int err;
+};
+
+static int list_one(void *ctx, const struct grant_info *g)
+{
+	struct rel_list *l = ctx;
+	struct buf *b = &l->q->rs->body;
+	struct release_info info = {0};
+	char sealed[32], until[32];
+	struct vault_key *k = NULL;
+	int locked;
+	if (release_get(l->q->f, g->product, g->version, &info))
+		return 0;
+	locked = keyring_get(l->q->w->keys, g->product, g->version, l->q->now, &k) != 0;
+	vault_key_free(k);
+	policy_format_time(info.sealed_at, sealed, sizeof(sealed));
+	policy_format_time(g->valid_until, until, sizeof(until));
+	if (buf_addstr(b, "<tr><td><a class=\"release\" href=\"") || rel_url(b, g->product, g->version, "tree") ||
+	    buf_addstr(b, "\">") || esc(b, g->product) || buf_addch(b, '@') || esc(b, g->version) ||
+	    buf_addf(b, "</a>%s</td><td class=\"id\">%s<br>%s</td><td>", locked ? " <em>(locked)</em>" : "",
+		     info.tree_sha256, info.tree_sha1) ||
+	    esc(b, info.vendor_vkey) ||
+	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 " files</td><td>%s</td></tr>\n", sealed, info.files, until))
+		l->err = ERR_TOOBIG;
+	l->n++;
+	release_info_release(&info);
+	return l->err;
+}
+
+static int releases_page(struct req *q)
+{
+	struct buf *b = &q->rs->body;
+	struct rel_list l = {q, 0, 0};
+	int r;
+	if ((r = page_head(q, "releases", NULL)) ||
+	    (r = buf_addstr(b, "<h1>Releases you may read</h1><table class=\"releases\" id=\"releases\"><thead><tr>"
+			       "<th>release</th><th>seal: tree-sha256 / tree-sha1</th><th>vendor</th>"
+			       "<th>sealed</th><th>size</th><th>grant ends</th></tr></thead><tbody>")))
+		return r;
+	if ((r = policy_releases_for(q->f, &q->who, q->now, list_one, &l)) || l.err)
+		return r ? r : l.err;
+	if (!l.n && (r = buf_addstr(b, "<tr><td colspan=\"6\">no release is granted to you now</td></tr>")))
+		return r;
+	if ((r = buf_addstr(b, "</tbody></table><p class=\"note\">The seal is the git tree id of what the vendor "
+			       "sealed: <code>git rev-parse HEAD^{tree}</code> on the vendor's side gives the "
+			       "same tree-sha1.</p>")))
+		return r;
+	return page_foot(q);
+}
+
+/* Breadcrumbs for path under the release. */
+static int crumbs(struct req *q, const struct web_route *rt, const char *path)
+{
+	struct buf *b = &q->rs->body;
+	const char *p = path;
+	if (buf_addstr(b, "<nav class=\"crumbs\"><a href=\"") || rel_url(b, rt->product, rt->version, "tree") ||
+	    buf_addstr(b, "\">") || esc(b, rt->product) || buf_addch(b, '@') || esc(b, rt->version) || buf_addstr(b, "</a>"))
+		return ERR_TOOBIG;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		char *prefix = xstrndup(path, n);
+		char *name = xstrndup(p, slash ? (size_t)(slash - p) : strlen(p));
+		int e = buf_addstr(b, " / ") || (slash ? (buf_addstr(b, "<a href=\"") || rel_url(b, rt->product, rt->version, "tree") ||
+							 url(b, prefix) || buf_addstr(b, "\">") || esc(b, name) ||
+							 buf_addstr(b, "</a>"))
+						       : (buf_addstr(b, "<b>") || esc(b, name) || buf_addstr(b, "</b>")));
+		free(prefix);
+		free(name);
+		if (e)
+			return ERR_TOOBIG;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	return buf_addstr(b, "</nav>");
+}
+
+/* First manifest position whose path is >= (p, len). */
+static size_t lower_bound(const struct manifest *m, const char *p, size_t len)
+{
+	size_t lo = 0, hi = manifest_count(m);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct manifest_entry *e = manifest_get(m, mid);
+		size_t n = e->path_len < len ? e->path_len : len;
+		int c = memcmp(e->path, p, n);
+		if (c < 0 || (c == 0 && e->path_len < len))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int find_file(const struct manifest *m, const char *path, size_t *i)
+{
+	size_t len = strlen(path), k = lower_bound(m, path, len);
+	if (k < manifest_count(m) && manifest_get(m, k)->path_len == len && !memcmp(manifest_get(m, k)->path, path, len)) {
+		*i = k;
+		return 0;
+	}
+	return ERR_NOTFOUND;
+}
+
+static int tree_page(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body, prefix;
+	const struct manifest *m = rm->m;
+	size_t k, n = manifest_count(m), shown = 0;
+	const char *dir = rt->rest;
+	size_t dl = strlen(dir);
+	int r;
+	buf_init(&prefix, HTTP_PATH_MAX + 2);
+	if (dl && dir[dl - 1] == '/')
+		dl--;
+	if (dl && (buf_add(&prefix, dir, dl) || buf_addch(&prefix, '/'))) {
+		buf_release(&prefix);
+		return ERR_TOOBIG;
+	}
+	k = lower_bound(m, prefix.p ? prefix.p : "", prefix.len);
+	if (dl && (k >= n || strncmp(manifest_get(m, k)->path, prefix.p, prefix.len))) {
+		size_t fi;
+		char *file = xstrndup(dir, dl);
+		int found = find_file(m, file, &fi) == 0;
+		buf_release(&prefix);
+		if (found) {
+			struct buf to;
+			buf_init(&to, 0);
+			r = rel_url(&to, rt->product, rt->version, "blob") || url(&to, file) ? ERR_TOOBIG : redirect(q, to.p);
+			buf_release(&to);
+			free(file);
+			return r;
+		}
+		free(file);
+		return fail_page(q, 404, not_granted, 0);
+	}
+	if ((r = page_head(q, dl ? dir : "tree", rt)) || (r = crumbs(q, rt, prefix.len ? prefix.p : "")) ||
+	    (r = buf_addstr(b, "<ul class=\"tree\" id=\"tree\">")))
+		goto out;
+	for (int pass = 0; pass < 2; pass++) {
+		const char *last = NULL;
+		size_t last_len = 0;
+		for (size_t i = k; i < n; i++) {
+			const struct manifest_entry *e = manifest_get(m, i);
+			const char *name, *slash;
+			size_t nl;
+			if (prefix.len && strncmp(e->path, prefix.p, prefix.len))
+				break;
+			name = e->path + prefix.len;
+			slash = strchr(name, '/');
+			nl = slash ? (size_t)(slash - name) : strlen(name);
+			if ((pass == 0) != (slash != NULL))
+				continue;
+			if (last && last_len == nl && !memcmp(last, name, nl))
+				continue;
+			last = name;
+			last_len = nl;
+			{
+				char *full = xstrndup(e->path, prefix.len + nl);
+				char *nm = xstrndup(name, nl);
+				int bad = buf_addf(b, "<li class=\"%s\"><a href=\"", slash ? "dir" : e->mode == 0120000 ? "link" : "file") ||
+					  rel_url(b, rt->product, rt->version, slash ? "tree" : "blob") || url(b, full) ||
+					  buf_addstr(b, "\">") || esc(b, nm) || buf_addstr(b, slash ? "/</a>" : "</a>") ||
+					  (!slash && buf_addf(b, "<span class=\"size\">%" PRIu64 "</span>", e->size)) ||
+					  buf_addstr(b, "</li>\n");
+				free(full);
+				free(nm);
+				if (bad) {
+					r = ERR_TOOBIG;
+					goto out;
+				}
+				shown++;
+			}
+		}
+	}
+	if ((r = buf_addstr(b, "</ul>")) || (r = page_foot(q)))
+		goto out;
+out:
+	buf_release(&prefix);
+	return r;
+}
+
+static struct render_ctx rctx(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct render_ctx c = {0};
+	c.f = q->f;
+	c.log = q->w->log;
+	c.hooks = q->w->hooks;
+	c.who = &q->who;
+	c.product = rt->product;
+	c.version = rt->version;
+	c.ix = rm->ix;
+	c.now = q->now;
+	return c;
+}
+
+static uint64_t param_u64(const struct http_req *rq, const char *name, uint64_t dflt, uint64_t max)
+{
+	struct buf v;
+	uint64_t x = dflt;
+	buf_init(&v, 64);
+	if (!web_param(rq->query, strlen(rq->query), name, &v) && v.len && v.len < 20 &&
+	    strspn(v.p, "0123456789") == v.len) {
+		x = strtoull(v.p, NULL, 10);
+		if (x > max)
+			x = max;
+	}
+	buf_release(&v);
+	return x;
+}
+
+static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body, code;
+	const struct manifest_entry *e;
+	struct render_ctx c = rctx(q, rt, rm);
+	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
+	char blob[65];
+	size_t fi;
+	int r;
+	if (find_file(rm->m, rt->rest, &fi))
+		return fail_page(q, 404, not_granted, 0);
+	e = manifest_get(rm->m, fi);
+	buf_init(&code, (size_t)64 << 20);
+	if ((r = render_file(&c, fi, from, &code, &to, &n_lines))) {
+		buf_release(&code);
+		return r == ERR_DENIED ? refuse_grant(q, 0) : r;
+	}
+	q->rs->sensitive = 1;
+	hex_encode(blob, e->sha256, 32);
+	if ((r = page_head(q, rt->rest, rt)) || (r = crumbs(q, rt, rt->rest)) ||
+	    (r = buf_addf(b, "<div class=\"meta\" id=\"meta\"><span>%" PRIu64 " lines</span><span>%" PRIu64
+			     " bytes</span><span>mode %o</span><span class=\"id\" title=\"git blob sha256\">blob %s</span>",
+			  n_lines, e->size, e->mode, blob)))
+		goto out;
+	if ((r = buf_addstr(b, "<a id=\"permalink\" href=\"\">permalink</a> <a href=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "search")) || (r = buf_addstr(b, "\">search</a>")))
+		goto out;
+	if (e->mode == 0120000 && (r = buf_addstr(b, "<span>symbolic link</span>")))
+		goto out;
+	if ((r = buf_addstr(b, "</div>")))
+		goto out;
+	if (from > 1 || to < n_lines) {
+		uint64_t prev = from > RENDER_PAGE_LINES ? from - RENDER_PAGE_LINES : 1;
+		if ((r = buf_addf(b, "<nav class=\"pages\">lines %" PRIu64 "-%" PRIu64 " of %" PRIu64, from, to, n_lines)))
+			goto out;
+		if (from > 1 && ((r = buf_addstr(b, " <a href=\"?from=")) || (r = buf_addf(b, "%" PRIu64 "\">previous</a>", prev))))
+			goto out;
+		if (to < n_lines && (r = buf_addf(b, " <a href=\"?from=%" PRIu64 "\">next</a>", to + 1)))
+			goto out;
+		if ((r = buf_addstr(b, "</nav>")))
+			goto out;
+	}
+	if ((r = buf_add(b, code.p, code.len)) || (r = page_foot(q)))
+		goto out;
+out:
+	sodium_memzero(code.p, code.len);
+	buf_release(&code);
+	return r;
+}
+
+/* The exact name of symbol number n in name order, or NULL. */
+static char *symbol_name(const struct index *ix, uint64_t n, size_t *lo, size_t *hi)
+{
+	const struct index_symbol *s;
+	const char *name;
+	if (n >= index_n_symbols(ix))
+		return NULL;
+	s = index_symbol_by_name(ix, (size_t)n);
+	name = index_symbol_name(ix, s);
+	if (!name)
+		return NULL;
+	index_symbol_find(ix, name, s->len, lo, hi);
+	return xstrndup(name, s->len);
+}
+
+static int def_page(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body, to;
+	uint64_t n = param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX);
+	size_t lo = 0, hi = 0, count = 0, one = 0;
+	const struct manifest *m = index_manifest(rm->ix);
+	char *name = symbol_name(rm->ix, n, &lo, &hi);
+	int r = 0;
+	if (!name)
+		return fail_page(q, 404, not_granted, 0);
+	for (size_t i = lo; i < hi; i++) {
+		const struct index_symbol *s = index_symbol_by_name(rm->ix, i);
+		if (s->len == strlen(name) && !memcmp(index_symbol_name(rm->ix, s), name, s->len)) {
+			count++;
+			one = i;
+		}
+	}
+	buf_init(&to, 0);
+	if (count == 1) {
+		const struct index_symbol *s = index_symbol_by_name(rm->ix, one);
+		uint64_t from = s->line > RENDER_PAGE_LINES ? s->line - (s->line - 1) % RENDER_PAGE_LINES : 1;
+		if (rel_url(&to, rt->product, rt->version, "blob") || url(&to, manifest_get(m, s->file)->path) ||
+		    (from > 1 && buf_addf(&to, "?from=%" PRIu64, from)) || buf_addf(&to, "#L%u", s->line))
+			r = ERR_TOOBIG;
+		else
+			r = redirect(q, to.p);
+		goto out;
+	}
+	/* several definitions: a list of places (paths and line numbers, no code) */
+	if ((r = page_head(q, "definitions", rt)) ||
+	    (r = buf_addf(b, "<h1>%zu definitions</h1><ul class=\"defs\" id=\"defs\">", count)))
+		goto out;
+	for (size_t i = lo; i < hi; i++) {
+		const struct index_symbol *s = index_symbol_by_name(rm->ix, i);
+		const char *path = manifest_get(m, s->file)->path;
+		if (s->len != strlen(name) || memcmp(index_symbol_name(rm->ix, s), name, s->len))
+			continue;
+		if (buf_addstr(b, "<li><a href=\"") || rel_url(b, rt->product, rt->version, "blob") || url(b, path) ||
+		    buf_addf(b, "#L%u\">", s->line) || esc(b, path) || buf_addf(b, ":%u</a></li>", s->line)) {
+			r = ERR_TOOBIG;
+			goto out;
+		}
+	}
+	if ((r = buf_addstr(b, "</ul><p><a id=\"refs\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "refs")) ||
+	    (r = buf_addf(b, "?n=%" PRIu64 "\">find references</a></p>", n)) || (r = page_foot(q)))
+		goto out;
+out:
+	buf_release(&to);
+	free(name);
+	return r;
+}
+
+/* Run a search for the search page, the references page and the API. */
+static int run_search(struct req *q, struct room *rm, const char *text, const struct query_opts *qo,
+		      size_t limit, size_t offset, struct search_result **res, int json)
+{
+	struct query *qu = NULL;
+	struct search_opts so;
+	int r;
+	*res = NULL;
+	if ((r = query_parse(text, qo, &qu)))
+		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
+	search_opts_default(&so);
+	so.limit = limit;
+	so.offset = offset;
+	r = index_search(rm->ix, qu, &so, res);
+	query_free(qu);
+	if (r)
+		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
+	return 0;
+}
+
+static int search_page(struct req *q, const struct web_route *rt, struct room *rm, int refs)
+{
+	struct buf *b = &q->rs->body, text, code;
+	struct query_opts qo = {0};
+	struct search_result *res = NULL;
+	struct render_ctx c = rctx(q, rt, rm);
+	uint64_t page = param_u64(q->rq, "page", 0, 1000);
+	char *name = NULL;
+	int r;
+	buf_init(&text, QUERY_MAX + 1);
+	buf_init(&code, (size_t)64 << 20);
+	if (refs) {
+		size_t lo, hi;
+		name = symbol_name(rm->ix, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &lo, &hi);
+		if (!name) {
+			r = fail_page(q, 404, not_granted, 0);
+			goto out;
+		}
+		qo.literal = 1;
+		qo.word = 1;
+		r = buf_addstr(&text, name);
+	} else {
+		struct buf v;
+		buf_init(&v, 8);
+		qo.caseless = !web_param(q->rq->query, strlen(q->rq->query), "i", &v) && v.len;
+		qo.word = !web_param(q->rq->query, strlen(q->rq->query), "w", &v) && v.len;
+		qo.literal = !web_param(q->rq->query, strlen(q->rq->query), "l", &v) && v.len;
+		buf_release(&v);
+		r = web_param(q->rq->query, strlen(q->rq->query), "q", &text);
+		if (r == ERR_NOTFOUND) {
+			r = buf_addstr(&text, "");
+		} else if (r) {
+			r = fail_page(q, 400, "the query is not valid", 0);
+			goto out;
+		}
+	}
+	if (r)
+		goto out;
+	if (text.len) {
+		if ((r = run_search(q, rm, text.p, &qo, WEB_SEARCH_LIMIT_DEFAULT, (size_t)page * WEB_SEARCH_LIMIT_DEFAULT,
+				    &res, 0))) {
+			r = r > 0 ? 0 : r;
+			goto out;
+		}
+		if ((r = render_search_html(&c, text.p, res, &code))) {
+			if (r == ERR_DENIED)
+				r = refuse_grant(q, 0);
+			goto out;
+		}
+		q->rs->sensitive = 1;
+	} else {
+		struct grant_info g;
+		if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) {
+			r = refuse_grant(q, 0);
+			goto out;
+		}
+	}
+	if ((r = page_head(q, refs ? "references" : "search", rt)) ||
+	    (r = buf_addstr(b, "<form class=\"bigsearch\" method=\"get\" action=\"\"><input name=\"q\" id=\"bigq\" value=\"")) ||
+	    (r = (refs ? 0 : esc(b, text.p ? text.p : ""))) ||
+	    (r = buf_addstr(b, "\" placeholder=\"regex, file:, lang:, sym:\" spellcheck=\"false\">"
+			       "<label><input type=\"checkbox\" name=\"i\" value=\"1\"> ignore case</label>"
+			       "<label><input type=\"checkbox\" name=\"w\" value=\"1\"> whole word</label>"
+			       "<label><input type=\"checkbox\" name=\"l\" value=\"1\"> literal</label>"
+			       "<button type=\"submit\">search</button></form>")))
+		goto out;
+	if (res) {
+		if ((r = buf_addf(b, "<p class=\"summary\" id=\"summary\">%s%" PRIu64 " matching lines in %" PRIu64
+				     " files%s (%.1f ms)</p>", refs ? "references: " : "", search_result_total(res),
+				  search_result_total_files(res), search_result_partial(res) ? ", partial" : "",
+				  search_result_ms(res))) ||
+		    (r = buf_add(b, code.p, code.len)))
+			goto out;
+		if (!refs && search_result_total(res) > (page + 1) * WEB_SEARCH_LIMIT_DEFAULT) {
+			if ((r = buf_addstr(b, "<nav class=\"pages\"><a id=\"next\" href=\"?q=")) || (r = url(b, text.p)) ||
+			    (r = buf_addf(b, "%s%s%s&amp;page=%" PRIu64 "\">next page</a></nav>", qo.caseless ? "&amp;i=1" : "",
+					  qo.word ? "&amp;w=1" : "", qo.literal ? "&amp;l=1" : "", page + 1)))
+				goto out;
+		}
+	}
+	r = page_foot(q);
+out:
+	search_result_free(res);
+	sodium_memzero(code.p, code.len);
+	buf_release(&code);
+	buf_release(&text);
+	free(name);
+	return r;
+}
+
+/* Does the change list include this path (it differs between the two manifests)? */
+static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body, code;
+	char old_v[RELEASE_NAME_MAX + 1];
+	const char *slash = strchr(rt->rest, '/'), *path;
+	struct room *old = NULL;
+	struct grant_info g;
+	size_t vl;
+	int r;
+	vl = slash ? (size_t)(slash - rt->rest) : strlen(rt->rest);
+	if (!vl || vl > RELEASE_NAME_MAX)
+		return fail_page(q, 404, not_granted, 0);
+	memcpy(old_v, rt->rest, vl);
+	old_v[vl] = 0;
+	path = slash ? slash + 1 : "";
+	if (policy_may_read(q->f, &q->who, rt->product, old_v, q->now, &g))
+		return refuse_grant(q, 0);
+	if ((r = room_get(q->w, q->f, rt->product, old_v, q->now, &old)))
+		return fail_page(q, 503, "the older release is locked: the vendor has not unlocked it", 0);
+	buf_init(&code, (size_t)64 << 20);
+	{
+		size_t oi, ni;
+		int in_old = *path && !find_file(old->m, path, &oi), in_new = *path && !find_file(rm->m, path, &ni);
+		if (in_old || in_new) {
+			struct render_ctx c = rctx(q, rt, rm);
+			size_t ol = 0, nl = 0;
+			const unsigned char *op = in_old ? index_text(old->ix, oi, &ol) : NULL;
+			const unsigned char *np = in_new ? index_text(rm->ix, ni, &nl) : NULL;
+			if ((r = render_diff(&c, old_v, in_old ? manifest_get(old->m, oi) : NULL, op, ol,
+					     in_new ? manifest_get(rm->m, ni) : NULL, np, nl, &code))) {
+				if (r == ERR_DENIED)
+					r = refuse_grant(q, 0);
+				goto out;
+			}
+			q->rs->sensitive = 1;
+			if ((r = page_head(q, "diff", rt)) || (r = crumbs(q, rt, path)) ||
+			    (r = buf_addstr(b, "<div class=\"meta\"><span>changes from ")) || (r = esc(b, old_v)) ||
+			    (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) ||
+			    (r = buf_addstr(b, "</span></div>")) || (r = buf_add(b, code.p, code.len)) || (r = page_foot(q)))
+				goto out;
+			goto out;
+		}
+	}
+	/* a folder (or the root): the files that differ below it */
+	{
+		size_t plen = strlen(path), i = 0, j = 0, changes = 0;
+		const struct manifest *A = old->m, *B = rm->m;
+		size_t na = manifest_count(A), nb = manifest_count(B);
+		if (plen && path[plen - 1] == '/')
+			plen--;
+		if ((r = page_head(q, "diff", rt)) || (r = buf_addstr(b, "<h1>Changes from ")) || (r = esc(b, old_v)) ||
+		    (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) || (r = buf_addstr(b, "</h1><ul class=\"changes\" id=\"changes\">")))
+			goto out;
+		while (i < na || j < nb) {
+			const struct manifest_entry *a = i < na ? manifest_get(A, i) : NULL, *e2 = j < nb ? manifest_get(B, j) : NULL;
+			int c = !a ? 1 : !e2 ? -1 : strcmp(a->path, e2->path);
+			const struct manifest_entry *e = c <= 0 ? a : e2;
+			char kind = c < 0 ? 'D' : c > 0 ? 'A' : (memcmp(a->sha256, e2->sha256, 32) || a->mode != e2->mode) ? 'M' : '=';
+			if (c <= 0)
+				i++;
+			if (c >= 0)
+				j++;
+			if (kind == '=' || (plen && (strncmp(e->path, path, plen) || e->path[plen] != '/')))
+				continue;
+			changes++;
+			if (buf_addf(b, "<li class=\"ch%c\"><span class=\"kind\">%c</span> <a href=\"", kind, kind) ||
+			    rel_url(b, rt->product, rt->version, "diff") || url(b, old_v) || buf_addch(b, '/') || url(b, e->path) ||
+			    buf_addstr(b, "\">") || esc(b, e->path) || buf_addstr(b, "</a></li>\n")) {
+				r = ERR_TOOBIG;
+				goto out;
+			}
+		}
+		if ((r = buf_addf(b, "</ul><p class=\"summary\">%zu files differ</p>", changes)) || (r = page_foot(q)))
+			goto out;
+	}
+out:
+	room_put(q->w, old);
+	sodium_memzero(code.p, code.len);
+	buf_release(&code);
+	return r;
+}
+
+static int api_search(struct req *q)
+{
+	struct buf ref, text, v;
+	struct web_route rt;
+	struct query_opts qo = {0};
+	struct search_result *res = NULL;
+	struct room *rm = NULL;
+	struct grant_info g;
+	const char *qs = q->rq->query;
+	uint64_t limit = param_u64(q->rq, "limit", WEB_SEARCH_LIMIT_DEFAULT, WEB_SEARCH_LIMIT_MAX);
+	uint64_t offset = param_u64(q->rq, "offset", 0, 1000000);
+	int r;
+	buf_init(&ref, 2 * RELEASE_NAME_MAX + 2);
+	buf_init(&text, QUERY_MAX + 1);
+	buf_init(&v, 8);
+	memset(&rt, 0, sizeof(rt));
+	if (web_param(qs, strlen(qs), "r", &ref) || release_parse_ref(ref.p, rt.product, rt.version)) {
+		r = fail_page(q, 400, "r=P@V is required", 1);
+		goto out;
+	}
+	if (web_param(qs, strlen(qs), "q", &text) || !text.len) {
+		r = fail_page(q, 400, "q= is required", 1);
+		goto out;
+	}
+	qo.caseless = !web_param(qs, strlen(qs), "i", &v) && v.len;
+	qo.word = !web_param(qs, strlen(qs), "w", &v) && v.len;
+	qo.literal = !web_param(qs, strlen(qs), "literal", &v) && v.len;
+	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g)) {
+		r = refuse_grant(q, 1);
+		goto out;
+	}
+	if (room_get(q->w, q->f, rt.product, rt.version, q->now, &rm)) {
+		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it", 1);
+		goto out;
+	}
+	if ((r = run_search(q, rm, text.p, &qo, limit ? (size_t)limit : 1, (size_t)offset, &res, 1))) {
+		r = r > 0 ? 0 : r;
+		goto out;
+	}
+	{
+		struct render_ctx c = rctx(q, &rt, rm);
+		q->rs->content_type = "application/json";
+		q->rs->sensitive = 1;
+		if ((r = render_search_json(&c, text.p, res, &q->rs->body))) {
+			if (r == ERR_DENIED)
+				r = refuse_grant(q, 1);
+			goto out;
+		}
+		r = buf_addch(&q->rs->body, '\n');
+	}
+out:
+	search_result_free(res);
+	room_put(q->w, rm);
+	buf_release(&ref);
+	buf_release(&text);
+	buf_release(&v);
+	return r;
+}
+
+static int log_route(struct req *q, const char *path)
+{
+	int r;
+	if (strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
+		return fail_page(q, 405, "method not allowed", 0);
+	/* the checkpoint is signed afresh when the log grew since the last one */
+	r = !strcmp(path, "checkpoint") ? logdb_checkpoint(q->w->log, &q->rs->body, NULL)
+					: logdb_tile(q->w->log, path, &q->rs->body);
+	if (r == ERR_NOTFOUND || r == ERR_PARSE) {
+		buf_reset(&q->rs->body);
+		q->rs->status = 404;
+		q->rs->content_type = "text/plain; charset=utf-8";
+		return buf_addstr(&q->rs->body, "not found\n");
+	}
+	if (r)
+		return r;
+	q->rs->content_type = !strcmp(path, "checkpoint") ? "text/plain; charset=utf-8" : "application/octet-stream";
+	return 0;
+}
+
+static int static_route(struct req *q, const char *name)
+{
+	for (size_t i = 0; i < sizeof(web_static) / sizeof(web_static[0]); i++)
+		if (!strcmp(web_static[i].name, name)) {
+			q->rs->content_type = web_static[i].ctype;
+			return buf_add(&q->rs->body, web_static[i].data, web_static[i].len);
+		}
+	return fail_page(q, 404, "not found", 0);
+}
+
+static int release_route(struct req *q, const char *path)
+{
+	struct web_route rt;
+	struct room *rm = NULL;
+	struct grant_info g;
+	int r;
+	if (web_route_release(path, &rt)) {
+		/* "/r/P@V" alone: the tree */
+		char prod[RELEASE_NAME_MAX + 1], ver[RELEASE_NAME_MAX + 1];
+		if (!strncmp(path, "/r/", 3) && !strchr(path + 3, '/') && strchr(path + 3, '@') &&
+		    !release_parse_ref(path + 3, prod, ver)) {
+			struct buf to;
+			buf_init(&to, 0);
+			r = rel_url(&to, prod, ver, "tree") ? ERR_TOOBIG : redirect(q, to.p);
+			buf_release(&to);
+			return r;
+		}
+		return fail_page(q, 404, not_granted, 0);
+	}
+	if (strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "search") &&
+	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff"))
+		return fail_page(q, 404, not_granted, 0);
+	if (strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
+		return fail_page(q, 405, "method not allowed", 0);
+	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
+		return refuse_grant(q, 0);
+	if (room_get(q->w, q->f, rt.product, rt.version, q->now, &rm))
+		return fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
+	if (!strcmp(rt.what, "tree"))
+		r = tree_page(q, &rt, rm);
+	else if (!strcmp(rt.what, "blob"))
+		r = blob_page(q, &rt, rm);
+	else if (!strcmp(rt.what, "search"))
+		r = search_page(q, &rt, rm, 0);
+	else if (!strcmp(rt.what, "refs"))
+		r = search_page(q, &rt, rm, 1);
+	else if (!strcmp(rt.what, "def"))
+		r = def_page(q, &rt, rm);
+	else
+		r = diff_page(q, &rt, rm);
+	room_put(q->w, rm);
+	return r;
+}
+
+static int session_asset(struct req *q, const char *name)
+{
+	int status = 200, r;
+	const char *ctype = "application/octet-stream";
+	if (!q->w->hooks || !q->w->hooks->asset)
+		return fail_page(q, 404, "not found", 0);
+	r = q->w->hooks->asset(q->w->hooks->ctx, &q->who, name, &status, &ctype, &q->rs->body);
+	if (r == ERR_NOTFOUND)
+		return fail_page(q, 404, "not found", 0);
+	if (r)
+		return r;
+	q->rs->status = status;
+	q->rs->content_type = ctype;
+	q->rs->sensitive = 1;
+	return 0;
+}
+
+/* Find the session of the request, if any (a bad one is ended by auth_session). */
+static void load_session(struct req *q)
+{
+	if (web_cookie(q->rq->cookie, WEB_COOKIE_SESSION, q->token, sizeof(q->token)) ||
+	    strlen(q->token) != AUTH_TOKEN_HEX)
+		return;
+	if (auth_session(q->f, q->token, q->rq->client_ip, q->rq->cert_fp[0] ? q->rq->cert_fp : NULL, &q->who))
+		return;
+	q->have_session = 1;
+	csrf_for(q->w, q->token, q->csrf);
+}
+
+static int dispatch(struct req *q, const char *path)
+{
+	const struct http_req *rq = q->rq;
+	int is_get = !strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD");
+	if (!strncmp(path, "/static/", 8))
+		return is_get ? static_route(q, path + 8) : fail_page(q, 405, "method not allowed", 0);
+	if (!strncmp(path, "/log/", 5))
+		return log_route(q, path + 5);
+	if (!strcmp(path, "/login")) {
+		if (is_get)
+			return login_page(q, NULL, 200);
+		return login_post(q);
+	}
+	load_session(q);
+	if (!q->have_session) {
+		if (!strncmp(path, "/api/", 5))
+			return fail_page(q, 401, "log in first", 1);
+		return redirect(q, "/login");
+	}
+	if (!strcmp(path, "/logout"))
+		return logout(q);
+	if (!is_get)
+		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
+	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
+		return releases_page(q);
+	if (!strcmp(path, "/api/search"))
+		return api_search(q);
+	if (!strncmp(path, "/s/", 3))
+		return session_asset(q, path + 3);
+	if (!strncmp(path, "/r/", 3))
+		return release_route(q, path);
+	return fail_page(q, 404, not_granted, !strncmp(path, "/api/", 5));
+}
+
+int web_handle(void *ctx, const struct http_req *rq, struct http_resp *rs)
+{
+	struct web *w = ctx;
+	struct req q;
+	struct buf path;
+	int r;
+	memset(&q, 0, sizeof(q));
+	q.w = w;
+	q.rq = rq;
+	q.rs = rs;
+	q.now = (int64_t)time(NULL);
+	buf_init(&path, HTTP_PATH_MAX + 1);
+	if (web_path_decode(rq->path, &path)) {
+		buf_release(&path);
+		rs->status = 400;
+		rs->content_type = "text/plain; charset=utf-8";
+		return buf_addstr(&rs->body, "bad request path\n");
+	}
+	q.f = pool_get(w);
+	r = dispatch(&q, path.p);
+	pool_put(w, q.f);
+	if (r < 0 && rs->status < 400) {
+		rs->sensitive = 0;
+		if (rs->body.len)
+			sodium_memzero(rs->body.p, rs->body.len);
+		buf_reset(&rs->body);
+		r = fail_page(&q, 500, "the room could not answer this request", !strncmp(path.p, "/api/", 5));
+	}
+	sodium_memzero(q.token, sizeof(q.token));
+	buf_release(&path);
+	return r;
+}

@@ -1,0 +1,91 @@
+/* sealroom review room: line permalinks and keyboard navigation. No inline script. */
+"use strict";
+(function () {
+	var code = document.getElementById("code");
+	var lines = code ? code.querySelectorAll(".l[id]") : [];
+	var cur = -1;
+
+	function byId(n) { return document.getElementById("L" + n); }
+	function parseHash() {
+		var m = /^#L(\d+)(?:-L(\d+))?$/.exec(location.hash);
+		if (!m) return null;
+		var a = +m[1], b = m[2] ? +m[2] : a;
+		return a <= b ? [a, b] : [b, a];
+	}
+	function mark() {
+		var i, r = parseHash(), old = document.querySelectorAll(".l.hl");
+		for (i = 0; i < old.length; i++) old[i].classList.remove("hl");
+		if (!r) return;
+		for (i = r[0]; i <= r[1] && i - r[0] < 100000; i++) {
+			var el = byId(i);
+			if (el) el.classList.add("hl");
+		}
+		var first = byId(r[0]);
+		if (first) {
+			first.scrollIntoView({block: "center"});
+			for (i = 0; i < lines.length; i++) if (lines[i] === first) cur = i;
+		}
+		var pl = document.getElementById("permalink");
+		if (pl) pl.setAttribute("href", location.pathname + location.search + location.hash);
+	}
+	var anchor = null;
+	if (code) {
+		code.addEventListener("click", function (ev) {
+			var a = ev.target.closest ? ev.target.closest("a.n") : null;
+			if (!a || !a.getAttribute("href") || a.getAttribute("href").charAt(0) !== "#") return;
+			ev.preventDefault();
+			var n = +a.getAttribute("data-n");
+			if (ev.shiftKey && anchor) {
+				var lo = Math.min(anchor, n), hi = Math.max(anchor, n);
+				history.replaceState(null, "", "#L" + lo + "-L" + hi);
+			} else {
+				anchor = n;
+				history.replaceState(null, "", "#L" + n);
+			}
+			mark();
+		});
+	}
+	window.addEventListener("hashchange", mark);
+	mark();
+
+	function setCur(i) {
+		if (!lines.length) return;
+		if (cur >= 0 && lines[cur]) lines[cur].classList.remove("cur");
+		cur = Math.max(0, Math.min(lines.length - 1, i));
+		lines[cur].classList.add("cur");
+		lines[cur].scrollIntoView({block: "nearest"});
+	}
+	var lastDef = null;
+	document.addEventListener("mouseover", function (ev) {
+		var a = ev.target.closest ? ev.target.closest("a.d") : null;
+		if (a) lastDef = a;
+	});
+	function items() { return document.querySelectorAll("#tree li a, #changes li a, #defs li a"); }
+	var item = -1;
+	document.addEventListener("keydown", function (ev) {
+		var t = ev.target.tagName;
+		if (t === "INPUT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+		var nav = document.getElementById("nav-tree");
+		if (ev.key === "/") {
+			var q = document.getElementById("bigq") || document.getElementById("q");
+			if (q) { ev.preventDefault(); q.focus(); }
+		} else if (ev.key === "t") {
+			if (nav) location.href = nav.getAttribute("href");
+		} else if (ev.key === "j" || ev.key === "k") {
+			if (lines.length) { setCur(cur + (ev.key === "j" ? 1 : -1)); return; }
+			var it = items();
+			if (!it.length) return;
+			if (item >= 0 && it[item]) it[item].parentNode.classList.remove("focus");
+			item = Math.max(0, Math.min(it.length - 1, item + (ev.key === "j" ? 1 : -1)));
+			it[item].parentNode.classList.add("focus");
+			it[item].focus();
+		} else if (ev.key === "g") {
+			var d = lastDef;
+			if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d");
+			if (d) location.href = d.getAttribute("href");
+		} else if (ev.key === "Enter" && item >= 0) {
+			var its = items();
+			if (its[item]) location.href = its[item].getAttribute("href");
+		}
+	});
+})();
