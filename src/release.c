@@ -19,6 +19,7 @@
 #include "manifest.h"
 #include "release.h"
 #include "vault.h"
+#include "xref.h"
 
 #define SEAL_TEXT_MAX 4096
 #define MANIFEST_MAX ((size_t)1 << 30)
@@ -164,6 +165,7 @@ int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_i
 struct seal_ctx {
 	struct vault_writer *w;
 	struct index_builder *ib;
+	struct xref_builder *xb;
 	int progress;
 	pthread_mutex_t lock;
 	uint64_t files, bytes;
@@ -184,7 +186,8 @@ static int seal_blob(void *ctx, const struct manifest_entry *e, const void *data
 {
 	struct seal_ctx *s = ctx;
 	int r = vault_put(s->w, e->sha256, data, len);
-	if (r || (r = index_builder_add(s->ib, e, data, len)))
+	if (r || (r = index_builder_add(s->ib, e, data, len)) ||
+	    (r = xref_builder_add(s->xb, e, data, len)))
 		return r;
 	if (s->progress) {
 		pthread_mutex_lock(&s->lock);
@@ -304,6 +307,7 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	    (r = check_vendor(f, o->product, vkey.p)))
 		goto out;
 	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) || (r = index_builder_new(&sc.ib)) ||
+	    (r = xref_builder_new(&sc.xb)) ||
 	    (r = vault_writer_new(vault_root, key, o->zstd_level, &sc.w)))
 		goto out;
 	sc.progress = o->progress;
@@ -320,6 +324,14 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	index_builder_free(sc.ib);
 	sc.ib = NULL;
 	if ((r = vault_put_meta(sc.w, "index", mbuf.p, mbuf.len)))
+		goto out;
+	/* definitions from the grammars' tags.scm, same key (xref.h) */
+	buf_reset(&mbuf);
+	if ((r = xref_builder_finish(sc.xb, m, &mbuf)))
+		goto out;
+	xref_builder_free(sc.xb);
+	sc.xb = NULL;
+	if ((r = vault_put_meta(sc.w, "xref", mbuf.p, mbuf.len)))
 		goto out;
 
 	snprintf(out->product, sizeof(out->product), "%s", o->product);
@@ -362,6 +374,7 @@ out:
 	if (sc.w)
 		vault_writer_abort(sc.w);
 	index_builder_free(sc.ib);
+	xref_builder_free(sc.xb);
 	if (r)
 		release_info_release(out);
 	vault_key_free(key);

@@ -1,0 +1,269 @@
+/* test_xref: tags.scm definitions, the index fallback, references, clicks, hostile bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gitobj.h"
+#include "index.h"
+#include "manifest.h"
+#include "test.h"
+#include "vault.h"
+#include "xref.h"
+
+static const struct {
+	const char *path, *data;
+	unsigned mode;
+} files[] = {
+	{"lib/list.c", "#include \"list.h\"\n\nstatic int list_len(struct list *l)\n{\n\treturn l->n;\n}\n\n"
+		       "int list_push(struct list *l, int v)\n{\n\tl->n = list_len(l) + v;\n\treturn 0;\n}\n", 0100644},
+	{"lib/list.h", "struct list {\n\tint n;\n};\ntypedef struct list list_t;\nint list_push(struct list *l, int v);\n", 0100644},
+	{"app/main.py", "import os\n\nclass Runner:\n    def run(self):\n        return list_push\n\ndef main():\n    Runner().run()\n", 0100644},
+	{"cmd/tool.go", "package main\n\ntype Tool struct{}\n\nfunc (t Tool) Run() {}\n\nfunc main() { Tool{}.Run() }\n", 0100644},
+	{"web/app.js", "function render(x) { return x; }\nclass View { show() { render(1); } }\n", 0100644},
+	{"src/A.java", "class A { void list_len() {} }\n", 0100644},
+	{"README", "list_push pushes; list_pusher does not count; my_list_push neither\n", 0100644},
+	{"link.c", "lib/list.c", 0120000},
+	{"script.sh", "f() { :; }\n", 0100644},
+};
+#define N_FILES (sizeof(files) / sizeof(files[0]))
+
+struct fx {
+	char dir[64];
+	struct vault_key *k;
+	struct vault *v;
+	struct manifest *m;
+	struct buf ienc, xenc;
+	struct index *ix;
+	struct xref *x;
+};
+
+static void fx_make(struct fx *f, uint64_t parse_limit)
+{
+	struct vault_writer *w;
+	struct index_builder *ib;
+	struct xref_builder *xb;
+	char rel[128];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sr-xref-test.XXXXXX");
+	if (!mkdtemp(f->dir) || vault_key_new(&f->k) || vault_writer_new(f->dir, f->k, 0, &w) ||
+	    index_builder_new(&ib) || xref_builder_new(&xb))
+		BUG("fixture setup");
+	if (parse_limit)
+		xref_builder_set_parse_limit(xb, parse_limit);
+	f->m = manifest_new();
+	for (size_t i = 0; i < N_FILES; i++) {
+		size_t len = strlen(files[i].data);
+		struct manifest_entry e = {0};
+		gitobj_blob_ids(files[i].data, len, e.sha1, e.sha256);
+		e.path = (char *)files[i].path;
+		e.path_len = strlen(files[i].path);
+		e.mode = files[i].mode;
+		e.size = len;
+		if (manifest_add(f->m, e.path, e.path_len, e.mode, len, e.sha1, e.sha256) ||
+		    vault_put(w, e.sha256, files[i].data, len) || index_builder_add(ib, &e, files[i].data, len) ||
+		    xref_builder_add(xb, &e, files[i].data, len))
+			BUG("fixture add: %s", err_msg());
+	}
+	buf_init(&f->ienc, INDEX_MAX);
+	buf_init(&f->xenc, XREF_MAX);
+	if (manifest_sort(f->m) || index_builder_finish(ib, f->m, &f->ienc) ||
+	    xref_builder_finish(xb, f->m, &f->xenc) || vault_commit(w, "r"))
+		BUG("fixture finish: %s", err_msg());
+	index_builder_free(ib);
+	xref_builder_free(xb);
+	snprintf(rel, sizeof(rel), "%s/r", f->dir);
+	if (vault_open(rel, f->k, &f->v) || index_load(f->ienc.p, f->ienc.len, f->v, f->m, 2, &f->ix) ||
+	    xref_load(f->xenc.p, f->xenc.len, f->m, &f->x))
+		BUG("fixture load: %s", err_msg());
+}
+
+static void fx_free(struct fx *f)
+{
+	char cmd[128];
+	xref_free(f->x);
+	index_free(f->ix);
+	vault_close(f->v);
+	vault_key_free(f->k);
+	manifest_free(f->m);
+	buf_release(&f->ienc);
+	buf_release(&f->xenc);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd))
+		BUG("rm");
+}
+
+/* Collect locations as "path:line:col:kind" lines. */
+static int collect(void *ctx, const struct xref_loc *l)
+{
+	struct buf *b = ctx;
+	return buf_addf(b, "%.*s:%u:%u:%s\n", (int)l->path_len, l->path, l->line, l->col,
+			xref_kind_name(l->kind));
+}
+
+static const char *defs(const struct fx *f, const char *name, int use_tags)
+{
+	static char out[1024];
+	struct buf b;
+	buf_init(&b, sizeof(out) - 1);
+	if (xref_definitions(use_tags ? f->x : NULL, f->ix, name, strlen(name), collect, &b))
+		snprintf(out, sizeof(out), "(error %s)", err_msg());
+	else
+		snprintf(out, sizeof(out), "%s", b.p);
+	buf_release(&b);
+	return out;
+}
+
+TEST(tags_definitions)
+{
+	struct fx f;
+	fx_make(&f, 0);
+	CHECK(xref_has_tags(f.x));
+	CHECK(xref_n_definitions(f.x) >= 10);
+	/* the prototype in list.h is a definition in C's tags.scm too */
+	CHECK_EQ_STR(defs(&f, "list_push", 1), "lib/list.c:8:5:function\nlib/list.h:5:5:function\n");
+	CHECK_EQ_STR(defs(&f, "list_len", 1), "lib/list.c:3:12:function\nsrc/A.java:1:16:method\n");
+	CHECK_EQ_STR(defs(&f, "list", 1), "lib/list.h:1:8:class\n");
+	CHECK_EQ_STR(defs(&f, "list_t", 1), "lib/list.h:4:21:type\n");
+	CHECK_EQ_STR(defs(&f, "Runner", 1), "app/main.py:3:7:class\n");
+	CHECK_EQ_STR(defs(&f, "run", 1), "app/main.py:4:9:function\n");
+	CHECK_EQ_STR(defs(&f, "Tool", 1), "cmd/tool.go:3:6:type\n");
+	CHECK_EQ_STR(defs(&f, "Run", 1), "cmd/tool.go:5:15:method\n");
+	CHECK_EQ_STR(defs(&f, "render", 1), "web/app.js:1:10:function\n");
+	CHECK_EQ_STR(defs(&f, "View", 1), "web/app.js:2:7:class\n");
+	CHECK_EQ_STR(defs(&f, "nothing", 1), "");
+	CHECK_EQ_STR(defs(&f, "LIST_PUSH", 1), ""); /* exact case */
+	CHECK_EQ_STR(defs(&f, "a b", 1), "");       /* not an identifier */
+	fx_free(&f);
+}
+
+TEST(index_fallback)
+{
+	/* past the parse limit nothing is parsed and definitions come from the index */
+	struct fx f;
+	fx_make(&f, 10);
+	CHECK(!xref_has_tags(f.x));
+	CHECK(xref_n_definitions(f.x) == 0);
+	CHECK(strstr(defs(&f, "list_push", 1), "lib/list.c:8:") != NULL);
+	CHECK(strstr(defs(&f, "list_push", 0), "lib/list.c:8:") != NULL);
+	fx_free(&f);
+}
+
+TEST(limit_exact)
+{
+	/* at the limit: parsed; one byte under the total: not */
+	uint64_t total = 0;
+	struct fx f;
+	for (size_t i = 0; i < N_FILES; i++)
+		if (files[i].mode != 0120000 && strcmp(files[i].path, "README") &&
+		    strcmp(files[i].path, "script.sh"))
+			total += strlen(files[i].data);
+	fx_make(&f, total);
+	CHECK(xref_has_tags(f.x));
+	fx_free(&f);
+	fx_make(&f, total - 1);
+	CHECK(!xref_has_tags(f.x));
+	fx_free(&f);
+}
+
+TEST(references)
+{
+	struct fx f;
+	struct buf b;
+	int more = 0;
+	fx_make(&f, 0);
+	buf_init(&b, 4096);
+	CHECK(xref_references(f.ix, "list_push", 9, 100, collect, &b, &more) == 0);
+	CHECK_EQ_STR(b.p, "README:1:1:other\napp/main.py:5:16:other\nlib/list.c:8:5:other\n"
+			  "lib/list.h:5:5:other\n");
+	CHECK(!more);
+	buf_reset(&b);
+	CHECK(xref_references(f.ix, "list_push", 9, 2, collect, &b, &more) == 0);
+	CHECK_EQ_STR(b.p, "README:1:1:other\napp/main.py:5:16:other\n");
+	CHECK(more);
+	buf_reset(&b);
+	/* short names (no trigram) scan every file */
+	CHECK(xref_references(f.ix, "l", 1, 100, collect, &b, &more) == 0);
+	CHECK(strstr(b.p, "lib/list.c:3:34:other\n") != NULL);
+	buf_reset(&b);
+	CHECK(xref_references(f.ix, "x y", 3, 100, collect, &b, &more) == ERR_USAGE);
+	CHECK(strstr(err_msg(), "not an identifier") != NULL);
+	CHECK(xref_references(f.ix, "", 0, 100, collect, &b, &more) == ERR_USAGE);
+	buf_release(&b);
+	fx_free(&f);
+}
+
+TEST(symbol_at)
+{
+	struct fx f;
+	size_t off, len, file = 0, tl;
+	const unsigned char *t;
+	fx_make(&f, 0);
+	for (size_t i = 0; i < manifest_count(f.m); i++)
+		if (!strcmp(manifest_get(f.m, i)->path, "lib/list.c"))
+			file = i;
+	t = index_text(f.ix, file, &tl);
+	CHECK(xref_symbol_at(f.ix, file, 10, 9, &off, &len) == 0); /* "\tl->n = list_len(l)" */
+	CHECK(len == 8 && !memcmp(t + off, "list_len", 8));
+	CHECK(xref_symbol_at(f.ix, file, 10, 16, &off, &len) == 0); /* last byte of the name */
+	CHECK(len == 8 && !memcmp(t + off, "list_len", 8));
+	CHECK(xref_symbol_at(f.ix, file, 10, 17, &off, &len) == ERR_NOTFOUND); /* '(' */
+	CHECK(xref_symbol_at(f.ix, file, 1, 1, &off, &len) == ERR_NOTFOUND);   /* '#' */
+	CHECK(xref_symbol_at(f.ix, file, 99, 1, &off, &len) == ERR_NOTFOUND);
+	CHECK(xref_symbol_at(f.ix, file, 10, 999, &off, &len) == ERR_NOTFOUND);
+	CHECK(xref_symbol_at(f.ix, file, 0, 1, &off, &len) == ERR_NOTFOUND);
+	CHECK(xref_symbol_at(f.ix, 999, 1, 1, &off, &len) == ERR_NOTFOUND);
+	fx_free(&f);
+}
+
+TEST(hostile_bytes)
+{
+	struct fx f;
+	struct xref *x = NULL;
+	struct buf c;
+	fx_make(&f, 0);
+	buf_init(&c, XREF_MAX);
+	CHECK(xref_load(f.xenc.p, 10, f.m, &x) == ERR_CORRUPT);
+	CHECK(xref_load("NOTXREF1xxxxxxxxxxxxxxxxxxxxxxxxxxx", 32, f.m, &x) == ERR_CORRUPT);
+	/* every truncation fails cleanly */
+	for (size_t n = 0; n < f.xenc.len; n++)
+		CHECK(xref_load(f.xenc.p, n, f.m, &x) == ERR_CORRUPT);
+	/* every single flipped byte either fails with ERR_CORRUPT or loads something sane */
+	for (size_t i = 0; i < f.xenc.len; i++) {
+		int r;
+		buf_reset(&c);
+		CHECK(buf_add(&c, f.xenc.p, f.xenc.len) == 0);
+		c.p[i] ^= 0x5a;
+		r = xref_load(c.p, c.len, f.m, &x);
+		CHECK(r == 0 || r == ERR_CORRUPT);
+		if (r == 0) {
+			struct buf b;
+			buf_init(&b, 1 << 20);
+			CHECK(xref_definitions(x, f.ix, "list_push", 9, collect, &b) == 0);
+			buf_release(&b);
+			xref_free(x);
+		}
+	}
+	/* a file id past the manifest, and the wrong manifest */
+	buf_reset(&c);
+	CHECK(buf_add(&c, f.xenc.p, f.xenc.len) == 0);
+	memset(c.p + 32, 0xff, 4);
+	CHECK(xref_load(c.p, c.len, f.m, &x) == ERR_CORRUPT);
+	{
+		struct manifest *m2 = manifest_new();
+		CHECK(xref_load(f.xenc.p, f.xenc.len, m2, &x) == ERR_CORRUPT);
+		CHECK(strstr(err_msg(), "manifest") != NULL);
+		manifest_free(m2);
+	}
+	buf_release(&c);
+	fx_free(&f);
+}
+
+int main(void)
+{
+	RUN(tags_definitions);
+	RUN(index_fallback);
+	RUN(limit_exact);
+	RUN(references);
+	RUN(symbol_at);
+	RUN(hostile_bytes);
+	return test_done();
+}
