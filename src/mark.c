@@ -28,7 +28,7 @@
 /* 2x2 swaps that mix the chips */
 #define SWAPS 4096
 /* Samples used to survey the scales */
-#define SURVEY_SAMPLES 150000
+#define SURVEY_SAMPLES 60000
 
 void mark_chips(const unsigned char key[MARK_KEY_LEN], const char *session_id,
 		signed char chips[MARK_CHIPS])
