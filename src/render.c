@@ -7,10 +7,114 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <pthread.h>
+
+#include "highlight.h"
 #include "render.h"
 
 #define DIFF_CELLS_MAX ((uint64_t)4 << 20)
 #define DIFF_CONTEXT 3
+
+struct cached {
+	unsigned char id[32];
+	struct hl_span *spans;
+	size_t n;
+	uint64_t used;
+};
+
+struct render_cache {
+	pthread_mutex_t lock;
+	struct cached files[RENDER_CACHE_FILES];
+	size_t n;
+	uint64_t clock;
+};
+
+struct render_cache *render_cache_new(void)
+{
+	struct render_cache *c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void render_cache_free(struct render_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->files[i].spans);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/*
+ * The spans of a file (a copy the caller frees), from the cache or by highlighting it.
+ * Parsing runs outside the lock; two requests for the same new file may both parse it.
+ */
+static void spans_for(struct render_cache *c, const struct manifest_entry *e, const unsigned char *text,
+		      size_t len, struct hl_span **out, size_t *n)
+{
+	struct hl_span *sp = NULL;
+	size_t ns = 0, slot;
+	enum hl_lang lang;
+	*out = NULL;
+	*n = 0;
+	if (!c || !text || !len)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n; i++)
+		if (!memcmp(c->files[i].id, e->sha256, 32)) {
+			c->files[i].used = ++c->clock;
+			if (c->files[i].n) {
+				*out = xmalloc(c->files[i].n * sizeof(**out));
+				memcpy(*out, c->files[i].spans, c->files[i].n * sizeof(**out));
+			}
+			*n = c->files[i].n;
+			pthread_mutex_unlock(&c->lock);
+			return;
+		}
+	pthread_mutex_unlock(&c->lock);
+	lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
+	if (lang == HL_NONE || highlight(lang, (const char *)text, len, &sp, &ns, RENDER_HIGHLIGHT_BUDGET_US)) {
+		sp = NULL;
+		ns = 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (c->n < RENDER_CACHE_FILES) {
+		slot = c->n++;
+	} else {
+		slot = 0;
+		for (size_t i = 1; i < c->n; i++)
+			if (c->files[i].used < c->files[slot].used)
+				slot = i;
+		free(c->files[slot].spans);
+	}
+	memcpy(c->files[slot].id, e->sha256, 32);
+	c->files[slot].spans = ns ? xmalloc(ns * sizeof(*sp)) : NULL;
+	if (ns)
+		memcpy(c->files[slot].spans, sp, ns * sizeof(*sp));
+	c->files[slot].n = ns;
+	c->files[slot].used = ++c->clock;
+	pthread_mutex_unlock(&c->lock);
+	*out = sp;
+	*n = ns;
+}
+
+/* "h-<first part of the capture name>", for CSS. */
+static int add_class(struct buf *out, uint16_t cls)
+{
+	const char *name = hl_class_name(cls);
+	size_t l = strcspn(name, ".");
+	if (buf_addstr(out, "<span class=\"h-"))
+		return ERR_TOOBIG;
+	for (size_t i = 0; i < l; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			ch = '_';
+		if (buf_addch(out, ch))
+			return ERR_TOOBIG;
+	}
+	return buf_addstr(out, "\">");
+}
 
 /* Wipe and release a scratch buffer that held code. */
 static void wipe(struct buf *b)
@@ -77,7 +181,7 @@ static int add_href(struct buf *out, const char *product, const char *version, c
 		    const char *path, size_t path_len)
 {
 	if (buf_addstr(out, "/r/") || add_url_path(out, product, strlen(product)) || buf_addch(out, '@') ||
-	    add_url_path(out, version, strlen(version)) || buf_addf(out, "/%s/", what))
+	    add_url_path(out, version, strlen(version)) || buf_addf(out, path ? "/%s/" : "/%s", what))
 		return ERR_TOOBIG;
 	return path ? add_url_path(out, path, path_len) : 0;
 }
@@ -194,6 +298,37 @@ static int add_line_code(const struct render_ctx *c, const struct index *ix, con
 	return add_code(c, v, tmp, p + run, len - run, 0, out);
 }
 
+/*
+ * A line at byte offset off of its file with the file's spans: segments inside a span are
+ * wrapped in its class; *k is the span cursor, advanced past spans that end before the line.
+ */
+static int add_line_spans(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+			  const char *p, size_t off, size_t len, const struct hl_span *sp, size_t n, size_t *k,
+			  struct buf *out)
+{
+	size_t pos = 0, cut = len > RENDER_LINE_MAX ? RENDER_LINE_MAX : len;
+	int r;
+	while (*k < n && sp[*k].end <= off)
+		(*k)++;
+	while (pos < cut) {
+		size_t j = *k, a, b;
+		while (j < n && sp[j].end <= off + pos)
+			j++;
+		if (j >= n || sp[j].start >= off + cut) {
+			return add_line_code(c, c->ix, v, tmp, p + pos, cut - pos, out);
+		}
+		a = sp[j].start > off + pos ? sp[j].start - off : pos;
+		b = sp[j].end - off < cut ? sp[j].end - off : cut;
+		if (a > pos && (r = add_line_code(c, c->ix, v, tmp, p + pos, a - pos, out)))
+			return r;
+		if ((r = add_class(out, sp[j].cls)) || (r = add_line_code(c, c->ix, v, tmp, p + a, b - a, out)) ||
+		    (r = buf_addstr(out, "</span>")))
+			return r;
+		pos = b;
+	}
+	return 0;
+}
+
 static int add_decorations(const struct render_ctx *c, const struct render_view *v, struct buf *out)
 {
 	int r = 0;
@@ -234,6 +369,8 @@ int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct b
 	const unsigned char *text;
 	size_t len = 0, off, end;
 	uint64_t to, line;
+	struct hl_span *spans = NULL;
+	size_t n_spans = 0, k = 0;
 	char blob[65];
 	int r;
 
@@ -257,6 +394,7 @@ int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct b
 					    (json_int_t)v.line_from, (json_int_t)v.line_to))))
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
+	spans_for(c->cache, e, text, len, &spans, &n_spans);
 	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
 		goto out;
 	line = from;
@@ -265,7 +403,8 @@ int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct b
 		size_t ll = nl ? (size_t)(nl - (text + q)) : end - q;
 		if ((r = buf_addf(out, "<div class=\"l\" id=\"L%" PRIu64 "\"><a class=\"n\" href=\"#L%" PRIu64
 				  "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", line, line, line)) ||
-		    (r = add_line_code(c, c->ix, &v, &tmp, (const char *)text + q, ll, out)) ||
+		    (r = (n_spans ? add_line_spans(c, &v, &tmp, (const char *)text + q, q, ll, spans, n_spans, &k, out)
+				  : add_line_code(c, c->ix, &v, &tmp, (const char *)text + q, ll, out))) ||
 		    (r = buf_addstr(out, ll > RENDER_LINE_MAX ? "<span class=\"cut\"></span></span></div>\n"
 							       : "</span></div>\n")))
 			goto out;
@@ -273,6 +412,7 @@ int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct b
 	}
 	r = buf_addstr(out, "</div>");
 out:
+	free(spans);
 	wipe(&tmp);
 	return r;
 }

@@ -78,6 +78,18 @@ struct render_hooks {
 		     const char **ctype, struct buf *out);
 };
 
+/*
+ * Highlighting spans of files by blob id, kept between requests so that a file is parsed
+ * once (spans are byte offsets and classes, no code). Thread-safe; at most
+ * RENDER_CACHE_FILES files, the least recently used dropped first.
+ */
+#define RENDER_CACHE_FILES 512
+/* Parse and query time allowed per file; past it the file is shown plain. */
+#define RENDER_HIGHLIGHT_BUDGET_US 2000000
+struct render_cache;
+struct render_cache *render_cache_new(void);
+void render_cache_free(struct render_cache *c);
+
 /* Everything a render needs; the caller fills it per request. */
 struct render_ctx {
 	struct facility *f;
@@ -86,6 +98,7 @@ struct render_ctx {
 	const struct session_info *who;
 	const char *product, *version;
 	const struct index *ix;            /* the release's loaded index (text and symbols) */
+	struct render_cache *cache;        /* highlighting spans, or NULL: none */
 	int64_t now;                       /* 0: the clock */
 };
 

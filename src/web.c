@@ -45,6 +45,7 @@ struct web {
 
 	struct facility *log_f;
 	struct logdb *log;
+	struct render_cache *cache;
 
 	pthread_mutex_t rooms_lock;
 	struct room *rooms[RELEASES_MAX];
@@ -94,6 +95,7 @@ int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct
 		if ((r = facility_open(dir, &w->pool[i])))
 			goto fail;
 	w->n_free = w->n_pool;
+	w->cache = render_cache_new();
 	if ((r = facility_open(dir, &w->log_f)) || (r = logdb_open(w->log_f, &w->log)))
 		goto fail;
 	*out = w;
@@ -114,6 +116,7 @@ void web_free(struct web *w)
 	free(w->pool);
 	logdb_free(w->log);
 	facility_free(w->log_f);
+	render_cache_free(w->cache);
 	sodium_memzero(w->secret, sizeof(w->secret));
 	pthread_mutex_destroy(&w->pool_lock);
 	pthread_cond_destroy(&w->pool_free);
@@ -434,7 +437,7 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 			       "<meta name=\"referrer\" content=\"no-referrer\"><title>")) ||
 	    (r = esc(b, title)) ||
-	    (r = buf_addstr(b, " · sealroom</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+	    (r = buf_addstr(b, " · sealroom</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/static/app.css\">"
 			       "<script src=\"/static/app.js\" defer></script>")))
 		return r;
 	if (q->have_session && q->w->hooks && q->w->hooks->head) {
@@ -822,6 +825,7 @@ static struct render_ctx rctx(struct req *q, const struct web_route *rt, struct 
 	c.product = rt->product;
 	c.version = rt->version;
 	c.ix = rm->ix;
+	c.cache = q->w->cache;
 	c.now = q->now;
 	return c;
 }

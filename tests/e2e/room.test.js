@@ -1,0 +1,232 @@
+// The review room as a person uses it, in Debian's chromium (playwright-core, no browser
+// download): log in with TOTP, open a release, walk the tree, open a file, follow a
+// permalink, jump to a definition, find references, open a diff, use the keyboard, and see
+// a revoked session and an expired grant refused. Screenshots go to build/e2e/.
+// Usage: node room.test.js SEALROOM_BINARY OUT_DIR. Ends with "N passed, N failed".
+"use strict";
+const { chromium } = require("playwright-core");
+const { spawn, execFileSync } = require("child_process");
+const crypto = require("crypto");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const SR = path.resolve(process.argv[2] || "build/sealroom");
+const OUT = path.resolve(process.argv[3] || "build/e2e");
+const PORT = 30000 + (process.pid % 20000);
+const T = fs.mkdtempSync(path.join(os.tmpdir(), "sealroom-e2e-"));
+const DIR = path.join(T, "fac");
+let passed = 0, failed = 0;
+
+function check(name, cond, extra) {
+	if (cond) passed++;
+	else { failed++; console.log("FAIL: " + name + (extra ? ": " + extra : "")); }
+}
+
+function base32(s) {
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	let bits = 0, v = 0; const out = [];
+	for (const c of s.replace(/=+$/, "").toUpperCase()) {
+		v = (v << 5) | a.indexOf(c); bits += 5;
+		if (bits >= 8) { out.push((v >>> (bits - 8)) & 255); bits -= 8; }
+	}
+	return Buffer.from(out);
+}
+
+function totp(secret, offset) {
+	const step = Math.floor(Date.now() / 1000 / 30) + (offset || 0);
+	const msg = Buffer.alloc(8); msg.writeBigUInt64BE(BigInt(step));
+	const h = crypto.createHmac("sha1", base32(secret)).update(msg).digest();
+	const o = h[h.length - 1] & 15;
+	return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+function write(p, s) { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, s); }
+
+// Two releases of one product: v2 changes main.c and adds a file.
+function trees() {
+	const util = "/* util: helpers */\n#include \"util.h\"\n\nint helper_sum(int a, int b)\n{\n\treturn a + b;\n}\n";
+	write(path.join(T, "v1/src/util.c"), util);
+	write(path.join(T, "v1/src/util.h"), "int helper_sum(int a, int b);\n");
+	write(path.join(T, "v1/src/main.c"), "#include \"util.h\"\n\nint main(void)\n{\n\treturn helper_sum(1, 2);\n}\n");
+	write(path.join(T, "v2/src/util.c"), util);
+	write(path.join(T, "v2/src/util.h"), "int helper_sum(int a, int b);\n");
+	write(path.join(T, "v2/src/main.c"), "#include \"util.h\"\n\n/* the answer */\nint main(void)\n{\n\tint x = helper_sum(40, 2);\n\treturn x;\n}\n");
+	write(path.join(T, "v2/README"), "version two\n");
+}
+
+// Run `sealroom demo` and resolve with its JSON line; the process keeps serving.
+function demo(src, version) {
+	return new Promise((resolve, reject) => {
+		const p = spawn(SR, ["demo", src, "-C", DIR, "--version", version, "--listen", "127.0.0.1:" + PORT, "--json"],
+			{ stdio: ["ignore", "pipe", "pipe"] });
+		let out = "", err = "";
+		p.stdout.on("data", (d) => {
+			out += d;
+			const nl = out.indexOf("\n");
+			if (nl >= 0) resolve({ proc: p, info: JSON.parse(out.slice(0, nl)) });
+		});
+		p.stderr.on("data", (d) => { err += d; });
+		p.on("exit", (code) => reject(new Error("demo exited " + code + ": " + err)));
+	});
+}
+
+function stop(p) {
+	return new Promise((resolve) => { p.removeAllListeners("exit"); p.on("exit", resolve); p.kill("SIGTERM"); });
+}
+
+function sr(...args) {
+	return execFileSync(SR, ["-C", DIR, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+async function login(page, url, acct, offset) {
+	await page.goto(url + "/login");
+	await page.fill("#login", acct.login);
+	await page.fill("#password", acct.password);
+	await page.fill("#totp", totp(acct.totp_secret, offset));
+	await Promise.all([page.waitForNavigation(), page.click("#submit")]);
+}
+
+async function main() {
+	fs.mkdirSync(OUT, { recursive: true });
+	trees();
+	const first = await demo(path.join(T, "v1"), "1");
+	await stop(first.proc);
+	const { proc, info } = await demo(path.join(T, "v2"), "2");
+	const url = info.url, vkey = info.vendor_key;
+	const rita = info.accounts.find((a) => a.login === "rita");
+	check("demo JSON", url.startsWith("https://127.0.0.1:") && info.release === "demo@2" && rita && rita.totp_secret.length === 32);
+
+	const browser = await chromium.launch({
+		executablePath: "/usr/bin/chromium",
+		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync"],
+		// launch() gives chromium a fresh temporary --user-data-dir of its own each run
+	});
+	try {
+		const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+		const page = await ctx.newPage();
+		const errors = [];
+		page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+
+		// login with TOTP
+		await page.goto(url + "/r/demo@2/tree/");
+		check("no session: sent to the login page", page.url().endsWith("/login"));
+		await page.screenshot({ path: path.join(OUT, "login.png") });
+		await login(page, url, rita, 0);
+		check("logged in: the releases page", page.url().endsWith("/releases"), page.url());
+		const rels = await page.$$eval("a.release", (as) => as.map((a) => a.textContent));
+		check("both releases listed", rels.includes("demo@1") && rels.includes("demo@2"), rels.join(","));
+		check("the seal is shown", (await page.textContent("#releases")).includes("demo-vendor+"));
+		await page.screenshot({ path: path.join(OUT, "releases.png") });
+
+		// open a release, walk the tree, open a file
+		await Promise.all([page.waitForNavigation(), page.click("text=demo@2")]);
+		check("tree page", page.url().endsWith("/r/demo@2/tree/"));
+		await page.screenshot({ path: path.join(OUT, "tree.png") });
+		await Promise.all([page.waitForNavigation(), page.click("#tree >> text=src/")]);
+		check("subfolder", page.url().endsWith("/r/demo@2/tree/src"), page.url());
+		await Promise.all([page.waitForNavigation(), page.click("#tree >> text=main.c")]);
+		check("file view", page.url().endsWith("/r/demo@2/blob/src/main.c"), page.url());
+		check("line numbers", (await page.$$("#code .l[id^=L]")).length === 8);
+		check("line 6 shown", ((await page.textContent("#L6")) || "").includes("helper_sum(40, 2)"));
+		await page.screenshot({ path: path.join(OUT, "blob.png") });
+
+		// a range permalink, pinned to the release
+		await page.goto(url + "/r/demo@2/blob/src/main.c#L4-L6");
+		await page.waitForSelector(".l.hl");
+		check("permalink highlights 3 lines", (await page.$$(".l.hl")).length === 3);
+		await page.click("#L2 a.n");
+		check("clicking a line number sets the hash", page.url().endsWith("#L2"), page.url());
+		await page.click("#L3 a.n", { modifiers: ["Shift"] });
+		check("shift-click makes a range", page.url().endsWith("#L2-L3"), page.url());
+
+		// keyboard: j/k move, t goes to the tree
+		await page.keyboard.press("j");
+		check("j marks a line", (await page.$$(".l.cur")).length === 1);
+
+		// go to definition: the identifier is a link to its definition
+		const def = await page.$("#L6 a.d");
+		check("identifier linked to its definition", !!def);
+		if (def) {
+			const href = await def.getAttribute("href");
+			check("definition link has no name in it", !/helper/.test(href), href);
+			await Promise.all([page.waitForNavigation(), def.click()]);
+			check("jumped to the definition", /\/r\/demo@2\/blob\/src\/util\.c#L4$/.test(page.url()), page.url());
+			await page.waitForSelector(".l.hl");
+			check("definition line highlighted", ((await page.textContent(".l.hl")) || "").includes("helper_sum"));
+			await page.screenshot({ path: path.join(OUT, "definition.png") });
+			// find references (whole-word search of the symbol)
+			await page.goto(url + href.replace("/def?", "/refs?"));
+			const se = await page.$("#summary");
+			const sum = se ? await se.textContent() : (await page.content()).slice(-600);
+			check("references found", /references: 3 matching lines in 3 files/.test(sum), sum);
+			await page.screenshot({ path: path.join(OUT, "references.png") });
+		}
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("t")]);
+		check("t opens the tree", page.url().endsWith("/r/demo@2/tree/"), page.url());
+
+		// search with /
+		await page.keyboard.press("/");
+		await page.keyboard.type("helper_sum");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+		const summary = await page.$("#summary");
+		check("search page", summary && (await summary.textContent()).includes("3 matching lines"), page.url());
+		check("search marks the match", (await page.$$("#code mark")).length === 3);
+		await page.screenshot({ path: path.join(OUT, "search.png") });
+
+		// a diff between the two releases
+		await page.goto(url + "/r/demo@2/diff/1/");
+		const changes = await page.textContent("#changes");
+		check("diff lists changed files", changes.includes("src/main.c") && changes.includes("README") && !changes.includes("util.c"), changes);
+		await Promise.all([page.waitForNavigation(), page.click("#changes >> text=src/main.c")]);
+		check("file diff: added lines", (await page.$$("#code .l.a")).length === 3);
+		check("file diff: removed lines", (await page.$$("#code .l.r")).length === 1);
+		await page.screenshot({ path: path.join(OUT, "diff.png") });
+
+		// the large-monitor layout
+		await page.setViewportSize({ width: 2560, height: 1440 });
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.screenshot({ path: path.join(OUT, "blob-2560.png") });
+		await page.setViewportSize({ width: 1280, height: 800 });
+
+		// the log saw the views
+		const log = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"), "SELECT CAST(data AS TEXT) FROM log_entries"], { encoding: "utf8" });
+		check("views logged", /"lines":\[1,8\],"path":"src\/main.c"/.test(log) || /"path":"src\/main.c"/.test(log));
+		check("diff logged", log.includes("\"type\":\"diff\""));
+		check("no console errors (CSP)", errors.length === 0, errors.join(" | "));
+
+		// an expired grant: rob's ends in a few seconds
+		const rob = JSON.parse(sr("user", "add", "rob", "--org", "evallab", "--role", "reviewer", "--json"));
+		sr("nominate", "demo@2", "--reviewer", "rob", "--as", "otto");
+		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
+		const end = Math.floor(Date.now() / 1000) + 8;
+		sr("grant", "demo@2", "--reviewer", "rob", "--from", "2020-01-01", "--until", "@" + end, "--as", "otto");
+		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
+		const ctx2 = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+		const p2 = await ctx2.newPage();
+		await login(p2, url, { login: "rob", password: rob.password, totp_secret: rob.totp_secret }, 0);
+		await p2.goto(url + "/r/demo@2/blob/src/main.c");
+		check("rob reads within his grant", (await p2.$$("#code .l")).length === 8);
+		while (Date.now() / 1000 <= end + 0.5) await new Promise((r) => setTimeout(r, 500));
+		const resp = await p2.goto(url + "/r/demo@2/blob/src/main.c");
+		check("expired grant refused", resp.status() === 403, String(resp.status()));
+		check("expired grant says so", ((await p2.textContent("#error")) || "").includes("expired"));
+		check("expired grant shows no code", (await p2.$$("#code")).length === 0);
+		await p2.screenshot({ path: path.join(OUT, "expired.png") });
+
+		// a revoked session: revoking rita ends her session at once
+		sr("revoke", "demo@2", "--reviewer", "rita", "--reason", "e2e", "--as", "vera", "--vendor-key", vkey);
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		check("revoked session: back to the login", page.url().endsWith("/login"), page.url());
+		check("revoked session: no code", (await page.$$("#code")).length === 0);
+	} finally {
+		await browser.close();
+		await stop(proc);
+		fs.rmSync(T, { recursive: true, force: true });
+	}
+}
+
+main().catch((e) => { failed++; console.log("FAIL: " + (e && e.stack ? e.stack : e)); })
+	.finally(() => { console.log(passed + " passed, " + failed + " failed"); process.exit(failed ? 1 : 0); });
