@@ -1,0 +1,78 @@
+/*
+ * notes: reviewers' notes, kept in the facility's database, private to the reviewer's
+ * organisation, and never a way to carry code out.
+ *
+ * A note that holds a run of NOTES_RUN or more consecutive tokens of the release's code is
+ * refused with an explanation. Code and notes are cut into tokens the same way
+ * (identifiers, numbers, runs of punctuation; white space separates and is dropped), and
+ * the release's every run of NOTES_RUN tokens (a shingle) is kept as a 64-bit keyed hash
+ * in a struct shingles, built in memory when the release is unlocked (the server feeds it
+ * each file's text) and never written anywhere. A note is checked against it shingle by
+ * shingle; NOTES_RUN - 1 tokens of code are allowed (a name, a short expression).
+ *
+ * Memory: 16 bytes per token of the release at most (an open-addressed table at most half
+ * full). Notes are stored as text in table notes (db.c step 4) and each one added is a log
+ * entry (its id, release, place and length, never its text).
+ */
+#ifndef SEALROOM_NOTES_H
+#define SEALROOM_NOTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "err.h"
+#include "facility.h"
+
+#define NOTES_RUN 12
+#define NOTES_TEXT_MAX 65536
+#define NOTES_SHINGLES_MAX ((size_t)1 << 31)
+
+struct shingles;
+
+int shingles_new(struct shingles **out) WUR;
+void shingles_free(struct shingles *s);
+/* Add every run of NOTES_RUN tokens of (code, len). ERR_TOOBIG past NOTES_SHINGLES_MAX. */
+int shingles_add(struct shingles *s, const char *code, size_t len) WUR;
+/* Distinct shingles held. */
+size_t shingles_count(const struct shingles *s);
+
+/* Where a note repeats code: the bytes [from, to) of the note cover the run. */
+struct notes_match {
+	size_t from, to;
+	size_t tokens; /* how many consecutive tokens of code, at least NOTES_RUN */
+};
+
+/* Does (text, len) hold NOTES_RUN consecutive tokens of code? 1 with *m filled, else 0. */
+int shingles_match(const struct shingles *s, const char *text, size_t len, struct notes_match *m);
+
+/* Cut (p, len) into tokens: fn gets each token's bytes [from, to). */
+void notes_tokens(const char *p, size_t len, void (*fn)(void *ctx, size_t from, size_t to),
+		  void *ctx);
+
+/* One stored note. */
+struct note_info {
+	int64_t id;
+	char author[AUTH_LOGIN_MAX + 1];
+	const char *product, *version, *path; /* borrowed for the callback's duration */
+	int64_t line;
+	const char *text;
+	int64_t created_at;
+};
+
+/*
+ * Keep who's note on product@version (path and line may be "" and 0) at now. ERR_DENIED
+ * "note refused: characters A-B repeat N consecutive tokens of the sealed code ..." when
+ * sh finds a run (nothing is stored); ERR_TOOBIG past NOTES_TEXT_MAX; ERR_USAGE for an
+ * empty note. *id (may be NULL) gets the note's number.
+ */
+int notes_add(struct facility *f, const struct shingles *sh, const struct session_info *who,
+	      const char *product, const char *version, const char *path, int64_t line,
+	      const char *text, int64_t now, int64_t *id) WUR;
+
+/* Call fn for each note of who's organisation on product@version, oldest first. */
+int notes_each(struct facility *f, const struct session_info *who, const char *product,
+	       const char *version, int (*fn)(void *ctx, const struct note_info *n), void *ctx) WUR;
+
+#endif
