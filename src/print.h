@@ -1,0 +1,85 @@
+/*
+ * print: a line range printed to PDF the way courts allow it.
+ *
+ * Each page carries the release, path and lines, the reviewer's watermark (name, lab,
+ * session, time, print number) across it, and a Bates number in its footer: PREFIX-NNNNNN
+ * where PREFIX is the product's name in capitals and the numbers continue across every
+ * print of the release (table prints, db.c step 4). The text is drawn with cairo_show_text
+ * in DejaVu Sans Mono, so the PDF has a real, searchable text layer.
+ *
+ * Order, as for every showing of code: the pages are charged to the grant's page quotas
+ * (quota.h: pages_per_print, prints), the print is recorded (Bates numbers allocated in the
+ * same transaction), the log entry is made durable, and only then is the PDF handed over.
+ * The PDF lives in the caller's buffer only (server memory, sent once); it is never
+ * written to disk. The log and the prints table keep its SHA-256, so a printed page shown
+ * later can be matched to its print; the vendor may mark a print disputed.
+ */
+#ifndef SEALROOM_PRINT_H
+#define SEALROOM_PRINT_H
+
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "err.h"
+#include "facility.h"
+#include "note.h"
+#include "policy.h"
+
+#define PRINT_LINES_PER_PAGE 64
+#define PRINT_COLUMNS 96
+#define PRINT_LINES_MAX 20000
+#define PRINT_PDF_MAX (64 << 20)
+
+struct print_request {
+	const char *product, *version, *path;
+	int64_t line_from;        /* the first line's number (1-based) */
+	const char *text;         /* the lines to print, plaintext, from the renderer */
+	size_t len;
+	const char *reviewer;     /* the name on the watermark (full name or login) */
+	const char *lab;
+};
+
+struct print_info {
+	int64_t id;
+	int64_t line_from, line_to;
+	int64_t pages;
+	int64_t bates_first, bates_last;
+	char bates_prefix[32];
+	char sha256[65];
+};
+
+/*
+ * Print req for who under grant g at now: the PDF is appended to pdf, info filled. ERR_DENIED
+ * from the page quotas (nothing printed, nothing counted), ERR_TOOBIG past PRINT_LINES_MAX
+ * lines, ERR_USAGE for an empty range.
+ */
+int print_pdf(struct facility *f, const struct session_info *who, const struct grant_info *g,
+	      const struct print_request *req, int64_t now, struct buf *pdf,
+	      struct print_info *info) WUR;
+
+/* The Bates label of number n: "FW-000042" into out (at least 48 bytes). */
+void print_bates_label(const char *prefix, int64_t n, char *out, size_t cap);
+
+/*
+ * The vendor marks print id disputed: actor must have the role vendor and vendor_key must
+ * be the key that sealed the print's release. ERR_NOTFOUND for no such print, ERR_EXISTS
+ * when it is already disputed. Logged as print_dispute.
+ */
+int print_dispute(struct facility *f, int64_t id, const char *actor,
+		  const struct note_signer *vendor_key, const char *reason, int64_t now) WUR;
+
+/* A recorded print, for listings. */
+struct print_row {
+	int64_t id;
+	char login[AUTH_LOGIN_MAX + 1];
+	char session_id[AUTH_SESSION_ID_HEX + 1];
+	const char *product, *version, *path, *sha256, *dispute_reason;
+	int64_t line_from, line_to, pages, bates_first, bates_last, created_at, disputed_at;
+};
+
+/* Call fn for every print of product@version, in order. */
+int print_each(struct facility *f, const char *product, const char *version,
+	       int (*fn)(void *ctx, const struct print_row *p), void *ctx) WUR;
+
+#endif
