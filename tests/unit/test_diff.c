@@ -1,0 +1,294 @@
+/* test_diff: tree diff of manifests, and line diffs checked against `git diff --no-index`. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "diff.h"
+#include "gitobj.h"
+#include "manifest.h"
+#include "test.h"
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *p, size_t len)
+{
+	char path[128];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, len, f) != len || fclose(f))
+		BUG("write %s", path);
+}
+
+/* Our diff printed like git's hunks: "@@ -a,b +c,d @@" then each line's kind and text. */
+static void ours(const char *a, size_t al, const char *b, size_t bl, unsigned ctx, struct buf *out)
+{
+	struct diff *d;
+	if (diff_lines(a, al, b, bl, ctx, 0, &d)) {
+		if (buf_addf(out, "error %s\n", err_msg()))
+			BUG("buf");
+		return;
+	}
+	for (size_t h = 0; h < diff_n_hunks(d); h++) {
+		const struct diff_hunk *k = diff_hunk(d, h);
+		if (buf_addf(out, "@@ -%u,%u +%u,%u @@\n", k->old_start, k->old_count, k->new_start,
+			     k->new_count))
+			BUG("buf");
+		for (size_t i = k->first; i < k->first + k->n_lines; i++) {
+			const struct diff_line *l = diff_line(d, i);
+			const char *src = l->kind == '+' ? b : a;
+			if (buf_addch(out, l->kind) || buf_add(out, src + l->off, l->len) || buf_addch(out, '\n'))
+				BUG("buf");
+		}
+	}
+	diff_free(d);
+}
+
+/* git's hunks for the same pair, headers normalised to "-a,b +c,d" and the no-EOL
+ * markers dropped (ours reports them as flags). */
+static void theirs(const char *a, size_t al, const char *b, size_t bl, unsigned ctx, struct buf *out)
+{
+	char cmd[512], line[65536];
+	FILE *p;
+	int in_hunk = 0;
+	write_file("old", a, al);
+	write_file("new", b, bl);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && git -c core.quotepath=off diff --no-index --no-indent-heuristic "
+		 "--no-color -U%u old new",
+		 tmpdir, ctx);
+	p = popen(cmd, "r");
+	if (!p)
+		BUG("popen");
+	while (fgets(line, sizeof(line), p)) {
+		if (!strncmp(line, "@@ ", 3)) {
+			unsigned os, oc = 1, ns, nc = 1;
+			char *q = line + 4;
+			os = (unsigned)strtoul(q, &q, 10);
+			if (*q == ',')
+				oc = (unsigned)strtoul(q + 1, &q, 10);
+			q = strchr(q, '+');
+			ns = (unsigned)strtoul(q + 1, &q, 10);
+			if (*q == ',')
+				nc = (unsigned)strtoul(q + 1, &q, 10);
+			if (buf_addf(out, "@@ -%u,%u +%u,%u @@\n", os, oc, ns, nc))
+				BUG("buf");
+			in_hunk = 1;
+		} else if (in_hunk && (line[0] == ' ' || line[0] == '-' || line[0] == '+')) {
+			size_t n = strlen(line);
+			if (buf_add(out, line, n) || (line[n - 1] != '\n' && buf_addch(out, '\n')))
+				BUG("buf");
+		}
+	}
+	pclose(p);
+}
+
+static int same_as_git(const char *a, const char *b, unsigned ctx)
+{
+	struct buf x, y;
+	int ok;
+	buf_init(&x, 0);
+	buf_init(&y, 0);
+	ours(a, strlen(a), b, strlen(b), ctx, &x);
+	theirs(a, strlen(a), b, strlen(b), ctx, &y);
+	ok = x.len == y.len && !memcmp(x.p, y.p, x.len);
+	if (!ok)
+		fprintf(stderr, "--- ours\n%s--- git\n%s", x.p, y.p);
+	buf_release(&x);
+	buf_release(&y);
+	return ok;
+}
+
+/* A C-like file of n lines, with repeated braces and blank lines as real code has. */
+static char *base_text(size_t n, unsigned seed)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		int r;
+		seed = seed * 1103515245u + 12345u;
+		switch ((seed >> 16) % 8) {
+		case 0: r = buf_addstr(&b, "}\n"); break;
+		case 1: r = buf_addstr(&b, "\n"); break;
+		case 2: r = buf_addf(&b, "static int f%zu(void)\n", i); break;
+		case 3: r = buf_addstr(&b, "{\n"); break;
+		case 4: r = buf_addstr(&b, "\treturn 0;\n"); break;
+		default: r = buf_addf(&b, "\tx = y + %u;\n", (seed >> 8) % 50); break;
+		}
+		if (r)
+			BUG("buf");
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* Apply n random line edits (delete, insert, replace) to text. */
+static char *mutate(const char *text, unsigned n, unsigned seed)
+{
+	struct buf b;
+	const char *p = text;
+	size_t lines = 0;
+	for (const char *q = text; *q; q++)
+		lines += *q == '\n';
+	buf_init(&b, 0);
+	for (size_t i = 0; *p; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		unsigned op = 9;
+		seed = seed * 1103515245u + 12345u;
+		if (lines && (seed >> 16) % lines < n)
+			op = (seed >> 8) % 3;
+		if (op == 1 && buf_addf(&b, "\tinserted(%zu);\n", i))
+			BUG("buf");
+		if (op == 2 && buf_addstr(&b, "}\n"))
+			BUG("buf");
+		if (op != 0 && op != 2 && buf_add(&b, p, len))
+			BUG("buf");
+		p += len;
+	}
+	return buf_detach(&b, NULL);
+}
+
+TEST(git_fixtures)
+{
+	static const char *const pairs[][2] = {
+		{"", ""},
+		{"", "a\nb\n"},
+		{"a\nb\n", ""},
+		{"a\nb\nc\n", "a\nb\nc\n"},
+		{"a\nb\nc\n", "a\nB\nc\n"},
+		{"a\nb\nc", "a\nb\nc\n"},              /* newline added at the end */
+		{"a\nb\nc\n", "a\nb\nc"},              /* and removed */
+		{"x\n", "x"},
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n",
+		 "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\nfourteen\n15\n16\n"}, /* two hunks */
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\nthree\n4\n5\n6\n7\nEIGHT\n9\n"}, /* one, merged */
+		{"{\n}\n\n{\n}\n", "{\n}\n\n{\n}\n\n{\n}\n"}, /* a repeated block: slid down */
+		{"a\n\n\nb\n", "a\n\nb\n"},
+		{"int a;\nint b;\n", "int b;\nint a;\n"},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		CHECK(same_as_git(pairs[i][0], pairs[i][1], 3));
+		CHECK(same_as_git(pairs[i][0], pairs[i][1], 0));
+		CHECK(same_as_git(pairs[i][0], pairs[i][1], 1));
+	}
+}
+
+TEST(git_random_edits)
+{
+	/* code-like files with a few scattered edits: the same hunks and lines as git */
+	int mismatches = 0;
+	for (unsigned t = 0; t < 40; t++) {
+		char *a = base_text(200 + t * 10, t + 1), *b = mutate(a, 1 + t % 7, t * 7 + 3);
+		if (!same_as_git(a, b, 3))
+			mismatches++;
+		free(a);
+		free(b);
+	}
+	CHECK(mismatches == 0);
+}
+
+TEST(counts_and_eol)
+{
+	struct diff *d;
+	CHECK(diff_lines("a\nb\nc\n", 6, "a\nx\nc\ny", 8, 3, 0, &d) == 0);
+	CHECK(diff_n_hunks(d) == 1 && diff_n_deleted(d) == 1 && diff_n_added(d) == 2);
+	CHECK(!diff_old_no_eol(d) && diff_new_no_eol(d));
+	CHECK(diff_hunk(d, 1) == NULL && diff_line(d, diff_n_lines(d)) == NULL);
+	diff_free(d);
+	CHECK(diff_lines("same\n", 5, "same\n", 5, 3, 0, &d) == 0);
+	CHECK(diff_n_hunks(d) == 0 && diff_n_lines(d) == 0);
+	diff_free(d);
+	CHECK(diff_lines("a", 1, "b", 1, 2000000, 0, &d) == ERR_USAGE);
+}
+
+TEST(limits)
+{
+	/* DIFF_MAX_LINES lines: compared; one more: refused */
+	size_t n = DIFF_MAX_LINES;
+	char *a = xmalloc(n + 1), *b;
+	struct diff *d;
+	memset(a, '\n', n + 1);
+	b = xmalloc(n + 1);
+	memcpy(b, a, n + 1);
+	b[n / 2] = 'x';
+	CHECK(diff_lines(a, n, b, n, 3, 0, &d) == 0);
+	CHECK(diff_n_deleted(d) == 2 && diff_n_added(d) == 1); /* two empty lines became "x" */
+	diff_free(d);
+	CHECK(diff_lines(a, n + 1, b, n, 3, 0, &d) == ERR_TOOBIG);
+	CHECK(strstr(err_msg(), "lines") != NULL);
+	free(a);
+	free(b);
+	/* two unrelated files pass a small cost cap */
+	{
+		char *x = base_text(3000, 1), *y = base_text(3000, 2);
+		CHECK(diff_lines(x, strlen(x), y, strlen(y), 3, 10000, &d) == ERR_TOOBIG);
+		CHECK(strstr(err_msg(), "too many changes") != NULL);
+		CHECK(diff_lines(x, strlen(x), y, strlen(y), 3, 0, &d) == 0);
+		diff_free(d);
+		free(x);
+		free(y);
+	}
+}
+
+static void add(struct manifest *m, const char *path, const char *data, unsigned mode)
+{
+	unsigned char s1[20], s256[32];
+	gitobj_blob_ids(data, strlen(data), s1, s256);
+	if (manifest_add(m, path, strlen(path), mode, strlen(data), s1, s256))
+		BUG("manifest_add");
+}
+
+TEST(trees)
+{
+	struct manifest *a = manifest_new(), *b = manifest_new();
+	struct diff_change *c;
+	size_t n;
+	add(a, "keep.c", "same", 0100644);
+	add(a, "mod.c", "v1", 0100644);
+	add(a, "gone.c", "bye", 0100644);
+	add(a, "old/name.c", "moved", 0100644);
+	add(a, "exec.sh", "run", 0100644);
+	add(b, "keep.c", "same", 0100644);
+	add(b, "mod.c", "v2", 0100644);
+	add(b, "new.c", "hi", 0100644);
+	add(b, "new/name.c", "moved", 0100644);
+	add(b, "exec.sh", "run", 0100755);
+	CHECK(manifest_sort(a) == 0 && manifest_sort(b) == 0);
+	CHECK(diff_trees(a, b, 0, &c, &n) == 0 && n == 6);
+	CHECK(c[0].status == DIFF_MODIFIED && !strcmp(c[0].new->path, "exec.sh"));
+	CHECK(c[1].status == DIFF_DELETED && !strcmp(c[1].old->path, "gone.c") && !c[1].new);
+	CHECK(c[2].status == DIFF_MODIFIED && !strcmp(c[2].old->path, "mod.c"));
+	CHECK(c[3].status == DIFF_ADDED && !strcmp(c[3].new->path, "new.c") && !c[3].old);
+	CHECK(c[4].status == DIFF_ADDED && !strcmp(c[4].new->path, "new/name.c"));
+	CHECK(c[5].status == DIFF_DELETED && !strcmp(c[5].old->path, "old/name.c"));
+	free(c);
+	CHECK(diff_trees(a, b, 1, &c, &n) == 0 && n == 5);
+	CHECK(c[4].status == DIFF_RENAMED && !strcmp(c[4].old->path, "old/name.c") &&
+	      !strcmp(c[4].new->path, "new/name.c"));
+	free(c);
+	CHECK(diff_trees(a, a, 1, &c, &n) == 0 && n == 0 && c == NULL);
+	manifest_free(a);
+	manifest_free(b);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sr-diff-test.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		BUG("mkdtemp");
+	RUN(git_fixtures);
+	RUN(git_random_edits);
+	RUN(counts_and_eol);
+	RUN(limits);
+	RUN(trees);
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd))
+			BUG("rm");
+	}
+	return test_done();
+}
