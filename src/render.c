@@ -250,12 +250,73 @@ static int is_ident(unsigned char ch)
 	return is_ident_start(ch) || (ch >= '0' && ch <= '9');
 }
 
+struct render_symtab {
+	const struct index *ix;
+	uint32_t *slots; /* symbol number + 1, 0 for empty */
+	size_t mask;
+};
+
+static uint64_t name_hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+struct render_symtab *render_symtab_new(const struct index *ix)
+{
+	struct render_symtab *t = xcalloc(1, sizeof(*t));
+	size_t n = index_n_symbols(ix), cap = 16;
+	while (cap < 2 * n + 16)
+		cap <<= 1;
+	t->ix = ix;
+	t->mask = cap - 1;
+	t->slots = xcalloc(cap, sizeof(uint32_t));
+	for (size_t i = 0; i < n && i < UINT32_MAX - 1; i++) {
+		const struct index_symbol *s = index_symbol_by_name(ix, i);
+		const char *name = index_symbol_name(ix, s);
+		size_t h;
+		if (!name)
+			continue;
+		for (h = name_hash(name, s->len) & t->mask; t->slots[h]; h = (h + 1) & t->mask) {
+			const struct index_symbol *o = index_symbol_by_name(ix, t->slots[h] - 1);
+			if (o->len == s->len && !memcmp(index_symbol_name(ix, o), name, s->len))
+				break;
+		}
+		if (!t->slots[h])
+			t->slots[h] = (uint32_t)i + 1;
+	}
+	return t;
+}
+
+void render_symtab_free(struct render_symtab *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t);
+}
+
+static int64_t symtab_find(const struct render_symtab *t, const char *p, size_t len)
+{
+	for (size_t h = name_hash(p, len) & t->mask; t->slots[h]; h = (h + 1) & t->mask) {
+		const struct index_symbol *o = index_symbol_by_name(t->ix, t->slots[h] - 1);
+		if (o->len == len && !memcmp(index_symbol_name(t->ix, o), p, len))
+			return (int64_t)t->slots[h] - 1;
+	}
+	return -1;
+}
+
 /* The name-order number of a definition of exactly (p, len), or -1. */
-static int64_t symbol_number(const struct index *ix, const char *p, size_t len)
+static int64_t symbol_number(const struct render_symtab *syms, const struct index *ix, const char *p,
+			     size_t len)
 {
 	size_t lo, hi;
 	if (!ix || len < 2 || len > 255)
 		return -1;
+	if (syms && syms->ix == ix)
+		return symtab_find(syms, p, len);
 	index_symbol_find(ix, p, len, &lo, &hi);
 	for (size_t i = lo; i < hi; i++) {
 		const struct index_symbol *s = index_symbol_by_name(ix, i);
@@ -285,7 +346,7 @@ static int add_line_code(const struct render_ctx *c, const struct index *ix, con
 		s = i;
 		while (i < len && is_ident((unsigned char)p[i]))
 			i++;
-		sym = symbol_number(ix, p + s, i - s);
+		sym = symbol_number(c->syms, ix, p + s, i - s);
 		if (sym < 0)
 			continue;
 		if ((r = add_code(c, v, tmp, p + run, s - run, 0, out)) || (r = buf_addstr(out, "<a class=\"d\" href=\"")) ||

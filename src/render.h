@@ -90,6 +90,15 @@ struct render_cache;
 struct render_cache *render_cache_new(void);
 void render_cache_free(struct render_cache *c);
 
+/*
+ * The defined symbol names of a loaded index in a hash table (name -> the first symbol of
+ * that exact name in name order), so that linking each identifier of a page costs one
+ * hash probe instead of two binary searches over the whole symbol table.
+ */
+struct render_symtab;
+struct render_symtab *render_symtab_new(const struct index *ix);
+void render_symtab_free(struct render_symtab *t);
+
 /* Everything a render needs; the caller fills it per request. */
 struct render_ctx {
 	struct facility *f;
@@ -99,6 +108,7 @@ struct render_ctx {
 	const char *product, *version;
 	const struct index *ix;            /* the release's loaded index (text and symbols) */
 	struct render_cache *cache;        /* highlighting spans, or NULL: none */
+	const struct render_symtab *syms;  /* ix's symbol names, or NULL: look them up in ix */
 	int64_t now;                       /* 0: the clock */
 };
 

@@ -27,6 +27,7 @@ struct room {
 	struct vault *v;
 	struct manifest *m;
 	struct index *ix;
+	struct render_symtab *syms;
 	int refs;
 	int dropped;
 };
@@ -69,6 +70,7 @@ static void room_free(struct room *r)
 {
 	if (!r)
 		return;
+	render_symtab_free(r->syms);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -238,6 +240,7 @@ static int room_get(struct web *w, struct facility *f, const char *product, cons
 	buf_reset(&mb);
 	if ((r = vault_get_meta(rm->v, "index", &mb)) || (r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &rm->ix)))
 		goto out;
+	rm->syms = render_symtab_new(rm->ix);
 	if (w->n_rooms >= RELEASES_MAX) {
 		r = err_set(ERR_TOOBIG, "too many open releases");
 		goto out;
@@ -826,6 +829,7 @@ static struct render_ctx rctx(struct req *q, const struct web_route *rt, struct 
 	c.version = rt->version;
 	c.ix = rm->ix;
 	c.cache = q->w->cache;
+	c.syms = rm->syms;
 	c.now = q->now;
 	return c;
 }
