@@ -31,6 +31,9 @@ int cmd_unlock(int argc, char **argv);
 const char *cmd_local_actor(void);
 int cmd_search(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_session(int argc, char **argv);
+int cmd_print(int argc, char **argv);
 
 struct note_signer;
 struct render_hooks;

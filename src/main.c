@@ -36,6 +36,9 @@ static const struct command commands[] = {
 	{"halt", cmd_halt, "the vendor halts all reading of a release"},
 	{"shred", cmd_shred, "the vendor destroys a release's keys; prints the certificate"},
 	{"unlock", cmd_unlock, "hand a release's data key to the running server"},
+	{"trace", cmd_trace, "name the session a leaked screenshot or copied text came from"},
+	{"session", cmd_session, "sessions held for scraping: session holds, session resume ID"},
+	{"print", cmd_print, "prints of a release: print list P@V, print dispute N (vendor)"},
 	{NULL, NULL, NULL},
 };
 

@@ -453,9 +453,9 @@ int mark_detect(const unsigned char key[MARK_KEY_LEN], const unsigned char *gray
 	memset(res, 0, sizeof(*res));
 	res->found = -1;
 	if (!n)
-		return err_set(ERR_USAGE, "trace: no candidate sessions to compare with");
+		return err_set(ERR_USAGE, "mark: no candidate sessions to compare with");
 	if (w <= 0 || h <= 0 || (int64_t)w * h > MARK_PIXELS_MAX)
-		return err_set(ERR_TOOBIG, "trace: image of %dx%d pixels is too large (limit %d pixels)",
+		return err_set(ERR_TOOBIG, "mark: image of %dx%d pixels is too large (limit %d pixels)",
 			       w, h, MARK_PIXELS_MAX);
 	for (size_t c = 0; c < n; c++)
 		cands[c].score = -1;

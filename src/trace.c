@@ -30,7 +30,7 @@ int trace_keys_get(struct facility *f, struct trace_keys *k)
 		const char *v = (const char *)sqlite3_column_text(st, 0);
 		if (!v || hex_decode(secret, SECRET_LEN, v, strlen(v))) {
 			sqlite3_finalize(st);
-			return err_set(ERR_CORRUPT, "trace: the facility's forensic key is damaged");
+			return err_set(ERR_CORRUPT, "the facility's forensic key is damaged");
 		}
 		have = 1;
 	}
@@ -143,6 +143,10 @@ static int trace_image(const struct trace_keys *k, const struct trace_session *s
 	snprintf(rep->kind, sizeof(rep->kind), "image");
 	if ((r = image_decode_gray(p, len, &gray, &w, &h)))
 		return r;
+	if (!n) {
+		free(gray);
+		return err_set(ERR_NOTFOUND, "the log holds no session to compare with");
+	}
 	c = xcalloc(n, sizeof(*c));
 	for (size_t i = 0; i < n; i++)
 		snprintf(c[i].session_id, sizeof(c[i].session_id), "%s", s[i].session_id);
@@ -178,7 +182,7 @@ static int trace_text(const struct trace_keys *k, const struct trace_session *s,
 	int r;
 	snprintf(rep->kind, sizeof(rep->kind), "text");
 	if (len > TRACE_TEXT_MAX)
-		return err_set(ERR_TOOBIG, "trace: text of %zu bytes is too large (limit %d)", len,
+		return err_set(ERR_TOOBIG, "text of %zu bytes is too large (limit %d)", len,
 			       TRACE_TEXT_MAX);
 	buf_init(&font, CIPHER_FONT_MAX);
 	buf_init(&out, TRACE_TEXT_MAX * 2);
@@ -200,7 +204,7 @@ static int trace_text(const struct trace_keys *k, const struct trace_session *s,
 		if (r)
 			goto out;
 		if (n_pua < TRACE_TEXT_MIN) {
-			r = err_set(ERR_PARSE, "trace: the text holds %zu private-use characters (at least %d "
+			r = err_set(ERR_PARSE, "the text holds %zu private-use characters (at least %d "
 					       "needed): plain code names no session by itself",
 				    n_pua, TRACE_TEXT_MIN);
 			goto out;
@@ -235,13 +239,13 @@ int trace_leak_among(const struct trace_keys *k, const struct trace_session *s, 
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->candidates = n;
-	if (!n)
-		return err_set(ERR_NOTFOUND, "trace: the log holds no session to compare with");
 	if (image_sniff(p, len) != IMAGE_NONE)
 		return trace_image(k, s, n, p, len, rep);
 	/* text cut out of a page may end inside a character: only NUL bytes mark binary */
 	if (memchr(p, 0, len))
-		return err_set(ERR_PARSE, "trace: not a PNG or JPEG image, nor text");
+		return err_set(ERR_PARSE, "not a PNG or JPEG image, nor text");
+	if (!n)
+		return err_set(ERR_NOTFOUND, "the log holds no session to compare with");
 	return trace_text(k, s, n, p, len, rep);
 }
 
