@@ -97,13 +97,14 @@ async function main() {
 	const rita = info.accounts.find((a) => a.login === "rita");
 	check("demo JSON", url.startsWith("https://127.0.0.1:") && info.release === "demo@2" && rita && rita.totp_secret.length === 32);
 
-	const browser = await chromium.launch({
+	let browser = null;
+	try {
+	browser = await chromium.launch({
 		executablePath: "/usr/bin/chromium",
 		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync"],
 		// launch() gives chromium a fresh temporary --user-data-dir of its own each run
 	});
-	try {
 		const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
 		const page = await ctx.newPage();
 		const errors = [];
@@ -222,7 +223,7 @@ async function main() {
 		check("revoked session: back to the login", page.url().endsWith("/login"), page.url());
 		check("revoked session: no code", (await page.$$("#code")).length === 0);
 	} finally {
-		await browser.close();
+		if (browser) await browser.close();
 		await stop(proc);
 		fs.rmSync(T, { recursive: true, force: true });
 	}
