@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -9,7 +10,7 @@
 #include "index.h"
 #include "vault.h"
 
-#define MAGIC "SRIX0001"
+#define MAGIC "SRIX0002"
 #define HDR_LEN 32
 #define N_TRI ((size_t)1 << 24)
 #define BITMAP_BYTES (N_TRI / 8)
@@ -273,18 +274,28 @@ static void scan_symbols(const unsigned char *p, size_t n, struct symvec *s)
 
 /* ---- the builder ---- */
 
+/*
+ * A file's trigram set is kept as N_SEG segments by the trigram's top bits, each a run of
+ * varint deltas from the segment's first trigram, so that the inversion can work on one
+ * segment at a time (its counters fit in cache) and on several segments in parallel.
+ */
+#define SEG_SHIFT 18
+#define N_SEG ((size_t)1 << (24 - SEG_SHIFT))
+#define SEG_SIZE ((size_t)1 << SEG_SHIFT)
+#define BUILD_THREADS_MAX 16
+
 struct blob_rec {
 	unsigned char id[32];
 	uint64_t search_len;
-	unsigned char *fwd; /* varint deltas of the sorted trigram set */
-	size_t fwd_len;
+	unsigned char *fwd; /* the segments' varint deltas, one after another */
+	uint32_t seg[N_SEG + 1]; /* segment g is fwd[seg[g], seg[g+1]) */
 	struct index_symbol *syms;
 	size_t n_syms;
 };
 
 struct index_builder {
 	pthread_mutex_t lock;
-	struct blob_rec *recs;
+	struct blob_rec **recs;
 	size_t n_recs, cap_recs;
 	unsigned char **bitmaps; /* free scratch bitmaps, one per concurrent adder */
 	size_t n_bitmaps, cap_bitmaps;
@@ -300,14 +311,19 @@ int index_builder_new(struct index_builder **out)
 	return 0;
 }
 
+static void rec_free(struct blob_rec *r)
+{
+	free(r->fwd);
+	free(r->syms);
+	free(r);
+}
+
 void index_builder_free(struct index_builder *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n_recs; i++) {
-		free(b->recs[i].fwd);
-		free(b->recs[i].syms);
-	}
+	for (size_t i = 0; i < b->n_recs; i++)
+		rec_free(b->recs[i]);
 	for (size_t i = 0; i < b->n_all; i++)
 		free(b->all_bitmaps[i]);
 	free(b->all_bitmaps);
@@ -361,37 +377,53 @@ static void radix24(uint32_t *v, uint32_t *tmp, size_t n)
 	}
 }
 
+/* Mark the trigrams of p[0..n) (bytes as they are, none holding a newline) in bm; list new ones. */
+static size_t collect(const unsigned char *p, size_t n, unsigned char *bm, uint32_t *set)
+{
+	size_t k = 0, i = 0;
+	while (i + 2 < n) {
+		const unsigned char *nl = memchr(p + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - p) : n; /* the line [i, e) */
+		if (e >= i + 3) {
+			uint32_t t = (uint32_t)p[i] << 8 | p[i + 1];
+			for (size_t j = i + 2; j < e; j++) {
+				t = (t << 8 | p[j]) & 0xffffff;
+				unsigned char bit = (unsigned char)(1u << (t & 7));
+				if (!(bm[t >> 3] & bit)) {
+					bm[t >> 3] |= bit;
+					set[k++] = t;
+				}
+			}
+		}
+		i = e + 1;
+	}
+	return k;
+}
+
 /*
- * Reduce a file to its trigram set (folded, without newlines) and symbols, and keep them.
- * The scratch bitmap marks trigrams seen in this file and is cleared again afterwards.
+ * Reduce a file to its trigram set (exact bytes, without newlines) and symbols, and keep
+ * them. The scratch bitmap marks trigrams seen in this file and is cleared again
+ * afterwards; the only lock taken is for the bitmap pool and the list of records.
  */
 int index_builder_add(struct index_builder *b, const struct manifest_entry *e, const void *data,
 		      size_t len)
 {
 	const unsigned char *p = data;
-	size_t n = index_searchable_len(data, len), k = 0;
+	size_t n = index_searchable_len(data, len), k = 0, g = 0;
 	unsigned char *bm, *w;
-	uint32_t *set, *tmp, prev = 0;
-	struct blob_rec rec = {0};
+	uint32_t *set, *tmp;
+	struct blob_rec *rec;
 	struct symvec sv = {0};
 
 	if (e->mode == 0120000)
 		return 0;
-	memcpy(rec.id, e->sha256, 32);
-	rec.search_len = n;
+	rec = xcalloc(1, sizeof(*rec));
+	memcpy(rec->id, e->sha256, 32);
+	rec->search_len = n;
 	set = xmalloc((n > 2 ? n - 2 : 1) * sizeof(uint32_t));
 	if (n >= 3) {
 		bm = bitmap_take(b);
-		uint32_t t = (uint32_t)index_fold(p[0]) << 8 | index_fold(p[1]);
-		for (size_t i = 2; i < n; i++) {
-			t = (t << 8 | index_fold(p[i])) & 0xffffff;
-			if (p[i] == '\n' || p[i - 1] == '\n' || p[i - 2] == '\n')
-				continue;
-			if (!(bm[t >> 3] & (1u << (t & 7)))) {
-				bm[t >> 3] |= (unsigned char)(1u << (t & 7));
-				set[k++] = t;
-			}
-		}
+		k = collect(p, n, bm, set);
 		for (size_t i = 0; i < k; i++)
 			bm[set[i] >> 3] = 0;
 		bitmap_give(b, bm);
@@ -399,17 +431,26 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 	tmp = xmalloc((k ? k : 1) * sizeof(uint32_t));
 	radix24(set, tmp, k);
 	free(tmp);
-	rec.fwd = w = xmalloc(k * 4 + 1);
-	for (size_t i = 0; i < k; i++) {
-		w = varint_put(w, set[i] - prev);
-		prev = set[i];
+	rec->fwd = w = xmalloc(k * 4 + 1);
+	{
+		uint32_t prev = 0;
+		for (size_t i = 0; i < k; i++) {
+			size_t sg = set[i] >> SEG_SHIFT;
+			while (g <= sg) {
+				rec->seg[g] = (uint32_t)(w - rec->fwd);
+				prev = (uint32_t)(g++ << SEG_SHIFT);
+			}
+			w = varint_put(w, set[i] - prev);
+			prev = set[i];
+		}
 	}
-	rec.fwd_len = (size_t)(w - rec.fwd);
-	rec.fwd = xrealloc(rec.fwd, rec.fwd_len + 1);
+	while (g <= N_SEG)
+		rec->seg[g++] = (uint32_t)(w - rec->fwd);
+	rec->fwd = xrealloc(rec->fwd, (size_t)(w - rec->fwd) + 1);
 	free(set);
 	scan_symbols(p, n, &sv);
-	rec.syms = sv.v;
-	rec.n_syms = sv.n;
+	rec->syms = sv.v;
+	rec->n_syms = sv.n;
 
 	pthread_mutex_lock(&b->lock);
 	if (b->n_recs == b->cap_recs) {
@@ -423,7 +464,7 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 
 static int cmp_rec(const void *a, const void *b)
 {
-	return memcmp(((const struct blob_rec *)a)->id, ((const struct blob_rec *)b)->id, 32);
+	return memcmp((*(struct blob_rec *const *)a)->id, (*(struct blob_rec *const *)b)->id, 32);
 }
 
 static const struct blob_rec *find_rec(const struct index_builder *b, const unsigned char id[32])
@@ -431,9 +472,9 @@ static const struct blob_rec *find_rec(const struct index_builder *b, const unsi
 	size_t lo = 0, hi = b->n_recs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(b->recs[mid].id, id, 32);
+		int c = memcmp(b->recs[mid]->id, id, 32);
 		if (!c)
-			return &b->recs[mid];
+			return b->recs[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -442,28 +483,147 @@ static const struct blob_rec *find_rec(const struct index_builder *b, const unsi
 	return NULL;
 }
 
-/* Walk a record's trigram set, calling fn for each trigram. */
-#define FOR_TRIGRAMS(rec, t, body)                                                  \
-	do {                                                                        \
-		const unsigned char *fp_ = (rec)->fwd, *fe_ = fp_ + (rec)->fwd_len; \
-		uint32_t t = 0, d_;                                                 \
-		while (fp_ < fe_ && !varint_get(&fp_, fe_, &d_)) {                  \
-			t += d_;                                                    \
-			body;                                                       \
-		}                                                                   \
+/* Walk segment g of a record's trigram set, calling body for each trigram t. */
+#define FOR_SEGMENT(rec, g, t, body)                                                     \
+	do {                                                                             \
+		const unsigned char *fp_ = (rec)->fwd + (rec)->seg[g],                   \
+				    *fe_ = (rec)->fwd + (rec)->seg[(g) + 1];             \
+		uint32_t t = (uint32_t)((g) << SEG_SHIFT), d_;                           \
+		while (fp_ < fe_ && !varint_get(&fp_, fe_, &d_)) {                       \
+			t += d_;                                                         \
+			body;                                                            \
+		}                                                                        \
 	} while (0)
 
+/* A segment's distinct trigrams after the first pass: trigram, file count, list bytes. */
+struct seg_tris {
+	uint32_t *v; /* 3 words per trigram */
+	size_t n;
+	uint64_t bytes;
+};
+
+struct finish_ctx {
+	const struct blob_rec **rec_of;
+	size_t n_files;
+	struct seg_tris seg[N_SEG];
+	size_t seg_k0[N_SEG];    /* the segment's first row in the trigram table */
+	uint64_t seg_off[N_SEG]; /* the segment's first byte in the postings */
+	unsigned char *table, *post;
+	int pass;
+	size_t next; /* the next segment to take (atomic) */
+};
+
+/* Count, for segment g, each trigram's files and its list's bytes. */
+static void finish_count(struct finish_ctx *c, size_t g, uint32_t *last, uint32_t *cnt,
+			 uint32_t *size)
+{
+	struct seg_tris *s = &c->seg[g];
+	size_t k = 0;
+	memset(last, 0xff, SEG_SIZE * sizeof(uint32_t));
+	memset(cnt, 0, SEG_SIZE * sizeof(uint32_t));
+	memset(size, 0, SEG_SIZE * sizeof(uint32_t));
+	for (size_t i = 0; i < c->n_files; i++) {
+		const struct blob_rec *r = c->rec_of[i];
+		if (!r)
+			continue;
+		FOR_SEGMENT(r, g, t, {
+			uint32_t l = t & (SEG_SIZE - 1);
+			size[l] += (uint32_t)varint_len((uint32_t)i - last[l]);
+			cnt[l]++;
+			last[l] = (uint32_t)i;
+		});
+	}
+	for (size_t l = 0; l < SEG_SIZE; l++)
+		s->n += cnt[l] != 0;
+	s->v = xmalloc((s->n ? s->n : 1) * 3 * sizeof(uint32_t));
+	for (size_t l = 0; l < SEG_SIZE; l++) {
+		if (!cnt[l])
+			continue;
+		s->v[3 * k] = (uint32_t)((g << SEG_SHIFT) | l);
+		s->v[3 * k + 1] = cnt[l];
+		s->v[3 * k + 2] = size[l];
+		s->bytes += size[l];
+		k++;
+	}
+}
+
+/* Write segment g's table rows and posting lists. */
+static void finish_write(struct finish_ctx *c, size_t g, uint32_t *last, uint64_t *cur)
+{
+	const struct seg_tris *s = &c->seg[g];
+	uint64_t off = c->seg_off[g];
+	memset(last, 0xff, SEG_SIZE * sizeof(uint32_t));
+	for (size_t k = 0; k < s->n; k++) {
+		unsigned char *rec = c->table + TRI_REC * (c->seg_k0[g] + k);
+		put32(rec, s->v[3 * k]);
+		put32(rec + 4, s->v[3 * k + 1]);
+		put64(rec + 8, off);
+		cur[s->v[3 * k] & (SEG_SIZE - 1)] = off;
+		off += s->v[3 * k + 2];
+	}
+	for (size_t i = 0; i < c->n_files; i++) {
+		const struct blob_rec *r = c->rec_of[i];
+		if (!r)
+			continue;
+		FOR_SEGMENT(r, g, t, {
+			uint32_t l = t & (SEG_SIZE - 1);
+			unsigned char *wp = c->post + cur[l];
+			cur[l] += (uint64_t)(varint_put(wp, (uint32_t)i - last[l]) - wp);
+			last[l] = (uint32_t)i;
+		});
+	}
+}
+
+static void *finish_worker(void *arg)
+{
+	struct finish_ctx *c = arg;
+	uint32_t *last = xmalloc(SEG_SIZE * sizeof(uint32_t));
+	uint32_t *cnt = xmalloc(SEG_SIZE * sizeof(uint32_t));
+	uint32_t *size = xmalloc(SEG_SIZE * sizeof(uint32_t));
+	uint64_t *cur = xmalloc(SEG_SIZE * sizeof(uint64_t));
+	for (;;) {
+		size_t g = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+		if (g >= N_SEG)
+			break;
+		if (c->pass == 1)
+			finish_count(c, g, last, cnt, size);
+		else
+			finish_write(c, g, last, cur);
+	}
+	free(last);
+	free(cnt);
+	free(size);
+	free(cur);
+	return NULL;
+}
+
+/* Run one pass of the inversion on every CPU (at most BUILD_THREADS_MAX). */
+static void finish_pass(struct finish_ctx *c, int pass)
+{
+	pthread_t th[BUILD_THREADS_MAX];
+	long np = sysconf(_SC_NPROCESSORS_ONLN);
+	int n_th = np < 1 ? 1 : np > BUILD_THREADS_MAX ? BUILD_THREADS_MAX : (int)np;
+	c->pass = pass;
+	c->next = 0;
+	for (int i = 1; i < n_th; i++)
+		if (pthread_create(&th[i], NULL, finish_worker, c))
+			BUG("pthread_create");
+	finish_worker(c);
+	for (int i = 1; i < n_th; i++)
+		pthread_join(th[i], NULL);
+}
+
 /*
- * Invert the per-file trigram sets into posting lists in two passes over the files in
- * manifest order: the first sizes each list (so the output is allocated once), the second
- * writes the varint gaps. Layout: header, per-file searchable lengths, trigram table,
- * postings, symbols (docs/formats.md).
+ * Invert the per-file trigram sets into posting lists, segment by segment on every CPU, in
+ * two passes over the files in manifest order: the first sizes each list (so the output is
+ * allocated once and each segment knows where it writes), the second writes the varint
+ * gaps. Layout: header, per-file searchable lengths, trigram table, postings, symbols
+ * (docs/formats.md).
  */
 int index_builder_finish(struct index_builder *b, const struct manifest *m, struct buf *out)
 {
 	size_t n_files = manifest_count(m), n_tri = 0, n_syms = 0;
-	const struct blob_rec **rec_of = NULL;
-	uint32_t *last = NULL, *size = NULL, *cnt = NULL;
+	struct finish_ctx *c = NULL;
 	uint64_t post_len = 0, head, table_at, post_at, sym_at, total;
 	unsigned char *o;
 	int r = 0;
@@ -472,36 +632,25 @@ int index_builder_finish(struct index_builder *b, const struct manifest *m, stru
 		return err_set(ERR_TOOBIG, "index: too many files (%zu)", n_files);
 	if (b->n_recs)
 		qsort(b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
-	rec_of = xcalloc(n_files ? n_files : 1, sizeof(*rec_of));
+	c = xcalloc(1, sizeof(*c));
+	c->n_files = n_files;
+	c->rec_of = xcalloc(n_files ? n_files : 1, sizeof(*c->rec_of));
 	for (size_t i = 0; i < n_files; i++) {
 		const struct manifest_entry *e = manifest_get(m, i);
 		if (e->mode == 0120000)
 			continue;
-		if (!(rec_of[i] = find_rec(b, e->sha256))) {
+		if (!(c->rec_of[i] = find_rec(b, e->sha256))) {
 			r = err_set(ERR_CORRUPT, "index: '%s' was never added", e->path);
 			goto out;
 		}
-		n_syms += rec_of[i]->n_syms;
+		n_syms += c->rec_of[i]->n_syms;
 	}
-	last = xmalloc(N_TRI * sizeof(uint32_t));
-	memset(last, 0xff, N_TRI * sizeof(uint32_t));
-	size = xcalloc(N_TRI, sizeof(uint32_t));
-	cnt = xcalloc(N_TRI, sizeof(uint32_t));
-	for (size_t i = 0; i < n_files; i++) {
-		if (!rec_of[i])
-			continue;
-		FOR_TRIGRAMS(rec_of[i], t, {
-			uint32_t gap = (uint32_t)i - last[t];
-			size[t] += (uint32_t)varint_len(gap);
-			cnt[t]++;
-			last[t] = (uint32_t)i;
-		});
-	}
-	for (size_t t = 0; t < N_TRI; t++) {
-		if (cnt[t]) {
-			n_tri++;
-			post_len += size[t];
-		}
+	finish_pass(c, 1);
+	for (size_t g = 0; g < N_SEG; g++) {
+		c->seg_k0[g] = n_tri;
+		c->seg_off[g] = post_len;
+		n_tri += c->seg[g].n;
+		post_len += c->seg[g].bytes;
 	}
 	head = HDR_LEN;
 	table_at = head + 8 * (uint64_t)n_files;
@@ -516,48 +665,25 @@ int index_builder_finish(struct index_builder *b, const struct manifest *m, stru
 	if ((r = buf_grow(out, (size_t)total)))
 		goto out;
 	o = (unsigned char *)out->p + out->len;
-	memset(o, 0, (size_t)total);
+	memset(o, 0, (size_t)(post_at));
 	memcpy(o, MAGIC, 8);
 	put32(o + 8, (uint32_t)n_files);
 	put32(o + 12, (uint32_t)n_tri);
 	put64(o + 16, n_syms);
 	put64(o + 24, post_len);
 	for (size_t i = 0; i < n_files; i++)
-		put64(o + head + 8 * i, rec_of[i] ? rec_of[i]->search_len : 0);
-	{
-		/* size[] becomes each list's write cursor; cnt[] is reused as last[] */
-		uint64_t off = 0;
-		size_t k = 0;
-		for (size_t t = 0; t < N_TRI; t++) {
-			if (!cnt[t])
-				continue;
-			unsigned char *rec = o + table_at + TRI_REC * k++;
-			put32(rec, (uint32_t)t);
-			put32(rec + 4, cnt[t]);
-			put64(rec + 8, off);
-			uint32_t sz = size[t];
-			size[t] = (uint32_t)off;
-			off += sz;
-		}
-		memset(cnt, 0xff, N_TRI * sizeof(uint32_t));
-		for (size_t i = 0; i < n_files; i++) {
-			if (!rec_of[i])
-				continue;
-			FOR_TRIGRAMS(rec_of[i], t, {
-				unsigned char *wp = o + post_at + size[t];
-				unsigned char *we = varint_put(wp, (uint32_t)i - cnt[t]);
-				size[t] += (uint32_t)(we - wp);
-				cnt[t] = (uint32_t)i;
-			});
-		}
-	}
+		put64(o + head + 8 * i, c->rec_of[i] ? c->rec_of[i]->search_len : 0);
+	c->table = o + table_at;
+	c->post = o + post_at;
+	finish_pass(c, 2);
 	{
 		size_t k = 0;
+		memset(o + sym_at, 0, (size_t)(total - sym_at));
 		for (size_t i = 0; i < n_files; i++) {
-			if (!rec_of[i])
+			if (!c->rec_of[i])
 				continue;
-			for (size_t j = 0; j < rec_of[i]->n_syms; j++) {
-				const struct index_symbol *s = &rec_of[i]->syms[j];
+			for (size_t j = 0; j < c->rec_of[i]->n_syms; j++) {
+				const struct index_symbol *s = &c->rec_of[i]->syms[j];
 				unsigned char *rec = o + sym_at + SYM_REC * k++;
 				put32(rec, (uint32_t)i);
 				put32(rec + 4, s->line);
@@ -571,10 +697,12 @@ int index_builder_finish(struct index_builder *b, const struct manifest *m, stru
 	out->len += (size_t)total;
 	out->p[out->len] = 0;
 out:
-	free(rec_of);
-	free(last);
-	free(size);
-	free(cnt);
+	if (c) {
+		for (size_t g = 0; g < N_SEG; g++)
+			free(c->seg[g].v);
+		free(c->rec_of);
+		free(c);
+	}
 	return r;
 }
 
@@ -597,12 +725,14 @@ struct index {
 	uint32_t *by_name; /* symbol indexes sorted by folded name */
 };
 
+static void arena_free(unsigned char *p, size_t n);
+
 void index_free(struct index *ix)
 {
 	if (!ix)
 		return;
 	if (ix->arena)
-		sodium_free(ix->arena);
+		arena_free(ix->arena, ix->arena_len + 1);
 	free(ix->search_len);
 	free(ix->text_off);
 	free(ix->tri);
@@ -612,6 +742,93 @@ void index_free(struct index *ix)
 	free(ix->syms);
 	free(ix->by_name);
 	free(ix);
+}
+
+/* ---- checking posting lists, on every CPU ---- */
+
+#define CHECK_CHUNK 4096 /* posting lists a worker takes at a time */
+
+struct check_ctx {
+	const struct index *ix;
+	const unsigned char *link; /* 1 for a symlink's file id */
+	uint32_t next;             /* the next chunk's first list (atomic) */
+	uint32_t bad;              /* the first malformed list + 1, or 0 (atomic minimum) */
+};
+
+/* List k: 0 when well formed, 1 when malformed, 2 when it has trailing bytes. */
+static int check_list(const struct index *ix, const unsigned char *link, uint32_t k)
+{
+	const unsigned char *q = ix->post + ix->tri_off[k], *e = ix->post + ix->tri_off[k + 1];
+	uint32_t id = UINT32_MAX, gap;
+	for (uint32_t j = 0; j < ix->tri_n[k]; j++) {
+		if (varint_get(&q, e, &gap) || !gap || gap > ix->n_files ||
+		    (uint32_t)(id + gap) >= ix->n_files || link[(uint32_t)(id + gap)])
+			return 1;
+		id += gap;
+	}
+	return q == e ? 0 : 2;
+}
+
+static void *check_worker(void *arg)
+{
+	struct check_ctx *c = arg;
+	const struct index *ix = c->ix;
+	for (;;) {
+		uint32_t k0 = __atomic_fetch_add(&c->next, CHECK_CHUNK, __ATOMIC_RELAXED);
+		if (k0 >= ix->n_tri || __atomic_load_n(&c->bad, __ATOMIC_RELAXED))
+			break;
+		uint32_t k1 = ix->n_tri - k0 < CHECK_CHUNK ? ix->n_tri : k0 + CHECK_CHUNK;
+		for (uint32_t k = k0; k < k1; k++) {
+			if (!check_list(ix, c->link, k))
+				continue;
+			uint32_t want = k + 1, cur = __atomic_load_n(&c->bad, __ATOMIC_RELAXED);
+			while ((!cur || want < cur) &&
+			       !__atomic_compare_exchange_n(&c->bad, &cur, want, 0, __ATOMIC_RELAXED,
+							   __ATOMIC_RELAXED))
+				;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static int n_cpus(void)
+{
+	long np = sysconf(_SC_NPROCESSORS_ONLN);
+	return np < 1 ? 1 : np > BUILD_THREADS_MAX ? BUILD_THREADS_MAX : (int)np;
+}
+
+/*
+ * Check that each posting list decodes to exactly its count of ascending file ids that
+ * are regular files, on every CPU. ERR_CORRUPT naming a malformed list.
+ */
+static int check_postings(const struct index *ix, const struct manifest *m)
+{
+	struct check_ctx c = {0};
+	pthread_t th[BUILD_THREADS_MAX];
+	int n_th = n_cpus();
+	unsigned char *link = xcalloc(ix->n_files ? ix->n_files : 1, 1);
+	for (uint32_t i = 0; i < ix->n_files; i++)
+		link[i] = manifest_get(m, i)->mode == 0120000;
+	c.ix = ix;
+	c.link = link;
+	if ((size_t)ix->n_tri < (size_t)CHECK_CHUNK * 2)
+		n_th = 1;
+	for (int i = 1; i < n_th; i++)
+		if (pthread_create(&th[i], NULL, check_worker, &c))
+			BUG("pthread_create");
+	check_worker(&c);
+	for (int i = 1; i < n_th; i++)
+		pthread_join(th[i], NULL);
+	if (c.bad) {
+		int trailing = check_list(ix, link, c.bad - 1) == 2;
+		free(link);
+		return err_set(ERR_CORRUPT, trailing ? "index: posting list %u has trailing bytes"
+						     : "index: posting list %u is malformed",
+			       c.bad - 1);
+	}
+	free(link);
+	return 0;
 }
 
 /*
@@ -684,23 +901,8 @@ int index_decode(const void *data, size_t len, const struct manifest *m, struct 
 		}
 	}
 	ix->tri_off[ix->n_tri] = post_len;
-	for (uint32_t k = 0; k < ix->n_tri; k++) {
-		const unsigned char *q = ix->post + ix->tri_off[k], *e = ix->post + ix->tri_off[k + 1];
-		uint32_t id = UINT32_MAX, gap;
-		for (uint32_t j = 0; j < ix->tri_n[k]; j++) {
-			if (varint_get(&q, e, &gap) || !gap || gap > ix->n_files ||
-			    (uint32_t)(id + gap) >= ix->n_files ||
-			    manifest_get(m, (uint32_t)(id + gap))->mode == 0120000) {
-				r = err_set(ERR_CORRUPT, "index: posting list %u is malformed", k);
-				goto out;
-			}
-			id += gap;
-		}
-		if (q != e) {
-			r = err_set(ERR_CORRUPT, "index: posting list %u has trailing bytes", k);
-			goto out;
-		}
-	}
+	if ((r = check_postings(ix, m)))
+		goto out;
 	ix->n_syms = (size_t)n_syms;
 	ix->syms = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(*ix->syms));
 	for (size_t k = 0; k < ix->n_syms; k++) {
@@ -745,10 +947,8 @@ static void *load_worker(void *arg)
 	for (;;) {
 		size_t i;
 		int r;
-		pthread_mutex_lock(&c->lock);
-		i = c->r ? c->ix->n_files : c->next++;
-		pthread_mutex_unlock(&c->lock);
-		if (i >= c->ix->n_files)
+		i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+		if (i >= c->ix->n_files || __atomic_load_n(&c->r, __ATOMIC_RELAXED))
 			break;
 		if (c->ix->text_off[i] == UINT64_MAX)
 			continue;
@@ -761,8 +961,8 @@ static void *load_worker(void *arg)
 		if (r) {
 			pthread_mutex_lock(&c->lock);
 			if (!c->r) {
-				c->r = r;
 				snprintf(c->msg, sizeof(c->msg), "%s", err_msg());
+				__atomic_store_n(&c->r, r, __ATOMIC_RELAXED);
 			}
 			pthread_mutex_unlock(&c->lock);
 			break;
@@ -789,6 +989,72 @@ static int cmp_by_name(const void *a, const void *b, void *arg)
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* A symbol's sort key: its first 16 name bytes, folded, big-endian, zero-padded. */
+struct name_key {
+	uint64_t key[2];
+	uint32_t idx;
+	uint16_t len;
+};
+
+static int cmp_name_key(const void *a, const void *b, void *arg)
+{
+	const struct name_key *x = a, *y = b;
+	for (int i = 0; i < 2; i++)
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i] ? -1 : 1;
+	if (x->len <= 16 && y->len <= 16) /* the keys hold both names whole */
+		return x->len != y->len ? (x->len < y->len ? -1 : 1) : (x->idx < y->idx ? -1 : 1);
+	return cmp_by_name(&x->idx, &y->idx, arg);
+}
+
+/*
+ * Order the symbols by folded name. Names are identifiers (no NUL), so their first 16
+ * bytes as numbers order them the same way; only ties look at the arena.
+ */
+static void sort_by_name(struct index *ix)
+{
+	struct name_key *k = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(*k));
+	for (size_t i = 0; i < ix->n_syms; i++) {
+		const struct index_symbol *y = &ix->syms[i];
+		const unsigned char *n = ix->arena + ix->text_off[y->file] + y->off;
+		struct name_key *t = &k[i];
+		t->key[0] = t->key[1] = 0;
+		for (size_t j = 0; j < 16; j++)
+			t->key[j / 8] = t->key[j / 8] << 8 | (j < y->len ? index_fold(n[j]) : 0);
+		t->idx = (uint32_t)i;
+		t->len = y->len;
+	}
+	qsort_r(k, ix->n_syms, sizeof(*k), cmp_name_key, ix);
+	ix->by_name = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < ix->n_syms; i++)
+		ix->by_name[i] = k[i].idx;
+	free(k);
+}
+
+/*
+ * The arena for the release's plaintext: anonymous pages (huge where the kernel allows)
+ * that are never dumped and are locked as they are first touched, so that filling it in
+ * parallel also faults it in parallel; wiped before they are unmapped. NULL when the
+ * mapping fails.
+ */
+static unsigned char *arena_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, n, MADV_DONTDUMP);
+	(void)madvise(p, n, MADV_HUGEPAGE); /* far fewer page faults while it fills */
+	(void)mlock2(p, n, MLOCK_ONFAULT); /* best effort, as sodium_malloc's mlock */
+	return p;
+}
+
+static void arena_free(unsigned char *p, size_t n)
+{
+	sodium_memzero(p, n);
+	(void)munlock(p, n);
+	munmap(p, n);
 }
 
 int index_load(const void *p, size_t len, struct vault *v, const struct manifest *m, int threads,
@@ -818,7 +1084,7 @@ int index_load(const void *p, size_t len, struct vault *v, const struct manifest
 		}
 	}
 	ix->arena_len = (size_t)total;
-	if (!(ix->arena = sodium_malloc(ix->arena_len + 1))) {
+	if (!(ix->arena = arena_alloc(ix->arena_len + 1))) {
 		r = err_set(ERR_TOOBIG, "index: cannot hold %zu bytes of file contents", ix->arena_len);
 		goto out;
 	}
@@ -841,10 +1107,7 @@ int index_load(const void *p, size_t len, struct vault *v, const struct manifest
 		r = err_set(c.r, "%s", c.msg);
 		goto out;
 	}
-	ix->by_name = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(uint32_t));
-	for (size_t k = 0; k < ix->n_syms; k++)
-		ix->by_name[k] = (uint32_t)k;
-	qsort_r(ix->by_name, ix->n_syms, sizeof(uint32_t), cmp_by_name, ix);
+	sort_by_name(ix);
 out:
 	if (r)
 		index_free(ix);

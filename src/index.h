@@ -2,7 +2,7 @@
  * index: the search index of a release, built at seal time and loaded at unlock.
  *
  * Building: struct index_builder collects, for each file handed to index_builder_add (from
- * many ingest threads at once), the set of its case-folded byte trigrams and the symbol
+ * many ingest threads at once), the set of its byte trigrams (case kept) and the symbol
  * definitions found by a small heuristic (C, C++, Go, Rust, Python, JS, shell). Then
  * index_builder_finish inverts them into per-trigram posting lists of file ids (the
  * manifest's sorted order) and encodes everything; docs/formats.md ("Search index") has
@@ -93,15 +93,18 @@ size_t index_search_len(const struct index *ix, size_t i);
 /* Bytes of memory the loaded index holds (arena + postings + symbols). */
 size_t index_memory(const struct index *ix);
 
-/* Fold a byte as the index does: ASCII A-Z to a-z, all else unchanged. */
+/* Fold a byte as symbol names compare: ASCII A-Z to a-z, all else unchanged. */
 static inline unsigned char index_fold(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
-/* The trigram of three (unfolded) bytes. */
+/*
+ * The trigram of three bytes. Trigrams keep case: a caseless search looks up each case
+ * variant of its trigrams.
+ */
 static inline uint32_t index_trigram(unsigned char a, unsigned char b, unsigned char c)
 {
-	return (uint32_t)index_fold(a) << 16 | (uint32_t)index_fold(b) << 8 | index_fold(c);
+	return (uint32_t)a << 16 | (uint32_t)b << 8 | c;
 }
 /*
  * The files whose searchable text holds trigram t, ascending, in a fresh array (*ids, free

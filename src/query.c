@@ -1,10 +1,15 @@
 /* query: parsing, planning, verification and ranking of searches (see query.h). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "query.h"
 
@@ -109,11 +114,15 @@ static size_t plan_leaves(const struct plan *p)
 
 /* ---- literal extraction from the regex ---- */
 
-/* Strings (folded) the node's match must equal one of; n < 0 when unknown. */
+/*
+ * Strings the node's match must equal one of; n < 0 when unknown. Bit i of ci[k] marks
+ * byte i of string k as an ASCII letter matched in either case.
+ */
 struct strset {
 	int n;
 	unsigned char len[SET_MAX];
 	unsigned char s[SET_MAX][LIT_MAX];
+	uint64_t ci[SET_MAX];
 };
 
 struct info {
@@ -131,7 +140,29 @@ static void info_empty(struct info *i)
 {
 	i->ex.n = 1;
 	i->ex.len[0] = 0;
+	i->ex.ci[0] = 0;
 	i->match = NULL;
+}
+
+/*
+ * The plan for bytes s[0..3) of a string whose caseless letters are the low bits of ci:
+ * one trigram, or the OR of its case variants (at most 8).
+ */
+static struct plan *tri_plan(const unsigned char *s, uint64_t ci)
+{
+	struct plan *or = NULL;
+	unsigned m = (unsigned)(ci & 7);
+	for (unsigned v = 0; v < 8; v++) {
+		unsigned char b[3];
+		if (v & ~m)
+			continue;
+		for (int i = 0; i < 3; i++)
+			b[i] = (v >> i & 1) ? (unsigned char)(s[i] ^ 0x20) : s[i];
+		struct plan *t = plan_new(PLAN_TRI);
+		t->tri = index_trigram(b[0], b[1], b[2]);
+		or = or ? plan_or(or, t) : t;
+	}
+	return or;
 }
 
 static struct plan *set_plan(const struct strset *s)
@@ -143,11 +174,8 @@ static struct plan *set_plan(const struct strset *s)
 		struct plan *and = NULL;
 		if (s->len[k] < 3)
 			goto all;
-		for (int j = 0; j + 2 < s->len[k]; j++) {
-			struct plan *t = plan_new(PLAN_TRI);
-			t->tri = index_trigram(s->s[k][j], s->s[k][j + 1], s->s[k][j + 2]);
-			and = plan_and(and, t);
-		}
+		for (int j = 0; j + 2 < s->len[k]; j++)
+			and = plan_and(and, tri_plan(&s->s[k][j], s->ci[k] >> j));
 		or = or ? plan_or(or, and) : and;
 	}
 	return or;
@@ -179,6 +207,8 @@ static void info_concat(struct info *a, struct info *b)
 				}
 				memcpy(r.s[r.n], a->ex.s[x], a->ex.len[x]);
 				memcpy(r.s[r.n] + a->ex.len[x], b->ex.s[y], b->ex.len[y]);
+				r.ci[r.n] = a->ex.ci[x] |
+					    (a->ex.len[x] < 64 ? b->ex.ci[y] << a->ex.len[x] : 0);
 				r.len[r.n++] = (unsigned char)l;
 			}
 		if (ok) {
@@ -200,6 +230,7 @@ static void info_alt(struct info *a, struct info *b)
 	if (a->ex.n >= 0 && b->ex.n >= 0 && a->ex.n + b->ex.n <= SET_MAX) {
 		for (int y = 0; y < b->ex.n; y++) {
 			memcpy(a->ex.s[a->ex.n], b->ex.s[y], b->ex.len[y]);
+			a->ex.ci[a->ex.n] = b->ex.ci[y];
 			a->ex.len[a->ex.n++] = b->ex.len[y];
 		}
 		if (!a->match || !b->match) {
@@ -273,8 +304,13 @@ static int literal_atom(struct rx *x, const unsigned char *b, size_t n, struct i
 	}
 	out->ex.n = 1;
 	out->ex.len[0] = (unsigned char)n;
-	for (size_t i = 0; i < n; i++)
-		out->ex.s[0][i] = index_fold(b[i]);
+	out->ex.ci[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = index_fold(b[i]);
+		out->ex.s[0][i] = x->caseless ? c : b[i];
+		if (x->caseless && c >= 'a' && c <= 'z')
+			out->ex.ci[0] |= (uint64_t)1 << i;
+	}
 	out->match = NULL;
 	return 1;
 }
@@ -1050,6 +1086,8 @@ struct searcher {
 	uint64_t cur_line;
 	int file_counted;
 	int file_def;
+	int count_only; /* past the page: count matching lines, keep nothing */
+	const int *abort; /* another counting thread ran out of time */
 };
 
 static uint64_t elapsed_ns(const struct searcher *s)
@@ -1064,7 +1102,8 @@ static int out_of_time(struct searcher *s)
 {
 	if (s->stop == 2)
 		return 1;
-	if (elapsed_ns(s) > s->deadline_ns) {
+	if (elapsed_ns(s) > s->deadline_ns ||
+	    (s->abort && __atomic_load_n(s->abort, __ATOMIC_RELAXED))) {
 		s->stop = 2;
 		s->res->partial = 1;
 		s->res->reason = "time budget";
@@ -1120,6 +1159,54 @@ static uint64_t count_nl(const unsigned char *p, size_t n)
 	return c;
 }
 
+/* How common a byte is in source code: lower is rarer (unlisted bytes are rarest). */
+static int byte_rank(unsigned char c)
+{
+	static const char common[] = " e\tt_rinsaocldu\nfp();m,*h=>gb-x/0ESTRIAN1.kvDCL\"O2PwMy";
+	const char *p = c ? strchr(common, c) : NULL;
+	return p ? (int)(sizeof(common) - (size_t)(p - common)) : 0;
+}
+
+/*
+ * memmem for the verifier's hot loop: test 16 positions at once for the needle's two
+ * rarest bytes (SSE2, part of every x86-64), compare the needle only where both are in
+ * place. glibc's memmem is several times slower for the short needles of code search.
+ */
+static const unsigned char *find(const unsigned char *h, size_t n, const unsigned char *s,
+				 size_t m)
+{
+#if defined(__SSE2__)
+	if (m >= 2 && n >= m + 15) {
+		size_t a = 0, b = 1, i = 0;
+		for (size_t j = 1; j < m; j++) {
+			if (byte_rank(s[j]) < byte_rank(s[a])) {
+				b = a;
+				a = j;
+			} else if (j != a && (b == a || byte_rank(s[j]) < byte_rank(s[b]))) {
+				b = j;
+			}
+		}
+		if (a == b)
+			b = a ? 0 : 1;
+		const __m128i ca = _mm_set1_epi8((char)s[a]), cb = _mm_set1_epi8((char)s[b]);
+		for (; i + m + 15 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(h + i + a));
+			__m128i y = _mm_loadu_si128((const __m128i *)(h + i + b));
+			unsigned bits = (unsigned)_mm_movemask_epi8(
+				_mm_and_si128(_mm_cmpeq_epi8(x, ca), _mm_cmpeq_epi8(y, cb)));
+			while (bits) {
+				unsigned k = (unsigned)__builtin_ctz(bits);
+				if (!memcmp(h + i + k, s, m))
+					return h + i + k;
+				bits &= bits - 1;
+			}
+		}
+		return memmem(h + i, n - i, s, m);
+	}
+#endif
+	return memmem(h, n, s, m);
+}
+
 /* Line number of the line starting at ls (>= the cursor). */
 static uint64_t line_of(struct searcher *s, size_t ls)
 {
@@ -1136,7 +1223,7 @@ static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 	h->r0 = s->res->n_ranges;
 	if (q->pure) {
 		const unsigned char *f;
-		while (pos < le && (f = memmem(s->d + pos, le - pos, q->req, q->req_len))) {
+		while (pos < le && (f = find(s->d + pos, le - pos, q->req, q->req_len))) {
 			size_t a = (size_t)(f - s->d);
 			add_range(s->res, a - ls, a - ls + q->req_len);
 			pos = a + q->req_len;
@@ -1195,6 +1282,8 @@ static void on_line(struct searcher *s, size_t ls, size_t le)
 		s->file_counted = 1;
 		r->total_files++;
 	}
+	if (s->count_only)
+		return;
 	if (k >= s->o->offset && k < s->o->offset + s->o->limit) {
 		struct hit *h = add_hit(r);
 		h->file = s->file;
@@ -1249,7 +1338,7 @@ static void scan_file(struct searcher *s)
 					return;
 				at = ms;
 			} else {
-				const unsigned char *f = memmem(d + pos, n - pos, q->req, q->req_len);
+				const unsigned char *f = find(d + pos, n - pos, q->req, q->req_len);
 				if (!f)
 					return;
 				at = (size_t)(f - d);
@@ -1348,16 +1437,47 @@ static void unite(struct idset *a, struct idset *b)
 	a->n = k;
 }
 
-static int cmp_count(const void *a, const void *b, void *ix)
+/* Files a plan may select at most: a list's length, a sum for OR, a minimum for AND. */
+static size_t plan_count(const struct index *ix, const struct plan *p)
 {
-	const struct plan *x = *(struct plan *const *)a, *y = *(struct plan *const *)b;
-	size_t cx = x->op == PLAN_TRI ? index_postings_count(ix, x->tri) : SIZE_MAX,
-	       cy = y->op == PLAN_TRI ? index_postings_count(ix, y->tri) : SIZE_MAX;
-	return cx < cy ? -1 : cx > cy;
+	size_t n = 0;
+	if (!p)
+		return SIZE_MAX;
+	if (p->op == PLAN_TRI)
+		return index_postings_count(ix, p->tri);
+	if (p->op == PLAN_AND) {
+		n = SIZE_MAX;
+		for (size_t i = 0; i < p->n; i++) {
+			size_t k = plan_count(ix, p->kids[i]);
+			n = k < n ? k : n;
+		}
+		return n;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		size_t k = plan_count(ix, p->kids[i]);
+		n = k > SIZE_MAX - n ? SIZE_MAX : n + k;
+	}
+	return n;
 }
 
-/* Evaluate a plan into a set of file ids; AND evaluates the rarest trigram first. */
-static void eval(const struct index *ix, struct plan *p, struct idset *out)
+struct kid {
+	size_t count;
+	struct plan *p;
+};
+
+static int cmp_kid(const void *a, const void *b)
+{
+	size_t x = ((const struct kid *)a)->count, y = ((const struct kid *)b)->count;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Evaluate a plan into a set of file ids (a superset of the files that can match). AND
+ * intersects the rarest lists first and stops once the next list is so much longer than
+ * the candidates that verifying them costs less than decoding it. The plan is not changed:
+ * a query is shared by concurrent searches.
+ */
+static void eval(const struct index *ix, const struct plan *p, struct idset *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!p) {
@@ -1369,16 +1489,20 @@ static void eval(const struct index *ix, struct plan *p, struct idset *out)
 		return;
 	}
 	if (p->op == PLAN_AND) {
-		qsort_r(p->kids, p->n, sizeof(*p->kids), cmp_count, (void *)ix);
+		struct kid *k = xmalloc((p->n ? p->n : 1) * sizeof(*k));
+		for (size_t i = 0; i < p->n; i++)
+			k[i] = (struct kid){plan_count(ix, p->kids[i]), p->kids[i]};
+		qsort(k, p->n, sizeof(*k), cmp_kid);
 		out->all = 1;
 		for (size_t i = 0; i < p->n; i++) {
-			struct idset k;
-			if (!out->all && out->n == 0)
+			struct idset one;
+			if (!out->all && (out->n == 0 || k[i].count / 64 > out->n + 16))
 				break;
-			eval(ix, p->kids[i], &k);
-			intersect(out, &k);
-			free(k.v);
+			eval(ix, k[i].p, &one);
+			intersect(out, &one);
+			free(one.v);
 		}
+		free(k);
 		return;
 	}
 	for (size_t i = 0; i < p->n; i++) {
@@ -1467,6 +1591,103 @@ static int has_id(const struct idset *s, uint32_t id)
 	return 0;
 }
 
+/* Files counted in parallel: a shared cursor into the ranked candidates. */
+struct count_job {
+	struct searcher *main;
+	const uint64_t *order;
+	size_t n;
+	size_t next; /* atomic */
+	int abort;   /* atomic: a thread ran out of time */
+};
+
+#define COUNT_CHUNK 8
+#define COUNT_PARALLEL_MIN 32 /* fewer files left are counted by the caller alone */
+#define COUNT_THREADS_MAX 4
+
+/* Count the matches of the job's files in chunks until none is left or time runs out. */
+static void count_loop(struct count_job *j, struct searcher *s)
+{
+	s->count_only = 1;
+	s->abort = &j->abort;
+	while (!s->stop) {
+		size_t k0 = __atomic_fetch_add(&j->next, COUNT_CHUNK, __ATOMIC_RELAXED);
+		for (size_t k = k0; k < j->n && k < k0 + COUNT_CHUNK && !s->stop; k++) {
+			s->file = (uint32_t)j->order[k];
+			s->d = index_text(s->ix, s->file, &s->n);
+			s->n = index_search_len(s->ix, s->file);
+			scan_file(s);
+		}
+		if (k0 + COUNT_CHUNK >= j->n)
+			break;
+		out_of_time(s);
+	}
+	if (s->stop == 2)
+		__atomic_store_n(&j->abort, 1, __ATOMIC_RELAXED);
+}
+
+static void *count_worker(void *arg)
+{
+	struct count_job *j = arg;
+	struct searcher *m = j->main, s = {0};
+	struct search_result r = {0};
+	s.ix = m->ix;
+	s.q = m->q;
+	s.o = m->o;
+	s.res = &r;
+	s.t0 = m->t0;
+	s.deadline_ns = m->deadline_ns;
+	s.md = pcre2_match_data_create(1, NULL);
+	s.mc = pcre2_match_context_create(NULL);
+	s.js = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	if (!s.md || !s.mc || !s.js)
+		BUG("pcre2 allocation");
+	pcre2_set_match_limit(s.mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(s.mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(s.mc, HEAP_LIMIT_KB);
+	pcre2_jit_stack_assign(s.mc, NULL, s.js);
+	count_loop(j, &s);
+	pcre2_jit_stack_free(s.js);
+	pcre2_match_context_free(s.mc);
+	pcre2_match_data_free(s.md);
+	{
+		struct search_result *o = xmalloc(sizeof(*o));
+		*o = r;
+		return o;
+	}
+}
+
+/*
+ * The page is full; count the matches of the n files left in order on every CPU (at most
+ * COUNT_THREADS_MAX), each thread with its own matcher and counters, then add them up.
+ */
+static void count_rest(struct searcher *s, const uint64_t *order, size_t n)
+{
+	struct count_job j = {s, order, n, 0, 0};
+	pthread_t th[COUNT_THREADS_MAX];
+	long np = sysconf(_SC_NPROCESSORS_ONLN);
+	int n_th = np < 1 ? 1 : np > COUNT_THREADS_MAX ? COUNT_THREADS_MAX : (int)np, started = 1;
+	for (int i = 1; i < n_th; i++, started++)
+		if (pthread_create(&th[i], NULL, count_worker, &j))
+			break;
+	count_loop(&j, s);
+	for (int i = 1; i < started; i++) {
+		struct search_result *r;
+		pthread_join(th[i], (void **)&r);
+		s->res->total += r->total;
+		s->res->total_files += r->total_files;
+		if (r->partial) {
+			s->res->partial = 1;
+			if (!s->res->reason)
+				s->res->reason = r->reason;
+		}
+		free(r);
+	}
+	if (j.abort && !s->res->partial) {
+		s->res->partial = 1;
+		s->res->reason = "time budget";
+	}
+}
+
 /* Content search: plan, filter, rank, then verify in rank order. */
 static void search_content(struct searcher *s)
 {
@@ -1504,6 +1725,11 @@ static void search_content(struct searcher *s)
 		scan_file(s);
 		if (!s->stop && (k & 15) == 15)
 			out_of_time(s);
+		if (!s->stop && s->o->count_all && n_c - k > COUNT_PARALLEL_MIN &&
+		    s->res->total >= s->o->offset + s->o->limit) {
+			count_rest(s, order + k + 1, n_c - k - 1);
+			break;
+		}
 	}
 	free(order);
 	free(c.v);

@@ -38,8 +38,8 @@ static const struct fixture_file fixture_files[] = {
 	{NULL, NULL, 0, 0},
 };
 
-/* Seal the fixture files into a vault and load the index; aborts on any failure. */
-static void fixture_make(struct fixture *f)
+/* Seal files (ending with a NULL path) into a vault and load the index; aborts on failure. */
+static void fixture_make_files(struct fixture *f, const struct fixture_file *files)
 {
 	struct vault_writer *w;
 	struct index_builder *b;
@@ -50,7 +50,7 @@ static void fixture_make(struct fixture *f)
 	    index_builder_new(&b))
 		BUG("fixture setup");
 	f->m = manifest_new();
-	for (const struct fixture_file *x = fixture_files; x->path; x++) {
+	for (const struct fixture_file *x = files; x->path; x++) {
 		size_t len = x->len ? x->len : strlen(x->data);
 		struct manifest_entry e = {0};
 		gitobj_blob_ids(x->data, len, e.sha1, e.sha256);
@@ -67,6 +67,12 @@ static void fixture_make(struct fixture *f)
 	snprintf(rel, sizeof(rel), "%s/r", f->dir);
 	if (vault_open(rel, f->k, &f->v) || index_load(f->enc.p, f->enc.len, f->v, f->m, 2, &f->ix))
 		BUG("fixture load: %s", err_msg());
+}
+
+/* The fixture files above. */
+static void fixture_make(struct fixture *f)
+{
+	fixture_make_files(f, fixture_files);
 }
 
 static void fixture_free(struct fixture *f)

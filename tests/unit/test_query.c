@@ -140,6 +140,72 @@ TEST(search_modes)
 	fixture_free(&f);
 }
 
+TEST(case_variants)
+{
+	struct fixture f;
+	struct search_opts so;
+	struct search_result *r;
+	struct query_opts ci = {.caseless = 1};
+	fixture_make(&f);
+	search_opts_default(&so);
+	/* trigrams keep case: each case variant of a caseless query's trigrams is looked up */
+	r = run(&f, "FOO_bar", &ci, &so); /* foo_bar and FOO_BAR, everywhere */
+	CHECK(r && search_result_total(r) == 5 && search_result_total_files(r) == 3);
+	search_result_free(r);
+	r = run(&f, "FOO_BAR", NULL, &so);
+	CHECK(r && search_result_total(r) == 2);
+	search_result_free(r);
+	r = run(&f, "FOO_(?i:bAr)", NULL, &so); /* a caseless group inside a case-sensitive pattern */
+	CHECK(r && search_result_total(r) == 2);
+	search_result_free(r);
+	r = run(&f, "(?i)foo_ops", NULL, &so);
+	CHECK(r && search_result_total(r) == 1);
+	search_result_free(r);
+	r = run(&f, "CAFÉ", &ci, &so);
+	CHECK(r && search_result_total(r) == 1);
+	search_result_free(r);
+	fixture_free(&f);
+}
+
+TEST(count_in_parallel)
+{
+	static struct fixture_file files[301];
+	static char paths[300][16], data[300][128];
+	struct fixture f;
+	struct search_opts so;
+	struct search_result *r;
+	uint64_t want = 0;
+	for (int i = 0; i < 300; i++) {
+		int n = 0;
+		snprintf(paths[i], sizeof(paths[i]), "f%03d.c", i);
+		for (int k = 0; k < i % 4; k++)
+			n += snprintf(data[i] + n, sizeof(data[i]) - (size_t)n, "x hit_line %d\n", k);
+		snprintf(data[i] + n, sizeof(data[i]) - (size_t)n, "Hit_Line\n");
+		files[i] = (struct fixture_file){paths[i], data[i], 0, 0100644};
+		want += (uint64_t)(i % 4);
+	}
+	files[300] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f, files);
+	search_opts_default(&so);
+	so.limit = 5;
+	/* the page fills in the first files; the rest is counted on every CPU */
+	r = run(&f, "hit_line", NULL, &so);
+	CHECK(r && search_result_total(r) == want && search_result_total_files(r) == 225);
+	CHECK(r && search_result_lines_shown(r) == 5 && !search_result_partial(r));
+	search_result_free(r);
+	r = run(&f, "\\bhit_\\w+", NULL, &so);
+	CHECK(r && search_result_total(r) == want);
+	search_result_free(r);
+	r = run(&f, "HIT_LINE", &(struct query_opts){.caseless = 1}, &so);
+	CHECK(r && search_result_total(r) == want + 300 && search_result_total_files(r) == 300);
+	search_result_free(r);
+	so.offset = 400;
+	r = run(&f, "hit_line", NULL, &so);
+	CHECK(r && search_result_total(r) == want && search_result_lines_shown(r) == 5);
+	search_result_free(r);
+	fixture_free(&f);
+}
+
 TEST(limits)
 {
 	struct fixture f;
@@ -185,6 +251,8 @@ int main(void)
 	RUN(plans);
 	RUN(search_rank_and_page);
 	RUN(search_modes);
+	RUN(case_variants);
+	RUN(count_in_parallel);
 	RUN(limits);
 	RUN(json);
 	return test_done();
