@@ -3,9 +3,11 @@
  *
  * Definitions come from the grammars' own tags.scm (@definition.function, .class, .type,
  * .method, ...), run in-process by tree-sitter over each file's plaintext at seal time: the
- * plaintext never leaves memory. Parsing costs about 12 MB/s per core, so a release whose
- * parseable source passes XREF_PARSE_MAX (32 MiB, ~3 s of both cores) is not parsed whole: its "xref" object then says
- * so and definitions come from the search index's symbol table (index.h) instead. Either
+ * plaintext never leaves memory. Parsing and tagging run at about 4-12 MB/s per core (the
+ * Linux tree's 1.3 GB would take minutes), so a release whose parseable source passes
+ * XREF_PARSE_MAX (16 MiB, about 3 CPU seconds spent before giving up) is not tagged: its
+ * "xref" object then says so and definitions come from the search index's symbol table
+ * (index.h) instead. Either
  * way the outcome depends only on the release's content (save for a file so pathological
  * that its parse passes XREF_PARSE_US).
  *
@@ -31,7 +33,7 @@
 #include "manifest.h"
 
 /* Above this many bytes of parseable source the release's definitions come from the index. */
-#define XREF_PARSE_MAX ((uint64_t)32 << 20)
+#define XREF_PARSE_MAX ((uint64_t)16 << 20)
 /* The largest encoded object xref_load accepts. */
 #define XREF_MAX ((size_t)1 << 30)
 /* A file whose parse takes longer than this contributes no definitions (hostile input
