@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "shield.h"
 #include "http.h"
 #include "keyring.h"
 #include "policy.h"
@@ -61,6 +62,7 @@ int serve_run(const char *dir, const struct serve_config *sc)
 	struct http_server *srv = NULL;
 	struct http_opts ho = {0};
 	struct web_opts wo = {0};
+	struct shield *sh = NULL;
 	char *cert = NULL, *key = NULL;
 	sigset_t sigs;
 	int r, unlocked = 0;
@@ -102,6 +104,12 @@ int serve_run(const char *dir, const struct serve_config *sc)
 	wo.handles = sc->threads ? sc->threads : HTTP_THREADS_DEFAULT;
 	wo.secure_cookies = 1;
 	wo.hooks = sc->hooks;
+	/* issue 7: cipher font, watermark, forensic mark and quotas on every code view */
+	if (!wo.hooks) {
+		if ((r = shield_new(dir, &sh)))
+			goto out;
+		wo.hooks = shield_hooks(sh);
+	}
 	if ((r = web_new(dir, k, &wo, &w)))
 		goto out;
 	ho.listen = sc->listen;
@@ -140,6 +148,7 @@ out:
 	http_stop(srv);
 	keyring_listener_free(kl);
 	web_free(w);
+	shield_free(sh);
 	keyring_free(k);
 	facility_free(f);
 	free(cert);

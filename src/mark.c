@@ -66,12 +66,13 @@ void mark_chips(const unsigned char key[MARK_KEY_LEN], const char *session_id,
 	sodium_memzero(seed, sizeof(seed));
 }
 
+/* Keep base +- MARK_AMP within 2..253: the detector ignores clipped pixels (0, 1, 254, 255). */
 static int clamp_channel(int v)
 {
-	if (v < MARK_AMP)
-		return MARK_AMP;
-	if (v > 255 - MARK_AMP)
-		return 255 - MARK_AMP;
+	if (v < MARK_AMP + 2)
+		return MARK_AMP + 2;
+	if (v > 253 - MARK_AMP)
+		return 253 - MARK_AMP;
 	return v;
 }
 
@@ -482,13 +483,25 @@ int mark_detect(const unsigned char key[MARK_KEY_LEN], const unsigned char *gray
 		n_scales++;
 	}
 	qsort(se, (size_t)n_scales, sizeof(*se), by_energy_desc);
+	/* the zoom levels screenshots usually have are always tried, whatever the survey says
+	 * (a periodic watermark or layout can outshine a small marked area in it) */
+	{
+		static const double usual[] = {1.0, 2.0, 0.5, 1.5, 0.75, 1.25, 3.0};
+		int k = n_scales < TOP_SCALES ? n_scales : TOP_SCALES;
+		for (size_t u = 0; u < sizeof(usual) / sizeof(usual[0]); u++) {
+			se[k].scale = usual[u];
+			se[k].energy = 0;
+			k++;
+		}
+		n_scales = k;
+	}
 	/* pass 2: correlate every candidate at the best scales, every phase and shift */
 	chips = xmalloc(sizeof(*chips) * n);
 	for (size_t c = 0; c < n; c++) {
 		mark_chips(key, cands[c].session_id, one);
 		chips2_fill(&chips[c], one);
 	}
-	for (int k = 0; k < n_scales && k < TOP_SCALES; k++) {
+	for (int k = 0; k < n_scales; k++) {
 		double e;
 		fold_at(&s, se[k].scale, w, h, 1, f, xb, yb);
 		for (int py = 0; py < MARK_CELL; py += MARK_CELL / PHASES)

@@ -52,7 +52,8 @@ void mark_chips(const unsigned char key[MARK_KEY_LEN], const char *session_id,
 /*
  * The forensic tile for session_id: MARK_TILE x MARK_TILE RGB pixels (3 bytes each, row by
  * row) into rgb, on the background colour bg (0xRRGGBB; each channel is kept within
- * MARK_AMP..255-MARK_AMP so that the pattern never clips).
+ * MARK_AMP+2..253-MARK_AMP so that the pattern never reaches the values the detector
+ * ignores as clipped).
  */
 void mark_tile_rgb(const unsigned char key[MARK_KEY_LEN], const char *session_id, uint32_t bg,
 		   unsigned char *rgb);

@@ -142,7 +142,7 @@ static const char room_css[] =
 	"font-display:block}\n"
 	"div.code .c,div.code .c *{font-family:\"sr-code\",monospace!important;"
 	"font-variant-ligatures:none!important}\n"
-	"div.code{background-color:#fcfcfc!important;background-image:url(/s/mark.png)!important;"
+	"div.code{background-color:#fafafa!important;background-image:url(/s/mark.png)!important;"
 	"background-repeat:repeat!important;background-size:128px 128px!important;"
 	"background-attachment:local!important}\n"
 	"div.code .l:not(.hl):not(:target){background:transparent!important}\n"

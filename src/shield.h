@@ -27,7 +27,7 @@
 #define SHIELD_CACHE 512
 /* The code background the forensic tile is drawn on (app.css --code-bg, within the tile's
  * headroom) */
-#define SHIELD_CODE_BG 0xfcfcfc
+#define SHIELD_CODE_BG 0xfafafa
 
 struct shield;
 

@@ -14,7 +14,7 @@
 #define SECRET_LEN 32
 /* Correlations tried per candidate by mark_detect (scales x phases x shifts), for the
  * chance that noise alone reaches a score */
-#define IMAGE_TRIALS (10.0 * 16 * MARK_CHIPS)
+#define IMAGE_TRIALS (17.0 * 16 * MARK_CHIPS)
 
 int trace_keys_get(struct facility *f, struct trace_keys *k)
 {

@@ -85,7 +85,9 @@ check "tree lists lib/" grep -q 'href="/r/demo@current/tree/lib"' "$T/body"
 check "subtree" [ "$(code -b "$T/j" "$U/r/demo@current/tree/lib")" = 200 ]
 check "blob" [ "$(code -b "$T/j" "$U/r/demo@current/blob/main.c")" = 200 ]
 check "blob has line ids" grep -q 'id="L3"' "$T/body"
-check "blob shows the code" grep -q 'secret_marker_function' "$T/body"
+check "blob sends no code as text" sh -c "! grep -q 'secret_marker_function' '$T/body'"
+check "blob sends private-use text (the session font draws it)" python3 -c 'import sys; t=open(sys.argv[1],encoding="utf-8").read(); assert sum(1 for ch in t if 0xE000<=ord(ch)<=0xF8FF or ord(ch)>=0xF0000) > 20' "$T/body"
+check "blob carries the watermark" grep -q 'class="sr-watermark"' "$T/body"
 check "view is logged with path, blob and lines" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"view\"' | grep '\"path\":\"main.c\"' | grep -q '\"lines\":\\[1,4\\]'"
 check "missing file" [ "$(code -b "$T/j" "$U/r/demo@current/blob/nope.c")" = 404 ]
 cp "$T/body" "$T/missing_file"

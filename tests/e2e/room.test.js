@@ -130,8 +130,21 @@ async function main() {
 		await Promise.all([page.waitForNavigation(), page.click("#tree >> text=main.c")]);
 		check("file view", page.url().endsWith("/r/demo@2/blob/src/main.c"), page.url());
 		check("line numbers", (await page.$$("#code .l[id^=L]")).length === 8);
-		check("line 6 shown", ((await page.textContent("#L6")) || "").includes("helper_sum(40, 2)"));
+		// issue 7: the code is drawn by the session's font from private-use code points, so
+		// the DOM and a copy hold no line of it; the watermark is over it
+		const l6 = (await page.textContent("#L6")) || "";
+		check("line 6 is private-use text, not code", /[\uE000-\uF8FF\uDB80-\uDBFF]/.test(l6) && !l6.includes("helper_sum"), l6);
+		const fonts = await page.evaluate(() => document.fonts.ready.then(() => [...document.fonts].map((f) => f.family.replace(/"/g, "") + ":" + f.status)));
+		check("the session font loaded", fonts.includes("sr-code:loaded"), fonts.join(","));
+		const copied = await page.evaluate(() => { const r = document.createRange(); r.selectNodeContents(document.body); const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); return s.toString(); });
+		const lines = ["int main(void)", "int x = helper_sum(40, 2);", "return x;", "#include \"util.h\"", "/* the answer */"];
+		check("copying the page yields no line of the file", copied.length > 0 && lines.every((l) => !copied.includes(l)), copied.slice(0, 200));
+		check("watermark over the code", (await page.$$("#code .sr-watermark")).length === 1);
 		await page.screenshot({ path: path.join(OUT, "blob.png") });
+		// the screenshot names rita's session
+		let traced = {};
+		try { traced = JSON.parse(sr("trace", path.join(OUT, "blob.png"), "--json")); } catch (e) { traced = { error: String(e.stderr || e) }; }
+		check("trace names the session of the screenshot", traced.found === true && traced.login === "rita", JSON.stringify(traced).slice(0, 300));
 
 		// a range permalink, pinned to the release
 		await page.goto(url + "/r/demo@2/blob/src/main.c#L4-L6");
@@ -155,7 +168,7 @@ async function main() {
 			await Promise.all([page.waitForNavigation(), def.click()]);
 			check("jumped to the definition", /\/r\/demo@2\/blob\/src\/util\.c#L4$/.test(page.url()), page.url());
 			await page.waitForSelector(".l.hl");
-			check("definition line highlighted", ((await page.textContent(".l.hl")) || "").includes("helper_sum"));
+			check("definition line highlighted", (await page.$$eval(".l.hl", (ls) => ls.map((l) => l.id))).join() === "L4");
 			await page.screenshot({ path: path.join(OUT, "definition.png") });
 			// find references (whole-word search of the symbol)
 			await page.goto(url + href.replace("/def?", "/refs?"));
