@@ -320,6 +320,23 @@ static int query_build(enum hl_lang lang, int tags, struct hl_query **out)
 			const char *name = ts_query_capture_name_for_id(hq->q, c, &l);
 			hq->cap_class[c] = class_for(name, l);
 		}
+		/* captures that give no class ("variable", brackets) are the bulk of a query's
+		 * output: drop them, unless a predicate reads them */
+		for (uint32_t c = 0; c < nc && !tags && !r; c++) {
+			int used = 0;
+			uint32_t l;
+			const char *name;
+			for (uint32_t p = 0; p < hq->n_patterns && !used; p++)
+				for (uint32_t i = 0; i < hq->n_preds[p]; i++)
+					if (hq->preds[p][i].cap == c ||
+					    ((hq->preds[p][i].op == P_EQ_CAP || hq->preds[p][i].op == P_NOT_EQ_CAP) &&
+					     hq->preds[p][i].cap2 == c))
+						used = 1;
+			if (hq->cap_class[c] || used)
+				continue;
+			name = ts_query_capture_name_for_id(hq->q, c, &l);
+			ts_query_disable_capture(hq->q, name, l);
+		}
 	}
 	if (r) {
 		query_free(hq);
