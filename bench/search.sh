@@ -34,7 +34,7 @@ vault=$(du -sb "$WORK/fac/vault" | cut -f1)
 export CSEARCHINDEX="$WORK/csearchindex"
 [ -f "$CSEARCHINDEX" ] || cindex "$CORPUS" >/dev/null 2>&1
 
-"$SR" -C "$WORK/fac" search linux@6.1 --vendor-key "$WORK/v.key" --bench "$QUERIES" --repeat "$REPEAT" >"$WORK/sr.out" </dev/null
+/usr/bin/time -f '%e %U %S' -o "$WORK/sr.time" "$SR" -C "$WORK/fac" search linux@6.1 --vendor-key "$WORK/v.key" --bench "$QUERIES" --repeat "$REPEAT" >"$WORK/sr.out" </dev/null
 
 # time one command: median of 3 runs, in ms
 tm() {
@@ -81,4 +81,6 @@ done
 if [ -f "$WORK/seal.time" ]; then read -r seal_s seal_rss <"$WORK/seal.time"
 	printf 'seal with index   %8.2f s, peak RSS %.0f MB (run bench/seal.sh for the seal alone)\n' "$seal_s" "$(echo "$seal_rss / 1024" | bc -l)"; fi
 printf 'vault + index     %8.3f x corpus (target <= 1.5)\n' "$(echo "$vault / $bytes" | bc -l)"
+read -r sr_s sr_user sr_sys <"$WORK/sr.time"
+printf 'sealroom process  %8.2f s wall, %.2f s user, %.2f s sys (load + all queries; the machine may be shared)\n' "$sr_s" "$sr_user" "$sr_sys"
 awk -v b="$bytes" '/^load_ms/ { printf "index load        %8.1f s\n", $2 / 1000 } /^rss_kb/ { printf "serving RSS       %8.3f x corpus (target <= 1.5)\n", $2 * 1024 / b }' "$WORK/sr.out"
