@@ -12,6 +12,7 @@
 #include "index.h"
 #include "manifest.h"
 #include "policy.h"
+#include "print.h"
 #include "release.h"
 #include "vault.h"
 #include "web.h"
@@ -876,6 +877,14 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if ((r = buf_addstr(b, "<a id=\"permalink\" href=\"\">permalink</a> <a href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "search")) || (r = buf_addstr(b, "\">search</a>")))
 		goto out;
+	/* issue 7: print a line range to a Bates-numbered PDF (POST, counted, logged) */
+	if ((r = buf_addstr(b, "<form class=\"print\" id=\"print\" method=\"post\" action=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "print")) || (r = url(b, rt->rest)) ||
+	    (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">print lines "
+			     "<input name=\"from\" size=\"5\" value=\"%" PRIu64 "\"> to <input name=\"to\" "
+			     "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
+			  q->csrf, from, to)))
+		goto out;
 	if (e->mode == 0120000 && (r = buf_addstr(b, "<span>symbolic link</span>")))
 		goto out;
 	if ((r = buf_addstr(b, "</div>")))
@@ -1248,6 +1257,75 @@ static int static_route(struct req *q, const char *name)
 	return fail_page(q, 404, "not found", 0);
 }
 
+/*
+ * POST /r/P@V/print/<path> (csrf, from, to): lines from..to of the file as a PDF
+ * (print.h): charged to the grant's page quotas, recorded and logged before it is sent;
+ * nothing is kept.
+ */
+static int print_route(struct req *q, const struct web_route *rt, struct room *rm,
+		       const struct grant_info *g)
+{
+	struct buf csrf, field;
+	struct print_request pr;
+	struct print_info info;
+	const unsigned char *text, *p, *e;
+	unsigned long long from = 0, to = 0;
+	uint64_t line = 1;
+	size_t fi, len = 0;
+	int r;
+	buf_init(&csrf, 128);
+	buf_init(&field, 64);
+	if (form_field(q->rq, "csrf", &csrf) || csrf.len != WEB_CSRF_HEX || sodium_memcmp(csrf.p, q->csrf, WEB_CSRF_HEX)) {
+		buf_release(&csrf);
+		buf_release(&field);
+		return fail_page(q, 403, "the form expired or came from elsewhere", 0);
+	}
+	buf_release(&csrf);
+	if (!form_field(q->rq, "from", &field))
+		from = strtoull(field.p, NULL, 10);
+	buf_reset(&field);
+	if (!form_field(q->rq, "to", &field))
+		to = strtoull(field.p, NULL, 10);
+	buf_release(&field);
+	if (!from || to < from)
+		return fail_page(q, 400, "print: give the first and last line, first <= last", 0);
+	if (find_file(rm->m, rt->rest, &fi) || !(text = index_text(rm->ix, fi, &len)))
+		return fail_page(q, 404, not_granted, 0);
+	/* the bytes of lines from..to */
+	p = text, e = text + len;
+	while (line < from && p < e) {
+		const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
+		p = nl ? nl + 1 : e;
+		line++;
+	}
+	{
+		const unsigned char *q_end = p;
+		for (uint64_t l = from; l <= to && q_end < e; l++) {
+			const unsigned char *nl = memchr(q_end, '\n', (size_t)(e - q_end));
+			q_end = nl ? nl + 1 : e;
+		}
+		memset(&pr, 0, sizeof(pr));
+		pr.product = rt->product;
+		pr.version = rt->version;
+		pr.path = rt->rest;
+		pr.line_from = (int64_t)from;
+		pr.text = (const char *)p;
+		pr.len = (size_t)(q_end - p);
+		pr.reviewer = q->who.login;
+		pr.lab = q->who.org;
+	}
+	if (!pr.len)
+		return fail_page(q, 400, "print: the file has no such lines", 0);
+	if ((r = print_pdf(q->f, &q->who, g, &pr, q->now, &q->rs->body, &info))) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s", err_msg());
+		return r == ERR_DENIED ? fail_page(q, 403, why, 0) : r;
+	}
+	q->rs->content_type = "application/pdf";
+	q->rs->sensitive = 1;
+	return 0;
+}
+
 static int release_route(struct req *q, const char *path)
 {
 	struct web_route rt;
@@ -1268,9 +1346,11 @@ static int release_route(struct req *q, const char *path)
 		return fail_page(q, 404, not_granted, 0);
 	}
 	if (strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "search") &&
-	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff"))
+	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff") &&
+	    strcmp(rt.what, "print"))
 		return fail_page(q, 404, not_granted, 0);
-	if (strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
+	if (!strcmp(rt.what, "print") ? strcmp(q->rq->method, "POST") != 0
+				      : strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
 		return fail_page(q, 405, "method not allowed", 0);
 	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
 		return refuse_grant(q, 0);
@@ -1286,6 +1366,8 @@ static int release_route(struct req *q, const char *path)
 		r = search_page(q, &rt, rm, 1);
 	else if (!strcmp(rt.what, "def"))
 		r = def_page(q, &rt, rm);
+	else if (!strcmp(rt.what, "print"))
+		r = print_route(q, &rt, rm, &g);
 	else
 		r = diff_page(q, &rt, rm);
 	room_put(q->w, rm);
@@ -1342,7 +1424,7 @@ static int dispatch(struct req *q, const char *path)
 	}
 	if (!strcmp(path, "/logout"))
 		return logout(q);
-	if (!is_get)
+	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) && strstr(path, "/print/")))
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
 	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
 		return releases_page(q);

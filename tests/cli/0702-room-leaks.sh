@@ -1,0 +1,82 @@
+#!/bin/sh
+# Reading without taking, in the running room: code views carry no code as text, the
+# session's font, tile and watermark are served to that session only, a print is a
+# Bates-numbered PDF that is listed and disputable, and trace names the session from its
+# forensic tile and from text copied out of a view.
+. tests/cli/lib.sh
+
+PORT=$((20000 + ($$ + 7919) % 20000))
+U="https://127.0.0.1:$PORT"
+mkdir "$T/src"
+i=1; while [ $i -le 150 ]; do echo "int leak_marker_$i(void) { return $i * 7; }"; i=$((i + 1)); done >"$T/src/main.c"
+"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
+DEMO=$!
+for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
+check "demo is up" grep -q '"url":"https://' "$T/demo.json"
+export SEALROOM_HOME="$T/fac"
+VKEY="$T/fac/demo-keys/vendor.key"
+
+totp() {
+	python3 - "$T/demo.json" "$1" <<'PY'
+import json, sys, hmac, hashlib, base64, struct, time
+d = json.load(open(sys.argv[1]))
+a = [x for x in d["accounts"] if x["login"] == sys.argv[2]][0]
+s = a["totp_secret"]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
+h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = h[-1] & 15
+print(a["password"], "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+PY
+}
+c() { curl -sk --max-time 20 "$@"; }
+set -- $(totp rita)
+c -c "$T/j" -b "$T/j" "$U/login" -o "$T/form"
+csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
+st=$(c -c "$T/j" -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/login" --data-urlencode "login=rita" \
+	--data-urlencode "password=$1" --data-urlencode "totp=$2" --data-urlencode "csrf=$csrf")
+check "rita logs in" [ "$st" = 303 ]
+
+check "blob view" [ "$(c -b "$T/j" -o "$T/blob.html" -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "no line of code as text" sh -c "! grep -q 'leak_marker' '$T/blob.html'"
+check "the session stylesheet is linked" grep -q '/s/room.css' "$T/blob.html"
+check "the watermark is over the code" grep -q 'class="sr-watermark"' "$T/blob.html"
+check "the print form" grep -q 'action="/r/demo@current/print/main.c"' "$T/blob.html"
+check "session font" [ "$(c -b "$T/j" -o "$T/code.ttf" -w '%{http_code}' "$U/s/code.ttf")" = 200 ]
+check "font is a TrueType font" sh -c "head -c 4 '$T/code.ttf' | od -An -tx1 | grep -q '00 01 00 00'"
+check "forensic tile" [ "$(c -b "$T/j" -o "$T/mark.png" -w '%{http_code}' "$U/s/mark.png")" = 200 ]
+check "watermark image names rita" sh -c "c() { curl -sk --max-time 20 \"\$@\"; }; c -b '$T/j' '$U/s/watermark.svg' | grep -q 'rita'"
+check "no session: no font" [ "$(c -o /dev/null -w '%{http_code}' "$U/s/code.ttf")" = 303 ]
+
+# text copied out of the view names the session
+python3 - "$T/blob.html" "$T/copied.txt" <<'PY'
+import html, re, sys
+t = html.unescape(re.sub(r"<[^>]*>", "", open(sys.argv[1], encoding="utf-8").read()))
+pua = "".join(ch for ch in t if 0xE000 <= ord(ch) <= 0xF8FF or ord(ch) >= 0xF0000)
+open(sys.argv[2], "w", encoding="utf-8").write("copied: " + pua[:400] + "\n")
+PY
+expect_ok "trace copied text" "$SR" trace "$T/copied.txt" --json
+check "copied text names rita" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["found"] and d["login"]=="rita" and d["kind"]=="text" and any(e["type"]=="view" for e in d["shown"])' "$T/out"
+expect_ok "trace the forensic tile" "$SR" trace "$T/mark.png"
+check "the tile names rita's session" grep -q '^session [0-9a-f]*: rita' "$T/out"
+check "and what it was shown" grep -q 'view demo@current main.c' "$T/out"
+
+# print: POST with the form's csrf, a PDF back, listed, disputed by the vendor
+csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/blob.html" | head -n 1)
+st=$(c -b "$T/j" -o "$T/p.pdf" -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" \
+	--data-urlencode "csrf=$csrf" --data-urlencode "from=1" --data-urlencode "to=100")
+check "print is a PDF" sh -c "[ '$st' = 200 ] && head -c 5 '$T/p.pdf' | grep -q '%PDF-'"
+check "print without csrf refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" -d from=1 -d to=2)" = 403 ]
+check "print by GET refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/print/main.c")" = 405 ]
+expect_ok "print list" "$SR" print list demo@current
+check "the print is listed with its Bates numbers" grep -q 'main.c lines 1-100, 2 pages, Bates 1-2' "$T/out"
+check "the print is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"print\"' | grep -q 'DEMO-000001'"
+expect_fail "a reviewer cannot dispute" 1 'only the vendor may dispute' "$SR" print dispute 1 --as rita --vendor-key "$VKEY"
+expect_ok "the vendor disputes" "$SR" print dispute 1 --as vera --vendor-key "$VKEY" --reason "more than agreed"
+expect_fail "once" 1 'already disputed' "$SR" print dispute 1 --as vera --vendor-key "$VKEY"
+expect_fail "no such print" 1 'no print 9' "$SR" print dispute 9 --as vera --vendor-key "$VKEY"
+expect_fail "print usage" 2 'usage: sealroom print' "$SR" print dispute
+expect_ok "session holds (none)" "$SR" session holds
+check "no session is held" [ ! -s "$T/out" ]
+expect_fail "resume a session that is not held" 1 'is not held' "$SR" session resume 0123456789abcdef --as otto
+
+kill -TERM "$DEMO" 2>/dev/null; wait "$DEMO" 2>/dev/null
+done_testing
