@@ -11,6 +11,7 @@
 
 #include "index.h"
 #include "manifest.h"
+#include "notes.h"
 #include "policy.h"
 #include "print.h"
 #include "release.h"
@@ -29,6 +30,7 @@ struct room {
 	struct manifest *m;
 	struct index *ix;
 	struct render_symtab *syms;
+	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
 	int refs;
 	int dropped;
 };
@@ -72,6 +74,7 @@ static void room_free(struct room *r)
 	if (!r)
 		return;
 	render_symtab_free(r->syms);
+	shingles_free(r->sh);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -883,7 +886,9 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	    (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">print lines "
 			     "<input name=\"from\" size=\"5\" value=\"%" PRIu64 "\"> to <input name=\"to\" "
 			     "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
-			  q->csrf, from, to)))
+			  q->csrf, from, to)) ||
+	    (r = buf_addstr(b, "<a id=\"notes-link\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "notes")) ||
+	    (r = buf_addstr(b, "\">notes</a>")))
 		goto out;
 	if (e->mode == 0120000 && (r = buf_addstr(b, "<span>symbolic link</span>")))
 		goto out;
@@ -1326,6 +1331,124 @@ static int print_route(struct req *q, const struct web_route *rt, struct room *r
 	return 0;
 }
 
+/* The release's shingles (notes.h), made from every file's text on first use. */
+static int room_shingles(struct web *w, struct room *rm, const struct shingles **out)
+{
+	int r = 0;
+	pthread_mutex_lock(&w->rooms_lock);
+	if (!rm->sh) {
+		struct shingles *sh = NULL;
+		if (!(r = shingles_new(&sh))) {
+			for (size_t i = 0; i < manifest_count(rm->m) && !r; i++) {
+				size_t len = 0;
+				const unsigned char *t = index_text(rm->ix, i, &len);
+				if (t && len)
+					r = shingles_add(sh, (const char *)t, len);
+			}
+		}
+		if (r)
+			shingles_free(sh);
+		else
+			rm->sh = sh;
+	}
+	*out = rm->sh;
+	pthread_mutex_unlock(&w->rooms_lock);
+	return r;
+}
+
+struct notes_list {
+	struct req *q;
+	int n, err;
+};
+
+static int note_row(void *ctx, const struct note_info *n)
+{
+	struct notes_list *l = ctx;
+	struct buf *b = &l->q->rs->body;
+	char when[32];
+	policy_format_time(n->created_at, when, sizeof(when));
+	if (buf_addf(b, "<li id=\"note-%lld\"><span class=\"meta\">", (long long)n->id) || esc(b, n->author) ||
+	    buf_addf(b, " \xc2\xb7 %s", when) || (n->path[0] && (buf_addstr(b, " \xc2\xb7 ") || esc(b, n->path))) ||
+	    (n->line > 0 && buf_addf(b, ":%lld", (long long)n->line)) || buf_addstr(b, "</span><p>") ||
+	    esc(b, n->text) || buf_addstr(b, "</p></li>"))
+		return l->err = ERR_TOOBIG;
+	l->n++;
+	return 0;
+}
+
+/*
+ * /r/P@V/notes: GET lists the notes of the reviewer's lab with a form; POST (csrf, text,
+ * path, line) keeps one (notes.h), or refuses it when it repeats 12 tokens of the code.
+ */
+static int notes_route(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body;
+	struct notes_list l = {q, 0, 0};
+	char refused[400] = "";
+	int r;
+	if (!strcmp(q->rq->method, "POST")) {
+		struct buf csrf, text, path, line;
+		const struct shingles *sh = NULL;
+		int64_t id = 0;
+		buf_init(&csrf, 128);
+		buf_init(&text, NOTES_TEXT_MAX + 1);
+		buf_init(&path, 4096);
+		buf_init(&line, 32);
+		if (form_field(q->rq, "csrf", &csrf) || csrf.len != WEB_CSRF_HEX ||
+		    sodium_memcmp(csrf.p, q->csrf, WEB_CSRF_HEX)) {
+			r = fail_page(q, 403, "the form expired or came from elsewhere", 0);
+		} else if (form_field(q->rq, "text", &text)) {
+			r = fail_page(q, 400, "note: the text is missing or too long", 0);
+		} else {
+			int dummy_path = form_field(q->rq, "path", &path), dummy_line = form_field(q->rq, "line", &line);
+			(void)dummy_path;
+			(void)dummy_line;
+			if (!(r = room_shingles(q->w, rm, &sh)))
+				r = notes_add(q->f, sh, &q->who, rt->product, rt->version, path.p,
+					      line.len ? strtoll(line.p, NULL, 10) : 0, text.p, q->now, &id);
+			if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE) {
+				snprintf(refused, sizeof(refused), "%s", err_msg());
+				r = 0;
+			} else if (!r) {
+				struct buf to;
+				buf_init(&to, 0);
+				r = rel_url(&to, rt->product, rt->version, "notes") ? ERR_TOOBIG : redirect(q, to.p);
+				buf_release(&to);
+				buf_release(&csrf);
+				buf_release(&text);
+				buf_release(&path);
+				buf_release(&line);
+				return r;
+			}
+		}
+		buf_release(&csrf);
+		buf_release(&text);
+		buf_release(&path);
+		buf_release(&line);
+		if (r || !refused[0])
+			return r;
+		q->rs->status = 403;
+	}
+	if ((r = page_head(q, "notes", rt)) || (r = buf_addstr(b, "<main class=\"notes\"><h1>notes of ")) ||
+	    (r = esc(b, q->who.org)) || (r = buf_addstr(b, "</h1>")))
+		return r;
+	if (refused[0] && ((r = buf_addstr(b, "<p class=\"error\" id=\"error\">")) || (r = esc(b, refused)) ||
+			   (r = buf_addstr(b, "</p>"))))
+		return r;
+	if ((r = buf_addstr(b, "<form class=\"note\" method=\"post\" action=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "notes")) ||
+	    (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><input name=\"path\" "
+			     "placeholder=\"file\"> <input name=\"line\" size=\"6\" placeholder=\"line\"><br>"
+			     "<textarea name=\"text\" id=\"note-text\" rows=\"5\" cols=\"80\"></textarea><br><button "
+			     "type=\"submit\">keep note</button></form><ul id=\"notes\">", q->csrf)))
+		return r;
+	if ((r = notes_each(q->f, &q->who, rt->product, rt->version, note_row, &l)) || (r = l.err))
+		return r;
+	if ((r = buf_addstr(b, "</ul></main>")))
+		return r;
+	return page_foot(q);
+}
+
 static int release_route(struct req *q, const char *path)
 {
 	struct web_route rt;
@@ -1347,10 +1470,11 @@ static int release_route(struct req *q, const char *path)
 	}
 	if (strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "search") &&
 	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff") &&
-	    strcmp(rt.what, "print"))
+	    strcmp(rt.what, "print") && strcmp(rt.what, "notes"))
 		return fail_page(q, 404, not_granted, 0);
 	if (!strcmp(rt.what, "print") ? strcmp(q->rq->method, "POST") != 0
-				      : strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
+	    : !strcmp(rt.what, "notes") ? strcmp(q->rq->method, "POST") && strcmp(q->rq->method, "GET")
+					: strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
 		return fail_page(q, 405, "method not allowed", 0);
 	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
 		return refuse_grant(q, 0);
@@ -1368,6 +1492,8 @@ static int release_route(struct req *q, const char *path)
 		r = def_page(q, &rt, rm);
 	else if (!strcmp(rt.what, "print"))
 		r = print_route(q, &rt, rm, &g);
+	else if (!strcmp(rt.what, "notes"))
+		r = notes_route(q, &rt, rm);
 	else
 		r = diff_page(q, &rt, rm);
 	room_put(q->w, rm);
@@ -1424,7 +1550,8 @@ static int dispatch(struct req *q, const char *path)
 	}
 	if (!strcmp(path, "/logout"))
 		return logout(q);
-	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) && strstr(path, "/print/")))
+	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) &&
+			 (strstr(path, "/print/") || strstr(path, "/notes"))))
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
 	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
 		return releases_page(q);

@@ -78,5 +78,21 @@ expect_ok "session holds (none)" "$SR" session holds
 check "no session is held" [ ! -s "$T/out" ]
 expect_fail "resume a session that is not held" 1 'is not held' "$SR" session resume 0123456789abcdef --as otto
 
+# notes: 12 consecutive tokens of the code are refused, 11 are kept, the lab sees them
+check "notes page" [ "$(c -b "$T/j" -o "$T/notes.html" -w '%{http_code}' "$U/r/demo@current/notes/")" = 200 ]
+csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/notes.html" | head -n 1)
+st=$(c -b "$T/j" -o "$T/n12" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; } here")
+check "a 12-token note is refused" [ "$st" = 403 ]
+check "the refusal explains" grep -q 'repeat 12 consecutive tokens of the sealed code' "$T/n12"
+st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; here")
+check "an 11-token note is kept" [ "$st" = 303 ]
+c -b "$T/j" -o "$T/notes.html" "$U/r/demo@current/notes/"
+check "the kept note is listed" grep -q 'return 1 \* 7; here' "$T/notes.html"
+check "the refused note is not" sh -c "! grep -q '7; } here' '$T/notes.html'"
+check "notes without csrf refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" -d text=x)" = 403 ]
+check "notes are logged, never their text" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note\"' | grep -vq leak_marker"
+
 kill -TERM "$DEMO" 2>/dev/null; wait "$DEMO" 2>/dev/null
 done_testing
