@@ -25,23 +25,22 @@ find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null
 
 rm -rf "$WORK/git" && mkdir -p "$WORK/git"
 git --git-dir="$WORK/git/repo" init -q
-t0=$(date +%s.%N)
-git --git-dir="$WORK/git/repo" --work-tree="$CORPUS" add -f -A
-t1=$(date +%s.%N)
-git_s=$(echo "$t1 - $t0" | bc -l)
+/usr/bin/time -f '%e %U %S' -o "$WORK/gtime" git --git-dir="$WORK/git/repo" --work-tree="$CORPUS" add -f -A
+read -r git_s git_u git_sys <"$WORK/gtime"
 git_tree=$(git --git-dir="$WORK/git/repo" --work-tree="$CORPUS" write-tree)
 rm -rf "$WORK/git"
 
 rm -rf "$WORK/fac" "$WORK/v.key" "$WORK/v.key.pub"
 "$SR" init -C "$WORK/fac" --name bench.example >/dev/null
 "$SR" key new bench --out "$WORK/v.key" >/dev/null
-/usr/bin/time -f '%e %M' -o "$WORK/time" "$SR" -C "$WORK/fac" seal "$CORPUS" --product linux --version 6.1 --vendor-key "$WORK/v.key" --json >"$WORK/seal.json"
-read -r seal_s rss_kb <"$WORK/time"
+/usr/bin/time -f '%e %M %U %S' -o "$WORK/time" "$SR" -C "$WORK/fac" seal "$CORPUS" --product linux --version 6.1 --vendor-key "$WORK/v.key" --json >"$WORK/seal.json"
+read -r seal_s rss_kb seal_u seal_sys <"$WORK/time"
 tree=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tree_sha1"])' "$WORK/seal.json")
 vault=$(du -sb "$WORK/fac/vault" | cut -f1)
 
-printf 'git add -f -A     %8.2f s\n' "$git_s"
-printf 'sealroom seal     %8.2f s   (both ids + zstd + AEAD)\n' "$seal_s"
+printf 'git add -f -A     %8.2f s   (cpu %.2f s)\n' "$git_s" "$(echo "$git_u + $git_sys" | bc -l)"
+printf 'sealroom seal     %8.2f s   (cpu %.2f s: both ids + zstd + AEAD + search index + xref)\n' "$seal_s" "$(echo "$seal_u + $seal_sys" | bc -l)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (wall ratios need a quiet machine)"
 printf 'ratio seal/git    %8.3f     (target <= 0.5)\n' "$(echo "$seal_s / $git_s" | bc -l)"
 printf 'peak RSS          %8.0f MB  (target <= 1500)\n' "$(echo "$rss_kb / 1024" | bc -l)"
 printf 'vault on disk     %8.3f x corpus\n' "$(echo "$vault / $bytes" | bc -l)"
