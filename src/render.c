@@ -15,19 +15,49 @@
 #define DIFF_CELLS_MAX ((uint64_t)4 << 20)
 #define DIFF_CONTEXT 3
 
-struct cached {
+/*
+ * A page's layout: which bytes of the page go into which highlight class and which are
+ * links to a definition. Offsets, classes and opaque symbol numbers only, never code: the
+ * bytes are read from the release and transformed for the session on every request.
+ */
+struct seg {
+	uint32_t off, len;  /* from the page's first byte */
+	int32_t sym;        /* symbol number of a definition link, or -1 */
+	uint8_t cls;        /* short class (short_class), 0 for none */
+};
+
+struct layout {
 	unsigned char id[32];
-	struct hl_span *spans;
-	size_t n;
+	char release[2 * RELEASE_NAME_MAX + 2];
+	uint64_t from;
+	int linked;            /* made with the release's symbols */
+	size_t n_lines;
+	uint32_t *line_off;    /* n_lines + 1 offsets from the page's first byte */
+	uint32_t *line_seg;    /* n_lines + 1: each line's first segment */
+	struct seg *segs;
+	size_t n_segs, cap_segs;
+	size_t bytes;
 	uint64_t used;
+	int refs;              /* the cache's and each renderer's */
 };
 
 struct render_cache {
 	pthread_mutex_t lock;
-	struct cached files[RENDER_CACHE_FILES];
+	struct layout *pages[RENDER_CACHE_FILES];
 	size_t n;
+	size_t bytes;
 	uint64_t clock;
 };
+
+static void layout_free(struct layout *l)
+{
+	if (!l)
+		return;
+	free(l->line_off);
+	free(l->line_seg);
+	free(l->segs);
+	free(l);
+}
 
 struct render_cache *render_cache_new(void)
 {
@@ -41,79 +71,108 @@ void render_cache_free(struct render_cache *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
-		free(c->files[i].spans);
+		layout_free(c->pages[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-/*
- * The spans of a file (a copy the caller frees), from the cache or by highlighting it.
- * Parsing runs outside the lock; two requests for the same new file may both parse it.
- */
-static void spans_for(struct render_cache *c, const struct manifest_entry *e, const unsigned char *text,
-		      size_t len, struct hl_span **out, size_t *n)
+static void layout_put(struct render_cache *c, struct layout *l)
 {
-	struct hl_span *sp = NULL;
-	size_t ns = 0, slot;
-	enum hl_lang lang;
-	*out = NULL;
-	*n = 0;
-	if (!c || !text || !len)
+	int last;
+	if (!l)
+		return;
+	if (!c) {
+		layout_free(l);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	last = --l->refs == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		layout_free(l);
+}
+
+/* The cached layout of a page (a reference: layout_put it), or NULL. */
+static struct layout *layout_find(struct render_cache *c, const unsigned char id[32], const char *release,
+				  uint64_t from, int linked)
+{
+	struct layout *l = NULL;
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n; i++) {
+		struct layout *x = c->pages[i];
+		if (x->from == from && x->linked == linked && !memcmp(x->id, id, 32) && !strcmp(x->release, release)) {
+			x->used = ++c->clock;
+			x->refs++;
+			l = x;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return l;
+}
+
+/* Keep l in the cache (which takes a reference), dropping the least recently used pages
+ * past RENDER_CACHE_FILES or RENDER_CACHE_BYTES. A page already there is kept instead. */
+static void layout_keep(struct render_cache *c, struct layout *l)
+{
+	struct layout *drop[RENDER_CACHE_FILES];
+	size_t n_drop = 0;
+	if (!c || l->bytes > RENDER_CACHE_BYTES)
 		return;
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->n; i++)
-		if (!memcmp(c->files[i].id, e->sha256, 32)) {
-			c->files[i].used = ++c->clock;
-			if (c->files[i].n) {
-				*out = xmalloc(c->files[i].n * sizeof(**out));
-				memcpy(*out, c->files[i].spans, c->files[i].n * sizeof(**out));
-			}
-			*n = c->files[i].n;
-			pthread_mutex_unlock(&c->lock);
-			return;
-		}
-	pthread_mutex_unlock(&c->lock);
-	lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
-	if (lang == HL_NONE || highlight(lang, (const char *)text, len, &sp, &ns, RENDER_HIGHLIGHT_BUDGET_US)) {
-		sp = NULL;
-		ns = 0;
-	}
-	pthread_mutex_lock(&c->lock);
-	if (c->n < RENDER_CACHE_FILES) {
-		slot = c->n++;
-	} else {
-		slot = 0;
+		if (c->pages[i]->from == l->from && c->pages[i]->linked == l->linked &&
+		    !memcmp(c->pages[i]->id, l->id, 32) && !strcmp(c->pages[i]->release, l->release))
+			goto out;
+	while (c->n && (c->n == RENDER_CACHE_FILES || c->bytes + l->bytes > RENDER_CACHE_BYTES)) {
+		size_t old = 0;
 		for (size_t i = 1; i < c->n; i++)
-			if (c->files[i].used < c->files[slot].used)
-				slot = i;
-		free(c->files[slot].spans);
+			if (c->pages[i]->used < c->pages[old]->used)
+				old = i;
+		c->bytes -= c->pages[old]->bytes;
+		if (--c->pages[old]->refs == 0)
+			drop[n_drop++] = c->pages[old];
+		c->pages[old] = c->pages[--c->n];
 	}
-	memcpy(c->files[slot].id, e->sha256, 32);
-	c->files[slot].spans = ns ? xmalloc(ns * sizeof(*sp)) : NULL;
-	if (ns)
-		memcpy(c->files[slot].spans, sp, ns * sizeof(*sp));
-	c->files[slot].n = ns;
-	c->files[slot].used = ++c->clock;
+	l->refs++;
+	l->used = ++c->clock;
+	c->pages[c->n++] = l;
+	c->bytes += l->bytes;
+out:
 	pthread_mutex_unlock(&c->lock);
-	*out = sp;
-	*n = ns;
+	for (size_t i = 0; i < n_drop; i++)
+		layout_free(drop[i]);
 }
 
-/* "h-<first part of the capture name>", for CSS. */
-static int add_class(struct buf *out, uint16_t cls)
+/*
+ * The short CSS class of a highlight class (app.css: .hk keywords, .hs strings, ...), or 0
+ * for a class the stylesheet does not colour, which then needs no element at all.
+ */
+#define N_SHORT 11
+static const char *const short_names[N_SHORT] = {"", "hk", "hs", "hc", "hn", "hf", "ht", "hp", "hm", "he", "hv"};
+
+static uint8_t short_class(uint16_t cls)
 {
+	static const struct {
+		const char *name;
+		uint8_t k;
+	} groups[] = {
+		{"keyword", 1},  {"conditional", 1}, {"repeat", 1},    {"include", 1},     {"storageclass", 1},
+		{"string", 2},   {"character", 2},   {"comment", 3},   {"number", 4},      {"constant", 4},
+		{"boolean", 4},  {"float", 4},	     {"function", 5},  {"method", 5},      {"constructor", 5},
+		{"type", 6},     {"tag", 6},	     {"property", 7},  {"field", 7},       {"attribute", 7},
+		{"label", 7},    {"preproc", 8},     {"define", 8},    {"macro", 8},       {"escape", 9},
+		{"punctuation", 9}, {"operator", 10}, {"module", 10},  {"namespace", 10},  {"variable", 10},
+		{"parameter", 10},
+	};
 	const char *name = hl_class_name(cls);
 	size_t l = strcspn(name, ".");
-	if (buf_addstr(out, "<span class=\"h-"))
-		return ERR_TOOBIG;
-	for (size_t i = 0; i < l; i++) {
-		char ch = name[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			ch = '_';
-		if (buf_addch(out, ch))
-			return ERR_TOOBIG;
-	}
-	return buf_addstr(out, "\">");
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strlen(groups[i].name) == l && !memcmp(groups[i].name, name, l))
+			return groups[i].k;
+	return 0;
 }
 
 /* Wipe and release a scratch buffer that held code. */
@@ -359,37 +418,6 @@ static int add_line_code(const struct render_ctx *c, const struct index *ix, con
 	return add_code(c, v, tmp, p + run, len - run, 0, out);
 }
 
-/*
- * A line at byte offset off of its file with the file's spans: segments inside a span are
- * wrapped in its class; *k is the span cursor, advanced past spans that end before the line.
- */
-static int add_line_spans(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-			  const char *p, size_t off, size_t len, const struct hl_span *sp, size_t n, size_t *k,
-			  struct buf *out)
-{
-	size_t pos = 0, cut = len > RENDER_LINE_MAX ? RENDER_LINE_MAX : len;
-	int r;
-	while (*k < n && sp[*k].end <= off)
-		(*k)++;
-	while (pos < cut) {
-		size_t j = *k, a, b;
-		while (j < n && sp[j].end <= off + pos)
-			j++;
-		if (j >= n || sp[j].start >= off + cut) {
-			return add_line_code(c, c->ix, v, tmp, p + pos, cut - pos, out);
-		}
-		a = sp[j].start > off + pos ? sp[j].start - off : pos;
-		b = sp[j].end - off < cut ? sp[j].end - off : cut;
-		if (a > pos && (r = add_line_code(c, c->ix, v, tmp, p + pos, a - pos, out)))
-			return r;
-		if ((r = add_class(out, sp[j].cls)) || (r = add_line_code(c, c->ix, v, tmp, p + a, b - a, out)) ||
-		    (r = buf_addstr(out, "</span>")))
-			return r;
-		pos = b;
-	}
-	return 0;
-}
-
 static int add_decorations(const struct render_ctx *c, const struct render_view *v, struct buf *out)
 {
 	int r = 0;
@@ -420,26 +448,233 @@ static void page_of(const unsigned char *p, size_t len, uint64_t from, size_t *o
 	*end = (size_t)(q - p);
 }
 
-int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out,
-		uint64_t *shown_to, uint64_t *n_lines)
+static void seg_add(struct layout *l, size_t off, size_t len, int64_t sym, uint8_t cls)
 {
-	const struct manifest_entry *e = manifest_get(index_manifest(c->ix), file);
+	struct seg *s;
+	if (!len)
+		return;
+	if (l->n_segs && sym < 0 && l->segs[l->n_segs - 1].sym < 0 && l->segs[l->n_segs - 1].cls == cls &&
+	    l->segs[l->n_segs - 1].off + l->segs[l->n_segs - 1].len == off) {
+		l->segs[l->n_segs - 1].len += (uint32_t)len;
+		return;
+	}
+	if (l->n_segs == l->cap_segs) {
+		l->cap_segs = l->cap_segs ? 2 * l->cap_segs : 1024;
+		l->segs = xrealloc(l->segs, l->cap_segs * sizeof(*l->segs));
+	}
+	s = &l->segs[l->n_segs++];
+	s->off = (uint32_t)off;
+	s->len = (uint32_t)len;
+	s->sym = (int32_t)sym;
+	s->cls = cls;
+}
+
+/* Segments of (p + a, b - a) of the page p in class cls, identifiers defined in ix linked. */
+static void seg_idents(const struct render_ctx *c, const struct index *ix, struct layout *l, const char *p,
+		       size_t a, size_t b, uint8_t cls)
+{
+	size_t i = a, run = a;
+	while (ix && i < b) {
+		size_t s;
+		int64_t sym;
+		if (!is_ident_start((unsigned char)p[i]) || (i > a && is_ident((unsigned char)p[i - 1]))) {
+			i++;
+			continue;
+		}
+		s = i;
+		while (i < b && is_ident((unsigned char)p[i]))
+			i++;
+		if ((sym = symbol_number(c->syms, ix, p + s, i - s)) < 0 || sym > INT32_MAX)
+			continue;
+		seg_add(l, run, s - run, -1, cls);
+		seg_add(l, s, i - s, sym, cls);
+		run = i;
+	}
+	seg_add(l, run, b - run, -1, cls);
+}
+
+/*
+ * The layout of the page [off, end) of text (lines from `from`) with the file's highlight
+ * spans sp (sorted, not overlapping) and, when ix is not NULL, its definition links.
+ */
+static struct layout *layout_build(const struct render_ctx *c, const struct index *ix, const unsigned char *text,
+				   size_t off, size_t end, const struct hl_span *sp, size_t n)
+{
+	struct layout *l = xcalloc(1, sizeof(*l));
+	const char *p = (const char *)text + off;
+	size_t cap = 256, k = 0, q = 0, len = end - off;
+	l->line_off = xmalloc(cap * sizeof(uint32_t));
+	l->line_seg = xmalloc(cap * sizeof(uint32_t));
+	while (q < len) {
+		const char *nl = memchr(p + q, '\n', len - q);
+		size_t ll = nl ? (size_t)(nl - (p + q)) : len - q, cut = ll > RENDER_LINE_MAX ? RENDER_LINE_MAX : ll;
+		size_t pos = q, stop = q + cut;
+		if (l->n_lines + 2 > cap) {
+			cap *= 2;
+			l->line_off = xrealloc(l->line_off, cap * sizeof(uint32_t));
+			l->line_seg = xrealloc(l->line_seg, cap * sizeof(uint32_t));
+		}
+		l->line_off[l->n_lines] = (uint32_t)q;
+		l->line_seg[l->n_lines++] = (uint32_t)l->n_segs;
+		/* spans are offsets of the whole file: off + pos is where this line stands */
+		while (k < n && sp[k].end <= off + pos)
+			k++;
+		while (pos < stop) {
+			size_t j = k, a, b;
+			while (j < n && sp[j].end <= off + pos)
+				j++;
+			if (j >= n || sp[j].start >= off + stop) {
+				seg_idents(c, ix, l, p, pos, stop, 0);
+				break;
+			}
+			a = sp[j].start > off + pos ? sp[j].start - off : pos;
+			b = sp[j].end - off < stop ? sp[j].end - off : stop;
+			if (a > pos)
+				seg_idents(c, ix, l, p, pos, a, 0);
+			seg_idents(c, ix, l, p, a, b, short_class(sp[j].cls));
+			pos = b;
+		}
+		q += ll + (nl != NULL);
+	}
+	l->line_off[l->n_lines] = (uint32_t)len;
+	l->line_seg[l->n_lines] = (uint32_t)l->n_segs;
+	l->bytes = sizeof(*l) + l->cap_segs * sizeof(*l->segs) + 2 * cap * sizeof(uint32_t);
+	return l;
+}
+
+/*
+ * What each ASCII byte becomes on the page: transformed for the session when the transform
+ * hook maps code points one by one (render_hooks.per_char), then escaped. n[b] is 0 when
+ * a byte has no entry, and such bytes go through add_code.
+ */
+struct ascii_map {
+	char s[128][8];
+	uint8_t n[128];
+};
+
+static int ascii_map_make(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+			  struct ascii_map *m)
+{
+	struct buf one;
+	int r = 0;
+	memset(m, 0, sizeof(*m));
+	if (c->hooks && c->hooks->transform && !c->hooks->per_char)
+		return 0;
+	buf_init(&one, 64);
+	for (int b = 0; b < 128 && !r; b++) {
+		char ch = (char)b;
+		buf_reset(&one);
+		if (!(r = add_code(c, v, tmp, &ch, 1, 0, &one)) && one.len <= sizeof(m->s[b])) {
+			memcpy(m->s[b], one.p, one.len);
+			m->n[b] = (uint8_t)one.len;
+		}
+	}
+	if (one.p)
+		sodium_memzero(one.p, one.cap);
+	buf_release(&one);
+	return r;
+}
+
+/* Append the code bytes (p, len) as shown: ASCII through the map, the rest through add_code. */
+static int emit_code(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+		     const struct ascii_map *m, const char *p, size_t len, struct buf *out)
+{
+	size_t i = 0;
+	int r;
+	while (i < len) {
+		size_t run = i;
+		char *d;
+		if (buf_grow(out, 8 * (len - i) + 8))
+			return ERR_TOOBIG;
+		d = out->p + out->len;
+		while (i < len && (unsigned char)p[i] < 0x80 && m->n[(unsigned char)p[i]]) {
+			memcpy(d, m->s[(unsigned char)p[i]], 8);
+			d += m->n[(unsigned char)p[i]];
+			i++;
+		}
+		out->len = (size_t)(d - out->p);
+		out->p[out->len] = 0;
+		for (run = i; i < len && ((unsigned char)p[i] >= 0x80 || !m->n[(unsigned char)p[i]]); i++)
+			;
+		if (i > run && (r = add_code(c, v, tmp, p + run, i - run, 0, out)))
+			return r;
+	}
+	return 0;
+}
+
+/* Append the decimal digits of x. */
+static int add_u64(struct buf *out, uint64_t x)
+{
+	char d[24];
+	size_t n = sizeof(d);
+	do
+		d[--n] = (char)('0' + x % 10);
+	while ((x /= 10));
+	return buf_add(out, d + n, sizeof(d) - n);
+}
+
+/* The page's lines from the layout: one element per line, one per highlight run. */
+static int emit_page(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+		     const struct ascii_map *m, const struct layout *l, const char *p, uint64_t from,
+		     struct buf *out)
+{
+	struct buf def;
+	int r = 0;
+	buf_init(&def, 4096);
+	if ((r = add_href(&def, c->product, c->version, "def", NULL, 0)) || (r = buf_addstr(&def, "?n=")))
+		goto out;
+	for (size_t i = 0; i < l->n_lines; i++) {
+		uint64_t line = from + i;
+		size_t ll = l->line_off[i + 1] - l->line_off[i];
+		uint8_t cls = 0;
+		if (ll && p[l->line_off[i + 1] - 1] == '\n')
+			ll--;
+		if ((r = buf_addstr(out, "<div class=l id=\"L")) || (r = add_u64(out, line)) ||
+		    (r = buf_addstr(out, "\"><a class=n data-n=")) || (r = add_u64(out, line)) ||
+		    (r = buf_addstr(out, "></a><span class=c>")))
+			goto out;
+		for (size_t k = l->line_seg[i]; k < l->line_seg[i + 1]; k++) {
+			const struct seg *s = &l->segs[k];
+			if (s->cls != cls) {
+				if ((cls && (r = buf_addstr(out, "</span>"))) ||
+				    (s->cls && ((r = buf_addstr(out, "<span class=")) ||
+						(r = buf_addstr(out, short_names[s->cls])) || (r = buf_addch(out, '>')))))
+					goto out;
+				cls = s->cls;
+			}
+			if (s->sym >= 0 && ((r = buf_addstr(out, "<a class=d href=\"")) || (r = buf_add(out, def.p, def.len)) ||
+					    (r = add_u64(out, (uint64_t)s->sym)) || (r = buf_addstr(out, "\">"))))
+				goto out;
+			if ((r = emit_code(c, v, tmp, m, p + s->off, s->len, out)) ||
+			    (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
+				goto out;
+		}
+		if ((cls && (r = buf_addstr(out, "</span>"))) ||
+		    (r = buf_addstr(out, ll > RENDER_LINE_MAX ? "<span class=cut></span></span></div>\n" : "</span></div>\n")))
+			goto out;
+	}
+out:
+	buf_release(&def);
+	return r;
+}
+
+int render_file_text(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
+{
 	struct render_view v = {0};
 	struct grant_info g;
 	struct buf tmp;
-	const unsigned char *text;
-	size_t len = 0, off, end;
-	uint64_t to, line;
-	struct hl_span *spans = NULL;
-	size_t n_spans = 0, k = 0;
-	char blob[65];
-	int r;
+	struct ascii_map *m = NULL;
+	struct layout *l = NULL;
+	size_t off, end;
+	uint64_t to;
+	char blob[65], ref[2 * RELEASE_NAME_MAX + 2];
+	int r, linked = c->ix != NULL;
 
-	if (!from)
-		from = 1;
-	text = index_text(c->ix, file, &len);
 	if (!text)
 		len = 0;
+	if (!from)
+		from = 1;
 	*n_lines = render_count_lines(text, len);
 	if (from > *n_lines && *n_lines)
 		from = *n_lines;
@@ -455,27 +690,52 @@ int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct b
 					    (json_int_t)v.line_from, (json_int_t)v.line_to))))
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
-	spans_for(c->cache, e, text, len, &spans, &n_spans);
-	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
-		goto out;
-	line = from;
-	for (size_t q = off; q < end; line++) {
-		const unsigned char *nl = memchr(text + q, '\n', end - q);
-		size_t ll = nl ? (size_t)(nl - (text + q)) : end - q;
-		if ((r = buf_addf(out, "<div class=\"l\" id=\"L%" PRIu64 "\"><a class=\"n\" href=\"#L%" PRIu64
-				  "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", line, line, line)) ||
-		    (r = (n_spans ? add_line_spans(c, &v, &tmp, (const char *)text + q, q, ll, spans, n_spans, &k, out)
-				  : add_line_code(c, c->ix, &v, &tmp, (const char *)text + q, ll, out))) ||
-		    (r = buf_addstr(out, ll > RENDER_LINE_MAX ? "<span class=\"cut\"></span></span></div>\n"
-							       : "</span></div>\n")))
-			goto out;
-		q += ll + (nl != NULL);
+	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
+	if (!(l = layout_find(c->cache, e->sha256, ref, from, linked))) {
+		struct hl_span *spans = NULL;
+		size_t n_spans = 0;
+		enum hl_lang lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
+		if (len && lang != HL_NONE &&
+		    highlight(lang, (const char *)text, len, &spans, &n_spans, RENDER_HIGHLIGHT_BUDGET_US)) {
+			spans = NULL;
+			n_spans = 0;
+		}
+		l = layout_build(c, c->ix, text ? text : (const unsigned char *)"", off, end, spans, n_spans);
+		free(spans);
+		memcpy(l->id, e->sha256, 32);
+		snprintf(l->release, sizeof(l->release), "%s", ref);
+		l->from = from;
+		l->linked = linked;
+		l->refs = 1;
+		layout_keep(c->cache, l);
 	}
+	m = sodium_malloc(sizeof(*m));
+	if (!m)
+		BUG("sodium_malloc");
+	if ((r = ascii_map_make(c, &v, &tmp, m)))
+		goto out;
+	/* one allocation for the page: the ciphered text is about 4 bytes a byte */
+	if ((r = buf_grow(out, 4 * (end - off) + 64 * l->n_lines + 48 * l->n_segs + 4096)))
+		goto out;
+	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
+	    (r = emit_page(c, &v, &tmp, m, l, (const char *)text + off, from, out)))
+		goto out;
 	r = buf_addstr(out, "</div>");
 out:
-	free(spans);
+	if (m)
+		sodium_free(m);
+	layout_put(c->cache, l);
 	wipe(&tmp);
 	return r;
+}
+
+int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out, uint64_t *shown_to,
+		uint64_t *n_lines)
+{
+	size_t len = 0;
+	const unsigned char *text = index_text(c->ix, file, &len);
+	return render_file_text(c, manifest_get(index_manifest(c->ix), file), text, len, from, out, shown_to,
+				n_lines);
 }
 
 /* Append a line's text with its match ranges in <mark>. */

@@ -66,6 +66,9 @@ struct render_hooks {
 	 * code points of the session's substitution). The result is escaped after. */
 	int (*transform)(void *ctx, const struct render_view *v, const char *p, size_t len,
 			 struct buf *out);
+	/* Non-zero when transform maps each code point on its own (the cipher font does):
+	 * the renderer then transforms ASCII through a table made once per view. */
+	int per_char;
 	/* Append HTML for <head> (e.g. the session's font stylesheet link). */
 	int (*head)(void *ctx, const struct render_view *v, struct buf *out);
 	/* Append HTML drawn over the code container (the visible watermark). */
@@ -79,11 +82,16 @@ struct render_hooks {
 };
 
 /*
- * Highlighting spans of files by blob id, kept between requests so that a file is parsed
- * once (spans are byte offsets and classes, no code). Thread-safe; at most
- * RENDER_CACHE_FILES files, the least recently used dropped first.
+ * Layouts of file pages, kept between requests so that a file is parsed and its
+ * identifiers looked up once: for each page (blob id, release, first line, with or without
+ * definition links), the highlight class and definition link of each run of bytes, as
+ * offsets, short class numbers and opaque symbol numbers; never code, and nothing of a
+ * session (the per-session transform runs on every request). Thread-safe; at most
+ * RENDER_CACHE_FILES pages and RENDER_CACHE_BYTES bytes, the least recently used dropped
+ * first.
  */
 #define RENDER_CACHE_FILES 512
+#define RENDER_CACHE_BYTES ((size_t)256 << 20)
 /* Parse and query time allowed per file; past it the file is shown plain. */
 #define RENDER_HIGHLIGHT_BUDGET_US 2000000
 struct render_cache;
@@ -106,7 +114,8 @@ struct render_ctx {
 	const struct render_hooks *hooks;  /* may be NULL */
 	const struct session_info *who;
 	const char *product, *version;
-	const struct index *ix;            /* the release's loaded index (text and symbols) */
+	const struct index *ix;            /* the release's loaded index (text and symbols), or
+					    * NULL while it loads: render_file_text only, no links */
 	struct render_cache *cache;        /* highlighting spans, or NULL: none */
 	const struct render_symtab *syms;  /* ix's symbol names, or NULL: look them up in ix */
 	int64_t now;                       /* 0: the clock */
@@ -119,10 +128,17 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * The page of a file: entry number `file` of ctx->ix's manifest from line `from` (1-based;
  * a page of lines from there). Steps 1-4; the HTML (a <div class="code"> of lines with
  * ids L<n>) is appended to out. *shown_to gets the last line shown, *n_lines the file's
- * line count. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
+ * line count. Lines are <div class=l id="L<n>"> with the number in <a class=n data-n=<n>>, the
+ * code in <span class=c>, one <span class=h?> per highlight run (app.css) and definition
+ * links <a class=d>. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
  */
 int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out,
 		uint64_t *shown_to, uint64_t *n_lines) WUR;
+/* The same for the file e whose bytes the caller read from the vault (text, len): for a
+ * release whose index is still loading (ctx->ix NULL: identifiers are not linked). */
+int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
+		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
+		     uint64_t *shown_to, uint64_t *n_lines) WUR;
 
 /* Search results as HTML (file groups of lines with links into blob views). Logged as
  * {"type":"search","query":..,"results":N,"lines":shown}. */

@@ -200,6 +200,7 @@ int shield_new(const char *dir, struct shield **out)
 	s->hooks.ctx = s;
 	s->hooks.quota = hook_quota;
 	s->hooks.transform = hook_transform;
+	s->hooks.per_char = 1;
 	s->hooks.head = hook_head;
 	s->hooks.overlay = hook_overlay;
 	s->hooks.mark = hook_mark;

@@ -32,7 +32,8 @@
 	if (code) {
 		code.addEventListener("click", function (ev) {
 			var a = ev.target.closest ? ev.target.closest("a.n") : null;
-			if (!a || !a.getAttribute("href") || a.getAttribute("href").charAt(0) !== "#") return;
+			/* file views: <a class=n> without href; search results link elsewhere */
+			if (!a || (a.getAttribute("href") && a.getAttribute("href").charAt(0) !== "#")) return;
 			ev.preventDefault();
 			var n = +a.getAttribute("data-n");
 			if (ev.shiftKey && anchor) {
