@@ -120,6 +120,8 @@ int serve_run(const char *dir, const struct serve_config *sc)
 	ho.threads = wo.handles;
 	if ((r = http_start(&ho, web_handle, w, &srv)))
 		goto out;
+	/* load the unlocked releases' search indexes while the first pages are served */
+	web_preload(w, (int64_t)time(NULL));
 	{
 		char url[128];
 		const char *l = sc->listen ? sc->listen : "127.0.0.1:8443";
@@ -133,14 +135,17 @@ int serve_run(const char *dir, const struct serve_config *sc)
 			       unlocked == 1 ? "" : "s");
 		fflush(stdout);
 	}
-	for (;;) {
-		struct timespec ts = {30, 0};
+	for (int tick = 1;; tick++) {
+		/* every 2 s: open releases unlocked since (`sealroom unlock`); every 30 s: expire */
+		struct timespec ts = {2, 0};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
 			break;
-		web_expire(w, (int64_t)time(NULL));
+		web_preload(w, (int64_t)time(NULL));
+		if (tick % 15 == 0)
+			web_expire(w, (int64_t)time(NULL));
 	}
 	if (!sc->ready)
 		fprintf(stderr, "sealroom serve: stopping; keys wiped\n");

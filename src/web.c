@@ -28,6 +28,12 @@ struct room {
 	struct vault_key *key;
 	struct vault *v;
 	struct manifest *m;
+	/* The search index loads in a thread of its own (room_load_index): ix and syms are
+	 * set once, under ix_mu, when ix_state turns from 0 (loading) to 1 (loaded), or to a
+	 * negative enum err when the load failed. File views and the tree do not wait for it. */
+	pthread_mutex_t ix_mu;
+	pthread_cond_t ix_cv;
+	int ix_state;
 	struct index *ix;
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -52,8 +58,10 @@ struct web {
 	struct render_cache *cache;
 
 	pthread_mutex_t rooms_lock;
+	pthread_cond_t loaders_done;
 	struct room *rooms[RELEASES_MAX];
 	int n_rooms;
+	int n_loaders; /* index loads running (each holds a ref on its room) */
 };
 
 /* One request's context. */
@@ -79,6 +87,8 @@ static void room_free(struct room *r)
 	manifest_free(r->m);
 	vault_close(r->v);
 	vault_key_free(r->key);
+	pthread_mutex_destroy(&r->ix_mu);
+	pthread_cond_destroy(&r->ix_cv);
 	free(r);
 }
 
@@ -96,6 +106,7 @@ int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct
 	pthread_mutex_init(&w->pool_lock, NULL);
 	pthread_cond_init(&w->pool_free, NULL);
 	pthread_mutex_init(&w->rooms_lock, NULL);
+	pthread_cond_init(&w->loaders_done, NULL);
 	w->pool = xcalloc(w->n_pool, sizeof(*w->pool));
 	for (unsigned i = 0; i < w->n_pool; i++)
 		if ((r = facility_open(dir, &w->pool[i])))
@@ -115,6 +126,11 @@ void web_free(struct web *w)
 {
 	if (!w)
 		return;
+	/* an index load cannot be interrupted: wait for the ones running */
+	pthread_mutex_lock(&w->rooms_lock);
+	while (w->n_loaders)
+		pthread_cond_wait(&w->loaders_done, &w->rooms_lock);
+	pthread_mutex_unlock(&w->rooms_lock);
 	for (int i = 0; i < w->n_rooms; i++)
 		room_free(w->rooms[i]);
 	for (unsigned i = 0; i < w->n_pool; i++)
@@ -127,6 +143,7 @@ void web_free(struct web *w)
 	pthread_mutex_destroy(&w->pool_lock);
 	pthread_cond_destroy(&w->pool_free);
 	pthread_mutex_destroy(&w->rooms_lock);
+	pthread_cond_destroy(&w->loaders_done);
 	free(w->dir);
 	free(w);
 }
@@ -187,18 +204,93 @@ static void room_put(struct web *w, struct room *r)
 	pthread_mutex_unlock(&w->rooms_lock);
 }
 
+struct loader {
+	struct web *w;
+	struct room *rm;
+};
+
 /*
- * The opened release product@version, loading it on first use with the keyring's key.
- * The key is asked for on every call, so a release whose window ended or that was dropped
- * is refused at once. ERR_NOTFOUND "release is locked" when no key is held.
+ * The search index of a room (which the loader holds a reference on): decrypt it and every
+ * file's text, build the symbol table, publish them, wake the requests waiting for them.
+ */
+static void *room_load_index(void *arg)
+{
+	struct loader *ld = arg;
+	struct room *rm = ld->rm;
+	struct web *w = ld->w;
+	struct index *ix = NULL;
+	struct render_symtab *syms = NULL;
+	struct buf mb;
+	struct timespec t0, t1;
+	int r;
+	free(ld);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	buf_init(&mb, INDEX_MAX);
+	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix)))
+		syms = render_symtab_new(ix);
+	if (mb.p && mb.cap)
+		sodium_memzero(mb.p, mb.cap);
+	buf_release(&mb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r)
+		fprintf(stderr, "sealroom serve: the index of '%s@%s' did not load: %s\n", rm->product, rm->version,
+			err_msg());
+	else
+		fprintf(stderr, "sealroom serve: index of '%s@%s' loaded in %.1f s\n", rm->product, rm->version,
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	pthread_mutex_lock(&rm->ix_mu);
+	rm->ix = ix;
+	rm->syms = syms;
+	rm->ix_state = r ? r : 1;
+	pthread_cond_broadcast(&rm->ix_cv);
+	pthread_mutex_unlock(&rm->ix_mu);
+	room_put(w, rm);
+	pthread_mutex_lock(&w->rooms_lock);
+	if (--w->n_loaders == 0)
+		pthread_cond_broadcast(&w->loaders_done);
+	pthread_mutex_unlock(&w->rooms_lock);
+	return NULL;
+}
+
+/* Wait for the room's index; 0 once rm->ix is there, the load's error otherwise. */
+static int room_index(struct room *rm)
+{
+	int r;
+	pthread_mutex_lock(&rm->ix_mu);
+	while (!rm->ix_state)
+		pthread_cond_wait(&rm->ix_cv, &rm->ix_mu);
+	r = rm->ix_state < 0 ? err_set(rm->ix_state, "the release's search index could not be loaded") : 0;
+	pthread_mutex_unlock(&rm->ix_mu);
+	return r;
+}
+
+/* Is the room's index loaded (without waiting)? */
+static int room_index_ready(struct room *rm)
+{
+	int ready;
+	pthread_mutex_lock(&rm->ix_mu);
+	ready = rm->ix_state == 1;
+	pthread_mutex_unlock(&rm->ix_mu);
+	return ready;
+}
+
+/*
+ * The opened release product@version, opening it on first use with the keyring's key:
+ * the vault and manifest at once, the search index in a thread of its own; with
+ * need_index, wait for that index. The key is asked for on every call, so a release whose
+ * window ended or that was dropped is refused at once. ERR_NOTFOUND "release is locked"
+ * when no key is held.
  */
 static int room_get(struct web *w, struct facility *f, const char *product, const char *version,
-		    int64_t now, struct room **out)
+		    int64_t now, int need_index, struct room **out)
 {
 	struct vault_key *k = NULL;
 	struct release_info info = {0};
 	struct room *rm = NULL;
 	struct buf mb;
+	struct loader *ld;
+	pthread_t th;
+	pthread_attr_t attr;
 	char *vdir = NULL;
 	int r;
 
@@ -215,12 +307,18 @@ static int room_get(struct web *w, struct facility *f, const char *product, cons
 	if (rm) {
 		pthread_mutex_unlock(&w->rooms_lock);
 		vault_key_free(k);
+		if (need_index && (r = room_index(rm))) {
+			room_put(w, rm);
+			return r;
+		}
 		*out = rm;
 		return 0;
 	}
-	/* load under the lock: one load per release, others wait for it */
+	/* open under the lock: one open per release, others wait for it */
 	buf_init(&mb, INDEX_MAX);
 	rm = xcalloc(1, sizeof(*rm));
+	pthread_mutex_init(&rm->ix_mu, NULL);
+	pthread_cond_init(&rm->ix_cv, NULL);
 	snprintf(rm->product, sizeof(rm->product), "%s", product);
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
 	rm->key = k;
@@ -241,21 +339,37 @@ static int room_get(struct web *w, struct facility *f, const char *product, cons
 	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
 	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
 		goto out;
-	buf_reset(&mb);
-	if ((r = vault_get_meta(rm->v, "index", &mb)) || (r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &rm->ix)))
-		goto out;
-	rm->syms = render_symtab_new(rm->ix);
 	if (w->n_rooms >= RELEASES_MAX) {
 		r = err_set(ERR_TOOBIG, "too many open releases");
 		goto out;
 	}
-	rm->refs = 1;
+	ld = xmalloc(sizeof(*ld));
+	ld->w = w;
+	ld->rm = rm;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, room_load_index, ld)) {
+		pthread_attr_destroy(&attr);
+		free(ld);
+		r = err_set(ERR_IO, "cannot start the index load of '%s@%s'", product, version);
+		goto out;
+	}
+	pthread_attr_destroy(&attr);
+	rm->refs = 2; /* the caller's and the loader's */
+	w->n_loaders++;
 	w->rooms[w->n_rooms++] = rm;
+	pthread_mutex_unlock(&w->rooms_lock);
 	*out = rm;
 	rm = NULL;
+	if (need_index && (r = room_index(*out))) {
+		room_put(w, *out);
+		*out = NULL;
+	}
+	goto done;
 out:
 	pthread_mutex_unlock(&w->rooms_lock);
 	room_free(rm);
+done:
 	vault_key_free(k);
 	release_info_release(&info);
 	if (mb.p && mb.cap)
@@ -263,6 +377,33 @@ out:
 	buf_release(&mb);
 	free(vdir);
 	return r;
+}
+
+struct preload {
+	struct web *w;
+	struct facility *f;
+	int64_t now;
+};
+
+static int preload_one(void *ctx, const struct release_info *ri)
+{
+	struct preload *p = ctx;
+	struct vault_key *k = NULL;
+	struct room *rm = NULL;
+	if (keyring_get(p->w->keys, ri->product, ri->version, p->now, &k))
+		return 0;
+	vault_key_free(k);
+	if (!room_get(p->w, p->f, ri->product, ri->version, p->now, 0, &rm))
+		room_put(p->w, rm);
+	return 0;
+}
+
+void web_preload(struct web *w, int64_t now)
+{
+	struct preload p = {w, pool_get(w), now};
+	if (release_each(p.f, preload_one, &p))
+		fprintf(stderr, "sealroom serve: cannot list releases to open: %s\n", err_msg());
+	pool_put(w, p.f);
 }
 
 /* ---- parsing ---- */
@@ -831,9 +972,9 @@ static struct render_ctx rctx(struct req *q, const struct web_route *rt, struct 
 	c.who = &q->who;
 	c.product = rt->product;
 	c.version = rt->version;
-	c.ix = rm->ix;
+	c.ix = rm ? rm->ix : NULL;
 	c.cache = q->w->cache;
-	c.syms = rm->syms;
+	c.syms = rm ? rm->syms : NULL;
 	c.now = q->now;
 	return c;
 }
@@ -857,7 +998,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, code;
 	const struct manifest_entry *e;
-	struct render_ctx c = rctx(q, rt, rm);
+	struct render_ctx c;
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
 	char blob[65];
 	size_t fi;
@@ -866,7 +1007,21 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		return fail_page(q, 404, not_granted, 0);
 	e = manifest_get(rm->m, fi);
 	buf_init(&code, (size_t)64 << 20);
-	if ((r = render_file(&c, fi, from, &code, &to, &n_lines))) {
+	if (room_index_ready(rm)) {
+		c = rctx(q, rt, rm);
+		r = render_file(&c, fi, from, &code, &to, &n_lines);
+	} else {
+		/* the index is still loading: the file's bytes from the vault, no links yet */
+		struct buf text;
+		buf_init(&text, VAULT_OBJECT_MAX);
+		c = rctx(q, rt, NULL);
+		if (!(r = e->mode == 0120000 || !e->size ? 0 : vault_get(rm->v, e->sha256, &text)))
+			r = render_file_text(&c, e, (const unsigned char *)text.p, text.len, from, &code, &to, &n_lines);
+		if (text.p)
+			sodium_memzero(text.p, text.cap);
+		buf_release(&text);
+	}
+	if (r) {
 		buf_release(&code);
 		return r == ERR_DENIED ? refuse_grant(q, 0) : r;
 	}
@@ -1108,7 +1263,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	path = slash ? slash + 1 : "";
 	if (policy_may_read(q->f, &q->who, rt->product, old_v, q->now, &g))
 		return refuse_grant(q, 0);
-	if ((r = room_get(q->w, q->f, rt->product, old_v, q->now, &old)))
+	if ((r = room_get(q->w, q->f, rt->product, old_v, q->now, 1, &old)))
 		return fail_page(q, 503, "the older release is locked: the vendor has not unlocked it", 0);
 	buf_init(&code, (size_t)64 << 20);
 	{
@@ -1204,7 +1359,7 @@ static int api_search(struct req *q)
 		r = refuse_grant(q, 1);
 		goto out;
 	}
-	if (room_get(q->w, q->f, rt.product, rt.version, q->now, &rm)) {
+	if (room_get(q->w, q->f, rt.product, rt.version, q->now, 1, &rm)) {
 		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it", 1);
 		goto out;
 	}
@@ -1478,7 +1633,9 @@ static int release_route(struct req *q, const char *path)
 		return fail_page(q, 405, "method not allowed", 0);
 	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
 		return refuse_grant(q, 0);
-	if (room_get(q->w, q->f, rt.product, rt.version, q->now, &rm))
+	/* the file view and the tree need only the vault and the manifest, never the index */
+	if (room_get(q->w, q->f, rt.product, rt.version, q->now,
+		     strcmp(rt.what, "tree") && strcmp(rt.what, "blob"), &rm))
 		return fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
 	if (!strcmp(rt.what, "tree"))
 		r = tree_page(q, &rt, rm);

@@ -11,7 +11,8 @@
  *
  * A struct web owns a pool of facility handles (one per request in flight), one shared
  * log (group commit), the cache of opened releases (vault, manifest, search index, loaded
- * while the keyring holds the release's key and dropped once it does not), and a random
+ * while the keyring holds the release's key and dropped once it does not; the index loads
+ * in a thread of its own and only searches, definitions, diffs, prints and notes wait for it), and a random
  * per-server secret for CSRF tokens. It is safe to call web_handle from many threads.
  */
 #ifndef SEALROOM_WEB_H
@@ -47,6 +48,13 @@ void web_free(struct web *w);
 int web_handle(void *w, const struct http_req *rq, struct http_resp *rs);
 /* Wipe keys whose window ended and drop opened releases whose key is gone. */
 void web_expire(struct web *w, int64_t now);
+/*
+ * Open every release whose key the keyring holds at now and start loading its search
+ * index in the background, so that neither the first file view (which never waits for
+ * the index) nor the first search waits for a load that could have run already. A release
+ * that cannot be opened is left for its requests to report.
+ */
+void web_preload(struct web *w, int64_t now);
 
 /*
  * Decode a raw request path strictly into out: %XX escapes (a bad escape, %00 or a control
