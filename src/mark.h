@@ -6,7 +6,8 @@
  *   semi-transparent, as an SVG image the renderer puts in a fixed layer over the code
  *   (mark_visible_svg, mark_css);
  * - the forensic mark: the page background is a tile of MARK_CELLS x MARK_CELLS cells of
- *   MARK_CELL pixels, each cell the background colour plus or minus MARK_AMP levels. The
+ *   MARK_CELL pixels, each cell the background colour plus or minus MARK_AMP levels (of
+ *   255). The
  *   signs (the chips) are a balanced pseudo-random sequence keyed by the facility's mark
  *   key and the session id, so nobody without the key can make another session's mark.
  *   The tile repeats over the whole page, so any quarter of a screenshot holds many copies.
@@ -37,7 +38,7 @@
 #define MARK_CELLS 16
 #define MARK_TILE (MARK_CELL * MARK_CELLS)
 #define MARK_CHIPS (MARK_CELLS * MARK_CELLS)
-#define MARK_AMP 3
+#define MARK_AMP 2
 #define MARK_SID_MAX 16
 /* A session is named when its correlation reaches this and beats the runner-up by MARK_MARGIN */
 #define MARK_THRESHOLD 0.45

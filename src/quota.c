@@ -220,11 +220,21 @@ static int set_hold(sqlite3 *db, const char *sid, const char *login, const char 
 	return r;
 }
 
+/*
+ * A connection of the charge's own, so that its transaction is not shared with other
+ * threads. synchronous=NORMAL: a power cut may forget the last charges, never the log
+ * entries of what was shown (logdb commits those with FULL), from which usage can be
+ * recounted.
+ */
 static int open_db(struct facility *f, sqlite3 **db)
 {
 	char *path = facility_path(f, "sealroom.db");
 	int r = db_open(path, 0, db);
 	free(path);
+	if (!r && (r = db_exec(*db, "PRAGMA synchronous=NORMAL"))) {
+		db_close(*db);
+		*db = NULL;
+	}
 	return r;
 }
 
@@ -239,7 +249,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	char reason[256] = "";
 
 	memset(why, 0, sizeof(*why));
-	if (n < 0 || (kind != QUOTA_REQUEST && n == 0 && kind != QUOTA_VIEW))
+	if (n < 0 || (kind == QUOTA_PRINT && n == 0))
 		return err_set(ERR_USAGE, "quota: nothing to charge");
 	if ((r = quota_limits_of(g, &l)) || (r = open_db(f, &db)))
 		return r;
@@ -255,13 +265,14 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 		r = err_set(ERR_DENIED, "%s", why->message);
 		goto fail;
 	}
+	/* every charge is also one request */
+	if ((r = usage_get(db, g->id, "request", now / 60, &used)) ||
+	    (r = within(why, "requests_per_minute", l.requests_per_minute, used, 1, "requests",
+			(now / 60 + 1) * 60)) ||
+	    (r = usage_add(db, g->id, "request", now / 60, 1)))
+		goto fail;
 	switch (kind) {
 	case QUOTA_REQUEST:
-		if ((r = usage_get(db, g->id, "request", now / 60, &used)) ||
-		    (r = within(why, "requests_per_minute", l.requests_per_minute, used, 1, "requests",
-				(now / 60 + 1) * 60)) ||
-		    (r = usage_add(db, g->id, "request", now / 60, 1)))
-			goto fail;
 		break;
 	case QUOTA_VIEW:
 		if (l.max_view_lines >= 0 && n > l.max_view_lines) {

@@ -60,7 +60,8 @@ int quota_limits_of(const struct grant_info *g, struct quota_limits *l) WUR;
 
 /*
  * Charge n of kind to who's grant g at now (path: the file viewed, for QUOTA_VIEW; may be
- * NULL otherwise). 0 when within every quota (and recorded); ERR_DENIED with why filled
+ * NULL otherwise); every charge also counts as one request (requests_per_minute). 0 when
+ * within every quota (and recorded); ERR_DENIED with why filled
  * and err_msg() = why->message when a quota would be passed or the session is held, and
  * then nothing is recorded. Views also feed the scraping watch, which may log an alert or
  * hold the session (this view is then refused).

@@ -1,7 +1,7 @@
 /*
  * shield: issue 7's modules plugged into the one renderer (render.h's struct render_hooks).
  *
- *   quota      quota_charge: one request, then the lines of the view, search or diff
+ *   quota      quota_charge: the lines of the view, search or diff (and one request)
  *   transform  the session's cipher (cipherfont.h): code goes out as private-use code points
  *   head       <link rel="stylesheet" href="/s/room.css">
  *   overlay    <div class="sr-watermark">: the visible watermark, a fixed click-through layer
