@@ -86,12 +86,9 @@ static int hook_quota(void *ctx, struct facility *f, const struct render_view *v
 {
 	struct quota_refusal why;
 	enum quota_kind kind = !strcmp(v->kind, "search") ? QUOTA_SEARCH : QUOTA_VIEW;
-	int r;
 	(void)ctx;
 	if (!v->who || !v->grant)
 		return err_set(ERR_USAGE, "shield: a render without a session or grant");
-	if ((r = quota_charge(f, v->who, v->grant, QUOTA_REQUEST, 1, NULL, v->now, &why)))
-		return r;
 	return quota_charge(f, v->who, v->grant, kind, (int64_t)v->lines,
 			    kind == QUOTA_VIEW ? v->path : NULL, v->now, &why);
 }
