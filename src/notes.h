@@ -11,8 +11,10 @@
  * shingle; NOTES_RUN - 1 tokens of code are allowed (a name, a short expression).
  *
  * Memory: 16 bytes per token of the release at most (an open-addressed table at most half
- * full). Notes are stored as text in table notes (db.c step 4) and each one added is a log
- * entry (its id, release, place and length, never its text).
+ * full), so at most NOTES_SHINGLES_MAX shingles (1 GiB): past that (a release of some
+ * 64 million tokens, a Linux-sized tree) notes cannot be checked and are refused. Notes
+ * are stored as text in table notes (db.c step 4) and each one added is a log entry (its
+ * id, release, place and length, never its text).
  */
 #ifndef SEALROOM_NOTES_H
 #define SEALROOM_NOTES_H
@@ -27,7 +29,7 @@
 
 #define NOTES_RUN 12
 #define NOTES_TEXT_MAX 65536
-#define NOTES_SHINGLES_MAX ((size_t)1 << 31)
+#define NOTES_SHINGLES_MAX ((size_t)1 << 26)
 
 struct shingles;
 
