@@ -151,6 +151,8 @@ out:
  * for a class the stylesheet does not colour, which then needs no element at all.
  */
 #define N_SHORT 11
+#define SHORT_STRING 2
+#define SHORT_COMMENT 3
 static const char *const short_names[N_SHORT] = {"", "hk", "hs", "hc", "hn", "hf", "ht", "hp", "hm", "he", "hv"};
 
 static uint8_t short_class(uint16_t cls)
@@ -521,6 +523,7 @@ static struct layout *layout_build(const struct render_ctx *c, const struct inde
 			k++;
 		while (pos < stop) {
 			size_t j = k, a, b;
+			uint8_t cls;
 			while (j < n && sp[j].end <= off + pos)
 				j++;
 			if (j >= n || sp[j].start >= off + stop) {
@@ -531,7 +534,9 @@ static struct layout *layout_build(const struct render_ctx *c, const struct inde
 			b = sp[j].end - off < stop ? sp[j].end - off : stop;
 			if (a > pos)
 				seg_idents(c, ix, l, p, pos, a, 0);
-			seg_idents(c, ix, l, p, a, b, short_class(sp[j].cls));
+			cls = short_class(sp[j].cls);
+			/* words of comments and strings are prose, not references to definitions */
+			seg_idents(c, cls == SHORT_STRING || cls == SHORT_COMMENT ? NULL : ix, l, p, a, b, cls);
 			pos = b;
 		}
 		q += ll + (nl != NULL);
