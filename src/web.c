@@ -1027,6 +1027,9 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	}
 	q->rs->sensitive = 1;
 	hex_encode(blob, e->sha256, 32);
+	/* the body once, at its size: no copies of the page left behind by growing it */
+	if ((r = buf_grow(b, code.len + 16384)))
+		goto out;
 	if ((r = page_head(q, rt->rest, rt)) || (r = crumbs(q, rt, rt->rest)) ||
 	    (r = buf_addf(b, "<div class=\"meta\" id=\"meta\"><span>%" PRIu64 " lines</span><span>%" PRIu64
 			     " bytes</span><span>mode %o</span><span class=\"id\" title=\"git blob sha256\">blob %s</span>",
