@@ -143,7 +143,7 @@ json.dump(d, open(sys.argv[1], "w"))
 EOF
 "$SR" nominate demo@current --reviewer rob --as otto >/dev/null
 "$SR" approve demo@current --reviewer rob --as vera --vendor-key "$VKEY" >/dev/null
-END=$(($(date +%s) + 6))
+END=$(($(date +%s) + 20))
 "$SR" grant demo@current --reviewer rob --from 2020-01-01 --until "@$END" --as otto >/dev/null
 "$SR" approve demo@current --reviewer rob --as vera --vendor-key "$VKEY" >/dev/null
 set -- $(totp rob)

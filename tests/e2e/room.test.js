@@ -215,7 +215,7 @@ async function main() {
 		const rob = JSON.parse(sr("user", "add", "rob", "--org", "evallab", "--role", "reviewer", "--json"));
 		sr("nominate", "demo@2", "--reviewer", "rob", "--as", "otto");
 		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
-		const end = Math.floor(Date.now() / 1000) + 8;
+		const end = Math.floor(Date.now() / 1000) + 25;
 		sr("grant", "demo@2", "--reviewer", "rob", "--from", "2020-01-01", "--until", "@" + end, "--as", "otto");
 		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
 		const ctx2 = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
