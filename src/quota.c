@@ -260,7 +260,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	if (held) {
 		snprintf(why->quota, sizeof(why->quota), "session_held");
 		snprintf(why->message, sizeof(why->message),
-			 "session '%s' is held for review (%s); an operator or the vendor must resume it",
+			 "session '%s' is held for review (%.120s); an operator or the vendor must resume it",
 			 who->session_id, reason);
 		r = err_set(ERR_DENIED, "%s", why->message);
 		goto fail;
@@ -334,7 +334,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	if (hold) {
 		snprintf(why->quota, sizeof(why->quota), "session_held");
 		snprintf(why->message, sizeof(why->message),
-			 "session '%s' is held for review: %s; an operator or the vendor must resume it",
+			 "session '%s' is held for review: %.120s; an operator or the vendor must resume it",
 			 who->session_id, reason);
 		r = err_set(ERR_DENIED, "%s", why->message);
 	}
