@@ -245,7 +245,8 @@ int xref_builder_finish(struct xref_builder *b, const struct manifest *m, struct
 	if (n_files > UINT32_MAX)
 		return err_set(ERR_TOOBIG, "xref: too many files");
 	if (!b->over) {
-		qsort(b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
+		if (b->n_recs)
+			qsort(b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
 		for (size_t i = 0; i < n_files; i++) {
 			const struct manifest_entry *e = manifest_get(m, i);
 			struct brec key, *rec;
@@ -262,7 +263,8 @@ int xref_builder_finish(struct xref_builder *b, const struct manifest *m, struct
 				names_len += rec->defs[j].name_len;
 			}
 		}
-		qsort(v, n, sizeof(*v), cmp_fdef);
+		if (n)
+			qsort(v, n, sizeof(*v), cmp_fdef);
 	}
 	total = HEAD_LEN + (uint64_t)n * DEF_REC + names_len;
 	if (total > XREF_MAX || names_len > UINT32_MAX) {
@@ -550,7 +552,8 @@ int xref_references(const struct index *ix, const char *name, size_t len, size_t
 		return err_set(ERR_USAGE, "references: '%.*s' is not an identifier",
 			       (int)(len > 64 ? 64 : len), name);
 	files = candidates(ix, name, len, &n_files);
-	qsort(files, n_files, sizeof(*files), cmp_u32); /* manifest order is path order */
+	if (n_files) /* manifest order is path order */
+		qsort(files, n_files, sizeof(*files), cmp_u32);
 	for (size_t f = 0; f < n_files && !r; f++) {
 		size_t tl, sl;
 		const unsigned char *t = index_text(ix, files[f], &tl);
