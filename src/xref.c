@@ -251,7 +251,8 @@ int xref_builder_finish(struct xref_builder *b, const struct manifest *m, struct
 			const struct manifest_entry *e = manifest_get(m, i);
 			struct brec key, *rec;
 			memcpy(key.id, e->sha256, 32);
-			rec = bsearch(&key, b->recs, b->n_recs, sizeof(*b->recs), cmp_rec);
+			rec = b->n_recs ? bsearch(&key, b->recs, b->n_recs, sizeof(*b->recs), cmp_rec)
+					: NULL;
 			if (!rec || e->mode == 0120000)
 				continue;
 			for (size_t j = 0; j < rec->n_defs; j++) {
