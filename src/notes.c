@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "index.h"
 #include "notes.h"
 
 struct shingles {
@@ -191,7 +192,287 @@ int shingles_match(const struct shingles *s, const char *text, size_t len, struc
 	return found;
 }
 
-int notes_add(struct facility *f, const struct shingles *sh, const struct session_info *who,
+/*
+ * The index path. The note's windows of NOTES_RUN tokens go into a small table by a
+ * seeded hash of their token hashes (identical windows once); the files that may hold a
+ * window are found through the trigrams of its tokens; each such file is tokenised once,
+ * and every run of NOTES_RUN of its tokens whose hash is in the table is compared token by
+ * token with the note's window. So a window is found exactly where shingles_add would
+ * have seen it, whatever white space separates its tokens in the code.
+ */
+#define ROLL_P 0x9e3779b97f4a7c15ULL
+
+struct scan {
+	const unsigned char *note;
+	size_t *from, *to, n_tok, cap_tok, n_win;
+	uint64_t seed, p_run; /* p_run = ROLL_P ** NOTES_RUN */
+	uint64_t *slot_h;
+	uint32_t *slot_w; /* UINT32_MAX = empty */
+	size_t cap;
+	uint32_t *rep;      /* window -> its first identical window */
+	unsigned char *hit; /* by window: found in the code */
+	/* the file being scanned: the last NOTES_RUN tokens, by token number mod NOTES_RUN */
+	const unsigned char *file;
+	uint64_t ring_h[NOTES_RUN], roll;
+	size_t ring_from[NOTES_RUN], ring_to[NOTES_RUN], n_file_tok;
+};
+
+static uint64_t tok_hash(uint64_t seed, const unsigned char *p, size_t n)
+{
+	uint64_t h = seed ^ n;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+static void note_tok(void *ctx, size_t from, size_t to)
+{
+	struct scan *s = ctx;
+	if (s->n_tok == s->cap_tok) {
+		s->cap_tok = s->cap_tok ? 2 * s->cap_tok : 256;
+		s->from = xrealloc(s->from, s->cap_tok * sizeof(size_t));
+		s->to = xrealloc(s->to, s->cap_tok * sizeof(size_t));
+	}
+	s->from[s->n_tok] = from;
+	s->to[s->n_tok] = to;
+	s->n_tok++;
+}
+
+static int same_tok(const unsigned char *a, size_t af, size_t at, const unsigned char *b, size_t bf,
+		    size_t bt)
+{
+	return at - af == bt - bf && !memcmp(a + af, b + bf, at - af);
+}
+
+static int same_windows(const struct scan *s, size_t a, size_t b)
+{
+	for (size_t k = 0; k < NOTES_RUN; k++)
+		if (!same_tok(s->note, s->from[a + k], s->to[a + k], s->note, s->from[b + k], s->to[b + k]))
+			return 0;
+	return 1;
+}
+
+/* Cut the note into tokens and put its distinct windows into the table. */
+static void scan_init(struct scan *s, const char *text, size_t len)
+{
+	uint64_t *th;
+	memset(s, 0, sizeof(*s));
+	s->note = (const unsigned char *)text;
+	randombytes_buf(&s->seed, sizeof(s->seed));
+	s->p_run = 1;
+	for (int k = 0; k < NOTES_RUN; k++)
+		s->p_run *= ROLL_P;
+	notes_tokens(text, len, note_tok, s);
+	s->n_win = s->n_tok >= NOTES_RUN ? s->n_tok - NOTES_RUN + 1 : 0;
+	if (!s->n_win)
+		return;
+	th = xmalloc(s->n_tok * sizeof(uint64_t));
+	for (size_t i = 0; i < s->n_tok; i++)
+		th[i] = tok_hash(s->seed, s->note + s->from[i], s->to[i] - s->from[i]);
+	for (s->cap = 16; s->cap < 2 * s->n_win; s->cap *= 2)
+		;
+	s->slot_h = xcalloc(s->cap, sizeof(uint64_t));
+	s->slot_w = xmalloc(s->cap * sizeof(uint32_t));
+	memset(s->slot_w, 0xff, s->cap * sizeof(uint32_t));
+	s->rep = xmalloc(s->n_win * sizeof(uint32_t));
+	s->hit = xcalloc(s->n_win, 1);
+	for (size_t w = 0; w < s->n_win; w++) {
+		uint64_t h = 0;
+		size_t i;
+		for (size_t k = 0; k < NOTES_RUN; k++)
+			h = h * ROLL_P + th[w + k];
+		s->rep[w] = (uint32_t)w;
+		for (i = (size_t)h & (s->cap - 1); s->slot_w[i] != UINT32_MAX; i = (i + 1) & (s->cap - 1))
+			if (s->slot_h[i] == h && same_windows(s, s->slot_w[i], w)) {
+				s->rep[w] = s->slot_w[i];
+				break;
+			}
+		if (s->rep[w] == w) {
+			s->slot_h[i] = h;
+			s->slot_w[i] = (uint32_t)w;
+		}
+	}
+	free(th);
+}
+
+static void scan_release(struct scan *s)
+{
+	free(s->from);
+	free(s->to);
+	free(s->slot_h);
+	free(s->slot_w);
+	free(s->rep);
+	free(s->hit);
+}
+
+/* One token of the file: roll the window's hash, and compare on a hash that the note has. */
+static void file_tok(void *ctx, size_t from, size_t to)
+{
+	struct scan *s = ctx;
+	size_t j = s->n_file_tok++ % NOTES_RUN;
+	uint64_t h = tok_hash(s->seed, s->file + from, to - from);
+	s->roll = s->roll * ROLL_P + h - s->ring_h[j] * s->p_run;
+	s->ring_h[j] = h;
+	s->ring_from[j] = from;
+	s->ring_to[j] = to;
+	if (s->n_file_tok < NOTES_RUN)
+		return;
+	for (size_t i = (size_t)s->roll & (s->cap - 1); s->slot_w[i] != UINT32_MAX; i = (i + 1) & (s->cap - 1)) {
+		size_t w = s->slot_w[i], k;
+		if (s->slot_h[i] != s->roll || s->hit[w])
+			continue;
+		for (k = 0; k < NOTES_RUN; k++) {
+			size_t r = (s->n_file_tok + k) % NOTES_RUN; /* the window's k-th token */
+			if (!same_tok(s->file, s->ring_from[r], s->ring_to[r], s->note, s->from[w + k], s->to[w + k]))
+				break;
+		}
+		if (k == NOTES_RUN)
+			s->hit[w] = 1;
+	}
+}
+
+static void scan_file(struct scan *s, const unsigned char *p, size_t len)
+{
+	s->file = p;
+	s->roll = 0;
+	s->n_file_tok = 0;
+	memset(s->ring_h, 0, sizeof(s->ring_h));
+	notes_tokens((const char *)p, len, file_tok, s);
+}
+
+/* The rarest trigrams inside a token (*c = SIZE_MAX when the token has none). */
+struct rare {
+	uint32_t t[2];
+	size_t c[2];
+};
+
+static void rare_put(struct rare *r, uint32_t t, size_t c)
+{
+	if ((r->c[0] != SIZE_MAX && r->t[0] == t) || (r->c[1] != SIZE_MAX && r->t[1] == t))
+		return;
+	if (c < r->c[0]) {
+		r->t[1] = r->t[0];
+		r->c[1] = r->c[0];
+		r->t[0] = t;
+		r->c[0] = c;
+	} else if (c < r->c[1]) {
+		r->t[1] = t;
+		r->c[1] = c;
+	}
+}
+
+/*
+ * Mark in cand the files that may hold window w: those with both of its two rarest
+ * trigrams (each inside one of its tokens, so in the code whatever the spacing). 1 when
+ * the window has no token of 3 bytes, so that every file must be read.
+ */
+static int window_files(const struct index *ix, const struct rare *tok, size_t w, struct rare *last,
+			unsigned char *cand)
+{
+	struct rare r = {{0, 0}, {SIZE_MAX, SIZE_MAX}};
+	uint32_t *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	for (size_t k = w; k < w + NOTES_RUN; k++)
+		for (int j = 0; j < 2; j++)
+			if (tok[k].c[j] != SIZE_MAX)
+				rare_put(&r, tok[k].t[j], tok[k].c[j]);
+	if (r.c[0] == SIZE_MAX)
+		return 1;
+	if (!r.c[0] || !memcmp(&r, last, sizeof(r))) /* none holds it, or as the last window */
+		return 0;
+	*last = r;
+	index_postings(ix, r.t[0], &a, &na);
+	if (r.c[1] != SIZE_MAX)
+		index_postings(ix, r.t[1], &b, &nb);
+	for (size_t i = 0, j = 0; i < na; i++) {
+		while (b && j < nb && b[j] < a[i])
+			j++;
+		if (!b || (j < nb && b[j] == a[i]))
+			cand[a[i]] = 1;
+	}
+	free(a);
+	free(b);
+	return 0;
+}
+
+int notes_match_index(const struct index *ix, const char *text, size_t len, size_t scan_max,
+		      struct notes_match *m)
+{
+	struct scan s;
+	struct rare *tok = NULL, last = {{0, 0}, {SIZE_MAX, SIZE_MAX}};
+	size_t n_files = index_n_files(ix), total = 0;
+	unsigned char *cand = NULL;
+	int all = 0, r = 0;
+
+	scan_init(&s, text, len);
+	if (!s.n_win)
+		goto out;
+	tok = xmalloc(s.n_tok * sizeof(*tok));
+	for (size_t i = 0; i < s.n_tok; i++) {
+		tok[i].c[0] = tok[i].c[1] = SIZE_MAX;
+		for (size_t k = s.from[i]; k + 3 <= s.to[i]; k++) {
+			uint32_t t = index_trigram(s.note[k], s.note[k + 1], s.note[k + 2]);
+			rare_put(&tok[i], t, index_postings_count(ix, t));
+		}
+	}
+	cand = xcalloc(n_files ? n_files : 1, 1);
+	for (size_t w = 0; w < s.n_win && !all; w++)
+		if (s.rep[w] == w)
+			all = window_files(ix, tok, w, &last, cand);
+	for (size_t i = 0; i < n_files; i++) {
+		size_t n = 0;
+		const unsigned char *p = index_text(ix, i, &n);
+		/* past a NUL the trigrams stop (index_searchable_len), the tokens do not */
+		cand[i] = p && n && (all || cand[i] || index_search_len(ix, i) < n);
+		if (cand[i] && __builtin_add_overflow(total, n, &total))
+			total = SIZE_MAX;
+	}
+	if (total > scan_max) {
+		r = err_set(ERR_TOOBIG,
+			    "note refused: checking it against the sealed code would read %zu MiB of "
+			    "files (limit %zu MiB); split it into shorter notes or quote less code",
+			    total / 1048576 + (total % 1048576 != 0), scan_max / 1048576);
+		goto out;
+	}
+	for (size_t i = 0; i < n_files; i++)
+		if (cand[i]) {
+			size_t n = 0;
+			const unsigned char *p = index_text(ix, i, &n);
+			scan_file(&s, p, n);
+		}
+	for (size_t i = 0; i < s.n_win && !r; i++) {
+		size_t j = i;
+		if (!s.hit[s.rep[i]])
+			continue;
+		while (j + 1 < s.n_win && s.hit[s.rep[j + 1]])
+			j++;
+		m->from = s.from[i];
+		m->to = s.to[j + NOTES_RUN - 1];
+		m->tokens = j - i + NOTES_RUN;
+		r = 1;
+	}
+out:
+	free(cand);
+	free(tok);
+	scan_release(&s);
+	return r;
+}
+
+/* Check a note against whichever form of the code c holds. */
+static int code_match(const struct notes_code *c, const char *text, size_t len, struct notes_match *m)
+{
+	if (c->sh)
+		return shingles_match(c->sh, text, len, m);
+	if (c->ix)
+		return notes_match_index(c->ix, text, len, c->scan_max, m);
+	BUG("notes: no code to check against");
+}
+
+int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,
 	      const char *product, const char *version, const char *path, int64_t line,
 	      const char *text, int64_t now, int64_t *id)
 {
@@ -209,7 +490,9 @@ int notes_add(struct facility *f, const struct shingles *sh, const struct sessio
 		return err_set(ERR_TOOBIG, "note: %zu bytes is too long (limit %d)", len, NOTES_TEXT_MAX);
 	if (!utf8_valid(text, len))
 		return err_set(ERR_PARSE, "note: not UTF-8 text");
-	if (sh && shingles_match(sh, text, len, &m)) {
+	if (code && (r = code_match(code, text, len, &m)) < 0)
+		return r;
+	if (code && r) {
 		snprintf(ref, sizeof(ref), "%s@%s", product, version);
 		x = json_pack("{s:s,s:s,s:I,s:I}", "release", ref, "reason", "code", "tokens",
 			      (json_int_t)m.tokens, "time", (json_int_t)now);

@@ -4,17 +4,23 @@
  *
  * A note that holds a run of NOTES_RUN or more consecutive tokens of the release's code is
  * refused with an explanation. Code and notes are cut into tokens the same way
- * (identifiers, numbers, runs of punctuation; white space separates and is dropped), and
- * the release's every run of NOTES_RUN tokens (a shingle) is kept as a 64-bit keyed hash
- * in a struct shingles, built in memory when the release is unlocked (the server feeds it
- * each file's text) and never written anywhere. A note is checked against it shingle by
- * shingle; NOTES_RUN - 1 tokens of code are allowed (a name, a short expression).
+ * (identifiers, numbers, runs of punctuation; white space separates and is dropped);
+ * NOTES_RUN - 1 tokens of code are allowed (a name, a short expression). Two ways check
+ * a note, with the same answer:
  *
- * Memory: 16 bytes per token of the release at most (an open-addressed table at most half
- * full), so at most NOTES_SHINGLES_MAX shingles (1 GiB): past that (a release of some
- * 64 million tokens, a Linux-sized tree) notes cannot be checked and are refused. Notes
- * are stored as text in table notes (db.c step 4) and each one added is a log entry (its
- * id, release, place and length, never its text).
+ * - shingles: every run of NOTES_RUN tokens of the release (a shingle) is kept as a 64-bit
+ *   keyed hash in a struct shingles, built in memory on the first note (the server feeds
+ *   it each file's text) and never written anywhere; a note is checked shingle by shingle.
+ *   16 bytes per token of the release at most (a table at most half full), so the server
+ *   builds it only for releases of up to NOTES_SHINGLES_TEXT_MAX bytes of text, and it
+ *   refuses more than NOTES_SHINGLES_MAX shingles.
+ * - the search index (notes_match_index), for releases of any size: the files that may hold
+ *   one of the note's runs are found through the trigrams inside its tokens, and only those
+ *   are cut into tokens and compared with the note, at most scan_max bytes of them per note
+ *   (past that the note is refused, never let through unchecked). Memory: the note's size.
+ *
+ * Notes are stored as text in table notes (db.c step 4) and each one added is a log entry
+ * (its id, release, place and length, never its text).
  */
 #ifndef SEALROOM_NOTES_H
 #define SEALROOM_NOTES_H
@@ -30,7 +36,12 @@
 #define NOTES_RUN 12
 #define NOTES_TEXT_MAX 65536
 #define NOTES_SHINGLES_MAX ((size_t)1 << 26)
+/* Releases with more text than this are checked through their index, not shingles. */
+#define NOTES_SHINGLES_TEXT_MAX ((size_t)256 << 20)
+/* Bytes of code notes_match_index reads for one note, at most (the server's budget). */
+#define NOTES_SCAN_MAX ((size_t)4 << 30)
 
+struct index;
 struct shingles;
 
 int shingles_new(struct shingles **out) WUR;
@@ -49,6 +60,22 @@ struct notes_match {
 /* Does (text, len) hold NOTES_RUN consecutive tokens of code? 1 with *m filled, else 0. */
 int shingles_match(const struct shingles *s, const char *text, size_t len, struct notes_match *m);
 
+/*
+ * Does (text, len) hold NOTES_RUN consecutive tokens of the text of ix's files? 1 with *m
+ * filled (as shingles_match would fill it), else 0. ERR_TOOBIG "note refused: checking it
+ * ... would read N MiB of files (limit M MiB) ..." when the files that may hold one of its
+ * runs have more than scan_max bytes. ix must be loaded with its contents.
+ */
+int notes_match_index(const struct index *ix, const char *text, size_t len, size_t scan_max,
+		      struct notes_match *m) WUR;
+
+/* What notes_add checks a note against: the shingles sh when set, else the index ix. */
+struct notes_code {
+	const struct shingles *sh;
+	const struct index *ix;
+	size_t scan_max; /* for ix */
+};
+
 /* Cut (p, len) into tokens: fn gets each token's bytes [from, to). */
 void notes_tokens(const char *p, size_t len, void (*fn)(void *ctx, size_t from, size_t to),
 		  void *ctx);
@@ -66,10 +93,11 @@ struct note_info {
 /*
  * Keep who's note on product@version (path and line may be "" and 0) at now. ERR_DENIED
  * "note refused: characters A-B repeat N consecutive tokens of the sealed code ..." when
- * sh finds a run (nothing is stored); ERR_TOOBIG past NOTES_TEXT_MAX; ERR_USAGE for an
- * empty note. *id (may be NULL) gets the note's number.
+ * code holds such a run (nothing is stored); ERR_TOOBIG past NOTES_TEXT_MAX, or when the
+ * index path's budget runs out; ERR_USAGE for an empty note. code NULL checks nothing
+ * (for tests). *id (may be NULL) gets the note's number.
  */
-int notes_add(struct facility *f, const struct shingles *sh, const struct session_info *who,
+int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,
 	      const char *product, const char *version, const char *path, int64_t line,
 	      const char *text, int64_t now, int64_t *id) WUR;
 

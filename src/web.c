@@ -37,6 +37,7 @@ struct room {
 	struct index *ix;
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
+	int notes_by_index;  /* too much code for sh: notes are checked through ix */
 	int refs;
 	int dropped;
 };
@@ -1489,14 +1490,25 @@ static int print_route(struct req *q, const struct web_route *rt, struct room *r
 	return 0;
 }
 
-/* The release's shingles (notes.h), made from every file's text on first use. */
-static int room_shingles(struct web *w, struct room *rm, const struct shingles **out)
+/*
+ * What notes on the release are checked against (notes.h): its shingles, made from every
+ * file's text on first use, or its index when the release has too much text for them.
+ */
+static int room_notes_code(struct web *w, struct room *rm, struct notes_code *out)
 {
 	int r = 0;
 	pthread_mutex_lock(&w->rooms_lock);
-	if (!rm->sh) {
+	if (!rm->sh && !rm->notes_by_index) {
 		struct shingles *sh = NULL;
-		if (!(r = shingles_new(&sh))) {
+		size_t total = 0;
+		for (size_t i = 0; i < manifest_count(rm->m); i++) {
+			size_t len = 0;
+			if (index_text(rm->ix, i, &len) && __builtin_add_overflow(total, len, &total))
+				total = SIZE_MAX;
+		}
+		if (total > NOTES_SHINGLES_TEXT_MAX)
+			rm->notes_by_index = 1;
+		else if (!(r = shingles_new(&sh))) {
 			for (size_t i = 0; i < manifest_count(rm->m) && !r; i++) {
 				size_t len = 0;
 				const unsigned char *t = index_text(rm->ix, i, &len);
@@ -1504,12 +1516,18 @@ static int room_shingles(struct web *w, struct room *rm, const struct shingles *
 					r = shingles_add(sh, (const char *)t, len);
 			}
 		}
-		if (r)
+		if (r == ERR_TOOBIG) { /* more shingles than the table holds */
+			rm->notes_by_index = 1;
+			r = 0;
+		}
+		if (r || rm->notes_by_index)
 			shingles_free(sh);
 		else
 			rm->sh = sh;
 	}
-	*out = rm->sh;
+	out->sh = rm->sh;
+	out->ix = rm->ix;
+	out->scan_max = NOTES_SCAN_MAX;
 	pthread_mutex_unlock(&w->rooms_lock);
 	return r;
 }
@@ -1546,7 +1564,7 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 	int r;
 	if (!strcmp(q->rq->method, "POST")) {
 		struct buf csrf, text, path, line;
-		const struct shingles *sh = NULL;
+		struct notes_code code;
 		int64_t id = 0;
 		buf_init(&csrf, 128);
 		buf_init(&text, NOTES_TEXT_MAX + 1);
@@ -1561,8 +1579,8 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 			int dummy_path = form_field(q->rq, "path", &path), dummy_line = form_field(q->rq, "line", &line);
 			(void)dummy_path;
 			(void)dummy_line;
-			if (!(r = room_shingles(q->w, rm, &sh)))
-				r = notes_add(q->f, sh, &q->who, rt->product, rt->version, path.p,
+			if (!(r = room_notes_code(q->w, rm, &code)))
+				r = notes_add(q->f, &code, &q->who, rt->product, rt->version, path.p,
 					      line.len ? strtoll(line.p, NULL, 10) : 0, text.p, q->now, &id);
 			if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE) {
 				snprintf(refused, sizeof(refused), "%s", err_msg());

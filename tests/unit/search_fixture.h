@@ -70,7 +70,7 @@ static void fixture_make_files(struct fixture *f, const struct fixture_file *fil
 }
 
 /* The fixture files above. */
-static void fixture_make(struct fixture *f)
+static inline void fixture_make(struct fixture *f)
 {
 	fixture_make_files(f, fixture_files);
 }

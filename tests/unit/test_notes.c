@@ -3,6 +3,8 @@
 #include "policy.h"
 #include "test.h"
 
+#include "search_fixture.h"
+
 static const char code[] =
 	"static int parse_header(const unsigned char *p, size_t len, struct hdr *out)\n"
 	"{\n"
@@ -52,6 +54,7 @@ TEST(twelve_refused_eleven_kept)
 	char root[] = "/tmp/sealroom-notes-XXXXXX", dir[300], cmd[400];
 	struct facility *f = NULL;
 	struct shingles *sh;
+	struct notes_code nc = {NULL, NULL, 0};
 	struct session_info who, other;
 	struct notes_match m;
 	unsigned char totp[AUTH_TOTP_SECRET_LEN];
@@ -70,6 +73,7 @@ TEST(twelve_refused_eleven_kept)
 	CHECK(shingles_match(sh, n11, strlen(n11), &m) == 0);
 	CHECK(shingles_match(sh, n12b, strlen(n12b), &m) == 1);
 	CHECK(shingles_match(sh, code, strlen(code), &m) == 1 && m.from == 0 && m.to == strlen(code) - 1);
+	nc.sh = sh;
 
 	CHECK(mkdtemp(root) != NULL);
 	snprintf(dir, sizeof(dir), "%s/f", root);
@@ -87,19 +91,19 @@ TEST(twelve_refused_eleven_kept)
 	snprintf(other.login, sizeof(other.login), "bob");
 	other.org_id = p.org_id;
 
-	CHECK(notes_add(f, sh, &who, "fw", "1", "src/h.c", 3, n12, 100, &id) == ERR_DENIED);
+	CHECK(notes_add(f, &nc, &who, "fw", "1", "src/h.c", 3, n12, 100, &id) == ERR_DENIED);
 	CHECK(strstr(err_msg(), "note refused: characters 9-") != NULL);
 	CHECK(strstr(err_msg(), "repeat 12 consecutive tokens") != NULL);
 	CHECK(strstr(err_msg(), "parse_header") == NULL); /* the refusal never echoes code */
-	CHECK(notes_add(f, sh, &who, "fw", "1", "src/h.c", 3, n11, 100, &id) == 0 && id > 0);
-	CHECK(notes_add(f, sh, &who, "fw", "1", "", 0, "", 100, &id) == ERR_USAGE);
+	CHECK(notes_add(f, &nc, &who, "fw", "1", "src/h.c", 3, n11, 100, &id) == 0 && id > 0);
+	CHECK(notes_add(f, &nc, &who, "fw", "1", "", 0, "", 100, &id) == ERR_USAGE);
 	{
 		char *big = xmalloc(NOTES_TEXT_MAX + 2);
 		memset(big, 'a', NOTES_TEXT_MAX + 1);
 		big[NOTES_TEXT_MAX + 1] = 0;
-		CHECK(notes_add(f, sh, &who, "fw", "1", "", 0, big, 100, &id) == ERR_TOOBIG);
+		CHECK(notes_add(f, &nc, &who, "fw", "1", "", 0, big, 100, &id) == ERR_TOOBIG);
 		big[NOTES_TEXT_MAX] = 0; /* at the limit */
-		CHECK(notes_add(f, sh, &who, "fw", "1", "", 0, big, 100, &id) == 0);
+		CHECK(notes_add(f, &nc, &who, "fw", "1", "", 0, big, 100, &id) == 0);
 		free(big);
 	}
 	CHECK(notes_each(f, &who, "fw", "1", count_note, &count) == 0 && count == 2);
@@ -111,9 +115,132 @@ TEST(twelve_refused_eleven_kept)
 	CHECK(system(cmd) == 0);
 }
 
+/* The release of the index path tests: the code above, short tokens, code after a NUL. */
+static const char shorts[] = "int f(void)\n{\n\tx = a + b * c - d / e % f;\n}\n";
+static const char after_nul[] = "\x7f" "ELF\0\0\0 blob_tail_call(alpha, beta, gamma, delta, eps);\n";
+static const struct fixture_file note_files[] = {
+	{"src/h.c", code, 0, 0100644},
+	{"src/short.c", shorts, 0, 0100644},
+	{"fw.bin", after_nul, sizeof(after_nul) - 1, 0100644},
+	{"link", "src/h.c", 0, 0120000},
+	{NULL, NULL, 0, 0},
+};
+
+/* notes_match_index and shingles_match over the same code give the same answer. */
+static int same_answer(const struct index *ix, const struct shingles *sh, const char *note)
+{
+	struct notes_match a = {0, 0, 0}, b = {0, 0, 0};
+	int ra = notes_match_index(ix, note, strlen(note), NOTES_SCAN_MAX, &a);
+	int rb = shingles_match(sh, note, strlen(note), &b);
+	return ra == rb && a.from == b.from && a.to == b.to && a.tokens == b.tokens;
+}
+
+struct tokens_list {
+	const char *p;
+	size_t from[256], to[256], n;
+};
+
+static void list_tok(void *ctx, size_t from, size_t to)
+{
+	struct tokens_list *l = ctx;
+	if (l->n < 256) {
+		l->from[l->n] = from;
+		l->to[l->n++] = to;
+	}
+}
+
+TEST(index_path)
+{
+	struct fixture fx;
+	struct shingles *sh;
+	struct notes_match m;
+	size_t all = strlen(code) + strlen(shorts) + sizeof(after_nul) - 1;
+	/* as in twelve_refused_eleven_kept: 12 tokens from character 9, then 11 */
+	const char *n12 = "I think static int parse_header(const unsigned char *p, size_t len is odd";
+	const char *n11 = "I think static int parse_header(const unsigned char *p, size_t is odd";
+	/* "!= 0x7f ) return err_set ( ERR_PARSE , \" bad header \");" spans a line of the code */
+	const char *span12 = "see != 0x7f) return err_set(ERR_PARSE, \"bad header\"); there";
+	const char *span11 = "see 0x7f) return err_set(ERR_PARSE, \"bad header\"); there";
+	const char *spaced12 = "!=   0x7f)\n\nreturn\terr_set(  ERR_PARSE ,\r\n \"bad   header\");";
+	/* ",\"" is one token where the code has two: the run stops there */
+	const char *merged = "!= 0x7f) return err_set(ERR_PARSE,\"bad header\");";
+	/* only tokens of 1 or 2 bytes: no trigram narrows the files */
+	const char *short12 = "so a+b*c-d/e%f; ok";
+	const char *short11 = "so a+b*c-d/e%f ok";
+	/* after a NUL, where the trigram index stops */
+	const char *nul12 = "blob_tail_call(alpha, beta, gamma, delta, eps);";
+	const char *nul11 = "blob_tail_call(alpha, beta, gamma, delta, eps)";
+
+	fixture_make_files(&fx, note_files);
+	CHECK(shingles_new(&sh) == 0);
+	for (size_t i = 0; i < index_n_files(fx.ix); i++) {
+		size_t len = 0;
+		const unsigned char *t = index_text(fx.ix, i, &len);
+		if (t && len)
+			CHECK(shingles_add(sh, (const char *)t, len) == 0);
+	}
+	CHECK(notes_match_index(fx.ix, n12, strlen(n12), NOTES_SCAN_MAX, &m) == 1 && m.tokens == 12 &&
+	      m.from == 8);
+	CHECK(notes_match_index(fx.ix, n11, strlen(n11), NOTES_SCAN_MAX, &m) == 0);
+	CHECK(notes_match_index(fx.ix, span12, strlen(span12), NOTES_SCAN_MAX, &m) == 1 && m.tokens == 12 &&
+	      m.from == 4 && m.to == strlen(span12) - 6);
+	CHECK(notes_match_index(fx.ix, span11, strlen(span11), NOTES_SCAN_MAX, &m) == 0);
+	CHECK(notes_match_index(fx.ix, spaced12, strlen(spaced12), NOTES_SCAN_MAX, &m) == 1 && m.tokens == 12);
+	CHECK(notes_match_index(fx.ix, merged, strlen(merged), NOTES_SCAN_MAX, &m) == 0);
+	CHECK(notes_match_index(fx.ix, short12, strlen(short12), NOTES_SCAN_MAX, &m) == 1 && m.tokens == 12);
+	CHECK(notes_match_index(fx.ix, short11, strlen(short11), NOTES_SCAN_MAX, &m) == 0);
+	CHECK(notes_match_index(fx.ix, nul12, strlen(nul12), NOTES_SCAN_MAX, &m) == 1 && m.tokens == 12);
+	CHECK(notes_match_index(fx.ix, nul11, strlen(nul11), NOTES_SCAN_MAX, &m) == 0);
+	CHECK(notes_match_index(fx.ix, code, strlen(code), NOTES_SCAN_MAX, &m) == 1 && m.from == 0 &&
+	      m.to == strlen(code) - 1);
+	CHECK(notes_match_index(fx.ix, "", 0, 0, &m) == 0);
+
+	/* the budget: every file is read for short12, at the limit and one past it */
+	CHECK(notes_match_index(fx.ix, short12, strlen(short12), all, &m) == 1);
+	CHECK(notes_match_index(fx.ix, short12, strlen(short12), all - 1, &m) == ERR_TOOBIG);
+	CHECK(strstr(err_msg(), "note refused: checking it against the sealed code would read 1 MiB") != NULL);
+	CHECK(strstr(err_msg(), "a+b") == NULL);
+	/* n12's windows need only src/h.c, and the file past its NUL */
+	CHECK(notes_match_index(fx.ix, n12, strlen(n12), strlen(code) + sizeof(after_nul) - 1, &m) == 1);
+	CHECK(notes_match_index(fx.ix, n12, strlen(n12), strlen(code), &m) == ERR_TOOBIG);
+
+	/* the same answers as the shingles: runs of the code rejoined with other spacing, cut short */
+	CHECK(same_answer(fx.ix, sh, n12) && same_answer(fx.ix, sh, span12) && same_answer(fx.ix, sh, merged) &&
+	      same_answer(fx.ix, sh, short11) && same_answer(fx.ix, sh, nul12));
+	{
+		struct tokens_list l = {code, {0}, {0}, 0};
+		static const char *const gaps[] = {" ", "\n", "\t\t", " \r\n  ", "\f", "\v "};
+		unsigned seed = 7;
+		char note[2048];
+		notes_tokens(code, strlen(code), list_tok, &l);
+		CHECK(l.n > 40);
+		for (int trial = 0; trial < 400; trial++) {
+			size_t start, n, len = 0;
+			seed = seed * 1103515245u + 12345u;
+			start = (seed >> 8) % l.n;
+			seed = seed * 1103515245u + 12345u;
+			n = 8 + (seed >> 8) % 10; /* 8 to 17 tokens */
+			len += (size_t)snprintf(note, sizeof(note), "note: ");
+			for (size_t i = start; i < start + n && i < l.n; i++) {
+				seed = seed * 1103515245u + 12345u;
+				len += (size_t)snprintf(note + len, sizeof(note) - len, "%.*s%s",
+							(int)(l.to[i] - l.from[i]), code + l.from[i],
+							gaps[(seed >> 8) % 6]);
+			}
+			if (!same_answer(fx.ix, sh, note)) {
+				CHECK(!"index and shingles disagree");
+				break;
+			}
+		}
+	}
+	shingles_free(sh);
+	fixture_free(&fx);
+}
+
 int main(void)
 {
 	RUN(tokens);
 	RUN(twelve_refused_eleven_kept);
+	RUN(index_path);
 	return test_done();
 }
