@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 BUILD=${BUILD:-build}
 make --no-print-directory "$BUILD/libsealroom.a" >/dev/null
-PKGS="libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson"
+PKGS=$(sed -n "s/^PKGS = //p" Makefile) # link exactly what the library needs
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sealroom-bench-log.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 -D_GNU_SOURCE -O2 -Isrc $(pkg-config --cflags $PKGS) -o "$tmp/log_bench" bench/log_bench.c \
