@@ -194,7 +194,7 @@ static int deliver(struct run *r, struct worker *w, struct item *it, const void 
 		r->done_files++;
 		r->done_bytes += len;
 		if ((r->done_files & 1023) == 0)
-			r->o->progress(r->o->progress_ctx, r->done_files, r->done_bytes);
+			r->o->progress(r->o->progress_ctx, r->done_files, r->done_bytes, r->n, r->total);
 		pthread_mutex_unlock(&r->mu);
 	}
 	return 0;
@@ -405,7 +405,7 @@ static int run_workers(struct run *r)
 	if (r->err)
 		return err_set(r->err, "%s", r->msg);
 	if (r->o->progress)
-		r->o->progress(r->o->progress_ctx, r->done_files, r->done_bytes);
+		r->o->progress(r->o->progress_ctx, r->done_files, r->done_bytes, r->n, r->total);
 	return 0;
 }
 
@@ -978,7 +978,7 @@ static int ingest_archive(const char *name, const char *file, const void *mem, s
 			goto out;
 	}
 	if (o->progress)
-		o->progress(o->progress_ctx, x.r.done_files, x.r.done_bytes);
+		o->progress(o->progress_ctx, x.r.done_files, x.r.done_bytes, 0, 0);
 	rc = finish(&x.r, out);
 out:
 	if (x.a)

@@ -32,7 +32,10 @@ struct ingest_opts {
 	unsigned max_ratio; /* archives: expanded/compressed limit, default 200 */
 	uint64_t ratio_after; /* the ratio is checked once this much is expanded (64 MiB) */
 	int threads;        /* workers; 0 = number of CPUs */
-	void (*progress)(void *ctx, uint64_t files, uint64_t bytes); /* may be NULL */
+	/* may be NULL; called now and then with what is done so far and, when the source
+	 * was walked first (folders, git), the totals (else 0) */
+	void (*progress)(void *ctx, uint64_t files, uint64_t bytes, uint64_t total_files,
+			 uint64_t total_bytes);
 	void *progress_ctx;
 };
 

@@ -161,25 +161,39 @@ int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_i
 	return r;
 }
 
-/* The seal's ingest callback: put each blob into the vault, count progress. */
+/* What the seal's ingest callbacks share: the vault, the index and xref builders. */
 struct seal_ctx {
 	struct vault_writer *w;
 	struct index_builder *ib;
 	struct xref_builder *xb;
-	int progress;
-	pthread_mutex_t lock;
-	uint64_t files, bytes;
 	time_t last_draw;
 };
 
-static void draw_progress(struct seal_ctx *s, int final)
+/*
+ * The progress bar on stderr (only when it is a terminal): ingest calls this from its
+ * workers now and then, under its own lock, with the totals when the source was walked.
+ */
+static void seal_progress(void *ctx, uint64_t files, uint64_t bytes, uint64_t total_files,
+			  uint64_t total_bytes)
 {
+	struct seal_ctx *s = ctx;
 	time_t now = time(NULL);
-	if (!s->progress || (!final && now == s->last_draw))
+	if (now == s->last_draw && (!total_files || files < total_files))
 		return;
 	s->last_draw = now;
-	fprintf(stderr, "\rsealing: %" PRIu64 " files, %.1f MB%s", s->files,
-		(double)s->bytes / 1e6, final ? "\n" : "");
+	if (total_files) {
+		char bar[31];
+		uint64_t fill = files >= total_files ? 30 : files * 30 / total_files;
+		for (int i = 0; i < 30; i++)
+			bar[i] = (uint64_t)i < fill ? '#' : '.';
+		bar[30] = 0;
+		fprintf(stderr, "\rsealing [%s] %3u%%  %" PRIu64 "/%" PRIu64 " files, %.1f MB", bar,
+			(unsigned)(files >= total_files ? 100 : files * 100 / total_files), files,
+			total_files, (double)bytes / 1e6);
+	} else {
+		fprintf(stderr, "\rsealing: %" PRIu64 " files, %.1f MB", files, (double)bytes / 1e6);
+	}
+	(void)total_bytes;
 }
 
 static int seal_blob(void *ctx, const struct manifest_entry *e, const void *data, size_t len)
@@ -189,13 +203,6 @@ static int seal_blob(void *ctx, const struct manifest_entry *e, const void *data
 	if (r || (r = index_builder_add(s->ib, e, data, len)) ||
 	    (r = xref_builder_add(s->xb, e, data, len)))
 		return r;
-	if (s->progress) {
-		pthread_mutex_lock(&s->lock);
-		s->files++;
-		s->bytes += len;
-		draw_progress(s, 0);
-		pthread_mutex_unlock(&s->lock);
-	}
 	return 0;
 }
 
@@ -286,6 +293,7 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 		 struct release_info *out)
 {
 	struct seal_ctx sc = {0};
+	struct ingest_opts io;
 	struct vault_key *key = NULL;
 	struct manifest *m = NULL;
 	struct buf vkey, text, note, mbuf, wrapped;
@@ -299,7 +307,6 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	buf_init(&note, SEAL_TEXT_MAX * 2);
 	buf_init(&mbuf, MANIFEST_MAX);
 	buf_init(&wrapped, 4096);
-	pthread_mutex_init(&sc.lock, NULL);
 
 	if ((r = release_name_check("product", o->product, 0)) ||
 	    (r = release_name_check("version", o->version, 1)) ||
@@ -310,10 +317,16 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	    (r = xref_builder_new(&sc.xb)) ||
 	    (r = vault_writer_new(vault_root, key, o->zstd_level, &sc.w)))
 		goto out;
-	sc.progress = o->progress;
-	if ((r = ingest_source(source, &o->ingest, seal_blob, &sc, &m)))
+	io = o->ingest;
+	if (o->progress) {
+		io.progress = seal_progress;
+		io.progress_ctx = &sc;
+	}
+	r = ingest_source(source, &io, seal_blob, &sc, &m);
+	if (o->progress)
+		fputc('\n', stderr);
+	if (r)
 		goto out;
-	draw_progress(&sc, 1);
 	if ((r = manifest_tree_ids(m, id1, id256)) || (r = manifest_encode(m, &mbuf)) ||
 	    (r = vault_put_meta(sc.w, "manifest", mbuf.p, mbuf.len)))
 		goto out;
@@ -384,7 +397,6 @@ out:
 	buf_release(&note);
 	buf_release(&mbuf);
 	buf_release(&wrapped);
-	pthread_mutex_destroy(&sc.lock);
 	free(vault_root);
 	return r;
 }
