@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 
 static char empty_buf[1];
@@ -186,6 +188,17 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 			return 0;
 		return 4;
 	}
+	return 0;
+}
+
+int buf_addb64(struct buf *b, const void *p, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	int r = buf_grow(b, n);
+	if (r)
+		return r;
+	sodium_bin2base64(b->p + b->len, n, p, len, sodium_base64_VARIANT_ORIGINAL);
+	b->len += n - 1;
 	return 0;
 }
 

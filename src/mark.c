@@ -193,17 +193,6 @@ int mark_visible_svg(const struct mark_label *l, struct buf *out)
 	return buf_addstr(out, "</g></svg>");
 }
 
-static int add_base64(struct buf *out, const void *p, size_t len)
-{
-	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	int r;
-	if ((r = buf_grow(out, n)))
-		return r;
-	sodium_bin2base64(out->p + out->len, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	out->len += n - 1;
-	return 0;
-}
-
 int mark_css(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, uint32_t bg,
 	     struct buf *out)
 {
@@ -213,7 +202,7 @@ int mark_css(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, 
 	buf_init(&svg, 1 << 16);
 	if ((r = mark_tile_png(key, l->session_id, bg, &png)) || (r = mark_visible_svg(l, &svg)) ||
 	    (r = buf_addstr(out, ".sr-mark{background-image:url(data:image/png;base64,")) ||
-	    (r = add_base64(out, png.p, png.len)) ||
+	    (r = buf_addb64(out, png.p, png.len)) ||
 	    (r = buf_addstr(out, ")!important;background-repeat:repeat!important;"
 				 "background-attachment:local!important;"
 				 "background-size:128px 128px!important;filter:none!important}\n"
@@ -221,7 +210,7 @@ int mark_css(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, 
 				 "z-index:2147483647!important;pointer-events:none!important;"
 				 "display:block!important;visibility:visible!important;"
 				 "opacity:1!important;background-image:url(data:image/svg+xml;base64,")) ||
-	    (r = add_base64(out, svg.p, svg.len)) ||
+	    (r = buf_addb64(out, svg.p, svg.len)) ||
 	    (r = buf_addstr(out, ")!important;background-repeat:repeat!important}\n")))
 		goto out;
 out:

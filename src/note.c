@@ -37,8 +37,7 @@ int note_name_valid(const char *name, size_t len)
 	return utf8_valid(name, len);
 }
 
-/* First 4 bytes, big-endian, of SHA-256(name || "\n" || alg || pk). */
-static uint32_t key_hash(const char *name, unsigned char alg, const unsigned char pk[32])
+uint32_t note_key_hash(const char *name, unsigned char alg, const unsigned char pk[32])
 {
 	struct hash *h = hash_new(HASH_SHA256);
 	unsigned char d[SHA256_LEN];
@@ -49,17 +48,6 @@ static uint32_t key_hash(const char *name, unsigned char alg, const unsigned cha
 	hash_final(h, d);
 	hash_free(h);
 	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
-
-static int add_b64(struct buf *b, const void *p, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	int r = buf_grow(b, n);
-	if (r)
-		return r;
-	sodium_bin2base64(b->p + b->len, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	b->len += n - 1;
-	return 0;
 }
 
 /* Strict standard base64 (padded) into out of exactly want bytes. */
@@ -113,19 +101,19 @@ int note_key_generate(const char *name, struct buf *skey, struct buf *vkey)
 	if (!sk)
 		BUG("sodium_malloc failed");
 	crypto_sign_keypair(pk, sk);
-	h = key_hash(name, NOTE_ALG_ED25519, pk);
+	h = note_key_hash(name, NOTE_ALG_ED25519, pk);
 	seed_alg[0] = NOTE_ALG_ED25519;
 	crypto_sign_ed25519_sk_to_seed(seed_alg + 1, sk);
 	r = buf_addf(skey, "PRIVATE+KEY+%s+%08x+", name, h);
 	if (!r)
-		r = add_b64(skey, seed_alg, sizeof(seed_alg));
+		r = buf_addb64(skey, seed_alg, sizeof(seed_alg));
 	if (!r)
 		r = buf_addf(vkey, "%s+%08x+", name, h);
 	if (!r) {
 		unsigned char alg_pk[33];
 		alg_pk[0] = NOTE_ALG_ED25519;
 		memcpy(alg_pk + 1, pk, 32);
-		r = add_b64(vkey, alg_pk, sizeof(alg_pk));
+		r = buf_addb64(vkey, alg_pk, sizeof(alg_pk));
 	}
 	sodium_memzero(seed_alg, sizeof(seed_alg));
 	sodium_free(sk);
@@ -156,7 +144,7 @@ int note_signer_parse(const char *text, size_t len, struct note_signer **out)
 		BUG("sodium_malloc failed");
 	crypto_sign_seed_keypair(s->pk, s->sk, seed_alg + 1);
 	sodium_memzero(seed_alg, sizeof(seed_alg));
-	s->hash = key_hash(s->name, NOTE_ALG_ED25519, s->pk);
+	s->hash = note_key_hash(s->name, NOTE_ALG_ED25519, s->pk);
 	snprintf(hex, sizeof(hex), "%08x", s->hash);
 	if (memcmp(hex, f[3].p, 8) && strncasecmp(hex, f[3].p, 8)) {
 		note_signer_free(s);
@@ -214,7 +202,7 @@ int note_signer_vkey(const struct note_signer *s, struct buf *out)
 	int r = buf_addf(out, "%s+%08x+", s->name, s->hash);
 	alg_pk[0] = NOTE_ALG_ED25519;
 	memcpy(alg_pk + 1, s->pk, 32);
-	return r ? r : add_b64(out, alg_pk, sizeof(alg_pk));
+	return r ? r : buf_addb64(out, alg_pk, sizeof(alg_pk));
 }
 
 void note_signer_sign(const struct note_signer *s, const void *msg, size_t len, unsigned char sig[64])
@@ -240,7 +228,7 @@ int note_verifier_parse(const char *text, size_t len, struct note_verifier **out
 	v = xcalloc(1, sizeof(*v));
 	v->name = xstrndup(f[0].p, f[0].len);
 	memcpy(v->pk, alg_pk + 1, 32);
-	v->hash = key_hash(v->name, NOTE_ALG_ED25519, v->pk);
+	v->hash = note_key_hash(v->name, NOTE_ALG_ED25519, v->pk);
 	snprintf(hex, sizeof(hex), "%08x", v->hash);
 	if (strncasecmp(hex, f[1].p, 8)) {
 		note_verifier_free(v);
@@ -308,7 +296,7 @@ int note_sign(const char *text, size_t len, const struct note_signer *signer, st
 	crypto_sign_detached(sig + 4, NULL, (const unsigned char *)text, len, signer->sk);
 	if ((r = buf_add(out, text, len)) || (r = buf_addch(out, '\n')) ||
 	    (r = buf_addstr(out, em_dash)) || (r = buf_addstr(out, signer->name)) ||
-	    (r = buf_addch(out, ' ')) || (r = add_b64(out, sig, sizeof(sig))))
+	    (r = buf_addch(out, ' ')) || (r = buf_addb64(out, sig, sizeof(sig))))
 		return r;
 	return buf_addch(out, '\n');
 }

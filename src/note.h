@@ -32,6 +32,9 @@ struct note_sig {
 	size_t sig_len;
 };
 
+/* The key hash: the first 4 bytes, big-endian, of SHA-256(name || "\n" || alg || pk). */
+uint32_t note_key_hash(const char *name, unsigned char alg, const unsigned char pk[32]);
+
 /* Make a fresh key called name; append its signer and verifier key lines (no newline). */
 int note_key_generate(const char *name, struct buf *skey, struct buf *vkey) WUR;
 /* Is name a valid key name (non-empty UTF-8 without spaces, '+' or control bytes)? */

@@ -23,26 +23,7 @@ static const char em_dash[] = "\xe2\x80\x94 ";
 
 uint32_t witness_key_id(const char *name, const unsigned char pk[32])
 {
-	struct hash *h = hash_new(HASH_SHA256);
-	unsigned char d[SHA256_LEN], alg = NOTE_ALG_COSIG;
-	hash_update(h, name, strlen(name));
-	hash_update(h, "\n", 1);
-	hash_update(h, &alg, 1);
-	hash_update(h, pk, 32);
-	hash_final(h, d);
-	hash_free(h);
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
-
-static int add_b64(struct buf *b, const void *p, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	int r = buf_grow(b, n);
-	if (r)
-		return r;
-	sodium_bin2base64(b->p + b->len, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	b->len += n - 1;
-	return 0;
+	return note_key_hash(name, NOTE_ALG_COSIG, pk);
 }
 
 int witness_vkey(const struct note_signer *s, struct buf *out)
@@ -52,7 +33,7 @@ int witness_vkey(const struct note_signer *s, struct buf *out)
 			 witness_key_id(note_signer_name(s), note_signer_public(s)));
 	alg_pk[0] = NOTE_ALG_COSIG;
 	memcpy(alg_pk + 1, note_signer_public(s), 32);
-	return r ? r : add_b64(out, alg_pk, sizeof(alg_pk));
+	return r ? r : buf_addb64(out, alg_pk, sizeof(alg_pk));
 }
 
 int witness_verifier_parse(const char *text, size_t len, struct witness_verifier **out)
@@ -141,7 +122,7 @@ int witness_sign_line(const struct note_signer *s, const char *text, size_t len,
 	note_signer_sign(s, m.p, m.len, sig + 12);
 	buf_release(&m);
 	if ((r = buf_addstr(out, em_dash)) || (r = buf_addstr(out, note_signer_name(s))) ||
-	    (r = buf_addch(out, ' ')) || (r = add_b64(out, sig, sizeof(sig))))
+	    (r = buf_addch(out, ' ')) || (r = buf_addb64(out, sig, sizeof(sig))))
 		return r;
 	return buf_addch(out, '\n');
 }
