@@ -59,38 +59,23 @@ static int open_release(struct facility *f, const char *product, const char *ver
 			const struct note_signer *vendor, struct opened *o)
 {
 	struct release_info info;
-	struct buf vk, mb;
+	struct buf mb;
 	char *dir = NULL;
 	double t0 = now_ms();
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	buf_init(&vk, 4096);
 	buf_init(&mb, INDEX_MAX);
 	if ((r = release_get(f, product, version, &info)))
 		goto out_noinfo;
-	if ((r = note_signer_vkey(vendor, &vk)))
+	if ((r = release_check_vendor(&info, vendor)))
 		goto out;
-	if (strcmp(vk.p, info.vendor_vkey)) {
-		r = err_set(ERR_AUTH, "'%s@%s' was sealed by vendor key '%s', not by the key given",
-			    product, version, info.vendor_vkey);
-		goto out;
-	}
 	if (!info.wrapped_key) {
 		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
 		goto out;
 	}
-	if (strchr(info.vault_dir, '/') || info.vault_dir[0] == '.' || !info.vault_dir[0]) {
-		r = err_set(ERR_CORRUPT, "catalogue names a bad vault folder '%s'", info.vault_dir);
+	if ((r = release_vault_dir(f, &info, &dir)))
 		goto out;
-	}
-	{
-		struct buf d;
-		buf_init(&d, 0);
-		if (buf_addf(&d, "%s/vault/%s", facility_dir(f), info.vault_dir))
-			BUG("path");
-		dir = buf_detach(&d, NULL);
-	}
 	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &o->key)) ||
 	    (r = vault_open(dir, o->key, &o->v)) || (r = vault_get_meta(o->v, "manifest", &mb)) ||
 	    (r = manifest_decode(mb.p, mb.len, &o->m)))
@@ -109,7 +94,6 @@ out:
 out_noinfo:
 	if (r)
 		opened_release(o);
-	buf_release(&vk);
 	buf_release(&mb);
 	free(dir);
 	return r;

@@ -143,6 +143,32 @@ int release_get(struct facility *f, const char *product, const char *version, st
 	return r;
 }
 
+int release_vault_dir(struct facility *f, const struct release_info *r, char **out)
+{
+	struct buf d;
+	*out = NULL;
+	if (strchr(r->vault_dir, '/') || r->vault_dir[0] == '.' || !r->vault_dir[0])
+		return err_set(ERR_CORRUPT, "catalogue names a bad vault folder '%s'", r->vault_dir);
+	buf_init(&d, 0);
+	if (buf_addf(&d, "%s/vault/%s", facility_dir(f), r->vault_dir))
+		BUG("path");
+	*out = buf_detach(&d, NULL);
+	return 0;
+}
+
+int release_check_vendor(const struct release_info *r, const struct note_signer *vendor)
+{
+	struct buf vk;
+	int e;
+	buf_init(&vk, 4096);
+	e = note_signer_vkey(vendor, &vk);
+	if (!e && strcmp(vk.p, r->vendor_vkey))
+		e = err_set(ERR_AUTH, "'%s@%s' was sealed by vendor key '%s', not by the key given",
+			    r->product, r->version, r->vendor_vkey);
+	buf_release(&vk);
+	return e;
+}
+
 int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_info *r), void *ctx)
 {
 	sqlite3_stmt *st;
@@ -488,24 +514,18 @@ int release_verify(struct facility *f, const char *product, const char *version,
 	struct vault *v = NULL;
 	struct manifest *m = NULL;
 	struct verify_ctx vc = {0};
-	struct buf vk, mb;
+	struct buf mb;
 	struct str text;
 	unsigned char id1[SHA1_LEN], id256[SHA256_LEN];
 	char h1[41], h256[65], *dir = NULL;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
-	buf_init(&vk, 4096);
 	buf_init(&mb, MANIFEST_MAX);
 	if ((r = release_get(f, product, version, &info)))
 		goto out_noinfo;
-	if ((r = note_signer_vkey(vendor, &vk)))
+	if ((r = release_check_vendor(&info, vendor)))
 		goto out;
-	if (strcmp(vk.p, info.vendor_vkey)) {
-		r = err_set(ERR_AUTH, "'%s@%s' was sealed by vendor key '%s', not by the key given",
-			    product, version, info.vendor_vkey);
-		goto out;
-	}
 	if ((r = note_verifier_parse(info.vendor_vkey, strlen(info.vendor_vkey), &nv)) ||
 	    (r = note_open(info.seal_note, strlen(info.seal_note), nv, &text))) {
 		err_set(r, "seal of '%s@%s': %s", product, version, err_msg());
@@ -519,17 +539,8 @@ int release_verify(struct facility *f, const char *product, const char *version,
 	}
 	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &key)))
 		goto out;
-	{
-		struct buf d;
-		buf_init(&d, 0);
-		if (buf_addf(&d, "%s/vault/%s", facility_dir(f), info.vault_dir))
-			BUG("path");
-		dir = buf_detach(&d, NULL);
-	}
-	if (strchr(info.vault_dir, '/') || info.vault_dir[0] == '.' || !info.vault_dir[0]) {
-		r = err_set(ERR_CORRUPT, "catalogue names a bad vault folder '%s'", info.vault_dir);
+	if ((r = release_vault_dir(f, &info, &dir)))
 		goto out;
-	}
 	if ((r = vault_open(dir, key, &v)) || (r = vault_get_meta(v, "manifest", &mb)) ||
 	    (r = manifest_decode(mb.p, mb.len, &m)))
 		goto out;
@@ -576,7 +587,6 @@ out_noinfo:
 	vault_close(v);
 	vault_key_free(key);
 	note_verifier_free(nv);
-	buf_release(&vk);
 	buf_release(&mb);
 	free(dir);
 	return r;

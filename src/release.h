@@ -58,6 +58,13 @@ int release_get(struct facility *f, const char *product, const char *version,
 		struct release_info *out) WUR;
 void release_info_release(struct release_info *r);
 
+/* The release's vault folder (malloc'd in *out), after checking that the catalogue names a
+ * plain folder (no '/', not hidden): ERR_CORRUPT otherwise. */
+int release_vault_dir(struct facility *f, const struct release_info *r, char **out) WUR;
+
+/* Is vendor the key that sealed r? ERR_AUTH naming the sealing key when it is not. */
+int release_check_vendor(const struct release_info *r, const struct note_signer *vendor) WUR;
+
 /* Visit every release, oldest first. */
 int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_info *r), void *ctx) WUR;
 

@@ -326,17 +326,8 @@ static int room_get(struct web *w, struct facility *f, const char *product, cons
 	k = NULL;
 	if ((r = release_get(f, product, version, &info)))
 		goto out;
-	if (strchr(info.vault_dir, '/') || info.vault_dir[0] == '.' || !info.vault_dir[0]) {
-		r = err_set(ERR_CORRUPT, "catalogue names a bad vault folder");
+	if ((r = release_vault_dir(f, &info, &vdir)))
 		goto out;
-	}
-	{
-		struct buf d;
-		buf_init(&d, 0);
-		if (buf_addf(&d, "%s/vault/%s", w->dir, info.vault_dir))
-			BUG("path");
-		vdir = buf_detach(&d, NULL);
-	}
 	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
 	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
 		goto out;
