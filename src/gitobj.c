@@ -171,7 +171,7 @@ int tree_builder_add(struct tree_builder *t, const char *path, size_t path_len, 
 
 /* Byte order of whole paths, shorter first on a tie: this is git's index order, and it
  * puts every tree's entries in git's tree order ('/' after "foo." and before "foo0"). */
-static int path_cmp(const char *a, size_t al, const char *b, size_t bl)
+int gitobj_path_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
 	if (c)
@@ -182,7 +182,7 @@ static int path_cmp(const char *a, size_t al, const char *b, size_t bl)
 static int entry_cmp(const void *x, const void *y)
 {
 	const struct tb_entry *a = x, *b = y;
-	return path_cmp(a->path, a->len, b->path, b->len);
+	return gitobj_path_cmp(a->path, a->len, b->path, b->len);
 }
 
 /* 1 when some entry's path is exactly (p, len); entries are sorted. */
@@ -191,7 +191,7 @@ static int has_file(const struct tree_builder *t, const char *p, size_t len)
 	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = path_cmp(t->v[mid].path, t->v[mid].len, p, len);
+		int c = gitobj_path_cmp(t->v[mid].path, t->v[mid].len, p, len);
 		if (c == 0)
 			return 1;
 		if (c < 0)

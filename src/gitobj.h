@@ -46,6 +46,10 @@ int gitobj_path_check(const char *path, size_t len) WUR;
  */
 const char *gitobj_quote(char *out, size_t cap, const char *path, size_t len);
 
+/* Byte order of whole paths, shorter first on a tie: git's index order, which puts every
+ * tree's entries in git's tree order. The order of sorted manifests too. */
+int gitobj_path_cmp(const char *a, size_t al, const char *b, size_t bl);
+
 struct tree_builder;
 
 struct tree_builder *tree_builder_new(void);

@@ -70,18 +70,10 @@ int manifest_add(struct manifest *m, const char *path, size_t path_len, unsigned
 	return 0;
 }
 
-static int path_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
 static int entry_cmp(const void *x, const void *y)
 {
 	const struct manifest_entry *a = x, *b = y;
-	return path_cmp(a->path, a->path_len, b->path, b->path_len);
+	return gitobj_path_cmp(a->path, a->path_len, b->path, b->path_len);
 }
 
 /* Sort by path bytes and reject a path that appears twice. */
@@ -119,7 +111,7 @@ const struct manifest_entry *manifest_find(const struct manifest *m, const char 
 		BUG("manifest_find on an unsorted manifest");
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = path_cmp(m->v[mid].path, m->v[mid].path_len, path, len);
+		int c = gitobj_path_cmp(m->v[mid].path, m->v[mid].path_len, path, len);
 		if (c == 0)
 			return &m->v[mid];
 		if (c < 0)
