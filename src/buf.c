@@ -202,6 +202,31 @@ int buf_addb64(struct buf *b, const void *p, size_t len)
 	return 0;
 }
 
+int buf_addunb64(struct buf *b, const char *s, size_t len)
+{
+	static const int variants[] = {
+		sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+		sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING,
+	};
+	size_t cap = len / 4 * 3 + 3, n;
+	const char *end;
+	int r = buf_grow(b, cap);
+	if (r)
+		return r;
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		end = NULL;
+		n = 0;
+		if (sodium_base642bin((unsigned char *)b->p + b->len, cap, s, len, NULL, &n, &end,
+				      variants[i]) == 0 && end == s + len) {
+			b->len += n;
+			b->p[b->len] = 0;
+			return 0;
+		}
+	}
+	b->p[b->len] = 0;
+	return err_set(ERR_PARSE, "not base64");
+}
+
 int utf8_valid(const void *p, size_t len)
 {
 	const unsigned char *u = p;

@@ -44,6 +44,9 @@ int buf_grow(struct buf *b, size_t n) WUR;
 int buf_addhex(struct buf *b, const void *p, size_t len) WUR;
 /* Append standard (padded) base64 of (p, len). */
 int buf_addb64(struct buf *b, const void *p, size_t len) WUR;
+/* Append the bytes of base64 text (s, len): standard or URL-safe alphabet, padded or not,
+ * no whitespace. ERR_PARSE (buffer unchanged) on anything else. */
+int buf_addunb64(struct buf *b, const char *s, size_t len) WUR;
 /* Append s as a JSON string (with quotes); invalid UTF-8 bytes become \u00XX-escaped
  * replacement sequences so that the output is always valid JSON. */
 int buf_addjson(struct buf *b, const char *s, size_t len) WUR;

@@ -86,6 +86,29 @@ TEST(read_file_limits)
 	buf_release(&b);
 }
 
+TEST(unb64_variants)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	CHECK(buf_addunb64(&b, "aGk=", 4) == 0 && b.len == 2 && !memcmp(b.p, "hi", 2));
+	CHECK(buf_addunb64(&b, "aGk", 3) == 0 && b.len == 4 && !memcmp(b.p, "hihi", 4));
+	buf_reset(&b);
+	CHECK(buf_addunb64(&b, "-_8", 3) == 0 && b.len == 2 && (unsigned char)b.p[0] == 0xfb);
+	buf_reset(&b);
+	CHECK(buf_addunb64(&b, "+/8=", 4) == 0 && b.len == 2 && (unsigned char)b.p[1] == 0xff);
+	buf_reset(&b);
+	CHECK(buf_addunb64(&b, "", 0) == 0 && b.len == 0);
+	CHECK(buf_addstr(&b, "x") == 0);
+	CHECK(buf_addunb64(&b, "aG k=", 5) == ERR_PARSE && b.len == 1 && !strcmp(b.p, "x"));
+	CHECK(buf_addunb64(&b, "aGk=\n", 5) == ERR_PARSE && b.len == 1);
+	CHECK(buf_addunb64(&b, "a", 1) == ERR_PARSE && b.len == 1);
+	CHECK(buf_addunb64(&b, "+_8=", 4) == ERR_PARSE && b.len == 1); /* mixed alphabets */
+	buf_release(&b);
+	buf_init(&b, 3);
+	CHECK(buf_addunb64(&b, "aGVsbG8=", 8) == ERR_TOOBIG && b.len == 0);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	RUN(cap_at_limit_and_past);
@@ -94,5 +117,6 @@ int main(void)
 	RUN(json_strings);
 	RUN(utf8);
 	RUN(read_file_limits);
+	RUN(unb64_variants);
 	return test_done();
 }
