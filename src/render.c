@@ -279,6 +279,12 @@ static int admit(const struct render_ctx *c, struct render_view *v, struct grant
 	v->version = c->version;
 	if ((r = policy_may_read(c->f, c->who, c->product, c->version, v->now, g)))
 		goto out;
+	/* a diff shows the older release too: its grant is checked as well */
+	if (v->base_version) {
+		struct grant_info bg;
+		if ((r = policy_may_read(c->f, c->who, c->product, v->base_version, v->now, &bg)))
+			goto out;
+	}
 	v->grant = g;
 	if (c->hooks && c->hooks->quota && (r = c->hooks->quota(c->hooks->ctx, c->f, v)))
 		goto out;
@@ -734,15 +740,6 @@ out:
 	return r;
 }
 
-int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out, uint64_t *shown_to,
-		uint64_t *n_lines)
-{
-	size_t len = 0;
-	const unsigned char *text = index_text(c->ix, file, &len);
-	return render_file_text(c, manifest_get(index_manifest(c->ix), file), text, len, from, out, shown_to,
-				n_lines);
-}
-
 /* Append a line's text with its match ranges in <mark>. */
 static int add_marked(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
 		      const struct search_line *l, struct buf *out)
@@ -1052,4 +1049,45 @@ out:
 	lines_free(&A);
 	lines_free(&B);
 	return r;
+}
+
+int render_print(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+		 size_t len, uint64_t from, uint64_t to, struct buf *pdf, struct print_info *info)
+{
+	struct grant_info g;
+	struct print_request pr;
+	const unsigned char *p, *q, *end;
+	int64_t now = c->now ? c->now : (int64_t)time(NULL);
+	uint64_t line = 1;
+	int r;
+	memset(info, 0, sizeof(*info));
+	if (!from || to < from)
+		return err_set(ERR_USAGE, "print: give the first and last line, first <= last");
+	if ((r = policy_may_read(c->f, c->who, c->product, c->version, now, &g)))
+		return r;
+	if (!text)
+		len = 0;
+	p = text, end = text + len;
+	while (line < from && p < end) {
+		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+		p = nl ? nl + 1 : end;
+		line++;
+	}
+	q = p;
+	for (uint64_t l = from; l <= to && q < end; l++) {
+		const unsigned char *nl = memchr(q, '\n', (size_t)(end - q));
+		q = nl ? nl + 1 : end;
+	}
+	if (q == p)
+		return err_set(ERR_USAGE, "print: the file has no such lines");
+	memset(&pr, 0, sizeof(pr));
+	pr.product = c->product;
+	pr.version = c->version;
+	pr.path = e->path;
+	pr.line_from = (int64_t)from;
+	pr.text = (const char *)p;
+	pr.len = (size_t)(q - p);
+	pr.reviewer = c->who->login;
+	pr.lab = c->who->org;
+	return print_pdf(c->f, c->who, &g, &pr, now, pdf, info);
 }

@@ -34,6 +34,7 @@
 #include "logdb.h"
 #include "manifest.h"
 #include "policy.h"
+#include "print.h"
 #include "query.h"
 
 #define RENDER_PAGE_LINES 10000
@@ -125,17 +126,15 @@ struct render_ctx {
 int render_escape(struct buf *out, const char *s, size_t len) WUR;
 
 /*
- * The page of a file: entry number `file` of ctx->ix's manifest from line `from` (1-based;
- * a page of lines from there). Steps 1-4; the HTML (a <div class="code"> of lines with
- * ids L<n>) is appended to out. *shown_to gets the last line shown, *n_lines the file's
- * line count. Lines are <div class=l id="L<n>"> with the number in <a class=n data-n=<n>>, the
- * code in <span class=c>, one <span class=h?> per highlight run (app.css) and definition
- * links <a class=d>. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
+ * The page of the file e whose bytes are (text, len) (handed over by room.h, which owns the
+ * release's text) from line `from` (1-based; a page of lines from there). Steps 1-4; the
+ * HTML (a <div class="code"> of lines with ids L<n>) is appended to out. *shown_to gets the
+ * last line shown, *n_lines the file's line count. Lines are <div class=l id="L<n>"> with
+ * the number in <a class=n data-n=<n>>, the code in <span class=c>, one <span class=h?> per
+ * highlight run (app.css) and definition links <a class=d> (only with ctx->ix: NULL while
+ * the release's index loads). ERR_DENIED from the grant or quota, log errors as
+ * logdb_append returns them.
  */
-int render_file(const struct render_ctx *c, size_t file, uint64_t from, struct buf *out,
-		uint64_t *shown_to, uint64_t *n_lines) WUR;
-/* The same for the file e whose bytes the caller read from the vault (text, len): for a
- * release whose index is still loading (ctx->ix NULL: identifiers are not linked). */
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
 		     uint64_t *shown_to, uint64_t *n_lines) WUR;
@@ -156,6 +155,15 @@ int render_diff(const struct render_ctx *c, const char *base_version,
 		const struct manifest_entry *old_e, const unsigned char *old_p, size_t old_len,
 		const struct manifest_entry *new_e, const unsigned char *new_p, size_t new_len,
 		struct buf *out) WUR;
+
+/*
+ * Lines from..to (1-based, inclusive; to past the end is the last line) of the file e
+ * whose text is (text, len), printed to a PDF appended to pdf (print.h): the grant is
+ * checked on the current state first, then print_pdf charges, records and logs. ERR_DENIED
+ * from the grant or the page quotas, ERR_USAGE "print: the file has no such lines".
+ */
+int render_print(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+		 size_t len, uint64_t from, uint64_t to, struct buf *pdf, struct print_info *info) WUR;
 
 /* Count lines of (p, len): newlines, plus one for a last line without one. */
 uint64_t render_count_lines(const unsigned char *p, size_t len);

@@ -9,38 +9,14 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
-#include "index.h"
 #include "manifest.h"
 #include "notes.h"
 #include "policy.h"
 #include "print.h"
 #include "release.h"
-#include "vault.h"
+#include "room.h"
 #include "web.h"
 #include "web_static.h"
-
-#define RELEASES_MAX 256
-
-/* An opened release: immutable once loaded, shared by requests through refs. */
-struct room {
-	char product[RELEASE_NAME_MAX + 1];
-	char version[RELEASE_NAME_MAX + 1];
-	struct vault_key *key;
-	struct vault *v;
-	struct manifest *m;
-	/* The search index loads in a thread of its own (room_load_index): ix and syms are
-	 * set once, under ix_mu, when ix_state turns from 0 (loading) to 1 (loaded), or to a
-	 * negative enum err when the load failed. File views and the tree do not wait for it. */
-	pthread_mutex_t ix_mu;
-	pthread_cond_t ix_cv;
-	int ix_state;
-	struct index *ix;
-	struct render_symtab *syms;
-	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
-	int notes_by_index;  /* too much code for sh: notes are checked through ix */
-	int refs;
-	int dropped;
-};
 
 struct web {
 	char *dir;
@@ -58,11 +34,7 @@ struct web {
 	struct logdb *log;
 	struct render_cache *cache;
 
-	pthread_mutex_t rooms_lock;
-	pthread_cond_t loaders_done;
-	struct room *rooms[RELEASES_MAX];
-	int n_rooms;
-	int n_loaders; /* index loads running (each holds a ref on its room) */
+	struct rooms *rooms;
 };
 
 /* One request's context. */
@@ -78,21 +50,6 @@ struct req {
 	int64_t now;
 };
 
-static void room_free(struct room *r)
-{
-	if (!r)
-		return;
-	render_symtab_free(r->syms);
-	shingles_free(r->sh);
-	index_free(r->ix);
-	manifest_free(r->m);
-	vault_close(r->v);
-	vault_key_free(r->key);
-	pthread_mutex_destroy(&r->ix_mu);
-	pthread_cond_destroy(&r->ix_cv);
-	free(r);
-}
-
 int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct web **out)
 {
 	struct web *w = xcalloc(1, sizeof(*w));
@@ -106,8 +63,7 @@ int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct
 	randombytes_buf(w->secret, sizeof(w->secret));
 	pthread_mutex_init(&w->pool_lock, NULL);
 	pthread_cond_init(&w->pool_free, NULL);
-	pthread_mutex_init(&w->rooms_lock, NULL);
-	pthread_cond_init(&w->loaders_done, NULL);
+	w->rooms = rooms_new(k);
 	w->pool = xcalloc(w->n_pool, sizeof(*w->pool));
 	for (unsigned i = 0; i < w->n_pool; i++)
 		if ((r = facility_open(dir, &w->pool[i])))
@@ -127,13 +83,7 @@ void web_free(struct web *w)
 {
 	if (!w)
 		return;
-	/* an index load cannot be interrupted: wait for the ones running */
-	pthread_mutex_lock(&w->rooms_lock);
-	while (w->n_loaders)
-		pthread_cond_wait(&w->loaders_done, &w->rooms_lock);
-	pthread_mutex_unlock(&w->rooms_lock);
-	for (int i = 0; i < w->n_rooms; i++)
-		room_free(w->rooms[i]);
+	rooms_free(w->rooms);
 	for (unsigned i = 0; i < w->n_pool; i++)
 		facility_free(w->pool[i]);
 	free(w->pool);
@@ -143,8 +93,6 @@ void web_free(struct web *w)
 	sodium_memzero(w->secret, sizeof(w->secret));
 	pthread_mutex_destroy(&w->pool_lock);
 	pthread_cond_destroy(&w->pool_free);
-	pthread_mutex_destroy(&w->rooms_lock);
-	pthread_cond_destroy(&w->loaders_done);
 	free(w->dir);
 	free(w);
 }
@@ -168,207 +116,10 @@ static void pool_put(struct web *w, struct facility *f)
 	pthread_mutex_unlock(&w->pool_lock);
 }
 
-/* Drop rooms whose key the keyring no longer holds (caller holds rooms_lock). */
-static void rooms_sweep(struct web *w, int64_t now)
-{
-	for (int i = 0; i < w->n_rooms;) {
-		struct room *r = w->rooms[i];
-		struct vault_key *k = NULL;
-		if (keyring_get(w->keys, r->product, r->version, now, &k) == 0) {
-			vault_key_free(k);
-			i++;
-			continue;
-		}
-		w->rooms[i] = w->rooms[--w->n_rooms];
-		if (r->refs)
-			r->dropped = 1;
-		else
-			room_free(r);
-	}
-}
-
 void web_expire(struct web *w, int64_t now)
 {
 	keyring_expire(w->keys, now);
-	pthread_mutex_lock(&w->rooms_lock);
-	rooms_sweep(w, now);
-	pthread_mutex_unlock(&w->rooms_lock);
-}
-
-static void room_put(struct web *w, struct room *r)
-{
-	if (!r)
-		return;
-	pthread_mutex_lock(&w->rooms_lock);
-	if (--r->refs == 0 && r->dropped)
-		room_free(r);
-	pthread_mutex_unlock(&w->rooms_lock);
-}
-
-struct loader {
-	struct web *w;
-	struct room *rm;
-};
-
-/*
- * The search index of a room (which the loader holds a reference on): decrypt it and every
- * file's text, build the symbol table, publish them, wake the requests waiting for them.
- */
-static void *room_load_index(void *arg)
-{
-	struct loader *ld = arg;
-	struct room *rm = ld->rm;
-	struct web *w = ld->w;
-	struct index *ix = NULL;
-	struct render_symtab *syms = NULL;
-	struct buf mb;
-	struct timespec t0, t1;
-	int r;
-	free(ld);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	buf_init(&mb, INDEX_MAX);
-	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix)))
-		syms = render_symtab_new(ix);
-	if (mb.p && mb.cap)
-		sodium_memzero(mb.p, mb.cap);
-	buf_release(&mb);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (r)
-		fprintf(stderr, "sealroom serve: the index of '%s@%s' did not load: %s\n", rm->product, rm->version,
-			err_msg());
-	else
-		fprintf(stderr, "sealroom serve: index of '%s@%s' loaded in %.1f s\n", rm->product, rm->version,
-			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	pthread_mutex_lock(&rm->ix_mu);
-	rm->ix = ix;
-	rm->syms = syms;
-	rm->ix_state = r ? r : 1;
-	pthread_cond_broadcast(&rm->ix_cv);
-	pthread_mutex_unlock(&rm->ix_mu);
-	room_put(w, rm);
-	pthread_mutex_lock(&w->rooms_lock);
-	if (--w->n_loaders == 0)
-		pthread_cond_broadcast(&w->loaders_done);
-	pthread_mutex_unlock(&w->rooms_lock);
-	return NULL;
-}
-
-/* Wait for the room's index; 0 once rm->ix is there, the load's error otherwise. */
-static int room_index(struct room *rm)
-{
-	int r;
-	pthread_mutex_lock(&rm->ix_mu);
-	while (!rm->ix_state)
-		pthread_cond_wait(&rm->ix_cv, &rm->ix_mu);
-	r = rm->ix_state < 0 ? err_set(rm->ix_state, "the release's search index could not be loaded") : 0;
-	pthread_mutex_unlock(&rm->ix_mu);
-	return r;
-}
-
-/* Is the room's index loaded (without waiting)? */
-static int room_index_ready(struct room *rm)
-{
-	int ready;
-	pthread_mutex_lock(&rm->ix_mu);
-	ready = rm->ix_state == 1;
-	pthread_mutex_unlock(&rm->ix_mu);
-	return ready;
-}
-
-/*
- * The opened release product@version, opening it on first use with the keyring's key:
- * the vault and manifest at once, the search index in a thread of its own; with
- * need_index, wait for that index. The key is asked for on every call, so a release whose
- * window ended or that was dropped is refused at once. ERR_NOTFOUND "release is locked"
- * when no key is held.
- */
-static int room_get(struct web *w, struct facility *f, const char *product, const char *version,
-		    int64_t now, int need_index, struct room **out)
-{
-	struct vault_key *k = NULL;
-	struct release_info info = {0};
-	struct room *rm = NULL;
-	struct buf mb;
-	struct loader *ld;
-	pthread_t th;
-	pthread_attr_t attr;
-	char *vdir = NULL;
-	int r;
-
-	*out = NULL;
-	if ((r = keyring_get(w->keys, product, version, now, &k)))
-		return r;
-	pthread_mutex_lock(&w->rooms_lock);
-	for (int i = 0; i < w->n_rooms; i++)
-		if (!strcmp(w->rooms[i]->product, product) && !strcmp(w->rooms[i]->version, version)) {
-			rm = w->rooms[i];
-			rm->refs++;
-			break;
-		}
-	if (rm) {
-		pthread_mutex_unlock(&w->rooms_lock);
-		vault_key_free(k);
-		if (need_index && (r = room_index(rm))) {
-			room_put(w, rm);
-			return r;
-		}
-		*out = rm;
-		return 0;
-	}
-	/* open under the lock: one open per release, others wait for it */
-	buf_init(&mb, INDEX_MAX);
-	rm = xcalloc(1, sizeof(*rm));
-	pthread_mutex_init(&rm->ix_mu, NULL);
-	pthread_cond_init(&rm->ix_cv, NULL);
-	snprintf(rm->product, sizeof(rm->product), "%s", product);
-	snprintf(rm->version, sizeof(rm->version), "%s", version);
-	rm->key = k;
-	k = NULL;
-	if ((r = release_get(f, product, version, &info)))
-		goto out;
-	if ((r = release_vault_dir(f, &info, &vdir)))
-		goto out;
-	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
-	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
-		goto out;
-	if (w->n_rooms >= RELEASES_MAX) {
-		r = err_set(ERR_TOOBIG, "too many open releases");
-		goto out;
-	}
-	ld = xmalloc(sizeof(*ld));
-	ld->w = w;
-	ld->rm = rm;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, room_load_index, ld)) {
-		pthread_attr_destroy(&attr);
-		free(ld);
-		r = err_set(ERR_IO, "cannot start the index load of '%s@%s'", product, version);
-		goto out;
-	}
-	pthread_attr_destroy(&attr);
-	rm->refs = 2; /* the caller's and the loader's */
-	w->n_loaders++;
-	w->rooms[w->n_rooms++] = rm;
-	pthread_mutex_unlock(&w->rooms_lock);
-	*out = rm;
-	rm = NULL;
-	if (need_index && (r = room_index(*out))) {
-		room_put(w, *out);
-		*out = NULL;
-	}
-	goto done;
-out:
-	pthread_mutex_unlock(&w->rooms_lock);
-	room_free(rm);
-done:
-	vault_key_free(k);
-	release_info_release(&info);
-	if (mb.p && mb.cap)
-		sodium_memzero(mb.p, mb.cap);
-	buf_release(&mb);
-	free(vdir);
-	return r;
+	rooms_sweep(w->rooms, now);
 }
 
 struct preload {
@@ -380,13 +131,11 @@ struct preload {
 static int preload_one(void *ctx, const struct release_info *ri)
 {
 	struct preload *p = ctx;
-	struct vault_key *k = NULL;
 	struct room *rm = NULL;
-	if (keyring_get(p->w->keys, ri->product, ri->version, p->now, &k))
+	if (!rooms_unlocked(p->w->rooms, ri->product, ri->version, p->now))
 		return 0;
-	vault_key_free(k);
-	if (!room_get(p->w, p->f, ri->product, ri->version, p->now, 0, &rm))
-		room_put(p->w, rm);
+	if (!room_get(p->w->rooms, p->f, ri->product, ri->version, p->now, 0, &rm))
+		room_put(p->w->rooms, rm);
 	return 0;
 }
 
@@ -781,12 +530,10 @@ static int list_one(void *ctx, const struct grant_info *g)
 	struct buf *b = &l->q->rs->body;
 	struct release_info info = {0};
 	char sealed[32], until[32];
-	struct vault_key *k = NULL;
 	int locked;
 	if (release_get(l->q->f, g->product, g->version, &info))
 		return 0;
-	locked = keyring_get(l->q->w->keys, g->product, g->version, l->q->now, &k) != 0;
-	vault_key_free(k);
+	locked = !rooms_unlocked(l->q->w->rooms, g->product, g->version, l->q->now);
 	policy_format_time(info.sealed_at, sealed, sizeof(sealed));
 	policy_format_time(g->valid_until, until, sizeof(until));
 	if (buf_addstr(b, "<tr><td><a class=\"release\" href=\"") || rel_url(b, g->product, g->version, "tree") ||
@@ -867,20 +614,10 @@ static size_t lower_bound(const struct manifest *m, const char *p, size_t len)
 	return lo;
 }
 
-static int find_file(const struct manifest *m, const char *path, size_t *i)
-{
-	size_t len = strlen(path), k = lower_bound(m, path, len);
-	if (k < manifest_count(m) && manifest_get(m, k)->path_len == len && !memcmp(manifest_get(m, k)->path, path, len)) {
-		*i = k;
-		return 0;
-	}
-	return ERR_NOTFOUND;
-}
-
 static int tree_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, prefix;
-	const struct manifest *m = rm->m;
+	const struct manifest *m = room_manifest(rm);
 	size_t k, n = manifest_count(m), shown = 0;
 	const char *dir = rt->rest;
 	size_t dl = strlen(dir);
@@ -896,7 +633,7 @@ static int tree_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if (dl && (k >= n || strncmp(manifest_get(m, k)->path, prefix.p, prefix.len))) {
 		size_t fi;
 		char *file = xstrndup(dir, dl);
-		int found = find_file(m, file, &fi) == 0;
+		int found = room_find(rm, file, &fi) == 0;
 		buf_release(&prefix);
 		if (found) {
 			struct buf to;
@@ -964,10 +701,9 @@ static struct render_ctx rctx(struct req *q, const struct web_route *rt, struct 
 	c.who = &q->who;
 	c.product = rt->product;
 	c.version = rt->version;
-	c.ix = rm ? rm->ix : NULL;
 	c.cache = q->w->cache;
-	c.syms = rm ? rm->syms : NULL;
 	c.now = q->now;
+	room_render_ctx(rm, &c);
 	return c;
 }
 
@@ -995,24 +731,12 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	char blob[65];
 	size_t fi;
 	int r;
-	if (find_file(rm->m, rt->rest, &fi))
+	if (room_find(rm, rt->rest, &fi))
 		return fail_page(q, 404, not_granted, 0);
-	e = manifest_get(rm->m, fi);
+	e = manifest_get(room_manifest(rm), fi);
 	buf_init(&code, (size_t)64 << 20);
-	if (room_index_ready(rm)) {
-		c = rctx(q, rt, rm);
-		r = render_file(&c, fi, from, &code, &to, &n_lines);
-	} else {
-		/* the index is still loading: the file's bytes from the vault, no links yet */
-		struct buf text;
-		buf_init(&text, VAULT_OBJECT_MAX);
-		c = rctx(q, rt, NULL);
-		if (!(r = e->mode == 0120000 || !e->size ? 0 : vault_get(rm->v, e->sha256, &text)))
-			r = render_file_text(&c, e, (const unsigned char *)text.p, text.len, from, &code, &to, &n_lines);
-		if (text.p)
-			sodium_memzero(text.p, text.cap);
-		buf_release(&text);
-	}
+	c = rctx(q, rt, rm);
+	r = room_render_file(rm, &c, fi, from, &code, &to, &n_lines);
 	if (r) {
 		buf_release(&code);
 		return r == ERR_DENIED ? refuse_grant(q, 0) : r;
@@ -1063,44 +787,30 @@ out:
 	return r;
 }
 
-/* The exact name of symbol number n in name order, or NULL. */
-static char *symbol_name(const struct index *ix, uint64_t n, size_t *lo, size_t *hi)
-{
-	const struct index_symbol *s;
-	const char *name;
-	if (n >= index_n_symbols(ix))
-		return NULL;
-	s = index_symbol_by_name(ix, (size_t)n);
-	name = index_symbol_name(ix, s);
-	if (!name)
-		return NULL;
-	index_symbol_find(ix, name, s->len, lo, hi);
-	return xstrndup(name, s->len);
-}
-
 static int def_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, to;
 	uint64_t n = param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX);
 	size_t lo = 0, hi = 0, count = 0, one = 0;
-	const struct manifest *m = index_manifest(rm->ix);
-	char *name = symbol_name(rm->ix, n, &lo, &hi);
+	char *name = room_symbol_name(rm, n, &lo, &hi);
+	const char *path;
+	unsigned line;
 	int r = 0;
 	if (!name)
 		return fail_page(q, 404, not_granted, 0);
-	for (size_t i = lo; i < hi; i++) {
-		const struct index_symbol *s = index_symbol_by_name(rm->ix, i);
-		if (s->len == strlen(name) && !memcmp(index_symbol_name(rm->ix, s), name, s->len)) {
+	for (size_t i = lo; i < hi; i++)
+		if (!room_symbol_place(rm, i, name, &path, &line)) {
 			count++;
 			one = i;
 		}
-	}
 	buf_init(&to, 0);
 	if (count == 1) {
-		const struct index_symbol *s = index_symbol_by_name(rm->ix, one);
-		uint64_t from = s->line > RENDER_PAGE_LINES ? s->line - (s->line - 1) % RENDER_PAGE_LINES : 1;
-		if (rel_url(&to, rt->product, rt->version, "blob") || url(&to, manifest_get(m, s->file)->path) ||
-		    (from > 1 && buf_addf(&to, "?from=%" PRIu64, from)) || buf_addf(&to, "#L%u", s->line))
+		uint64_t from;
+		if (room_symbol_place(rm, one, name, &path, &line))
+			BUG("a definition counted is not found again");
+		from = line > RENDER_PAGE_LINES ? line - (line - 1) % RENDER_PAGE_LINES : 1;
+		if (rel_url(&to, rt->product, rt->version, "blob") || url(&to, path) ||
+		    (from > 1 && buf_addf(&to, "?from=%" PRIu64, from)) || buf_addf(&to, "#L%u", line))
 			r = ERR_TOOBIG;
 		else
 			r = redirect(q, to.p);
@@ -1111,12 +821,10 @@ static int def_page(struct req *q, const struct web_route *rt, struct room *rm)
 	    (r = buf_addf(b, "<h1>%zu definitions</h1><ul class=\"defs\" id=\"defs\">", count)))
 		goto out;
 	for (size_t i = lo; i < hi; i++) {
-		const struct index_symbol *s = index_symbol_by_name(rm->ix, i);
-		const char *path = manifest_get(m, s->file)->path;
-		if (s->len != strlen(name) || memcmp(index_symbol_name(rm->ix, s), name, s->len))
+		if (room_symbol_place(rm, i, name, &path, &line))
 			continue;
 		if (buf_addstr(b, "<li><a href=\"") || rel_url(b, rt->product, rt->version, "blob") || url(b, path) ||
-		    buf_addf(b, "#L%u\">", s->line) || esc(b, path) || buf_addf(b, ":%u</a></li>", s->line)) {
+		    buf_addf(b, "#L%u\">", line) || esc(b, path) || buf_addf(b, ":%u</a></li>", line)) {
 			r = ERR_TOOBIG;
 			goto out;
 		}
@@ -1143,7 +851,7 @@ static int run_search(struct req *q, struct room *rm, const char *text, const st
 	search_opts_default(&so);
 	so.limit = limit;
 	so.offset = offset;
-	r = index_search(rm->ix, qu, &so, res);
+	r = room_search(rm, qu, &so, res);
 	query_free(qu);
 	if (r)
 		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
@@ -1163,7 +871,7 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 	buf_init(&code, (size_t)64 << 20);
 	if (refs) {
 		size_t lo, hi;
-		name = symbol_name(rm->ix, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &lo, &hi);
+		name = room_symbol_name(rm, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &lo, &hi);
 		if (!name) {
 			r = fail_page(q, 404, not_granted, 0);
 			goto out;
@@ -1258,19 +966,14 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	path = slash ? slash + 1 : "";
 	if (policy_may_read(q->f, &q->who, rt->product, old_v, q->now, &g))
 		return refuse_grant(q, 0);
-	if ((r = room_get(q->w, q->f, rt->product, old_v, q->now, 1, &old)))
+	if ((r = room_get(q->w->rooms, q->f, rt->product, old_v, q->now, 1, &old)))
 		return fail_page(q, 503, "the older release is locked: the vendor has not unlocked it", 0);
 	buf_init(&code, (size_t)64 << 20);
 	{
-		size_t oi, ni;
-		int in_old = *path && !find_file(old->m, path, &oi), in_new = *path && !find_file(rm->m, path, &ni);
-		if (in_old || in_new) {
-			struct render_ctx c = rctx(q, rt, rm);
-			size_t ol = 0, nl = 0;
-			const unsigned char *op = in_old ? index_text(old->ix, oi, &ol) : NULL;
-			const unsigned char *np = in_new ? index_text(rm->ix, ni, &nl) : NULL;
-			if ((r = render_diff(&c, old_v, in_old ? manifest_get(old->m, oi) : NULL, op, ol,
-					     in_new ? manifest_get(rm->m, ni) : NULL, np, nl, &code))) {
+		struct render_ctx c = rctx(q, rt, rm);
+		r = room_render_diff(old, rm, &c, old_v, path, &code);
+		if (r != ERR_NOTFOUND) {
+			if (r) {
 				if (r == ERR_DENIED)
 					r = refuse_grant(q, 0);
 				goto out;
@@ -1287,7 +990,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	/* a folder (or the root): the files that differ below it */
 	{
 		size_t plen = strlen(path), i = 0, j = 0, changes = 0;
-		const struct manifest *A = old->m, *B = rm->m;
+		const struct manifest *A = room_manifest(old), *B = room_manifest(rm);
 		size_t na = manifest_count(A), nb = manifest_count(B);
 		if (plen && path[plen - 1] == '/')
 			plen--;
@@ -1317,7 +1020,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 			goto out;
 	}
 out:
-	room_put(q->w, old);
+	room_put(q->w->rooms, old);
 	sodium_memzero(code.p, code.len);
 	buf_release(&code);
 	return r;
@@ -1354,7 +1057,7 @@ static int api_search(struct req *q)
 		r = refuse_grant(q, 1);
 		goto out;
 	}
-	if (room_get(q->w, q->f, rt.product, rt.version, q->now, 1, &rm)) {
+	if (room_get(q->w->rooms, q->f, rt.product, rt.version, q->now, 1, &rm)) {
 		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it", 1);
 		goto out;
 	}
@@ -1375,7 +1078,7 @@ static int api_search(struct req *q)
 	}
 out:
 	search_result_free(res);
-	room_put(q->w, rm);
+	room_put(q->w->rooms, rm);
 	buf_release(&ref);
 	buf_release(&text);
 	buf_release(&v);
@@ -1413,20 +1116,17 @@ static int static_route(struct req *q, const char *name)
 }
 
 /*
- * POST /r/P@V/print/<path> (csrf, from, to): lines from..to of the file as a PDF
- * (print.h): charged to the grant's page quotas, recorded and logged before it is sent;
- * nothing is kept.
+ * POST /r/P@V/print/<path> (csrf, from, to): lines from..to of the file as a PDF, a
+ * render path (render_print: the grant checked again, the pages charged, recorded and
+ * logged before it is sent); nothing is kept.
  */
-static int print_route(struct req *q, const struct web_route *rt, struct room *rm,
-		       const struct grant_info *g)
+static int print_route(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf csrf, field;
-	struct print_request pr;
 	struct print_info info;
-	const unsigned char *text, *p, *e;
+	struct render_ctx c;
 	unsigned long long from = 0, to = 0;
-	uint64_t line = 1;
-	size_t fi, len = 0;
+	size_t fi;
 	int r;
 	buf_init(&csrf, 128);
 	buf_init(&field, 64);
@@ -1444,83 +1144,20 @@ static int print_route(struct req *q, const struct web_route *rt, struct room *r
 	buf_release(&field);
 	if (!from || to < from)
 		return fail_page(q, 400, "print: give the first and last line, first <= last", 0);
-	if (find_file(rm->m, rt->rest, &fi) || !(text = index_text(rm->ix, fi, &len)))
+	if (room_find(rm, rt->rest, &fi))
 		return fail_page(q, 404, not_granted, 0);
-	/* the bytes of lines from..to */
-	p = text, e = text + len;
-	while (line < from && p < e) {
-		const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
-		p = nl ? nl + 1 : e;
-		line++;
-	}
-	{
-		const unsigned char *q_end = p;
-		for (uint64_t l = from; l <= to && q_end < e; l++) {
-			const unsigned char *nl = memchr(q_end, '\n', (size_t)(e - q_end));
-			q_end = nl ? nl + 1 : e;
-		}
-		memset(&pr, 0, sizeof(pr));
-		pr.product = rt->product;
-		pr.version = rt->version;
-		pr.path = rt->rest;
-		pr.line_from = (int64_t)from;
-		pr.text = (const char *)p;
-		pr.len = (size_t)(q_end - p);
-		pr.reviewer = q->who.login;
-		pr.lab = q->who.org;
-	}
-	if (!pr.len)
-		return fail_page(q, 400, "print: the file has no such lines", 0);
-	if ((r = print_pdf(q->f, &q->who, g, &pr, q->now, &q->rs->body, &info))) {
+	c = rctx(q, rt, rm);
+	if ((r = room_render_print(rm, &c, fi, from, to, &q->rs->body, &info))) {
 		char why[300];
 		snprintf(why, sizeof(why), "%s", err_msg());
-		return r == ERR_DENIED ? fail_page(q, 403, why, 0) : r;
+		if (r == ERR_DENIED && !strncmp(why, "no grant", 8))
+			return refuse_grant(q, 0);
+		return r == ERR_DENIED ? fail_page(q, 403, why, 0)
+		       : r == ERR_USAGE || r == ERR_TOOBIG ? fail_page(q, 400, why, 0) : r;
 	}
 	q->rs->content_type = "application/pdf";
 	q->rs->sensitive = 1;
 	return 0;
-}
-
-/*
- * What notes on the release are checked against (notes.h): its shingles, made from every
- * file's text on first use, or its index when the release has too much text for them.
- */
-static int room_notes_code(struct web *w, struct room *rm, struct notes_code *out)
-{
-	int r = 0;
-	pthread_mutex_lock(&w->rooms_lock);
-	if (!rm->sh && !rm->notes_by_index) {
-		struct shingles *sh = NULL;
-		size_t total = 0;
-		for (size_t i = 0; i < manifest_count(rm->m); i++) {
-			size_t len = 0;
-			if (index_text(rm->ix, i, &len) && __builtin_add_overflow(total, len, &total))
-				total = SIZE_MAX;
-		}
-		if (total > NOTES_SHINGLES_TEXT_MAX)
-			rm->notes_by_index = 1;
-		else if (!(r = shingles_new(&sh))) {
-			for (size_t i = 0; i < manifest_count(rm->m) && !r; i++) {
-				size_t len = 0;
-				const unsigned char *t = index_text(rm->ix, i, &len);
-				if (t && len)
-					r = shingles_add(sh, (const char *)t, len);
-			}
-		}
-		if (r == ERR_TOOBIG) { /* more shingles than the table holds */
-			rm->notes_by_index = 1;
-			r = 0;
-		}
-		if (r || rm->notes_by_index)
-			shingles_free(sh);
-		else
-			rm->sh = sh;
-	}
-	out->sh = rm->sh;
-	out->ix = rm->ix;
-	out->scan_max = NOTES_SCAN_MAX;
-	pthread_mutex_unlock(&w->rooms_lock);
-	return r;
 }
 
 struct notes_list {
@@ -1570,7 +1207,7 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 			int dummy_path = form_field(q->rq, "path", &path), dummy_line = form_field(q->rq, "line", &line);
 			(void)dummy_path;
 			(void)dummy_line;
-			if (!(r = room_notes_code(q->w, rm, &code)))
+			if (!(r = room_notes_code(q->w->rooms, rm, &code)))
 				r = notes_add(q->f, &code, &q->who, rt->product, rt->version, path.p,
 					      line.len ? strtoll(line.p, NULL, 10) : 0, text.p, q->now, &id);
 			if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE) {
@@ -1646,7 +1283,7 @@ static int release_route(struct req *q, const char *path)
 	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
 		return refuse_grant(q, 0);
 	/* the file view and the tree need only the vault and the manifest, never the index */
-	if (room_get(q->w, q->f, rt.product, rt.version, q->now,
+	if (room_get(q->w->rooms, q->f, rt.product, rt.version, q->now,
 		     strcmp(rt.what, "tree") && strcmp(rt.what, "blob"), &rm))
 		return fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
 	if (!strcmp(rt.what, "tree"))
@@ -1660,12 +1297,12 @@ static int release_route(struct req *q, const char *path)
 	else if (!strcmp(rt.what, "def"))
 		r = def_page(q, &rt, rm);
 	else if (!strcmp(rt.what, "print"))
-		r = print_route(q, &rt, rm, &g);
+		r = print_route(q, &rt, rm);
 	else if (!strcmp(rt.what, "notes"))
 		r = notes_route(q, &rt, rm);
 	else
 		r = diff_page(q, &rt, rm);
-	room_put(q->w, rm);
+	room_put(q->w->rooms, rm);
 	return r;
 }
 

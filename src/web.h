@@ -10,10 +10,10 @@
  * no route that returns a file's bytes as they are.
  *
  * A struct web owns a pool of facility handles (one per request in flight), one shared
- * log (group commit), the cache of opened releases (vault, manifest, search index, loaded
- * while the keyring holds the release's key and dropped once it does not; the index loads
- * in a thread of its own and only searches, definitions, diffs, prints and notes wait for it), and a random
- * per-server secret for CSRF tokens. It is safe to call web_handle from many threads.
+ * log (group commit), the cache of opened releases (room.h: the only code here that holds
+ * a release's text, which it hands to the renderer; web.c itself sees file names only),
+ * and a random per-server secret for CSRF tokens. It is safe to call web_handle from many
+ * threads.
  */
 #ifndef SEALROOM_WEB_H
 #define SEALROOM_WEB_H

@@ -1,0 +1,463 @@
+/* room: the opened releases of a running room; see room.h. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "index.h"
+#include "release.h"
+#include "room.h"
+#include "vault.h"
+
+/* An opened release: immutable once loaded, shared by requests through refs. */
+struct room {
+	char product[RELEASE_NAME_MAX + 1];
+	char version[RELEASE_NAME_MAX + 1];
+	struct vault_key *key;
+	struct vault *v;
+	struct manifest *m;
+	/* The search index loads in a thread of its own (room_load_index): ix and syms are
+	 * set once, under ix_mu, when ix_state turns from 0 (loading) to 1 (loaded), or to a
+	 * negative enum err when the load failed. File views and the tree do not wait for it. */
+	pthread_mutex_t ix_mu;
+	pthread_cond_t ix_cv;
+	int ix_state;
+	struct index *ix;
+	struct render_symtab *syms;
+	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
+	int notes_by_index;  /* too much code for sh: notes are checked through ix */
+	int refs;
+	int dropped;
+};
+
+struct rooms {
+	struct keyring *keys;
+	pthread_mutex_t lock;
+	pthread_cond_t loaders_done;
+	struct room *rooms[ROOMS_MAX];
+	int n_rooms;
+	int n_loaders; /* index loads running (each holds a ref on its room) */
+};
+
+static void room_free(struct room *r)
+{
+	if (!r)
+		return;
+	render_symtab_free(r->syms);
+	shingles_free(r->sh);
+	index_free(r->ix);
+	manifest_free(r->m);
+	vault_close(r->v);
+	vault_key_free(r->key);
+	pthread_mutex_destroy(&r->ix_mu);
+	pthread_cond_destroy(&r->ix_cv);
+	free(r);
+}
+
+struct rooms *rooms_new(struct keyring *k)
+{
+	struct rooms *rs = xcalloc(1, sizeof(*rs));
+	rs->keys = k;
+	pthread_mutex_init(&rs->lock, NULL);
+	pthread_cond_init(&rs->loaders_done, NULL);
+	return rs;
+}
+
+void rooms_free(struct rooms *rs)
+{
+	if (!rs)
+		return;
+	/* an index load cannot be interrupted: wait for the ones running */
+	pthread_mutex_lock(&rs->lock);
+	while (rs->n_loaders)
+		pthread_cond_wait(&rs->loaders_done, &rs->lock);
+	pthread_mutex_unlock(&rs->lock);
+	for (int i = 0; i < rs->n_rooms; i++)
+		room_free(rs->rooms[i]);
+	pthread_mutex_destroy(&rs->lock);
+	pthread_cond_destroy(&rs->loaders_done);
+	free(rs);
+}
+
+void rooms_sweep(struct rooms *rs, int64_t now)
+{
+	pthread_mutex_lock(&rs->lock);
+	for (int i = 0; i < rs->n_rooms;) {
+		struct room *r = rs->rooms[i];
+		struct vault_key *k = NULL;
+		if (keyring_get(rs->keys, r->product, r->version, now, &k) == 0) {
+			vault_key_free(k);
+			i++;
+			continue;
+		}
+		rs->rooms[i] = rs->rooms[--rs->n_rooms];
+		if (r->refs)
+			r->dropped = 1;
+		else
+			room_free(r);
+	}
+	pthread_mutex_unlock(&rs->lock);
+}
+
+void room_put(struct rooms *rs, struct room *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&rs->lock);
+	if (--r->refs == 0 && r->dropped)
+		room_free(r);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+struct loader {
+	struct rooms *rs;
+	struct room *rm;
+};
+
+/*
+ * The search index of a room (which the loader holds a reference on): decrypt it and every
+ * file's text, build the symbol table, publish them, wake the requests waiting for them.
+ */
+static void *room_load_index(void *arg)
+{
+	struct loader *ld = arg;
+	struct room *rm = ld->rm;
+	struct rooms *rs = ld->rs;
+	struct index *ix = NULL;
+	struct render_symtab *syms = NULL;
+	struct buf mb;
+	struct timespec t0, t1;
+	int r;
+	free(ld);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	buf_init(&mb, INDEX_MAX);
+	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix)))
+		syms = render_symtab_new(ix);
+	if (mb.p && mb.cap)
+		sodium_memzero(mb.p, mb.cap);
+	buf_release(&mb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r)
+		fprintf(stderr, "sealroom serve: the index of '%s@%s' did not load: %s\n", rm->product, rm->version,
+			err_msg());
+	else
+		fprintf(stderr, "sealroom serve: index of '%s@%s' loaded in %.1f s\n", rm->product, rm->version,
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	pthread_mutex_lock(&rm->ix_mu);
+	rm->ix = ix;
+	rm->syms = syms;
+	rm->ix_state = r ? r : 1;
+	pthread_cond_broadcast(&rm->ix_cv);
+	pthread_mutex_unlock(&rm->ix_mu);
+	room_put(rs, rm);
+	pthread_mutex_lock(&rs->lock);
+	if (--rs->n_loaders == 0)
+		pthread_cond_broadcast(&rs->loaders_done);
+	pthread_mutex_unlock(&rs->lock);
+	return NULL;
+}
+
+/* Wait for the room's index; 0 once rm->ix is there, the load's error otherwise. */
+static int room_index_wait(struct room *rm)
+{
+	int r;
+	pthread_mutex_lock(&rm->ix_mu);
+	while (!rm->ix_state)
+		pthread_cond_wait(&rm->ix_cv, &rm->ix_mu);
+	r = rm->ix_state < 0 ? err_set(rm->ix_state, "the release's search index could not be loaded") : 0;
+	pthread_mutex_unlock(&rm->ix_mu);
+	return r;
+}
+
+int room_index_ready(struct room *rm)
+{
+	int ready;
+	pthread_mutex_lock(&rm->ix_mu);
+	ready = rm->ix_state == 1;
+	pthread_mutex_unlock(&rm->ix_mu);
+	return ready;
+}
+
+int room_get(struct rooms *rs, struct facility *f, const char *product, const char *version, int64_t now,
+	     int need_index, struct room **out)
+{
+	struct vault_key *k = NULL;
+	struct release_info info = {0};
+	struct room *rm = NULL;
+	struct buf mb;
+	struct loader *ld;
+	pthread_t th;
+	pthread_attr_t attr;
+	char *vdir = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = keyring_get(rs->keys, product, version, now, &k)))
+		return r;
+	pthread_mutex_lock(&rs->lock);
+	for (int i = 0; i < rs->n_rooms; i++)
+		if (!strcmp(rs->rooms[i]->product, product) && !strcmp(rs->rooms[i]->version, version)) {
+			rm = rs->rooms[i];
+			rm->refs++;
+			break;
+		}
+	if (rm) {
+		pthread_mutex_unlock(&rs->lock);
+		vault_key_free(k);
+		if (need_index && (r = room_index_wait(rm))) {
+			room_put(rs, rm);
+			return r;
+		}
+		*out = rm;
+		return 0;
+	}
+	/* open under the lock: one open per release, others wait for it */
+	buf_init(&mb, INDEX_MAX);
+	rm = xcalloc(1, sizeof(*rm));
+	pthread_mutex_init(&rm->ix_mu, NULL);
+	pthread_cond_init(&rm->ix_cv, NULL);
+	snprintf(rm->product, sizeof(rm->product), "%s", product);
+	snprintf(rm->version, sizeof(rm->version), "%s", version);
+	rm->key = k;
+	k = NULL;
+	if ((r = release_get(f, product, version, &info)))
+		goto out;
+	if ((r = release_vault_dir(f, &info, &vdir)))
+		goto out;
+	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
+	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
+		goto out;
+	if (rs->n_rooms >= ROOMS_MAX) {
+		r = err_set(ERR_TOOBIG, "too many open releases");
+		goto out;
+	}
+	ld = xmalloc(sizeof(*ld));
+	ld->rs = rs;
+	ld->rm = rm;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, room_load_index, ld)) {
+		pthread_attr_destroy(&attr);
+		free(ld);
+		r = err_set(ERR_IO, "cannot start the index load of '%s@%s'", product, version);
+		goto out;
+	}
+	pthread_attr_destroy(&attr);
+	rm->refs = 2; /* the caller's and the loader's */
+	rs->n_loaders++;
+	rs->rooms[rs->n_rooms++] = rm;
+	pthread_mutex_unlock(&rs->lock);
+	*out = rm;
+	rm = NULL;
+	if (need_index && (r = room_index_wait(*out))) {
+		room_put(rs, *out);
+		*out = NULL;
+	}
+	goto done;
+out:
+	pthread_mutex_unlock(&rs->lock);
+	room_free(rm);
+done:
+	vault_key_free(k);
+	release_info_release(&info);
+	if (mb.p && mb.cap)
+		sodium_memzero(mb.p, mb.cap);
+	buf_release(&mb);
+	free(vdir);
+	return r;
+}
+
+const struct manifest *room_manifest(const struct room *rm)
+{
+	return rm->m;
+}
+
+int room_find(const struct room *rm, const char *path, size_t *i)
+{
+	const struct manifest_entry *e = manifest_find(rm->m, path, strlen(path));
+	if (!e)
+		return ERR_NOTFOUND;
+	*i = (size_t)(e - manifest_get(rm->m, 0));
+	return 0;
+}
+
+int room_search(struct room *rm, const struct query *qu, const struct search_opts *so,
+		struct search_result **res)
+{
+	if (room_index_wait(rm))
+		return err_set(ERR_NOTFOUND, "the release's search index is not loaded");
+	return index_search(rm->ix, qu, so, res);
+}
+
+char *room_symbol_name(struct room *rm, uint64_t n, size_t *lo, size_t *hi)
+{
+	const struct index_symbol *s;
+	const char *name;
+	if (room_index_wait(rm) || n >= index_n_symbols(rm->ix))
+		return NULL;
+	s = index_symbol_by_name(rm->ix, (size_t)n);
+	name = index_symbol_name(rm->ix, s);
+	if (!name)
+		return NULL;
+	index_symbol_find(rm->ix, name, s->len, lo, hi);
+	return xstrndup(name, s->len);
+}
+
+int room_symbol_place(struct room *rm, size_t i, const char *name, const char **path, unsigned *line)
+{
+	const struct index_symbol *s;
+	const char *sn;
+	if (room_index_wait(rm) || i >= index_n_symbols(rm->ix))
+		return ERR_NOTFOUND;
+	s = index_symbol_by_name(rm->ix, i);
+	sn = index_symbol_name(rm->ix, s);
+	if (!sn || s->len != strlen(name) || memcmp(sn, name, s->len))
+		return ERR_NOTFOUND;
+	*path = manifest_get(index_manifest(rm->ix), s->file)->path;
+	*line = s->line;
+	return 0;
+}
+
+void room_render_ctx(struct room *rm, struct render_ctx *c)
+{
+	int ready = rm && room_index_ready(rm);
+	c->ix = ready ? rm->ix : NULL;
+	c->syms = ready ? rm->syms : NULL;
+}
+
+/* File fi's text: the index's when loaded (borrowed, *p into it), else decrypted into
+ * scratch (which the caller wipes). A symbolic link or an empty file has no bytes. */
+static int file_text(struct room *rm, size_t fi, struct buf *scratch, const unsigned char **p, size_t *len)
+{
+	const struct manifest_entry *e = manifest_get(rm->m, fi);
+	int r;
+	*p = NULL;
+	*len = 0;
+	if (room_index_ready(rm)) {
+		*p = index_text(rm->ix, fi, len);
+		return 0;
+	}
+	if (e->mode == 0120000 || !e->size)
+		return 0;
+	if ((r = vault_get(rm->v, e->sha256, scratch)))
+		return r;
+	*p = (const unsigned char *)scratch->p;
+	*len = scratch->len;
+	return 0;
+}
+
+static void wipe(struct buf *b)
+{
+	if (b->p && b->cap)
+		sodium_memzero(b->p, b->cap);
+	buf_release(b);
+}
+
+int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from, struct buf *out,
+		     uint64_t *shown_to, uint64_t *n_lines)
+{
+	struct render_ctx rc = *c;
+	struct buf text;
+	const unsigned char *p;
+	size_t len;
+	int r;
+	if (fi >= manifest_count(rm->m))
+		return err_set(ERR_NOTFOUND, "no such file");
+	buf_init(&text, VAULT_OBJECT_MAX);
+	room_render_ctx(rm, &rc);
+	if (!(r = file_text(rm, fi, &text, &p, &len)))
+		r = render_file_text(&rc, manifest_get(rm->m, fi), p, len, from, out, shown_to, n_lines);
+	wipe(&text);
+	return r;
+}
+
+int room_render_diff(struct room *old, struct room *rm, const struct render_ctx *c, const char *base_version,
+		     const char *path, struct buf *out)
+{
+	struct render_ctx rc = *c;
+	struct buf ot, nt;
+	const unsigned char *op = NULL, *np = NULL;
+	size_t oi = 0, ni = 0, ol = 0, nl = 0;
+	int in_old = *path && !room_find(old, path, &oi), in_new = *path && !room_find(rm, path, &ni);
+	int r = 0;
+	if (!in_old && !in_new)
+		return ERR_NOTFOUND;
+	buf_init(&ot, VAULT_OBJECT_MAX);
+	buf_init(&nt, VAULT_OBJECT_MAX);
+	room_render_ctx(rm, &rc);
+	if ((in_old && (r = file_text(old, oi, &ot, &op, &ol))) || (in_new && (r = file_text(rm, ni, &nt, &np, &nl))))
+		goto out;
+	r = render_diff(&rc, base_version, in_old ? manifest_get(old->m, oi) : NULL, op, ol,
+			in_new ? manifest_get(rm->m, ni) : NULL, np, nl, out);
+out:
+	wipe(&ot);
+	wipe(&nt);
+	return r;
+}
+
+int room_render_print(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from, uint64_t to,
+		      struct buf *pdf, struct print_info *info)
+{
+	struct buf text;
+	const unsigned char *p;
+	size_t len;
+	int r;
+	if (fi >= manifest_count(rm->m))
+		return err_set(ERR_NOTFOUND, "no such file");
+	buf_init(&text, VAULT_OBJECT_MAX);
+	if (!(r = file_text(rm, fi, &text, &p, &len)))
+		r = render_print(c, manifest_get(rm->m, fi), p, len, from, to, pdf, info);
+	wipe(&text);
+	return r;
+}
+
+int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out)
+{
+	int r;
+	if ((r = room_index_wait(rm)))
+		return r;
+	pthread_mutex_lock(&rs->lock);
+	if (!rm->sh && !rm->notes_by_index) {
+		struct shingles *sh = NULL;
+		size_t total = 0;
+		for (size_t i = 0; i < manifest_count(rm->m); i++) {
+			size_t len = 0;
+			if (index_text(rm->ix, i, &len) && __builtin_add_overflow(total, len, &total))
+				total = SIZE_MAX;
+		}
+		if (total > NOTES_SHINGLES_TEXT_MAX)
+			rm->notes_by_index = 1;
+		else if (!(r = shingles_new(&sh))) {
+			for (size_t i = 0; i < manifest_count(rm->m) && !r; i++) {
+				size_t len = 0;
+				const unsigned char *t = index_text(rm->ix, i, &len);
+				if (t && len)
+					r = shingles_add(sh, (const char *)t, len);
+			}
+		}
+		if (r == ERR_TOOBIG) { /* more shingles than the table holds */
+			rm->notes_by_index = 1;
+			r = 0;
+		}
+		if (r || rm->notes_by_index)
+			shingles_free(sh);
+		else
+			rm->sh = sh;
+	}
+	out->sh = rm->sh;
+	out->ix = rm->ix;
+	out->scan_max = NOTES_SCAN_MAX;
+	pthread_mutex_unlock(&rs->lock);
+	return r;
+}
+
+int rooms_unlocked(struct rooms *rs, const char *product, const char *version, int64_t now)
+{
+	struct vault_key *k = NULL;
+	int held = keyring_get(rs->keys, product, version, now, &k) == 0;
+	vault_key_free(k);
+	return held;
+}

@@ -1,0 +1,110 @@
+/*
+ * room: the opened releases of a running room, the one owner of plaintext-bearing state.
+ *
+ * An opened release holds the release's data key (from the keyring), its vault, its
+ * manifest, its search index (with every file's decrypted text, and the symbol table) and,
+ * made on first use, the shingles that notes are checked against. Nothing outside this
+ * module reads a release's text: a file view, a diff and a print are handed to the
+ * renderer (render.h) from here, notes are checked against what room_notes_code returns,
+ * and searches run through room_search. web.c sees names (the manifest) and opaque
+ * pointers only.
+ *
+ * struct rooms is the cache: one struct room per release, opened on first use while the
+ * keyring holds the release's key, shared by requests through references (room_get /
+ * room_put) and dropped once the key is gone (rooms_sweep). The index loads in a thread of
+ * its own; file views and the tree never wait for it (they are read from the vault, without
+ * definition links, until it is there). Every function is safe to call from many threads.
+ */
+#ifndef SEALROOM_ROOM_H
+#define SEALROOM_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "facility.h"
+#include "keyring.h"
+#include "manifest.h"
+#include "notes.h"
+#include "print.h"
+#include "query.h"
+#include "render.h"
+
+#define ROOMS_MAX 256
+
+struct rooms;
+struct room;
+
+/* The cache of opened releases over keyring k (borrowed). */
+struct rooms *rooms_new(struct keyring *k);
+/* Wait for the index loads running, wipe and free every room. */
+void rooms_free(struct rooms *rs);
+/* Drop the rooms whose key the keyring no longer holds at now (in use: once released). */
+void rooms_sweep(struct rooms *rs, int64_t now);
+/* Does the keyring hold product@version's key at now (is the release unlocked)? */
+int rooms_unlocked(struct rooms *rs, const char *product, const char *version, int64_t now);
+
+/*
+ * The opened release product@version (a reference: room_put it), opening it on first use
+ * with the keyring's key; with need_index, wait for its search index. The key is asked for
+ * on every call, so a release whose window ended is refused at once: ERR_NOTFOUND "release
+ * is locked" when no key is held, the open's error otherwise.
+ */
+int room_get(struct rooms *rs, struct facility *f, const char *product, const char *version,
+	     int64_t now, int need_index, struct room **out) WUR;
+void room_put(struct rooms *rs, struct room *rm);
+
+/* The release's file list (names, modes, ids: no code). */
+const struct manifest *room_manifest(const struct room *rm);
+/* Is the search index loaded (without waiting)? */
+int room_index_ready(struct room *rm);
+/* Entry i of the manifest whose path is exactly path; ERR_NOTFOUND. */
+int room_find(const struct room *rm, const char *path, size_t *i) WUR;
+
+/* Run query qu over the release's index (room_get with need_index). */
+int room_search(struct room *rm, const struct query *qu, const struct search_opts *so,
+		struct search_result **res) WUR;
+
+/*
+ * Symbol number n (in name order) of the index: its name (the caller frees it) and the
+ * range [*lo, *hi) of the symbols of that name in name order, or NULL when there is none.
+ */
+char *room_symbol_name(struct room *rm, uint64_t n, size_t *lo, size_t *hi);
+/* Symbol i in name order of the range above: its exact name match, file path and line. */
+int room_symbol_place(struct room *rm, size_t i, const char *name, const char **path,
+		      unsigned *line) WUR;
+
+/*
+ * The renderer's context c (f, log, hooks, who, product, version, cache, now filled by
+ * the caller) for this room: c->ix and c->syms set when the index is loaded, NULL while it
+ * loads.
+ */
+void room_render_ctx(struct room *rm, struct render_ctx *c);
+
+/*
+ * The page of file number fi from line `from`, through render_file (the index's text when
+ * it is loaded, else the file decrypted from the vault into wiped memory, without links).
+ * Returns what the renderer returns.
+ */
+int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from,
+		     struct buf *out, uint64_t *shown_to, uint64_t *n_lines) WUR;
+
+/*
+ * The diff of path between the older release `old` (base_version) and rm, through
+ * render_diff. ERR_NOTFOUND when neither release has the file (path is then a folder).
+ */
+int room_render_diff(struct room *old, struct room *rm, const struct render_ctx *c,
+		     const char *base_version, const char *path, struct buf *out) WUR;
+
+/* Lines from..to of file fi printed to a PDF through render_print. */
+int room_render_print(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from,
+		      uint64_t to, struct buf *pdf, struct print_info *info) WUR;
+
+/*
+ * What notes on the release are checked against (notes.h): its shingles, made from every
+ * file's text on first use, or its index when the release has too much text for them.
+ */
+int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out) WUR;
+
+#endif
