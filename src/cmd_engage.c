@@ -7,10 +7,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "policy.h"
+#include "quota.h"
 
 /* What every engagement command parses. */
 struct engage {
@@ -18,6 +20,7 @@ struct engage {
 	const char *from, *until, *days, *hours;
 	unsigned long long lines_per_day, lines_total, prints;
 	int set_lpd, set_lt, set_pr;
+	struct opt_list quota;
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct opt_common c;
 	struct note_signer *key;
@@ -42,6 +45,7 @@ static int start(struct engage *e, int argc, char **argv, const char *help)
 			     {"lines-per-day", OPT_UINT, &e->lines_per_day},
 			     {"lines-total", OPT_UINT, &e->lines_total},
 			     {"prints", OPT_UINT, &e->prints},
+			     {"quota", OPT_LIST, &e->quota},
 			     {NULL, 0, NULL}};
 	e->lines_per_day = e->lines_total = e->prints = ~0ULL;
 	if (opt_parse(argc, argv, opts, &e->c, pos, 1, &n))
@@ -115,6 +119,42 @@ static void print_outcome(struct engage *e, const struct policy_outcome *o, cons
 		printf("it waits for the %s's approval\n", o->waiting_for);
 }
 
+/* Print the terms of a grant (for both sides to read before they countersign). */
+static void print_terms(struct engage *e, const struct grant_terms *t)
+{
+	struct grant_info g = {0};
+	struct quota_limits l;
+	char from[32], until[32], days[32], desc[1024];
+	if (e->c.json)
+		return;
+	g.lines_per_day = t->lines_per_day;
+	g.lines_total = t->lines_total;
+	g.prints = t->prints;
+	snprintf(g.quotas, sizeof(g.quotas), "%s", t->quotas ? t->quotas : "");
+	policy_format_time(t->valid_from, from, sizeof(from));
+	policy_format_time(t->valid_until, until, sizeof(until));
+	policy_format_days(t->days, days, sizeof(days));
+	printf("terms: from %s until %s, days %s, hours %02d-%02d\n", from, until, days, t->hour_from, t->hour_until);
+	if (!quota_limits_of(&g, &l) && !quota_describe(&l, desc, sizeof(desc)))
+		printf("quotas: %s\n", desc);
+}
+
+struct found_grant {
+	int64_t id;
+	struct grant_info g;
+	int found;
+};
+
+static int find_grant(void *ctx, const struct grant_info *g)
+{
+	struct found_grant *fg = ctx;
+	if (g->id == fg->id) {
+		fg->g = *g;
+		fg->found = 1;
+	}
+	return 0;
+}
+
 int cmd_nominate(int argc, char **argv)
 {
 	struct engage e = {.cmd = "nominate",
@@ -170,8 +210,17 @@ int cmd_approve(int argc, char **argv)
 		return r;
 	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")))
 		return r;
-	if (!(r = open_all(&e)) && !(r = policy_approve(e.f, &e.a, e.product, e.version, e.reviewer, &o)))
+	if (!(r = open_all(&e)) && !(r = policy_approve(e.f, &e.a, e.product, e.version, e.reviewer, &o))) {
+		struct found_grant fg = {o.grant_id, {0}, 0};
 		print_outcome(&e, &o, e.reviewer);
+		/* a countersigned grant: the terms now in force */
+		if (o.grant_id && !policy_grants_each(e.f, e.product, e.version, find_grant, &fg) && fg.found) {
+			struct grant_terms t = {fg.g.valid_from, fg.g.valid_until, fg.g.days, fg.g.hour_from,
+						fg.g.hour_until, fg.g.lines_per_day, fg.g.lines_total, fg.g.prints,
+						fg.g.quotas};
+			print_terms(&e, &t);
+		}
+	}
 	return finish(&e, r);
 }
 
@@ -179,16 +228,32 @@ int cmd_grant(int argc, char **argv)
 {
 	struct engage e = {.cmd = "grant",
 			   .usage = "sealroom grant P@V --reviewer LOGIN --from DATE --until DATE [--days mon-fri] "
-				    "[--hours 08-18] [--lines-per-day N] [--lines-total N] [--prints N] "
-				    "--as LOGIN [--vendor-key FILE] [--json]"};
+				    "[--hours 08-18] [--quota NAME=VALUE]... [--lines-per-day N] [--lines-total N] "
+				    "[--prints N] --as LOGIN [--vendor-key FILE] [--json]"};
 	struct policy_outcome o = {0};
 	struct grant_terms t = {0};
+	struct quota_limits l;
+	char *quotas = NULL;
 	int r = start(&e, argc, argv,
 		      "Propose a grant for an approved reviewer, or countersign the other side's\n"
 		      "proposal. A grant is active once the vendor (with --vendor-key) and the operator\n"
-		      "have approved the same terms. DATE is YYYY-MM-DD (UTC; --until includes that\n"
-		      "day) or YYYY-MM-DDTHH:MM:SSZ; --days defaults to all, --hours to 00-24; quotas\n"
-		      "left out are unlimited.\n");
+		      "have approved the same terms (the quotas included). DATE is YYYY-MM-DD (UTC;\n"
+		      "--until includes that day) or YYYY-MM-DDTHH:MM:SSZ; --days defaults to all,\n"
+		      "--hours to 00-24.\n\n"
+		      "Quotas: --quota NAME=VALUE, again for each; VALUE a count or 'unlimited' (a\n"
+		      "quota left out takes its default; --lines-per-day N is --quota lines_per_day=N):\n"
+		      "  lines_per_day 5000, lines_total 50000   distinct lines of code shown, every route\n"
+		      "  bytes_per_day 500000, bytes_total 5000000   their bytes\n"
+		      "  max_view_lines 400          the largest window of one view\n"
+		      "  search_lines_per_day 2000   the part of the lines searches may use\n"
+		      "  searches_per_day 500        queries\n"
+		      "  query_min_lines 2           what a query costs at least, in lines\n"
+		      "  requests_per_minute 240     requests of any kind\n"
+		      "  pages_per_print 50, prints 500   printed pages in one print, in total\n"
+		      "  print_text 0                1: prints carry a text layer\n"
+		      "  walk_alert 30, walk_suspend 60, walk_window 600   the scraping watch: distinct\n"
+		      "                              files within the window (seconds)\n"
+		      "The terms are printed; the other side countersigns by giving the same ones.\n");
 	if (r >= 0)
 		return r;
 	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = need(&e, e.from, "--from DATE")) ||
@@ -206,12 +271,27 @@ int cmd_grant(int argc, char **argv)
 		err_set(ERR_USAGE, "quota too large");
 		return cmd_usage(e.cmd, e.usage);
 	}
-	t.lines_per_day = e.set_lpd ? (int64_t)e.lines_per_day : POLICY_UNLIMITED;
-	t.lines_total = e.set_lt ? (int64_t)e.lines_total : POLICY_UNLIMITED;
-	t.prints = e.set_pr ? (int64_t)e.prints : POLICY_UNLIMITED;
+	quota_defaults(&l);
+	if ((e.set_lpd && quota_set(&l, "lines_per_day", (int64_t)e.lines_per_day)) ||
+	    (e.set_lt && quota_set(&l, "lines_total", (int64_t)e.lines_total)) ||
+	    (e.set_pr && quota_set(&l, "prints", (int64_t)e.prints)))
+		return cmd_usage(e.cmd, e.usage);
+	for (int i = 0; i < e.quota.n; i++) {
+		const char *name;
+		int64_t v;
+		if (quota_parse_setting(e.quota.v[i], &name, &v) || quota_set(&l, name, v))
+			return cmd_usage(e.cmd, e.usage);
+	}
+	t.lines_per_day = l.lines_per_day;
+	t.lines_total = l.lines_total;
+	t.prints = l.pages_total;
+	t.quotas = quotas = quota_json(&l);
 	if (!(r = open_all(&e)) &&
-	    !(r = policy_grant(e.f, &e.a, e.product, e.version, e.reviewer, &t, &o)))
+	    !(r = policy_grant(e.f, &e.a, e.product, e.version, e.reviewer, &t, &o))) {
 		print_outcome(&e, &o, e.reviewer);
+		print_terms(&e, &t);
+	}
+	free(quotas);
 	return finish(&e, r);
 }
 

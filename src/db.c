@@ -164,6 +164,16 @@ static const char *const migrations[] = {
 	"  disputed_by TEXT,"
 	"  dispute_reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX prints_release ON prints (product, version);",
+	/* 5: one budget of distinct lines shown per grant and day; the scraping watch and holds
+	 * per reviewer and grant, across sessions (quota.c) */
+	"CREATE TABLE quota_shown (grant_id INTEGER NOT NULL, day INTEGER NOT NULL,"
+	"  blob TEXT NOT NULL, line INTEGER NOT NULL,"
+	"  PRIMARY KEY (grant_id, day, blob, line)) WITHOUT ROWID;"
+	"ALTER TABLE quota_walk ADD COLUMN login TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE quota_walk ADD COLUMN grant_id INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX quota_walk_reviewer ON quota_walk (login, grant_id, at);"
+	"ALTER TABLE session_holds ADD COLUMN grant_id INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX session_holds_reviewer ON session_holds (login, grant_id);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

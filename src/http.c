@@ -298,6 +298,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	MHD_add_response_header(r, "Content-Type", rs.content_type);
 	if (rs.location[0])
 		MHD_add_response_header(r, "Location", rs.location);
+	if (rs.attachment[0]) {
+		char cd[200];
+		snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", rs.attachment);
+		MHD_add_response_header(r, "Content-Disposition", cd);
+	}
 	for (int i = 0; i < rs.n_cookies; i++)
 		MHD_add_response_header(r, "Set-Cookie", rs.cookies[i]);
 	/* the server's own time for the request (handler to response), for bench/view.sh */

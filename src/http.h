@@ -50,6 +50,7 @@ struct http_resp {
 	const char *content_type; /* a static string */
 	struct buf body;
 	char location[HTTP_PATH_MAX + 1];     /* for redirects, or "" */
+	char attachment[128];     /* a file name: sent as Content-Disposition: attachment */
 	char cookies[HTTP_COOKIES_MAX][512];  /* Set-Cookie values */
 	int n_cookies;
 	int sensitive;            /* the body holds sealed code: wipe it when sent */

@@ -11,6 +11,13 @@ static int set_value(const struct opt *o, const char *v)
 		*(const char **)o->ptr = v;
 		return 0;
 	}
+	if (o->kind == OPT_LIST) {
+		struct opt_list *l = o->ptr;
+		if (l->n == OPT_LIST_MAX)
+			return err_set(ERR_USAGE, "--%s is given more than %d times", o->name, OPT_LIST_MAX);
+		l->v[l->n++] = v;
+		return 0;
+	}
 	if (o->kind == OPT_UINT) {
 		char *end;
 		unsigned long long n;

@@ -11,12 +11,20 @@
 
 #include "err.h"
 
-enum opt_kind { OPT_FLAG, OPT_STRING, OPT_UINT };
+enum opt_kind { OPT_FLAG, OPT_STRING, OPT_UINT, OPT_LIST };
+
+/* The values of an option that may be given again and again (OPT_LIST). */
+#define OPT_LIST_MAX 32
+struct opt_list {
+	const char *v[OPT_LIST_MAX];
+	int n;
+};
 
 struct opt {
 	const char *name;   /* without the leading dashes, e.g. "vendor-key" */
 	enum opt_kind kind;
-	void *ptr;          /* int * for flags, const char ** for strings, unsigned long long * */
+	void *ptr;          /* int * for flags, const char ** for strings, unsigned long long *,
+			     * struct opt_list * for lists */
 };
 
 struct opt_common {

@@ -162,7 +162,12 @@ static int draw(const struct print_request *req, const struct session_info *who,
 			}
 			cairo_set_source_rgb(cr, 0, 0, 0);
 			cairo_move_to(cr, MARGIN + 36, y);
-			cairo_show_text(cr, rw->text);
+			if (req->text_layer) {
+				cairo_show_text(cr, rw->text);
+			} else { /* outlines only: nothing in the PDF to copy as text */
+				cairo_text_path(cr, rw->text);
+				cairo_fill(cr);
+			}
 		}
 		/* footer: the Bates number */
 		cairo_set_font_size(cr, 9);
@@ -220,8 +225,22 @@ int print_pdf(struct facility *f, const struct session_info *who, const struct g
 	info->line_to = req->line_from + lines - 1;
 	info->pages = (int64_t)((rs.n + PRINT_LINES_PER_PAGE - 1) / PRINT_LINES_PER_PAGE);
 	bates_prefix(req->product, info->bates_prefix, sizeof(info->bates_prefix));
-	if ((r = quota_charge(f, who, g, QUOTA_PRINT, info->pages, NULL, now, &why)))
-		goto out;
+	{ /* every printed line is charged, shown on screen before or not */
+		struct quota_line *ql = xcalloc((size_t)lines, sizeof(*ql));
+		struct quota_ask a = {QUOTA_PRINT, ql, 0, info->pages};
+		const char *p = req->text, *e = req->text + req->len;
+		while (p < e && a.n_lines < (size_t)lines) {
+			const char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t ll = nl ? (size_t)(nl - p) : (size_t)(e - p);
+			ql[a.n_lines] = (struct quota_line){g, req->blob, req->path, (uint64_t)req->line_from + a.n_lines, ll};
+			a.n_lines++;
+			p += ll + (nl != NULL);
+		}
+		r = req->blob ? quota_charge(f, who, g, &a, now, &why) : err_set(ERR_USAGE, "print: no blob id");
+		free(ql);
+		if (r)
+			goto out;
+	}
 	path = facility_path(f, "sealroom.db");
 	if ((r = db_open(path, 0, &db)) || (r = db_begin(db)))
 		goto out;

@@ -5,10 +5,13 @@
  * session, time, print number) across it, and a Bates number in its footer: PREFIX-NNNNNN
  * where PREFIX is the product's name in capitals and the numbers continue across every
  * print of the release (table prints, db.c step 4). The text is drawn with cairo_show_text
- * in DejaVu Sans Mono, so the PDF has a real, searchable text layer.
+ * in DejaVu Sans Mono; the PDF has a searchable text layer only where the grant allows it
+ * (quota print_text), otherwise each glyph is an outline (cairo_text_path) and the PDF
+ * holds no text to copy.
  *
- * Order, as for every showing of code: the pages are charged to the grant's page quotas
- * (quota.h: pages_per_print, prints), the print is recorded (Bates numbers allocated in the
+ * Order, as for every showing of code: the printed lines are charged to the grant's budget
+ * of lines and bytes and the pages to its page quotas (quota.h: lines_per_day,
+ * lines_total, pages_per_print, prints), in one transaction, the print is recorded (Bates numbers allocated in the
  * same transaction), the log entry is made durable, and only then is the PDF handed over.
  * The PDF lives in the caller's buffer only (server memory, sent once); it is never
  * written to disk. The log and the prints table keep its SHA-256, so a printed page shown
@@ -34,8 +37,11 @@
 struct print_request {
 	const char *product, *version, *path;
 	int64_t line_from;        /* the first line's number (1-based) */
+	const char *blob;         /* the file's git blob id (hex), for the budget of lines */
 	const char *text;         /* the lines to print, plaintext, from the renderer */
 	size_t len;
+	int text_layer;           /* 1: the PDF carries a searchable text layer (the grant's
+				   * print_text); 0: the glyphs are drawn as outlines only */
 	const char *reviewer;     /* the name on the watermark (full name or login) */
 	const char *lab;
 };

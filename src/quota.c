@@ -1,4 +1,6 @@
-/* quota: per-grant limits checked and recorded atomically, and the scraping watch. */
+/* quota: one budget of distinct lines shown per grant, checked and recorded atomically, and
+ * the scraping watch per reviewer and grant. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,46 +12,138 @@
 #include "quota.h"
 
 #define TOTAL (-1) /* the period of a running total */
+#define GRANTS_MAX 4 /* grants one charge may name (a diff names two) */
+
+static const struct limit_def {
+	const char *name;
+	size_t off;
+	int64_t dflt;
+} defs[] = {
+	{"lines_per_day", offsetof(struct quota_limits, lines_per_day), QUOTA_DEFAULT_LINES_PER_DAY},
+	{"lines_total", offsetof(struct quota_limits, lines_total), QUOTA_DEFAULT_LINES_TOTAL},
+	{"prints", offsetof(struct quota_limits, pages_total), QUOTA_DEFAULT_PRINTS},
+	{"bytes_per_day", offsetof(struct quota_limits, bytes_per_day), QUOTA_DEFAULT_BYTES_PER_DAY},
+	{"bytes_total", offsetof(struct quota_limits, bytes_total), QUOTA_DEFAULT_BYTES_TOTAL},
+	{"max_view_lines", offsetof(struct quota_limits, max_view_lines), QUOTA_DEFAULT_MAX_VIEW_LINES},
+	{"search_lines_per_day", offsetof(struct quota_limits, search_lines_per_day),
+	 QUOTA_DEFAULT_SEARCH_LINES_PER_DAY},
+	{"searches_per_day", offsetof(struct quota_limits, searches_per_day), QUOTA_DEFAULT_SEARCHES_PER_DAY},
+	{"query_min_lines", offsetof(struct quota_limits, query_min_lines), QUOTA_DEFAULT_QUERY_MIN_LINES},
+	{"requests_per_minute", offsetof(struct quota_limits, requests_per_minute),
+	 QUOTA_DEFAULT_REQUESTS_PER_MINUTE},
+	{"pages_per_print", offsetof(struct quota_limits, pages_per_print), QUOTA_DEFAULT_PAGES_PER_PRINT},
+	{"print_text", offsetof(struct quota_limits, print_text), QUOTA_DEFAULT_PRINT_TEXT},
+	{"walk_alert", offsetof(struct quota_limits, walk_alert), QUOTA_WALK_ALERT},
+	{"walk_suspend", offsetof(struct quota_limits, walk_suspend), QUOTA_WALK_SUSPEND},
+	{"walk_window", offsetof(struct quota_limits, walk_window), QUOTA_WALK_WINDOW},
+};
+#define N_DEFS (sizeof(defs) / sizeof(defs[0]))
+#define N_COLUMNS 3 /* the first defs are the grant's columns */
+
+const char *const quota_names[N_DEFS + 1] = {
+	"lines_per_day", "lines_total", "prints", "bytes_per_day", "bytes_total", "max_view_lines",
+	"search_lines_per_day", "searches_per_day", "query_min_lines", "requests_per_minute",
+	"pages_per_print", "print_text", "walk_alert", "walk_suspend", "walk_window", NULL,
+};
+
+static int64_t *field(struct quota_limits *l, size_t i)
+{
+	return (int64_t *)((char *)l + defs[i].off);
+}
+
+void quota_defaults(struct quota_limits *l)
+{
+	for (size_t i = 0; i < N_DEFS; i++)
+		*field(l, i) = defs[i].dflt;
+}
+
+int quota_set(struct quota_limits *l, const char *name, int64_t value)
+{
+	for (size_t i = 0; i < N_DEFS; i++)
+		if (!strcmp(defs[i].name, name)) {
+			*field(l, i) = value;
+			return 0;
+		}
+	return err_set(ERR_USAGE, "quota: '%s' is not a quota", name);
+}
+
+int quota_parse_setting(const char *s, const char **name, int64_t *value)
+{
+	const char *eq = strchr(s, '=');
+	size_t nl = eq ? (size_t)(eq - s) : 0;
+	char *end;
+	unsigned long long v;
+	*name = NULL;
+	if (!eq)
+		return err_set(ERR_USAGE, "'%.64s' is not NAME=VALUE", s);
+	for (size_t i = 0; i < N_DEFS; i++)
+		if (strlen(defs[i].name) == nl && !memcmp(defs[i].name, s, nl))
+			*name = defs[i].name;
+	if (!*name)
+		return err_set(ERR_USAGE, "'%.*s' is not a quota (see sealroom grant --help)", (int)(nl > 64 ? 64 : nl), s);
+	if (!strcmp(eq + 1, "unlimited")) {
+		*value = QUOTA_UNLIMITED;
+		return 0;
+	}
+	errno = 0;
+	if (eq[1] < '0' || eq[1] > '9' || (v = strtoull(eq + 1, &end, 10), errno) || *end || v > INT64_MAX)
+		return err_set(ERR_USAGE, "quota '%s': '%.64s' is not a count or 'unlimited'", *name, eq + 1);
+	if (!strcmp(*name, "print_text") && v > 1)
+		return err_set(ERR_USAGE, "quota 'print_text' is 0 or 1");
+	*value = (int64_t)v;
+	return 0;
+}
+
+char *quota_json(const struct quota_limits *l)
+{
+	json_t *o = json_object();
+	char *s;
+	for (size_t i = N_COLUMNS; i < N_DEFS; i++)
+		json_object_set_new(o, defs[i].name, json_integer(*field((struct quota_limits *)l, i)));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!s)
+		BUG("json_dumps");
+	return s;
+}
+
+int quota_describe(const struct quota_limits *l, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < N_DEFS; i++) {
+		int64_t v = *field((struct quota_limits *)l, i);
+		int k = v < 0 ? snprintf(out + n, cap - n, "%s%s unlimited", i ? ", " : "", defs[i].name)
+			      : snprintf(out + n, cap - n, "%s%s %lld", i ? ", " : "", defs[i].name, (long long)v);
+		if (k < 0 || (size_t)k >= cap - n)
+			return err_set(ERR_TOOBIG, "quota: the description does not fit");
+		n += (size_t)k;
+	}
+	return 0;
+}
 
 int quota_limits_of(const struct grant_info *g, struct quota_limits *l)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} keys[] = {
-		{"max_view_lines", offsetof(struct quota_limits, max_view_lines)},
-		{"search_lines_per_day", offsetof(struct quota_limits, search_lines_per_day)},
-		{"requests_per_minute", offsetof(struct quota_limits, requests_per_minute)},
-		{"pages_per_print", offsetof(struct quota_limits, pages_per_print)},
-		{"walk_alert", offsetof(struct quota_limits, walk_alert)},
-		{"walk_suspend", offsetof(struct quota_limits, walk_suspend)},
-		{"walk_window", offsetof(struct quota_limits, walk_window)},
-	};
 	json_error_t e;
 	json_t *o;
+	quota_defaults(l);
 	l->lines_per_day = g->lines_per_day;
 	l->lines_total = g->lines_total;
 	l->pages_total = g->prints;
-	l->max_view_lines = l->search_lines_per_day = l->requests_per_minute = -1;
-	l->pages_per_print = -1;
-	l->walk_alert = QUOTA_WALK_ALERT;
-	l->walk_suspend = QUOTA_WALK_SUSPEND;
-	l->walk_window = QUOTA_WALK_WINDOW;
 	if (!g->quotas[0])
 		return 0;
 	if (!(o = json_loads(g->quotas, 0, &e)) || !json_is_object(o)) {
 		json_decref(o);
 		return err_set(ERR_PARSE, "quota: the grant's quotas are not a JSON object");
 	}
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(o, keys[i].name);
+	for (size_t i = N_COLUMNS; i < N_DEFS; i++) {
+		json_t *v = json_object_get(o, defs[i].name);
 		if (!v)
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < -1) {
 			json_decref(o);
-			return err_set(ERR_PARSE, "quota: '%s' is not a count", keys[i].name);
+			return err_set(ERR_PARSE, "quota: '%s' is not a count", defs[i].name);
 		}
-		*(int64_t *)((char *)l + keys[i].off) = json_integer_value(v);
+		*field(l, i) = json_integer_value(v);
 	}
 	json_decref(o);
 	return 0;
@@ -91,16 +185,6 @@ static int usage_add(sqlite3 *db, int64_t grant, const char *kind, int64_t perio
 	return r;
 }
 
-static const char *kind_name(enum quota_kind k)
-{
-	switch (k) {
-	case QUOTA_REQUEST: return "request";
-	case QUOTA_VIEW: return "view";
-	case QUOTA_SEARCH: return "search";
-	case QUOTA_PRINT: return "print";
-	}
-	return "?";
-}
 
 /* Fill why and set the message: "quota 'q' reached: U of L unit used; resets at T". */
 static int refuse(struct quota_refusal *why, const char *quota, int64_t limit, int64_t used,
@@ -138,53 +222,84 @@ static int within(struct quota_refusal *why, const char *quota, int64_t limit, i
 	return refuse(why, quota, limit, used, n, unit, resets_at);
 }
 
-static int held_row(sqlite3 *db, const char *sid, int *held, int *alerted, char *reason)
+
+/* Is the reviewer held under the grant, and alerted already? reason (256 bytes) why. */
+static int held_row(sqlite3 *db, const char *login, int64_t grant, int *held, int *alerted, char *reason)
 {
 	sqlite3_stmt *st;
 	int r;
 	*held = *alerted = 0;
 	if ((r = db_prepare(db, "SELECT held_at IS NOT NULL AND resumed_at IS NULL, "
-				"alerted_at IS NOT NULL, reason FROM session_holds WHERE session_id = ?",
+				"alerted_at IS NOT NULL AND resumed_at IS NULL, reason FROM session_holds "
+				"WHERE login = ? AND grant_id = ? ORDER BY held_at IS NULL, held_at DESC",
 			    &st)))
 		return r;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		*held = sqlite3_column_int(st, 0);
-		*alerted = sqlite3_column_int(st, 1);
-		if (reason)
-			snprintf(reason, 256, "%s", (const char *)sqlite3_column_text(st, 2));
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, grant);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 0) && !*held) {
+			*held = 1;
+			if (reason)
+				snprintf(reason, 256, "%s", (const char *)sqlite3_column_text(st, 2));
+		}
+		*alerted |= sqlite3_column_int(st, 1);
 	}
-	r = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(db, "session holds");
+	r = r == SQLITE_DONE ? 0 : db_fail(db, "session holds");
 	sqlite3_finalize(st);
 	return r;
 }
 
-/* Record the view in the walk and count distinct files, and how many steps went forward. */
-static int walk(sqlite3 *db, const char *sid, const char *path, int64_t now, int64_t window,
-		int64_t *files, int64_t *forward)
+static int exec_bound(sqlite3 *db, const char *sql, const char *login, int64_t grant, int64_t x)
+{
+	sqlite3_stmt *st;
+	int r;
+	if ((r = db_prepare(db, sql, &st)))
+		return r;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, grant);
+	sqlite3_bind_int64(st, 3, x);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota watch");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Record the files of this charge in the reviewer's walk under the grant (every session
+ * alike) and count distinct files within the window, and how many steps went forward.
+ */
+static int walk(sqlite3 *db, const struct session_info *who, int64_t grant, const struct quota_ask *a,
+		int64_t now, int64_t window, int64_t *files, int64_t *forward)
 {
 	sqlite3_stmt *st = NULL;
 	char prev[1024] = "";
+	const char *last = NULL;
 	int r, first = 1;
 	*files = *forward = 0;
-	if ((r = db_prepare(db, "DELETE FROM quota_walk WHERE session_id = ? AND at < ?", &st)))
+	if ((r = exec_bound(db, "DELETE FROM quota_walk WHERE login = ? AND grant_id = ? AND at < ?", who->login,
+			    grant, now - window)))
 		return r;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now - window);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota walk");
+	if ((r = db_prepare(db, "INSERT INTO quota_walk (session_id, path, at, login, grant_id) "
+				"VALUES (?, ?, ?, ?, ?)", &st)))
+		return r;
+	for (size_t i = 0; i < a->n_lines && !r; i++) {
+		const char *p = a->lines[i].path;
+		if (!p || (last && !strcmp(p, last)))
+			continue;
+		last = p;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, who->session_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_text(st, 4, who->login, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, grant);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota walk");
+	}
 	sqlite3_finalize(st);
-	if (r || (r = db_prepare(db, "INSERT INTO quota_walk (session_id, path, at) VALUES (?, ?, ?)", &st)))
+	if (r || (r = db_prepare(db, "SELECT path FROM quota_walk WHERE login = ? AND grant_id = ? "
+				     "GROUP BY path ORDER BY min(rowid)", &st)))
 		return r;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota walk");
-	sqlite3_finalize(st);
-	if (r || (r = db_prepare(db, "SELECT path FROM quota_walk WHERE session_id = ? GROUP BY path "
-				     "ORDER BY min(rowid)", &st)))
-		return r;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, grant);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(st, 0);
 		(*files)++;
@@ -198,23 +313,26 @@ static int walk(sqlite3 *db, const char *sid, const char *path, int64_t now, int
 	return r;
 }
 
-static int set_hold(sqlite3 *db, const char *sid, const char *login, const char *col, int64_t now,
+static int set_hold(sqlite3 *db, const struct session_info *who, int64_t grant, int hold, int64_t now,
 		    const char *reason)
 {
 	sqlite3_stmt *st;
-	char sql[400];
 	int r;
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO session_holds (session_id, login, %s, reason) VALUES (?, ?, ?, ?) "
-		 "ON CONFLICT (session_id) DO UPDATE SET %s = excluded.%s, reason = excluded.reason, "
-		 "resumed_at = CASE WHEN '%s' = 'held_at' THEN NULL ELSE resumed_at END",
-		 col, col, col, col);
-	if ((r = db_prepare(db, sql, &st)))
+	if ((r = db_prepare(db, hold ? "INSERT INTO session_holds (session_id, login, grant_id, held_at, reason) "
+				       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
+				       "held_at = excluded.held_at, reason = excluded.reason, "
+				       "grant_id = excluded.grant_id, resumed_at = NULL"
+				     : "INSERT INTO session_holds (session_id, login, grant_id, alerted_at, reason) "
+				       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
+				       "alerted_at = excluded.alerted_at, reason = excluded.reason, "
+				       "grant_id = excluded.grant_id",
+			    &st)))
 		return r;
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, who->session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, grant);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "session holds");
 	sqlite3_finalize(st);
 	return r;
@@ -238,106 +356,210 @@ static int open_db(struct facility *f, sqlite3 **db)
 	return r;
 }
 
-int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
-		 enum quota_kind kind, int64_t n, const char *path, int64_t now,
-		 struct quota_refusal *why)
+
+/* Forget the lines shown under grant before day. */
+static int forget_before(sqlite3 *db, int64_t grant, int64_t day)
 {
+	sqlite3_stmt *st;
+	int r;
+	if ((r = db_prepare(db, "DELETE FROM quota_shown WHERE grant_id = ? AND day < ?", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, grant);
+	sqlite3_bind_int64(st, 2, day);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota ledger");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* What one charge asks of one grant. */
+struct per_grant {
+	const struct grant_info *g;
 	struct quota_limits l;
+	int64_t asked, lines, bytes; /* lines in the ask, new lines, their bytes */
+};
+
+/* Mark the ask's lines shown (today, per grant) and count the new ones per grant. */
+static int ledger(sqlite3 *db, const struct quota_ask *a, struct per_grant *pg, size_t n_pg,
+		  const struct grant_info *g0, int64_t day)
+{
+	sqlite3_stmt *st;
+	int r;
+	if ((r = db_prepare(db, "INSERT OR IGNORE INTO quota_shown (grant_id, day, blob, line) VALUES (?, ?, ?, ?)",
+			    &st)))
+		return r;
+	for (size_t i = 0; i < a->n_lines && !r; i++) {
+		const struct quota_line *q = &a->lines[i];
+		const struct grant_info *g = q->g ? q->g : g0;
+		struct per_grant *p = NULL;
+		for (size_t k = 0; k < n_pg; k++)
+			if (pg[k].g->id == g->id)
+				p = &pg[k];
+		if (!p || !q->blob || q->line > INT64_MAX)
+			BUG("quota: a line without its grant or file");
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, g->id);
+		sqlite3_bind_int64(st, 2, day);
+		sqlite3_bind_text(st, 3, q->blob, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)q->line);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			r = db_fail(db, "quota ledger");
+			break;
+		}
+		p->asked++;
+		if (sqlite3_changes(db) == 1 || a->kind == QUOTA_PRINT) {
+			p->lines++;
+			p->bytes += q->bytes > INT32_MAX ? INT32_MAX : (int64_t)q->bytes;
+		}
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The checks and records of one grant's part of the charge. */
+static int charge_grant(sqlite3 *db, const struct quota_ask *a, struct per_grant *p, int primary,
+			int64_t now, struct quota_refusal *why)
+{
+	const struct quota_limits *l = &p->l;
+	int64_t day = now / 86400, next_day = (day + 1) * 86400, used, total, lines = p->lines;
+	int r;
+	if (a->kind == QUOTA_VIEW && l->max_view_lines >= 0 && p->asked > l->max_view_lines)
+		return refuse(why, "max_view_lines", l->max_view_lines, -1, p->asked, "lines", 0);
+	if (a->kind == QUOTA_SEARCH && primary) {
+		/* no query is free: it costs at least query_min_lines, shown or not */
+		if (l->query_min_lines > lines)
+			lines = l->query_min_lines;
+		if ((r = usage_get(db, p->g->id, "searches", day, &used)) ||
+		    (r = within(why, "searches_per_day", l->searches_per_day, used, 1, "searches", next_day)) ||
+		    (r = usage_add(db, p->g->id, "searches", day, 1)) ||
+		    (r = usage_get(db, p->g->id, "search", day, &used)) ||
+		    (r = within(why, "search_lines_per_day", l->search_lines_per_day, used, lines, "lines", next_day)) ||
+		    (r = usage_add(db, p->g->id, "search", day, lines)))
+			return r;
+	}
+	if (a->kind == QUOTA_PRINT && primary) {
+		if (l->pages_per_print >= 0 && a->pages > l->pages_per_print)
+			return refuse(why, "pages_per_print", l->pages_per_print, -1, a->pages, "pages", 0);
+		if ((r = usage_get(db, p->g->id, "print", TOTAL, &total)) ||
+		    (r = within(why, "prints", l->pages_total, total, a->pages, "pages", 0)) ||
+		    (r = usage_add(db, p->g->id, "print", TOTAL, a->pages)))
+			return r;
+	}
+	if (!lines && !p->bytes)
+		return 0;
+	if ((r = usage_get(db, p->g->id, "lines", day, &used)) || (r = usage_get(db, p->g->id, "lines", TOTAL, &total)) ||
+	    (r = within(why, "lines_per_day", l->lines_per_day, used, lines, "lines", next_day)) ||
+	    (r = within(why, "lines_total", l->lines_total, total, lines, "lines", 0)) ||
+	    (r = usage_get(db, p->g->id, "bytes", day, &used)) || (r = usage_get(db, p->g->id, "bytes", TOTAL, &total)) ||
+	    (r = within(why, "bytes_per_day", l->bytes_per_day, used, p->bytes, "bytes", next_day)) ||
+	    (r = within(why, "bytes_total", l->bytes_total, total, p->bytes, "bytes", 0)))
+		return r;
+	if ((r = usage_add(db, p->g->id, "lines", day, lines)) || (r = usage_add(db, p->g->id, "lines", TOTAL, lines)) ||
+	    (r = usage_add(db, p->g->id, "bytes", day, p->bytes)) || (r = usage_add(db, p->g->id, "bytes", TOTAL, p->bytes)))
+		return r;
+	return 0;
+}
+
+static int held_refusal(struct quota_refusal *why, const char *login, const char *reason)
+{
+	snprintf(why->quota, sizeof(why->quota), "held");
+	snprintf(why->message, sizeof(why->message),
+		 "'%.32s' is held for review under this grant (%.100s); an operator or the vendor must "
+		 "resume it",
+		 login, reason);
+	return err_set(ERR_DENIED, "%s", why->message);
+}
+
+int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		 const struct quota_ask *a, int64_t now, struct quota_refusal *why)
+{
+	struct per_grant pg[GRANTS_MAX];
+	size_t n_pg = 0;
 	sqlite3 *db = NULL;
-	int64_t day = now / 86400, next_day = (day + 1) * 86400, used, total, files = 0, fwd = 0;
+	int64_t day = now / 86400, used, files = 0, fwd = 0;
 	int r, held, alerted, alert = 0, hold = 0;
 	char reason[256] = "";
 
 	memset(why, 0, sizeof(*why));
-	if (n < 0 || (kind == QUOTA_PRINT && n == 0))
+	if (a->kind == QUOTA_PRINT && a->pages <= 0)
 		return err_set(ERR_USAGE, "quota: nothing to charge");
-	if ((r = quota_limits_of(g, &l)) || (r = open_db(f, &db)))
+	/* the grants the ask names, the charge's own first */
+	memset(pg, 0, sizeof(pg));
+	pg[n_pg++].g = g;
+	for (size_t i = 0; i < a->n_lines; i++) {
+		const struct grant_info *x = a->lines[i].g ? a->lines[i].g : g;
+		size_t k = 0;
+		while (k < n_pg && pg[k].g->id != x->id)
+			k++;
+		if (k == n_pg) {
+			if (n_pg == GRANTS_MAX)
+				return err_set(ERR_USAGE, "quota: one charge names too many grants");
+			pg[n_pg++].g = x;
+		}
+	}
+	for (size_t k = 0; k < n_pg; k++)
+		if ((r = quota_limits_of(pg[k].g, &pg[k].l)))
+			return r;
+	if ((r = open_db(f, &db)))
 		return r;
 	if ((r = db_begin(db)))
 		goto out;
-	if ((r = held_row(db, who->session_id, &held, &alerted, reason)))
-		goto fail;
-	if (held) {
-		snprintf(why->quota, sizeof(why->quota), "session_held");
-		snprintf(why->message, sizeof(why->message),
-			 "session '%s' is held for review (%.120s); an operator or the vendor must resume it",
-			 who->session_id, reason);
-		r = err_set(ERR_DENIED, "%s", why->message);
-		goto fail;
+	for (size_t k = 0; k < n_pg; k++) {
+		if ((r = held_row(db, who->login, pg[k].g->id, &held, k ? &(int){0} : &alerted, reason)))
+			goto fail;
+		if (held) {
+			r = held_refusal(why, who->login, reason);
+			goto fail;
+		}
 	}
 	/* every charge is also one request */
 	if ((r = usage_get(db, g->id, "request", now / 60, &used)) ||
-	    (r = within(why, "requests_per_minute", l.requests_per_minute, used, 1, "requests",
+	    (r = within(why, "requests_per_minute", pg[0].l.requests_per_minute, used, 1, "requests",
 			(now / 60 + 1) * 60)) ||
 	    (r = usage_add(db, g->id, "request", now / 60, 1)))
 		goto fail;
-	switch (kind) {
-	case QUOTA_REQUEST:
-		break;
-	case QUOTA_VIEW:
-		if (l.max_view_lines >= 0 && n > l.max_view_lines) {
-			r = refuse(why, "max_view_lines", l.max_view_lines, -1, n, "lines", 0);
+	if (a->kind != QUOTA_REQUEST) {
+		for (size_t k = 0; k < n_pg && !r; k++) /* yesterday's lines are new again */
+			r = forget_before(db, pg[k].g->id, day);
+		if (r || (r = ledger(db, a, pg, n_pg, g, day)))
 			goto fail;
-		}
-		if ((r = usage_get(db, g->id, "view", day, &used)) ||
-		    (r = usage_get(db, g->id, "view", TOTAL, &total)) ||
-		    (r = within(why, "lines_per_day", l.lines_per_day, used, n, "lines", next_day)) ||
-		    (r = within(why, "lines_total", l.lines_total, total, n, "lines", 0)))
+		for (size_t k = 0; k < n_pg; k++)
+			if ((r = charge_grant(db, a, &pg[k], k == 0, now, why)))
+				goto fail;
+	}
+	if (a->n_lines) {
+		const struct quota_limits *l = &pg[0].l;
+		if ((r = walk(db, who, g->id, a, now, l->walk_window, &files, &fwd)))
 			goto fail;
-		if (path && (r = walk(db, who->session_id, path, now, l.walk_window, &files, &fwd)))
-			goto fail;
-		if (l.walk_suspend > 0 && files >= l.walk_suspend)
+		if (l->walk_suspend > 0 && files >= l->walk_suspend)
 			hold = 1;
-		else if (l.walk_alert > 0 && files >= l.walk_alert && !alerted)
+		else if (l->walk_alert > 0 && files >= l->walk_alert && !alerted)
 			alert = 1;
 		if (hold || alert) {
 			snprintf(reason, sizeof(reason),
-				 "%lld distinct files viewed within %lld seconds, %lld of %lld steps forward",
-				 (long long)files, (long long)l.walk_window, (long long)fwd,
+				 "%lld distinct files shown within %lld seconds, %lld of %lld steps forward",
+				 (long long)files, (long long)l->walk_window, (long long)fwd,
 				 (long long)(files > 0 ? files - 1 : 0));
-			if ((r = set_hold(db, who->session_id, who->login, hold ? "held_at" : "alerted_at",
-					  now, reason)))
+			if (hold) { /* nothing of this charge is shown: only the hold is kept */
+				db_rollback(db);
+				if ((r = db_begin(db)))
+					goto out;
+			}
+			if ((r = set_hold(db, who, g->id, hold, now, reason)))
 				goto fail;
 		}
-		if (!hold && ((r = usage_add(db, g->id, "view", day, n)) ||
-			      (r = usage_add(db, g->id, "view", TOTAL, n))))
-			goto fail;
-		break;
-	case QUOTA_SEARCH:
-		if ((r = usage_get(db, g->id, "search", day, &used)) ||
-		    (r = within(why, "search_lines_per_day", l.search_lines_per_day, used, n, "lines",
-				next_day)) ||
-		    (r = usage_add(db, g->id, "search", day, n)))
-			goto fail;
-		break;
-	case QUOTA_PRINT:
-		if (l.pages_per_print >= 0 && n > l.pages_per_print) {
-			r = refuse(why, "pages_per_print", l.pages_per_print, -1, n, "pages", 0);
-			goto fail;
-		}
-		if ((r = usage_get(db, g->id, "print", TOTAL, &total)) ||
-		    (r = within(why, "prints", l.pages_total, total, n, "pages", 0)) ||
-		    (r = usage_add(db, g->id, "print", TOTAL, n)))
-			goto fail;
-		break;
 	}
 	if ((r = db_commit(db)))
 		goto fail;
 	if (alert || hold) {
-		json_t *x = json_pack("{s:s,s:s,s:I,s:I,s:s}", "session", who->session_id, "reason",
-				      "scraping", "files", (json_int_t)files, "forward", (json_int_t)fwd,
-				      "detail", reason);
+		json_t *x = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I}", "session", who->session_id, "reason", "scraping",
+				      "files", (json_int_t)files, "forward", (json_int_t)fwd, "detail", reason, "grant",
+				      (json_int_t)g->id);
 		json_object_set_new(x, "time", json_integer(now));
 		if ((r = auth_log(f, hold ? "session_hold" : "alert", who->login, x)))
 			goto out;
 	}
-	if (hold) {
-		snprintf(why->quota, sizeof(why->quota), "session_held");
-		snprintf(why->message, sizeof(why->message),
-			 "session '%s' is held for review: %.120s; an operator or the vendor must resume it",
-			 who->session_id, reason);
-		r = err_set(ERR_DENIED, "%s", why->message);
-	}
+	if (hold)
+		r = held_refusal(why, who->login, reason);
 	goto out;
 fail:
 	db_rollback(db);
@@ -346,10 +568,17 @@ out:
 	return r;
 }
 
-int quota_held(struct facility *f, const char *session_id, int *held, char *reason)
+int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g, int64_t now,
+		  struct quota_refusal *why)
+{
+	struct quota_ask a = {QUOTA_REQUEST, NULL, 0, 0};
+	return quota_charge(f, who, g, &a, now, why);
+}
+
+int quota_held(struct facility *f, const char *login, int64_t grant_id, int *held, char *reason)
 {
 	int alerted;
-	return held_row(facility_db(f), session_id, held, &alerted, reason);
+	return held_row(facility_db(f), login, grant_id, held, &alerted, reason);
 }
 
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now)
@@ -357,46 +586,83 @@ int quota_resume(struct facility *f, const char *session_id, const char *actor, 
 	struct person_info p;
 	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st;
-	int r, held, alerted;
+	char login[AUTH_LOGIN_MAX + 1] = "";
+	int64_t grant = 0;
+	int r, held = 0;
 	json_t *x;
 	if ((r = policy_person_get(f, actor, &p)))
 		return r;
 	if (strcmp(p.role, "operator") && strcmp(p.role, "vendor"))
 		return err_set(ERR_DENIED, "'%s' is a %s: only an operator or the vendor may resume a session",
 			       actor, p.role);
-	if ((r = held_row(db, session_id, &held, &alerted, NULL)))
+	if ((r = db_prepare(db, "SELECT login, grant_id, held_at IS NOT NULL AND resumed_at IS NULL "
+				"FROM session_holds WHERE session_id = ?", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(login, sizeof(login), "%s", (const char *)sqlite3_column_text(st, 0));
+		grant = sqlite3_column_int64(st, 1);
+		held = sqlite3_column_int(st, 2);
+	}
+	r = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(db, "session holds");
+	sqlite3_finalize(st);
+	if (r)
 		return r;
 	if (!held)
 		return err_set(ERR_NOTFOUND, "session '%s' is not held", session_id);
-	x = json_pack("{s:s}", "session", session_id);
+	x = json_pack("{s:s,s:s,s:I}", "session", session_id, "reviewer", login, "grant", (json_int_t)grant);
 	json_object_set_new(x, "time", json_integer(now));
 	if ((r = auth_log(f, "session_resume", actor, x)))
 		return r;
-	if ((r = db_prepare(db, "UPDATE session_holds SET resumed_by = ?, resumed_at = ?, "
-				"alerted_at = NULL WHERE session_id = ?", &st)))
+	/* every hold of the reviewer under the grant ends, and the walk starts afresh (or the
+	 * next view would hold them again) */
+	if ((r = db_prepare(db, "UPDATE session_holds SET resumed_by = ?, resumed_at = ?, alerted_at = NULL "
+				"WHERE login = ? AND grant_id = ?", &st)))
 		return r;
 	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, grant);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "session holds");
 	sqlite3_finalize(st);
-	if (!r) { /* a fresh start for the walk, or the next view would hold it again */
-		if (!(r = db_prepare(db, "DELETE FROM quota_walk WHERE session_id = ?", &st))) {
-			sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-			r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota walk");
-			sqlite3_finalize(st);
-		}
-	}
+	if (!r)
+		r = exec_bound(db, "DELETE FROM quota_walk WHERE login = ? AND grant_id = ? AND at <= ?", login, grant,
+			       INT64_MAX);
 	return r;
 }
 
-int quota_used(struct facility *f, const struct grant_info *g, enum quota_kind kind, int64_t now,
-	       int64_t *period, int64_t *total)
+static int64_t left_of(int64_t limit_a, int64_t used_a, int64_t limit_b, int64_t used_b)
+{
+	int64_t a = limit_a < 0 ? -1 : limit_a > used_a ? limit_a - used_a : 0;
+	int64_t b = limit_b < 0 ? -1 : limit_b > used_b ? limit_b - used_b : 0;
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int quota_status_of(struct facility *f, const struct grant_info *g, int64_t now, struct quota_status *s)
 {
 	sqlite3 *db = facility_db(f);
-	int64_t p = kind == QUOTA_REQUEST ? now / 60 : now / 86400;
+	struct quota_limits l;
+	int64_t day = now / 86400;
 	int r;
-	if ((r = usage_get(db, g->id, kind_name(kind), p, period)))
+	memset(s, 0, sizeof(*s));
+	if ((r = quota_limits_of(g, &l)) || (r = usage_get(db, g->id, "lines", day, &s->lines_today)) ||
+	    (r = usage_get(db, g->id, "lines", TOTAL, &s->lines_total)) ||
+	    (r = usage_get(db, g->id, "bytes", day, &s->bytes_today)) ||
+	    (r = usage_get(db, g->id, "bytes", TOTAL, &s->bytes_total)) ||
+	    (r = usage_get(db, g->id, "search", day, &s->search_lines_today)) ||
+	    (r = usage_get(db, g->id, "searches", day, &s->searches_today)) ||
+	    (r = usage_get(db, g->id, "print", TOTAL, &s->pages_total)))
 		return r;
-	return usage_get(db, g->id, kind_name(kind), TOTAL, total);
+	s->lines_left = left_of(l.lines_per_day, s->lines_today, l.lines_total, s->lines_total);
+	s->bytes_left = left_of(l.bytes_per_day, s->bytes_today, l.bytes_total, s->bytes_total);
+	s->search_lines_left = left_of(l.search_lines_per_day, s->search_lines_today, -1, 0);
+	if (s->lines_left >= 0 && (s->search_lines_left < 0 || s->lines_left < s->search_lines_left))
+		s->search_lines_left = s->lines_left;
+	s->searches_left = left_of(l.searches_per_day, s->searches_today, -1, 0);
+	s->pages_left = left_of(l.pages_total, s->pages_total, -1, 0);
+	return 0;
 }

@@ -1,28 +1,47 @@
 /*
- * quota: a grant's quotas, enforced on the server like a protective order's limits, and the
- * scraping watch.
+ * quota: one budget of sealed code shown per reviewer and grant, enforced on the server
+ * like a protective order's limits, and the scraping watch.
  *
- * Quotas of a grant (policy.h stores them; POLICY_UNLIMITED or absent means no limit):
- *   lines_per_day, lines_total      code lines shown in views (grant columns)
- *   prints                          printed pages in total (grant column)
- *   and in the grant's quotas JSON object:
- *   "max_view_lines"                the largest range one view may show
- *   "search_lines_per_day"          result lines of searches per UTC day
- *   "requests_per_minute"           requests of any kind
- *   "pages_per_print"               pages of one print
- *   "walk_alert", "walk_suspend"    distinct files viewed by one session within
- *   "walk_window"                   seconds (defaults QUOTA_WALK_*): at walk_alert an alert
- *                                   entry goes to the log, at walk_suspend the session is held
+ * The unit is the distinct line shown: every line of code a route is about to show (a
+ * file view's window, each search result and context line, each diff line, each printed
+ * row) is a struct quota_line naming its grant, its file (git blob id) and its number. A
+ * line already shown under that grant the same UTC day costs nothing again (reload, Back,
+ * a jump within the file); a new one costs one line and its bytes against the grant's
+ * lines_per_day, lines_total, bytes_per_day and bytes_total. Printed rows are charged
+ * whether or not they were shown (a print is a copy that leaves the room). Sub-limits are
+ * stricter, never a pool of their own: search lines count against search_lines_per_day
+ * and the lines budget alike.
+ *
+ * Limits of a grant (policy.h stores them; the columns lines_per_day, lines_total and
+ * prints, the rest in its quotas JSON object; QUOTA_UNLIMITED, -1, means none, and only
+ * an explicit -1 does: a limit that is absent takes its finite default, QUOTA_DEFAULT_*):
+ *   lines_per_day, lines_total     distinct lines shown, every route
+ *   bytes_per_day, bytes_total     the bytes of those lines
+ *   max_view_lines                 the largest window one view may show
+ *   search_lines_per_day           the part of lines_per_day searches may use
+ *   searches_per_day               queries (search, references, API)
+ *   query_min_lines                what a query costs at least, whether it shows lines or
+ *                                  not (counted as lines, so no query is free)
+ *   requests_per_minute            requests of any kind (notes too)
+ *   pages_per_print, prints        printed pages in one print, in total
+ *   print_text                     1: prints may carry a text layer (default 0)
+ *   walk_alert, walk_suspend       distinct files shown to one reviewer under one grant,
+ *   walk_window                    across all their sessions, within walk_window seconds:
+ *                                  at walk_alert an alert goes to the log, at walk_suspend
+ *                                  the reviewer is held
  *
  * Invariants: a charge is all or nothing, checked and recorded in one SQLite transaction
- * (BEGIN IMMEDIATE on a connection of its own), so concurrent requests of one grant can
- * never together pass a limit. A refusal names the quota, its limit, what is used and when
- * it resets. A held session is refused everything until an operator or the vendor resumes
- * it (quota_resume); alerts, holds and resumptions are log entries.
+ * (BEGIN IMMEDIATE on a connection of its own), for every grant it names (a diff charges
+ * the old release's grant and the new one's together), so concurrent requests can never
+ * together pass a limit. A refusal names the quota, its limit, what is used and when it
+ * resets. A held reviewer is refused everything under that grant, in every session, until
+ * an operator or the vendor resumes the hold (quota_resume); alerts, holds and
+ * resumptions are log entries.
  */
 #ifndef SEALROOM_QUOTA_H
 #define SEALROOM_QUOTA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -30,28 +49,61 @@
 #include "facility.h"
 #include "policy.h"
 
+#define QUOTA_UNLIMITED (-1)
+
+/* Defaults, from protective-order practice (a working day of reading, a bounded review). */
+#define QUOTA_DEFAULT_LINES_PER_DAY 5000
+#define QUOTA_DEFAULT_LINES_TOTAL 50000
+#define QUOTA_DEFAULT_BYTES_PER_DAY 500000
+#define QUOTA_DEFAULT_BYTES_TOTAL 5000000
+#define QUOTA_DEFAULT_MAX_VIEW_LINES 400
+#define QUOTA_DEFAULT_SEARCH_LINES_PER_DAY 2000
+#define QUOTA_DEFAULT_SEARCHES_PER_DAY 500
+#define QUOTA_DEFAULT_QUERY_MIN_LINES 2
+#define QUOTA_DEFAULT_REQUESTS_PER_MINUTE 240
+#define QUOTA_DEFAULT_PAGES_PER_PRINT 50
+#define QUOTA_DEFAULT_PRINTS 500
+#define QUOTA_DEFAULT_PRINT_TEXT 0
 #define QUOTA_WALK_ALERT 30
 #define QUOTA_WALK_SUSPEND 60
 #define QUOTA_WALK_WINDOW 600
 
 enum quota_kind {
-	QUOTA_REQUEST, /* one request (n is ignored) */
-	QUOTA_VIEW,    /* n lines of code shown in one view of path */
-	QUOTA_SEARCH,  /* n result lines of one search */
-	QUOTA_PRINT,   /* n pages of one print */
+	QUOTA_REQUEST, /* one request, nothing shown */
+	QUOTA_VIEW,    /* a window of a file */
+	QUOTA_SEARCH,  /* the result and context lines of one query */
+	QUOTA_DIFF,    /* the lines of a diff, old side and new side */
+	QUOTA_PRINT,   /* the rows and pages of one print */
+};
+
+/* One line about to be shown. */
+struct quota_line {
+	const struct grant_info *g; /* the grant it is charged to; NULL: the charge's grant */
+	const char *blob;           /* the file's git blob id (hex): the ledger's key */
+	const char *path;           /* the file's path, for the scraping watch */
+	uint64_t line;              /* 1-based */
+	uint64_t bytes;             /* its bytes */
+};
+
+struct quota_ask {
+	enum quota_kind kind;
+	const struct quota_line *lines;
+	size_t n_lines;
+	int64_t pages;              /* QUOTA_PRINT */
 };
 
 struct quota_refusal {
-	char quota[32];     /* "lines_per_day", ..., or "session_held" */
+	char quota[32];     /* "lines_per_day", ..., or "held" */
 	int64_t limit, used; /* used before this charge */
 	int64_t resets_at;  /* unix seconds, 0 when it never resets */
 	char message[256];  /* for people: which quota, and when it resets */
 };
 
-/* The limits of a grant, -1 for none. */
+/* The limits of a grant, QUOTA_UNLIMITED for none. */
 struct quota_limits {
-	int64_t lines_per_day, lines_total, max_view_lines, search_lines_per_day;
-	int64_t requests_per_minute, pages_per_print, pages_total;
+	int64_t lines_per_day, lines_total, bytes_per_day, bytes_total, max_view_lines;
+	int64_t search_lines_per_day, searches_per_day, query_min_lines, requests_per_minute;
+	int64_t pages_per_print, pages_total, print_text;
 	int64_t walk_alert, walk_suspend, walk_window;
 };
 
@@ -59,28 +111,64 @@ struct quota_limits {
 int quota_limits_of(const struct grant_info *g, struct quota_limits *l) WUR;
 
 /*
- * Charge n of kind to who's grant g at now (path: the file viewed, for QUOTA_VIEW; may be
- * NULL otherwise); every charge also counts as one request (requests_per_minute). 0 when
- * within every quota (and recorded); ERR_DENIED with why filled
- * and err_msg() = why->message when a quota would be passed or the session is held, and
- * then nothing is recorded. Views also feed the scraping watch, which may log an alert or
- * hold the session (this view is then refused).
+ * The names of the limits a grant may set (grant --quota NAME=VALUE), NULL-terminated, in
+ * the order they are shown. The first three are the grant's columns.
  */
-int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
-		 enum quota_kind kind, int64_t n, const char *path, int64_t now,
-		 struct quota_refusal *why) WUR;
-
-/* Is session_id held? *held gets 1 or 0; reason (may be NULL, 256 bytes) why. */
-int quota_held(struct facility *f, const char *session_id, int *held, char *reason) WUR;
+extern const char *const quota_names[];
 
 /*
- * Resume a held session: actor must be an operator or a vendor (ERR_DENIED otherwise),
- * ERR_NOTFOUND when the session is not held. Logged as session_resume.
+ * Parse "NAME=VALUE" (VALUE a count or "unlimited") into *name (one of quota_names) and
+ * *value; ERR_USAGE with a message naming what is wrong.
+ */
+int quota_parse_setting(const char *s, const char **name, int64_t *value) WUR;
+
+/*
+ * Every further limit of l (all but the three columns) as a canonical JSON object (keys
+ * sorted, no spaces) into out (malloc'd, the caller frees): what a grant stores and both
+ * sides countersign.
+ */
+char *quota_json(const struct quota_limits *l);
+
+/* The limits filled with their defaults. */
+void quota_defaults(struct quota_limits *l);
+
+/* Set the limit called name (one of quota_names) in l. ERR_USAGE for another name. */
+int quota_set(struct quota_limits *l, const char *name, int64_t value) WUR;
+
+/* Append "lines_per_day 5000, lines_total 50000, ..." (every limit, "unlimited" written). */
+int quota_describe(const struct quota_limits *l, char *out, size_t cap) WUR;
+
+/*
+ * Charge what a is about to show to who under grant g at now; every charge is also one
+ * request (requests_per_minute). 0 when within every quota (and recorded); ERR_DENIED
+ * with why filled and err_msg() = why->message when a quota would be passed or the
+ * reviewer is held, and then nothing is recorded. Lines feed the scraping watch (distinct
+ * files), which may log an alert or hold the reviewer (this charge is then refused).
+ */
+int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		 const struct quota_ask *a, int64_t now, struct quota_refusal *why) WUR;
+
+/* One request, nothing shown (notes, pages without code). */
+int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		  int64_t now, struct quota_refusal *why) WUR;
+
+/* Is who held under g? *held gets 1 or 0; reason (may be NULL, 256 bytes) why. */
+int quota_held(struct facility *f, const char *login, int64_t grant_id, int *held, char *reason) WUR;
+
+/*
+ * Resume a hold by the id of the session that raised it: actor must be an operator or a
+ * vendor (ERR_DENIED otherwise), ERR_NOTFOUND when it is not held. Logged as
+ * session_resume; every session of that reviewer under that grant may read again.
  */
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now) WUR;
 
-/* How much of kind's quotas g has used at now: per day (or minute) and in total. */
-int quota_used(struct facility *f, const struct grant_info *g, enum quota_kind kind, int64_t now,
-	       int64_t *period, int64_t *total) WUR;
+/* What g has used and what is left, at now (left is -1 for an unlimited quota). */
+struct quota_status {
+	int64_t lines_today, lines_total, bytes_today, bytes_total;
+	int64_t search_lines_today, searches_today, pages_total;
+	int64_t lines_left, bytes_left, search_lines_left, searches_left, pages_left;
+};
+int quota_status_of(struct facility *f, const struct grant_info *g, int64_t now,
+		    struct quota_status *s) WUR;
 
 #endif

@@ -266,9 +266,39 @@ static int add_code(const struct render_ctx *c, const struct render_view *v, str
 	return json ? buf_addjson(out, s, n) : render_escape(out, s, n);
 }
 
+/* The lines a render shows, for the quota hook (render_view.shown). */
+struct shown {
+	struct quota_line *v;
+	size_t n, cap;
+	char (*blobs)[65]; /* the hex blob ids the lines point to */
+	size_t n_blobs;
+};
+
+static void shown_add(struct shown *s, const struct grant_info *g, const char *blob, const char *path,
+		      uint64_t line, size_t bytes)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n].g = g;
+	s->v[s->n].blob = blob;
+	s->v[s->n].path = path;
+	s->v[s->n].line = line;
+	s->v[s->n].bytes = bytes > RENDER_LINE_MAX ? RENDER_LINE_MAX : bytes;
+	s->n++;
+}
+
+static void shown_release(struct shown *s)
+{
+	free(s->v);
+	free(s->blobs);
+	memset(s, 0, sizeof(*s));
+}
+
 /* Steps 1 to 3: grant, quota, durable log entry (fields of extra are added to it). */
 static int admit(const struct render_ctx *c, struct render_view *v, struct grant_info *g,
-		 json_t *extra)
+		 struct grant_info *base, json_t *extra)
 {
 	char ref[2 * RELEASE_NAME_MAX + 2];
 	json_t *e;
@@ -279,13 +309,13 @@ static int admit(const struct render_ctx *c, struct render_view *v, struct grant
 	v->version = c->version;
 	if ((r = policy_may_read(c->f, c->who, c->product, c->version, v->now, g)))
 		goto out;
-	/* a diff shows the older release too: its grant is checked as well */
-	if (v->base_version) {
-		struct grant_info bg;
-		if ((r = policy_may_read(c->f, c->who, c->product, v->base_version, v->now, &bg)))
-			goto out;
-	}
 	v->grant = g;
+	/* a diff shows the older release too: its grant is checked as well, and charged */
+	if (v->base_version) {
+		if ((r = policy_may_read(c->f, c->who, c->product, v->base_version, v->now, base)))
+			goto out;
+		v->base_grant = base;
+	}
 	if (c->hooks && c->hooks->quota && (r = c->hooks->quota(c->hooks->ctx, c->f, v)))
 		goto out;
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
@@ -674,6 +704,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 {
 	struct render_view v = {0};
 	struct grant_info g;
+	struct shown sh = {0};
 	struct buf tmp;
 	struct ascii_map *m = NULL;
 	struct layout *l = NULL;
@@ -697,8 +728,18 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	v.line_to = to >= from ? to : 0;
 	v.lines = to >= from ? to - from + 1 : 0;
 	hex_encode(blob, e->sha256, 32);
-	if ((r = admit(c, &v, &g, json_pack("{s:s, s:s, s:[I,I]}", "path", e->path, "blob", blob, "lines",
-					    (json_int_t)v.line_from, (json_int_t)v.line_to))))
+	for (size_t q = off, line = from; q < end; line++) {
+		const unsigned char *nl = memchr(text + q, '\n', end - q);
+		size_t ll = nl ? (size_t)(nl - (text + q)) : end - q;
+		shown_add(&sh, NULL, blob, e->path, line, ll);
+		q += ll + (nl != NULL);
+	}
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	r = admit(c, &v, &g, NULL, json_pack("{s:s, s:s, s:[I,I]}", "path", e->path, "blob", blob, "lines",
+					    (json_int_t)v.line_from, (json_int_t)v.line_to));
+	shown_release(&sh);
+	if (r)
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
@@ -758,6 +799,27 @@ static int add_marked(const struct render_ctx *c, const struct render_view *v, s
 	return add_code(c, v, tmp, l->text + pos, len - pos, 0, out);
 }
 
+/* Every result and context line of res, charged to the release's grant. */
+static void search_shown(const struct render_ctx *c, const struct search_result *res, struct shown *sh)
+{
+	const struct manifest *m = c->ix ? index_manifest(c->ix) : NULL;
+	size_t nf = search_result_n_files(res);
+	sh->blobs = xcalloc(nf ? nf : 1, sizeof(*sh->blobs));
+	for (size_t i = 0; i < nf && m; i++) {
+		size_t pl;
+		const char *path = search_result_path(res, i, &pl);
+		const struct manifest_entry *e = manifest_get(m, search_result_file(res, i));
+		if (!e)
+			continue;
+		hex_encode(sh->blobs[i], e->sha256, 32);
+		for (size_t j = 0; j < search_result_n_lines(res, i); j++) {
+			const struct search_line *l = search_result_line(res, i, j);
+			shown_add(sh, NULL, sh->blobs[i], e->path, l->line, l->len);
+		}
+		(void)path;
+	}
+}
+
 static json_t *search_extra(const char *query, const struct search_result *res)
 {
 	return json_pack("{s:s, s:I, s:I}", "query", query, "results", (json_int_t)search_result_total(res),
@@ -769,11 +831,17 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 {
 	struct render_view v = {0};
 	struct grant_info g;
+	struct shown sh = {0};
 	struct buf tmp;
 	int r;
 	v.kind = "search";
 	v.lines = search_result_lines_shown(res);
-	if ((r = admit(c, &v, &g, search_extra(query, res))))
+	search_shown(c, res, &sh);
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	r = admit(c, &v, &g, NULL, search_extra(query, res));
+	shown_release(&sh);
+	if (r)
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	if ((r = buf_addstr(out, "<div class=\"code results\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
@@ -824,11 +892,17 @@ int render_search_json(const struct render_ctx *c, const char *query, const stru
 {
 	struct render_view v = {0};
 	struct grant_info g;
+	struct shown sh = {0};
 	struct buf tmp;
 	int r;
 	v.kind = "search";
 	v.lines = search_result_lines_shown(res);
-	if ((r = admit(c, &v, &g, search_extra(query, res))))
+	search_shown(c, res, &sh);
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	r = admit(c, &v, &g, NULL, search_extra(query, res));
+	shown_release(&sh);
+	if (r)
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	if ((r = buf_addf(out, "{\"total\":%" PRIu64 ",\"total_files\":%" PRIu64 ",\"files\":[",
@@ -975,7 +1049,8 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 		const unsigned char *new_p, size_t new_len, struct buf *out)
 {
 	struct render_view v = {0};
-	struct grant_info g;
+	struct grant_info g, base;
+	struct shown sh = {0};
 	struct lines A, B;
 	struct op *ops = NULL;
 	size_t n_ops, shown = 0;
@@ -1001,12 +1076,20 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 		for (size_t j = i >= DIFF_CONTEXT ? i - DIFF_CONTEXT : 0; j <= i + DIFF_CONTEXT && j < n_ops; j++)
 			keep[j] = 1;
 	}
-	for (size_t i = 0; i < n_ops; i++)
-		shown += keep[i];
 	if (old_e)
 		hex_encode(ob, old_e->sha256, 32);
 	if (new_e)
 		hex_encode(nb, new_e->sha256, 32);
+	/* the old side is charged to the older release's grant, the rest to this one's */
+	for (size_t i = 0; i < n_ops; i++) {
+		if (!keep[i])
+			continue;
+		shown++;
+		if (ops[i].kind == '-')
+			shown_add(&sh, &base, ob, old_e ? old_e->path : path, ops[i].a + 1, A.len[ops[i].a]);
+		else
+			shown_add(&sh, NULL, nb, path, ops[i].b + 1, B.len[ops[i].b]);
+	}
 	v.kind = "diff";
 	v.path = path;
 	v.base_version = base_version;
@@ -1014,7 +1097,9 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 	extra = json_pack("{s:s, s:s, s:s, s:s, s:I}", "path", path, "base", base_version, "blob", nb,
 			  "base_blob", ob, "lines_shown", (json_int_t)shown);
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
-	if ((r = admit(c, &v, &g, extra)))
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	if ((r = admit(c, &v, &g, &base, extra)))
 		goto out;
 	if ((r = buf_addstr(out, "<div class=\"code diff\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
 		goto out;
@@ -1044,6 +1129,7 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 	r = buf_addstr(out, "</div>");
 out:
 	wipe(&tmp);
+	shown_release(&sh);
 	free(keep);
 	free(ops);
 	lines_free(&A);
@@ -1056,6 +1142,8 @@ int render_print(const struct render_ctx *c, const struct manifest_entry *e, con
 {
 	struct grant_info g;
 	struct print_request pr;
+	struct quota_limits lim;
+	char blob[65];
 	const unsigned char *p, *q, *end;
 	int64_t now = c->now ? c->now : (int64_t)time(NULL);
 	uint64_t line = 1;
@@ -1089,5 +1177,11 @@ int render_print(const struct render_ctx *c, const struct manifest_entry *e, con
 	pr.len = (size_t)(q - p);
 	pr.reviewer = c->who->login;
 	pr.lab = c->who->org;
+	hex_encode(blob, e->sha256, 32);
+	pr.blob = blob;
+	/* a text layer only where the grant allows it */
+	if ((r = quota_limits_of(&g, &lim)))
+		return r;
+	pr.text_layer = lim.print_text == 1;
 	return print_pdf(c->f, c->who, &g, &pr, now, pdf, info);
 }

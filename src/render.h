@@ -15,8 +15,9 @@
  * mark, quota): each is optional; without them code is shown as escaped text, no quota
  * beyond the grant is charged and no overlay is drawn.
  *
- * Files are shown in pages of at most RENDER_PAGE_LINES lines and RENDER_PAGE_BYTES
- * bytes; a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release's
+ * Files are shown in windows of at most RENDER_PAGE_LINES lines and RENDER_PAGE_BYTES
+ * bytes (further windows are asked for as the reader scrolls, each charged when first
+ * shown); a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release's
  * index knows as defined symbols become links to their definitions by an opaque number
  * (never the name, which is code).
  */
@@ -36,8 +37,9 @@
 #include "policy.h"
 #include "print.h"
 #include "query.h"
+#include "quota.h"
 
-#define RENDER_PAGE_LINES 10000
+#define RENDER_PAGE_LINES 200
 #define RENDER_PAGE_BYTES ((size_t)2 << 20)
 #define RENDER_LINE_MAX 16384
 
@@ -50,7 +52,11 @@ struct render_view {
 	const char *path;                /* file shown, or NULL for a search */
 	const char *base_version;        /* the older release of a diff, or NULL */
 	uint64_t line_from, line_to;     /* 1-based, inclusive; 0, 0 when nothing */
-	uint64_t lines;                  /* lines of code shown (what quotas count) */
+	uint64_t lines;                  /* lines of code shown */
+	const struct quota_line *shown;  /* each line shown, for the quota hook (which charges
+					  * distinct lines: quota.h) */
+	size_t n_shown;
+	const struct grant_info *base_grant; /* the older release's grant, for a diff */
 	int64_t now;
 };
 
@@ -60,8 +66,9 @@ struct render_view {
  */
 struct render_hooks {
 	void *ctx;
-	/* Check and charge v->lines against the reviewer's quotas, atomically. ERR_DENIED
-	 * "quota '<name>' reached: resets at ..." refuses the view before it is logged. */
+	/* Check and charge v->shown against the reviewer's quotas, atomically (the old side of
+	 * a diff to v->base_grant). ERR_DENIED "quota '<name>' reached: resets at ..." refuses
+	 * the view before it is logged. */
 	int (*quota)(void *ctx, struct facility *f, const struct render_view *v);
 	/* Append (p, len), a run of code bytes, as the text to show (e.g. Private Use Area
 	 * code points of the session's substitution). The result is escaped after. */

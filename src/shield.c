@@ -85,12 +85,15 @@ static int entry_get(struct shield *s, const char *sid, struct entry **out)
 static int hook_quota(void *ctx, struct facility *f, const struct render_view *v)
 {
 	struct quota_refusal why;
-	enum quota_kind kind = !strcmp(v->kind, "search") ? QUOTA_SEARCH : QUOTA_VIEW;
+	struct quota_ask a = {QUOTA_VIEW, v->shown, v->n_shown, 0};
 	(void)ctx;
 	if (!v->who || !v->grant)
 		return err_set(ERR_USAGE, "shield: a render without a session or grant");
-	return quota_charge(f, v->who, v->grant, kind, (int64_t)v->lines,
-			    kind == QUOTA_VIEW ? v->path : NULL, v->now, &why);
+	if (!strcmp(v->kind, "search"))
+		a.kind = QUOTA_SEARCH;
+	else if (!strcmp(v->kind, "diff"))
+		a.kind = QUOTA_DIFF;
+	return quota_charge(f, v->who, v->grant, &a, v->now, &why);
 }
 
 int shield_encode(struct shield *s, const struct session_info *who, const char *p, size_t len,

@@ -13,6 +13,7 @@
 #include "notes.h"
 #include "policy.h"
 #include "print.h"
+#include "quota.h"
 #include "release.h"
 #include "room.h"
 #include "web.h"
@@ -1157,6 +1158,8 @@ static int print_route(struct req *q, const struct web_route *rt, struct room *r
 	}
 	q->rs->content_type = "application/pdf";
 	q->rs->sensitive = 1;
+	snprintf(q->rs->attachment, sizeof(q->rs->attachment), "%s-%06lld.pdf", info.bates_prefix,
+		 (long long)info.bates_first);
 	return 0;
 }
 

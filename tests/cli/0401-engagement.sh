@@ -62,12 +62,23 @@ expect_fail "grant: bad days" 2 "days 'funday'" "$SR" grant fw@1.0 --reviewer ri
 expect_fail "grant: bad hours" 2 "hours '18-08'" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --hours 18-08 --as otto
 expect_fail "grant: ended already" 2 "must end in the future" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2020-12-31 --as otto
 expect_fail "grant: reviewer cannot" 1 "only the vendor or the operator decides" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --as rita
-expect_ok "operator proposes" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --lines-per-day 2000 --lines-total 20000 --prints 10 --as otto --json
-check "waits for the vendor" grep -q '"waiting_for":"vendor"' "$T/out"
-expect_fail "operator twice" 1 "the operator side proposed this grant" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --lines-per-day 2000 --lines-total 20000 --prints 10 --as otto
+G="grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31"
+expect_fail "grant: quota not NAME=VALUE" 2 "'lines_per_day' is not NAME=VALUE" "$SR" $G --quota lines_per_day --as otto
+expect_fail "grant: unknown quota" 2 "'pages' is not a quota" "$SR" $G --quota pages=3 --as otto
+expect_fail "grant: quota not a count" 2 "quota 'lines_total': '-5' is not a count or 'unlimited'" "$SR" $G --quota lines_total=-5 --as otto
+expect_fail "grant: quota too large" 2 "is not a count" "$SR" $G --quota lines_total=99999999999999999999 --as otto
+expect_fail "grant: print_text is 0 or 1" 2 "'print_text' is 0 or 1" "$SR" $G --quota print_text=2 --as otto
+check "nothing stored by a refused grant" sh -c "[ \"\$(sqlite3 '$T/fac/sealroom.db' 'SELECT count(*) FROM grants')\" = 0 ]"
+expect_ok "operator proposes" "$SR" $G --lines-per-day 2000 --quota lines_total=20000 --prints 10 --quota searches_per_day=unlimited --as otto
+check "the proposer sees every limit" grep -q "quotas: lines_per_day 2000, lines_total 20000, prints 10, bytes_per_day 500000, .*searches_per_day unlimited" "$T/out"
+check "defaults are finite" sh -c "grep -q 'requests_per_minute 240' '$T/out' && grep -q 'max_view_lines 400' '$T/out'"
+check "the stored terms are explicit" sh -c "sqlite3 '$T/fac/sealroom.db' 'SELECT quotas FROM grants' | grep -q '\"searches_per_day\":-1'"
+check "waits for the vendor" grep -q "it waits for the vendor's approval" "$T/out"
+expect_fail "the same terms spelt otherwise are the same grant" 1 "the operator side proposed this grant" "$SR" $G --lines-per-day 2000 --lines-total 20000 --prints 10 --quota searches_per_day=unlimited --as otto --json
 expect_fail "operator approve twice" 1 "the operator side approved the grant" "$SR" approve fw@1.0 --reviewer rita --as otto
-expect_ok "vendor countersigns" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key" --json
-check "grant active" grep -q '"outcome":"grant active"' "$T/out"
+expect_ok "vendor countersigns" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key"
+check "grant active" grep -q 'grant active' "$T/out"
+check "the countersigner sees the terms in force" grep -q "quotas: lines_per_day 2000, lines_total 20000, prints 10, .*searches_per_day unlimited" "$T/out"
 expect_fail "active already" 1 "active already" "$SR" approve fw@1.0 --reviewer rita --as otto
 check "grant logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\\\"type\\\":\\\"grant_active\\\"%'\" | grep -qx 1"
 check "grant row active" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT state, lines_per_day, prints FROM grants\" | grep -qx 'active|2000|10'"

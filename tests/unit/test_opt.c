@@ -34,8 +34,29 @@ TEST(usage_errors)
 	CHECK(opt_parse(3, a5, opts, &c, pos, 1, &np) == ERR_USAGE);
 }
 
+TEST(lists)
+{
+	const char *pos[1];
+	struct opt_list l = {0};
+	int np;
+	struct opt_common c = {0};
+	struct opt opts[] = {{"quota", OPT_LIST, &l}, {NULL, 0, NULL}};
+	char *argv[OPT_LIST_MAX + 3];
+	char *a2[] = {"x", "--quota", "a=1", "--quota=b=2", NULL};
+	CHECK(opt_parse(4, a2, opts, &c, pos, 1, &np) == 0 && l.n == 2 && !strcmp(l.v[0], "a=1") && !strcmp(l.v[1], "b=2"));
+	/* at the limit, and one past it */
+	argv[0] = "x";
+	for (int i = 1; i <= OPT_LIST_MAX + 1; i++)
+		argv[i] = "--quota=x=1";
+	memset(&l, 0, sizeof(l));
+	CHECK(opt_parse(OPT_LIST_MAX + 1, argv, opts, &c, pos, 1, &np) == 0 && l.n == OPT_LIST_MAX);
+	memset(&l, 0, sizeof(l));
+	CHECK(opt_parse(OPT_LIST_MAX + 2, argv, opts, &c, pos, 1, &np) == ERR_USAGE && strstr(err_msg(), "more than"));
+}
+
 int main(void)
 {
+	RUN(lists);
 	RUN(parses_all_forms);
 	RUN(usage_errors);
 	return test_done();

@@ -46,7 +46,7 @@ TEST(bates_quota_log_dispute)
 {
 	struct grant_info g;
 	struct session_info who;
-	struct print_request req = {"fw", "1.0", "src/a.c", 10, NULL, 0, "Rita Reviewer", "lab-1"};
+	struct print_request req = {"fw", "1.0", "src/a.c", 10, "b10b", NULL, 0, 1, "Rita Reviewer", "lab-1"};
 	struct print_info info;
 	struct buf pdf;
 	char *t130 = lines(130), *t70 = lines(70), *t200 = lines(200), label[48];

@@ -1,4 +1,5 @@
 /* Unit tests: quota (each limit at the limit and one past it, resets, the scraping watch). */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "logdb.h"
@@ -51,21 +52,116 @@ static int log_count(const char *type)
 	return c;
 }
 
+/* Show lines from..from+n-1 of file blob (path) under g: each line 10 bytes. */
+static int show(struct session_info *w, const struct grant_info *g, enum quota_kind kind, const char *path,
+		uint64_t from, uint64_t n, int64_t now, struct quota_refusal *why)
+{
+	struct quota_line *l = calloc(n ? n : 1, sizeof(*l));
+	struct quota_ask a = {kind, l, (size_t)n, 0};
+	int r;
+	for (uint64_t i = 0; i < n; i++)
+		l[i] = (struct quota_line){NULL, path, path, from + i, 10};
+	r = quota_charge(fac, w, g, &a, now, why);
+	free(l);
+	return r;
+}
+
+static int view(struct session_info *w, const struct grant_info *g, uint64_t n, const char *path, int64_t now,
+		struct quota_refusal *why)
+{
+	static uint64_t next = 1; /* fresh lines each time, so that each is charged */
+	next += n;
+	return show(w, g, QUOTA_VIEW, path, next - n, n, now, why);
+}
+
+static int request(struct session_info *w, const struct grant_info *g, int64_t now, struct quota_refusal *why)
+{
+	return quota_request(fac, w, g, now, why);
+}
+
+static int used(const struct grant_info *g, int64_t now, int64_t *today, int64_t *total)
+{
+	struct quota_status s;
+	int r = quota_status_of(fac, g, now, &s);
+	*today = s.lines_today;
+	*total = s.lines_total;
+	return r;
+}
+
 TEST(lines_per_day)
 {
 	struct grant_info g = grant(1, "{}");
 	struct session_info w = who("00000000000000d1");
 	struct quota_refusal why;
 	g.lines_per_day = 100;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 60, "a.c", T0, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 40, "a.c", T0, &why) == 0); /* at the limit */
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 1, "a.c", T0, &why) == ERR_DENIED); /* one past */
+	CHECK(view(&w, &g, 60, "a.c", T0, &why) == 0);
+	CHECK(view(&w, &g, 40, "a.c", T0, &why) == 0); /* at the limit */
+	CHECK(view(&w, &g, 1, "a.c", T0, &why) == ERR_DENIED); /* one past */
 	CHECK_EQ_STR(why.quota, "lines_per_day");
 	CHECK(why.limit == 100 && why.used == 100 && why.resets_at == T0 - 36000 + 86400);
 	CHECK(strstr(err_msg(), "quota 'lines_per_day' reached: 100 of 100 lines used") != NULL);
 	CHECK(strstr(err_msg(), "resets at 2030-01-08T00:00:00Z") != NULL);
 	/* the next day it starts again */
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 100, "a.c", T0 + 86400, &why) == 0);
+	CHECK(view(&w, &g, 100, "a.c", T0 + 86400, &why) == 0);
+}
+
+TEST(distinct_lines)
+{
+	struct grant_info g = grant(11, "{}");
+	struct session_info w = who("00000000000000e1");
+	struct quota_refusal why;
+	int64_t today, total;
+	g.lines_per_day = 100;
+	/* the same 100 lines again and again: a reload costs nothing */
+	for (int i = 0; i < 5; i++)
+		CHECK(show(&w, &g, QUOTA_VIEW, "b.c", 1, 100, T0 + i, &why) == 0);
+	CHECK(used(&g, T0, &today, &total) == 0 && today == 100 && total == 100);
+	/* search lines and diffs draw from the same pool: lines 1-100 again are free, 101 not */
+	CHECK(show(&w, &g, QUOTA_SEARCH, "b.c", 50, 10, T0 + 9, &why) == ERR_DENIED); /* the minimum charge */
+	CHECK_EQ_STR(why.quota, "lines_per_day");
+	CHECK(show(&w, &g, QUOTA_DIFF, "b.c", 1, 100, T0 + 10, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_DIFF, "b.c", 2, 100, T0 + 11, &why) == ERR_DENIED);
+	CHECK(show(&w, &g, QUOTA_VIEW, "c.c", 1, 1, T0 + 12, &why) == ERR_DENIED);
+	/* the same lines of another file are other lines */
+	CHECK(used(&g, T0, &today, &total) == 0 && today == 100);
+	/* the next day every line is new again */
+	CHECK(show(&w, &g, QUOTA_VIEW, "b.c", 1, 100, T0 + 86400, &why) == 0);
+	CHECK(used(&g, T0 + 86400, &today, &total) == 0 && today == 100 && total == 200);
+}
+
+TEST(bytes)
+{
+	struct grant_info g = grant(12, "{\"bytes_per_day\":1000}");
+	struct session_info w = who("00000000000000e2");
+	struct quota_refusal why;
+	CHECK(show(&w, &g, QUOTA_VIEW, "a.c", 1, 100, T0, &why) == 0); /* 1000 bytes: at the limit */
+	CHECK(show(&w, &g, QUOTA_VIEW, "a.c", 101, 1, T0, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "bytes_per_day");
+	CHECK(show(&w, &g, QUOTA_VIEW, "a.c", 1, 100, T0, &why) == 0); /* shown already */
+}
+
+TEST(diff_charges_both_grants)
+{
+	struct grant_info g_new = grant(13, "{}"), g_old = grant(14, "{}");
+	struct session_info w = who("00000000000000e3");
+	struct quota_refusal why;
+	struct quota_line l[30];
+	struct quota_ask a = {QUOTA_DIFF, l, 30, 0};
+	int64_t today, total;
+	g_old.lines_total = 20;
+	for (int i = 0; i < 30; i++) /* 10 old lines, 20 new */
+		l[i] = (struct quota_line){i < 10 ? &g_old : NULL, i < 10 ? "old" : "new", "a.c", (uint64_t)i + 1, 5};
+	CHECK(quota_charge(fac, &w, &g_new, &a, T0, &why) == 0);
+	CHECK(used(&g_old, T0, &today, &total) == 0 && total == 10);
+	CHECK(used(&g_new, T0, &today, &total) == 0 && total == 20);
+	/* the old side past its grant: the whole diff is refused, the new side not charged */
+	for (int i = 0; i < 11; i++)
+		l[i] = (struct quota_line){&g_old, "old", "a.c", (uint64_t)i + 100, 5};
+	a.n_lines = 21;
+	CHECK(quota_charge(fac, &w, &g_new, &a, T0, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "lines_total");
+	CHECK(used(&g_old, T0, &today, &total) == 0 && total == 10);
+	CHECK(used(&g_new, T0, &today, &total) == 0 && total == 20);
 }
 
 TEST(lines_total)
@@ -74,12 +170,12 @@ TEST(lines_total)
 	struct session_info w = who("00000000000000d2");
 	struct quota_refusal why;
 	g.lines_total = 150;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 100, "a.c", T0, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 51, "a.c", T0 + 86400, &why) == ERR_DENIED);
+	CHECK(view(&w, &g, 100, "a.c", T0, &why) == 0);
+	CHECK(view(&w, &g, 51, "a.c", T0 + 86400, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "lines_total");
 	CHECK(why.resets_at == 0 && strstr(err_msg(), "does not reset") != NULL);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 50, "a.c", T0 + 86400, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 1, "a.c", T0 + 2 * 86400, &why) == ERR_DENIED);
+	CHECK(view(&w, &g, 50, "a.c", T0 + 86400, &why) == 0);
+	CHECK(view(&w, &g, 1, "a.c", T0 + 2 * 86400, &why) == ERR_DENIED);
 }
 
 TEST(max_view_lines)
@@ -87,21 +183,45 @@ TEST(max_view_lines)
 	struct grant_info g = grant(3, "{\"max_view_lines\":500}");
 	struct session_info w = who("00000000000000d3");
 	struct quota_refusal why;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 500, "a.c", T0, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 501, "a.c", T0, &why) == ERR_DENIED);
+	CHECK(view(&w, &g, 500, "a.c", T0, &why) == 0);
+	CHECK(view(&w, &g, 501, "a.c", T0, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "max_view_lines");
 	CHECK(strstr(err_msg(), "at most 500 lines at once") != NULL);
 }
 
 TEST(search_lines_per_day)
 {
-	struct grant_info g = grant(4, "{\"search_lines_per_day\":200}");
+	struct grant_info g = grant(4, "{\"search_lines_per_day\":200,\"query_min_lines\":0}");
 	struct session_info w = who("00000000000000d4");
 	struct quota_refusal why;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_SEARCH, 200, NULL, T0, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_SEARCH, 1, NULL, T0, &why) == ERR_DENIED);
+	int64_t today, total;
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 200, T0, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 201, 1, T0, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "search_lines_per_day");
-	CHECK(quota_charge(fac, &w, &g, QUOTA_SEARCH, 1, NULL, T0 + 86400, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 201, 1, T0 + 86400, &why) == 0);
+	/* the same pool as views */
+	CHECK(used(&g, T0, &today, &total) == 0 && today == 200 && total == 201);
+}
+
+TEST(query_min_lines_and_searches_per_day)
+{
+	struct grant_info g = grant(15, "{\"searches_per_day\":5,\"query_min_lines\":3}");
+	struct session_info w = who("00000000000000e4");
+	struct quota_refusal why;
+	int64_t today, total;
+	/* a query that shows nothing still costs 3 lines */
+	for (int i = 0; i < 5; i++)
+		CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == 0);
+	CHECK(used(&g, T0, &today, &total) == 0 && today == 15);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "searches_per_day");
+	g = grant(16, "{\"query_min_lines\":3}");
+	g.lines_total = 10;
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "s.c", 1, 0, T0, &why) == ERR_DENIED); /* 9 + 3 > 10 */
+	CHECK_EQ_STR(why.quota, "lines_total");
 }
 
 TEST(requests_per_minute)
@@ -111,11 +231,57 @@ TEST(requests_per_minute)
 	struct quota_refusal why;
 	int64_t m = T0 + 5; /* inside the minute starting at T0 */
 	for (int i = 0; i < 3; i++)
-		CHECK(quota_charge(fac, &w, &g, QUOTA_REQUEST, 1, NULL, m, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_REQUEST, 1, NULL, m, &why) == ERR_DENIED);
+		CHECK(request(&w, &g, m, &why) == 0);
+	CHECK(request(&w, &g, m, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "requests_per_minute");
 	CHECK(why.resets_at == T0 + 60);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_REQUEST, 1, NULL, T0 + 60, &why) == 0);
+	CHECK(request(&w, &g, T0 + 60, &why) == 0);
+}
+
+TEST(defaults_are_finite)
+{
+	struct grant_info g = grant(17, "{}");
+	struct quota_limits l;
+	int64_t *v = &l.lines_per_day;
+	CHECK(quota_limits_of(&g, &l) == 0);
+	CHECK(l.requests_per_minute == QUOTA_DEFAULT_REQUESTS_PER_MINUTE && l.max_view_lines == QUOTA_DEFAULT_MAX_VIEW_LINES);
+	CHECK(l.search_lines_per_day == QUOTA_DEFAULT_SEARCH_LINES_PER_DAY && l.pages_per_print == QUOTA_DEFAULT_PAGES_PER_PRINT);
+	quota_defaults(&l);
+	for (size_t i = 0; i < sizeof(l) / sizeof(int64_t); i++)
+		CHECK(v[i] >= 0);
+	/* "unlimited" is written out */
+	snprintf(g.quotas, sizeof(g.quotas), "{\"requests_per_minute\":-1}");
+	CHECK(quota_limits_of(&g, &l) == 0 && l.requests_per_minute == QUOTA_UNLIMITED);
+}
+
+TEST(settings)
+{
+	const char *name;
+	int64_t v;
+	struct quota_limits l;
+	char *j, d[1024];
+	CHECK(quota_parse_setting("lines_per_day=100", &name, &v) == 0 && !strcmp(name, "lines_per_day") && v == 100);
+	CHECK(quota_parse_setting("searches_per_day=unlimited", &name, &v) == 0 && v == QUOTA_UNLIMITED);
+	CHECK(quota_parse_setting("print_text=1", &name, &v) == 0 && v == 1);
+	CHECK(quota_parse_setting("print_text=2", &name, &v) == ERR_USAGE);
+	CHECK(quota_parse_setting("lines_per_day", &name, &v) == ERR_USAGE);
+	CHECK(strstr(err_msg(), "is not NAME=VALUE") != NULL);
+	CHECK(quota_parse_setting("lines=5", &name, &v) == ERR_USAGE);
+	CHECK(strstr(err_msg(), "'lines' is not a quota") != NULL);
+	CHECK(quota_parse_setting("lines_total=-1", &name, &v) == ERR_USAGE);
+	CHECK(quota_parse_setting("lines_total=", &name, &v) == ERR_USAGE);
+	CHECK(quota_parse_setting("lines_total=99999999999999999999", &name, &v) == ERR_USAGE);
+	CHECK(quota_parse_setting("lines_total=9223372036854775807", &name, &v) == 0 && v == INT64_MAX);
+	quota_defaults(&l);
+	CHECK(quota_set(&l, "walk_alert", 7) == 0 && l.walk_alert == 7);
+	CHECK(quota_set(&l, "nope", 7) == ERR_USAGE);
+	j = quota_json(&l);
+	CHECK(strstr(j, "\"walk_alert\":7") != NULL && strstr(j, "\"lines_per_day") == NULL);
+	CHECK(strstr(j, "\"bytes_per_day\":500000,") != NULL);
+	free(j);
+	l.lines_total = QUOTA_UNLIMITED;
+	CHECK(quota_describe(&l, d, sizeof(d)) == 0 && strstr(d, "lines_total unlimited") != NULL);
+	CHECK(quota_describe(&l, d, 40) == ERR_TOOBIG);
 }
 
 TEST(pages)
@@ -123,15 +289,25 @@ TEST(pages)
 	struct grant_info g = grant(6, "{\"pages_per_print\":10}");
 	struct session_info w = who("00000000000000d6");
 	struct quota_refusal why;
-	int64_t p, t;
+	struct quota_status s;
+	struct quota_line l[3];
+	struct quota_ask a = {QUOTA_PRINT, l, 3, 11};
 	g.prints = 15;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_PRINT, 11, NULL, T0, &why) == ERR_DENIED);
+	for (int i = 0; i < 3; i++)
+		l[i] = (struct quota_line){NULL, "p.c", "p.c", (uint64_t)i + 1, 4};
+	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "pages_per_print");
-	CHECK(quota_charge(fac, &w, &g, QUOTA_PRINT, 10, NULL, T0, &why) == 0);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_PRINT, 6, NULL, T0, &why) == ERR_DENIED);
+	a.pages = 10;
+	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == 0);
+	a.pages = 6;
+	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == ERR_DENIED);
 	CHECK_EQ_STR(why.quota, "prints");
-	CHECK(quota_charge(fac, &w, &g, QUOTA_PRINT, 5, NULL, T0, &why) == 0);
-	CHECK(quota_used(fac, &g, QUOTA_PRINT, T0, &p, &t) == 0 && t == 15);
+	a.pages = 5;
+	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == 0);
+	/* printed lines are charged every time: a print is a copy */
+	CHECK(quota_status_of(fac, &g, T0, &s) == 0 && s.pages_total == 15 && s.lines_today == 6 && s.bytes_today == 24);
+	a.pages = 0;
+	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == ERR_USAGE);
 }
 
 TEST(refusal_records_nothing)
@@ -141,37 +317,50 @@ TEST(refusal_records_nothing)
 	struct quota_refusal why;
 	int64_t p, t;
 	g.lines_per_day = 10;
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 11, "a.c", T0, &why) == ERR_DENIED);
-	CHECK(quota_used(fac, &g, QUOTA_VIEW, T0, &p, &t) == 0 && p == 0 && t == 0);
+	CHECK(view(&w, &g, 11, "a.c", T0, &why) == ERR_DENIED);
+	CHECK(used(&g, T0, &p, &t) == 0 && p == 0 && t == 0);
+	/* and the lines refused are not marked shown */
+	CHECK(show(&w, &g, QUOTA_VIEW, "z.c", 1, 10, T0, &why) == 0);
+	CHECK(show(&w, &g, QUOTA_VIEW, "z.c", 1, 11, T0, &why) == ERR_DENIED);
+	CHECK(show(&w, &g, QUOTA_VIEW, "z.c", 1, 10, T0, &why) == 0);
 	snprintf(g.quotas, sizeof(g.quotas), "{\"max_view_lines\":\"many\"}");
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 1, "a.c", T0, &why) == ERR_PARSE);
+	CHECK(view(&w, &g, 1, "a.c", T0, &why) == ERR_PARSE);
 }
 
 TEST(scraping_alert_then_hold_then_resume)
 {
 	struct grant_info g = grant(8, "{\"walk_alert\":5,\"walk_suspend\":8,\"walk_window\":300}");
-	struct session_info w = who("00000000000000d8");
+	struct session_info w = who("00000000000000d8"), w2 = who("00000000000000d9");
 	struct quota_refusal why;
 	unsigned char totp[AUTH_TOTP_SECRET_LEN];
 	char path[32];
 	int held = 0, alerts0 = log_count("alert");
 	/* the same file again and again is reading, not walking */
 	for (int i = 0; i < 20; i++)
-		CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 10, "src/a.c", T0 + i, &why) == 0);
+		CHECK(view(&w, &g, 10, "src/a.c", T0 + i, &why) == 0);
 	CHECK(log_count("alert") == alerts0);
 	for (int i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "src/f%02d.c", i);
-		CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 10, path, T0 + 30 + i, &why) == 0);
+		/* another session of the same reviewer feeds the same watch */
+		CHECK(view(i % 2 ? &w2 : &w, &g, 10, path, T0 + 30 + i, &why) == 0);
 	}
 	CHECK(log_count("alert") == alerts0 + 1); /* once, at 5 distinct files (a.c and 4) */
 	/* 7 distinct files so far: the 8th is one past walk_suspend - 1 */
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 10, "src/f07.c", T0 + 41, &why) == ERR_DENIED);
-	CHECK_EQ_STR(why.quota, "session_held");
-	CHECK(strstr(err_msg(), "is held for review: 8 distinct files") != NULL);
+	CHECK(view(&w, &g, 10, "src/f07.c", T0 + 41, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "held");
+	CHECK(strstr(err_msg(), "is held for review under this grant (8 distinct files") != NULL);
 	CHECK(log_count("session_hold") == 1);
-	CHECK(quota_held(fac, w.session_id, &held, NULL) == 0 && held == 1);
-	/* everything is refused while held, even a request */
-	CHECK(quota_charge(fac, &w, &g, QUOTA_REQUEST, 1, NULL, T0 + 42, &why) == ERR_DENIED);
+	CHECK(quota_held(fac, "rita", g.id, &held, NULL) == 0 && held == 1);
+	/* everything is refused while held, even a request, in every session: logging in
+	 * again is no way out */
+	CHECK(request(&w, &g, T0 + 42, &why) == ERR_DENIED);
+	CHECK(request(&w2, &g, T0 + 42, &why) == ERR_DENIED);
+	{
+		struct session_info w3 = who("00000000000000da");
+		CHECK(view(&w3, &g, 1, "src/a.c", T0 + 43, &why) == ERR_DENIED);
+		CHECK_EQ_STR(why.quota, "held");
+	}
+	/* a search feeds the watch too */
 	/* a reviewer may not resume; an operator may */
 	CHECK(policy_org_add(fac, "ops", "operator", "test") == 0);
 	CHECK(policy_org_add(fac, "lab", "lab", "test") == 0);
@@ -181,11 +370,23 @@ TEST(scraping_alert_then_hold_then_resume)
 	CHECK(quota_resume(fac, w.session_id, "otto", T0 + 50) == 0);
 	CHECK(quota_resume(fac, w.session_id, "otto", T0 + 51) == ERR_NOTFOUND);
 	CHECK(log_count("session_resume") == 1);
-	CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 10, "src/f07.c", T0 + 60, &why) == 0);
+	CHECK(view(&w2, &g, 10, "src/f07.c", T0 + 60, &why) == 0);
 	/* files outside the window are forgotten */
 	for (int i = 0; i < 7; i++) {
 		snprintf(path, sizeof(path), "src/g%02d.c", i);
-		CHECK(quota_charge(fac, &w, &g, QUOTA_VIEW, 1, path, T0 + 1000 + i * 400, &why) == 0);
+		CHECK(view(&w, &g, 1, path, T0 + 1000 + i * 400, &why) == 0);
+	}
+	/* searches feed the watch: one search showing 8 files holds the reviewer */
+	{
+		struct quota_line l[8];
+		struct quota_ask a = {QUOTA_SEARCH, l, 8, 0};
+		char paths[8][16];
+		for (int i = 0; i < 8; i++) {
+			snprintf(paths[i], sizeof(paths[i]), "s/h%d.c", i);
+			l[i] = (struct quota_line){NULL, paths[i], paths[i], 1, 3};
+		}
+		CHECK(quota_charge(fac, &w, &g, &a, T0 + 5000, &why) == ERR_DENIED);
+		CHECK_EQ_STR(why.quota, "held");
 	}
 }
 
@@ -200,10 +401,16 @@ int main(void)
 		return 1;
 	}
 	RUN(lines_per_day);
+	RUN(distinct_lines);
+	RUN(bytes);
+	RUN(diff_charges_both_grants);
 	RUN(lines_total);
 	RUN(max_view_lines);
 	RUN(search_lines_per_day);
+	RUN(query_min_lines_and_searches_per_day);
 	RUN(requests_per_minute);
+	RUN(defaults_are_finite);
+	RUN(settings);
 	RUN(pages);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);

@@ -70,22 +70,34 @@ TEST(hooks)
 	CHECK(h->head(h->ctx, &v, &out) == 0 && strstr(out.p, "/s/room.css"));
 	buf_reset(&out);
 	CHECK(h->overlay(h->ctx, &v, &out) == 0 && strstr(out.p, "sr-watermark"));
-	/* quota: one view at the limit, the next one refused */
+	/* quota: one view at the limit, the next one refused; a search draws on the same pool */
 	memset(&g, 0, sizeof(g));
 	g.id = 9;
 	g.lines_per_day = 50;
 	g.lines_total = g.prints = POLICY_UNLIMITED;
-	v.kind = "view";
-	v.who = &a;
-	v.grant = &g;
-	v.path = "a.c";
-	v.lines = 50;
-	v.now = 1894010400;
-	CHECK(h->quota(h->ctx, f, &v) == 0);
-	v.lines = 1;
-	CHECK(h->quota(h->ctx, f, &v) == ERR_DENIED && strstr(err_msg(), "lines_per_day"));
-	v.kind = "search";
-	CHECK(h->quota(h->ctx, f, &v) == 0);
+	{
+		struct quota_line l[51];
+		for (int i = 0; i < 51; i++)
+			l[i] = (struct quota_line){NULL, "b1", "a.c", (uint64_t)i + 1, 8};
+		v.kind = "view";
+		v.who = &a;
+		v.grant = &g;
+		v.path = "a.c";
+		v.shown = l;
+		v.n_shown = 50;
+		v.now = 1894010400;
+		CHECK(h->quota(h->ctx, f, &v) == 0);
+		CHECK(h->quota(h->ctx, f, &v) == 0); /* the same lines again: free */
+		v.shown = l + 50;
+		v.n_shown = 1;
+		CHECK(h->quota(h->ctx, f, &v) == ERR_DENIED && strstr(err_msg(), "lines_per_day"));
+		v.kind = "search";
+		CHECK(h->quota(h->ctx, f, &v) == ERR_DENIED && strstr(err_msg(), "lines_per_day"));
+		v.kind = "diff";
+		v.shown = l;
+		v.n_shown = 50;
+		CHECK(h->quota(h->ctx, f, &v) == 0);
+	}
 	buf_release(&out);
 	buf_release(&out2);
 	facility_free(f);
