@@ -222,24 +222,30 @@ static void make_dummy(void)
 		dummy_hash[0] = 0;
 }
 
-int auth_log(struct facility *f, const char *type, const char *actor, json_t *extra)
+int auth_log_then(struct facility *f, const char *type, const char *actor, json_t *extra,
+		  int (*act)(void *ctx), void *ctx)
 {
 	struct logdb *l = NULL;
-	json_t *e = json_object();
+	json_t *e;
 	int r;
-	if (!e)
-		BUG("json_object");
-	json_object_set_new(e, "type", json_string(type));
-	json_object_set_new(e, "actor", json_string(actor));
-	if (extra) {
-		json_object_update(e, extra);
-		json_decref(extra);
-	}
-	if (!(r = logdb_open(f, &l)))
+	/* a json_pack that failed (a string that is not UTF-8) gives NULL: refuse, never drop */
+	if (!extra)
+		return err_set(ERR_USAGE, "log: the '%s' entry could not be built", type);
+	e = logdb_entry_new(type, actor);
+	if (json_object_update(e, extra))
+		logdb_entry_set(e, "fields", NULL);
+	json_decref(extra);
+	if (!(r = facility_log(f, &l)))
 		r = logdb_append(l, e, NULL);
-	logdb_free(l);
 	json_decref(e);
+	if (!r && act)
+		r = act(ctx);
 	return r;
+}
+
+int auth_log(struct facility *f, const char *type, const char *actor, json_t *extra)
+{
+	return auth_log_then(f, type, actor, extra, NULL, NULL);
 }
 
 static int64_t setting(struct facility *f, const char *key, int64_t def)

@@ -138,8 +138,18 @@ int auth_disable(struct facility *f, const char *login, const char *actor) WUR;
 /* Set the session timeouts (seconds, > 0) for the facility. */
 int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute) WUR;
 
-/* Append one log entry {"type":type,"actor":actor} plus the fields of extra (may be NULL,
- * stolen). Used by auth, policy and keyring so that every decision is logged the same way. */
+/*
+ * Log, then act: append one log entry {"type":type,"actor":actor} plus the fields of extra
+ * (stolen; built with logdb.h's entry builder), durably, through the facility's log; only
+ * then run act(ctx) (may be NULL), whose error is returned. act never runs when the entry
+ * cannot be built (extra NULL, as a failed json_pack gives: ERR_USAGE) or made durable.
+ * Every decision that changes what someone may do or see (policy, quota holds, prints,
+ * notes) takes effect this way, so that the log never misses one that happened: at worst,
+ * after a crash between the two, it names one that did not.
+ */
+int auth_log_then(struct facility *f, const char *type, const char *actor, json_t *extra,
+		  int (*act)(void *ctx), void *ctx) WUR;
+/* auth_log_then without an act. */
 int auth_log(struct facility *f, const char *type, const char *actor, json_t *extra) WUR;
 
 #endif

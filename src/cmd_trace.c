@@ -45,6 +45,8 @@ static int show_entry(void *ctx, uint64_t index, const char *entry, size_t len)
 	       json_string_value(json_object_get(o, "release")) ? json_string_value(json_object_get(o, "release")) : "");
 	if (json_string_value(json_object_get(o, "path")))
 		printf(" %s", json_string_value(json_object_get(o, "path")));
+	else if (json_string_value(json_object_get(o, "path_b64"))) /* a name that is not UTF-8 */
+		printf(" (base64) %s", json_string_value(json_object_get(o, "path_b64")));
 	if (json_is_integer(json_object_get(o, "from")))
 		printf(" lines %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT,
 		       json_integer_value(json_object_get(o, "from")), json_integer_value(json_object_get(o, "to")));

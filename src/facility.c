@@ -15,11 +15,14 @@
 
 #include "db.h"
 #include "facility.h"
+#include "logdb.h"
 
 struct facility {
 	char *dir;
 	char *name;
 	sqlite3 *db;
+	sqlite3 *counters;   /* synchronous=NORMAL, opened on first use */
+	struct logdb *log;   /* opened on first use */
 	struct note_signer *signer;
 };
 
@@ -252,6 +255,8 @@ void facility_free(struct facility *f)
 {
 	if (!f)
 		return;
+	logdb_free(f->log);
+	db_close(f->counters);
 	db_close(f->db);
 	note_signer_free(f->signer);
 	free(f->dir);
@@ -260,6 +265,33 @@ void facility_free(struct facility *f)
 }
 
 sqlite3 *facility_db(const struct facility *f) { return f->db; }
+
+int facility_log(struct facility *f, struct logdb **out)
+{
+	int r;
+	if (!f->log && (r = logdb_open(f, &f->log)))
+		return r;
+	*out = f->log;
+	return 0;
+}
+
+int facility_counters_db(struct facility *f, sqlite3 **out)
+{
+	int r;
+	if (!f->counters) {
+		char *path = join(f->dir, "sealroom.db");
+		r = db_open(path, 0, &f->counters);
+		free(path);
+		if (!r && (r = db_exec(f->counters, "PRAGMA synchronous=NORMAL"))) {
+			db_close(f->counters);
+			f->counters = NULL;
+		}
+		if (r)
+			return r;
+	}
+	*out = f->counters;
+	return 0;
+}
 const char *facility_dir(const struct facility *f) { return f->dir; }
 const char *facility_name(const struct facility *f) { return f->name; }
 

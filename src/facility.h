@@ -10,6 +10,14 @@
  *
  * DIR is -C DIR, else $SEALROOM_HOME, else ./sealroom-data. A struct facility owns the open
  * database handle and the facility's signer key.
+ *
+ * The connection policy: a struct facility is used by one thread at a time (the room keeps a
+ * pool of them, one per request in flight) and owns every connection its work needs, each
+ * opened once and kept for its life: the main connection (facility_db: WAL,
+ * synchronous=FULL), one for counters that may be recounted from the log
+ * (facility_counters_db: quota usage, synchronous=NORMAL, so that a charge does not wait
+ * for an fsync), and the log (facility_log: its own writer and reader, group commit). No
+ * code opens a connection per charge, per entry or per print.
  */
 #ifndef SEALROOM_FACILITY_H
 #define SEALROOM_FACILITY_H
@@ -42,6 +50,11 @@ int facility_open(const char *dir, struct facility **out) WUR;
 void facility_free(struct facility *f);
 
 sqlite3 *facility_db(const struct facility *f);
+struct logdb;
+/* The facility's log (logdb.h), opened on first use and kept; borrowed. */
+int facility_log(struct facility *f, struct logdb **out) WUR;
+/* The counters connection (synchronous=NORMAL), opened on first use and kept; borrowed. */
+int facility_counters_db(struct facility *f, sqlite3 **out) WUR;
 const char *facility_dir(const struct facility *f);
 const char *facility_name(const struct facility *f);
 /* The facility's log signer key (loaded lazily from keys/log.key). */

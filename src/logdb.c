@@ -162,12 +162,79 @@ int logdb_canonical(json_t *entry, struct buf *out)
 	return r;
 }
 
+/* The key that marks an entry one of whose fields could not be built (never stored). */
+#define UNBUILT "\x01unbuilt"
+
+json_t *logdb_entry_new(const char *type, const char *actor)
+{
+	json_t *e = json_object();
+	if (!e)
+		BUG("json_object");
+	logdb_entry_str(e, "type", type);
+	logdb_entry_str(e, "actor", actor);
+	return e;
+}
+
+void logdb_entry_set(json_t *e, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(e, key, v)) {
+		if (json_object_set_new(e, UNBUILT, json_string(key)))
+			BUG("json_object_set_new");
+	}
+}
+
+void logdb_entry_strn(json_t *e, const char *key, const char *p, size_t len)
+{
+	struct buf k, b;
+	if (!p)
+		p = "", len = 0;
+	if (!memchr(p, 0, len) && utf8_valid(p, len)) {
+		logdb_entry_set(e, key, json_stringn(p, len));
+		return;
+	}
+	buf_init(&k, 0);
+	buf_init(&b, 0);
+	if (buf_addf(&k, "%s_b64", key) || buf_addb64(&b, p, len))
+		logdb_entry_set(e, key, NULL);
+	else
+		logdb_entry_set(e, k.p, json_stringn(b.p ? b.p : "", b.len));
+	buf_release(&k);
+	buf_release(&b);
+}
+
+void logdb_entry_str(json_t *e, const char *key, const char *s)
+{
+	logdb_entry_strn(e, key, s, s ? strlen(s) : 0);
+}
+
+void logdb_entry_int(json_t *e, const char *key, int64_t v)
+{
+	logdb_entry_set(e, key, json_integer((json_int_t)v));
+}
+
+int logdb_entry_get_str(json_t *e, const char *key, struct buf *out)
+{
+	json_t *v = json_object_get(e, key);
+	char k[128];
+	if (json_is_string(v))
+		return buf_add(out, json_string_value(v), json_string_length(v));
+	snprintf(k, sizeof(k), "%s_b64", key);
+	v = json_object_get(e, k);
+	if (!json_is_string(v))
+		return ERR_NOTFOUND;
+	return buf_addunb64(out, json_string_value(v), json_string_length(v)) ? err_set(ERR_PARSE, "log: bad base64 in '%s'", k) : 0;
+}
+
 static int entry_fields_ok(json_t *e, int need_time)
 {
 	json_t *t = json_object_get(e, "type"), *a = json_object_get(e, "actor"),
-	       *tm = json_object_get(e, "time");
+	       *tm = json_object_get(e, "time"), *u = json_object_get(e, UNBUILT);
 	if (!json_is_object(e))
 		return err_set(ERR_USAGE, "log: an entry must be a JSON object");
+	if (u)
+		return err_set(ERR_USAGE, "log: the '%s' entry could not be built (field '%s')",
+			       json_is_string(t) ? json_string_value(t) : "?",
+			       json_is_string(u) ? json_string_value(u) : "?");
 	if (!json_is_string(t) || !json_string_length(t))
 		return err_set(ERR_USAGE, "log: an entry needs a string 'type'");
 	if (!json_is_string(a) || !json_string_length(a))

@@ -41,9 +41,29 @@ void logdb_free(struct logdb *l);
  * to the current unix time when absent; entry itself is not changed). It is stored as
  * canonical JSON (sorted keys, no spaces) of at most LOGDB_ENTRY_MAX bytes. Returns when
  * the entry is durable; *index (may be NULL) gets its index. Concurrent callers are
- * committed together. ERR_USAGE for a malformed entry, ERR_TOOBIG, ERR_DB, ERR_CORRUPT.
+ * committed together. ERR_USAGE for a malformed entry (or one logdb_entry_set marked as
+ * unbuildable), ERR_TOOBIG, ERR_DB, ERR_CORRUPT.
  */
 int logdb_append(struct logdb *l, json_t *entry, uint64_t *index) WUR;
+
+/*
+ * The one builder of log entries: every entry is made by logdb_entry_new and filled by the
+ * functions below, so that no field is ever dropped. A string that is valid UTF-8 without
+ * NUL is kept as "key":"..."; any other bytes (a file name that is not UTF-8, a query with
+ * a stray byte) become "key_b64": the standard base64 of the raw bytes. A field that cannot
+ * be built at all (logdb_entry_set with NULL, as a failed json_pack gives) marks the entry,
+ * and logdb_append refuses a marked entry: nothing is shown whose entry is incomplete.
+ * Allocation failure aborts.
+ */
+json_t *logdb_entry_new(const char *type, const char *actor);
+void logdb_entry_str(json_t *e, const char *key, const char *s);
+void logdb_entry_strn(json_t *e, const char *key, const char *p, size_t len);
+void logdb_entry_int(json_t *e, const char *key, int64_t v);
+/* Set key to v (stolen); v NULL marks the entry unbuildable. */
+void logdb_entry_set(json_t *e, const char *key, json_t *v);
+/* The raw bytes of string field key of a stored entry (either form) into out (appended);
+ * ERR_NOTFOUND when it has neither, ERR_PARSE for bad base64. */
+int logdb_entry_get_str(json_t *e, const char *key, struct buf *out) WUR;
 
 /* Canonical bytes of entry (as logdb_append stores them, without adding "time"). */
 int logdb_canonical(json_t *entry, struct buf *out) WUR;

@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "index.h"
+#include "logdb.h"
 #include "notes.h"
 
 struct shingles {
@@ -472,12 +473,45 @@ static int code_match(const struct notes_code *c, const char *text, size_t len, 
 	BUG("notes: no code to check against");
 }
 
+struct note_store {
+	sqlite3 *db;
+	const struct session_info *who;
+	const char *product, *version, *path;
+	int64_t line;
+	const char *text;
+	size_t len;
+	int64_t now, *id;
+};
+
+/* The act of notes_add, once its entry is durable: keep the note. */
+static int note_store(void *ctx)
+{
+	struct note_store *n = ctx;
+	sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = db_prepare(n->db, "INSERT INTO notes (org_id, author, product, version, path, line, "
+				   "text, created_at) VALUES (?,?,?,?,?,?,?,?)", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, n->who->org_id);
+	sqlite3_bind_text(st, 2, n->who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, n->path ? n->path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, n->line);
+	sqlite3_bind_text(st, 7, n->text, (int)n->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, n->now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n->db, "cannot store the note");
+	sqlite3_finalize(st);
+	if (!r && n->id)
+		*n->id = sqlite3_last_insert_rowid(n->db);
+	return r;
+}
+
 int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,
 	      const char *product, const char *version, const char *path, int64_t line,
 	      const char *text, int64_t now, int64_t *id)
 {
 	sqlite3 *db = facility_db(f);
-	sqlite3_stmt *st = NULL;
 	struct notes_match m;
 	size_t len = strlen(text);
 	char ref[600];
@@ -494,8 +528,11 @@ int notes_add(struct facility *f, const struct notes_code *code, const struct se
 		return r;
 	if (code && r) {
 		snprintf(ref, sizeof(ref), "%s@%s", product, version);
-		x = json_pack("{s:s,s:s,s:I,s:I}", "release", ref, "reason", "code", "tokens",
-			      (json_int_t)m.tokens, "time", (json_int_t)now);
+		x = json_object();
+		logdb_entry_str(x, "release", ref);
+		logdb_entry_str(x, "reason", "code");
+		logdb_entry_int(x, "tokens", (int64_t)m.tokens);
+		logdb_entry_int(x, "time", now);
 		if ((r = auth_log(f, "note_refused", who->login, x)))
 			return r;
 		return err_set(ERR_DENIED,
@@ -504,29 +541,20 @@ int notes_add(struct facility *f, const struct notes_code *code, const struct se
 			       "its lines instead",
 			       m.from + 1, m.to, m.tokens, NOTES_RUN - 1);
 	}
-	if ((r = db_prepare(db, "INSERT INTO notes (org_id, author, product, version, path, line, "
-				"text, created_at) VALUES (?,?,?,?,?,?,?,?)", &st)))
-		return r;
-	sqlite3_bind_int64(st, 1, who->org_id);
-	sqlite3_bind_text(st, 2, who->login, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, version, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, path ? path : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, line);
-	sqlite3_bind_text(st, 7, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, now);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "cannot store the note");
-	sqlite3_finalize(st);
-	if (r)
-		return r;
-	if (id)
-		*id = sqlite3_last_insert_rowid(db);
+	/* log, then store: the entry names the note's place and size (not its text, which is
+	 * the lab's) and is durable before the note exists */
 	snprintf(ref, sizeof(ref), "%s@%s", product, version);
-	x = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s}", "note", (json_int_t)sqlite3_last_insert_rowid(db),
-		      "release", ref, "path", path ? path : "", "line", (json_int_t)line, "bytes",
-		      (json_int_t)len, "session", who->session_id);
-	json_object_set_new(x, "time", json_integer(now));
-	return auth_log(f, "note", who->login, x);
+	x = json_object();
+	logdb_entry_str(x, "release", ref);
+	logdb_entry_str(x, "path", path ? path : "");
+	logdb_entry_int(x, "line", line);
+	logdb_entry_int(x, "bytes", (int64_t)len);
+	logdb_entry_str(x, "session", who->session_id);
+	logdb_entry_int(x, "time", now);
+	{
+		struct note_store ns = {db, who, product, version, path, line, text, len, now, id};
+		return auth_log_then(f, "note", who->login, x, note_store, &ns);
+	}
 }
 
 int notes_each(struct facility *f, const struct session_info *who, const char *product,

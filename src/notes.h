@@ -95,7 +95,9 @@ struct note_info {
  * "note refused: characters A-B repeat N consecutive tokens of the sealed code ..." when
  * code holds such a run (nothing is stored); ERR_TOOBIG past NOTES_TEXT_MAX, or when the
  * index path's budget runs out; ERR_USAGE for an empty note. code NULL checks nothing
- * (for tests). *id (may be NULL) gets the note's number.
+ * (for tests). *id (may be NULL) gets the note's number. The "note" log entry (release,
+ * path, line, bytes, session: never the text) is durable before the note is stored
+ * (auth_log_then); a refusal is logged as "note_refused".
  */
 int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,
 	      const char *product, const char *version, const char *path, int64_t line,

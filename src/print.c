@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,7 @@
 
 #include "db.h"
 #include "hash.h"
+#include "logdb.h"
 #include "print.h"
 #include "quota.h"
 
@@ -102,6 +104,26 @@ static int64_t layout(const char *text, size_t len, int64_t first, struct rows *
 	return lines;
 }
 
+/* The file name as printed: its valid UTF-8 characters, '?' for every byte that is not one
+ * or is a control byte (cairo draws UTF-8 only), cut at cap - 1 bytes on a character. */
+static void shown_name(const char *path, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)path, *e = p + strlen(path);
+	size_t used = 0;
+	while (p < e) {
+		size_t n = utf8_len(p, (size_t)(e - p));
+		if (!n || *p < 0x20 || *p == 0x7f)
+			n = 0;
+		if (used + (n ? n : 1) >= cap)
+			break;
+		if (n)
+			memcpy(out + used, p, n), used += n, p += n;
+		else
+			out[used++] = '?', p++;
+	}
+	out[used] = 0;
+}
+
 static cairo_status_t to_buf(void *closure, const unsigned char *data, unsigned int len)
 {
 	return buf_add(closure, data, len) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
@@ -113,14 +135,15 @@ static int draw(const struct print_request *req, const struct session_info *who,
 {
 	cairo_surface_t *s = cairo_pdf_surface_create_for_stream(to_buf, pdf, PAGE_W, PAGE_H);
 	cairo_t *cr = cairo_create(s);
-	char when[32], bates[48], head[600], mark[600];
+	char when[32], bates[48], head[900], mark[600], name[512];
 	time_t t = (time_t)now;
 	struct tm tm;
 	int r = 0;
 
+	shown_name(req->path, name, sizeof(name));
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, req->path);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, name);
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "sealroom");
 	for (int64_t pg = 0; pg < pages; pg++) {
 		size_t from = (size_t)pg * PRINT_LINES_PER_PAGE;
@@ -146,7 +169,7 @@ static int draw(const struct print_request *req, const struct session_info *who,
 		cairo_select_font_face(cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 		cairo_set_font_size(cr, FONT_SIZE);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		snprintf(head, sizeof(head), "CONFIDENTIAL  %s@%s  %s", req->product, req->version, req->path);
+		snprintf(head, sizeof(head), "CONFIDENTIAL  %s@%s  %s", req->product, req->version, name);
 		cairo_move_to(cr, MARGIN, MARGIN - 12);
 		cairo_show_text(cr, head);
 		/* the code, with line numbers */
@@ -198,15 +221,57 @@ static void bates_prefix(const char *product, char *out, size_t cap)
 	out[k] = 0;
 }
 
+struct print_record {
+	sqlite3 *db;
+	const struct session_info *who;
+	const struct grant_info *g;
+	const struct print_request *req;
+	struct print_info *info;
+	int64_t now;
+};
+
+/* The act of print_pdf, once its entry is durable: record the print and its Bates numbers. */
+static int print_record(void *ctx)
+{
+	struct print_record *p = ctx;
+	sqlite3_stmt *st = NULL;
+	int r;
+	if ((r = db_prepare(p->db, "INSERT INTO prints (product, version, grant_id, session_id, login, "
+				   "path, line_from, line_to, pages, bates_first, bates_last, sha256, "
+				   "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, p->req->product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->req->version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p->g->id);
+	sqlite3_bind_text(st, 4, p->who->session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, p->who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, p->req->path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, p->info->line_from);
+	sqlite3_bind_int64(st, 8, p->info->line_to);
+	sqlite3_bind_int64(st, 9, p->info->pages);
+	sqlite3_bind_int64(st, 10, p->info->bates_first);
+	sqlite3_bind_int64(st, 11, p->info->bates_last);
+	sqlite3_bind_text(st, 12, p->info->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, p->now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(p->db, "cannot record the print");
+	sqlite3_finalize(st);
+	if (!r)
+		p->info->id = sqlite3_last_insert_rowid(p->db);
+	return r;
+}
+
+/* Bates numbers are allocated, drawn, logged and recorded one print at a time. */
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int print_pdf(struct facility *f, const struct session_info *who, const struct grant_info *g,
 	      const struct print_request *req, int64_t now, struct buf *pdf, struct print_info *info)
 {
 	struct rows rs = {0};
 	struct quota_refusal why;
-	sqlite3 *db = NULL;
+	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st = NULL;
 	unsigned char h[SHA256_LEN];
-	char *path = NULL, ref[600], b1[48], b2[48];
+	char ref[600], b1[48], b2[48];
 	size_t start = pdf->len;
 	int64_t lines;
 	int r;
@@ -238,78 +303,61 @@ int print_pdf(struct facility *f, const struct session_info *who, const struct g
 		}
 		r = req->blob ? quota_charge(f, who, g, &a, now, &why) : err_set(ERR_USAGE, "print: no blob id");
 		free(ql);
-		if (r)
-			goto out;
+		if (r) {
+			rows_release(&rs);
+			return r;
+		}
 	}
-	path = facility_path(f, "sealroom.db");
-	if ((r = db_open(path, 0, &db)) || (r = db_begin(db)))
-		goto out;
+	pthread_mutex_lock(&print_lock);
 	if ((r = db_prepare(db, "SELECT coalesce(max(bates_last), 0) FROM prints WHERE product = ? "
 				"AND version = ?", &st)))
-		goto fail;
+		goto out;
 	sqlite3_bind_text(st, 1, req->product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->version, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		r = db_fail(db, "prints");
-		goto fail;
+		goto out;
 	}
 	info->bates_first = sqlite3_column_int64(st, 0) + 1;
 	info->bates_last = info->bates_first + info->pages - 1;
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((r = draw(req, who, &rs, info->pages, info->bates_prefix, info->bates_first, now, pdf)))
-		goto fail;
+		goto out;
 	if (pdf->len - start > PRINT_PDF_MAX) {
 		r = err_set(ERR_TOOBIG, "print: the PDF is too large");
-		goto fail;
+		goto out;
 	}
 	sha256(pdf->p + start, pdf->len - start, h);
 	hex_encode(info->sha256, h, sizeof(h));
-	if ((r = db_prepare(db, "INSERT INTO prints (product, version, grant_id, session_id, login, "
-				"path, line_from, line_to, pages, bates_first, bates_last, sha256, "
-				"created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)))
-		goto fail;
-	sqlite3_bind_text(st, 1, req->product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req->version, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, g->id);
-	sqlite3_bind_text(st, 4, who->session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, who->login, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, req->path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, info->line_from);
-	sqlite3_bind_int64(st, 8, info->line_to);
-	sqlite3_bind_int64(st, 9, info->pages);
-	sqlite3_bind_int64(st, 10, info->bates_first);
-	sqlite3_bind_int64(st, 11, info->bates_last);
-	sqlite3_bind_text(st, 12, info->sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 13, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = db_fail(db, "cannot record the print");
-		goto fail;
-	}
-	info->id = sqlite3_last_insert_rowid(db);
-	if ((r = db_commit(db)))
-		goto fail;
-	/* the log entry is durable before the PDF leaves */
+	/* log, then record: the entry is durable before the print exists and before the PDF
+	 * leaves */
 	snprintf(ref, sizeof(ref), "%s@%s", req->product, req->version);
 	print_bates_label(info->bates_prefix, info->bates_first, b1, sizeof(b1));
 	print_bates_label(info->bates_prefix, info->bates_last, b2, sizeof(b2));
-	x = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s}", "session", who->session_id,
-		      "release", ref, "path", req->path, "from", (json_int_t)info->line_from, "to",
-		      (json_int_t)info->line_to, "pages", (json_int_t)info->pages, "print",
-		      (json_int_t)info->id, "bates_first", b1, "bates_last", b2, "sha256", info->sha256);
-	json_object_set_new(x, "time", json_integer(now));
-	r = auth_log(f, "print", who->login, x);
-	goto out;
-fail:
-	db_rollback(db);
+	x = json_object();
+	logdb_entry_str(x, "session", who->session_id);
+	logdb_entry_str(x, "release", ref);
+	logdb_entry_str(x, "path", req->path);
+	logdb_entry_int(x, "from", info->line_from);
+	logdb_entry_int(x, "to", info->line_to);
+	logdb_entry_int(x, "pages", info->pages);
+	logdb_entry_str(x, "bates_first", b1);
+	logdb_entry_str(x, "bates_last", b2);
+	logdb_entry_str(x, "sha256", info->sha256);
+	logdb_entry_int(x, "time", now);
+	{
+		struct print_record pr = {db, who, g, req, info, now};
+		r = auth_log_then(f, "print", who->login, x, print_record, &pr);
+	}
 out:
+	pthread_mutex_unlock(&print_lock);
 	sqlite3_finalize(st);
-	db_close(db);
-	free(path);
 	rows_release(&rs);
 	if (r) {
 		pdf->len = start;
-		pdf->p[start] = 0;
+		if (pdf->p)
+			pdf->p[start] = 0;
 	}
 	return r;
 }

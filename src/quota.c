@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "logdb.h"
 #include "quota.h"
 
 #define TOTAL (-1) /* the period of a running total */
@@ -338,22 +339,20 @@ static int set_hold(sqlite3 *db, const struct session_info *who, int64_t grant, 
 	return r;
 }
 
-/*
- * A connection of the charge's own, so that its transaction is not shared with other
- * threads. synchronous=NORMAL: a power cut may forget the last charges, never the log
- * entries of what was shown (logdb commits those with FULL), from which usage can be
- * recounted.
- */
-static int open_db(struct facility *f, sqlite3 **db)
+struct hold_act {
+	sqlite3 *db;
+	const struct session_info *who;
+	int64_t grant;
+	int hold;
+	int64_t now;
+	const char *reason;
+};
+
+/* The act of a hold or alert, once its entry is durable. */
+static int hold_set(void *ctx)
 {
-	char *path = facility_path(f, "sealroom.db");
-	int r = db_open(path, 0, db);
-	free(path);
-	if (!r && (r = db_exec(*db, "PRAGMA synchronous=NORMAL"))) {
-		db_close(*db);
-		*db = NULL;
-	}
-	return r;
+	struct hold_act *h = ctx;
+	return set_hold(h->db, h->who, h->grant, h->hold, h->now, h->reason);
 }
 
 
@@ -499,7 +498,9 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	for (size_t k = 0; k < n_pg; k++)
 		if ((r = quota_limits_of(pg[k].g, &pg[k].l)))
 			return r;
-	if ((r = open_db(f, &db)))
+	/* the facility's counters connection (facility.h): synchronous=NORMAL, since usage can
+	 * be recounted from the log entries of what was shown (logdb commits those with FULL) */
+	if ((r = facility_counters_db(f, &db)))
 		return r;
 	if ((r = db_begin(db)))
 		goto out;
@@ -539,23 +540,27 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 				 "%lld distinct files shown within %lld seconds, %lld of %lld steps forward",
 				 (long long)files, (long long)l->walk_window, (long long)fwd,
 				 (long long)(files > 0 ? files - 1 : 0));
-			if (hold) { /* nothing of this charge is shown: only the hold is kept */
+			if (hold) { /* nothing of this charge is shown: only the hold is kept, after its entry */
 				db_rollback(db);
 				if ((r = db_begin(db)))
 					goto out;
 			}
-			if ((r = set_hold(db, who, g->id, hold, now, reason)))
-				goto fail;
 		}
 	}
 	if ((r = db_commit(db)))
 		goto fail;
 	if (alert || hold) {
-		json_t *x = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I}", "session", who->session_id, "reason", "scraping",
-				      "files", (json_int_t)files, "forward", (json_int_t)fwd, "detail", reason, "grant",
-				      (json_int_t)g->id);
-		json_object_set_new(x, "time", json_integer(now));
-		if ((r = auth_log(f, hold ? "session_hold" : "alert", who->login, x)))
+		/* log, then hold: the hold takes effect once its entry is durable */
+		struct hold_act h = {db, who, g->id, hold, now, reason};
+		json_t *x = json_object();
+		logdb_entry_str(x, "session", who->session_id);
+		logdb_entry_str(x, "reason", "scraping");
+		logdb_entry_int(x, "files", files);
+		logdb_entry_int(x, "forward", fwd);
+		logdb_entry_str(x, "detail", reason);
+		logdb_entry_int(x, "grant", g->id);
+		logdb_entry_int(x, "time", now);
+		if ((r = auth_log_then(f, hold ? "session_hold" : "alert", who->login, x, hold_set, &h)))
 			goto out;
 	}
 	if (hold)
@@ -564,7 +569,6 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 fail:
 	db_rollback(db);
 out:
-	db_close(db);
 	return r;
 }
 

@@ -319,17 +319,13 @@ static int admit(const struct render_ctx *c, struct render_view *v, struct grant
 	if (c->hooks && c->hooks->quota && (r = c->hooks->quota(c->hooks->ctx, c->f, v)))
 		goto out;
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
-	e = json_pack("{s:s, s:s, s:s, s:s}", "type", v->kind, "actor", c->who->login, "session",
-		      c->who->session_id, "release", ref);
-	if (!e) {
-		r = err_set(ERR_USAGE, "render: cannot build the log entry");
-		goto out;
-	}
-	if (extra && json_object_update(e, extra)) {
-		json_decref(e);
-		r = err_set(ERR_USAGE, "render: cannot build the log entry");
-		goto out;
-	}
+	/* logdb.h's builder: a field that is not UTF-8 is kept in base64, a field that could
+	 * not be built refuses the entry, and then nothing is shown */
+	e = logdb_entry_new(v->kind, c->who->login);
+	logdb_entry_str(e, "session", c->who->session_id);
+	logdb_entry_str(e, "release", ref);
+	if (!extra || json_object_update(e, extra))
+		logdb_entry_set(e, "fields", NULL);
 	r = logdb_append(c->log, e, NULL);
 	json_decref(e);
 out:
@@ -712,6 +708,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	uint64_t to;
 	char blob[65], ref[2 * RELEASE_NAME_MAX + 2];
 	int r, linked = c->ix != NULL;
+	json_t *x;
 
 	if (!text)
 		len = 0;
@@ -736,8 +733,11 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	}
 	v.shown = sh.v;
 	v.n_shown = sh.n;
-	r = admit(c, &v, &g, NULL, json_pack("{s:s, s:s, s:[I,I]}", "path", e->path, "blob", blob, "lines",
-					    (json_int_t)v.line_from, (json_int_t)v.line_to));
+	x = json_object();
+	logdb_entry_strn(x, "path", e->path, e->path_len);
+	logdb_entry_str(x, "blob", blob);
+	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)v.line_from, (json_int_t)v.line_to));
+	r = admit(c, &v, &g, NULL, x);
 	shown_release(&sh);
 	if (r)
 		return r;
@@ -822,8 +822,11 @@ static void search_shown(const struct render_ctx *c, const struct search_result 
 
 static json_t *search_extra(const char *query, const struct search_result *res)
 {
-	return json_pack("{s:s, s:I, s:I}", "query", query, "results", (json_int_t)search_result_total(res),
-			 "lines", (json_int_t)search_result_lines_shown(res));
+	json_t *x = json_object();
+	logdb_entry_str(x, "query", query);
+	logdb_entry_int(x, "results", (int64_t)search_result_total(res));
+	logdb_entry_int(x, "lines", (int64_t)search_result_lines_shown(res));
+	return x;
 }
 
 int render_search_html(const struct render_ctx *c, const char *query, const struct search_result *res,
@@ -1094,8 +1097,12 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 	v.path = path;
 	v.base_version = base_version;
 	v.lines = shown;
-	extra = json_pack("{s:s, s:s, s:s, s:s, s:I}", "path", path, "base", base_version, "blob", nb,
-			  "base_blob", ob, "lines_shown", (json_int_t)shown);
+	extra = json_object();
+	logdb_entry_str(extra, "path", path);
+	logdb_entry_str(extra, "base", base_version);
+	logdb_entry_str(extra, "blob", nb);
+	logdb_entry_str(extra, "base_blob", ob);
+	logdb_entry_int(extra, "lines_shown", (int64_t)shown);
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	v.shown = sh.v;
 	v.n_shown = sh.n;

@@ -190,18 +190,18 @@ static int pct_decode(const char *s, size_t len, int plus, struct buf *out)
 int web_path_decode(const char *raw, struct buf *out)
 {
 	size_t n = strlen(raw);
-	const char *p, *seg;
+	const char *seg;
 	int r;
 	buf_reset(out);
 	if (n > HTTP_PATH_MAX)
 		return err_set(ERR_TOOBIG, "path too long");
 	if (raw[0] != '/')
 		return err_set(ERR_HOSTILE, "path must start with '/'");
+	/* any byte but NUL may be in a sealed name (newline, backslash, invalid UTF-8): the
+	 * path is only ever compared with the manifest, escaped for HTML and JSON, and
+	 * %-encoded again in links */
 	if ((r = pct_decode(raw, n, 0, out)))
 		return r;
-	for (p = out->p; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
-			return err_set(ERR_HOSTILE, "control byte or backslash in path");
 	/* segments */
 	seg = out->p + 1;
 	for (;;) {

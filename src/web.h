@@ -57,9 +57,10 @@ void web_expire(struct web *w, int64_t now);
 void web_preload(struct web *w, int64_t now);
 
 /*
- * Decode a raw request path strictly into out: %XX escapes (a bad escape, %00 or a control
- * byte is ERR_HOSTILE), no "." or ".." segment, no empty segment but a trailing '/', no
- * backslash. Returns 0 or ERR_HOSTILE / ERR_TOOBIG.
+ * Decode a raw request path strictly into out: %XX escapes (a bad escape or %00 is
+ * ERR_HOSTILE), no "." or ".." segment, no empty segment but a trailing '/'. Every other
+ * byte is kept (control bytes, backslash, bytes that are not UTF-8), since a sealed file
+ * name may hold any of them. Returns 0 or ERR_HOSTILE / ERR_TOOBIG.
  */
 int web_path_decode(const char *raw, struct buf *out) WUR;
 /* The value of name in a query string or form body (decoded, '+' is a space) into out;

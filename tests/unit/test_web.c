@@ -29,8 +29,13 @@ TEST(path_decode)
 	CHECK(decode("/r/p@v/blob/%2E%2E", NULL));
 	CHECK(decode("/r/p@v/blob/./x", NULL));
 	CHECK(decode("/r/p@v/blob/a%00b", NULL));
-	CHECK(decode("/r/p@v/blob/a%0ab", NULL));
-	CHECK(decode("/r/p@v/blob/a%5cb", NULL));
+	/* every byte a sealed name may hold but NUL */
+	CHECK(decode("/r/p@v/blob/a%0ab", "/r/p@v/blob/a\nb"));
+	CHECK(decode("/r/p@v/blob/a%5cb", "/r/p@v/blob/a\\b"));
+	CHECK(decode("/r/p@v/blob/a%22%27%01%1f%7f", "/r/p@v/blob/a\"'\x01\x1f\x7f"));
+	CHECK(decode("/r/p@v/blob/bad-%ff%fe-name", "/r/p@v/blob/bad-\xff\xfe-name"));
+	CHECK(decode("/r/p@v/blob/a%2fb", "/r/p@v/blob/a/b"));
+	CHECK(decode("/r/p@v/blob/a%2f%2e%2e%2fb", NULL));
 	CHECK(decode("/r/p@v/blob//x", NULL));
 	CHECK(decode("/r/p@v/blob/%zz", NULL));
 	CHECK(decode("/r/p@v/blob/%4", NULL));
