@@ -410,10 +410,45 @@ static void add_line(struct diff *d, size_t *cap, struct diff_line l)
 	d->lines[d->n_lines++] = l;
 }
 
+/* git's sane_ctype: isalpha is ASCII letters, isspace is " \t\n\r". */
+static int func_start(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '$';
+}
+
+/*
+ * The hunk header's function line as git's xdl_emit_diff finds it: from the line before
+ * the hunk back to where the previous hunk's search started; when nothing is found there,
+ * the previous hunk's line stands (*found carries it from hunk to hunk).
+ */
+static void hunk_func(const struct side *A, size_t start, long *prev, long *found, struct diff_hunk *h)
+{
+	for (long l = (long)start - 1; l > *prev && l >= 0; l--) {
+		if (A->llen[l] && func_start((unsigned char)A->p[A->off[l]])) {
+			*found = l;
+			break;
+		}
+	}
+	*prev = (long)start - 1;
+	h->func_line = h->func_off = h->func_len = 0;
+	if (*found >= 0) {
+		uint32_t n = A->llen[*found] + (A->off[*found] + A->llen[*found] < A->len); /* with its '\n' */
+		const char *p = A->p + A->off[*found];
+		if (n > DIFF_FUNC_MAX)
+			n = DIFF_FUNC_MAX;
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
+			n--;
+		h->func_line = (uint32_t)*found + 1;
+		h->func_off = A->off[*found];
+		h->func_len = n;
+	}
+}
+
 /* Walk both sides in step, emitting hunks of changes with context around them. */
 static void make_hunks(struct diff *d, const struct side *A, const struct side *B, unsigned ctx)
 {
 	size_t i = 0, j = 0, cap_l = 0, cap_h = 0;
+	long func_prev = -1, func_found = -1;
 	while (i < A->n || j < B->n) {
 		size_t hi, hj, ei, ej, k;
 		struct diff_hunk h;
@@ -459,6 +494,7 @@ static void make_hunks(struct diff *d, const struct side *A, const struct side *
 			h.old_start--;
 		if (!h.new_count)
 			h.new_start--;
+		hunk_func(A, hi, &func_prev, &func_found, &h);
 		while (hi < ei || hj < ej) {
 			if (hi < ei && A->chg[hi]) {
 				add_line(d, &cap_l, (struct diff_line){'-', (uint32_t)hi + 1, 0, A->off[hi], A->llen[hi]});
@@ -582,4 +618,9 @@ int diff_old_no_eol(const struct diff *d)
 int diff_new_no_eol(const struct diff *d)
 {
 	return d->new_no_eol;
+}
+
+int diff_is_binary(const void *p, size_t len)
+{
+	return p && memchr(p, 0, len < DIFF_BINARY_SNIFF ? len : DIFF_BINARY_SNIFF) != NULL;
 }

@@ -11,7 +11,9 @@
  * lines allow, like git without its indent heuristic, so the hunks hold the same lines as
  * `git diff --no-index --no-indent-heuristic`. Its work is capped: files of more than
  * DIFF_MAX_LINES lines, or pairs whose comparison passes the cost cap, give ERR_TOOBIG, and
- * the renderer shows "too large to compare" instead. A struct diff is immutable once made;
+ * the renderer shows "too large to compare" instead. Each hunk names the enclosing
+ * function as git's default funcname does (the header line "@@ -a,b +c,d @@ int f(void)").
+ * A struct diff is immutable once made;
  * it points into neither input (lines are given as offsets into the old or new text).
  */
 #ifndef SEALROOM_DIFF_H
@@ -61,7 +63,13 @@ struct diff_hunk {
 	uint32_t old_start, old_count; /* as in "@@ -old_start,old_count +new_start,new_count @@" */
 	uint32_t new_start, new_count;
 	size_t first, n_lines;         /* its lines: diff_line(d, first .. first + n_lines - 1) */
+	/* The line git names after the header (its default funcname): the last line of old
+	 * before the hunk that starts with an ASCII letter, '_' or '$', cut to DIFF_FUNC_MAX
+	 * bytes and stripped of trailing white space. func_line is 1-based, 0 for none; the
+	 * bytes are (func_off, func_len) of old. */
+	uint32_t func_line, func_off, func_len;
 };
+#define DIFF_FUNC_MAX 80
 
 struct diff;
 
@@ -82,6 +90,9 @@ const struct diff_line *diff_line(const struct diff *d, size_t i);
 size_t diff_n_deleted(const struct diff *d);
 size_t diff_n_added(const struct diff *d);
 /* Did old / new end without a newline? (git's "\ No newline at end of file") */
+/* Is (p, len) binary as git decides it: a NUL byte in its first DIFF_BINARY_SNIFF bytes? */
+#define DIFF_BINARY_SNIFF 8000
+int diff_is_binary(const void *p, size_t len);
 int diff_old_no_eol(const struct diff *d);
 int diff_new_no_eol(const struct diff *d);
 

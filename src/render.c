@@ -9,11 +9,10 @@
 
 #include <pthread.h>
 
+#include "diff.h"
 #include "highlight.h"
 #include "render.h"
 
-#define DIFF_CELLS_MAX ((uint64_t)4 << 20)
-#define DIFF_CONTEXT 3
 
 /*
  * A page's layout: which bytes of the page go into which highlight class and which are
@@ -420,38 +419,6 @@ static int64_t symbol_number(const struct render_symtab *syms, const struct inde
 	return -1;
 }
 
-/* One line of code: identifiers that are definitions become links. */
-static int add_line_code(const struct render_ctx *c, const struct index *ix, const struct render_view *v,
-			 struct buf *tmp,
-			 const char *p, size_t len, struct buf *out)
-{
-	size_t i = 0, run = 0;
-	int r;
-	if (len > RENDER_LINE_MAX)
-		len = RENDER_LINE_MAX;
-	while (i < len) {
-		size_t s;
-		int64_t sym;
-		if (!is_ident_start((unsigned char)p[i]) || (i && is_ident((unsigned char)p[i - 1]))) {
-			i++;
-			continue;
-		}
-		s = i;
-		while (i < len && is_ident((unsigned char)p[i]))
-			i++;
-		sym = symbol_number(c->syms, ix, p + s, i - s);
-		if (sym < 0)
-			continue;
-		if ((r = add_code(c, v, tmp, p + run, s - run, 0, out)) || (r = buf_addstr(out, "<a class=\"d\" href=\"")) ||
-		    (r = add_href(out, c->product, c->version, "def", NULL, 0)) ||
-		    (r = buf_addf(out, "?n=%" PRId64 "\">", sym)) ||
-		    (r = add_code(c, v, tmp, p + s, i - s, 0, out)) || (r = buf_addstr(out, "</a>")))
-			return r;
-		run = i;
-	}
-	return add_code(c, v, tmp, p + run, len - run, 0, out);
-}
-
 static int add_decorations(const struct render_ctx *c, const struct render_view *v, struct buf *out)
 {
 	int r = 0;
@@ -650,6 +617,49 @@ static int add_u64(struct buf *out, uint64_t x)
 	return buf_add(out, d + n, sizeof(d) - n);
 }
 
+/* The code of line i of the layout (p: the layout's first byte; def: the href prefix of
+ * definition links): one element per highlight run, a link per definition. */
+static int emit_line(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+		     const struct ascii_map *m, const struct layout *l, const struct buf *def, size_t i,
+		     const char *p, struct buf *out)
+{
+	uint8_t cls = 0;
+	int r;
+	for (size_t k = l->line_seg[i]; k < l->line_seg[i + 1]; k++) {
+		const struct seg *s = &l->segs[k];
+		if (s->cls != cls) {
+			if ((cls && (r = buf_addstr(out, "</span>"))) ||
+			    (s->cls && ((r = buf_addstr(out, "<span class=")) || (r = buf_addstr(out, short_names[s->cls])) ||
+					(r = buf_addch(out, '>')))))
+				return r;
+			cls = s->cls;
+		}
+		if (s->sym >= 0 && ((r = buf_addstr(out, "<a class=d href=\"")) || (r = buf_add(out, def->p, def->len)) ||
+				    (r = add_u64(out, (uint64_t)s->sym)) || (r = buf_addstr(out, "\">"))))
+			return r;
+		if ((r = emit_code(c, v, tmp, m, p + s->off, s->len, out)) || (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
+			return r;
+	}
+	if (cls && (r = buf_addstr(out, "</span>")))
+		return r;
+	return 0;
+}
+
+/* The byte length of line i of the layout, without its newline. */
+static size_t layout_line_len(const struct layout *l, size_t i, const char *p)
+{
+	size_t ll = l->line_off[i + 1] - l->line_off[i];
+	if (ll && p[l->line_off[i + 1] - 1] == '\n')
+		ll--;
+	return ll;
+}
+
+/* The href prefix of definition links: "/r/<P@V>/def?n=". */
+static int def_prefix(const struct render_ctx *c, struct buf *def)
+{
+	return add_href(def, c->product, c->version, "def", NULL, 0) || buf_addstr(def, "?n=") ? ERR_TOOBIG : 0;
+}
+
 /* The page's lines from the layout: one element per line, one per highlight run. */
 static int emit_page(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
 		     const struct ascii_map *m, const struct layout *l, const char *p, uint64_t from,
@@ -658,41 +668,52 @@ static int emit_page(const struct render_ctx *c, const struct render_view *v, st
 	struct buf def;
 	int r = 0;
 	buf_init(&def, 4096);
-	if ((r = add_href(&def, c->product, c->version, "def", NULL, 0)) || (r = buf_addstr(&def, "?n=")))
+	if ((r = def_prefix(c, &def)))
 		goto out;
 	for (size_t i = 0; i < l->n_lines; i++) {
 		uint64_t line = from + i;
-		size_t ll = l->line_off[i + 1] - l->line_off[i];
-		uint8_t cls = 0;
-		if (ll && p[l->line_off[i + 1] - 1] == '\n')
-			ll--;
 		if ((r = buf_addstr(out, "<div class=l id=\"L")) || (r = add_u64(out, line)) ||
 		    (r = buf_addstr(out, "\"><a class=n data-n=")) || (r = add_u64(out, line)) ||
-		    (r = buf_addstr(out, "></a><span class=c>")))
-			goto out;
-		for (size_t k = l->line_seg[i]; k < l->line_seg[i + 1]; k++) {
-			const struct seg *s = &l->segs[k];
-			if (s->cls != cls) {
-				if ((cls && (r = buf_addstr(out, "</span>"))) ||
-				    (s->cls && ((r = buf_addstr(out, "<span class=")) ||
-						(r = buf_addstr(out, short_names[s->cls])) || (r = buf_addch(out, '>')))))
-					goto out;
-				cls = s->cls;
-			}
-			if (s->sym >= 0 && ((r = buf_addstr(out, "<a class=d href=\"")) || (r = buf_add(out, def.p, def.len)) ||
-					    (r = add_u64(out, (uint64_t)s->sym)) || (r = buf_addstr(out, "\">"))))
-				goto out;
-			if ((r = emit_code(c, v, tmp, m, p + s->off, s->len, out)) ||
-			    (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
-				goto out;
-		}
-		if ((cls && (r = buf_addstr(out, "</span>"))) ||
-		    (r = buf_addstr(out, ll > RENDER_LINE_MAX ? "<span class=cut></span></span></div>\n" : "</span></div>\n")))
+		    (r = buf_addstr(out, "></a><span class=c>")) || (r = emit_line(c, v, tmp, m, l, &def, i, p, out)) ||
+		    (r = buf_addstr(out, layout_line_len(l, i, p) > RENDER_LINE_MAX ? "<span class=cut></span></span></div>\n"
+										  : "</span></div>\n")))
 			goto out;
 	}
 out:
 	buf_release(&def);
 	return r;
+}
+
+/*
+ * The layout of the page [off, end) of file e (its text, len; lines from `from`) of the
+ * release ref, from the cache or made and kept there; identifiers linked to ix's
+ * definitions when ix is not NULL. A reference: layout_put it. from 0 is the whole file
+ * (diffs).
+ */
+static struct layout *layout_get(const struct render_ctx *c, const struct index *ix, const char *ref,
+				 const struct manifest_entry *e, const unsigned char *text, size_t len, uint64_t from,
+				 size_t off, size_t end)
+{
+	struct layout *l = layout_find(c->cache, e->sha256, ref, from, ix != NULL);
+	struct hl_span *spans = NULL;
+	size_t n_spans = 0;
+	enum hl_lang lang;
+	if (l)
+		return l;
+	lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
+	if (len && lang != HL_NONE && highlight(lang, (const char *)text, len, &spans, &n_spans, RENDER_HIGHLIGHT_BUDGET_US)) {
+		spans = NULL;
+		n_spans = 0;
+	}
+	l = layout_build(c, ix, text ? text : (const unsigned char *)"", off, end, spans, n_spans);
+	free(spans);
+	memcpy(l->id, e->sha256, 32);
+	snprintf(l->release, sizeof(l->release), "%s", ref);
+	l->from = from;
+	l->linked = ix != NULL;
+	l->refs = 1;
+	layout_keep(c->cache, l);
+	return l;
 }
 
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
@@ -743,24 +764,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
-	if (!(l = layout_find(c->cache, e->sha256, ref, from, linked))) {
-		struct hl_span *spans = NULL;
-		size_t n_spans = 0;
-		enum hl_lang lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
-		if (len && lang != HL_NONE &&
-		    highlight(lang, (const char *)text, len, &spans, &n_spans, RENDER_HIGHLIGHT_BUDGET_US)) {
-			spans = NULL;
-			n_spans = 0;
-		}
-		l = layout_build(c, c->ix, text ? text : (const unsigned char *)"", off, end, spans, n_spans);
-		free(spans);
-		memcpy(l->id, e->sha256, 32);
-		snprintf(l->release, sizeof(l->release), "%s", ref);
-		l->from = from;
-		l->linked = linked;
-		l->refs = 1;
-		layout_keep(c->cache, l);
-	}
+	l = layout_get(c, linked ? c->ix : NULL, ref, e, text, len, from, off, end);
 	m = sodium_malloc(sizeof(*m));
 	if (!m)
 		BUG("sodium_malloc");
@@ -947,151 +951,80 @@ out:
 	return r;
 }
 
-/* Lines of a text as (offset, length) pairs. */
-struct lines {
-	size_t n;
-	size_t *off, *len;
-	uint64_t *hash;
-};
-
-static void lines_split(const unsigned char *p, size_t len, struct lines *L)
+/* "<a class=n data-n=N href=#XN></a>" for one side's line number, or an empty cell. */
+static int diff_num(struct buf *out, char side, uint32_t n)
 {
-	size_t cap = 0, q = 0;
-	memset(L, 0, sizeof(*L));
-	while (q < len) {
-		const unsigned char *nl = memchr(p + q, '\n', len - q);
-		size_t ll = nl ? (size_t)(nl - (p + q)) : len - q;
-		uint64_t h = 1469598103934665603ull;
-		if (L->n == cap) {
-			cap = cap ? cap * 2 : 256;
-			L->off = xrealloc(L->off, cap * sizeof(size_t));
-			L->len = xrealloc(L->len, cap * sizeof(size_t));
-			L->hash = xrealloc(L->hash, cap * sizeof(uint64_t));
-		}
-		for (size_t i = 0; i < ll; i++)
-			h = (h ^ p[q + i]) * 1099511628211ull;
-		L->off[L->n] = q;
-		L->len[L->n] = ll;
-		L->hash[L->n] = h;
-		L->n++;
-		q += ll + (nl != NULL);
-	}
+	if (!n)
+		return buf_addstr(out, "<span class=n></span>");
+	return buf_addf(out, "<a class=n data-n=%u href=\"#%c%u\"></a>", n, side, n);
 }
 
-static void lines_free(struct lines *L)
+/* A link that shows the diff again with more context, closing a gap of hidden lines. */
+static int diff_more(struct buf *out, unsigned context, uint64_t hidden, uint64_t need, const char *anchor)
 {
-	free(L->off);
-	free(L->len);
-	free(L->hash);
+	uint64_t ctx = context + need;
+	if (!hidden)
+		return 0;
+	if (ctx > RENDER_DIFF_CONTEXT_MAX)
+		ctx = RENDER_DIFF_CONTEXT_MAX;
+	return buf_addf(out, "<div class=gap><a class=more href=\"?ctx=%" PRIu64 "#%s\">%" PRIu64
+			" unchanged line%s</a></div>\n", ctx, anchor, hidden, hidden == 1 ? "" : "s");
 }
 
-static int same_line(const unsigned char *a, const struct lines *A, size_t i, const unsigned char *b,
-		     const struct lines *B, size_t j)
-{
-	return A->hash[i] == B->hash[j] && A->len[i] == B->len[j] &&
-	       !memcmp(a + A->off[i], b + B->off[j], A->len[i]);
-}
+static const char no_eol_html[] =
+	"<div class=\"l ne\"><span class=n></span><span class=n></span><span class=ne>\\ No newline at end of file</span></div>\n";
 
-/* Edit script ops: '=' both, '-' old only, '+' new only; each with its old and new line. */
-struct op {
-	char kind;
-	size_t a, b;
-};
-
-/*
- * The longest common subsequence of the lines between the common head and tail; when the
- * middle is too large for the table, it is shown as removed then added.
- */
-static size_t diff_ops(const unsigned char *a, const struct lines *A, const unsigned char *b,
-		       const struct lines *B, struct op **ops_out)
-{
-	size_t head = 0, tail = 0, n, m, k = 0;
-	struct op *ops = xmalloc((A->n + B->n + 1) * sizeof(*ops));
-	while (head < A->n && head < B->n && same_line(a, A, head, b, B, head))
-		head++;
-	while (tail < A->n - head && tail < B->n - head &&
-	       same_line(a, A, A->n - 1 - tail, b, B, B->n - 1 - tail))
-		tail++;
-	n = A->n - head - tail;
-	m = B->n - head - tail;
-	for (size_t i = 0; i < head; i++)
-		ops[k++] = (struct op){'=', i, i};
-	if ((uint64_t)(n + 1) * (m + 1) <= DIFF_CELLS_MAX && n && m) {
-		uint32_t *t = xcalloc((n + 1) * (m + 1), sizeof(uint32_t));
-#define T(i, j) t[(size_t)(i) * (m + 1) + (j)]
-		for (size_t i = n; i-- > 0;)
-			for (size_t j = m; j-- > 0;)
-				T(i, j) = same_line(a, A, head + i, b, B, head + j)
-						  ? T(i + 1, j + 1) + 1
-						  : (T(i + 1, j) > T(i, j + 1) ? T(i + 1, j) : T(i, j + 1));
-		for (size_t i = 0, j = 0; i < n || j < m;) {
-			if (i < n && j < m && same_line(a, A, head + i, b, B, head + j)) {
-				ops[k++] = (struct op){'=', head + i++, head + j++};
-			} else if (j < m && (i == n || T(i, j + 1) >= T(i + 1, j))) {
-				ops[k++] = (struct op){'+', head + i, head + j++};
-			} else {
-				ops[k++] = (struct op){'-', head + i++, head + j};
-			}
-		}
-#undef T
-		free(t);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			ops[k++] = (struct op){'-', head + i, head};
-		for (size_t j = 0; j < m; j++)
-			ops[k++] = (struct op){'+', head + n, head + j};
-	}
-	for (size_t i = 0; i < tail; i++)
-		ops[k++] = (struct op){'=', A->n - tail + i, B->n - tail + i};
-	*ops_out = ops;
-	return k;
-}
-
-int render_diff(const struct render_ctx *c, const char *base_version, const struct manifest_entry *old_e,
-		const unsigned char *old_p, size_t old_len, const struct manifest_entry *new_e,
-		const unsigned char *new_p, size_t new_len, struct buf *out)
+int render_diff(const struct render_ctx *c, const char *base_version, unsigned context,
+		const struct manifest_entry *old_e, const unsigned char *old_p, size_t old_len,
+		const struct manifest_entry *new_e, const unsigned char *new_p, size_t new_len, struct buf *out)
 {
 	struct render_view v = {0};
 	struct grant_info g, base;
 	struct shown sh = {0};
-	struct lines A, B;
-	struct op *ops = NULL;
-	size_t n_ops, shown = 0;
-	char *keep;
-	struct buf tmp;
-	char ob[65] = "", nb[65] = "";
+	struct diff *d = NULL;
+	struct layout *lo = NULL, *ln = NULL;
+	struct ascii_map *m = NULL;
+	struct buf tmp, def;
+	char ob[65] = "", nb[65] = "", ref[2 * RELEASE_NAME_MAX + 2], anchor[32];
 	const char *path = new_e ? new_e->path : old_e ? old_e->path : "";
+	uint64_t n_old, n_new, shown = 0, end_old = 0;
+	int binary, r, toobig = 0;
 	json_t *extra;
-	int r;
 
-	if (!old_p)
+	if (!old_p || !old_e)
 		old_len = 0;
-	if (!new_p)
+	if (!new_p || !new_e)
 		new_len = 0;
-	lines_split(old_p, old_len, &A);
-	lines_split(new_p, new_len, &B);
-	n_ops = diff_ops(old_p, &A, new_p, &B, &ops);
-	/* which ops are shown: changes and DIFF_CONTEXT lines around them */
-	keep = xcalloc(n_ops + 1, 1);
-	for (size_t i = 0; i < n_ops; i++) {
-		if (ops[i].kind == '=')
-			continue;
-		for (size_t j = i >= DIFF_CONTEXT ? i - DIFF_CONTEXT : 0; j <= i + DIFF_CONTEXT && j < n_ops; j++)
-			keep[j] = 1;
+	if (context > RENDER_DIFF_CONTEXT_MAX)
+		context = RENDER_DIFF_CONTEXT_MAX;
+	n_old = render_count_lines(old_p, old_len);
+	n_new = render_count_lines(new_p, new_len);
+	binary = diff_is_binary(old_p, old_len) || diff_is_binary(new_p, new_len);
+	if (!binary && (r = diff_lines((const char *)old_p, old_len, (const char *)new_p, new_len, context, 0, &d))) {
+		if (r != ERR_TOOBIG)
+			return r;
+		toobig = 1;
 	}
 	if (old_e)
 		hex_encode(ob, old_e->sha256, 32);
 	if (new_e)
 		hex_encode(nb, new_e->sha256, 32);
-	/* the old side is charged to the older release's grant, the rest to this one's */
-	for (size_t i = 0; i < n_ops; i++) {
-		if (!keep[i])
-			continue;
-		shown++;
-		if (ops[i].kind == '-')
-			shown_add(&sh, &base, ob, old_e ? old_e->path : path, ops[i].a + 1, A.len[ops[i].a]);
-		else
-			shown_add(&sh, NULL, nb, path, ops[i].b + 1, B.len[ops[i].b]);
+	/* the old side (removed lines, the hunk headers' function lines) is charged to the older
+	 * release's grant, the rest (context and added lines) to this one's */
+	for (size_t h = 0; d && h < diff_n_hunks(d); h++) {
+		const struct diff_hunk *k = diff_hunk(d, h);
+		if (k->func_line) {
+			shown_add(&sh, &base, ob, old_e->path, k->func_line, k->func_len);
+			shown++;
+		}
+		for (size_t i = k->first; i < k->first + k->n_lines; i++) {
+			const struct diff_line *dl = diff_line(d, i);
+			if (dl->kind == '-')
+				shown_add(&sh, &base, ob, old_e->path, dl->old_no, dl->len);
+			else
+				shown_add(&sh, NULL, nb, path, dl->new_no, dl->len);
+			shown++;
+		}
 	}
 	v.kind = "diff";
 	v.path = path;
@@ -1103,44 +1036,100 @@ int render_diff(const struct render_ctx *c, const char *base_version, const stru
 	logdb_entry_str(extra, "blob", nb);
 	logdb_entry_str(extra, "base_blob", ob);
 	logdb_entry_int(extra, "lines_shown", (int64_t)shown);
+	if (binary)
+		logdb_entry_set(extra, "binary", json_true());
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	v.shown = sh.v;
 	v.n_shown = sh.n;
+	buf_init(&def, 4096);
 	if ((r = admit(c, &v, &g, &base, extra)))
 		goto out;
 	if ((r = buf_addstr(out, "<div class=\"code diff\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
 		goto out;
-	if (!shown && (r = buf_addstr(out, "<p class=\"note\">no changes in this file</p>")))
+	if (binary) {
+		r = buf_addf(out, "<p class=\"note\" id=\"binary\">binary file: %zu bytes before, %zu bytes after</p></div>",
+			     old_len, new_len);
 		goto out;
-	for (size_t i = 0; i < n_ops; i++) {
-		const struct op *o = &ops[i];
-		const unsigned char *src = o->kind == '-' ? old_p : new_p;
-		size_t off = o->kind == '-' ? A.off[o->a] : B.off[o->b];
-		size_t ll = o->kind == '-' ? A.len[o->a] : B.len[o->b];
-		if (!keep[i]) {
-			if (i && keep[i - 1] && (r = buf_addstr(out, "<div class=\"gap\"></div>\n")))
-				goto out;
-			continue;
-		}
-		if ((r = buf_addf(out, "<div class=\"l %s\"><span class=\"n\" data-n=\"",
-				  o->kind == '=' ? "u" : o->kind == '-' ? "r" : "a")) ||
-		    (o->kind != '+' && (r = buf_addf(out, "%zu", o->a + 1))) ||
-		    (r = buf_addstr(out, "\"></span><span class=\"n\" data-n=\"")) ||
-		    (o->kind != '-' && (r = buf_addf(out, "%zu", o->b + 1))) ||
-		    (r = buf_addstr(out, "\"></span><span class=\"c\">")))
-			goto out;
-		if ((r = add_line_code(c, o->kind == '-' ? NULL : c->ix, &v, &tmp, (const char *)src + off, ll, out)) ||
-		    (r = buf_addstr(out, "</span></div>\n")))
-			goto out;
 	}
-	r = buf_addstr(out, "</div>");
+	if (toobig) {
+		r = buf_addstr(out, "<p class=\"note\" id=\"toobig\">too large to compare</p></div>");
+		goto out;
+	}
+	if (!diff_n_hunks(d)) {
+		r = buf_addstr(out, "<p class=\"note\">no changes in this file</p></div>");
+		goto out;
+	}
+	/* whole-file layouts (from 0), cached like pages: old unlinked, new linked to its definitions */
+	snprintf(ref, sizeof(ref), "%s@%s", c->product, base_version);
+	if (old_e)
+		lo = layout_get(c, NULL, ref, old_e, old_p, old_len, 0, 0, old_len);
+	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
+	if (new_e)
+		ln = layout_get(c, c->ix, ref, new_e, new_p, new_len, 0, 0, new_len);
+	m = sodium_malloc(sizeof(*m));
+	if (!m)
+		BUG("sodium_malloc");
+	if ((r = ascii_map_make(c, &v, &tmp, m)) || (r = def_prefix(c, &def)))
+		goto out;
+	for (size_t h = 0; h < diff_n_hunks(d); h++) {
+		const struct diff_hunk *k = diff_hunk(d, h);
+		uint64_t start = k->old_count ? k->old_start - 1 : k->old_start; /* old lines before the hunk */
+		{
+			const struct diff_line *f = diff_line(d, k->first);
+			snprintf(anchor, sizeof(anchor), "%c%u", f->kind == '-' ? 'O' : 'L', f->kind == '-' ? f->old_no : f->new_no);
+		}
+		if ((r = diff_more(out, context, start - end_old, h ? (start - end_old + 1) / 2 : start - end_old, anchor)))
+			goto out;
+		if ((r = buf_addf(out, "<div class=\"l hh\" id=\"H%zu\"><span class=n></span><span class=n></span>"
+				       "<span class=hr>@@ -%u,%u +%u,%u @@</span>",
+				  h + 1, k->old_start, k->old_count, k->new_start, k->new_count)))
+			goto out;
+		if (k->func_line && lo && k->func_line <= lo->n_lines) {
+			/* the function line, cut as git cuts it: its segments up to func_len bytes */
+			if ((r = buf_addstr(out, " <span class=c>")) ||
+			    (r = emit_code(c, &v, &tmp, m, (const char *)old_p + k->func_off, k->func_len, out)) ||
+			    (r = buf_addstr(out, "</span>")))
+				goto out;
+		}
+		if ((r = buf_addstr(out, "</div>\n")))
+			goto out;
+		for (size_t i = k->first; i < k->first + k->n_lines; i++) {
+			const struct diff_line *dl = diff_line(d, i);
+			const struct layout *l = dl->kind == '-' ? lo : ln;
+			const unsigned char *src = dl->kind == '-' ? old_p : new_p;
+			uint32_t li = dl->kind == '-' ? dl->old_no - 1 : dl->new_no - 1;
+			int last;
+			if (!l || li >= l->n_lines)
+				BUG("render: a diff line outside its file");
+			if (dl->kind == '-')
+				r = buf_addf(out, "<div class=\"l r\" id=\"O%u\">", dl->old_no);
+			else
+				r = buf_addf(out, "<div class=\"l %c\" id=\"L%u\">", dl->kind == '+' ? 'a' : 'u', dl->new_no);
+			if (r || (r = diff_num(out, 'O', dl->old_no)) || (r = diff_num(out, 'L', dl->new_no)) ||
+			    (r = buf_addstr(out, "<span class=c>")) ||
+			    (r = emit_line(c, &v, &tmp, m, l, &def, li, (const char *)src, out)) ||
+			    (r = buf_addstr(out, layout_line_len(l, li, (const char *)src) > RENDER_LINE_MAX
+							 ? "<span class=cut></span></span></div>\n" : "</span></div>\n")))
+				goto out;
+			last = dl->kind == '-' ? dl->old_no == n_old && diff_old_no_eol(d)
+					       : dl->new_no == n_new && diff_new_no_eol(d);
+			if (last && (r = buf_addstr(out, no_eol_html)))
+				goto out;
+		}
+		end_old = k->old_count ? k->old_start - 1 + k->old_count : k->old_start;
+	}
+	if ((r = diff_more(out, context, n_old - end_old, n_old - end_old, "end")) ||
+	    (r = buf_addstr(out, "<span id=\"end\"></span></div>")))
+		goto out;
 out:
+	if (m)
+		sodium_free(m);
+	layout_put(c->cache, lo);
+	layout_put(c->cache, ln);
+	diff_free(d);
+	buf_release(&def);
 	wipe(&tmp);
 	shown_release(&sh);
-	free(keep);
-	free(ops);
-	lines_free(&A);
-	lines_free(&B);
 	return r;
 }
 

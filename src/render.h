@@ -156,9 +156,19 @@ int render_search_json(const struct render_ctx *c, const char *query,
 
 /*
  * A line diff of a file between two releases (old text, new text; either may be absent
- * for an added or removed file), as HTML. Logged as {"type":"diff",...} naming both blobs.
+ * for an added or removed file) with context lines around each change (diff.h: git's
+ * hunks, removed lines before added ones, each header naming the enclosing function), as
+ * HTML: hunk headers <div class="l hh" id="H<n>">, lines <div class="l r" id="O<old>">
+ * (removed), "l a" (added) and "l u" (context) with id "L<new>", highlighted as the file
+ * view is, new lines with definition links; links to show more context (?ctx=N) across
+ * each gap of hidden lines. A binary file (diff_is_binary on either side) is named as
+ * such and shows no line; a pair past diff.h's limits says "too large to compare".
+ * context is capped at RENDER_DIFF_CONTEXT_MAX. Logged as {"type":"diff",...} naming
+ * both blobs. The quota hook gets each line shown: removed lines and the headers' function
+ * lines of the older release (charged to its grant), context and added lines of this one.
  */
-int render_diff(const struct render_ctx *c, const char *base_version,
+#define RENDER_DIFF_CONTEXT_MAX 1000000
+int render_diff(const struct render_ctx *c, const char *base_version, unsigned context,
 		const struct manifest_entry *old_e, const unsigned char *old_p, size_t old_len,
 		const struct manifest_entry *new_e, const unsigned char *new_p, size_t new_len,
 		struct buf *out) WUR;

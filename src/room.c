@@ -375,23 +375,23 @@ int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uin
 }
 
 int room_render_diff(struct room *old, struct room *rm, const struct render_ctx *c, const char *base_version,
-		     const char *path, struct buf *out)
+		     unsigned context, const struct manifest_entry *old_e, const struct manifest_entry *new_e,
+		     struct buf *out)
 {
 	struct render_ctx rc = *c;
 	struct buf ot, nt;
 	const unsigned char *op = NULL, *np = NULL;
 	size_t oi = 0, ni = 0, ol = 0, nl = 0;
-	int in_old = *path && !room_find(old, path, &oi), in_new = *path && !room_find(rm, path, &ni);
 	int r = 0;
-	if (!in_old && !in_new)
-		return ERR_NOTFOUND;
+	if ((!old_e && !new_e) || (old_e && (room_find(old, old_e->path, &oi) || manifest_get(old->m, oi) != old_e)) ||
+	    (new_e && (room_find(rm, new_e->path, &ni) || manifest_get(rm->m, ni) != new_e)))
+		return err_set(ERR_NOTFOUND, "no such file");
 	buf_init(&ot, VAULT_OBJECT_MAX);
 	buf_init(&nt, VAULT_OBJECT_MAX);
 	room_render_ctx(rm, &rc);
-	if ((in_old && (r = file_text(old, oi, &ot, &op, &ol))) || (in_new && (r = file_text(rm, ni, &nt, &np, &nl))))
+	if ((old_e && (r = file_text(old, oi, &ot, &op, &ol))) || (new_e && (r = file_text(rm, ni, &nt, &np, &nl))))
 		goto out;
-	r = render_diff(&rc, base_version, in_old ? manifest_get(old->m, oi) : NULL, op, ol,
-			in_new ? manifest_get(rm->m, ni) : NULL, np, nl, out);
+	r = render_diff(&rc, base_version, context, old_e, op, ol, new_e, np, nl, out);
 out:
 	wipe(&ot);
 	wipe(&nt);

@@ -91,11 +91,14 @@ int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uin
 		     struct buf *out, uint64_t *shown_to, uint64_t *n_lines) WUR;
 
 /*
- * The diff of path between the older release `old` (base_version) and rm, through
- * render_diff. ERR_NOTFOUND when neither release has the file (path is then a folder).
+ * The diff of a file between the older release `old` (base_version) and rm, through
+ * render_diff with `context` lines of context: old_e is an entry of old's manifest, new_e
+ * of rm's (either NULL for an added or deleted file; a rename pairs two paths).
+ * ERR_NOTFOUND when both are NULL or an entry is not its release's.
  */
 int room_render_diff(struct room *old, struct room *rm, const struct render_ctx *c,
-		     const char *base_version, const char *path, struct buf *out) WUR;
+		     const char *base_version, unsigned context, const struct manifest_entry *old_e,
+		     const struct manifest_entry *new_e, struct buf *out) WUR;
 
 /* Lines from..to of file fi printed to a PDF through render_print. */
 int room_render_print(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from,

@@ -145,7 +145,9 @@ static const char room_css[] =
 	"div.code{background-color:#fafafa!important;background-image:url(/s/mark.png)!important;"
 	"background-repeat:repeat!important;background-size:128px 128px!important;"
 	"background-attachment:local!important}\n"
-	"div.code .l:not(.hl):not(:target){background:transparent!important}\n"
+	/* lines show the mark through them; a diff's added and removed lines keep their
+	 * translucent tints (app.css), under which the mark still shows */
+	"div.code .l:not(.hl):not(:target):not(.a):not(.r){background:transparent!important}\n"
 	".sr-watermark{position:fixed!important;inset:0!important;z-index:2147483647!important;"
 	"pointer-events:none!important;display:block!important;visibility:visible!important;"
 	"opacity:1!important;background-image:url(/s/watermark.svg)!important;"

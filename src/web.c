@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include "diff.h"
 #include "manifest.h"
 #include "notes.h"
 #include "policy.h"
@@ -519,6 +520,56 @@ static int logout(struct req *q)
 	return redirect(q, "/login");
 }
 
+/* The releases of one product in catalogue order, to find the one before a release. */
+struct prev_find {
+	struct req *q;
+	const char *product, *version;
+	int64_t self_at;
+	int seen_self;
+	char best[RELEASE_NAME_MAX + 1];
+	int64_t best_at;
+};
+
+static int prev_one(void *ctx, const struct release_info *ri)
+{
+	struct prev_find *p = ctx;
+	struct grant_info g;
+	if (strcmp(ri->product, p->product))
+		return 0;
+	if (!strcmp(ri->version, p->version)) {
+		p->seen_self = 1;
+		return 0;
+	}
+	/* sealed before it, or at the same second but catalogued before it */
+	if (ri->sealed_at > p->self_at || (ri->sealed_at == p->self_at && p->seen_self))
+		return 0;
+	if (p->best[0] && ri->sealed_at < p->best_at)
+		return 0;
+	if (policy_may_read(p->q->f, &p->q->who, ri->product, ri->version, p->q->now, &g))
+		return 0;
+	snprintf(p->best, sizeof(p->best), "%s", ri->version);
+	p->best_at = ri->sealed_at;
+	return 0;
+}
+
+/*
+ * The release of the same product sealed last before product@version (ties: catalogue
+ * order) that the person may read now, into out; 0, or ERR_NOTFOUND when there is none.
+ */
+static int previous_release(struct req *q, const char *product, const char *version, char out[RELEASE_NAME_MAX + 1])
+{
+	struct release_info self = {0};
+	struct prev_find p = {q, product, version, 0, 0, "", 0};
+	if (release_get(q->f, product, version, &self))
+		return ERR_NOTFOUND;
+	p.self_at = self.sealed_at;
+	release_info_release(&self);
+	if (release_each(q->f, prev_one, &p) || !p.best[0])
+		return ERR_NOTFOUND;
+	snprintf(out, RELEASE_NAME_MAX + 1, "%s", p.best);
+	return 0;
+}
+
 struct rel_list {
 	struct req *q;
 	int n;
@@ -542,8 +593,17 @@ static int list_one(void *ctx, const struct grant_info *g)
 	    buf_addf(b, "</a>%s</td><td class=\"id\">%s<br>%s</td><td>", locked ? " <em>(locked)</em>" : "",
 		     info.tree_sha256, info.tree_sha1) ||
 	    esc(b, info.vendor_vkey) ||
-	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 " files</td><td>%s</td></tr>\n", sealed, info.files, until))
+	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 " files</td><td>%s</td><td>", sealed, info.files, until))
 		l->err = ERR_TOOBIG;
+	if (!l->err) {
+		char prev[RELEASE_NAME_MAX + 1];
+		if (!previous_release(l->q, g->product, g->version, prev) &&
+		    (buf_addstr(b, "<a class=\"since\" href=\"") || rel_url(b, g->product, g->version, "diff") || url(b, prev) ||
+		     buf_addstr(b, "/\">changes since ") || esc(b, prev) || buf_addstr(b, "</a>")))
+			l->err = ERR_TOOBIG;
+		if (buf_addstr(b, "</td></tr>\n"))
+			l->err = ERR_TOOBIG;
+	}
 	l->n++;
 	release_info_release(&info);
 	return l->err;
@@ -557,11 +617,11 @@ static int releases_page(struct req *q)
 	if ((r = page_head(q, "releases", NULL)) ||
 	    (r = buf_addstr(b, "<h1>Releases you may read</h1><table class=\"releases\" id=\"releases\"><thead><tr>"
 			       "<th>release</th><th>seal: tree-sha256 / tree-sha1</th><th>vendor</th>"
-			       "<th>sealed</th><th>size</th><th>grant ends</th></tr></thead><tbody>")))
+			       "<th>sealed</th><th>size</th><th>grant ends</th><th>diff</th></tr></thead><tbody>")))
 		return r;
 	if ((r = policy_releases_for(q->f, &q->who, q->now, list_one, &l)) || l.err)
 		return r ? r : l.err;
-	if (!l.n && (r = buf_addstr(b, "<tr><td colspan=\"6\">no release is granted to you now</td></tr>")))
+	if (!l.n && (r = buf_addstr(b, "<tr><td colspan=\"7\">no release is granted to you now</td></tr>")))
 		return r;
 	if ((r = buf_addstr(b, "</tbody></table><p class=\"note\">The seal is the git tree id of what the vendor "
 			       "sealed: <code>git rev-parse HEAD^{tree}</code> on the vendor's side gives the "
@@ -755,6 +815,14 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if ((r = buf_addstr(b, "<a id=\"permalink\" href=\"\">permalink</a> <a href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "search")) || (r = buf_addstr(b, "\">search</a>")))
 		goto out;
+	{
+		char prev[RELEASE_NAME_MAX + 1];
+		if (!previous_release(q, rt->product, rt->version, prev) &&
+		    ((r = buf_addstr(b, "<a id=\"since\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "diff")) ||
+		     (r = url(b, prev)) || (r = buf_addch(b, '/')) || (r = url(b, rt->rest)) ||
+		     (r = buf_addstr(b, "\">changes since ")) || (r = esc(b, prev)) || (r = buf_addstr(b, "</a>"))))
+			goto out;
+	}
 	/* issue 7: print a line range to a Bates-numbered PDF (POST, counted, logged) */
 	if ((r = buf_addstr(b, "<form class=\"print\" id=\"print\" method=\"post\" action=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "print")) || (r = url(b, rt->rest)) ||
@@ -949,7 +1017,23 @@ out:
 	return r;
 }
 
-/* Does the change list include this path (it differs between the two manifests)? */
+/* Is the change's path (the new path, or the old one for a deletion or rename) below
+ * folder (dir, len) ("" and 0: the root)? */
+static int change_below(const struct diff_change *ch, const char *dir, size_t len)
+{
+	const struct manifest_entry *e = ch->new ? ch->new : ch->old;
+	const struct manifest_entry *o = ch->old;
+	if (!len)
+		return 1;
+	return (e->path_len > len && !strncmp(e->path, dir, len) && e->path[len] == '/') ||
+	       (o && o->path_len > len && !strncmp(o->path, dir, len) && o->path[len] == '/');
+}
+
+/*
+ * /r/<P@V>/diff/<OLD_V>/<path>: for a file, its line diff (render_diff; a renamed file is
+ * compared with its old path); for a folder or the root, the files added, modified,
+ * renamed and deleted below it (diff_trees, renames paired by blob id).
+ */
 static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, code;
@@ -957,7 +1041,9 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	const char *slash = strchr(rt->rest, '/'), *path;
 	struct room *old = NULL;
 	struct grant_info g;
-	size_t vl;
+	struct diff_change *chs = NULL, *ch = NULL, same = {0};
+	size_t vl, n_ch = 0, plen, oi, ni;
+	uint64_t context = param_u64(q->rq, "ctx", DIFF_CONTEXT_DEFAULT, RENDER_DIFF_CONTEXT_MAX);
 	int r;
 	vl = slash ? (size_t)(slash - rt->rest) : strlen(rt->rest);
 	if (!vl || vl > RELEASE_NAME_MAX)
@@ -965,54 +1051,84 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	memcpy(old_v, rt->rest, vl);
 	old_v[vl] = 0;
 	path = slash ? slash + 1 : "";
+	plen = strlen(path);
+	if (plen && path[plen - 1] == '/')
+		plen--;
 	if (policy_may_read(q->f, &q->who, rt->product, old_v, q->now, &g))
 		return refuse_grant(q, 0);
 	if ((r = room_get(q->w->rooms, q->f, rt->product, old_v, q->now, 1, &old)))
 		return fail_page(q, 503, "the older release is locked: the vendor has not unlocked it", 0);
 	buf_init(&code, (size_t)64 << 20);
-	{
+	if ((r = diff_trees(room_manifest(old), room_manifest(rm), 1, &chs, &n_ch)))
+		goto out;
+	for (size_t i = 0; *path && i < n_ch && !ch; i++) {
+		const struct manifest_entry *e = chs[i].new ? chs[i].new : chs[i].old;
+		if ((e->path_len == plen && !memcmp(e->path, path, plen)) ||
+		    (chs[i].status == DIFF_RENAMED && chs[i].old->path_len == plen && !memcmp(chs[i].old->path, path, plen)))
+			ch = &chs[i];
+	}
+	if (!ch && *path && !room_find(old, path, &oi) && !room_find(rm, path, &ni)) {
+		same = (struct diff_change){DIFF_MODIFIED, manifest_get(room_manifest(old), oi),
+					     manifest_get(room_manifest(rm), ni)};
+		ch = &same; /* the same in both: "no changes in this file" */
+	}
+	if (ch) {
 		struct render_ctx c = rctx(q, rt, rm);
-		r = room_render_diff(old, rm, &c, old_v, path, &code);
-		if (r != ERR_NOTFOUND) {
-			if (r) {
-				if (r == ERR_DENIED)
-					r = refuse_grant(q, 0);
-				goto out;
-			}
-			q->rs->sensitive = 1;
-			if ((r = page_head(q, "diff", rt)) || (r = crumbs(q, rt, path)) ||
-			    (r = buf_addstr(b, "<div class=\"meta\"><span>changes from ")) || (r = esc(b, old_v)) ||
-			    (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) ||
-			    (r = buf_addstr(b, "</span></div>")) || (r = buf_add(b, code.p, code.len)) || (r = page_foot(q)))
-				goto out;
+		if ((r = room_render_diff(old, rm, &c, old_v, (unsigned)context, ch->old, ch->new, &code))) {
+			if (r == ERR_DENIED)
+				r = refuse_grant(q, 0);
 			goto out;
 		}
+		q->rs->sensitive = 1;
+		if ((r = buf_grow(b, code.len + 16384)) || (r = page_head(q, "diff", rt)) ||
+		    (r = crumbs(q, rt, ch->new ? ch->new->path : ch->old->path)) ||
+		    (r = buf_addf(b, "<div class=\"meta\" id=\"meta\"><span class=\"kind\">%c</span><span>changes from ",
+				  ch == &same ? '=' : ch->status)) ||
+		    (r = esc(b, old_v)) || (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) || (r = buf_addstr(b, "</span>")))
+			goto out;
+		if (ch->status == DIFF_RENAMED &&
+		    ((r = buf_addstr(b, "<span>renamed from ")) || (r = esc(b, ch->old->path)) || (r = buf_addstr(b, "</span>"))))
+			goto out;
+		if (ch->new && ((r = buf_addstr(b, "<a href=\"")) || (r = rel_url(b, rt->product, rt->version, "blob")) ||
+				(r = url(b, ch->new->path)) || (r = buf_addstr(b, "\">file</a>"))))
+			goto out;
+		if ((r = buf_addf(b, " <a id=\"ctx-more\" href=\"?ctx=%" PRIu64 "\">more context</a> <a id=\"ctx-all\" "
+				     "href=\"?ctx=%u\">whole file</a> <a href=\"",
+				  context * 4 + 1 < RENDER_DIFF_CONTEXT_MAX ? context * 4 + 1 : RENDER_DIFF_CONTEXT_MAX,
+				  RENDER_DIFF_CONTEXT_MAX)) ||
+		    (r = rel_url(b, rt->product, rt->version, "diff")) || (r = url(b, old_v)) ||
+		    (r = buf_addstr(b, "/\">all changes</a></div>")) || (r = buf_add(b, code.p, code.len)) || (r = page_foot(q)))
+			goto out;
+		goto out;
 	}
 	/* a folder (or the root): the files that differ below it */
 	{
-		size_t plen = strlen(path), i = 0, j = 0, changes = 0;
-		const struct manifest *A = room_manifest(old), *B = room_manifest(rm);
-		size_t na = manifest_count(A), nb = manifest_count(B);
-		if (plen && path[plen - 1] == '/')
-			plen--;
+		size_t changes = 0;
 		if ((r = page_head(q, "diff", rt)) || (r = buf_addstr(b, "<h1>Changes from ")) || (r = esc(b, old_v)) ||
-		    (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) || (r = buf_addstr(b, "</h1><ul class=\"changes\" id=\"changes\">")))
+		    (r = buf_addstr(b, " to ")) || (r = esc(b, rt->version)) ||
+		    (r = buf_addstr(b, "</h1><ul class=\"changes\" id=\"changes\">")))
 			goto out;
-		while (i < na || j < nb) {
-			const struct manifest_entry *a = i < na ? manifest_get(A, i) : NULL, *e2 = j < nb ? manifest_get(B, j) : NULL;
-			int c = !a ? 1 : !e2 ? -1 : strcmp(a->path, e2->path);
-			const struct manifest_entry *e = c <= 0 ? a : e2;
-			char kind = c < 0 ? 'D' : c > 0 ? 'A' : (memcmp(a->sha256, e2->sha256, 32) || a->mode != e2->mode) ? 'M' : '=';
-			if (c <= 0)
-				i++;
-			if (c >= 0)
-				j++;
-			if (kind == '=' || (plen && (strncmp(e->path, path, plen) || e->path[plen] != '/')))
+		for (size_t i = 0; i < n_ch; i++) {
+			const struct manifest_entry *e = chs[i].new ? chs[i].new : chs[i].old;
+			char *p = xstrndup(e->path, e->path_len);
+			int bad;
+			if (!change_below(&chs[i], path, plen)) {
+				free(p);
 				continue;
+			}
 			changes++;
-			if (buf_addf(b, "<li class=\"ch%c\"><span class=\"kind\">%c</span> <a href=\"", kind, kind) ||
-			    rel_url(b, rt->product, rt->version, "diff") || url(b, old_v) || buf_addch(b, '/') || url(b, e->path) ||
-			    buf_addstr(b, "\">") || esc(b, e->path) || buf_addstr(b, "</a></li>\n")) {
+			bad = buf_addf(b, "<li class=\"ch%c\"><span class=\"kind\">%c</span> <a href=\"", chs[i].status,
+				       chs[i].status) ||
+			      rel_url(b, rt->product, rt->version, "diff") || url(b, old_v) || buf_addch(b, '/') || url(b, p) ||
+			      buf_addstr(b, "\">") || esc(b, p) || buf_addstr(b, "</a>");
+			if (!bad && chs[i].status == DIFF_RENAMED)
+				bad = buf_addstr(b, " <span class=\"from\">from ") || render_escape(b, chs[i].old->path, chs[i].old->path_len) ||
+				      buf_addstr(b, "</span>");
+			if (!bad && chs[i].status == DIFF_MODIFIED && chs[i].old->mode != chs[i].new->mode)
+				bad = buf_addf(b, " <span class=\"from\">mode %o to %o</span>", chs[i].old->mode, chs[i].new->mode);
+			bad = bad || buf_addstr(b, "</li>\n");
+			free(p);
+			if (bad) {
 				r = ERR_TOOBIG;
 				goto out;
 			}
@@ -1021,6 +1137,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 			goto out;
 	}
 out:
+	free(chs);
 	room_put(q->w->rooms, old);
 	sodium_memzero(code.p, code.len);
 	buf_release(&code);

@@ -197,7 +197,23 @@ async function main() {
 		await Promise.all([page.waitForNavigation(), page.click("#changes >> text=src/main.c")]);
 		check("file diff: added lines", (await page.$$("#code .l.a")).length === 3);
 		check("file diff: removed lines", (await page.$$("#code .l.r")).length === 1);
+		const order = await page.$$eval("#code .l.r, #code .l.a, #code .l.u", (ls) => ls.map((l) => l.classList.contains("r") ? "-" : l.classList.contains("a") ? "+" : " ").join(""));
+		check("file diff: removed lines before added ones", order.split(" ").every((run) => /^-*\+*$/.test(run)) && order.includes("-+"), JSON.stringify(order));
+		// the session stylesheet keeps the diff's colours (translucent, over the forensic mark)
+		const bg = await page.$$eval("#code .l.a, #code .l.r", (ls) => ls.map((l) => getComputedStyle(l).backgroundColor));
+		const tint = (c, want) => { const m = /rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/.exec(c); return m && (m[4] === undefined || +m[4] > 0.05) && (want === "g" ? +m[2] > +m[1] : +m[1] > +m[2]); };
+		check("file diff: added lines green, removed red", bg.length === 4 && tint(bg[1], "r") && [0, 2, 3].every((i) => tint(bg[i], "g")), bg.join(" "));
+		check("file diff: a hunk header", /@@ -\d+,\d+ \+\d+,\d+ @@/.test(await page.textContent("#code .l.hh")));
+		check("file diff: highlighted", (await page.$$("#code .l.a .hk, #code .l.a .hc, #code .l.a .hn")).length > 0);
 		await page.screenshot({ path: path.join(OUT, "diff.png") });
+		// a line permalink in a diff, and the link from the file view and the releases page
+		await page.click("#code .l.a a.n");
+		check("diff line permalink", /#L\d+$/.test(page.url()), page.url());
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await Promise.all([page.waitForNavigation(), page.click("#since")]);
+		check("file view links to its changes since the previous release", page.url().endsWith("/r/demo@2/diff/1/src/main.c"), page.url());
+		await page.goto(url + "/releases");
+		check("releases page links to the changes since", (await page.$$("a.since[href='/r/demo@2/diff/1/']")).length === 1);
 
 		// the large-monitor layout
 		await page.setViewportSize({ width: 2560, height: 1440 });

@@ -23,7 +23,7 @@ static void write_file(const char *name, const char *p, size_t len)
 		BUG("write %s", path);
 }
 
-/* Our diff printed like git's hunks: "@@ -a,b +c,d @@" then each line's kind and text. */
+/* Our diff printed like git's hunks: "@@ -a,b +c,d @@ function" then each line's kind and text. */
 static void ours(const char *a, size_t al, const char *b, size_t bl, unsigned ctx, struct buf *out)
 {
 	struct diff *d;
@@ -34,8 +34,10 @@ static void ours(const char *a, size_t al, const char *b, size_t bl, unsigned ct
 	}
 	for (size_t h = 0; h < diff_n_hunks(d); h++) {
 		const struct diff_hunk *k = diff_hunk(d, h);
-		if (buf_addf(out, "@@ -%u,%u +%u,%u @@\n", k->old_start, k->old_count, k->new_start,
-			     k->new_count))
+		if (buf_addf(out, "@@ -%u,%u +%u,%u @@", k->old_start, k->old_count, k->new_start,
+			     k->new_count) ||
+		    (k->func_len && (buf_addch(out, ' ') || buf_add(out, a + k->func_off, k->func_len))) ||
+		    buf_addch(out, '\n'))
 			BUG("buf");
 		for (size_t i = k->first; i < k->first + k->n_lines; i++) {
 			const struct diff_line *l = diff_line(d, i);
@@ -74,7 +76,10 @@ static void theirs(const char *a, size_t al, const char *b, size_t bl, unsigned 
 			ns = (unsigned)strtoul(q + 1, &q, 10);
 			if (*q == ',')
 				nc = (unsigned)strtoul(q + 1, &q, 10);
-			if (buf_addf(out, "@@ -%u,%u +%u,%u @@\n", os, oc, ns, nc))
+			/* " @@" then git's function line, if any */
+			q += 3;
+			q[strcspn(q, "\n")] = 0;
+			if (buf_addf(out, "@@ -%u,%u +%u,%u @@%s\n", os, oc, ns, nc, q))
 				BUG("buf");
 			in_hunk = 1;
 		} else if (in_hunk && (line[0] == ' ' || line[0] == '-' || line[0] == '+')) {
@@ -168,6 +173,21 @@ TEST(git_fixtures)
 		{"{\n}\n\n{\n}\n", "{\n}\n\n{\n}\n\n{\n}\n"}, /* a repeated block: slid down */
 		{"a\n\n\nb\n", "a\n\nb\n"},
 		{"int a;\nint b;\n", "int b;\nint a;\n"},
+		/* function lines in hunk headers: the last line before the hunk that starts with a
+		 * letter, '_' or '$'; cut to 80 bytes, trailing blanks dropped; a later hunk
+		 * without one of its own keeps the line before it */
+		{"int f(void)\n{\n\t1;\n\t2;\n\t3;\n\t4;\n\t5;\n}\n",
+		 "int f(void)\n{\n\t1;\n\t2;\n\t3;\n\tfour;\n\t5;\n}\n"},
+		{"_x \t\r\n\n\n\n\na\nb\nc\nd\n", "_x \t\r\n\n\n\n\na\nb\nC\nd\n"},
+		{"$v\n1\n2\n3\n4\n5\n", "$v\n1\n2\n3\n4\nV\n"},
+		{"static const struct a_very_long_name_for_a_table_of_things_that_goes_on_and_on_past_eighty[] = {\n"
+		 "\t1,\n\t2,\n\t3,\n\t4,\n}\n",
+		 "static const struct a_very_long_name_for_a_table_of_things_that_goes_on_and_on_past_eighty[] = {\n"
+		 "\t1,\n\t2,\n\t3,\n\tfour,\n}\n"},
+		{"g()\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n",
+		 "g()\n1\n2\n3\nfour\n5\n6\n7\n8\n9\n10\n11\n12\nthirteen\n14\n15\n"},
+		{"1\n2\n3\n4\nh(int)\n", "0\n1\n2\n3\n4\nh(int)\nadded\n"},
+		{"x\n\t\n \n\n1\n2\n3\n4\n", "x\n\t\n \n\n1\n2\n3\n4\n5\n"},
 	};
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		CHECK(same_as_git(pairs[i][0], pairs[i][1], 3));

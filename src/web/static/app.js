@@ -5,11 +5,14 @@
 	var lines = code ? code.querySelectorAll(".l[id]") : [];
 	var cur = -1;
 
-	function byId(n) { return document.getElementById("L" + n); }
+	/* line ids: L<n> (a file's lines, a diff's new side), O<n> (a diff's removed lines) */
+	var side = "L";
+	function byId(n) { return document.getElementById(side + n); }
 	function parseHash() {
-		var m = /^#L(\d+)(?:-L(\d+))?$/.exec(location.hash);
+		var m = /^#([LO])(\d+)(?:-[LO](\d+))?$/.exec(location.hash);
 		if (!m) return null;
-		var a = +m[1], b = m[2] ? +m[2] : a;
+		side = m[1];
+		var a = +m[2], b = m[3] ? +m[3] : a;
 		return a <= b ? [a, b] : [b, a];
 	}
 	function mark() {
@@ -36,12 +39,13 @@
 			if (!a || (a.getAttribute("href") && a.getAttribute("href").charAt(0) !== "#")) return;
 			ev.preventDefault();
 			var n = +a.getAttribute("data-n");
-			if (ev.shiftKey && anchor) {
-				var lo = Math.min(anchor, n), hi = Math.max(anchor, n);
-				history.replaceState(null, "", "#L" + lo + "-L" + hi);
+			var href = a.getAttribute("href"), s = href && href.charAt(1) === "O" ? "O" : "L";
+			if (ev.shiftKey && anchor && anchor[0] === s) {
+				var lo = Math.min(anchor[1], n), hi = Math.max(anchor[1], n);
+				history.replaceState(null, "", "#" + s + lo + "-" + s + hi);
 			} else {
-				anchor = n;
-				history.replaceState(null, "", "#L" + n);
+				anchor = [s, n];
+				history.replaceState(null, "", "#" + s + n);
 			}
 			mark();
 		});
