@@ -175,5 +175,34 @@ assert b and b[0].get("binary") is True and b[0]["lines_shown"] == 0
 assert any(e["path"] == "src/f11.c" and e["lines_shown"] > 0 for e in d)
 EOF
 
+# each diff line is charged to the budget of the release it comes from: removed lines (and
+# the hunk headers' function lines) to the older release's grant, the rest to this one's
+check "diff lines are charged to the grant of their release" python3 - "$T/fac/sealroom.db" "$T/v1/src/f11.c" "$T/v2/src/f11.c" <<'EOF'
+import hashlib, re, sqlite3, subprocess, sys
+db = sqlite3.connect(sys.argv[1])
+gid = dict(db.execute("SELECT r.version, g.id FROM grants g JOIN releases r ON g.release_id = r.id "
+                      "JOIN people p ON g.reviewer_id = p.id WHERE p.login = 'rita' AND g.state = 'active'"))
+def blob(path):
+    d = open(path, "rb").read()
+    return hashlib.sha256(b"blob %d\0" % len(d) + d).hexdigest()
+def charged(g, b):
+    return {l for (l,) in db.execute("SELECT line FROM quota_shown WHERE grant_id = ? AND blob = ?", (g, b))}
+old, new = blob(sys.argv[2]), blob(sys.argv[3])
+p = subprocess.run(["git", "diff", "--no-index", "--no-indent-heuristic", "-U0", sys.argv[2], sys.argv[3]], capture_output=True, text=True)
+removed, o = set(), 0
+for l in p.stdout.splitlines():
+    m = re.match(r"@@ -(\d+)", l)
+    if m: o = int(m.group(1)) - (0 if re.match(r"@@ -\d+,0 ", l) else 1)
+    elif l[:1] == "-" and not l.startswith("---"): o += 1; removed.add(o)
+text = open(sys.argv[2]).read().split("\n")
+funcs = {i + 1 for i, l in enumerate(text) if l[:1].isalpha() or l[:1] in "_$"}
+c_old = charged(gid["1"], old)
+n_new = len(open(sys.argv[3]).read().rstrip("\n").split("\n"))
+assert removed and removed <= c_old <= removed | funcs, (sorted(removed), sorted(c_old))
+assert not charged(gid["2"], old), "old lines charged to the new grant"
+assert charged(gid["2"], new) == set(range(1, n_new + 1)), "the whole-file diff shows every new line"
+assert not charged(gid["1"], new), "new lines charged to the old grant"
+EOF
+
 kill -TERM $DEMO; wait $DEMO
 done_testing
