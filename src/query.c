@@ -16,6 +16,7 @@
 #define SET_MAX 16   /* strings in an exact set */
 #define LIT_MAX 64   /* bytes of one exact string */
 #define PLAN_MAX 4096 /* trigram leaves in a plan */
+#define REQ_MAX 8    /* required strings kept for the prefilter */
 #define MATCH_LIMIT 5000000
 #define DEPTH_LIMIT 5000
 #define HEAP_LIMIT_KB 20480
@@ -112,28 +113,45 @@ static size_t plan_leaves(const struct plan *p)
 	return n;
 }
 
-/* ---- literal extraction from the regex ---- */
+/* ---- what every match holds: literal extraction from the regex ---- */
 
 /*
- * Strings the node's match must equal one of; n < 0 when unknown. Bit i of ci[k] marks
- * byte i of string k as an ASCII letter matched in either case.
+ * The planner reads the pattern as PCRE2 does and derives, for each node, facts that hold
+ * for every string the node matches (its match): an exact set (the match is one of these
+ * strings), required strings (the match contains each), and a plan (a file holding the
+ * match passes it). Facts only weaken on the way up: a node the parser does not model
+ * exactly gives no fact (unknown), and a construct outside the modelled subset gives up
+ * on the whole pattern (scan every file). So if the pattern matches a line of a file, the
+ * plan accepts the file and the line holds every required string: soundness follows from
+ * each rule below being sound alone. tests/unit/test_query.c states the case for each.
+ *
+ * Bit i of ci[k] marks byte i of string k as an ASCII letter matched in either case.
  */
 struct strset {
-	int n;
+	int n; /* -1: unknown */
 	unsigned char len[SET_MAX];
 	unsigned char s[SET_MAX][LIT_MAX];
 	uint64_t ci[SET_MAX];
 };
 
+struct lit {
+	unsigned char len;
+	unsigned char s[LIT_MAX];
+	uint64_t ci;
+};
+
 struct info {
 	struct strset ex;
 	struct plan *match; /* must hold as well; NULL = no constraint */
+	struct lit req[REQ_MAX];
+	int n_req;
 };
 
 static void info_unknown(struct info *i)
 {
 	i->ex.n = -1;
 	i->match = NULL;
+	i->n_req = 0;
 }
 
 static void info_empty(struct info *i)
@@ -142,6 +160,7 @@ static void info_empty(struct info *i)
 	i->ex.len[0] = 0;
 	i->ex.ci[0] = 0;
 	i->match = NULL;
+	i->n_req = 0;
 }
 
 /*
@@ -165,34 +184,85 @@ static struct plan *tri_plan(const unsigned char *s, uint64_t ci)
 	return or;
 }
 
+/* The trigrams of one string, ANDed (NULL when shorter than 3 bytes). */
+static struct plan *lit_plan(const unsigned char *s, size_t len, uint64_t ci)
+{
+	struct plan *and = NULL;
+	for (size_t j = 0; j + 2 < len; j++)
+		and = plan_and(and, tri_plan(&s[j], ci >> j));
+	return and;
+}
+
+/* The OR over an exact set; NULL (all files) when unknown or one string is too short. */
 static struct plan *set_plan(const struct strset *s)
 {
 	struct plan *or = NULL;
 	if (s->n < 0)
 		return NULL;
 	for (int k = 0; k < s->n; k++) {
-		struct plan *and = NULL;
-		if (s->len[k] < 3)
-			goto all;
-		for (int j = 0; j + 2 < s->len[k]; j++)
-			and = plan_and(and, tri_plan(&s->s[k][j], s->ci[k] >> j));
+		if (s->len[k] < 3) {
+			plan_free(or);
+			return NULL;
+		}
+		struct plan *and = lit_plan(s->s[k], s->len[k], s->ci[k]);
 		or = or ? plan_or(or, and) : and;
 	}
 	return or;
-all:
-	plan_free(or);
-	return NULL;
 }
 
-/* The whole constraint of a node as one plan; consumes the node's plan. */
+/* Add a required string; when full, the shortest one gives way. */
+static void req_add(struct info *i, const unsigned char *s, size_t len, uint64_t ci)
+{
+	int at = i->n_req;
+	if (!len || len > LIT_MAX)
+		return;
+	for (int k = 0; k < i->n_req; k++)
+		if (i->req[k].len == len && !memcmp(i->req[k].s, s, len) && i->req[k].ci == ci)
+			return;
+	if (at == REQ_MAX) {
+		at = 0;
+		for (int k = 1; k < REQ_MAX; k++)
+			if (i->req[k].len < i->req[at].len)
+				at = k;
+		if (i->req[at].len >= len)
+			return;
+	} else {
+		i->n_req++;
+	}
+	i->req[at].len = (unsigned char)len;
+	memcpy(i->req[at].s, s, len);
+	i->req[at].ci = ci;
+}
+
+/* A one-string exact set is also a required string. */
+static void info_note_single(struct info *i)
+{
+	if (i->ex.n == 1)
+		req_add(i, i->ex.s[0], i->ex.len[0], i->ex.ci[0]);
+}
+
+/* The whole constraint of a node as one plan (the exact set is dropped into it). */
 static struct plan *info_plan(struct info *i)
 {
-	struct plan *p = plan_and(i->match, set_plan(&i->ex));
+	struct plan *p;
+	info_note_single(i);
+	p = plan_and(i->match, set_plan(&i->ex));
 	i->match = NULL;
 	i->ex.n = -1;
 	return p;
 }
 
+static void req_merge(struct info *a, const struct info *b)
+{
+	for (int k = 0; k < b->n_req; k++)
+		req_add(a, b->req[k].s, b->req[k].len, b->req[k].ci);
+}
+
+/*
+ * a := a then b. The match of a concatenation is a match of a followed by one of b: the
+ * exact set is the product when it stays small, and both sides' plans and required
+ * strings hold. Past the product's limits, the exact sets become plans (weaker, still true).
+ */
 static void info_concat(struct info *a, struct info *b)
 {
 	if (a->ex.n >= 0 && b->ex.n >= 0 && a->ex.n * b->ex.n <= SET_MAX) {
@@ -212,6 +282,7 @@ static void info_concat(struct info *a, struct info *b)
 				r.len[r.n++] = (unsigned char)l;
 			}
 		if (ok) {
+			req_merge(a, b);
 			a->ex = r;
 			a->match = plan_and(a->match, b->match);
 			b->match = NULL;
@@ -220,13 +291,19 @@ static void info_concat(struct info *a, struct info *b)
 	}
 	{
 		struct plan *pa = info_plan(a), *pb = info_plan(b);
-		info_unknown(a);
+		req_merge(a, b);
+		a->ex.n = -1;
 		a->match = plan_and(pa, pb);
 	}
 }
 
+/*
+ * a := a or b. The match is one of either: the exact sets unite, the plans OR (no
+ * constraint when either side has none), and no string is required.
+ */
 static void info_alt(struct info *a, struct info *b)
 {
+	a->n_req = 0;
 	if (a->ex.n >= 0 && b->ex.n >= 0 && a->ex.n + b->ex.n <= SET_MAX) {
 		for (int y = 0; y < b->ex.n; y++) {
 			memcpy(a->ex.s[a->ex.n], b->ex.s[y], b->ex.len[y]);
@@ -245,96 +322,78 @@ static void info_alt(struct info *a, struct info *b)
 	}
 	{
 		struct plan *pa = info_plan(a), *pb = info_plan(b);
-		info_unknown(a);
+		a->n_req = 0;
+		a->ex.n = -1;
 		a->match = plan_or(pa, pb);
 	}
 }
 
-/* The parser's state. Top-level literal runs give the prefilter's required string. */
+/* The parser's state. */
 struct rx {
 	const unsigned char *p, *end;
 	int caseless;
-	int giveup;  /* a construct we do not model: no plan, no prefilter */
-	int impure;  /* anything but plain literal bytes */
+	int giveup; /* a construct outside the modelled subset: no plan at all */
+	int impure; /* anything but literal characters */
+	int unsafe; /* lookarounds, \A, \z, \Z, \G, \K, atomic and possessive items: each line
+		       must be matched alone */
+	int inq;    /* inside \Q...\E */
 	int depth;
-	int top_alt; /* a '|' at the top level */
-	int inq;     /* inside \Q...\E */
-	unsigned char run[QUERY_MAX];
-	size_t run_len;
-	size_t lit_total; /* literal bytes seen at the top level */
-	int run_caseless;
-	unsigned char best[QUERY_MAX];
-	size_t best_len;
-	int best_caseless;
 };
-
-static void run_end(struct rx *x)
-{
-	if (x->run_len > x->best_len) {
-		memcpy(x->best, x->run, x->run_len);
-		x->best_len = x->run_len;
-		x->best_caseless = x->run_caseless;
-	}
-	x->run_len = 0;
-}
-
-static void run_add(struct rx *x, const unsigned char *b, size_t n)
-{
-	if (x->run_len && x->run_caseless != x->caseless)
-		run_end(x);
-	x->run_caseless = x->caseless;
-	memcpy(x->run + x->run_len, b, n);
-	x->run_len += n;
-}
 
 static void parse_alt(struct rx *x, struct info *out);
 
-/* A literal byte string atom (one character): its info, honouring caselessness. */
-static int literal_atom(struct rx *x, const unsigned char *b, size_t n, struct info *out)
+/*
+ * A literal character (its UTF-8 bytes) as an exact set. Caseless: an ASCII letter is
+ * either case, and k and s also KELVIN SIGN and LONG S (PCRE2's Unicode caseless sets;
+ * no other ASCII character has a non-ASCII case partner, as test_query checks over every
+ * code point); any other character with caseless matching is unknown.
+ */
+static void literal_atom(struct rx *x, const unsigned char *b, size_t n, struct info *out)
 {
+	info_empty(out);
+	if (n == 1 && b[0] == '\n') { /* no line holds one: no fact (trigrams never do) */
+		info_unknown(out);
+		return;
+	}
 	if (x->caseless) {
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = index_fold(b[i]);
-			if (c >= 0x80 || c == 'k' || c == 's') {
-				/* Unicode caseless matching maps these to non-ASCII letters too */
-				info_unknown(out);
-				return 0;
-			}
+		unsigned char c = index_fold(b[0]);
+		if (n != 1 || c >= 0x80) {
+			info_unknown(out);
+			return;
 		}
+		out->ex.s[0][0] = c;
+		out->ex.len[0] = 1;
+		out->ex.ci[0] = (c >= 'a' && c <= 'z');
+		if (c == 'k' || c == 's') {
+			const char *u = c == 'k' ? "\xe2\x84\xaa" : "\xc5\xbf";
+			out->ex.n = 2;
+			out->ex.len[1] = (unsigned char)strlen(u);
+			memcpy(out->ex.s[1], u, out->ex.len[1]);
+			out->ex.ci[1] = 0;
+		}
+	} else {
+		memcpy(out->ex.s[0], b, n);
+		out->ex.len[0] = (unsigned char)n;
 	}
-	out->ex.n = 1;
-	out->ex.len[0] = (unsigned char)n;
-	out->ex.ci[0] = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = index_fold(b[i]);
-		out->ex.s[0][i] = x->caseless ? c : b[i];
-		if (x->caseless && c >= 'a' && c <= 'z')
-			out->ex.ci[0] |= (uint64_t)1 << i;
-	}
-	out->match = NULL;
-	return 1;
 }
 
-static void skip_braces(struct rx *x)
+static int hexval(int c)
 {
-	if (x->p < x->end && *x->p == '{') {
-		const unsigned char *c = memchr(x->p, '}', (size_t)(x->end - x->p));
-		x->p = c ? c + 1 : x->end;
-	}
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Parse a hex escape after \x; returns the code point or -1. */
+/* After \x: \xhh (0 to 2 digits) or \x{h...}; the code point, or -1 to give up. */
 static long hex_escape(struct rx *x)
 {
 	long v = 0;
 	int n = 0;
 	if (x->p < x->end && *x->p == '{') {
 		x->p++;
-		while (x->p < x->end && *x->p != '}' && n < 8) {
-			int c = *x->p++, d = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-			if (d < 0)
-				return -1;
-			v = v * 16 + d;
+		while (x->p < x->end && hexval(*x->p) >= 0 && n < 8) {
+			v = v * 16 + hexval(*x->p++);
 			n++;
 		}
 		if (x->p >= x->end || *x->p != '}' || !n)
@@ -342,12 +401,8 @@ static long hex_escape(struct rx *x)
 		x->p++;
 		return v;
 	}
-	while (x->p < x->end && n < 2) {
-		int c = *x->p, d = (c >= '0' && c <= '9') ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-		if (d < 0)
-			break;
-		v = v * 16 + d;
-		x->p++;
+	while (x->p < x->end && n < 2 && hexval(*x->p) >= 0) {
+		v = v * 16 + hexval(*x->p++);
 		n++;
 	}
 	return v;
@@ -377,135 +432,276 @@ static size_t utf8_encode(long cp, unsigned char *o)
 	return 4;
 }
 
-/*
- * One atom. Sets *lit / *lit_len to its bytes when it is a plain literal character, and
- * *zero when it matches the empty string only (anchors, lookarounds).
- */
-static void parse_atom(struct rx *x, struct info *out, unsigned char *lit, size_t *lit_len)
+/* The bytes of the UTF-8 character at p (1 for a stray byte). */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
-	unsigned char c = *x->p;
-	*lit_len = 0;
+	size_t n = 1;
+	if (*p >= 0xc0)
+		while (p + n < end && (p[n] & 0xc0) == 0x80 && n < 4)
+			n++;
+	return n;
+}
+
+/*
+ * At x->p, a token that is no item at all: \E outside \Q, an empty \Q\E, a (?#...)
+ * comment. PCRE2 skips them, so a quantifier after one applies to the item before.
+ * Returns 1 when one was skipped.
+ */
+static int skip_nothing(struct rx *x)
+{
+	const unsigned char *p = x->p;
 	if (x->inq) {
-		if (c == '\\' && x->p + 1 < x->end && x->p[1] == 'E') {
+		if (p + 1 < x->end && p[0] == '\\' && p[1] == 'E') {
 			x->p += 2;
 			x->inq = 0;
-			info_empty(out);
-			x->impure = 1;
-			return;
+			return 1;
 		}
-		goto literal;
+		return 0;
 	}
-	if (c == '(') {
-		int saved = x->caseless, look = 0;
-		x->p++;
+	if (p + 1 < x->end && p[0] == '\\' && (p[1] == 'E' || p[1] == 'Q')) {
+		x->p += 2;
 		x->impure = 1;
-		if (x->p < x->end && *x->p == '*') {
+		if (p[1] == 'Q')
+			x->inq = 1;
+		return 1;
+	}
+	if (p + 2 < x->end && p[0] == '(' && p[1] == '?' && p[2] == '#') {
+		const unsigned char *e = memchr(p, ')', (size_t)(x->end - p));
+		if (!e) {
 			x->giveup = 1;
-			info_unknown(out);
-			return;
+			x->p = x->end;
+		} else {
+			x->p = e + 1;
 		}
-		if (x->p < x->end && *x->p == '?') {
-			const unsigned char *q = x->p + 1;
-			if (q >= x->end) {
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * At x->p, a quantifier: *, +, ?, {n}, {n,}, {n,m} (any number of digits), each maybe
+ * followed by ? (lazy) or + (possessive). Sets *min (0 or 1: "at least once") and *max1
+ * (at most once) and returns 1; 0 when there is none. A brace PCRE2 might read either way
+ * ({,n}, spaces inside) gives up.
+ */
+static int quantifier(struct rx *x, int *min, int *max1)
+{
+	const unsigned char *p = x->p, *q;
+	if (x->inq || p >= x->end)
+		return 0;
+	if (*p == '*' || *p == '+' || *p == '?') {
+		*min = *p != '*' && *p != '?';
+		*max1 = *p == '?';
+		q = p + 1;
+	} else if (*p == '{') {
+		const unsigned char *d = p + 1;
+		unsigned long lo = 0, hi = 0;
+		int n_lo = 0, n_hi = 0, comma = 0;
+		for (; d < x->end && *d >= '0' && *d <= '9'; d++, n_lo++)
+			lo = lo > 1000000 ? lo : lo * 10 + (unsigned long)(*d - '0');
+		if (d < x->end && *d == ',') {
+			comma = 1;
+			for (d++; d < x->end && *d >= '0' && *d <= '9'; d++, n_hi++)
+				hi = hi > 1000000 ? hi : hi * 10 + (unsigned long)(*d - '0');
+		}
+		if (n_lo && d < x->end && *d == '}') {
+			*min = lo > 0;
+			*max1 = comma ? n_hi && hi <= 1 : lo <= 1;
+			q = d + 1;
+		} else {
+			/* not {n}, {n,}, {n,m}: a literal '{' unless it looks like a quantifier */
+			const unsigned char *e = p + 1;
+			int digits = 0;
+			while (e < x->end && (*e == ' ' || *e == ',' || (*e >= '0' && *e <= '9'))) {
+				digits |= *e >= '0' && *e <= '9';
+				e++;
+			}
+			if (digits && e < x->end && *e == '}')
 				x->giveup = 1;
-				info_unknown(out);
-				return;
-			}
-			if (*q == ':' || *q == '|' || *q == '>') {
-				x->p = q + 1;
-			} else if (*q == '=' || *q == '!') {
-				x->p = q + 1;
-				look = 1;
-			} else if (*q == '<' && q + 1 < x->end && (q[1] == '=' || q[1] == '!')) {
-				x->p = q + 2;
-				look = 1;
-			} else if (*q == '<' || *q == '\'' || (*q == 'P' && q + 1 < x->end && q[1] == '<')) {
-				const unsigned char *e = memchr(q, *q == '\'' ? '\'' : '>', (size_t)(x->end - q) );
-				if (*q == '\'')
-					e = q + 1 < x->end ? memchr(q + 1, '\'', (size_t)(x->end - q - 1)) : NULL;
-				if (!e) {
-					x->giveup = 1;
-					info_unknown(out);
-					return;
-				}
-				x->p = e + 1;
-			} else if (*q == '#') {
-				const unsigned char *e = memchr(q, ')', (size_t)(x->end - q));
-				x->p = e ? e + 1 : x->end;
-				info_empty(out);
-				return;
-			} else {
-				/* flags: (?i) (?-i) (?i:...) ; anything else is not modelled */
-				int on = 1, ci = x->caseless;
-				while (q < x->end && *q != ')' && *q != ':') {
-					if (*q == '-')
-						on = 0;
-					else if (*q == 'i')
-						ci = on;
-					else if (*q == 'x' || !strchr("msnJU^", *q)) {
-						x->giveup = 1;
-						info_unknown(out);
-						return;
-					}
-					q++;
-				}
-				if (q >= x->end) {
-					x->giveup = 1;
-					info_unknown(out);
-					return;
-				}
-				x->p = q + 1;
-				if (*q == ')') {
-					x->caseless = ci; /* to the end of the enclosing group */
-					info_empty(out);
-					return;
-				}
-				x->caseless = ci;
-			}
+			return 0;
 		}
-		x->depth++;
-		parse_alt(x, out);
-		x->depth--;
-		x->caseless = saved;
-		if (x->p < x->end && *x->p == ')')
-			x->p++;
-		else
-			x->giveup = 1;
-		if (look) {
-			plan_free(out->match);
-			info_empty(out);
+	} else {
+		return 0;
+	}
+	if (q < x->end && *q == '+')
+		x->unsafe = 1; /* possessive: in the whole text it may eat the newline */
+	if (q < x->end && (*q == '?' || *q == '+'))
+		q++;
+	x->p = q;
+	x->impure = 1;
+	return 1;
+}
+
+/* x{min,...}: the item's facts under a quantifier. */
+static void quantify(struct info *a, int min, int max1)
+{
+	if (!min) {
+		/* the item may be absent: its facts are gone, but x? keeps its strings and "" */
+		plan_free(a->match);
+		a->match = NULL;
+		a->n_req = 0;
+		if (max1 && a->ex.n >= 0 && a->ex.n < SET_MAX) {
+			a->ex.len[a->ex.n] = 0;
+			a->ex.ci[a->ex.n++] = 0;
+		} else {
+			a->ex.n = -1;
 		}
 		return;
 	}
-	if (c == '[') {
-		const unsigned char *q = x->p + 1;
-		x->impure = 1;
-		if (q < x->end && *q == '^')
+	if (!max1) {
+		/* at least once: every fact of one repetition holds; the exact set does not */
+		struct plan *p = info_plan(a);
+		a->match = p;
+	}
+}
+
+/* A character class [...]: its extent (it is unknown). Gives up on what it cannot read. */
+static void parse_class(struct rx *x)
+{
+	const unsigned char *q = x->p + 1;
+	if (q < x->end && *q == '^')
+		q++;
+	if (q < x->end && *q == ']')
+		q++;
+	while (q < x->end && *q != ']') {
+		if (*q == '\\') {
+			if (q + 1 >= x->end || q[1] == 'Q' || q[1] == 'E') {
+				x->giveup = 1;
+				return;
+			}
+			q += 2;
+		} else if (*q == '[' && q + 1 < x->end && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			/* a POSIX class [:name:] or [:^name:]; anything else of this shape: give up */
+			const unsigned char *e = q + 2;
+			if (q[1] != ':') {
+				x->giveup = 1;
+				return;
+			}
+			if (e < x->end && *e == '^')
+				e++;
+			while (e < x->end && *e >= 'a' && *e <= 'z')
+				e++;
+			if (e + 1 >= x->end || e[0] != ':' || e[1] != ']') {
+				x->giveup = 1;
+				return;
+			}
+			q = e + 2;
+		} else {
 			q++;
-		if (q < x->end && *q == ']')
+		}
+	}
+	if (q >= x->end) {
+		x->giveup = 1;
+		return;
+	}
+	x->p = q + 1;
+}
+
+/* A group after its '(' : (...), (?:...), (?|...), (?>...), named, lookarounds, flags. */
+static void parse_group(struct rx *x, struct info *out)
+{
+	int saved = x->caseless, look = 0;
+	const unsigned char *q = x->p;
+	if (q < x->end && *q == '*') {
+		x->giveup = 1; /* (*VERB) and (*alpha_assertion:...) */
+		return;
+	}
+	if (q < x->end && *q == '?') {
+		q++;
+		if (q >= x->end) {
+			x->giveup = 1;
+			return;
+		}
+		if (*q == ':' || *q == '|' || *q == '>') {
+			if (*q == '>')
+				x->unsafe = 1; /* atomic: like a possessive quantifier */
 			q++;
-		while (q < x->end && *q != ']') {
-			if (*q == '\\') {
-				if (q + 1 < x->end && q[1] == 'Q')
+		} else if (*q == '=' || *q == '!') {
+			q++;
+			look = 1;
+		} else if (*q == '<' && q + 1 < x->end && (q[1] == '=' || q[1] == '!')) {
+			q += 2;
+			look = 1;
+		} else if (*q == '<' || *q == '\'' || (*q == 'P' && q + 1 < x->end && q[1] == '<')) {
+			unsigned char close = *q == '\'' ? '\'' : '>';
+			q += *q == 'P' ? 2 : 1;
+			while (q < x->end && (*q == '_' || (*q >= '0' && *q <= '9') ||
+					      ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z')))
+				q++;
+			if (q >= x->end || *q != close) {
+				x->giveup = 1;
+				return;
+			}
+			q++;
+		} else {
+			/* option letters: (?i) (?-i) (?^) (?i:...); x, digits, R, C, ( ... give up */
+			int on = 1, ci = x->caseless;
+			while (q < x->end && *q != ')' && *q != ':') {
+				if (*q == '-' && on && q + 1 < x->end && !(q[1] >= '0' && q[1] <= '9'))
+					on = 0;
+				else if (*q == '^' && on && q == x->p + 1)
+					ci = 0;
+				else if (*q == 'i')
+					ci = on;
+				else if (!strchr("msnJU", *q)) {
 					x->giveup = 1;
-				q += 2;
-			} else if (*q == '[' && q + 1 < x->end && q[1] == ':') {
-				const unsigned char *e = q + 2;
-				while (e + 1 < x->end && !(e[0] == ':' && e[1] == ']'))
-					e++;
-				q = e + 2;
-			} else {
+					return;
+				}
 				q++;
 			}
+			if (q >= x->end) {
+				x->giveup = 1;
+				return;
+			}
+			x->impure = 1;
+			x->p = q + 1;
+			x->caseless = ci;
+			if (*q == ')') { /* to the end of the enclosing group */
+				info_empty(out);
+				return;
+			}
+			goto body;
 		}
-		x->p = q < x->end ? q + 1 : x->end;
-		info_unknown(out);
+		x->p = q;
+	}
+body:
+	x->impure = 1;
+	x->depth++;
+	parse_alt(x, out);
+	x->depth--;
+	x->caseless = saved;
+	if (x->p < x->end && *x->p == ')')
+		x->p++;
+	else
+		x->giveup = 1;
+	if (look) {
+		/* an assertion consumes nothing; its own facts may be about other text */
+		plan_free(out->match);
+		info_empty(out);
+		x->unsafe = 1;
+	}
+}
+
+/* One item at x->p (not a quantifier, not a skipped token). */
+static void parse_atom(struct rx *x, struct info *out)
+{
+	unsigned char c = *x->p, lit[8];
+	info_unknown(out);
+	if (x->inq)
+		goto literal;
+	if (c == '(') {
+		x->p++;
+		parse_group(x, out);
+		return;
+	}
+	if (c == '[') {
+		x->impure = 1;
+		parse_class(x);
 		return;
 	}
 	if (c == '.') {
 		x->p++;
 		x->impure = 1;
-		info_unknown(out);
 		return;
 	}
 	if (c == '^' || c == '$') {
@@ -514,202 +710,152 @@ static void parse_atom(struct rx *x, struct info *out, unsigned char *lit, size_
 		info_empty(out);
 		return;
 	}
+	if (c == '*' || c == '+' || c == '?' || c == ')' || c == '|') {
+		x->giveup = 1; /* PCRE2 rejects a quantifier with nothing before it */
+		return;
+	}
 	if (c == '\\') {
 		unsigned char e;
-		x->p++;
-		if (x->p >= x->end) {
+		if (x->p + 1 >= x->end) {
 			x->giveup = 1;
-			info_unknown(out);
 			return;
 		}
-		e = *x->p++;
+		e = x->p[1];
+		x->p += 2;
 		switch (e) {
-		case 'Q':
-			x->inq = 1;
-			x->impure = 1;
-			info_empty(out);
-			return;
-		case 'E':
-			x->impure = 1;
-			info_empty(out);
-			return;
-		case 'n': lit[0] = '\n'; goto one;
-		case 't': lit[0] = '\t'; goto one;
-		case 'r': lit[0] = '\r'; goto one;
-		case 'f': lit[0] = '\f'; goto one;
-		case 'e': lit[0] = 0x1b; goto one;
-		case 'a': lit[0] = 0x07; goto one;
+		case 'n': lit[0] = '\n'; break;
+		case 't': lit[0] = '\t'; break;
+		case 'r': lit[0] = '\r'; break;
+		case 'f': lit[0] = '\f'; break;
+		case 'e': lit[0] = 0x1b; break;
+		case 'a': lit[0] = 0x07; break;
 		case 'x': {
 			long cp = hex_escape(x);
-			if (cp < 0 || cp > 0x10ffff) {
+			if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) {
 				x->giveup = 1;
-				info_unknown(out);
 				return;
 			}
-			*lit_len = utf8_encode(cp, lit);
-			if (!literal_atom(x, lit, *lit_len, out))
-				*lit_len = 0;
+			x->impure = 1;
+			literal_atom(x, lit, utf8_encode(cp, lit), out);
 			return;
 		}
-		case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+		case 'b': case 'B':
 			x->impure = 1;
+			info_empty(out);
+			return;
+		case 'A': case 'z': case 'Z': case 'G': case 'K':
+			x->impure = 1;
+			x->unsafe = 1;
 			info_empty(out);
 			return;
 		case 'p': case 'P':
-			if (x->p < x->end && *x->p == '{')
-				skip_braces(x);
-			else if (x->p < x->end)
-				x->p++;
 			x->impure = 1;
-			info_unknown(out);
+			if (x->p < x->end && *x->p == '{') {
+				const unsigned char *b = memchr(x->p, '}', (size_t)(x->end - x->p));
+				if (!b) {
+					x->giveup = 1;
+					return;
+				}
+				x->p = b + 1;
+			} else if (x->p < x->end) {
+				x->p++;
+			}
 			return;
 		case 'N':
-			skip_braces(x);
+			if (x->p < x->end && *x->p == '{') {
+				x->giveup = 1; /* \N{U+hh} is a character, \N{...} else */
+				return;
+			}
 			/* fall through */
 		case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
 		case 'v': case 'V': case 'R': case 'X': case 'C':
 			x->impure = 1;
-			info_unknown(out);
 			return;
 		default:
-			if ((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) {
-				x->giveup = 1;
-				info_unknown(out);
+			if (e < 0x80 && ((e >= '0' && e <= '9') || ((e | 0x20) >= 'a' && (e | 0x20) <= 'z'))) {
+				x->giveup = 1; /* backreferences, octal, \c, \g, \k, \o, unknown */
+				return;
+			}
+			if (e >= 0x80) { /* an escaped non-ASCII character is itself */
+				size_t n = utf8_len(x->p - 1, x->end);
+				memcpy(lit, x->p - 1, n);
+				x->p += n - 1;
+				literal_atom(x, lit, n, out);
 				return;
 			}
 			lit[0] = e;
-			goto one;
 		}
-	one:
-		*lit_len = 1;
-		if (lit[0] == '\n')
-			x->impure = 1;
-		if (!literal_atom(x, lit, 1, out))
-			*lit_len = 0;
-		return;
-	}
-	if (c == '*' || c == '+' || c == '?') {
-		/* a quantifier with nothing before it: PCRE2 rejects it; plan nothing */
-		x->p++;
-		x->giveup = 1;
-		info_unknown(out);
+		literal_atom(x, lit, 1, out);
 		return;
 	}
 literal: {
-	size_t n = 1;
-	if (c >= 0xc0) /* keep a UTF-8 sequence whole: a quantifier applies to all of it */
-		while (x->p + n < x->end && (x->p[n] & 0xc0) == 0x80 && n < 4)
-			n++;
+	size_t n = utf8_len(x->p, x->end);
 	memcpy(lit, x->p, n);
 	x->p += n;
-	*lit_len = n;
-	if (!literal_atom(x, lit, n, out))
-		*lit_len = 0;
+	literal_atom(x, lit, n, out);
 }
-}
-
-/* Parse a {n}, {n,} or {n,m} quantifier at x->p; returns its minimum or -1 if none. */
-static long brace_quant(struct rx *x)
-{
-	const unsigned char *q = x->p + 1;
-	long lo = 0;
-	int digits = 0;
-	while (q < x->end && *q >= '0' && *q <= '9' && digits < 6) {
-		lo = lo * 10 + (*q++ - '0');
-		digits++;
-	}
-	if (!digits)
-		return -1;
-	if (q < x->end && *q == ',') {
-		q++;
-		while (q < x->end && *q >= '0' && *q <= '9')
-			q++;
-	}
-	if (q >= x->end || *q != '}')
-		return -1;
-	x->p = q + 1;
-	return lo;
 }
 
 /*
- * A sequence. Runs of atoms with exact strings are joined in cur first, so that "_ops" in
- * "\w+_ops" still gives its trigrams after an unknown atom.
+ * Append item a to a sequence: runs of items with exact sets are joined in cur first, so
+ * that "_ops" in "\w+_ops" gives its trigrams whole after an unknown item.
  */
+static void push(struct info *out, struct info *cur, struct info *a)
+{
+	if (a->ex.n >= 0) {
+		info_concat(cur, a);
+		if (cur->ex.n >= 0)
+			return;
+	}
+	info_concat(out, cur);
+	info_empty(cur);
+	if (a->ex.n < 0)
+		info_concat(out, a);
+}
+
+/* A sequence of items, each with its quantifiers. */
 static void parse_concat(struct rx *x, struct info *out)
 {
-	struct info cur;
+	struct info prev, cur;
+	int have = 0;
 	info_empty(out);
 	info_empty(&cur);
 	while (x->p < x->end && !x->giveup) {
-		struct info a;
-		unsigned char lit[8];
-		size_t lit_len;
-		long min = 1;
-		int quant = 0;
+		int min, max1;
 		if (!x->inq && (*x->p == '|' || *x->p == ')'))
 			break;
-		parse_atom(x, &a, lit, &lit_len);
-		while (!x->inq && x->p < x->end) {
-			long m;
-			if (*x->p == '*' || *x->p == '?') {
-				min = 0;
-				x->p++;
-			} else if (*x->p == '+') {
-				x->p++;
-			} else if (*x->p == '{' && (m = brace_quant(x)) >= 0) {
-				if (m == 0)
-					min = 0;
-			} else {
+		if (skip_nothing(x))
+			continue;
+		if (quantifier(x, &min, &max1)) {
+			if (!have) {
+				x->giveup = 1;
 				break;
 			}
-			quant = 1;
-			x->impure = 1;
-			if (x->p < x->end && (*x->p == '?' || *x->p == '+'))
-				x->p++;
+			quantify(&prev, min, max1);
+			continue;
 		}
-		if (x->depth == 0) {
-			if (lit_len && min > 0 && !(lit_len == 1 && lit[0] == '\n'))
-				run_add(x, lit, lit_len);
-			x->lit_total += lit_len;
-			if (!lit_len || quant)
-				run_end(x);
-		}
-		if (quant) {
-			if (min == 0) {
-				plan_free(a.match);
-				info_empty(&a);
-			} else {
-				struct plan *p = info_plan(&a);
-				info_unknown(&a);
-				a.match = p;
-			}
-		}
-		if (a.ex.n >= 0) {
-			info_concat(&cur, &a);
-			if (cur.ex.n < 0) {
-				info_concat(out, &cur);
-				info_empty(&cur);
-			}
-		} else {
-			info_concat(out, &cur);
-			info_empty(&cur);
-			info_concat(out, &a);
-		}
+		if (x->giveup)
+			break;
+		if (have)
+			push(out, &cur, &prev);
+		parse_atom(x, &prev);
+		have = 1;
 	}
+	if (have)
+		push(out, &cur, &prev);
 	info_concat(out, &cur);
-	if (x->depth == 0)
-		run_end(x);
 }
 
 static void parse_alt(struct rx *x, struct info *out)
 {
+	int ci0 = x->caseless;
 	parse_concat(x, out);
 	while (!x->giveup && x->p < x->end && *x->p == '|') {
 		struct info b;
 		x->p++;
 		x->impure = 1;
-		if (x->depth == 0)
-			x->top_alt = 1;
+		/* PCRE2 carries an option set in one branch into the next; caseless either way */
+		x->caseless |= ci0;
 		parse_concat(x, &b);
 		info_alt(out, &b);
 	}
@@ -757,17 +903,25 @@ static const struct lang langs[] = {
 	{NULL, NULL},
 };
 
+/* A string every match contains: found by the prefilter, then its line is matched. */
+struct qreq {
+	unsigned char s[LIT_MAX];
+	size_t len;
+	int caseless;      /* some letters in either case: found ASCII-caselessly */
+	pcre2_code *pre;   /* the caseless search for s */
+	struct plan *plan; /* its trigrams, to tell at search time how rare it is */
+};
+
 struct query {
 	char *pattern;
 	size_t pattern_len;
 	int caseless, word, literal;
 	pcre2_code *re;  /* the pattern as searched (word-wrapped); NULL when empty */
-	pcre2_code *pre; /* caseless prefilter for the required string */
-	unsigned char *req;
-	size_t req_len;
-	int req_caseless;
-	int plain;       /* the pattern is exactly req (literal characters only) */
+	struct qreq req[REQ_MAX];
+	size_t n_req;
+	int plain;       /* the pattern is exactly req[0] (literal characters only) */
 	int pure;        /* plain, case-sensitive, not whole-word: memmem decides */
+	int unsafe;      /* each line is matched alone (see struct rx) */
 	struct plan *plan;
 	int scan;        /* no usable trigram: every file is a candidate */
 	pcre2_code **files;
@@ -787,8 +941,10 @@ void query_free(struct query *q)
 		return;
 	free(q->pattern);
 	pcre2_code_free(q->re);
-	pcre2_code_free(q->pre);
-	free(q->req);
+	for (size_t i = 0; i < q->n_req; i++) {
+		pcre2_code_free(q->req[i].pre);
+		plan_free(q->req[i].plan);
+	}
 	plan_free(q->plan);
 	for (size_t i = 0; i < q->n_files; i++)
 		pcre2_code_free(q->files[i]);
@@ -864,21 +1020,29 @@ static int add_re(pcre2_code ***v, size_t *n, const char *p, size_t len, int cas
 	return 0;
 }
 
-/* Split the query into filters and the pattern (the rest, inner spacing kept). */
+/*
+ * Split the query into filters and the pattern: the rest, its spacing kept, leading and
+ * trailing spaces included. A filter takes one space next to it with it (the one that
+ * separates it from the pattern): "lang:c  foo" searches " foo", "foo lang:c" "foo".
+ */
 static int split(struct query *q, const char *s, struct buf *pat, struct buf *sym)
 {
 	const char *p = s;
-	int r = 0, have = 0;
+	int r = 0, drop_space = 0;
 	while (*p && !r) {
-		const char *ws = p, *t, *e;
-		while (*p == ' ' || *p == '\t')
+		const char *t, *e;
+		if (*p == ' ' || *p == '\t') {
+			if (!drop_space)
+				r = buf_addch(pat, *p);
+			drop_space = 0;
 			p++;
-		if (!*p)
-			break;
+			continue;
+		}
 		t = p;
 		while (*p && *p != ' ' && *p != '\t')
 			p++;
 		e = p;
+		drop_space = 1;
 		if (!strncmp(t, "file:", 5) || !strncmp(t, "f:", 2)) {
 			const char *v = t + (t[1] == ':' ? 2 : 5);
 			if (v == e)
@@ -906,12 +1070,73 @@ static int split(struct query *q, const char *s, struct buf *pat, struct buf *sy
 				return err_set(ERR_PARSE, "query: 'sym:' needs a name or regex");
 			r = buf_add(sym, t + 4, (size_t)(e - t - 4));
 		} else {
-			if (have)
-				r = buf_add(pat, ws, (size_t)(t - ws));
-			r = r ?: buf_add(pat, t, (size_t)(e - t));
-			have = 1;
+			r = buf_add(pat, t, (size_t)(e - t));
+			drop_space = 0;
+			continue;
 		}
+		/* a filter at the end takes the space before it */
+		if (!*e && pat->len && (pat->p[pat->len - 1] == ' ' || pat->p[pat->len - 1] == '\t'))
+			pat->p[--pat->len] = 0;
 	}
+	return r;
+}
+
+/*
+ * Plan the pattern (p, len) of q: the trigram plan, the required strings for the
+ * prefilter, and whether lines must be matched alone. A pattern outside the modelled
+ * subset is scanned: every file a candidate, every line matched.
+ */
+static int plan_pattern(struct query *q, struct rx *x, const char *p, size_t len)
+{
+	struct info top;
+	int r = 0;
+	x->p = (const unsigned char *)p;
+	x->end = x->p + len;
+	x->caseless = q->caseless;
+	parse_alt(x, &top);
+	if (x->p != x->end)
+		x->giveup = 1;
+	if (x->giveup) {
+		plan_free(top.match);
+		q->unsafe = 1;
+		q->scan = 1;
+		return 0;
+	}
+	q->unsafe = x->unsafe;
+	q->plain = !x->impure && top.ex.n == 1 && top.ex.len[0] > 0;
+	info_note_single(&top);
+	q->plan = info_plan(&top);
+	if (!q->plan || plan_leaves(q->plan) > PLAN_MAX) {
+		plan_free(q->plan);
+		q->plan = NULL;
+		q->scan = 1;
+	}
+	if (q->plain) { /* the one string first */
+		for (int k = 1; k < top.n_req; k++)
+			if (top.req[k].len > top.req[0].len) {
+				struct lit t = top.req[0];
+				top.req[0] = top.req[k];
+				top.req[k] = t;
+			}
+	}
+	for (int k = 0; k < top.n_req && !r; k++) {
+		struct qreq *e = &q->req[q->n_req];
+		struct buf b;
+		if (top.req[k].len < 2 && !(q->plain && k == 0))
+			continue;
+		memcpy(e->s, top.req[k].s, top.req[k].len);
+		e->len = top.req[k].len;
+		e->caseless = top.req[k].ci != 0;
+		e->plan = lit_plan(e->s, e->len, top.req[k].ci);
+		q->n_req++;
+		if (!e->caseless)
+			continue;
+		buf_init(&b, LIT_MAX * 4 + 16);
+		r = escape(&b, (const char *)e->s, e->len) ?:
+		    compile("regex", b.p, b.len, PCRE2_CASELESS, &e->pre);
+		buf_release(&b);
+	}
+	q->pure = q->plain && !q->word && q->n_req && !q->req[0].caseless;
 	return r;
 }
 
@@ -979,40 +1204,8 @@ int query_parse(const char *s, const struct query_opts *o, struct query **out)
 		buf_reset(&re);
 		if ((r = q->literal ? escape(&re, pat.p, pat.len) : buf_add(&re, pat.p, pat.len)))
 			goto out;
-		{
-			struct info top;
-			x->p = (const unsigned char *)re.p;
-			x->end = x->p + re.len;
-			x->caseless = q->caseless;
-			parse_alt(x, &top);
-			if (x->p != x->end)
-				x->giveup = 1;
-			if (x->giveup) {
-				plan_free(top.match);
-				q->plan = NULL;
-			} else {
-				q->plan = info_plan(&top);
-			}
-		}
-		if (!q->plan || plan_leaves(q->plan) > PLAN_MAX) {
-			plan_free(q->plan);
-			q->plan = NULL;
-			q->scan = 1;
-		}
-		if (!x->giveup && !x->top_alt && x->best_len) {
-			q->req = xmalloc(x->best_len);
-			memcpy(q->req, x->best, x->best_len);
-			q->req_len = x->best_len;
-			q->req_caseless = x->best_caseless;
-			q->plain = !x->impure && x->best_len == x->lit_total;
-			q->pure = q->plain && !q->word && !q->req_caseless;
-			if (q->req_caseless) {
-				buf_reset(&re);
-				if ((r = escape(&re, (const char *)q->req, q->req_len)) ||
-				    (r = compile("regex", re.p, re.len, PCRE2_CASELESS, &q->pre)))
-					goto out;
-			}
-		}
+		if ((r = plan_pattern(q, x, re.p, re.len)))
+			goto out;
 	}
 out:
 	free(x);
@@ -1086,7 +1279,9 @@ struct searcher {
 	uint64_t cur_line;
 	int file_counted;
 	int file_def;
+	size_t base;    /* the first line's start: past a UTF-8 BOM */
 	int count_only; /* past the page: count matching lines, keep nothing */
+	const struct qreq *req; /* the prefilter's string (the rarest), or NULL */
 	const int *abort; /* another counting thread ran out of time */
 };
 
@@ -1215,28 +1410,29 @@ static uint64_t line_of(struct searcher *s, size_t ls)
 	return s->cur_line;
 }
 
-/* Record the ranges of every match within line [ls, le). */
+/* Record the ranges of every match within line [ls, le) (matched alone, as rg does). */
 static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 {
 	const struct query *q = s->q;
-	size_t pos = ls, ms, me;
+	const unsigned char *l = s->d + ls;
+	size_t n = le - ls, pos = 0, ms, me;
 	h->r0 = s->res->n_ranges;
 	if (q->pure) {
 		const unsigned char *f;
-		while (pos < le && (f = find(s->d + pos, le - pos, q->req, q->req_len))) {
-			size_t a = (size_t)(f - s->d);
-			add_range(s->res, a - ls, a - ls + q->req_len);
-			pos = a + q->req_len;
+		while (pos < n && (f = find(l + pos, n - pos, q->req[0].s, q->req[0].len))) {
+			size_t a = (size_t)(f - l);
+			add_range(s->res, a, a + q->req[0].len);
+			pos = a + q->req[0].len;
 		}
 	} else {
-		while (pos <= le && rmatch(s, q->re, s->d, le, pos, &ms, &me) == 1) {
+		while (pos <= n && rmatch(s, q->re, l, n, pos, &ms, &me) == 1) {
 			if (me > ms)
-				add_range(s->res, ms - ls, me - ls);
+				add_range(s->res, ms, me);
 			if (me > pos)
 				pos = me;
 			else {
 				pos = me + 1;
-				while (pos < le && (s->d[pos] & 0xc0) == 0x80)
+				while (pos < n && (l[pos] & 0xc0) == 0x80)
 					pos++;
 			}
 			if (s->res->n_ranges - h->r0 > 1000)
@@ -1300,10 +1496,11 @@ static void on_line(struct searcher *s, size_t ls, size_t le)
 	}
 }
 
-static size_t line_start(const unsigned char *d, size_t at)
+/* The start of the line holding byte at, not before floor (a line start). */
+static size_t line_start(const unsigned char *d, size_t floor, size_t at)
 {
-	const unsigned char *p = at ? memrchr(d, '\n', at) : NULL;
-	return p ? (size_t)(p - d) + 1 : 0;
+	const unsigned char *p = at > floor ? memrchr(d + floor, '\n', at - floor) : NULL;
+	return p ? (size_t)(p - d) + 1 : floor;
 }
 
 static size_t line_end(const unsigned char *d, size_t n, size_t at)
@@ -1312,67 +1509,187 @@ static size_t line_end(const unsigned char *d, size_t n, size_t at)
 	return p ? (size_t)(p - d) : n;
 }
 
+/* Where the first line of a text starts: after a UTF-8 BOM, which rg does not search. */
+static size_t text_base(const unsigned char *d, size_t n)
+{
+	return n >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf ? 3 : 0;
+}
+
+/* Does line [ls, le) match, seen alone as rg sees it? 1 yes, 0 no, -1 limit hit. */
+static int line_matches(struct searcher *s, size_t ls, size_t le)
+{
+	size_t ms, me;
+	return rmatch(s, s->q->re, s->d + ls, le - ls, 0, &ms, &me);
+}
+
 /*
- * Find the matching lines of the current file. With a pure literal, memmem decides. With a
- * required string, each line holding it is checked by the regex alone. Otherwise the regex
- * runs over the whole text and a match that crosses a newline is checked again within
- * its first line (rg matches line by line).
+ * Find the matching lines of the current file, each line matched alone (so anchors and
+ * lookarounds see one line, and nothing follows a final newline). With a prefilter string,
+ * only lines holding it are matched (memmem alone decides a pure literal). Without one, a
+ * pattern free of lookarounds and \A, \z, \Z, \G runs over the whole text: wherever a
+ * line has a match, the search from the line's start finds one starting in that line (the
+ * same path matches: ^, $ and \b see a newline as they see a line's ends; no atomic or
+ * possessive item can eat the newline and refuse to give it back), so no matching line is
+ * passed over; the line where a match starts is then matched alone. Other patterns are
+ * matched on every line.
  */
 static void scan_file(struct searcher *s)
 {
 	const struct query *q = s->q;
+	const struct qreq *rq = s->req;
 	const unsigned char *d = s->d;
-	size_t n = s->n, pos = 0, ms, me;
+	size_t n = s->n, pos, ms, me;
 
-	s->cur_pos = 0;
+	s->base = pos = text_base(d, n);
+	s->cur_pos = pos;
 	s->cur_line = 1;
 	s->file_counted = 0;
 	while (pos < n && !s->stop) {
 		size_t ls, le;
+		int m;
 		if ((++s->tick & 255) == 0 && out_of_time(s))
 			return;
-		if (q->req) {
+		if (rq) {
 			size_t at;
-			if (q->pre) {
-				if (rmatch(s, q->pre, d, n, pos, &ms, &me) != 1)
+			if (rq->pre) {
+				if (rmatch(s, rq->pre, d, n, pos, &ms, &me) != 1)
 					return;
 				at = ms;
 			} else {
-				const unsigned char *f = find(d + pos, n - pos, q->req, q->req_len);
+				const unsigned char *f = find(d + pos, n - pos, rq->s, rq->len);
 				if (!f)
 					return;
 				at = (size_t)(f - d);
 			}
-			ls = line_start(d, at);
-			if (ls < pos)
-				ls = pos;
+			ls = line_start(d, pos, at);
 			le = line_end(d, n, at);
-			if (q->pure || rmatch(s, q->re, d, le, ls, &ms, &me) == 1)
+			if (q->pure || line_matches(s, ls, le) == 1)
 				on_line(s, ls, le);
 			pos = le + 1;
 			continue;
 		}
-		{
-			int m = rmatch(s, q->re, d, n, pos, &ms, &me);
-			if (m == 0)
-				return;
-			if (m < 0) {
-				pos = line_end(d, n, pos) + 1;
-				continue;
-			}
-			ls = line_start(d, ms);
-			le = line_end(d, n, ms);
-			if (me > le) { /* crossed a newline: retry within the line */
-				size_t start = ls > pos ? ls : pos;
-				if (rmatch(s, q->re, d, le, start, &ms, &me) != 1) {
-					pos = le + 1;
-					continue;
-				}
-			}
-			on_line(s, ls, le);
+		if (q->unsafe) {
+			le = line_end(d, n, pos);
+			if (line_matches(s, pos, le) == 1)
+				on_line(s, pos, le);
 			pos = le + 1;
+			continue;
 		}
+		/* the subject starts at the first line, so that ^ matches there */
+		m = rmatch(s, q->re, d + s->base, n - s->base, pos - s->base, &ms, &me);
+		ms += s->base;
+		me += s->base;
+		if (m == 0)
+			return;
+		if (m < 0) {
+			pos = line_end(d, n, pos) + 1;
+			continue;
+		}
+		if (ms >= n && n && d[n - 1] == '\n')
+			return; /* past the final newline: no line there */
+		ls = line_start(d, pos, ms);
+		le = line_end(d, n, ms);
+		if (line_matches(s, ls, le) == 1)
+			on_line(s, ls, le);
+		pos = le + 1;
 	}
+}
+
+/* Does a text hold every trigram the plan wants? (Trigrams never hold a newline.) */
+static int plan_holds(const struct plan *p, const unsigned char *d, size_t n)
+{
+	if (!p)
+		return 1;
+	if (p->op == PLAN_TRI) {
+		unsigned char t[3] = {(unsigned char)(p->tri >> 16), (unsigned char)(p->tri >> 8),
+				      (unsigned char)p->tri};
+		return memchr(t, '\n', 3) == NULL && memmem(d, n, t, 3) != NULL;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		int h = plan_holds(p->kids[i], d, n);
+		if (p->op == PLAN_AND && !h)
+			return 0;
+		if (p->op == PLAN_OR && h)
+			return 1;
+	}
+	return p->op == PLAN_AND;
+}
+
+/* A searcher over one text, without an index (tests); release with searcher_release. */
+static void searcher_text(struct searcher *s, const struct query *q, struct search_result *r,
+			  const struct search_opts *o, const void *text, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	memset(r, 0, sizeof(*r));
+	s->q = q;
+	s->o = o;
+	s->res = r;
+	s->d = text;
+	s->n = len;
+	s->count_only = 1;
+	s->deadline_ns = UINT64_MAX / 2;
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	s->md = pcre2_match_data_create(1, NULL);
+	s->mc = pcre2_match_context_create(NULL);
+	if (!s->md || !s->mc)
+		BUG("pcre2 allocation");
+	pcre2_set_match_limit(s->mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(s->mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(s->mc, HEAP_LIMIT_KB);
+}
+
+static void searcher_release(struct searcher *s)
+{
+	pcre2_match_context_free(s->mc);
+	pcre2_match_data_free(s->md);
+}
+
+int query_accepts(const struct query *q, const void *text, size_t len)
+{
+	struct searcher s;
+	struct search_result r;
+	struct search_opts o;
+	int ok;
+	size_t ms, me;
+	if (!q->re)
+		return 1;
+	if (!plan_holds(q->plan, text, len))
+		return 0;
+	search_opts_default(&o);
+	searcher_text(&s, q, &r, &o, text, len);
+	ok = 1;
+	for (size_t k = 0; k < q->n_req && ok; k++) {
+		const struct qreq *e = &q->req[k];
+		if (e->pre)
+			ok = rmatch(&s, e->pre, text, len, 0, &ms, &me) == 1;
+		else
+			ok = memmem(text, len, e->s, e->len) != NULL;
+	}
+	searcher_release(&s);
+	return ok;
+}
+
+size_t query_n_required(const struct query *q)
+{
+	return q->n_req;
+}
+
+uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k)
+{
+	struct searcher s;
+	struct search_result r;
+	struct search_opts o;
+	if (!q->re || k >= (int)q->n_req)
+		return 0;
+	search_opts_default(&o);
+	searcher_text(&s, q, &r, &o, text, len);
+	if (q->pure)
+		s.req = &q->req[0];
+	else if (k >= 0)
+		s.req = &q->req[k];
+	scan_file(&s);
+	searcher_release(&s);
+	return r.total;
 }
 
 /* ---- candidates ---- */
@@ -1560,11 +1877,11 @@ static void definers(const struct index *ix, const struct query *q, struct idset
 	memset(out, 0, sizeof(*out));
 	if (!q->plain || q->word)
 		return;
-	index_symbol_find(ix, (const char *)q->req, q->req_len, &lo, &hi);
+	index_symbol_find(ix, (const char *)q->req[0].s, q->req[0].len, &lo, &hi);
 	out->v = xmalloc((hi - lo + 1) * sizeof(uint32_t));
 	for (size_t i = lo; i < hi; i++) {
 		const struct index_symbol *y = index_symbol_by_name(ix, i);
-		if (!q->req_caseless && memcmp(index_symbol_name(ix, y), q->req, q->req_len))
+		if (!q->req[0].caseless && memcmp(index_symbol_name(ix, y), q->req[0].s, q->req[0].len))
 			continue;
 		out->v[out->n++] = y->file;
 	}
@@ -1636,6 +1953,7 @@ static void *count_worker(void *arg)
 	s.res = &r;
 	s.t0 = m->t0;
 	s.deadline_ns = m->deadline_ns;
+	s.req = m->req;
 	s.md = pcre2_match_data_create(1, NULL);
 	s.mc = pcre2_match_context_create(NULL);
 	s.js = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
@@ -1688,6 +2006,28 @@ static void count_rest(struct searcher *s, const uint64_t *order, size_t n)
 	}
 }
 
+/*
+ * The prefilter's string for a search over ix: the required string in the fewest files
+ * (by its trigram lists; strings too short for a trigram count as in every file, the
+ * longest of them first); the literal itself for a plain pattern.
+ */
+static const struct qreq *pick_req(const struct index *ix, const struct query *q)
+{
+	const struct qreq *best = NULL;
+	size_t best_n = 0;
+	if (q->plain)
+		return q->n_req ? &q->req[0] : NULL;
+	for (size_t k = 0; k < q->n_req; k++) {
+		const struct qreq *e = &q->req[k];
+		size_t c = e->plan ? plan_count(ix, e->plan) : SIZE_MAX;
+		if (!best || c < best_n || (c == best_n && e->len > best->len)) {
+			best = e;
+			best_n = c;
+		}
+	}
+	return best;
+}
+
 /* Content search: plan, filter, rank, then verify in rank order. */
 static void search_content(struct searcher *s)
 {
@@ -1697,6 +2037,7 @@ static void search_content(struct searcher *s)
 	struct idset c, defs;
 	uint64_t *order;
 
+	s->req = pick_req(ix, q);
 	eval(ix, q->plan, &c);
 	definers(ix, q, &defs);
 	if (defs.n)
@@ -1753,7 +2094,7 @@ static void search_symbols(struct searcher *s)
 	const struct index *ix = s->ix;
 	const struct query *q = s->q;
 	const struct index_symbol **v;
-	size_t n = 0, lo = 0, hi = index_n_symbols(ix), ms, me;
+	size_t n = 0, lo = 0, hi = index_n_symbols(ix), ms, me, base;
 
 	if (q->sym_lit)
 		index_symbol_find(ix, q->sym_lit, q->sym_lit_len, &lo, &hi);
@@ -1786,9 +2127,10 @@ static void search_symbols(struct searcher *s)
 			s->cur_line = 1;
 			s->file_counted = 0;
 		}
-		ls = line_start(s->d, y->off);
+		base = text_base(s->d, s->n);
+		ls = line_start(s->d, y->off >= base ? base : 0, y->off);
 		le = line_end(s->d, s->n, y->off);
-		if (q->re && rmatch(s, q->re, s->d, le, ls, &ms, &me) != 1)
+		if (q->re && line_matches(s, ls, le) != 1)
 			continue;
 		{
 			struct search_result *r = s->res;
@@ -1850,8 +2192,8 @@ static void finish_page(struct searcher *s)
 				out = xrealloc(out, cap_out * sizeof(*out));
 			}
 			out[n_out++] = h;
-			for (unsigned c = 1; c <= s->o->context && ls > 0; c++) {
-				size_t pe = ls - 1, ps = line_start(d, pe);
+			for (unsigned c = 1; c <= s->o->context && ls > text_base(d, n); c++) {
+				size_t pe = ls - 1, ps = line_start(d, text_base(d, n), pe);
 				out[n_out++] = (struct hit){id, 1, h.line - c, ps, pe, 0, 0};
 				ls = ps;
 			}

@@ -53,6 +53,21 @@ const char *query_pattern(const struct query *q);
 /* A short description of the plan for people: "trigrams", "scan", "symbols". */
 const char *query_plan_kind(const struct query *q);
 
+/*
+ * The planner's promise, checkable on any text (tests, fuzzing): 1 when the trigram plan
+ * accepts a file of these bytes and each required string of the prefilter occurs in them.
+ * For every pattern and text, a line of the text that the pattern matches implies 1.
+ */
+int query_accepts(const struct query *q, const void *text, size_t len);
+/* The number of strings the prefilter may choose from (each occurs in every match). */
+size_t query_n_required(const struct query *q);
+/*
+ * Matching lines of text as a search counts them (BOM, final newline, lines matched
+ * alone), with the prefilter on required string k, or without one for k = -1; the file
+ * filters and the plan are not applied. For tests against a per-line oracle.
+ */
+uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k);
+
 struct search_opts {
 	size_t limit;       /* match lines in the page (default 50, at most SEARCH_LIMIT_MAX) */
 	size_t offset;      /* match lines skipped before the page */

@@ -34,6 +34,8 @@ void eth_suspend(void);
 C
 printf 'Straße and STRASSE\nKelvin: \342\204\252 k K\nlong s: \305\277 s S\ncaf\303\251 CAF\303\211\n\316\261\316\262\316\263 greek\ninvalid \377\376 bytes foo\n' >"$S/uni/text.txt"
 printf 'no newline at end foo' >"$S/uni/nonl.txt"
+printf '\357\273\277foo after a BOM\n#include <bom.h>\n' >"$S/uni/bom.txt"
+printf 'spin_lock_irqsave(&l, f);\nspin_locksave\nspin_unlock(&l);\n  \n\t\n a foo b \n' >"$S/uni/spin.c"
 printf 'crlf foo\r\nline two\r\n\r\n' >"$S/uni/crlf.txt"
 printf '\n\n\nfoo\n\n' >"$S/uni/blank.txt"
 : >"$S/empty.txt"
@@ -100,6 +102,20 @@ compare "lookbehind" "-P" "" '(?<=foo)bar'
 compare "crlf" "" "" 'foo\r$'
 compare "binary prefix" "" "" 'foo'
 compare "long line" "" "" 'foo tail'
+# one regression case for each class the planner or the matcher once got wrong
+compare "dot-star between literals" "" "" 'EXPORT.*GPL'
+compare "optional group" "" "" 'spin_lock(_irq)?save'
+compare "quantifier after a comment" "-P" "" 'spin_unlockz(?#)?'
+compare "quantifier after empty quote" "-P" "" 'spin_unlockz\Q\E?'
+compare "quantifier after quote" "-P" "" 'spin_unlo\Qck\E*z?'
+compare "long brace" "-P" "" 'spin_unlockz{0000000}'
+compare "lookbehind across lines" "-P" "" '(?<=\n)#include'
+compare "whole-line anchors" "-P" "" '\A\s*\z'
+compare "blank lines" "" "" '^\s*$'
+compare "BOM" "" "" '^foo'
+compare "BOM then line two" "" "" '^#include'
+compare "trailing spaces kept" "-F" "--fixed-strings" ' foo '
+compare "leading spaces kept" "" "" '  '
 compare "file filter" "" "" 'foo' '\.c$'
 compare "file filter dir" "" "" 'EXPORT' 'drivers/'
 

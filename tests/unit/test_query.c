@@ -2,6 +2,7 @@
 #include "test.h"
 #include "query.h"
 #include "search_fixture.h"
+#include "query_oracle.h"
 
 static struct search_result *run(struct fixture *f, const char *q, const struct query_opts *qo,
 				 const struct search_opts *so)
@@ -28,7 +29,10 @@ TEST(parse_errors)
 	CHECK_EQ_STR(err_msg(), "query: unknown language 'cobol'");
 	CHECK(query_parse("file:( x", NULL, &q) == ERR_PARSE);
 	CHECK(strstr(err_msg(), "bad file: regex") != NULL);
-	CHECK(query_parse("  ", NULL, &q) == ERR_PARSE);
+	CHECK(query_parse("lang:c", NULL, &q) == ERR_PARSE);
+	CHECK(query_parse("  ", NULL, &q) == 0); /* two spaces are a pattern, as for rg */
+	CHECK_EQ_STR(query_pattern(q), "  ");
+	query_free(q);
 	CHECK(query_parse("sym:a sym:b", NULL, &q) == ERR_PARSE);
 	CHECK(query_parse("\xff(", NULL, &q) == ERR_PARSE);
 	memset(big, 'a', sizeof(big));
@@ -61,10 +65,275 @@ TEST(plans)
 	}
 	{
 		struct query *q;
+		/* a filter takes the one space that separates it; the pattern keeps the rest */
 		CHECK(query_parse("file:x  foo   bar  lang:c", NULL, &q) == 0);
-		CHECK_EQ_STR(query_pattern(q), "foo   bar");
+		CHECK_EQ_STR(query_pattern(q), " foo   bar ");
+		query_free(q);
+		CHECK(query_parse("file:x foo lang:c bar", NULL, &q) == 0);
+		CHECK_EQ_STR(query_pattern(q), "foo bar");
+		query_free(q);
+		CHECK(query_parse(" foo ", &(struct query_opts){.literal = 1}, &q) == 0);
+		CHECK_EQ_STR(query_pattern(q), " foo ");
+		CHECK(query_count_text(q, "a foo b\nfoo\n foo\n", 19, -1) == 1);
 		query_free(q);
 	}
+}
+
+
+/*
+ * The planner's table: for each pattern, a text it matches (the plan must accept it) and,
+ * where the plan narrows, a text it must reject, with the reason the plan is sound.
+ */
+TEST(plan_table)
+{
+	static const struct {
+		const char *q;
+		int ci;
+		const char *kind, *match, *reject, *why;
+	} rows[] = {
+		{"EXPORT.*GPL", 0, "trigrams", "EXPORT_SYMBOL_GPL(x);", "EXPORT_SYMBOL(x);",
+		 ".* may match nothing or anything: EXPORT and GPL are two requirements, not EXPORTGPL"},
+		{"spin_lock(_irq)?save", 0, "trigrams", "spin_lock_irqsave(&l, f);", "spin_lock(&l);",
+		 "(..)? adds \"\" to the group's set: one of spin_locksave, spin_lock_irqsave"},
+		{"foo[^x]*bar", 0, "trigrams", "foo-->bar", "foo only",
+		 "a class is unknown and [^x]* may be empty: foo and bar apart"},
+		{"spin_unlockz(?#)?", 0, "trigrams", "spin_unlock(l);", "spin_lock(l);",
+		 "a comment is no item: ? quantifies z, so spin_unlock is required and z is not"},
+		{"spin_unlockz\\Q\\E?", 0, "trigrams", "spin_unlock(l);", "spin_lock(l);",
+		 "an empty \\Q\\E is no item: ? quantifies z"},
+		{"ab\\Qcd\\E*e", 0, "trigrams", "abce", "abde",
+		 "* after \\E quantifies d, the last character quoted: abc then e"},
+		{"xyz{0000000}abc", 0, "trigrams", "xyabc", "xyz{0000000}abc",
+		 "a brace of any digit count is a quantifier: z{0} may be absent, the braces are no text"},
+		{"a{,3}bcd", 0, "scan", "a{,3}bcd", NULL,
+		 "{,3} is text to this PCRE2 and a quantifier to later ones: not modelled, scanned"},
+		{"foo{ 2}bar", 0, "scan", "foo{ 2}bar", NULL, "spaces in a brace: read either way, scanned"},
+		{"(?i)sha256", 0, "trigrams", "SHA256_LEN", "sha1",
+		 "caseless ASCII letters look up both cases of each trigram"},
+		{"kmalloc", 1, "trigrams", "\xe2\x84\xaaMALLOC(", "vmalloc(",
+		 "caseless k is k, K or KELVIN SIGN (PCRE2's caseless set): three strings ORed"},
+		{"(?i:FOO)_bar", 0, "trigrams", "foo_bar", "FOO_BAR",
+		 "a flag group's caselessness ends with the group: _bar keeps its case"},
+		{"(a(?i)b|c)de", 0, "trigrams", "Cde", "xyz",
+		 "an option set in one branch carries into the next (caseless whenever either is)"},
+		{"\\w+_ops\\b", 0, "trigrams", "struct x_ops y", "ops",
+		 "\\w+ is unknown; the run _ops after it is joined before it becomes trigrams"},
+		{"[A-Z]{2}_RESUME", 0, "trigrams", "PM_RESUME", "RESUME",
+		 "a quantified class is unknown; _RESUME is required"},
+		{"foo\\x{62}ar", 0, "trigrams", "foobar", "foo bar", "\\x{62} is the character b"},
+		{"foo|bar", 0, "trigrams", "a bar", "baz", "an alternation ORs its branches' plans"},
+		{"foo|", 0, "scan", "anything", NULL, "an empty branch matches every line: no plan"},
+		{"a(?=bcd)", 0, "scan", "abcd", NULL,
+		 "an assertion consumes nothing: its text is not required of the match"},
+		{"(foo)\\1", 0, "scan", "foofoo", NULL, "backreferences are not modelled: scanned"},
+		{"(?x) foo", 0, "scan", "foo", NULL, "extended syntax is not modelled: scanned"},
+		{"x*", 0, "scan", "a", NULL, "x* matches the empty string: every line"},
+		{"fo", 0, "scan", "fo", NULL, "two bytes make no trigram"},
+		{"[[:alpha:]]_ops", 0, "trigrams", "x_ops", "ops", "a POSIX class ends at :] then ]"},
+		{"[]x]_ops", 0, "trigrams", "]_ops", "_op", "a ] first in a class is a member"},
+		{"\\bfoo\\Bbar", 0, "trigrams", "foobar", "foo bar",
+		 "\\b and \\B consume nothing: foobar is required"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct query_opts o = {.caseless = rows[i].ci};
+		struct query *q;
+		if (query_parse(rows[i].q, &o, &q)) {
+			fprintf(stderr, "'%s': %s\n", rows[i].q, err_msg());
+			CHECK(0);
+			continue;
+		}
+		if (strcmp(query_plan_kind(q), rows[i].kind))
+			fprintf(stderr, "plan of '%s' is %s (%s)\n", rows[i].q, query_plan_kind(q), rows[i].why);
+		CHECK_EQ_STR(query_plan_kind(q), rows[i].kind);
+		CHECK(oracle_lines(rows[i].q, &o, (const unsigned char *)rows[i].match, strlen(rows[i].match)) == 1);
+		if (!query_accepts(q, rows[i].match, strlen(rows[i].match)))
+			fprintf(stderr, "'%s' rejects '%s' (%s)\n", rows[i].q, rows[i].match, rows[i].why);
+		CHECK(query_accepts(q, rows[i].match, strlen(rows[i].match)));
+		if (rows[i].reject) {
+			if (query_accepts(q, rows[i].reject, strlen(rows[i].reject)))
+				fprintf(stderr, "'%s' accepts '%s' (%s)\n", rows[i].q, rows[i].reject, rows[i].why);
+			CHECK(!query_accepts(q, rows[i].reject, strlen(rows[i].reject)));
+		}
+		query_free(q);
+	}
+}
+
+/* Lines as rg sees them: one at a time, after a BOM, none past the final newline. */
+TEST(per_line)
+{
+	static const struct {
+		const char *q, *text;
+		uint64_t lines;
+	} rows[] = {
+		{"(?<=\\n)#include", "a\n#include <x>\n", 0},
+		{"\\Afoo\\z", "x\nfoo\nfoo bar\n", 1},
+		{"^\\s*$", "a\n\n  \nb\n\n", 3},
+		{"^$", "a\n", 0},
+		{"^$", "a\n\n", 1},
+		{"x*", "a\nb", 2},
+		{"x*", "", 0},
+		{"^foo", "\xef\xbb\xbf" "foo\nfoo\n", 2},
+		{"foo(?!\\s*bar)", "foo\nbar\n", 1},
+		{"a\\s+b", "a\nb\n", 0},
+		{"(?s)a.b", "a\nb\n", 0},
+		{"foo$", "foo\r\nfoo\n", 1},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct query *q;
+		struct query_opts o = {0};
+		size_t n = strlen(rows[i].text);
+		CHECK(query_parse(rows[i].q, &o, &q) == 0);
+		CHECK(oracle_lines(rows[i].q, &o, (const unsigned char *)rows[i].text, n) == (int64_t)rows[i].lines);
+		for (int k = -1; k < (int)query_n_required(q); k++) {
+			uint64_t got = query_count_text(q, rows[i].text, n, k);
+			if (got != rows[i].lines)
+				fprintf(stderr, "'%s': %llu lines, want %llu\n", rows[i].q,
+					(unsigned long long)got, (unsigned long long)rows[i].lines);
+			CHECK(got == rows[i].lines);
+		}
+		query_free(q);
+	}
+	CHECK(query_check("^\\s*$", &(struct query_opts){0}, (const unsigned char *)"\n \n", 3) == 0);
+}
+
+/*
+ * The caseless rule of the planner: no ASCII character but k, K, s, S has a non-ASCII
+ * caseless partner in this PCRE2 (a class of all printable ASCII, caseless, against every
+ * code point past ASCII finds exactly KELVIN SIGN and LONG S).
+ */
+TEST(caseless_partners)
+{
+	int code, n = 0, others = 0;
+	PCRE2_SIZE at;
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR) "^[\\x{20}-\\x{7e}]$", PCRE2_ZERO_TERMINATED,
+				      PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &code, &at, NULL);
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	CHECK(c != NULL);
+	for (long cp = 0x80; c && cp <= 0x10ffff; cp++) {
+		unsigned char b[4];
+		size_t len;
+		if (cp >= 0xd800 && cp < 0xe000)
+			continue;
+		if (cp < 0x800) {
+			b[0] = (unsigned char)(0xc0 | cp >> 6);
+			b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+			len = 2;
+		} else if (cp < 0x10000) {
+			b[0] = (unsigned char)(0xe0 | cp >> 12);
+			b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+			b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+			len = 3;
+		} else {
+			b[0] = (unsigned char)(0xf0 | cp >> 18);
+			b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+			b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+			b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+			len = 4;
+		}
+		if (pcre2_match(c, b, len, 0, 0, md, NULL) >= 0) {
+			n++;
+			others += cp != 0x212a && cp != 0x17f;
+		}
+	}
+	CHECK(n == 2 && others == 0);
+	pcre2_match_data_free(md);
+	pcre2_code_free(c);
+}
+
+/* A small deterministic generator (xorshift) for the property test. */
+static uint64_t rng_state = 0x5eed5eedULL;
+static unsigned rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+static const char *const atoms[] = {
+	"a", "b", "k", "s", "K", "S", "_", "x", " ", "\xc3\xa9", "\xc3\x89", "\xe2\x84\xaa",
+	"\xc5\xbf", ".", "\\w", "\\d", "\\s", "\\S", "[ab]", "[^a]", "[[:alpha:]]", "\\b", "\\B",
+	"^", "$", "\\A", "\\z", "\\Z", "(?=a)", "(?<=b)", "(?!a)", "(?<!k)", "\\Qa*\\E", "\\Q\\E",
+	"(?#c)", "\\E", "\\x61", "\\x{6b}", "\\.", "{", "}", "\\n", "\\t", "(?i)", "(?-i)", "(?^)",
+	"\\K", "\\x{212a}",
+};
+static const char *const quants[] = {
+	"", "", "", "", "*", "+", "?", "{0,2}", "{1,3}", "{2}", "{0}", "??", "*+", "{1}",
+	"{00000001,}", "{,2}",
+};
+
+static void gen(char *o, size_t *k, size_t cap, int depth)
+{
+	unsigned n = 1 + rnd(5);
+	for (unsigned i = 0; i < n && *k + 64 < cap; i++) {
+		const char *a, *qu = quants[rnd(sizeof(quants) / sizeof(quants[0]))];
+		unsigned r = rnd(10);
+		if (r == 0 && depth < 3) {
+			static const char *const open[] = {"(", "(?:", "(?i:", "(?>", "(?=", "(?<n>"};
+			size_t l;
+			a = open[rnd(sizeof(open) / sizeof(open[0]))];
+			l = strlen(a);
+			memcpy(o + *k, a, l);
+			*k += l;
+			gen(o, k, cap, depth + 1);
+			while (rnd(3) == 0 && *k + 64 < cap) {
+				o[(*k)++] = '|';
+				if (rnd(4))
+					gen(o, k, cap, depth + 1);
+			}
+			o[(*k)++] = ')';
+		} else {
+			size_t l;
+			a = atoms[rnd(sizeof(atoms) / sizeof(atoms[0]))];
+			l = strlen(a);
+			memcpy(o + *k, a, l);
+			*k += l;
+		}
+		memcpy(o + *k, qu, strlen(qu));
+		*k += strlen(qu);
+	}
+}
+
+static const char *const pieces[] = {
+	"a", "b", "k", "s", "K", "S", "_", "x", " ", "\n", "\n", "\xc3\xa9", "\xc3\x89",
+	"\xe2\x84\xaa", "\xc5\xbf", ".", "*", "{", "}", "1", "\t", "\r", "ab", "ka", "\xff",
+};
+
+/*
+ * The property: random patterns over random texts; wherever PCRE2 finds a line matching
+ * alone, the plan and the prefilter accept the text, and the search counts what the
+ * oracle counts.
+ */
+TEST(property)
+{
+	unsigned bad = 0, checked = 0;
+	for (int i = 0; i < 50000 && bad < 10; i++) {
+		char p[512];
+		unsigned char t[256];
+		size_t k = 0, n = 0;
+		struct query_opts o = {.caseless = rnd(4) == 0, .word = rnd(6) == 0, .literal = rnd(8) == 0};
+		gen(p, &k, sizeof(p) - 8, 0);
+		p[k] = 0;
+		if (rnd(8) == 0) {
+			memcpy(t, "\xef\xbb\xbf", 3);
+			n = 3;
+		}
+		for (unsigned j = rnd(40); j && n + 8 < sizeof(t); j--) {
+			const char *x = pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(t + n, x, strlen(x));
+			n += strlen(x);
+		}
+		/* half the time, the text holds a literal run of the pattern */
+		if (rnd(2) && k && n + 16 < sizeof(t)) {
+			size_t at = rnd((unsigned)k), l = 1 + rnd(8);
+			for (size_t j = at; j < k && j < at + l; j++)
+				t[n++] = (unsigned char)p[j];
+		}
+		bad += (unsigned)query_check(p, &o, t, n);
+		checked++;
+	}
+	CHECK(bad == 0);
+	CHECK(checked == 50000);
 }
 
 TEST(search_rank_and_page)
@@ -249,6 +518,10 @@ int main(void)
 {
 	RUN(parse_errors);
 	RUN(plans);
+	RUN(plan_table);
+	RUN(per_line);
+	RUN(caseless_partners);
+	RUN(property);
 	RUN(search_rank_and_page);
 	RUN(search_modes);
 	RUN(case_variants);
