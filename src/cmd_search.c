@@ -5,7 +5,9 @@
  * Opens the release with the vendor's key, loads its search index, runs the query, logs
  * the search (durably, before anything is printed) and prints rg-like path:line:text
  * lines or the JSON of docs/search.md. The hidden --bench FILE mode loads once and times
- * each query of FILE (one a line) --repeat times, for bench/search.sh.
+ * each query of FILE (one a line) --repeat times, for bench/search.sh; the hidden --batch
+ * FILE mode loads once and answers each query of FILE (each logged like a single search)
+ * with its matching path:line pairs, for the differential test against rg.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -155,6 +157,22 @@ static long rss_kb(void)
 	return kb;
 }
 
+/* A query line of --bench or --batch: leading "-i ", "-w ", "-F " set options. */
+static const char *query_flags(const char *s, struct query_opts *qo)
+{
+	for (;;) {
+		if (!strncmp(s, "-i ", 3))
+			qo->caseless = 1;
+		else if (!strncmp(s, "-w ", 3))
+			qo->word = 1;
+		else if (!strncmp(s, "-F ", 3))
+			qo->literal = 1;
+		else
+			return s;
+		s += 3;
+	}
+}
+
 /*
  * The bench mode: each line of path is a query (a leading "-i " or "-w " sets the flag).
  * Prints, per query, the median ms for the first page of limit results, the median ms of
@@ -183,15 +201,7 @@ static int bench(const struct index *ix, const char *path, unsigned long long re
 		line[strcspn(line, "\n")] = 0;
 		if (!*s || *s == '#')
 			continue;
-		for (;;) {
-			if (!strncmp(s, "-i ", 3))
-				qo.caseless = 1;
-			else if (!strncmp(s, "-w ", 3))
-				qo.word = 1;
-			else
-				break;
-			s += 3;
-		}
+		s = (char *)query_flags(s, &qo);
 		if ((r = query_parse(s, &qo, &q)))
 			break;
 		for (unsigned long long k = 0; k < repeat; k++) {
@@ -223,9 +233,70 @@ static int bench(const struct index *ix, const char *path, unsigned long long re
 	return r;
 }
 
+/*
+ * The batch mode: each line of path is a query; prints "#N TOTAL" (N counts from 1) and
+ * then every matching line as path:line, paging through all of them. Each query is logged
+ * before its lines are printed. A query that does not parse prints "#N error: MESSAGE".
+ */
+static int batch(struct facility *f, const char *actor, const char *rel, const struct index *ix,
+		 const char *path, const struct search_opts *so0)
+{
+	FILE *in = fopen(path, "r");
+	char line[QUERY_MAX + 16];
+	unsigned long n = 0;
+	int r = 0;
+	if (!in)
+		return err_set(ERR_IO, "cannot read '%s'", path);
+	while (fgets(line, sizeof(line), in) && !r) {
+		struct query_opts qo = {0};
+		struct query *q = NULL;
+		struct search_opts so = *so0;
+		const char *s;
+		line[strcspn(line, "\n")] = 0;
+		s = query_flags(line, &qo);
+		n++;
+		if (query_parse(s, &qo, &q)) {
+			printf("#%lu error: %s\n", n, err_msg());
+			continue;
+		}
+		so.limit = SEARCH_LIMIT_MAX;
+		so.offset = 0;
+		for (;;) {
+			struct search_result *res;
+			if ((r = index_search(ix, q, &so, &res)))
+				break;
+			if (!so.offset &&
+			    (r = log_search(f, actor, rel, line, search_result_total(res)))) {
+				search_result_free(res);
+				break;
+			}
+			if (!so.offset)
+				printf("#%lu %" PRIu64 "%s\n", n, search_result_total(res),
+				       search_result_partial(res) ? " partial" : "");
+			for (size_t i = 0; i < search_result_n_files(res); i++) {
+				size_t pl;
+				const char *p = search_result_path(res, i, &pl);
+				for (size_t j = 0; j < search_result_n_lines(res, i); j++) {
+					fwrite(p, 1, pl, stdout);
+					printf(":%" PRIu64 "\n", search_result_line(res, i, j)->line);
+				}
+			}
+			so.offset += SEARCH_LIMIT_MAX;
+			if (so.offset >= search_result_total(res)) {
+				search_result_free(res);
+				break;
+			}
+			search_result_free(res);
+		}
+		query_free(q);
+	}
+	fclose(in);
+	return r;
+}
+
 int cmd_search(int argc, char **argv)
 {
-	const char *key_path = NULL, *bench_path = NULL, *pos[2];
+	const char *key_path = NULL, *bench_path = NULL, *batch_path = NULL, *pos[2];
 	unsigned long long limit = 50, offset = 0, context = 0, budget = 1000, repeat = 0;
 	int count = 0, caseless = 0, word = 0, fixed = 0;
 	struct opt_common c = {0};
@@ -235,7 +306,8 @@ int cmd_search(int argc, char **argv)
 		{"budget", OPT_UINT, &budget},	       {"count", OPT_FLAG, &count},
 		{"ignore-case", OPT_FLAG, &caseless},  {"word-regexp", OPT_FLAG, &word},
 		{"fixed-strings", OPT_FLAG, &fixed},   {"bench", OPT_STRING, &bench_path},
-		{"repeat", OPT_UINT, &repeat},	       {NULL, 0, NULL},
+		{"repeat", OPT_UINT, &repeat},	       {"batch", OPT_STRING, &batch_path},
+		{NULL, 0, NULL},
 	};
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct facility *f = NULL;
@@ -261,6 +333,8 @@ int cmd_search(int argc, char **argv)
 		       "Every search is logged. See docs/search.md.\n", usage);
 		return 0;
 	}
+	if (batch_path && !bench_path)
+		bench_path = batch_path;
 	if ((n != 2 && !bench_path) || (bench_path && n != 1) || !key_path) {
 		err_set(ERR_USAGE, !key_path ? "--vendor-key FILE is required to open the release"
 					     : "wants a release P@V and one QUERY");
@@ -288,6 +362,10 @@ int cmd_search(int argc, char **argv)
 	if ((r = facility_open(facility_resolve(c.dir), &f)) ||
 	    (r = open_release(f, product, version, vendor, &o)))
 		goto out;
+	if (batch_path) {
+		r = batch(f, note_signer_name(vendor), pos[0], o.ix, batch_path, &so);
+		goto out;
+	}
 	if (bench_path) {
 		r = bench(o.ix, bench_path, repeat, &so, o.load_ms);
 		goto out;

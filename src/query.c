@@ -1539,6 +1539,7 @@ static void scan_file(struct searcher *s)
 	const struct qreq *rq = s->req;
 	const unsigned char *d = s->d;
 	size_t n = s->n, pos, ms, me;
+	int per_line = 0;
 
 	s->base = pos = text_base(d, n);
 	s->cur_pos = pos;
@@ -1568,7 +1569,7 @@ static void scan_file(struct searcher *s)
 			pos = le + 1;
 			continue;
 		}
-		if (q->unsafe) {
+		if (q->unsafe || per_line) {
 			le = line_end(d, n, pos);
 			if (line_matches(s, pos, le) == 1)
 				on_line(s, pos, le);
@@ -1581,8 +1582,8 @@ static void scan_file(struct searcher *s)
 		me += s->base;
 		if (m == 0)
 			return;
-		if (m < 0) {
-			pos = line_end(d, n, pos) + 1;
+		if (m < 0) { /* the limit over the whole text: go on line by line */
+			per_line = 1;
 			continue;
 		}
 		if (ms >= n && n && d[n - 1] == '\n')
