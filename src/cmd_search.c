@@ -30,9 +30,9 @@ static const char usage[] =
 
 /* Everything an open release holds; freed by opened_release. */
 struct opened {
-	struct vault_key *key;
-	struct vault *v;
-	struct manifest *m;
+	struct release_opened rel;
+	struct vault *v;     /* rel.v */
+	struct manifest *m;  /* rel.m */
 	struct index *ix;
 	double load_ms;
 };
@@ -40,9 +40,7 @@ struct opened {
 static void opened_release(struct opened *o)
 {
 	index_free(o->ix);
-	manifest_free(o->m);
-	vault_close(o->v);
-	vault_key_free(o->key);
+	release_opened_release(&o->rel);
 }
 
 static double now_ms(void)
@@ -60,29 +58,16 @@ static double now_ms(void)
 static int open_release(struct facility *f, const char *product, const char *version,
 			const struct note_signer *vendor, struct opened *o)
 {
-	struct release_info info;
 	struct buf mb;
-	char *dir = NULL;
 	double t0 = now_ms();
 	int r;
 
 	memset(o, 0, sizeof(*o));
 	buf_init(&mb, INDEX_MAX);
-	if ((r = release_get(f, product, version, &info)))
-		goto out_noinfo;
-	if ((r = release_check_vendor(&info, vendor)))
+	if ((r = release_open(f, product, version, vendor, &o->rel)))
 		goto out;
-	if (!info.wrapped_key) {
-		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
-		goto out;
-	}
-	if ((r = release_vault_dir(f, &info, &dir)))
-		goto out;
-	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &o->key)) ||
-	    (r = vault_open(dir, o->key, &o->v)) || (r = vault_get_meta(o->v, "manifest", &mb)) ||
-	    (r = manifest_decode(mb.p, mb.len, &o->m)))
-		goto out;
-	buf_reset(&mb);
+	o->v = o->rel.v;
+	o->m = o->rel.m;
 	if ((r = vault_get_meta(o->v, "index", &mb))) {
 		if (r == ERR_NOTFOUND)
 			err_set(r, "'%s@%s' was sealed without a search index", product, version);
@@ -92,12 +77,9 @@ static int open_release(struct facility *f, const char *product, const char *ver
 		goto out;
 	o->load_ms = now_ms() - t0;
 out:
-	release_info_release(&info);
-out_noinfo:
 	if (r)
 		opened_release(o);
 	buf_release(&mb);
-	free(dir);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,4 +314,30 @@ int facility_signer(struct facility *f, const struct note_signer **out)
 	}
 	*out = f->signer;
 	return 0;
+}
+
+int facility_lock(struct facility *f, const char *name, int *fd)
+{
+	char *path = facility_path(f, name);
+	int r = 0;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0)
+		r = err_set(ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	else
+		while (flock(*fd, LOCK_EX) != 0) {
+			if (errno == EINTR)
+				continue;
+			r = err_set(ERR_IO, "cannot lock '%s': %s", path, strerror(errno));
+			close(*fd);
+			*fd = -1;
+			break;
+		}
+	free(path);
+	return r;
+}
+
+void facility_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing releases the flock */
 }

@@ -62,4 +62,12 @@ int facility_signer(struct facility *f, const struct note_signer **out) WUR;
 /* dir + "/" + rel, malloc'd. */
 char *facility_path(const struct facility *f, const char *rel);
 
+/*
+ * Take the exclusive lock DIR/name (an flock, so two threads with their own descriptors
+ * exclude each other as two processes do); *fd gets the descriptor for facility_unlock.
+ * Decisions that read state, log and then apply take one (policy.lock, findings.lock).
+ */
+int facility_lock(struct facility *f, const char *name, int *fd) WUR;
+void facility_unlock(int fd);
+
 #endif

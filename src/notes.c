@@ -507,12 +507,37 @@ static int note_store(void *ctx)
 	return r;
 }
 
+int notes_check(struct facility *f, const struct notes_code *code, const struct session_info *who,
+		const char *what, const char *product, const char *version, const char *text,
+		size_t len, int64_t now)
+{
+	struct notes_match m;
+	char ref[600], type[64];
+	json_t *x;
+	int r;
+	if ((r = code_match(code, text, len, &m)) <= 0)
+		return r;
+	snprintf(ref, sizeof(ref), "%s@%s", product, version);
+	snprintf(type, sizeof(type), "%s_refused", what);
+	x = json_object();
+	logdb_entry_str(x, "release", ref);
+	logdb_entry_str(x, "reason", "code");
+	logdb_entry_int(x, "tokens", (int64_t)m.tokens);
+	logdb_entry_int(x, "time", now);
+	if ((r = auth_log(f, type, who->login, x)))
+		return r;
+	return err_set(ERR_DENIED,
+		       "%s refused: characters %zu-%zu repeat %zu consecutive tokens of the "
+		       "sealed code (at most %d may be quoted); describe the code or cite "
+		       "its lines instead",
+		       what, m.from + 1, m.to, m.tokens, NOTES_RUN - 1);
+}
+
 int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,
 	      const char *product, const char *version, const char *path, int64_t line,
 	      const char *text, int64_t now, int64_t *id)
 {
 	sqlite3 *db = facility_db(f);
-	struct notes_match m;
 	size_t len = strlen(text);
 	char ref[600];
 	int r;
@@ -524,23 +549,8 @@ int notes_add(struct facility *f, const struct notes_code *code, const struct se
 		return err_set(ERR_TOOBIG, "note: %zu bytes is too long (limit %d)", len, NOTES_TEXT_MAX);
 	if (!utf8_valid(text, len))
 		return err_set(ERR_PARSE, "note: not UTF-8 text");
-	if (code && (r = code_match(code, text, len, &m)) < 0)
+	if (code && (r = notes_check(f, code, who, "note", product, version, text, len, now)))
 		return r;
-	if (code && r) {
-		snprintf(ref, sizeof(ref), "%s@%s", product, version);
-		x = json_object();
-		logdb_entry_str(x, "release", ref);
-		logdb_entry_str(x, "reason", "code");
-		logdb_entry_int(x, "tokens", (int64_t)m.tokens);
-		logdb_entry_int(x, "time", now);
-		if ((r = auth_log(f, "note_refused", who->login, x)))
-			return r;
-		return err_set(ERR_DENIED,
-			       "note refused: characters %zu-%zu repeat %zu consecutive tokens of the "
-			       "sealed code (at most %d may be quoted); describe the code or cite "
-			       "its lines instead",
-			       m.from + 1, m.to, m.tokens, NOTES_RUN - 1);
-	}
 	/* log, then store: the entry names the note's place and size (not its text, which is
 	 * the lab's) and is durable before the note exists */
 	snprintf(ref, sizeof(ref), "%s@%s", product, version);

@@ -80,6 +80,17 @@ struct notes_code {
 void notes_tokens(const char *p, size_t len, void (*fn)(void *ctx, size_t from, size_t to),
 		  void *ctx);
 
+/*
+ * Check text (len bytes) that who wants to keep on product@version (what: "note",
+ * "finding", ...) against code: 0 when it holds no run of NOTES_RUN tokens of it; else
+ * logs "<what>_refused" (release, reason, tokens; never the text) and returns ERR_DENIED
+ * "<what> refused: characters A-B repeat N consecutive tokens of the sealed code ...".
+ * ERR_TOOBIG when the index path's budget runs out.
+ */
+int notes_check(struct facility *f, const struct notes_code *code, const struct session_info *who,
+		const char *what, const char *product, const char *version, const char *text,
+		size_t len, int64_t now) WUR;
+
 /* One stored note. */
 struct note_info {
 	int64_t id;

@@ -102,34 +102,15 @@ static int query_i64(struct facility *f, int64_t *out, const char *sql, const ch
 	return r;
 }
 
-/*
- * The decision lock: an exclusive flock on DIR/policy.lock. flock locks belong to the open
- * file, so two threads with their own descriptors exclude each other as two processes do.
- */
+/* The decision lock: an exclusive flock on DIR/policy.lock (facility_lock). */
 static int lock_take(struct facility *f, int *fd)
 {
-	char *path = facility_path(f, "policy.lock");
-	int r = 0;
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (*fd < 0)
-		r = err_set(ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-	else
-		while (flock(*fd, LOCK_EX) != 0) {
-			if (errno == EINTR)
-				continue;
-			r = err_set(ERR_IO, "cannot lock '%s': %s", path, strerror(errno));
-			close(*fd);
-			*fd = -1;
-			break;
-		}
-	free(path);
-	return r;
+	return facility_lock(f, "policy.lock", fd);
 }
 
 static void lock_drop(int fd)
 {
-	if (fd >= 0)
-		close(fd); /* closing releases the flock */
+	facility_unlock(fd);
 }
 
 /* Apply a decision's SQL in one transaction after its log entry is durable. */

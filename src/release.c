@@ -591,3 +591,44 @@ out_noinfo:
 	free(dir);
 	return r;
 }
+
+int release_open(struct facility *f, const char *product, const char *version,
+		 const struct note_signer *vendor, struct release_opened *o)
+{
+	struct release_info info;
+	struct buf mb;
+	char *dir = NULL;
+	int r;
+	memset(o, 0, sizeof(*o));
+	buf_init(&mb, INDEX_MAX);
+	if ((r = release_get(f, product, version, &info)))
+		goto out_noinfo;
+	if ((r = release_check_vendor(&info, vendor)))
+		goto out;
+	if (!info.wrapped_key) {
+		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
+		goto out;
+	}
+	if ((r = release_vault_dir(f, &info, &dir)))
+		goto out;
+	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &o->key)) ||
+	    (r = vault_open(dir, o->key, &o->v)) || (r = vault_get_meta(o->v, "manifest", &mb)) ||
+	    (r = manifest_decode(mb.p, mb.len, &o->m)))
+		goto out;
+out:
+	release_info_release(&info);
+out_noinfo:
+	if (r)
+		release_opened_release(o);
+	buf_release(&mb);
+	free(dir);
+	return r;
+}
+
+void release_opened_release(struct release_opened *o)
+{
+	manifest_free(o->m);
+	vault_close(o->v);
+	vault_key_free(o->key);
+	memset(o, 0, sizeof(*o));
+}

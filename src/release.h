@@ -65,6 +65,21 @@ int release_vault_dir(struct facility *f, const struct release_info *r, char **o
 /* Is vendor the key that sealed r? ERR_AUTH naming the sealing key when it is not. */
 int release_check_vendor(const struct release_info *r, const struct note_signer *vendor) WUR;
 
+/*
+ * A release opened at the facility with the vendor's key, for the commands that read it
+ * there (search, findings import): the data key, the vault and the manifest. The key
+ * must be the one that sealed it (ERR_AUTH), the release not shredded (ERR_DENIED).
+ * Free with release_opened_release (also after a failure).
+ */
+struct release_opened {
+	struct vault_key *key;
+	struct vault *v;
+	struct manifest *m;
+};
+int release_open(struct facility *f, const char *product, const char *version,
+		 const struct note_signer *vendor, struct release_opened *o) WUR;
+void release_opened_release(struct release_opened *o);
+
 /* Visit every release, oldest first. */
 int release_each(struct facility *f, int (*fn)(void *ctx, const struct release_info *r), void *ctx) WUR;
 
