@@ -35,6 +35,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_session(int argc, char **argv);
 int cmd_print(int argc, char **argv);
 int cmd_findings(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 struct note_signer;
 struct render_hooks;

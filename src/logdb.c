@@ -1150,8 +1150,9 @@ static int tile_rel(struct buf *rel, int level, uint64_t t, unsigned w)
 
 #define TILES_VERIFY_MAX ((uint64_t)1 << 24)
 
-int logdb_verify_tiles(const char *dir, const struct note_verifier *v, const char *from, size_t from_len,
-		       struct logdb_verified *res)
+static int verify_tiles(const char *dir, const struct note_verifier *v, const char *from, size_t from_len,
+			struct logdb_verified *res,
+			int (*fn)(void *ctx, uint64_t i, const char *p, size_t len), void *ctx)
 {
 	struct buf cp, data, rel;
 	struct tlog_checkpoint c, fc;
@@ -1202,6 +1203,8 @@ int logdb_verify_tiles(const char *dir, const struct note_verifier *v, const cha
 					    (unsigned long long)(first + i), saved(m));
 				goto out;
 			}
+			if (fn && (r = fn(ctx, first + i, data.p + pos + 2, el)))
+				goto out;
 			tlog_leaf_hash(data.p + pos + 2, el, cur[first + i]);
 			pos += 2 + el;
 		}
@@ -1261,4 +1264,17 @@ out:
 	buf_release(&data);
 	buf_release(&rel);
 	return r;
+}
+
+int logdb_verify_tiles(const char *dir, const struct note_verifier *v, const char *from, size_t from_len,
+		       struct logdb_verified *res)
+{
+	return verify_tiles(dir, v, from, from_len, res, NULL, NULL);
+}
+
+int logdb_tiles_each(const char *dir, const struct note_verifier *v,
+		     int (*fn)(void *ctx, uint64_t i, const char *p, size_t len), void *ctx,
+		     struct logdb_verified *res)
+{
+	return verify_tiles(dir, v, NULL, 0, res, fn, ctx);
 }

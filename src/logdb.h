@@ -140,5 +140,13 @@ int logdb_verify(const char *db_path, const struct note_verifier *v, const char 
 /* The same over an exported tlog-tiles folder (its checkpoint, tiles and entry bundles). */
 int logdb_verify_tiles(const char *dir, const struct note_verifier *v, const char *from,
 		       size_t from_len, struct logdb_verified *res) WUR;
+/*
+ * logdb_verify_tiles that also hands each entry of the exported checkpoint's tree to fn,
+ * in order (each checked to be a valid entry first). fn sees entries before the tiles and
+ * root are checked: a caller keeps what it computed only when this returns 0.
+ */
+int logdb_tiles_each(const char *dir, const struct note_verifier *v,
+		     int (*fn)(void *ctx, uint64_t i, const char *p, size_t len), void *ctx,
+		     struct logdb_verified *res) WUR;
 
 #endif

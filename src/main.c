@@ -38,6 +38,7 @@ static const struct command commands[] = {
 	{"unlock", cmd_unlock, "hand a release's data key to the running server"},
 	{"trace", cmd_trace, "name the session a leaked screenshot or copied text came from"},
 	{"session", cmd_session, "sessions held for scraping: session holds, session resume ID"},
+	{"report", cmd_report, "the exposure report of a release, from the log (or an export of it)"},
 	{"findings", cmd_findings, "findings of a release: list, export/import SARIF, state"},
 	{"print", cmd_print, "prints of a release: print list P@V, print dispute N (vendor)"},
 	{NULL, NULL, NULL},

@@ -1,0 +1,128 @@
+#!/bin/sh
+# report exposure: the JSON equals a recount from the raw log entries, online and offline
+# (from a `log export`, verified), byte for byte; a tampered export is refused; the HTML
+# page has its treemap and heat strips and loads nothing from outside.
+. tests/cli/lib.sh
+
+PORT=$((20000 + ($$ + 4409) % 20000))
+U="https://127.0.0.1:$PORT"
+mkdir -p "$T/src/lib"
+i=1; while [ $i -le 120 ]; do echo "int exposure_fn_$i(void) { return $i * 3; }"; i=$((i + 1)); done >"$T/src/main.c"
+i=1; while [ $i -le 30 ]; do echo "static int helper_$i = $i;"; i=$((i + 1)); done >"$T/src/lib/util.c"
+echo "never opened" >"$T/src/README"
+"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
+DEMO=$!
+for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
+check "demo is up" grep -q '"url":"https://' "$T/demo.json"
+export SEALROOM_HOME="$T/fac"
+
+totp() {
+	python3 - "$T/demo.json" "$1" <<'PY'
+import json, sys, hmac, hashlib, base64, struct, time
+d = json.load(open(sys.argv[1]))
+a = [x for x in d["accounts"] if x["login"] == sys.argv[2]][0]
+s = a["totp_secret"]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
+h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = h[-1] & 15
+print(a["password"], "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+PY
+}
+c() { curl -sk --max-time 20 "$@"; }
+set -- $(totp rita)
+c -c "$T/j" -b "$T/j" "$U/login" -o "$T/form"
+csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
+st=$(c -c "$T/j" -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/login" --data-urlencode "login=rita" \
+	--data-urlencode "password=$1" --data-urlencode "totp=$2" --data-urlencode "csrf=$csrf")
+check "rita logs in" [ "$st" = 303 ]
+check "view main.c" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "view main.c again" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "view util.c" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/lib/util.c")" = 200 ]
+check "search" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/search?q=helper_1")" = 200 ]
+kill $DEMO; wait $DEMO 2>/dev/null
+
+expect_ok "report online" "$SR" report exposure demo@current --json
+cp "$T/out" "$T/online.json"
+"$SR" log vkey >"$T/log.vkey"
+expect_ok "log export" "$SR" log export "$T/tiles"
+expect_ok "report offline" "$SR" report exposure demo@current --from-log "$T/tiles" --vkey "$T/log.vkey" --json
+check "offline = online, byte for byte" cmp -s "$T/online.json" "$T/out"
+check "offline needs no facility" sh -c "SEALROOM_HOME=/nonexistent '$SR' report exposure demo@current --from-log '$T/tiles' --vkey '$T/log.vkey' --json | cmp -s - '$T/online.json'"
+
+# the recount: every number from the raw entries of the export's entry bundles
+check "JSON equals a recount from raw entries" python3 - "$T/online.json" "$T/tiles" <<'PY'
+import json, os, sys
+rep = json.load(open(sys.argv[1]))
+d = sys.argv[2]
+raw = b""
+for root, _, files in sorted(os.walk(os.path.join(d, "tile", "entries"))):
+    for f in sorted(files):
+        raw += open(os.path.join(root, f), "rb").read()
+ents = []
+cp = open(os.path.join(d, "checkpoint")).read().split("\n")
+n = int(cp[1])
+# bundles are read in path order: rebuild the order from the tile index paths
+def bundles():
+    out = []
+    for root, _, files in os.walk(os.path.join(d, "tile", "entries")):
+        for f in files:
+            p = os.path.relpath(os.path.join(root, f), os.path.join(d, "tile", "entries"))
+            parts = p.split(os.sep)
+            for i, x in enumerate(parts):
+                if x.endswith(".p"):
+                    parts = parts[:i] + [x[:-2]]; break
+            num = int("".join(x.lstrip("x") for x in parts))
+            out.append((num, os.path.join(root, f)))
+    return [p for _, p in sorted(out)]
+for b in bundles():
+    data = open(b, "rb").read(); pos = 0
+    while pos < len(data):
+        l = data[pos] << 8 | data[pos + 1]; ents.append(json.loads(data[pos + 2:pos + 2 + l])); pos += 2 + l
+assert len(ents) == n == rep["checkpoint"]["size"] == rep["entries"], (len(ents), n)
+users = {e["login"]: e["org"] for e in ents if e["type"] == "user_add"}
+views = [e for e in ents if e["type"] == "view" and e.get("release") == "demo@current"]
+searches = [e for e in ents if e["type"] == "search" and e.get("release") == "demo@current"]
+assert views and searches
+rv = rep["labs"][users["rita"]]["reviewers"]["rita"]
+assert rv["views"] == len([v for v in views if v["actor"] == "rita"])
+assert rv["view_lines"] == sum(v["lines"][1] - v["lines"][0] + 1 for v in views if v["actor"] == "rita")
+assert [s["query"] for s in rv["searches"]] == [s["query"] for s in searches if s["actor"] == "rita"]
+assert rv["search_lines"] == sum(s["lines"] for s in searches if s["actor"] == "rita")
+lines = {}
+for v in views:
+    if v["actor"] != "rita": continue
+    for i in range(v["lines"][0], v["lines"][1] + 1):
+        lines[(v["path"], i)] = lines.get((v["path"], i), 0) + 1
+assert rv["lines_shown"] == len(lines), (rv["lines_shown"], len(lines))
+assert rv["files"]["main.c"]["views"] == 2 and rv["files"]["main.c"]["shown"] == [[1, 120, 2]], rv["files"]["main.c"]
+assert rv["files"]["lib/util.c"]["shown"] == [[1, 30, 1]]
+assert "README" not in rv["files"]
+lab = rep["labs"][users["rita"]]
+assert lab["files_shown"] == 2 and lab["share_of_files"] == "66.7%", lab["share_of_files"]
+seal = [e for e in ents if e["type"] == "seal" and e["release"] == "demo@current"][-1]
+assert rep["tree"] == {"sha256": seal["tree_sha256"], "sha1": seal["tree_sha1"], "files": 3}
+PY
+check "report names the checkpoint" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["checkpoint"]["origin"] and len(d["checkpoint"]["root"])==44' "$T/online.json"
+
+expect_ok "report --lab" "$SR" report exposure demo@current --lab nobody --json
+check "another lab: nothing" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["labs"]=={}' "$T/out"
+expect_ok "report --html" "$SR" report exposure demo@current --html "$T/r.html"
+check "html: treemap and strips" sh -c "grep -q '<svg id=\"treemap\"' '$T/r.html' && grep -q 'class=\"strip\"' '$T/r.html' && grep -q 'main.c' '$T/r.html'"
+check "html: nothing external" sh -c "! grep -Eo '(src|href)=\"[^\"]*\"' '$T/r.html' | grep -q . && ! grep -q '<script' '$T/r.html'"
+
+# a tampered export is refused, not recounted
+cp -r "$T/tiles" "$T/bad"
+b=$(find "$T/bad/tile/entries" -type f | head -n 1)
+python3 - "$b" <<'PY'
+import sys
+p = sys.argv[1]; d = bytearray(open(p, "rb").read())
+i = d.find(b'"view"')
+if i < 0: i = d.find(b'"type"')
+d[i + 2] ^= 1
+open(p, "wb").write(bytes(d))
+PY
+expect_fail "tampered export refused" 1 "entry|hash|root|match" "$SR" report exposure demo@current --from-log "$T/bad" --vkey "$T/log.vkey" --json
+"$SR" key new other --out "$T/o.key" >/dev/null
+expect_fail "another log key refused" 1 "." "$SR" report exposure demo@current --from-log "$T/tiles" --vkey "$T/o.key.pub" --json
+expect_fail "from-log without vkey" 2 "go together" "$SR" report exposure demo@current --from-log "$T/tiles"
+expect_fail "not exposure" 2 "wants 'exposure'" "$SR" report coverage demo@current
+done_testing
