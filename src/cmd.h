@@ -30,6 +30,8 @@ int cmd_unlock(int argc, char **argv);
 /* The actor of operator commands at the facility's console ("local:$USER"). */
 const char *cmd_local_actor(void);
 int cmd_search(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_match(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_session(int argc, char **argv);

@@ -207,6 +207,36 @@ static const char *const migrations[] = {
 	"  comment TEXT NOT NULL DEFAULT '',"
 	"  at INTEGER NOT NULL);"
 	"CREATE INDEX finding_events_finding ON finding_events (finding_id);",
+	/* 7: binary equivalence: kept builds (build.h) and match verdicts (match.h) */
+	"CREATE TABLE builds ("
+	"  id INTEGER PRIMARY KEY,"
+	"  invocation TEXT NOT NULL UNIQUE,"
+	"  product TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  tree_sha256 TEXT NOT NULL,"
+	"  recipe TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  env_digest TEXT NOT NULL,"
+	"  outputs TEXT NOT NULL,"
+	"  envelope TEXT,"
+	"  log_index INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX builds_release ON builds (product, version);"
+	"CREATE TABLE matches ("
+	"  id INTEGER PRIMARY KEY,"
+	"  product TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  build_id INTEGER,"
+	"  artifact TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  report TEXT,"
+	"  actor TEXT NOT NULL,"
+	"  log_index INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX matches_release ON matches (product, version);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{"seal", cmd_seal, "seal a source tree as an encrypted release"},
 	{"verify", cmd_verify, "check a sealed release against its seal"},
 	{"releases", cmd_releases, "list sealed releases"},
+	{"build", cmd_build, "rebuild a release from its sealed tree in a sandbox, attest it"},
+	{"match", cmd_match, "is a shipped artifact bit-identical to an attested build output?"},
 	{"search", cmd_search, "search a release: regex, file:, lang:, sym: (docs/search.md)"},
 	{"log", cmd_log, "the transparency log: checkpoint, prove, verify, export ..."},
 	{"serve", cmd_serve, "run the review room over HTTPS (docs/web.md)"},
