@@ -256,12 +256,12 @@ int build_env_digest(const struct recipe *rc, struct buf *doc, char hex[65])
 			}
 		}
 		if (!found) {
-			r = err_set(ERR_USAGE, "toolchain package '%s' is not installed here (the recipe "
+			r = err_set(ERR_NOTFOUND, "toolchain package '%s' is not installed here (the recipe "
 				    "declares %s)", p->name, p->version);
 			goto out;
 		}
 		if (strcmp(found, p->version)) {
-			r = err_set(ERR_USAGE, "toolchain package '%s' is %s here, the recipe declares %s",
+			r = err_set(ERR_DENIED, "toolchain package '%s' is %s here, the recipe declares %s",
 				    p->name, found, p->version);
 			free(name);
 			goto out;

@@ -88,8 +88,8 @@ struct build_result {
 /*
  * Build o->product@o->version from its sealed tree. A reproducible build returns 0 with
  * *out attested; one whose runs differ returns 0 with reproducible == 0 (logged, not
- * attested). ERR_NOTFOUND for a missing recipe or bwrap; ERR_PARSE for a bad recipe;
- * ERR_USAGE for a toolchain that differs from the declared one; ERR_IO when the sandbox
+ * attested). ERR_NOTFOUND for a missing recipe, bwrap or toolchain package; ERR_PARSE for
+ * a bad recipe; ERR_DENIED for a toolchain version that differs from the declared one; ERR_IO when the sandbox
  * cannot start (the message says why); ERR_DENIED when the recipe fails, ERR_TOOBIG when
  * it passes its time or disk limit (each logged as a failed build).
  */
@@ -100,8 +100,8 @@ void build_result_free(struct build_result *r);
  * The build environment document and its SHA-256: "sealroom/build-env/v1", then
  * "package NAME VERSION" for every installed Debian package (sorted), then
  * "file SHA256 PATH" (or "link TARGET PATH") for every file of the declared toolchain
- * packages (sorted by path). ERR_USAGE naming a toolchain package that is not installed
- * at its declared version.
+ * packages (sorted by path). ERR_NOTFOUND naming a toolchain package that is not
+ * installed, ERR_DENIED one installed at another version than the declared one.
  */
 int build_env_digest(const struct recipe *r, struct buf *doc, char hex[65]) WUR;
 
