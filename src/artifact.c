@@ -380,8 +380,8 @@ int artifact_diff(const void *old, size_t old_len, const void *new_, size_t new_
 	free(used);
 	r = gone.r ? gone.r : extra.r;
 	if (!r && diff.n + gone.n + extra.n == 0)
-		r = buf_addf(why, "every %s is the same; the bytes between them differ",
-			     a.kind == ARTIFACT_ELF ? "section" : "member");
+		r = buf_addf(why, "every %s is the same; the files differ outside them (%zu bytes attested, "
+			     "%zu shipped)", a.kind == ARTIFACT_ELF ? "section" : "member", old_len, new_len);
 out:
 	artifact_release(&a);
 	artifact_release(&b);

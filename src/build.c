@@ -1278,8 +1278,7 @@ static int hex_field(const unsigned char *s, char *out, size_t n)
 	return 0;
 }
 
-/* Fill b from a row of (id, invocation, status, env_digest, tree_sha256, created_at,
- * detail, envelope, outputs); the row is stored data, so it is checked. */
+/* Fill b from a row of ROW_COLS; the row is stored data, so it is checked. */
 static int read_row(sqlite3_stmt *st, struct build_record *b)
 {
 	json_error_t je;
@@ -1298,6 +1297,12 @@ static int read_row(sqlite3_stmt *st, struct build_record *b)
 		if (!strchr("0123456789abcdef", b->invocation[j]))
 			return err_set(ERR_CORRUPT, "build %" PRId64 ": a malformed row", b->id);
 	snprintf(b->status, sizeof(b->status), "%s", (const char *)s);
+	if (!(s = sqlite3_column_text(st, 9)) || strlen((const char *)s) > RELEASE_NAME_MAX)
+		return err_set(ERR_CORRUPT, "build %" PRId64 ": a malformed row", b->id);
+	snprintf(b->product, sizeof(b->product), "%s", (const char *)s);
+	if (!(s = sqlite3_column_text(st, 10)) || strlen((const char *)s) > RELEASE_NAME_MAX)
+		return err_set(ERR_CORRUPT, "build %" PRId64 ": a malformed row", b->id);
+	snprintf(b->version, sizeof(b->version), "%s", (const char *)s);
 	b->created_at = sqlite3_column_int64(st, 5);
 	s = sqlite3_column_text(st, 6);
 	b->detail = xstrdup(s ? (const char *)s : "");
@@ -1327,7 +1332,8 @@ static int read_row(sqlite3_stmt *st, struct build_record *b)
 	return 0;
 }
 
-#define ROW_COLS "id, invocation, status, env_digest, tree_sha256, created_at, detail, envelope, outputs"
+#define ROW_COLS "id, invocation, status, env_digest, tree_sha256, created_at, detail, envelope, outputs, " \
+	"product, version"
 
 int build_latest(struct facility *f, const char *product, const char *version, struct build_record *out)
 {

@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "facility.h"
 #include "recipe.h"
+#include "release.h"
 
 enum build_var {
 	BUILD_VAR_PATH = 1,
@@ -108,6 +109,7 @@ int build_env_digest(const struct recipe *r, struct buf *doc, char hex[65]) WUR;
 /* A kept build, for match and the room. */
 struct build_record {
 	int64_t id;
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	char invocation[33];
 	char status[16]; /* "reproducible", "unreproducible" */
 	char env_digest[65];

@@ -9,8 +9,10 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include "build.h"
 #include "diff.h"
 #include "manifest.h"
+#include "match.h"
 #include "notes.h"
 #include "policy.h"
 #include "print.h"
@@ -339,7 +341,8 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 		if ((r = q->w->hooks->head(q->w->hooks->ctx, &v, b)))
 			return r;
 	}
-	if ((r = buf_addstr(b, "</head><body><header class=\"top\"><a class=\"brand\" href=\"/releases\">sealroom</a>")))
+	if ((r = buf_addstr(b, "</head><body><header class=\"top\"><a class=\"brand\" href=\"/releases\">sealroom</a>"
+			       "<a class=\"nav\" id=\"nav-builds\" href=\"/builds\">builds</a>")))
 		return r;
 	if (rt) {
 		if ((r = buf_addstr(b, "<a class=\"rel\" id=\"nav-tree\" href=\"")) ||
@@ -626,6 +629,95 @@ static int releases_page(struct req *q)
 	if ((r = buf_addstr(b, "</tbody></table><p class=\"note\">The seal is the git tree id of what the vendor "
 			       "sealed: <code>git rev-parse HEAD^{tree}</code> on the vendor's side gives the "
 			       "same tree-sha1.</p>")))
+		return r;
+	return page_foot(q);
+}
+
+/* ---- builds and match verdicts (build.h, match.h): not code, so no grant is needed,
+ * but a reviewer sees only the releases it may read ---- */
+
+struct builds_ctx {
+	struct req *q;
+	int n;
+	int err;
+};
+
+static int builds_visible(struct req *q, const char *product, const char *version)
+{
+	struct grant_info g;
+	return strcmp(q->who.role, "reviewer") || !policy_may_read(q->f, &q->who, product, version, q->now, &g);
+}
+
+static int build_row(void *ctx, const struct build_record *br)
+{
+	struct builds_ctx *c = ctx;
+	struct buf *b = &c->q->rs->body;
+	char when[32];
+	if (!builds_visible(c->q, br->product, br->version))
+		return 0;
+	policy_format_time(br->created_at, when, sizeof(when));
+	if (buf_addstr(b, "<tr><td>") || esc(b, br->product) || buf_addch(b, '@') || esc(b, br->version) ||
+	    buf_addf(b, "</td><td class=\"%s\">%s%s</td><td>%s</td><td class=\"id\">tree %s<br>env %s</td><td class=\"id\">",
+		     br->status, br->status, br->envelope ? " (attested)" : "", when, br->tree_sha256, br->env_digest))
+		return c->err = ERR_TOOBIG;
+	for (size_t i = 0; i < br->n_outputs; i++) {
+		char hx[65];
+		hex_encode(hx, br->outputs[i].sha256, 32);
+		if (esc(b, br->outputs[i].path) || buf_addf(b, " %s<br>", hx))
+			return c->err = ERR_TOOBIG;
+	}
+	if (buf_addstr(b, "</td><td>") || esc(b, br->detail) || buf_addstr(b, "</td></tr>\n"))
+		return c->err = ERR_TOOBIG;
+	c->n++;
+	return 0;
+}
+
+static int match_row(void *ctx, const struct match_verdict *v)
+{
+	struct builds_ctx *c = ctx;
+	struct buf *b = &c->q->rs->body;
+	char when[32];
+	if (!builds_visible(c->q, v->product, v->version))
+		return 0;
+	policy_format_time(v->created_at, when, sizeof(when));
+	if (buf_addstr(b, "<tr><td>") || esc(b, v->product) || buf_addch(b, '@') || esc(b, v->version) ||
+	    buf_addstr(b, "</td><td>") || esc(b, v->artifact) ||
+	    buf_addf(b, "</td><td class=\"id\">%s</td><td class=\"%s\">%s</td><td>", v->sha256,
+		     v->identical ? "identical" : "differs", v->identical ? "identical" : "differs") ||
+	    esc(b, v->detail) || buf_addstr(b, "</td><td>") || esc(b, v->actor) ||
+	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 "</td></tr>\n", when, v->log_index))
+		return c->err = ERR_TOOBIG;
+	c->n++;
+	return 0;
+}
+
+static int builds_page(struct req *q)
+{
+	struct buf *b = &q->rs->body;
+	struct builds_ctx c = {q, 0, 0};
+	int r;
+	if ((r = page_head(q, "builds", NULL)) ||
+	    (r = buf_addstr(b, "<h1>Builds in the room</h1><table class=\"builds\" id=\"builds\"><thead><tr>"
+			       "<th>release</th><th>result</th><th>built</th><th>from</th><th>outputs (sha256)</th>"
+			       "<th>cause</th></tr></thead><tbody>")))
+		return r;
+	if ((r = build_each(q->f, NULL, NULL, build_row, &c)) || c.err)
+		return r ? r : c.err;
+	if (!c.n && (r = buf_addstr(b, "<tr><td colspan=\"6\">no build yet (sealroom build P@V)</td></tr>")))
+		return r;
+	c.n = 0;
+	if ((r = buf_addstr(b, "</tbody></table><h2>Shipped artifacts matched</h2><table class=\"matches\" "
+			       "id=\"matches\"><thead><tr><th>release</th><th>artifact</th><th>sha256</th>"
+			       "<th>verdict</th><th>where it differs</th><th>by</th><th>when</th><th>log entry</th>"
+			       "</tr></thead><tbody>")))
+		return r;
+	if ((r = match_each(q->f, NULL, NULL, match_row, &c)) || c.err)
+		return r ? r : c.err;
+	if (!c.n && (r = buf_addstr(b, "<tr><td colspan=\"8\">no artifact matched yet (sealroom match P@V FILE)</td></tr>")))
+		return r;
+	if ((r = buf_addstr(b, "</tbody></table><p class=\"note\">A build is attested when two runs in the "
+			       "sandbox, with the build path, clock, file order and host name varied, gave the same "
+			       "bytes (docs/build.md).</p>")))
 		return r;
 	return page_foot(q);
 }
@@ -1481,6 +1573,8 @@ static int dispatch(struct req *q, const char *path)
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
 	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
 		return releases_page(q);
+	if (!strcmp(path, "/builds"))
+		return builds_page(q);
 	if (!strcmp(path, "/api/search"))
 		return api_search(q);
 	if (!strncmp(path, "/s/", 3))
