@@ -996,17 +996,19 @@ static int record(struct ctx *c, struct build_result *res, const char *recipe_pa
 		sha256(envelope, strlen(envelope), d);
 		hex_encode(eh, d, 32);
 	}
-	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "type", "build", "actor",
-		      c->o->actor ? c->o->actor : "local", "release", rel, "tree_sha256",
-		      c->info.tree_sha256, "recipe", recipe_path, "result", status, "invocation",
-		      res->invocation, "environment", res->env_digest, "outputs", outs);
-	if (!e)
-		return err_set(ERR_USAGE, "build: the entry is not valid UTF-8");
+	e = logdb_entry_new("build", c->o->actor ? c->o->actor : "local");
+	logdb_entry_str(e, "release", rel);
+	logdb_entry_str(e, "tree_sha256", c->info.tree_sha256);
+	logdb_entry_str(e, "recipe", recipe_path);
+	logdb_entry_str(e, "result", status);
+	logdb_entry_str(e, "invocation", res->invocation);
+	logdb_entry_str(e, "environment", res->env_digest);
+	logdb_entry_set(e, "outputs", json_incref(outs));
 	if (detail)
-		json_object_set_new(e, "detail", json_string(detail));
+		logdb_entry_str(e, "detail", detail);
 	if (envelope)
-		json_object_set_new(e, "attestation_sha256", json_string(eh));
-	if ((r = logdb_open(c->f, &l)) || (r = logdb_append(l, e, &res->log_index)))
+		logdb_entry_str(e, "attestation_sha256", eh);
+	if ((r = facility_log(c->f, &l)) || (r = logdb_append(l, e, &res->log_index)))
 		goto out;
 	if (!strcmp(status, "failed"))
 		goto out;
@@ -1047,7 +1049,7 @@ static int record(struct ctx *c, struct build_result *res, const char *recipe_pa
 out:
 	sqlite3_finalize(st);
 	json_decref(e);
-	logdb_free(l);
+	json_decref(outs);
 	return r;
 }
 

@@ -85,16 +85,17 @@ static int keep_verdict(struct facility *f, struct match_verdict *v)
 	int r;
 
 	snprintf(rel, sizeof(rel), "%s@%s", v->product, v->version);
-	e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "match", "actor", v->actor,
-		      "release", rel, "artifact", v->artifact, "sha256", v->sha256, "verdict",
-		      v->identical ? "identical" : "differs", "build", v->invocation);
-	if (!e)
-		return err_set(ERR_USAGE, "match: the artifact's name is not valid UTF-8 and cannot be logged");
+	e = logdb_entry_new("match", v->actor);
+	logdb_entry_str(e, "release", rel);
+	logdb_entry_str(e, "artifact", v->artifact);
+	logdb_entry_str(e, "sha256", v->sha256);
+	logdb_entry_str(e, "verdict", v->identical ? "identical" : "differs");
+	logdb_entry_str(e, "build", v->invocation);
 	if (v->output)
-		json_object_set_new(e, "output", json_string(v->output));
+		logdb_entry_str(e, "output", v->output);
 	if (v->detail[0])
-		json_object_set_new(e, "detail", json_string(v->detail));
-	if ((r = logdb_open(f, &l)) || (r = logdb_append(l, e, &v->log_index)))
+		logdb_entry_str(e, "detail", v->detail);
+	if ((r = facility_log(f, &l)) || (r = logdb_append(l, e, &v->log_index)))
 		goto out;
 	if ((r = db_prepare(facility_db(f),
 			    "INSERT INTO matches (product, version, build_id, artifact, sha256, verdict,"
@@ -122,7 +123,6 @@ static int keep_verdict(struct facility *f, struct match_verdict *v)
 out:
 	sqlite3_finalize(st);
 	json_decref(e);
-	logdb_free(l);
 	return r;
 }
 
