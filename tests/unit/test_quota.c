@@ -380,7 +380,7 @@ TEST(scraping_alert_then_hold_then_resume)
 	{
 		struct quota_line l[8];
 		struct quota_ask a = {QUOTA_SEARCH, l, 8, 0};
-		char paths[8][16];
+		char paths[8][24];
 		for (int i = 0; i < 8; i++) {
 			snprintf(paths[i], sizeof(paths[i]), "s/h%d.c", i);
 			l[i] = (struct quota_line){NULL, paths[i], paths[i], 1, 3};
