@@ -2,7 +2,8 @@
  * cmd_serve: sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE]
  *            [--insecure-http] [--vendor-key FILE [--for DURATION]] [--threads N]
  *
- * Runs the review room until SIGTERM or SIGINT: HTTPS with the facility's certificate
+ * Runs the review room until SIGTERM or SIGINT, as the processes of split.h (a network front
+ * without keys, the room, their supervisor): HTTPS with the facility's certificate
  * (keys/tls.crt, made by init; --cert/--key install another), the keyring's unlock socket
  * for `sealroom unlock`, and, with --vendor-key, every release sealed by that key unlocked
  * at start. On the signal it stops accepting, finishes requests in flight and wipes every
@@ -23,6 +24,8 @@
 #include "keyring.h"
 #include "policy.h"
 #include "release.h"
+#include "sandbox.h"
+#include "split.h"
 #include "web.h"
 
 static const char usage[] =
@@ -53,36 +56,38 @@ static int unlock_one(void *ctx, const struct release_info *r)
 	return 0;
 }
 
-int serve_run(const char *dir, const struct serve_config *sc)
+struct room_args {
+	const char *dir;
+	const struct serve_config *sc;
+};
+
+/*
+ * The room process (split.h): keys, vault, database and every route, answering the front's
+ * messages on fds; no network of its own.
+ */
+static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd), int ready_fd)
 {
+	const struct room_args *a = ctx;
+	const struct serve_config *sc = a->sc;
 	struct facility *f = NULL;
 	struct keyring *k = NULL;
 	struct keyring_listener *kl = NULL;
 	struct web *w = NULL;
-	struct http_server *srv = NULL;
-	struct http_opts ho = {0};
+	struct split_room *sr = NULL;
 	struct web_opts wo = {0};
 	struct shield *sh = NULL;
-	char *cert = NULL, *key = NULL;
 	sigset_t sigs;
-	int r, unlocked = 0;
+	int r;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	if ((r = facility_open(dir, &f)))
+	/* keys and plaintext in locked, undumpable memory, or no room at all */
+	if ((r = sandbox_memory()))
 		goto out;
-	if (!sc->insecure_http && !sc->cert) {
-		cert = facility_path(f, "keys/tls.crt");
-		key = facility_path(f, "keys/tls.key");
-		if (access(key, F_OK) < 0 && (r = facility_tls_make(dir, facility_name(f))))
-			goto out;
-	}
-	if ((r = keyring_new(&k)))
+	if ((r = facility_open(a->dir, &f)) || (r = keyring_new(&k)))
 		goto out;
 	if (sc->vendor) {
 		struct buf vk;
@@ -97,44 +102,23 @@ int serve_run(const char *dir, const struct serve_config *sc)
 		buf_release(&vk);
 		if (r || (r = u.err))
 			goto out;
-		unlocked = u.n;
 	}
 	if ((r = keyring_listen(k, f, NULL, &kl)) || (r = keyring_listener_start(kl)))
 		goto out;
-	wo.handles = sc->threads ? sc->threads : HTTP_THREADS_DEFAULT;
+	wo.handles = n;
 	wo.secure_cookies = 1;
 	wo.hooks = sc->hooks;
 	/* issue 7: cipher font, watermark, forensic mark and quotas on every code view */
 	if (!wo.hooks) {
-		if ((r = shield_new(dir, &sh)))
+		if ((r = shield_new(a->dir, &sh)))
 			goto out;
 		wo.hooks = shield_hooks(sh);
 	}
-	if ((r = web_new(dir, k, &wo, &w)))
-		goto out;
-	ho.listen = sc->listen;
-	ho.cert_file = sc->cert ? sc->cert : cert;
-	ho.key_file = sc->key ? sc->key : key;
-	ho.client_ca = sc->client_ca;
-	ho.insecure_http = sc->insecure_http;
-	ho.threads = wo.handles;
-	if ((r = http_start(&ho, web_handle, w, &srv)))
+	if ((r = web_new(a->dir, k, &wo, &w)) || (r = split_room_start(w, fds, n, &sr)))
 		goto out;
 	/* load the unlocked releases' search indexes while the first pages are served */
 	web_preload(w, (int64_t)time(NULL));
-	{
-		char url[128];
-		const char *l = sc->listen ? sc->listen : "127.0.0.1:8443";
-		const char *colon = strrchr(l, ':');
-		snprintf(url, sizeof(url), "%s://%.*s:%u", sc->insecure_http ? "http" : "https",
-			 (int)(colon - l), l, http_port(srv));
-		if (sc->ready)
-			sc->ready(sc->ready_ctx, url);
-		else
-			printf("serving %s (%d release%s unlocked); stop with SIGTERM or Ctrl-C\n", url, unlocked,
-			       unlocked == 1 ? "" : "s");
-		fflush(stdout);
-	}
+	ready(ready_fd);
 	for (int tick = 1;; tick++) {
 		/* every 2 s: open releases unlocked since (`sealroom unlock`); every 30 s: expire */
 		struct timespec ts = {2, 0};
@@ -150,11 +134,55 @@ int serve_run(const char *dir, const struct serve_config *sc)
 	if (!sc->ready)
 		fprintf(stderr, "sealroom serve: stopping; keys wiped\n");
 out:
-	http_stop(srv);
+	split_room_stop(sr);
 	keyring_listener_free(kl);
 	web_free(w);
 	shield_free(sh);
 	keyring_free(k);
+	facility_free(f);
+	return r;
+}
+
+static void serving(void *ctx, const char *url)
+{
+	const struct room_args *a = ctx;
+	if (a->sc->ready)
+		a->sc->ready(a->sc->ready_ctx, url);
+	else
+		printf("serving %s; stop with SIGTERM or Ctrl-C\n", url);
+	fflush(stdout);
+}
+
+int serve_run(const char *dir, const struct serve_config *sc)
+{
+	struct facility *f = NULL;
+	struct split_config c = {0};
+	struct room_args a = {dir, sc};
+	char *cert = NULL, *key = NULL;
+	int r;
+
+	/* the certificate's paths (made now for a facility without one); nothing stays open */
+	if ((r = facility_open(dir, &f)))
+		goto out;
+	if (!sc->insecure_http && !sc->cert) {
+		cert = facility_path(f, "keys/tls.crt");
+		key = facility_path(f, "keys/tls.key");
+		if (access(key, F_OK) < 0 && (r = facility_tls_make(dir, facility_name(f))))
+			goto out;
+	}
+	facility_free(f);
+	f = NULL;
+	c.http.listen = sc->listen;
+	c.http.cert_file = sc->cert ? sc->cert : cert;
+	c.http.key_file = sc->key ? sc->key : key;
+	c.http.client_ca = sc->client_ca;
+	c.http.insecure_http = sc->insecure_http;
+	c.http.threads = sc->threads ? sc->threads : HTTP_THREADS_DEFAULT;
+	c.room = room_main;
+	c.ctx = &a;
+	c.serving = serving;
+	r = split_run(&c);
+out:
 	facility_free(f);
 	free(cert);
 	free(key);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "cmd.h"
+#include "split.h"
 
 struct command {
 	const char *name;
@@ -69,6 +70,9 @@ int main(int argc, char **argv)
 		fputs("sealroom: libsodium failed to initialise\n", stderr);
 		return 1;
 	}
+	/* the network front of serve, in a fresh image (split.h); not a command */
+	if (argc > 1 && !strcmp(argv[1], SPLIT_FRONT_ARG))
+		split_front_exec(argc, argv);
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-C") && i + 1 < argc) {
 			dir = argv[i + 1];
