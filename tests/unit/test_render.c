@@ -1,0 +1,211 @@
+/* test_render: the renderer's order, grant -> budget -> durable log entry -> output, with each
+ * step failing in turn: nothing after a failed step runs and nothing is shown. */
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "ingest.h"
+#include "logdb.h"
+#include "policy.h"
+#include "release.h"
+#include "render.h"
+#include "test.h"
+
+static char root[] = "/tmp/sealroom-render-XXXXXX";
+static char dir[300];
+static struct facility *fac;
+static struct logdb *log_;
+static struct note_signer *vkey;
+static const int64_t MON10 = 1894010400; /* 2030-01-07, a Monday, 10:00 UTC */
+
+/* What the hooks saw: the log's size when the budget was asked and when code was shown. */
+struct probe {
+	int quota_calls, transform_calls, quota_answer;
+	int grant_seen;
+	uint64_t log_at_quota, log_at_transform;
+};
+
+static uint64_t log_size(void)
+{
+	uint64_t n = 0;
+	if (logdb_size(log_, &n))
+		abort();
+	return n;
+}
+
+static int quota_hook(void *ctx, struct facility *f, const struct render_view *v)
+{
+	struct probe *p = ctx;
+	p->quota_calls++;
+	p->grant_seen = v->grant != NULL;
+	p->log_at_quota = log_size();
+	return p->quota_answer ? err_set(p->quota_answer, "quota 'lines_per_day' reached") : 0;
+}
+
+static int transform_hook(void *ctx, const struct render_view *v, const char *s, size_t len, struct buf *out)
+{
+	struct probe *p = ctx;
+	if (!p->transform_calls++)
+		p->log_at_transform = log_size();
+	return buf_add(out, s, len);
+}
+
+static struct session_info who_of(const char *login)
+{
+	struct session_info w;
+	struct person_info p;
+	memset(&w, 0, sizeof(w));
+	if (policy_person_get(fac, login, &p))
+		abort();
+	w.person_id = p.id;
+	w.org_id = p.org_id;
+	snprintf(w.login, sizeof(w.login), "%s", p.login);
+	snprintf(w.role, sizeof(w.role), "%s", p.role);
+	snprintf(w.org, sizeof(w.org), "lab1");
+	snprintf(w.session_id, sizeof(w.session_id), "00000000000000a1");
+	return w;
+}
+
+static const char text[] = "int first(void);\nint second(void);\nint third(void);\n";
+
+static int view(const struct session_info *who, struct probe *p, struct buf *out)
+{
+	struct render_hooks h = {0};
+	struct render_ctx c = {0};
+	struct manifest_entry e = {0};
+	uint64_t to = 0, n = 0;
+	h.ctx = p;
+	h.quota = quota_hook;
+	h.transform = transform_hook;
+	c.f = fac;
+	c.log = log_;
+	c.hooks = &h;
+	c.who = who;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	e.path = "src/a.c";
+	e.path_len = strlen(e.path);
+	e.mode = 0100644;
+	e.size = sizeof(text) - 1;
+	memset(e.sha256, 0xab, 32);
+	return render_file_text(&c, &e, (const unsigned char *)text, sizeof(text) - 1, 1, out, &to, &n);
+}
+
+TEST(order_each_step_failing)
+{
+	struct session_info rita = who_of("rita"), rob = who_of("rob");
+	struct probe p;
+	struct buf out;
+	uint64_t n0;
+	buf_init(&out, 1 << 20);
+
+	/* 1. no grant: no budget asked, nothing logged, nothing shown */
+	memset(&p, 0, sizeof(p));
+	n0 = log_size();
+	CHECK(view(&rob, &p, &out) == ERR_DENIED);
+	CHECK(p.quota_calls == 0 && p.transform_calls == 0 && log_size() == n0 && out.len == 0);
+
+	/* 2. the budget refuses: after the grant, before any entry; nothing shown */
+	memset(&p, 0, sizeof(p));
+	p.quota_answer = ERR_DENIED;
+	CHECK(view(&rita, &p, &out) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "lines_per_day") != NULL);
+	CHECK(p.quota_calls == 1 && p.grant_seen && p.log_at_quota == n0);
+	CHECK(p.transform_calls == 0 && log_size() == n0 && out.len == 0);
+
+	/* 3. the entry cannot be made durable (the database refuses it): charged, not shown */
+	CHECK(db_exec(facility_db(fac), "CREATE TRIGGER no_log BEFORE INSERT ON log_entries "
+					"BEGIN SELECT RAISE(ABORT, 'the disk is full'); END") == 0);
+	memset(&p, 0, sizeof(p));
+	CHECK(view(&rita, &p, &out) != 0);
+	CHECK(p.quota_calls == 1 && p.transform_calls == 0 && log_size() == n0 && out.len == 0);
+	CHECK(db_exec(facility_db(fac), "DROP TRIGGER no_log") == 0);
+
+	/* 4. every step passes: budget, then the entry, then (only then) the code */
+	memset(&p, 0, sizeof(p));
+	CHECK(view(&rita, &p, &out) == 0);
+	CHECK(p.quota_calls == 1 && p.log_at_quota == n0);
+	CHECK(p.transform_calls > 0 && p.log_at_transform == n0 + 1);
+	CHECK(log_size() == n0 + 1);
+	CHECK(strstr(out.p, "id=\"code\"") != NULL && strstr(out.p, "second") != NULL);
+	{
+		struct buf e;
+		buf_init(&e, LOGDB_ENTRY_MAX);
+		CHECK(logdb_entry(log_, n0, &e) == 0);
+		CHECK(strstr(e.p, "\"type\":\"view\"") && strstr(e.p, "\"path\":\"src/a.c\"") &&
+		      strstr(e.p, "\"lines\":[1,3]") && strstr(e.p, "\"actor\":\"rita\""));
+		buf_release(&e);
+	}
+	buf_release(&out);
+}
+
+int main(void)
+{
+	char src[400], file[450], cmd[400];
+	unsigned char s[AUTH_TOTP_SECRET_LEN];
+	struct buf sk, vk;
+	struct seal_opts o = {0};
+	struct release_info info;
+	struct policy_actor lead = {"lena", NULL, MON10}, v = {"vera", NULL, MON10}, op = {"otto", NULL, MON10};
+	struct policy_outcome out;
+	struct grant_terms t = {0};
+	FILE *fp;
+	int rc;
+	if (!mkdtemp(root))
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/f", root);
+	buf_init(&sk, 4096);
+	buf_init(&vk, 4096);
+	if (note_key_generate("acme", &sk, &vk) || note_signer_parse(sk.p, sk.len, &vkey))
+		return 1;
+	v.vendor_key = vkey;
+	if (facility_init(dir, "room.example") || facility_open(dir, &fac) || logdb_open(fac, &log_) ||
+	    policy_org_add(fac, "acme", "vendor", "t") || policy_org_add(fac, "lab1", "lab", "t") ||
+	    policy_org_add(fac, "ops", "operator", "t") ||
+	    policy_person_add(fac, "vera", "acme", "vendor", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "otto", "ops", "operator", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "lena", "lab1", "auditor", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "rita", "lab1", "reviewer", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "rob", "lab1", "reviewer", "", "a good long password", "t", s)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return 1;
+	}
+	snprintf(src, sizeof(src), "%s/src", root);
+	mkdir(src, 0700);
+	snprintf(file, sizeof(file), "%s/a.c", src);
+	fp = fopen(file, "w");
+	fputs(text, fp);
+	fclose(fp);
+	o.product = "fw";
+	o.version = "1";
+	o.vendor = vkey;
+	ingest_opts_default(&o.ingest);
+	t.valid_from = MON10 - 86400;
+	t.valid_until = MON10 + 7 * 86400;
+	t.days = 0x7f;
+	t.hour_from = 0;
+	t.hour_until = 24;
+	t.lines_per_day = 1000;
+	t.lines_total = POLICY_UNLIMITED;
+	t.prints = 5;
+	t.quotas = "{}";
+	if (release_seal(fac, src, &o, &info) || policy_nominate(fac, &lead, "fw", "1", "rita", "cv") ||
+	    policy_approve(fac, &v, "fw", "1", "rita", &out) || policy_grant(fac, &op, "fw", "1", "rita", &t, &out) ||
+	    policy_grant(fac, &v, "fw", "1", "rita", &t, &out)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return 1;
+	}
+	release_info_release(&info);
+	RUN(order_each_step_failing);
+	logdb_free(log_);
+	facility_free(fac);
+	note_signer_free(vkey);
+	buf_release(&sk);
+	buf_release(&vk);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	rc = system(cmd);
+	(void)rc;
+	return test_done();
+}

@@ -1,0 +1,188 @@
+/* test_room: opened releases: locked until the keyring holds the key, the file list and exact
+ * lookups, file views before and after the index loads (the same page either way), diffs,
+ * the code notes are checked against, and dropping a release whose key is gone (a room in
+ * use stays valid until its last reference). */
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "keyring.h"
+#include "logdb.h"
+#include "policy.h"
+#include "release.h"
+#include "room.h"
+#include "test.h"
+
+static char root[] = "/tmp/sealroom-room-XXXXXX";
+static char dir[300];
+static struct facility *fac;
+static struct logdb *log_;
+static struct note_signer *vkey;
+static const int64_t MON10 = 1894010400; /* 2030-01-07, a Monday, 10:00 UTC */
+static const char text[] = "int first(void);\nint second(void);\nint third(void);\n";
+static const char odd_name[] = "odd\nname\\with-\xff.c";
+
+static struct session_info who_of(const char *login)
+{
+	struct session_info w;
+	struct person_info p;
+	memset(&w, 0, sizeof(w));
+	if (policy_person_get(fac, login, &p))
+		abort();
+	w.person_id = p.id;
+	w.org_id = p.org_id;
+	snprintf(w.login, sizeof(w.login), "%s", p.login);
+	snprintf(w.role, sizeof(w.role), "%s", p.role);
+	snprintf(w.org, sizeof(w.org), "lab1");
+	snprintf(w.session_id, sizeof(w.session_id), "00000000000000a1");
+	return w;
+}
+
+
+static struct render_ctx ctx_for(const struct session_info *who)
+{
+	struct render_ctx c = {0};
+	c.f = fac;
+	c.log = log_;
+	c.who = who;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	return c;
+}
+
+TEST(open_view_drop)
+{
+	struct keyring *k = NULL;
+	struct rooms *rs;
+	struct room *rm = NULL, *held = NULL;
+	struct session_info rita = who_of("rita");
+	struct render_ctx c = ctx_for(&rita);
+	struct notes_code nc;
+	struct buf a, b;
+	uint64_t to, n;
+	size_t fi, fo;
+	int64_t now = (int64_t)time(NULL);
+	buf_init(&a, 1 << 20);
+	buf_init(&b, 1 << 20);
+	CHECK(keyring_new(&k) == 0);
+	rs = rooms_new(k);
+	/* locked: no key, no room */
+	CHECK(!rooms_unlocked(rs, "fw", "1", now));
+	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND && rm == NULL);
+	CHECK(strstr(err_msg(), "locked") != NULL);
+	CHECK(keyring_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
+	CHECK(rooms_unlocked(rs, "fw", "1", now));
+	/* the file list, exact names only (bytes that are not UTF-8, a newline, a backslash) */
+	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == 0);
+	CHECK(manifest_count(room_manifest(rm)) == 2);
+	CHECK(room_find(rm, "a.c", &fi) == 0 && !strcmp(manifest_get(room_manifest(rm), fi)->path, "a.c"));
+	CHECK(room_find(rm, odd_name, &fo) == 0 && fo != fi);
+	CHECK(room_find(rm, "a.", &fi) == ERR_NOTFOUND && room_find(rm, "a.c/", &fi) == ERR_NOTFOUND);
+	CHECK(room_find(rm, "a.c", &fi) == 0);
+	/* a view, whether the index is loaded yet or not, is the same page */
+	CHECK(room_render_file(rm, &c, fi, 1, &a, &to, &n) == 0 && n == 3 && to == 3);
+	room_put(rs, rm);
+	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
+	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n) == 0 && n == 3);
+	CHECK(strstr(a.p, "second") && strstr(b.p, "second"));
+	CHECK(room_render_file(rm, &c, manifest_count(room_manifest(rm)), 1, &b, &to, &n) == ERR_NOTFOUND);
+	/* a diff of a release with itself: no change; a name neither has: not a file */
+	buf_reset(&b);
+	{
+		const struct manifest_entry *e = manifest_get(room_manifest(rm), fi), other = *e;
+		CHECK(room_render_diff(rm, rm, &c, "1", 3, e, e, &b) == 0 && strstr(b.p, "id=\"code\""));
+		CHECK(room_render_diff(rm, rm, &c, "1", 3, NULL, NULL, &b) == ERR_NOTFOUND);
+		/* an entry that is not the release's own is refused, whatever its name */
+		CHECK(room_render_diff(rm, rm, &c, "1", 3, &other, e, &b) == ERR_NOTFOUND);
+	}
+	/* what notes are checked against: the release's shingles */
+	CHECK(room_notes_code(rs, rm, &nc) == 0 && (nc.sh != NULL || nc.ix != NULL));
+	/* the key goes: the release is dropped, the room held by a request stays valid */
+	CHECK(room_get(rs, fac, "fw", "1", now, 0, &held) == 0);
+	room_put(rs, rm);
+	CHECK(keyring_drop(k, "fw", "1") == 1);
+	rooms_sweep(rs, now);
+	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND);
+	CHECK(manifest_count(room_manifest(held)) == 2 && room_find(held, "a.c", &fi) == 0);
+	room_put(rs, held);
+	rooms_free(rs);
+	keyring_free(k);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+int main(void)
+{
+	char src[400], file[450], cmd[400];
+	unsigned char s[AUTH_TOTP_SECRET_LEN];
+	struct buf sk, vk;
+	struct seal_opts o = {0};
+	struct release_info info;
+	struct policy_actor lead = {"lena", NULL, MON10}, v = {"vera", NULL, MON10}, op = {"otto", NULL, MON10};
+	struct policy_outcome out;
+	struct grant_terms t = {0};
+	FILE *fp;
+	int rc;
+	if (!mkdtemp(root))
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/f", root);
+	buf_init(&sk, 4096);
+	buf_init(&vk, 4096);
+	if (note_key_generate("acme", &sk, &vk) || note_signer_parse(sk.p, sk.len, &vkey))
+		return 1;
+	v.vendor_key = vkey;
+	if (facility_init(dir, "room.example") || facility_open(dir, &fac) || logdb_open(fac, &log_) ||
+	    policy_org_add(fac, "acme", "vendor", "t") || policy_org_add(fac, "lab1", "lab", "t") ||
+	    policy_org_add(fac, "ops", "operator", "t") ||
+	    policy_person_add(fac, "vera", "acme", "vendor", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "otto", "ops", "operator", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "lena", "lab1", "auditor", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "rita", "lab1", "reviewer", "", "a good long password", "t", s) ||
+	    policy_person_add(fac, "rob", "lab1", "reviewer", "", "a good long password", "t", s)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return 1;
+	}
+	snprintf(src, sizeof(src), "%s/src", root);
+	mkdir(src, 0700);
+	snprintf(file, sizeof(file), "%s/a.c", src);
+	fp = fopen(file, "w");
+	fputs(text, fp);
+	fclose(fp);
+	snprintf(file, sizeof(file), "%s/%s", src, odd_name);
+	fp = fopen(file, "w");
+	fputs("int odd;\n", fp);
+	fclose(fp);
+	o.product = "fw";
+	o.version = "1";
+	o.vendor = vkey;
+	ingest_opts_default(&o.ingest);
+	t.valid_from = MON10 - 86400;
+	t.valid_until = MON10 + 7 * 86400;
+	t.days = 0x7f;
+	t.hour_from = 0;
+	t.hour_until = 24;
+	t.lines_per_day = 1000;
+	t.lines_total = POLICY_UNLIMITED;
+	t.prints = 5;
+	t.quotas = "{}";
+	if (release_seal(fac, src, &o, &info) || policy_nominate(fac, &lead, "fw", "1", "rita", "cv") ||
+	    policy_approve(fac, &v, "fw", "1", "rita", &out) || policy_grant(fac, &op, "fw", "1", "rita", &t, &out) ||
+	    policy_grant(fac, &v, "fw", "1", "rita", &t, &out)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return 1;
+	}
+	release_info_release(&info);
+	RUN(open_view_drop);
+	logdb_free(log_);
+	facility_free(fac);
+	note_signer_free(vkey);
+	buf_release(&sk);
+	buf_release(&vk);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	rc = system(cmd);
+	(void)rc;
+	return test_done();
+}
