@@ -19,8 +19,13 @@ mkdir "$T/src"
 i=1; while [ $i -le 300 ]; do echo "static int sealed_line_marker_$i(void) { return $i * 31; }"; i=$((i + 1)); done >"$T/src/secret.c"
 "$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
 DEMO=$!
-for i in $(seq 1 150); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
-check "demo is up" grep -q '"url":"https://' "$T/demo.json"
+for i in $(seq 1 600); do [ -s "$T/demo.json" ] && break; kill -0 $DEMO 2>/dev/null || break; sleep 0.2; done
+if ! grep -q '"url":"https://' "$T/demo.json"; then
+	fail "demo did not come up: $(head -c 600 "$T/demo.err")"
+	kill $DEMO 2>/dev/null
+	done_testing
+	exit 1
+fi
 FRONT=$(sed -n 's/.*front pid \([0-9]*\) .*/\1/p' "$T/demo.err" | head -n 1)
 ROOM=$(sed -n 's/.*room pid \([0-9]*\).*/\1/p' "$T/demo.err" | head -n 1)
 check "the supervisor names both processes" [ -n "$FRONT" ] && [ -n "$ROOM" ]
