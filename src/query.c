@@ -908,7 +908,6 @@ struct qreq {
 	unsigned char s[LIT_MAX];
 	size_t len;
 	int caseless;      /* some letters in either case: found ASCII-caselessly */
-	pcre2_code *pre;   /* the caseless search for s */
 	struct plan *plan; /* its trigrams, to tell at search time how rare it is */
 };
 
@@ -942,7 +941,6 @@ void query_free(struct query *q)
 	free(q->pattern);
 	pcre2_code_free(q->re);
 	for (size_t i = 0; i < q->n_req; i++) {
-		pcre2_code_free(q->req[i].pre);
 		plan_free(q->req[i].plan);
 	}
 	plan_free(q->plan);
@@ -1121,7 +1119,6 @@ static int plan_pattern(struct query *q, struct rx *x, const char *p, size_t len
 	}
 	for (int k = 0; k < top.n_req && !r; k++) {
 		struct qreq *e = &q->req[q->n_req];
-		struct buf b;
 		if (top.req[k].len < 2 && !(q->plain && k == 0))
 			continue;
 		memcpy(e->s, top.req[k].s, top.req[k].len);
@@ -1129,12 +1126,6 @@ static int plan_pattern(struct query *q, struct rx *x, const char *p, size_t len
 		e->caseless = top.req[k].ci != 0;
 		e->plan = lit_plan(e->s, e->len, top.req[k].ci);
 		q->n_req++;
-		if (!e->caseless)
-			continue;
-		buf_init(&b, LIT_MAX * 4 + 16);
-		r = escape(&b, (const char *)e->s, e->len) ?:
-		    compile("regex", b.p, b.len, PCRE2_CASELESS, &e->pre);
-		buf_release(&b);
 	}
 	q->pure = q->plain && !q->word && q->n_req && !q->req[0].caseless;
 	return r;
@@ -1402,6 +1393,69 @@ static const unsigned char *find(const unsigned char *h, size_t n, const unsigne
 	return memmem(h, n, s, m);
 }
 
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Does h[0..m) equal s[0..m) with ASCII letters in either case? */
+static int eq_ci(const unsigned char *h, const unsigned char *s, size_t m)
+{
+	for (size_t j = 0; j < m; j++)
+		if (lower(h[j]) != lower(s[j]))
+			return 0;
+	return 1;
+}
+
+/*
+ * find with ASCII letters in either case (the prefilter of a caseless string): the two
+ * rarest bytes are tested in both cases, 16 positions at once.
+ */
+static const unsigned char *find_ci(const unsigned char *h, size_t n, const unsigned char *s,
+				    size_t m)
+{
+	size_t i = 0;
+	if (!m)
+		return h;
+#if defined(__SSE2__)
+	if (m >= 2 && n >= m + 15) {
+		size_t a = 0, b = 1;
+		for (size_t j = 1; j < m; j++) {
+			if (byte_rank(lower(s[j])) < byte_rank(lower(s[a]))) {
+				b = a;
+				a = j;
+			} else if (j != a && (b == a || byte_rank(lower(s[j])) < byte_rank(lower(s[b])))) {
+				b = j;
+			}
+		}
+		if (a == b)
+			b = a ? 0 : 1;
+		unsigned char la = lower(s[a]), lb = lower(s[b]);
+		unsigned char ua = la >= 'a' && la <= 'z' ? la ^ 0x20 : la;
+		unsigned char ub = lb >= 'a' && lb <= 'z' ? lb ^ 0x20 : lb;
+		const __m128i cla = _mm_set1_epi8((char)la), cua = _mm_set1_epi8((char)ua),
+			      clb = _mm_set1_epi8((char)lb), cub = _mm_set1_epi8((char)ub);
+		for (; i + m + 15 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(h + i + a));
+			__m128i y = _mm_loadu_si128((const __m128i *)(h + i + b));
+			__m128i mx = _mm_or_si128(_mm_cmpeq_epi8(x, cla), _mm_cmpeq_epi8(x, cua));
+			__m128i my = _mm_or_si128(_mm_cmpeq_epi8(y, clb), _mm_cmpeq_epi8(y, cub));
+			unsigned bits = (unsigned)_mm_movemask_epi8(_mm_and_si128(mx, my));
+			while (bits) {
+				unsigned k = (unsigned)__builtin_ctz(bits);
+				if (eq_ci(h + i + k, s, m))
+					return h + i + k;
+				bits &= bits - 1;
+			}
+		}
+	}
+#endif
+	for (; i + m <= n; i++)
+		if (eq_ci(h + i, s, m))
+			return h + i;
+	return NULL;
+}
+
 /* Line number of the line starting at ls (>= the cursor). */
 static uint64_t line_of(struct searcher *s, size_t ls)
 {
@@ -1552,16 +1606,11 @@ static void scan_file(struct searcher *s)
 			return;
 		if (rq) {
 			size_t at;
-			if (rq->pre) {
-				if (rmatch(s, rq->pre, d, n, pos, &ms, &me) != 1)
-					return;
-				at = ms;
-			} else {
-				const unsigned char *f = find(d + pos, n - pos, rq->s, rq->len);
-				if (!f)
-					return;
-				at = (size_t)(f - d);
-			}
+			const unsigned char *f = rq->caseless ? find_ci(d + pos, n - pos, rq->s, rq->len)
+							       : find(d + pos, n - pos, rq->s, rq->len);
+			if (!f)
+				return;
+			at = (size_t)(f - d);
 			ls = line_start(d, pos, at);
 			le = line_end(d, n, at);
 			if (q->pure || line_matches(s, ls, le) == 1)
@@ -1647,27 +1696,16 @@ static void searcher_release(struct searcher *s)
 
 int query_accepts(const struct query *q, const void *text, size_t len)
 {
-	struct searcher s;
-	struct search_result r;
-	struct search_opts o;
-	int ok;
-	size_t ms, me;
 	if (!q->re)
 		return 1;
 	if (!plan_holds(q->plan, text, len))
 		return 0;
-	search_opts_default(&o);
-	searcher_text(&s, q, &r, &o, text, len);
-	ok = 1;
-	for (size_t k = 0; k < q->n_req && ok; k++) {
+	for (size_t k = 0; k < q->n_req; k++) {
 		const struct qreq *e = &q->req[k];
-		if (e->pre)
-			ok = rmatch(&s, e->pre, text, len, 0, &ms, &me) == 1;
-		else
-			ok = memmem(text, len, e->s, e->len) != NULL;
+		if (!(e->caseless ? find_ci(text, len, e->s, e->len) : memmem(text, len, e->s, e->len)))
+			return 0;
 	}
-	searcher_release(&s);
-	return ok;
+	return 1;
 }
 
 size_t query_n_required(const struct query *q)
