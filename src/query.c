@@ -10,6 +10,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "query.h"
 
@@ -234,11 +237,43 @@ static void req_add(struct info *i, const unsigned char *s, size_t len, uint64_t
 	i->req[at].ci = ci;
 }
 
-/* A one-string exact set is also a required string. */
+/* Bit j of ci (0 past 64 bytes). */
+static int ci_bit(uint64_t ci, size_t j)
+{
+	return j < 64 && (ci >> j & 1);
+}
+
+/*
+ * A one-string exact set is also a required string; so are the longest prefix and the
+ * longest suffix all strings of a larger set share ("register_netdev(" of
+ * "(un)?register_netdev\(").
+ */
 static void info_note_single(struct info *i)
 {
-	if (i->ex.n == 1)
-		req_add(i, i->ex.s[0], i->ex.len[0], i->ex.ci[0]);
+	const struct strset *e = &i->ex;
+	size_t pre, suf;
+	if (e->n == 1)
+		req_add(i, e->s[0], e->len[0], e->ci[0]);
+	if (e->n < 2)
+		return;
+	pre = suf = e->len[0];
+	for (int k = 1; k < e->n; k++) {
+		size_t p = 0, q = 0, l = e->len[k];
+		while (p < pre && p < l && e->s[k][p] == e->s[0][p] &&
+		       ci_bit(e->ci[k], p) == ci_bit(e->ci[0], p))
+			p++;
+		while (q < suf && q < l && e->s[k][l - 1 - q] == e->s[0][e->len[0] - 1 - q] &&
+		       ci_bit(e->ci[k], l - 1 - q) == ci_bit(e->ci[0], e->len[0] - 1 - q))
+			q++;
+		pre = p;
+		suf = q;
+	}
+	if (pre >= 2)
+		req_add(i, e->s[0], pre, e->ci[0] & (pre < 64 ? ((uint64_t)1 << pre) - 1 : ~(uint64_t)0));
+	if (suf >= 2) {
+		size_t at = e->len[0] - suf;
+		req_add(i, e->s[0] + at, suf, at < 64 ? e->ci[0] >> at : 0);
+	}
 }
 
 /* The whole constraint of a node as one plan (the exact set is dropped into it). */
@@ -1353,97 +1388,113 @@ static int byte_rank(unsigned char c)
 	return p ? (int)(sizeof(common) - (size_t)(p - common)) : 0;
 }
 
-/*
- * memmem for the verifier's hot loop: test 16 positions at once for the needle's two
- * rarest bytes (SSE2, part of every x86-64), compare the needle only where both are in
- * place. glibc's memmem is several times slower for the short needles of code search.
- */
-static const unsigned char *find(const unsigned char *h, size_t n, const unsigned char *s,
-				 size_t m)
-{
-#if defined(__SSE2__)
-	if (m >= 2 && n >= m + 15) {
-		size_t a = 0, b = 1, i = 0;
-		for (size_t j = 1; j < m; j++) {
-			if (byte_rank(s[j]) < byte_rank(s[a])) {
-				b = a;
-				a = j;
-			} else if (j != a && (b == a || byte_rank(s[j]) < byte_rank(s[b]))) {
-				b = j;
-			}
-		}
-		if (a == b)
-			b = a ? 0 : 1;
-		const __m128i ca = _mm_set1_epi8((char)s[a]), cb = _mm_set1_epi8((char)s[b]);
-		for (; i + m + 15 <= n; i += 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(h + i + a));
-			__m128i y = _mm_loadu_si128((const __m128i *)(h + i + b));
-			unsigned bits = (unsigned)_mm_movemask_epi8(
-				_mm_and_si128(_mm_cmpeq_epi8(x, ca), _mm_cmpeq_epi8(y, cb)));
-			while (bits) {
-				unsigned k = (unsigned)__builtin_ctz(bits);
-				if (!memcmp(h + i + k, s, m))
-					return h + i + k;
-				bits &= bits - 1;
-			}
-		}
-		return memmem(h + i, n - i, s, m);
-	}
-#endif
-	return memmem(h, n, s, m);
-}
-
 static unsigned char lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
 }
 
-/* Does h[0..m) equal s[0..m) with ASCII letters in either case? */
-static int eq_ci(const unsigned char *h, const unsigned char *s, size_t m)
+/* Does h[0..m) equal s[0..m), with ASCII letters in either case when ci? */
+static int eq_at(const unsigned char *h, const unsigned char *s, size_t m, int ci)
 {
+	if (!ci)
+		return !memcmp(h, s, m);
 	for (size_t j = 0; j < m; j++)
 		if (lower(h[j]) != lower(s[j]))
 			return 0;
 	return 1;
 }
 
+/* The needle's two rarest bytes (positions a != b; m >= 2). */
+static void rarest(const unsigned char *s, size_t m, int ci, size_t *pa, size_t *pb)
+{
+	size_t a = 0, b = 1;
+	for (size_t j = 1; j < m; j++) {
+		int r = byte_rank(ci ? lower(s[j]) : s[j]);
+		if (r < byte_rank(ci ? lower(s[a]) : s[a])) {
+			b = a;
+			a = j;
+		} else if (j != a && (b == a || r < byte_rank(ci ? lower(s[b]) : s[b]))) {
+			b = j;
+		}
+	}
+	if (a == b)
+		b = a ? 0 : 1;
+	*pa = a;
+	*pb = b;
+}
+
+/* The other case of an ASCII letter (c itself for anything else). */
+static unsigned char other_case(unsigned char c)
+{
+	return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? (unsigned char)(c ^ 0x20) : c;
+}
+
+#if defined(__x86_64__)
+/* The AVX2 loop of find_str: 32 positions at once; returns where it stopped in *at. */
+__attribute__((target("avx2"))) static const unsigned char *
+find_avx2(const unsigned char *h, size_t n, const unsigned char *s, size_t m, int ci, size_t a,
+	  size_t b, size_t *at)
+{
+	size_t i = 0;
+	const __m256i ca = _mm256_set1_epi8((char)s[a]), cb = _mm256_set1_epi8((char)s[b]);
+	const __m256i oa = _mm256_set1_epi8((char)(ci ? other_case(s[a]) : s[a]));
+	const __m256i ob = _mm256_set1_epi8((char)(ci ? other_case(s[b]) : s[b]));
+	for (; i + m + 31 <= n; i += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(h + i + a));
+		__m256i y = _mm256_loadu_si256((const __m256i *)(h + i + b));
+		__m256i mx = _mm256_or_si256(_mm256_cmpeq_epi8(x, ca), _mm256_cmpeq_epi8(x, oa));
+		__m256i my = _mm256_or_si256(_mm256_cmpeq_epi8(y, cb), _mm256_cmpeq_epi8(y, ob));
+		unsigned bits = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(mx, my));
+		while (bits) {
+			unsigned k = (unsigned)__builtin_ctz(bits);
+			if (eq_at(h + i + k, s, m, ci))
+				return h + i + k;
+			bits &= bits - 1;
+		}
+	}
+	*at = i;
+	return NULL;
+}
+#endif
+
 /*
- * find with ASCII letters in either case (the prefilter of a caseless string): the two
- * rarest bytes are tested in both cases, 16 positions at once.
+ * memmem for the verifier's hot loop, with ASCII letters in either case when ci (a
+ * caseless prefilter): test 32 (AVX2) or 16 (SSE2, part of every x86-64) positions at once
+ * for the needle's two rarest bytes, in both cases when ci, and compare the needle only
+ * where both are in place. glibc's memmem is several times slower for the short needles
+ * of code search.
  */
-static const unsigned char *find_ci(const unsigned char *h, size_t n, const unsigned char *s,
-				    size_t m)
+static const unsigned char *find_str(const unsigned char *h, size_t n, const unsigned char *s,
+				     size_t m, int ci)
 {
 	size_t i = 0;
 	if (!m)
 		return h;
+	if (!ci && m == 1)
+		return memchr(h, s[0], n);
 #if defined(__SSE2__)
 	if (m >= 2 && n >= m + 15) {
-		size_t a = 0, b = 1;
-		for (size_t j = 1; j < m; j++) {
-			if (byte_rank(lower(s[j])) < byte_rank(lower(s[a]))) {
-				b = a;
-				a = j;
-			} else if (j != a && (b == a || byte_rank(lower(s[j])) < byte_rank(lower(s[b])))) {
-				b = j;
-			}
+		size_t a, b;
+		rarest(s, m, ci, &a, &b);
+#if defined(__x86_64__)
+		if (n >= m + 31 && __builtin_cpu_supports("avx2")) {
+			const unsigned char *f = find_avx2(h, n, s, m, ci, a, b, &i);
+			if (f)
+				return f;
 		}
-		if (a == b)
-			b = a ? 0 : 1;
-		unsigned char la = lower(s[a]), lb = lower(s[b]);
-		unsigned char ua = la >= 'a' && la <= 'z' ? la ^ 0x20 : la;
-		unsigned char ub = lb >= 'a' && lb <= 'z' ? lb ^ 0x20 : lb;
-		const __m128i cla = _mm_set1_epi8((char)la), cua = _mm_set1_epi8((char)ua),
-			      clb = _mm_set1_epi8((char)lb), cub = _mm_set1_epi8((char)ub);
+#endif
+		const __m128i ca = _mm_set1_epi8((char)s[a]), cb = _mm_set1_epi8((char)s[b]);
+		const __m128i oa = _mm_set1_epi8((char)(ci ? other_case(s[a]) : s[a]));
+		const __m128i ob = _mm_set1_epi8((char)(ci ? other_case(s[b]) : s[b]));
 		for (; i + m + 15 <= n; i += 16) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(h + i + a));
 			__m128i y = _mm_loadu_si128((const __m128i *)(h + i + b));
-			__m128i mx = _mm_or_si128(_mm_cmpeq_epi8(x, cla), _mm_cmpeq_epi8(x, cua));
-			__m128i my = _mm_or_si128(_mm_cmpeq_epi8(y, clb), _mm_cmpeq_epi8(y, cub));
+			__m128i mx = _mm_or_si128(_mm_cmpeq_epi8(x, ca), _mm_cmpeq_epi8(x, oa));
+			__m128i my = _mm_or_si128(_mm_cmpeq_epi8(y, cb), _mm_cmpeq_epi8(y, ob));
 			unsigned bits = (unsigned)_mm_movemask_epi8(_mm_and_si128(mx, my));
 			while (bits) {
 				unsigned k = (unsigned)__builtin_ctz(bits);
-				if (eq_ci(h + i + k, s, m))
+				if (eq_at(h + i + k, s, m, ci))
 					return h + i + k;
 				bits &= bits - 1;
 			}
@@ -1451,7 +1502,7 @@ static const unsigned char *find_ci(const unsigned char *h, size_t n, const unsi
 	}
 #endif
 	for (; i + m <= n; i++)
-		if (eq_ci(h + i, s, m))
+		if (eq_at(h + i, s, m, ci))
 			return h + i;
 	return NULL;
 }
@@ -1473,7 +1524,7 @@ static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 	h->r0 = s->res->n_ranges;
 	if (q->pure) {
 		const unsigned char *f;
-		while (pos < n && (f = find(l + pos, n - pos, q->req[0].s, q->req[0].len))) {
+		while (pos < n && (f = find_str(l + pos, n - pos, q->req[0].s, q->req[0].len, 0))) {
 			size_t a = (size_t)(f - l);
 			add_range(s->res, a, a + q->req[0].len);
 			pos = a + q->req[0].len;
@@ -1606,8 +1657,7 @@ static void scan_file(struct searcher *s)
 			return;
 		if (rq) {
 			size_t at;
-			const unsigned char *f = rq->caseless ? find_ci(d + pos, n - pos, rq->s, rq->len)
-							       : find(d + pos, n - pos, rq->s, rq->len);
+			const unsigned char *f = find_str(d + pos, n - pos, rq->s, rq->len, rq->caseless);
 			if (!f)
 				return;
 			at = (size_t)(f - d);
@@ -1702,7 +1752,7 @@ int query_accepts(const struct query *q, const void *text, size_t len)
 		return 0;
 	for (size_t k = 0; k < q->n_req; k++) {
 		const struct qreq *e = &q->req[k];
-		if (!(e->caseless ? find_ci(text, len, e->s, e->len) : memmem(text, len, e->s, e->len)))
+		if (!(e->caseless ? find_str(text, len, e->s, e->len, 1) : memmem(text, len, e->s, e->len)))
 			return 0;
 	}
 	return 1;

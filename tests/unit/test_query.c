@@ -95,6 +95,8 @@ TEST(plan_table)
 		 ".* may match nothing or anything: EXPORT and GPL are two requirements, not EXPORTGPL"},
 		{"spin_lock(_irq)?save", 0, "trigrams", "spin_lock_irqsave(&l, f);", "spin_lock(&l);",
 		 "(..)? adds \"\" to the group's set: one of spin_locksave, spin_lock_irqsave"},
+		{"(un)?register_netdev\\(", 0, "trigrams", "unregister_netdev(d)", "register_netdevice(d)",
+		 "one of two strings; the suffix they share, register_netdev(, is required of the line"},
 		{"foo[^x]*bar", 0, "trigrams", "foo-->bar", "foo only",
 		 "a class is unknown and [^x]* may be empty: foo and bar apart"},
 		{"spin_unlockz(?#)?", 0, "trigrams", "spin_unlock(l);", "spin_lock(l);",
