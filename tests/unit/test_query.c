@@ -74,7 +74,7 @@ TEST(plans)
 		query_free(q);
 		CHECK(query_parse(" foo ", &(struct query_opts){.literal = 1}, &q) == 0);
 		CHECK_EQ_STR(query_pattern(q), " foo ");
-		CHECK(query_count_text(q, "a foo b\nfoo\n foo\n", 19, -1) == 1);
+		CHECK(query_count_text(q, "a foo b\nfoo\n foo\n", 17, -1) == 1);
 		query_free(q);
 	}
 }
