@@ -126,13 +126,13 @@ kill -STOP "$ROOM"
 curl -sk --max-time 30 -b "$(cat "$T/cookie")" -o "$T/mid" -w '%{http_code}' "$U/r/demo@current/blob/secret.c" >"$T/mid.code" &
 CURL=$!
 sleep 1
-kill -SEGV "$ROOM"
-kill -CONT "$ROOM"
+kill -KILL "$ROOM" # as abrupt as a crash, and no sanitizer turns it into a report
+kill -CONT "$ROOM" 2>/dev/null
 wait $CURL
 check "the request in flight fails cleanly with 503" [ "$(cat "$T/mid.code")" = 503 ]
 check "and says why" grep -q 'the room stopped while answering' "$T/mid"
 for i in $(seq 1 100); do grep -q 'room restarted' "$T/demo.err" && break; sleep 0.2; done
-check "the supervisor restarts the room" grep -q 'room process died (signal 11)' "$T/demo.err"
+check "the supervisor restarts the room" grep -q 'room process died (signal 9)' "$T/demo.err"
 NEWROOM=$(sed -n 's/.*room restarted, pid \([0-9]*\).*/\1/p' "$T/demo.err" | tail -n 1)
 check "a new room process" [ -n "$NEWROOM" ] && [ "$NEWROOM" != "$ROOM" ]
 check "the front lives on" kill -0 "$FRONT"
