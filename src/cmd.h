@@ -38,6 +38,8 @@ int cmd_session(int argc, char **argv);
 int cmd_print(int argc, char **argv);
 int cmd_findings(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_certify(int argc, char **argv);
+int cmd_certificate(int argc, char **argv);
 
 struct note_signer;
 struct render_hooks;

@@ -42,6 +42,8 @@ static const struct command commands[] = {
 	{"trace", cmd_trace, "name the session a leaked screenshot or copied text came from"},
 	{"session", cmd_session, "sessions held for scraping: session holds, session resume ID"},
 	{"report", cmd_report, "the exposure report of a release, from the log (or an export of it)"},
+	{"certify", cmd_certify, "the lab signs its review certificate of a release (in-toto, DSSE)"},
+	{"certificate", cmd_certificate, "certificate countersign (vendor, offline) | verify (offline)"},
 	{"findings", cmd_findings, "findings of a release: list, export/import SARIF, state"},
 	{"print", cmd_print, "prints of a release: print list P@V, print dispute N (vendor)"},
 	{NULL, NULL, NULL},

@@ -161,6 +161,13 @@ int report_entry(struct report *r, uint64_t index, const char *p, size_t len)
 	if (!rel || strcmp(rel, r->ref) || !(acc = acc_of(r, actor)))
 		goto out;
 	path_of(e, path, sizeof(path));
+	if (!strcmp(type, "view") || !strcmp(type, "search") || !strcmp(type, "diff") || !strcmp(type, "print")) {
+		int64_t t = num(e, "time");
+		if (!num(acc, "first") || t < num(acc, "first"))
+			json_object_set_new(acc, "first", json_integer(t));
+		if (t > num(acc, "last"))
+			json_object_set_new(acc, "last", json_integer(t));
+	}
 	if (!strcmp(type, "view")) {
 		json_t *lines = json_object_get(e, "lines"), *f = file_of(acc, path);
 		int64_t a = json_integer_value(json_array_get(lines, 0)), b = json_integer_value(json_array_get(lines, 1));
@@ -372,12 +379,19 @@ json_t *report_scope(struct report *r)
 	json_object_foreach(json_object_get(o, "labs"), lab, l) {
 		json_t *revs = json_array(), *rv;
 		const char *login;
-		json_object_foreach(json_object_get(l, "reviewers"), login, rv)
+		int64_t first = 0, last = 0;
+		json_object_foreach(json_object_get(l, "reviewers"), login, rv) {
 			json_array_append_new(revs, json_string(login));
+			if (num(rv, "first") && (!first || num(rv, "first") < first))
+				first = num(rv, "first");
+			if (num(rv, "last") > last)
+				last = num(rv, "last");
+		}
 		json_object_set_new(json_object_get(scope, "labs"), lab,
-				    json_pack("{s:O,s:O,s:O,s:o}", "files_shown", json_object_get(l, "files_shown"),
+				    json_pack("{s:O,s:O,s:O,s:o,s:I,s:I}", "files_shown", json_object_get(l, "files_shown"),
 					      "lines_shown", json_object_get(l, "lines_shown"), "share_of_files",
-					      json_object_get(l, "share_of_files"), "reviewers", revs));
+					      json_object_get(l, "share_of_files"), "reviewers", revs, "first_access",
+					      (json_int_t)first, "last_access", (json_int_t)last));
 	}
 	json_decref(o);
 	return scope;

@@ -182,5 +182,4 @@ check "timeline has authors" [ "$(sqlite3 "$T/fac/sealroom.db" "SELECT group_con
 check "states logged" [ "$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"finding_state\"%'")" = 4 ]
 expect_fail "bad id" 2 "finding id 'x' is not a number" "$SR" findings state x open --as rita
 expect_fail "unknown subcommand" 2 "'drop' is not list, export, import or state" "$SR" findings drop fw@1.0
-[ -n "${KEEP:-}" ] && cp -r "$T/fac" "$KEEP"
 done_testing
