@@ -23,6 +23,7 @@ int cmd_nominate(int argc, char **argv);
 int cmd_object(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
+int cmd_nomination(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_halt(int argc, char **argv);
 int cmd_shred(int argc, char **argv);

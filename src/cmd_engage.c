@@ -224,6 +224,97 @@ int cmd_approve(int argc, char **argv)
 	return finish(&e, r);
 }
 
+/* `grant list P@V` and `nomination list P@V`: the engagement's state, as the room shows it. */
+struct listing {
+	int json;
+	json_t *arr;
+};
+
+static int grant_row(void *ctx, const struct grant_info *g)
+{
+	struct listing *l = ctx;
+	char from[32], until[32];
+	policy_format_time(g->valid_from, from, sizeof(from));
+	policy_format_time(g->valid_until, until, sizeof(until));
+	if (l->json)
+		json_array_append_new(l->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "grant", (json_int_t)g->id,
+							"reviewer", g->reviewer, "state", g->state, "vendor_by",
+							g->vendor_by, "operator_by", g->operator_by, "valid_from",
+							(json_int_t)g->valid_from, "valid_until", (json_int_t)g->valid_until,
+							"quotas", g->quotas));
+	else
+		printf("%-5lld %-16s %-9s vendor %-12s operator %-12s %s .. %s\n", (long long)g->id, g->reviewer, g->state,
+		       *g->vendor_by ? g->vendor_by : "-", *g->operator_by ? g->operator_by : "-", from, until);
+	return 0;
+}
+
+static int nomination_row(void *ctx, const struct nomination_info *n)
+{
+	struct listing *l = ctx;
+	char at[32], ends[32];
+	policy_format_time(n->nominated_at, at, sizeof(at));
+	policy_format_time(n->window_ends, ends, sizeof(ends));
+	if (l->json)
+		json_array_append_new(l->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "reviewer", n->reviewer, "lab",
+							n->lab, "state", n->state, "nominated_by", n->nominated_by,
+							"decided_by", n->decided_by, "nominated_at",
+							(json_int_t)n->nominated_at, "window_ends",
+							(json_int_t)n->window_ends, "reason", n->reason));
+	else
+		printf("%-16s %-12s %-9s by %-12s on %s, objections until %s%s%s\n", n->reviewer, n->lab, n->state,
+		       n->nominated_by, at, ends, *n->reason ? ": " : "", n->reason);
+	return 0;
+}
+
+static int list_cmd(const char *cmd, int argc, char **argv, int grants)
+{
+	const char *usage = grants ? "sealroom grant list P@V [--json]" : "sealroom nomination list P@V [--json]";
+	const char *pos[1];
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
+	struct opt_common c = {0};
+	struct opt opts[] = {{NULL, 0, NULL}};
+	struct listing l = {0, NULL};
+	struct release_info info;
+	struct facility *f = NULL;
+	int n, r;
+	if (opt_parse(argc, argv, opts, &c, pos, 1, &n))
+		return cmd_usage(cmd, usage);
+	if (c.help) {
+		printf("usage: %s\n\nEvery %s of the release with its state.\n", usage, grants ? "grant" : "nomination");
+		return 0;
+	}
+	if (n != 1) {
+		err_set(ERR_USAGE, "wants one release P@V");
+		return cmd_usage(cmd, usage);
+	}
+	if (release_parse_ref(pos[0], product, version))
+		return cmd_usage(cmd, usage);
+	l.json = c.json;
+	l.arr = json_array();
+	if (!(r = facility_open(facility_resolve(c.dir), &f)) && !(r = release_get(f, product, version, &info))) {
+		release_info_release(&info);
+		r = grants ? policy_grants_each(f, product, version, grant_row, &l)
+			   : policy_nominations_each(f, product, version, nomination_row, &l);
+	}
+	if (!r && c.json) {
+		char *s = json_dumps(l.arr, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(l.arr);
+	facility_free(f);
+	return r ? cmd_fail(cmd, r) : 0;
+}
+
+int cmd_nomination(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "list")) {
+		err_set(ERR_USAGE, "wants 'list'");
+		return cmd_usage("nomination", "sealroom nomination list P@V [--json]");
+	}
+	return list_cmd("nomination", argc - 1, argv + 1, 0);
+}
+
 int cmd_grant(int argc, char **argv)
 {
 	struct engage e = {.cmd = "grant",
@@ -234,7 +325,10 @@ int cmd_grant(int argc, char **argv)
 	struct grant_terms t = {0};
 	struct quota_limits l;
 	char *quotas = NULL;
-	int r = start(&e, argc, argv,
+	int r;
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return list_cmd("grant", argc - 1, argv + 1, 1);
+	r = start(&e, argc, argv,
 		      "Propose a grant for an approved reviewer, or countersign the other side's\n"
 		      "proposal. A grant is active once the vendor (with --vendor-key) and the operator\n"
 		      "have approved the same terms (the quotas included). DATE is YYYY-MM-DD (UTC;\n"

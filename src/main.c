@@ -44,6 +44,7 @@ static const struct command commands[] = {
 	{"report", cmd_report, "the exposure report of a release, from the log (or an export of it)"},
 	{"certify", cmd_certify, "the lab signs its review certificate of a release (in-toto, DSSE)"},
 	{"certificate", cmd_certificate, "certificate countersign (vendor, offline) | verify (offline)"},
+	{"nomination", cmd_nomination, "nominations of a release: nomination list P@V"},
 	{"findings", cmd_findings, "findings of a release: list, export/import SARIF, state"},
 	{"print", cmd_print, "prints of a release: print list P@V, print dispute N (vendor)"},
 	{NULL, NULL, NULL},

@@ -265,6 +265,24 @@ static int add_code(const struct render_ctx *c, const struct render_view *v, str
 	return json ? buf_addjson(out, s, n) : render_escape(out, s, n);
 }
 
+int render_prose(const struct render_ctx *c, const char *s, size_t len, struct buf *out)
+{
+	struct render_view v = {0};
+	struct buf tmp;
+	int r;
+	v.kind = "prose";
+	v.who = c->who;
+	v.product = c->product;
+	v.version = c->version;
+	v.now = c->now ? c->now : (int64_t)time(NULL);
+	buf_init(&tmp, 8 * len + 64);
+	if (!(r = buf_addstr(out, "<div class=\"code prose\"><span class=\"c\">")) &&
+	    !(r = add_code(c, &v, &tmp, s, len, 0, out)))
+		r = buf_addstr(out, "</span></div>");
+	buf_release(&tmp);
+	return r;
+}
+
 /* The lines a render shows, for the quota hook (render_view.shown). */
 struct shown {
 	struct quota_line *v;

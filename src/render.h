@@ -182,6 +182,14 @@ int render_diff(const struct render_ctx *c, const char *base_version, unsigned c
 int render_print(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
 		 size_t len, uint64_t from, uint64_t to, struct buf *pdf, struct print_info *info) WUR;
 
+/*
+ * Text written by people about the code (a finding's title, text, comments), shown back
+ * the way code is: through render_hooks.transform (the session's cipher font), HTML-escaped,
+ * in a <div class="code prose"><span class="c"> so that the session's font applies. Nothing
+ * is charged or logged: such text was checked not to hold code (notes.h) when it was kept.
+ */
+int render_prose(const struct render_ctx *c, const char *s, size_t len, struct buf *out) WUR;
+
 /* Count lines of (p, len): newlines, plus one for a last line without one. */
 uint64_t render_count_lines(const unsigned char *p, size_t len);
 

@@ -9,6 +9,7 @@
 
 #include "index.h"
 #include "release.h"
+#include "findings.h"
 #include "room.h"
 #include "vault.h"
 
@@ -411,6 +412,62 @@ int room_render_print(struct room *rm, const struct render_ctx *c, size_t fi, ui
 	if (!(r = file_text(rm, fi, &text, &p, &len)))
 		r = render_print(c, manifest_get(rm->m, fi), p, len, from, to, pdf, info);
 	wipe(&text);
+	return r;
+}
+
+int room_locate_finding(struct room *rm, const char *path, uint64_t from, uint64_t to, char blob[65])
+{
+	const struct manifest_entry *e = manifest_find(rm->m, path, strlen(path));
+	struct buf text;
+	const unsigned char *p = NULL;
+	size_t len = 0, fi;
+	int r;
+	if (!e || room_find(rm, path, &fi))
+		return findings_locate(rm->m, path, from, to, NULL, 0, blob);
+	buf_init(&text, VAULT_OBJECT_MAX);
+	if (!(r = file_text(rm, fi, &text, &p, &len)))
+		r = findings_locate(rm->m, path, from, to, p, len, blob);
+	wipe(&text);
+	return r;
+}
+
+struct fix_ctx {
+	struct room *old, *fix;
+	int ok;
+};
+
+static int fix_one(void *ctx, const struct finding_info *fi)
+{
+	struct fix_ctx *c = ctx;
+	struct buf a, b;
+	const unsigned char *pa = NULL, *pb = NULL;
+	size_t la = 0, lb = 0, ia, ib;
+	int r = 0;
+	buf_init(&a, VAULT_OBJECT_MAX);
+	buf_init(&b, VAULT_OBJECT_MAX);
+	/* both texts when the file is in both releases at that path, and the old one is the
+	 * finding's blob */
+	if (!room_find(c->old, fi->path, &ia) && !room_find(c->fix, fi->path, &ib)) {
+		char blob[65];
+		hex_encode(blob, manifest_get(c->old->m, ia)->sha256, 32);
+		if (!strcmp(blob, fi->blob) && ((r = file_text(c->old, ia, &a, &pa, &la)) ||
+						(r = file_text(c->fix, ib, &b, &pb, &lb))))
+			goto out;
+	}
+	if (!(r = findings_fix_check(fi, c->fix->m, pa, la, pb, lb)))
+		c->ok = 1;
+out:
+	wipe(&a);
+	wipe(&b);
+	return r;
+}
+
+int room_fix_check(struct facility *f, const struct session_info *who, int64_t id, struct room *old,
+		   struct room *fix, int *ok)
+{
+	struct fix_ctx c = {old, fix, 0};
+	int r = findings_get(f, who, id, fix_one, &c);
+	*ok = c.ok;
 	return r;
 }
 

@@ -110,4 +110,18 @@ int room_render_print(struct room *rm, const struct render_ctx *c, size_t fi, ui
  */
 int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out) WUR;
 
+/*
+ * A finding's place on this release: path a file of it, lines from..to within its text;
+ * the blob id to blob (findings_locate, with the file's text read here).
+ */
+int room_locate_finding(struct room *rm, const char *path, uint64_t from, uint64_t to,
+			char blob[65]) WUR;
+/*
+ * Is finding id (of release old, seen by who) fixed in release fix? findings_fix_check
+ * with both files' texts; *ok 1 when it is (0 with ERR_DENIED saying what is unchanged).
+ */
+struct session_info;
+int room_fix_check(struct facility *f, const struct session_info *who, int64_t id, struct room *old,
+		   struct room *fix, int *ok) WUR;
+
 #endif

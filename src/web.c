@@ -14,6 +14,7 @@
 #include "manifest.h"
 #include "match.h"
 #include "notes.h"
+#include "findings.h"
 #include "policy.h"
 #include "print.h"
 #include "quota.h"
@@ -923,11 +924,32 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 			     "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
 			  q->csrf, from, to)) ||
 	    (r = buf_addstr(b, "<a id=\"notes-link\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "notes")) ||
-	    (r = buf_addstr(b, "\">notes</a>")))
+	    (r = buf_addstr(b, "\">notes</a> <a id=\"findings-link\" href=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "findings")) || (r = buf_addstr(b, "\">findings</a>")))
 		goto out;
 	if (e->mode == 0120000 && (r = buf_addstr(b, "<span>symbolic link</span>")))
 		goto out;
 	if ((r = buf_addstr(b, "</div>")))
+		goto out;
+	/* a finding on the selected lines (select them with the mouse, shift-click, or the
+	 * keyboard: j/k then f); app.js fills the range */
+	if (!strcmp(q->who.org_kind, "lab") && !strcmp(q->who.role, "reviewer") &&
+	    ((r = buf_addstr(b, "<details class=\"finding-form\" id=\"finding-box\"><summary>file a finding on "
+			       "the selected lines</summary><form id=\"finding-form\" method=\"post\" action=\"")) ||
+	     (r = rel_url(b, rt->product, rt->version, "findings")) ||
+	     (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><input type=\"hidden\" name=\"path\" value=\"",
+			   q->csrf)) ||
+	     (r = esc(b, rt->rest)) ||
+	     (r = buf_addstr(b, "\">lines <input name=\"from\" id=\"f-from\" size=\"5\" required> to <input name=\"to\" "
+				"id=\"f-to\" size=\"5\" required> <input name=\"title\" id=\"f-title\" size=\"50\" "
+				"placeholder=\"title\" required> <select name=\"severity\" id=\"f-severity\"><option>low</option>"
+				"<option selected>medium</option><option>high</option><option>critical</option><option value=\"cvss\">"
+				"CVSS v3.1 vector</option></select> <input name=\"cvss\" id=\"f-cvss\" size=\"46\" placeholder=\""
+				"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"> CWE <input name=\"cwe\" id=\"f-cwe\" size=\"6\"><br>"
+				"<textarea name=\"text\" id=\"f-text\" rows=\"4\" cols=\"90\" placeholder=\"what is wrong, "
+				"in your words (quoting 12 tokens of code is refused)\"></textarea><br><button type=\"submit\" "
+				"id=\"f-submit\">file finding</button> <span class=\"note\">the vendor and your lab see it, no one "
+				"else</span></form></details>"))))
 		goto out;
 	if (from > 1 || to < n_lines) {
 		uint64_t prev = from > RENDER_PAGE_LINES ? from - RENDER_PAGE_LINES : 1;
@@ -1465,6 +1487,287 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 	return page_foot(q);
 }
 
+/* ---- findings (findings.h): vendor first ---- */
+
+struct finding_page {
+	struct req *q;
+	const struct web_route *rt;
+	struct render_ctx c;
+	int n, err, one;
+};
+
+/* A finding's text and title come back through the session's cipher, like code. */
+static int finding_row(void *ctx, const struct finding_info *fi)
+{
+	struct finding_page *p = ctx;
+	struct buf *b = &p->q->rs->body;
+	char when[32], sc[16] = "";
+	int r;
+	policy_format_time(fi->created_at, when, sizeof(when));
+	if (fi->score10 >= 0)
+		snprintf(sc, sizeof(sc), " %d.%d", fi->score10 / 10, fi->score10 % 10);
+	if ((r = buf_addf(b, "<li class=\"finding %s\" id=\"finding-%lld\"><span class=\"meta\"><a href=\"",
+			  fi->severity, (long long)fi->id)) ||
+	    (r = rel_url(b, fi->product, fi->version, "findings")) ||
+	    (r = buf_addf(b, "%lld\">#%lld</a> <b class=\"sev\">%s%s</b> <span class=\"state\">%s", (long long)fi->id,
+			  (long long)fi->id, fi->severity, sc, fi->state)) ||
+	    (*fi->fixed_in && ((r = buf_addstr(b, " in ")) || (r = esc(b, fi->fixed_in)))) ||
+	    (r = buf_addstr(b, "</span> \xc2\xb7 ")) || (r = esc(b, fi->lab)) || (r = buf_addstr(b, " \xc2\xb7 ")) ||
+	    (r = esc(b, fi->author)) || (r = buf_addf(b, " \xc2\xb7 %s \xc2\xb7 <a href=\"", when)) ||
+	    (r = rel_url(b, fi->product, fi->version, "blob")) || (r = url(b, fi->path)) ||
+	    (r = buf_addf(b, "#L%llu-L%llu\">", (unsigned long long)fi->line_from, (unsigned long long)fi->line_to)) ||
+	    (r = esc(b, fi->path)) ||
+	    (r = buf_addf(b, ":%llu-%llu</a>", (unsigned long long)fi->line_from, (unsigned long long)fi->line_to)) ||
+	    (fi->cwe && (r = buf_addf(b, " \xc2\xb7 CWE-%d", fi->cwe))) ||
+	    (*fi->cvss && ((r = buf_addstr(b, " \xc2\xb7 <code>")) || (r = esc(b, fi->cvss)) || (r = buf_addstr(b, "</code>")))) ||
+	    (r = buf_addstr(b, "</span><div class=\"title\">")) ||
+	    (r = render_prose(&p->c, fi->title, strlen(fi->title), b)) || (r = buf_addstr(b, "</div>")) ||
+	    (p->one && *fi->text && (r = render_prose(&p->c, fi->text, strlen(fi->text), b))) ||
+	    (r = buf_addstr(b, "</li>")))
+		return p->err = r;
+	p->n++;
+	return 0;
+}
+
+static int event_row(void *ctx, const struct finding_event *e)
+{
+	struct finding_page *p = ctx;
+	struct buf *b = &p->q->rs->body;
+	char when[32];
+	int r;
+	policy_format_time(e->at, when, sizeof(when));
+	if ((r = buf_addf(b, "<li class=\"event\"><span class=\"meta\">%s \xc2\xb7 ", when)) || (r = esc(b, e->actor)) ||
+	    (r = buf_addstr(b, "</span> <b>")) || (r = esc(b, e->state)) ||
+	    (*e->fixed_in && ((r = buf_addstr(b, " in ")) || (r = esc(b, e->fixed_in)))) || (r = buf_addstr(b, "</b>")) ||
+	    (*e->comment && (r = render_prose(&p->c, e->comment, strlen(e->comment), b))) ||
+	    (r = buf_addstr(b, "</li>")))
+		return p->err = r;
+	return 0;
+}
+
+static int csrf_ok(struct req *q)
+{
+	struct buf csrf;
+	int ok;
+	buf_init(&csrf, 128);
+	ok = !form_field(q->rq, "csrf", &csrf) && csrf.len == WEB_CSRF_HEX && !sodium_memcmp(csrf.p, q->csrf, WEB_CSRF_HEX);
+	buf_release(&csrf);
+	return ok;
+}
+
+static uint64_t field_u64(struct req *q, const char *name)
+{
+	struct buf v;
+	uint64_t x = 0;
+	buf_init(&v, 64);
+	if (!form_field(q->rq, name, &v) && v.len && v.len < 20 && strspn(v.p, "0123456789") == v.len)
+		x = strtoull(v.p, NULL, 10);
+	buf_release(&v);
+	return x;
+}
+
+/* POST /r/P@V/findings: a reviewer with a grant files a finding on lines of a file. */
+static int finding_file(struct req *q, const struct web_route *rt, char *refused, size_t cap, int64_t *id)
+{
+	struct buf path, title, sev, cvss, text;
+	struct room *rm = NULL;
+	struct notes_code code;
+	char blob[65];
+	int r;
+	buf_init(&path, MANIFEST_MAX_PATH + 1);
+	buf_init(&title, FINDINGS_TITLE_MAX + 1);
+	buf_init(&sev, 64);
+	buf_init(&cvss, CVSS_VECTOR_MAX + 1);
+	buf_init(&text, FINDINGS_TEXT_MAX + 1);
+	if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, NULL)) {
+		r = refuse_grant(q, 0);
+		goto out;
+	}
+	if (form_field(q->rq, "path", &path) || form_field(q->rq, "title", &title) ||
+	    form_field(q->rq, "severity", &sev)) {
+		snprintf(refused, cap, "finding: the path, title or severity is missing or too long");
+		r = 0;
+		goto out;
+	}
+	if (form_field(q->rq, "text", &text) && text.len == 0)
+		buf_reset(&text);
+	if (!strcmp(sev.p, "cvss") && (form_field(q->rq, "cvss", &cvss) || !cvss.len)) {
+		snprintf(refused, cap, "finding: the CVSS vector is missing or too long");
+		r = 0;
+		goto out;
+	}
+	if ((r = room_get(q->w->rooms, q->f, rt->product, rt->version, q->now, 1, &rm))) {
+		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
+		goto out;
+	}
+	{
+		struct finding_new n = {rt->product, rt->version, path.p, field_u64(q, "from"), field_u64(q, "to"), blob,
+					title.p, !strcmp(sev.p, "cvss") ? cvss.p : sev.p, (int)field_u64(q, "cwe"), text.p,
+					NULL};
+		if (field_u64(q, "cwe") > FINDINGS_CWE_MAX)
+			n.cwe = -1;
+		if (!(r = room_locate_finding(rm, path.p, n.line_from, n.line_to, blob)) &&
+		    !(r = room_notes_code(q->w->rooms, rm, &code)))
+			r = findings_add(q->f, &code, &q->who, &n, q->now, id);
+	}
+	if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE || r == ERR_NOTFOUND) {
+		snprintf(refused, cap, "%s", err_msg());
+		r = 0;
+	}
+out:
+	if (rm)
+		room_put(q->w->rooms, rm);
+	buf_release(&path);
+	buf_release(&title);
+	buf_release(&sev);
+	buf_release(&cvss);
+	buf_release(&text);
+	return r;
+}
+
+/* POST /r/P@V/findings/N: a change of state (the vendor, or the finding's lab). */
+static int finding_state(struct req *q, const struct web_route *rt, int64_t id, char *refused, size_t cap)
+{
+	struct buf state, fixed_in, comment;
+	struct room *old = NULL, *fix = NULL, *any = NULL;
+	struct notes_code code, *cp = NULL;
+	int r, ok = 0;
+	buf_init(&state, 32);
+	buf_init(&fixed_in, RELEASE_NAME_MAX + 1);
+	buf_init(&comment, FINDINGS_COMMENT_MAX + 1);
+	if (form_field(q->rq, "state", &state)) {
+		snprintf(refused, cap, "finding: the state is missing");
+		r = 0;
+		goto out;
+	}
+	if (form_field(q->rq, "fixed_in", &fixed_in))
+		buf_reset(&fixed_in);
+	if (form_field(q->rq, "comment", &comment))
+		buf_reset(&comment);
+	if (comment.len) {
+		/* a comment is checked like a note: against the release's code */
+		if ((r = room_get(q->w->rooms, q->f, rt->product, rt->version, q->now, 1, &any)) ||
+		    (r = room_notes_code(q->w->rooms, any, &code))) {
+			snprintf(refused, cap, "finding: a comment needs the release unlocked, to check it against the code");
+			r = 0;
+			goto out;
+		}
+		cp = &code;
+	}
+	if (!strcmp(state.p, "fixed") && fixed_in.len && strcmp(fixed_in.p, rt->version)) {
+		if (room_get(q->w->rooms, q->f, rt->product, rt->version, q->now, 0, &old) ||
+		    room_get(q->w->rooms, q->f, rt->product, fixed_in.p, q->now, 0, &fix)) {
+			snprintf(refused, cap, "fixed: both releases must be unlocked to compare them");
+			r = 0;
+			goto out;
+		}
+		if ((r = room_fix_check(q->f, &q->who, id, old, fix, &ok)) && r != ERR_DENIED && r != ERR_NOTFOUND)
+			goto out;
+	}
+	r = findings_set_state(q->f, cp, &q->who, id, state.p, fixed_in.len ? fixed_in.p : NULL, ok, comment.p, q->now);
+	if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE) {
+		snprintf(refused, cap, "%s", err_msg());
+		r = 0;
+	} else if (r == ERR_NOTFOUND) {
+		r = fail_page(q, 404, "no such finding", 0);
+	}
+out:
+	if (old)
+		room_put(q->w->rooms, old);
+	if (fix)
+		room_put(q->w->rooms, fix);
+	if (any)
+		room_put(q->w->rooms, any);
+	buf_release(&state);
+	buf_release(&fixed_in);
+	buf_release(&comment);
+	return r;
+}
+
+/*
+ * /r/P@V/findings[/N]: the findings of the release that who may see (the vendor: every
+ * lab's; a lab: its own; anyone else: none), each finding's timeline, and the forms to file
+ * one (from a file view) and to change its state. No grant is needed to read them (the
+ * vendor holds none); filing one needs the grant and the release unlocked.
+ */
+static int findings_route(struct req *q, const struct web_route *rt)
+{
+	struct buf *b = &q->rs->body;
+	struct finding_page p = {q, rt, {0}, 0, 0, 0};
+	char refused[600] = "";
+	int64_t id = 0, new_id = 0;
+	int r;
+	if (*rt->rest) {
+		char *end;
+		id = strtoll(rt->rest, &end, 10);
+		if (*end || id <= 0)
+			return fail_page(q, 404, "no such finding", 0);
+	}
+	if (strcmp(q->who.role, "vendor") && strcmp(q->who.org_kind, "lab"))
+		return fail_page(q, 404, not_granted, 0);
+	if (!strcmp(q->rq->method, "POST")) {
+		if (!csrf_ok(q))
+			return fail_page(q, 403, "the form expired or came from elsewhere", 0);
+		r = id ? finding_state(q, rt, id, refused, sizeof(refused)) : finding_file(q, rt, refused, sizeof(refused), &new_id);
+		if (r || q->rs->status >= 400)
+			return r;
+		if (!refused[0]) {
+			struct buf to;
+			buf_init(&to, 0);
+			r = rel_url(&to, rt->product, rt->version, "findings") || buf_addf(&to, "%lld", (long long)(id ? id : new_id))
+				    ? ERR_TOOBIG
+				    : redirect(q, to.p);
+			buf_release(&to);
+			return r;
+		}
+		q->rs->status = 403;
+	}
+	p.c.f = q->f;
+	p.c.hooks = q->w->hooks;
+	p.c.who = &q->who;
+	p.c.product = rt->product;
+	p.c.version = rt->version;
+	p.c.now = q->now;
+	q->rs->sensitive = 1;
+	if ((r = page_head(q, "findings", rt)) || (r = buf_addstr(b, "<main class=\"findings\"><h1>findings on ")) ||
+	    (r = esc(b, rt->product)) || (r = buf_addch(b, '@')) || (r = esc(b, rt->version)) ||
+	    (r = buf_addstr(b, strcmp(q->who.role, "vendor") ? " by your lab</h1>" : " (every lab's)</h1>")))
+		return r;
+	if (refused[0] && ((r = buf_addstr(b, "<p class=\"error\" id=\"error\">")) || (r = esc(b, refused)) ||
+			   (r = buf_addstr(b, "</p>"))))
+		return r;
+	if ((r = buf_addstr(b, "<ul id=\"findings\">")))
+		return r;
+	p.one = id != 0;
+	r = id ? findings_get(q->f, &q->who, id, finding_row, &p)
+	       : findings_each(q->f, &q->who, rt->product, rt->version, NULL, finding_row, &p);
+	if (r == ERR_NOTFOUND) {
+		buf_reset(b);
+		return fail_page(q, 404, "no such finding", 0);
+	}
+	if (r || (r = p.err) || (r = buf_addstr(b, "</ul>")))
+		return r;
+	if (!id && !p.n && (r = buf_addstr(b, "<p class=\"note\" id=\"none\">no findings yet</p>")))
+		return r;
+	if (id) {
+		if ((r = buf_addstr(b, "<h2>timeline</h2><ol id=\"timeline\">")) ||
+		    (r = findings_events(q->f, &q->who, id, event_row, &p)) || (r = p.err) || (r = buf_addstr(b, "</ol>")))
+			return r;
+		if ((r = buf_addstr(b, "<form class=\"state\" id=\"state-form\" method=\"post\" action=\"")) ||
+		    (r = rel_url(b, rt->product, rt->version, "findings")) ||
+		    (r = buf_addf(b, "%lld\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><select name=\"state\" id=\"state\">"
+				     "<option>acknowledged</option><option>disputed</option><option value=\"accepted\">accepted risk</option>"
+				     "<option>fixed</option><option>open</option></select> fixed in version <input name=\"fixed_in\" size=\"10\"> "
+				     "<input name=\"comment\" size=\"40\" placeholder=\"comment (no code)\"> <button type=\"submit\">record</button>"
+				     "</form>",
+				  (long long)id, q->csrf)))
+			return r;
+	}
+	if ((r = buf_addstr(b, "</main>")))
+		return r;
+	return page_foot(q);
+}
+
 static int release_route(struct req *q, const char *path)
 {
 	struct web_route rt;
@@ -1484,6 +1787,10 @@ static int release_route(struct req *q, const char *path)
 		}
 		return fail_page(q, 404, not_granted, 0);
 	}
+	if (!strcmp(rt.what, "findings"))
+		return strcmp(q->rq->method, "POST") && strcmp(q->rq->method, "GET")
+			       ? fail_page(q, 405, "method not allowed", 0)
+			       : findings_route(q, &rt);
 	if (strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "search") &&
 	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff") &&
 	    strcmp(rt.what, "print") && strcmp(rt.what, "notes"))
@@ -1569,7 +1876,7 @@ static int dispatch(struct req *q, const char *path)
 	if (!strcmp(path, "/logout"))
 		return logout(q);
 	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) &&
-			 (strstr(path, "/print/") || strstr(path, "/notes"))))
+			 (strstr(path, "/print/") || strstr(path, "/notes") || strstr(path, "/findings"))))
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
 	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
 		return releases_page(q);

@@ -30,6 +30,13 @@
 		}
 		var pl = document.getElementById("permalink");
 		if (pl) pl.setAttribute("href", location.pathname + location.search + location.hash);
+		selectFor(r[0], r[1]);
+	}
+	/* the finding form takes the selected lines (mouse: click, shift-click; keys: j/k, x
+	 * to extend from the first line marked, f to file) */
+	function selectFor(a, b) {
+		var ff = document.getElementById("f-from"), ft = document.getElementById("f-to");
+		if (ff && ft && side === "L") { ff.value = a; ft.value = b; }
 	}
 	var anchor = null;
 	if (code) {
@@ -84,6 +91,17 @@
 			item = Math.max(0, Math.min(it.length - 1, item + (ev.key === "j" ? 1 : -1)));
 			it[item].parentNode.classList.add("focus");
 			it[item].focus();
+		} else if ((ev.key === "x" || ev.key === "f") && lines.length && cur >= 0) {
+			var n = +lines[cur].id.slice(1), h = parseHash();
+			if (ev.key === "x") {
+				var lo = h ? Math.min(h[0], n) : n, hi = h ? Math.max(h[1], n) : n;
+				history.replaceState(null, "", "#L" + lo + (hi > lo ? "-L" + hi : ""));
+				mark();
+			} else {
+				if (!h) { history.replaceState(null, "", "#L" + n); mark(); }
+				var box = document.getElementById("finding-box"), title = document.getElementById("f-title");
+				if (box && title) { ev.preventDefault(); box.open = true; title.focus(); }
+			}
 		} else if (ev.key === "g") {
 			var d = lastDef;
 			if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d");
