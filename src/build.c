@@ -345,7 +345,12 @@ static void *feed_run(void *arg)
 	struct archive_entry *e = archive_entry_new();
 	struct buf b;
 	size_t n = manifest_count(fd->m);
+	sigset_t pipe_set;
 
+	/* a sandbox that ends early makes writes fail with EPIPE, never kills the process */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	buf_init(&b, VAULT_OBJECT_MAX);
 	archive_write_set_format_pax_restricted(a);
 	archive_write_set_bytes_per_block(a, 0);
@@ -579,6 +584,8 @@ static int run_once(struct ctx *c, unsigned run, unsigned vars, struct run_out *
 	struct feed fd = {0};
 	struct buf chan, tail;
 	uint64_t lines = 0;
+	size_t scan = 0;
+	int seen_t = 0;
 	double t0 = now_s(), last_prog = 0;
 	const char *phase = "starting", *src = (vars & BUILD_VAR_PATH) ? BUILD_PATH_VARIED : BUILD_PATH;
 	struct build_progress bp = {run, c->n_runs, "starting", 0, 0};
@@ -703,24 +710,22 @@ static int run_once(struct ctx *c, unsigned run, unsigned vars, struct run_out *
 					continue;
 				}
 				if (i == 0) {
-					size_t before = chan.len;
 					if (buf_add(&chan, chunk, (size_t)k)) {
 						kill(-pid, SIGKILL);
 						killed = 2;
 						break;
 					}
-					/* the phase lines come before the archive */
-					if (!memmem(chan.p, before, "\nT\n", 3)) {
-						const char *ph = NULL;
-						for (const char *s = chan.p; (s = memmem(s, (size_t)(chan.p + chan.len - s), "\nP ", 3)); s += 3) {
-							const char *e = memchr(s + 3, '\n', (size_t)(chan.p + chan.len - s - 3));
-							if (!e)
-								break;
-							ph = s + 3;
-						}
-						if (ph)
-							phase = !strncmp(ph, "extracting", 10) ? "extracting" :
-								!strncmp(ph, "building", 8) ? "building" : "collecting";
+					/* the phase lines come before the archive: read whole lines until "T" */
+					while (!seen_t) {
+						const char *s = chan.p + scan, *e = memchr(s, '\n', chan.len - scan);
+						if (!e)
+							break;
+						if (e - s == 1 && s[0] == 'T')
+							seen_t = 1;
+						else if (e - s > 2 && s[0] == 'P' && s[1] == ' ')
+							phase = !strncmp(s + 2, "extracting", 10) ? "extracting" :
+								!strncmp(s + 2, "building", 8) ? "building" : "collecting";
+						scan = (size_t)(e - chan.p) + 1;
 					}
 				} else {
 					for (ssize_t j = 0; j < k; j++)
