@@ -80,6 +80,8 @@ check "match says identical" grep -q "^identical .*is attested output 'out/hello
 sed 's/hello from the sealed tree/hello from elsewhere!!!!!!/' "$T/vendor/some/where/hello" >"$T/hello.tampered"
 expect_fail "a tampered artifact is caught" 1 "1 of 1 artifacts differ" "$SR" match hello@1 "$T/hello.tampered"
 check "the difference is named by section" grep -q "DIFFERS .*ELF sections differ: .rodata" "$T/out"
+report=$(sed -n 's/^  diffoscope report: //p' "$T/out")
+check "diffoscope's report is kept and shows the changed string" sh -c "[ -s '$report' ] && grep -q 'elsewhere' '$report'"
 cp "$T/vendor/some/where/hello" "$T/hello2" && printf 'x' >>"$T/hello2"
 expect_fail "an appended byte is caught" 1 "artifacts differ" "$SR" match hello@1 "$T/hello2"
 "$SR" log entry $(($("$SR" log checkpoint | sed -n 2p) - 1)) >"$T/entry"
