@@ -122,7 +122,7 @@ expect_fail "a toolchain other than the declared one" 1 "'gcc-12' is .* here, th
 port=$((20000 + $$ % 20000))
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$T" >/dev/null 2>&1 &
 srv=$!
-i=0; while [ $i -lt 50 ] && ! curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.1; i=$((i + 1)); done
+i=0; while [ $i -lt 200 ] && ! curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.1; i=$((i + 1)); done
 check "the host's server answers outside the sandbox" curl -s -o /dev/null "http://127.0.0.1:$port/"
 tree net "run curl -sS --max-time 5 -o fetched http://127.0.0.1:$port/
 output fetched"
