@@ -1,6 +1,6 @@
 /* test_build: the build environment digest against dpkg-query and sha256sum as oracles;
  * a toolchain that is not the declared one is refused. (Whole builds in the sandbox are
- * run by tests/cli/0801-build.sh.) */
+ * run by tests/cli/0804-build.sh.) */
 #include "test.h"
 
 #include <stdint.h>
