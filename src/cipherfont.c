@@ -1,4 +1,5 @@
 /* cipherfont: per-session private-use substitution and the font that draws it. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +21,14 @@ struct pair {
 };
 
 struct cipher {
-	struct pair *fwd; /* original -> private, by original */
-	struct pair *inv; /* private -> original, by private */
+	struct pair *fwd;   /* original -> its first private code point, by original */
+	uint32_t *alt;      /* the CIPHER_HOMOPHONES private code points of fwd[i] at i * K */
+	struct pair *inv;   /* private -> original, by private: n * K of them */
 	size_t n;
+	unsigned char font_key[32]; /* the glyph order and outline changes of the session's font */
 };
+
+#define K CIPHER_HOMOPHONES
 
 int cipher_is_pua(uint32_t cp)
 {
@@ -62,9 +67,11 @@ static int by_from(const void *a, const void *b)
 int cipher_new(const unsigned char seed[CIPHER_SEED_LEN], const uint32_t *cps, size_t n,
 	       struct cipher **out)
 {
+	static const unsigned char font_domain[] = "sealroom/cipher/font/v1";
 	struct cipher *c;
 	unsigned char *used;
 	uint32_t *rnd;
+	struct pair *order;
 	size_t k = 0, n_rnd;
 
 	*out = NULL;
@@ -73,13 +80,15 @@ int cipher_new(const unsigned char seed[CIPHER_SEED_LEN], const uint32_t *cps, s
 			       CIPHER_CHARS_MAX);
 	c = xcalloc(1, sizeof(*c));
 	c->fwd = xcalloc(n ? n : 1, sizeof(struct pair));
-	c->inv = xcalloc(n ? n : 1, sizeof(struct pair));
+	c->alt = xcalloc(n ? n * K : 1, sizeof(uint32_t));
+	c->inv = xcalloc(n ? n * K : 1, sizeof(struct pair));
+	order = xcalloc(n ? n : 1, sizeof(struct pair));
 	used = xcalloc(PUA_N / 8 + 1, 1);
-	/* enough draws for rejections: the pool is seven times CIPHER_CHARS_MAX */
-	n_rnd = 2 * n + 64;
+	/* enough draws for rejections: the pool is almost twice K * CIPHER_CHARS_MAX */
+	n_rnd = 4 * n * K + 64;
 	rnd = xmalloc(n_rnd * sizeof(uint32_t));
 	randombytes_buf_deterministic(rnd, n_rnd * sizeof(uint32_t), seed);
-	for (size_t i = 0, r = 0; i < n; i++) {
+	for (size_t i = 0, r = 0; i < n * K; i++) {
 		uint32_t idx;
 		do {
 			if (r == n_rnd) { /* astronomically unlikely: draw more from the seed's hash */
@@ -92,16 +101,31 @@ int cipher_new(const unsigned char seed[CIPHER_SEED_LEN], const uint32_t *cps, s
 			idx = rnd[r++] % PUA_N;
 		} while (used[idx / 8] & (1u << (idx % 8)));
 		used[idx / 8] |= (unsigned char)(1u << (idx % 8));
-		c->fwd[k].from = cps[i];
-		c->fwd[k].to = pua_at(idx);
-		c->inv[k].from = c->fwd[k].to;
-		c->inv[k].to = cps[i];
+		c->alt[i] = pua_at(idx);
+		c->inv[k].from = c->alt[i];
+		c->inv[k].to = cps[i / K];
 		k++;
 	}
-	c->n = k;
-	qsort(c->fwd, k, sizeof(struct pair), by_from);
+	/* fwd sorted by original, alt kept in the same order */
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct pair){cps[i], (uint32_t)i};
+	qsort(order, n, sizeof(struct pair), by_from);
+	{
+		uint32_t *alt = xcalloc(n ? n * K : 1, sizeof(uint32_t));
+		for (size_t i = 0; i < n; i++) {
+			memcpy(alt + i * K, c->alt + (size_t)order[i].to * K, K * sizeof(uint32_t));
+			c->fwd[i].from = order[i].from;
+			c->fwd[i].to = (uint32_t)i;
+		}
+		free(c->alt);
+		c->alt = alt;
+	}
+	c->n = n;
 	qsort(c->inv, k, sizeof(struct pair), by_from);
+	crypto_generichash(c->font_key, sizeof(c->font_key), font_domain, sizeof(font_domain) - 1, seed,
+			   CIPHER_SEED_LEN);
 	free(used);
+	free(order);
 	sodium_memzero(rnd, n_rnd * sizeof(uint32_t));
 	free(rnd);
 	*out = c;
@@ -113,7 +137,9 @@ void cipher_free(struct cipher *c)
 	if (!c)
 		return;
 	free(c->fwd);
+	free(c->alt);
 	free(c->inv);
+	sodium_memzero(c->font_key, sizeof(c->font_key));
 	free(c);
 }
 
@@ -132,14 +158,36 @@ static uint32_t lookup(const struct pair *p, size_t n, uint32_t key)
 	return 0;
 }
 
+/* The index of cp in fwd, or -1. */
+static ptrdiff_t fwd_index(const struct cipher *c, uint32_t cp)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->fwd[mid].from == cp)
+			return (ptrdiff_t)mid;
+		if (c->fwd[mid].from < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+uint32_t cipher_map_nth(const struct cipher *c, uint32_t cp, unsigned k)
+{
+	ptrdiff_t i = fwd_index(c, cp);
+	return i < 0 ? 0 : c->alt[(size_t)i * K + k % K];
+}
+
 uint32_t cipher_map(const struct cipher *c, uint32_t cp)
 {
-	return lookup(c->fwd, c->n, cp);
+	return cipher_map_nth(c, cp, 0);
 }
 
 uint32_t cipher_unmap(const struct cipher *c, uint32_t pua)
 {
-	return lookup(c->inv, c->n, pua);
+	return lookup(c->inv, c->n * K, pua);
 }
 
 /* Decode one UTF-8 sequence at p (len > 0); returns its length, or 0 when invalid. */
@@ -193,7 +241,12 @@ int cipher_encode(const struct cipher *c, const char *utf8, size_t len, struct b
 {
 	const unsigned char *p = (const unsigned char *)utf8;
 	size_t i = 0;
+	static __thread uint64_t x; /* which of a character's code points: afresh for each occurrence */
 	int r = 0;
+	if (!x) {
+		randombytes_buf(&x, sizeof(x));
+		x |= 1;
+	}
 	while (i < len && !r) {
 		uint32_t cp = 0, m;
 		size_t n = utf8_next(p + i, len - i, &cp);
@@ -202,7 +255,8 @@ int cipher_encode(const struct cipher *c, const char *utf8, size_t len, struct b
 			i++;
 			continue;
 		}
-		m = cipher_map(c, cp);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		m = cipher_map_nth(c, cp, (unsigned)(x >> 32));
 		r = add_utf8(out, m ? m : cp);
 		i += n;
 	}
@@ -562,55 +616,420 @@ static uint32_t checksum(const unsigned char *p, size_t len)
 	return sum;
 }
 
-/* Tables dropped from the session's font: signatures, and names of glyphs by Unicode. */
-static int dropped(uint32_t tag)
+static int16_t s16(const unsigned char *p)
 {
-	return tag == TAG('D', 'S', 'I', 'G') || tag == TAG('Z', 'a', 'p', 'f') ||
-	       tag == TAG('F', 'F', 'T', 'M') || tag == TAG('P', 'f', 'E', 'd');
+	return (int16_t)be16(p);
 }
 
-static int by_tag(const void *a, const void *b)
+/* A keyed stream for the session's font: the glyph order and the changes to outlines. */
+struct rng {
+	uint64_t x;
+};
+
+static void rng_init(struct rng *g, const unsigned char key[32], uint32_t what)
 {
-	uint32_t x = ((const struct table *)a)->tag, y = ((const struct table *)b)->tag;
+	unsigned char h[8];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)&what, sizeof(what), key, 32);
+	memcpy(&g->x, h, sizeof(g->x));
+	g->x |= 1;
+}
+
+static uint32_t rng_next(struct rng *g)
+{
+	g->x ^= g->x << 13, g->x ^= g->x >> 7, g->x ^= g->x << 17;
+	return (uint32_t)(g->x >> 32);
+}
+
+/* The glyphs of the source font: loca offsets into glyf, and the horizontal metrics. */
+struct glyphs {
+	const unsigned char *glyf;
+	size_t glyf_len;
+	uint32_t *off; /* n + 1 */
+	const unsigned char *hmtx;
+	unsigned n, n_hm;
+};
+
+static int glyphs_read(const struct sfnt *s, struct glyphs *gs)
+{
+	const struct table *head = sfnt_find(s, TAG('h', 'e', 'a', 'd')), *maxp = sfnt_find(s, TAG('m', 'a', 'x', 'p'));
+	const struct table *loca = sfnt_find(s, TAG('l', 'o', 'c', 'a')), *glyf = sfnt_find(s, TAG('g', 'l', 'y', 'f'));
+	const struct table *hhea = sfnt_find(s, TAG('h', 'h', 'e', 'a')), *hmtx = sfnt_find(s, TAG('h', 'm', 't', 'x'));
+	int longf;
+	memset(gs, 0, sizeof(*gs));
+	if (!head || head->len < 54 || !maxp || maxp->len < 32 || !loca || !glyf || !hhea || hhea->len < 36 || !hmtx)
+		return err_set(ERR_PARSE, "font: not a TrueType font with glyf outlines");
+	gs->n = be16(s->p + maxp->off + 4);
+	gs->n_hm = be16(s->p + hhea->off + 34);
+	longf = s16(s->p + head->off + 50);
+	if (!gs->n || !gs->n_hm || gs->n_hm > gs->n || (size_t)hmtx->len < 4 * (size_t)gs->n_hm + 2 * (size_t)(gs->n - gs->n_hm))
+		return damaged("hmtx");
+	if ((longf != 0 && longf != 1) || loca->len < (size_t)(gs->n + 1) * (longf ? 4 : 2))
+		return damaged("loca");
+	gs->glyf = s->p + glyf->off;
+	gs->glyf_len = glyf->len;
+	gs->hmtx = s->p + hmtx->off;
+	gs->off = xmalloc(((size_t)gs->n + 1) * sizeof(uint32_t));
+	for (unsigned i = 0; i <= gs->n; i++) {
+		const unsigned char *q = s->p + loca->off;
+		gs->off[i] = longf ? be32(q + 4 * i) : 2u * be16(q + 2 * i);
+		if (gs->off[i] > gs->glyf_len || (i && gs->off[i] < gs->off[i - 1])) {
+			free(gs->off);
+			gs->off = NULL;
+			return damaged("loca offsets");
+		}
+	}
+	return 0;
+}
+
+static unsigned advance_of(const struct glyphs *gs, unsigned g)
+{
+	return be16(gs->hmtx + 4 * (g < gs->n_hm ? g : gs->n_hm - 1));
+}
+
+static int lsb_of(const struct glyphs *gs, unsigned g)
+{
+	return g < gs->n_hm ? s16(gs->hmtx + 4 * g + 2) : s16(gs->hmtx + 4 * gs->n_hm + 2 * (g - gs->n_hm));
+}
+
+#define POINTS_MAX 0x4000
+
+struct pt {
+	int32_t x, y;
+	int on;
+};
+
+/*
+ * A simple glyph (p, len) with nc contours, changed: every point moved by up to
+ * CIPHER_PERTURB units, a point added in the middle of about half the segments between two
+ * on-curve points (a straight line) or two off-curve points (whose implied on-curve point
+ * it makes explicit), so that the count of points changes and the drawing does not; no
+ * instructions. Appended to out; *points gets its point count, *xmin its left side.
+ */
+static int glyph_points(const unsigned char *p, size_t len, unsigned nc, struct rng *g, struct pt *in,
+			struct pt *np, uint16_t *ends, uint16_t *nends, unsigned char *flags, struct buf *out,
+			unsigned *points, int *xmin);
+
+static int glyph_simple(const unsigned char *p, size_t len, unsigned nc, struct rng *g, struct buf *out,
+			unsigned *points, int *xmin)
+{
+	struct scratch {
+		struct pt in[POINTS_MAX], np[2 * POINTS_MAX];
+		uint16_t ends[POINTS_MAX], nends[POINTS_MAX];
+		unsigned char flags[POINTS_MAX];
+	} *sc;
+	int r;
+	if (nc > POINTS_MAX || 10 + 2 * (size_t)nc + 2 > len)
+		return damaged("glyph contours");
+	sc = xmalloc(sizeof(*sc));
+	r = glyph_points(p, len, nc, g, sc->in, sc->np, sc->ends, sc->nends, sc->flags, out, points, xmin);
+	free(sc);
+	return r;
+}
+
+static int glyph_points(const unsigned char *p, size_t len, unsigned nc, struct rng *g, struct pt *in,
+			struct pt *np, uint16_t *ends, uint16_t *nends, unsigned char *flags, struct buf *out,
+			unsigned *points, int *xmin)
+{
+	size_t at = 10;
+	unsigned n_pts, n_new = 0, ilen;
+	int32_t x = 0, y = 0, bx0 = INT32_MAX, by0 = INT32_MAX, bx1 = INT32_MIN, by1 = INT32_MIN;
+	int r;
+	for (unsigned i = 0; i < nc; i++) {
+		ends[i] = be16(p + at + 2 * i);
+		if (i && ends[i] <= ends[i - 1])
+			return damaged("glyph contour ends");
+	}
+	n_pts = nc ? (unsigned)ends[nc - 1] + 1 : 0;
+	if (n_pts > POINTS_MAX)
+		return damaged("glyph points");
+	at += 2 * (size_t)nc;
+	ilen = be16(p + at);
+	at += 2 + ilen;
+	if (at > len)
+		return damaged("glyph instructions");
+	for (unsigned i = 0; i < n_pts;) {
+		unsigned char f;
+		unsigned rep = 0;
+		if (at >= len)
+			return damaged("glyph flags");
+		f = p[at++];
+		if (f & 8) {
+			if (at >= len)
+				return damaged("glyph flags");
+			rep = p[at++];
+		}
+		for (unsigned k = 0; k <= rep && i < n_pts; k++)
+			flags[i++] = f;
+	}
+	for (unsigned i = 0; i < n_pts; i++) {
+		unsigned char f = flags[i];
+		if (f & 2) {
+			if (at >= len)
+				return damaged("glyph coordinates");
+			x += (f & 16) ? p[at] : -(int32_t)p[at];
+			at++;
+		} else if (!(f & 16)) {
+			if (at + 2 > len)
+				return damaged("glyph coordinates");
+			x += s16(p + at);
+			at += 2;
+		}
+		in[i].x = x;
+		in[i].on = f & 1;
+	}
+	for (unsigned i = 0; i < n_pts; i++) {
+		unsigned char f = flags[i];
+		if (f & 4) {
+			if (at >= len)
+				return damaged("glyph coordinates");
+			y += (f & 32) ? p[at] : -(int32_t)p[at];
+			at++;
+		} else if (!(f & 32)) {
+			if (at + 2 > len)
+				return damaged("glyph coordinates");
+			y += s16(p + at);
+			at += 2;
+		}
+		in[i].y = y;
+	}
+	/* moved points, and a new point on some straight segments (between two on-curve points) */
+	for (unsigned c = 0, first = 0; c < nc; first = (unsigned)ends[c] + 1, c++) {
+		for (unsigned i = first; i <= ends[c]; i++) {
+			struct pt q = in[i];
+			q.x += (int32_t)(rng_next(g) % (2 * CIPHER_PERTURB + 1)) - CIPHER_PERTURB;
+			q.y += (int32_t)(rng_next(g) % (2 * CIPHER_PERTURB + 1)) - CIPHER_PERTURB;
+			np[n_new++] = q;
+			/* a point that changes nothing drawn: the middle of a straight segment (two
+			 * on-curve points), or the on-curve point two off-curve points imply */
+			if (i < ends[c] && in[i].on == in[i + 1].on && rng_next(g) % 2 == 0) {
+				struct pt m = {(in[i].x + in[i + 1].x) / 2, (in[i].y + in[i + 1].y) / 2, 1};
+				np[n_new++] = m;
+			}
+		}
+		nends[c] = (uint16_t)(n_new - 1);
+		if (n_new > POINTS_MAX)
+			return damaged("glyph points");
+	}
+	for (unsigned i = 0; i < n_new; i++) {
+		np[i].x = np[i].x < -32768 ? -32768 : np[i].x > 32767 ? 32767 : np[i].x;
+		np[i].y = np[i].y < -32768 ? -32768 : np[i].y > 32767 ? 32767 : np[i].y;
+		bx0 = np[i].x < bx0 ? np[i].x : bx0, bx1 = np[i].x > bx1 ? np[i].x : bx1;
+		by0 = np[i].y < by0 ? np[i].y : by0, by1 = np[i].y > by1 ? np[i].y : by1;
+	}
+	if (!n_new)
+		bx0 = by0 = bx1 = by1 = 0;
+	if ((r = put16(out, nc)) || (r = put16(out, (uint16_t)bx0)) || (r = put16(out, (uint16_t)by0)) ||
+	    (r = put16(out, (uint16_t)bx1)) || (r = put16(out, (uint16_t)by1)))
+		return r;
+	for (unsigned c = 0; c < nc && !r; c++)
+		r = put16(out, nends[c]);
+	if (r || (r = put16(out, 0)))
+		return r;
+	for (unsigned i = 0; i < n_new && !r; i++)
+		r = buf_addch(out, (char)(np[i].on ? 1 : 0));
+	for (unsigned i = 0, prev = 0; i < n_new && !r; prev = (unsigned)i, i++)
+		r = put16(out, (uint16_t)(np[i].x - (i ? np[prev].x : 0)));
+	for (unsigned i = 0, prev = 0; i < n_new && !r; prev = (unsigned)i, i++)
+		r = put16(out, (uint16_t)(np[i].y - (i ? np[prev].y : 0)));
+	*points = n_new;
+	*xmin = bx0;
+	return r;
+}
+
+/* A composite glyph with its components renumbered (new_id) and no instructions. */
+static int glyph_composite(const unsigned char *p, size_t len, const uint16_t *new_id, unsigned n_glyphs,
+			   struct buf *out, int *xmin)
+{
+	size_t at = 10, start = out->len;
+	unsigned flags;
+	int r;
+	*xmin = s16(p + 2);
+	if ((r = buf_add(out, p, 10)))
+		return r;
+	do {
+		size_t arg;
+		unsigned gid;
+		if (at + 4 > len)
+			return damaged("composite glyph");
+		flags = be16(p + at);
+		gid = be16(p + at + 2);
+		if (gid >= n_glyphs)
+			return damaged("composite glyph component");
+		arg = (flags & 1 ? 4 : 2) + (flags & 8 ? 2 : flags & 0x40 ? 4 : flags & 0x80 ? 8 : 0);
+		if (at + 4 + arg > len)
+			return damaged("composite glyph");
+		if ((r = put16(out, flags & ~0x100u)) || (r = put16(out, new_id[gid])) ||
+		    (r = buf_add(out, p + at + 4, arg)))
+			return r;
+		at += 4 + arg;
+		if (out->len - start > 0xfff0)
+			return damaged("composite glyph");
+	} while (flags & 0x20);
+	return 0;
+}
+
+/* A 'name' table that names nothing of the font it came from. */
+static int build_name(struct buf *out)
+{
+	static const uint16_t ids[] = {1, 2, 3, 4, 6};
+	static const char *const text[] = {"sr", "Regular", "sr", "sr", "sr"};
+	size_t n = sizeof(ids) / sizeof(ids[0]), off = 0;
+	int r;
+	if ((r = put16(out, 0)) || (r = put16(out, (uint32_t)n)) || (r = put16(out, (uint32_t)(6 + 12 * n))))
+		return r;
+	for (size_t i = 0; i < n && !r; i++) {
+		size_t l = 2 * strlen(text[i]);
+		if (!(r = put16(out, 3)) && !(r = put16(out, 1)) && !(r = put16(out, 0x409)) && !(r = put16(out, ids[i])) &&
+		    !(r = put16(out, (uint32_t)l)))
+			r = put16(out, (uint32_t)off);
+		off += l;
+	}
+	for (size_t i = 0; i < n && !r; i++)
+		for (const char *q = text[i]; *q && !r; q++)
+			r = put16(out, (unsigned char)*q);
+	return r;
+}
+
+/* An output table: its tag and bytes. */
+struct otab {
+	uint32_t tag;
+	const unsigned char *p;
+	size_t len;
+};
+
+static int by_otag(const void *a, const void *b)
+{
+	uint32_t x = ((const struct otab *)a)->tag, y = ((const struct otab *)b)->tag;
 	return x < y ? -1 : x > y;
+}
+
+/* Write the sfnt of tables t (sorted here) to out, with checksums and head's adjustment. */
+static int sfnt_write(uint32_t version, struct otab *t, unsigned n, struct buf *out)
+{
+	size_t start = out->len, dir, head_at = 0;
+	unsigned sr = 1, es = 0;
+	int r;
+	qsort(t, n, sizeof(*t), by_otag);
+	while (sr * 2 <= n)
+		sr *= 2, es++;
+	if ((r = put32(out, version)) || (r = put16(out, n)) || (r = put16(out, sr * 16)) || (r = put16(out, es)) ||
+	    (r = put16(out, n * 16 - sr * 16)))
+		return r;
+	dir = out->len;
+	if ((r = buf_grow(out, (size_t)n * 16)))
+		return r;
+	memset(out->p + dir, 0, (size_t)n * 16);
+	out->len += (size_t)n * 16;
+	for (unsigned i = 0; i < n; i++) {
+		static const unsigned char pad[3] = {0};
+		size_t at = out->len - start;
+		unsigned char *rec;
+		if (t[i].tag == TAG('h', 'e', 'a', 'd'))
+			head_at = out->len;
+		if ((r = buf_add(out, t[i].p, t[i].len)) || (r = buf_add(out, pad, (4 - t[i].len % 4) % 4)))
+			return r;
+		if (t[i].tag == TAG('h', 'e', 'a', 'd'))
+			memset(out->p + head_at + 8, 0, 4); /* checkSumAdjustment, set below */
+		rec = (unsigned char *)out->p + dir + (size_t)i * 16;
+		{
+			uint32_t v[4] = {t[i].tag, checksum((unsigned char *)out->p + start + at, t[i].len), (uint32_t)at,
+					 (uint32_t)t[i].len};
+			for (int k = 0; k < 4; k++)
+				rec[4 * k] = (unsigned char)(v[k] >> 24), rec[4 * k + 1] = (unsigned char)(v[k] >> 16),
+				rec[4 * k + 2] = (unsigned char)(v[k] >> 8), rec[4 * k + 3] = (unsigned char)v[k];
+		}
+	}
+	if (head_at) {
+		uint32_t adj = 0xB1B0AFBAu - checksum((unsigned char *)out->p + start, out->len - start);
+		unsigned char *h = (unsigned char *)out->p + head_at + 8;
+		h[0] = (unsigned char)(adj >> 24), h[1] = (unsigned char)(adj >> 16);
+		h[2] = (unsigned char)(adj >> 8), h[3] = (unsigned char)adj;
+	}
+	return 0;
 }
 
 int cipher_font(const struct cipher *c, const void *ttf, size_t len, struct buf *out)
 {
 	struct sfnt s;
 	struct cmap_pairs m = {0};
+	struct glyphs gs = {0};
 	struct pair *map = NULL;
-	struct buf cmap, post;
-	struct table keep[TABLES_MAX];
-	size_t n_map = 0, start = out->len, dir, head_at = 0;
-	int n_keep = 0, r;
-	unsigned sr = 1, es = 0;
+	struct buf cmap, post, glyf, loca, hmtx, name, head, hhea, maxp, os2;
+	struct otab t[10];
+	uint16_t *new_id = NULL, *old_of = NULL;
+	size_t n_map = 0, start = out->len;
+	unsigned max_points = 0;
+	struct rng g;
+	int r;
 
 	buf_init(&cmap, 1 << 20);
 	buf_init(&post, 64);
-	if ((r = sfnt_parse(ttf, len, &s)) || (r = read_cmap(&s, &m)))
+	buf_init(&glyf, 4 * (size_t)CIPHER_FONT_MAX);
+	buf_init(&loca, 1 << 20);
+	buf_init(&hmtx, 1 << 20);
+	buf_init(&name, 4096);
+	buf_init(&head, 64);
+	buf_init(&hhea, 64);
+	buf_init(&maxp, 64);
+	buf_init(&os2, 4096);
+	if ((r = sfnt_parse(ttf, len, &s)) || (r = read_cmap(&s, &m)) || (r = glyphs_read(&s, &gs)))
 		goto out;
-	{
-		const struct table *head = sfnt_find(&s, TAG('h', 'e', 'a', 'd'));
-		if (!head || head->len < 54) {
-			r = err_set(ERR_PARSE, "font: no head table");
+	/* the session's glyph order: .notdef first, the rest shuffled */
+	new_id = xmalloc(gs.n * sizeof(uint16_t));
+	old_of = xmalloc(gs.n * sizeof(uint16_t));
+	for (unsigned i = 0; i < gs.n; i++)
+		old_of[i] = (uint16_t)i;
+	rng_init(&g, c->font_key, 0xffffffffu);
+	for (unsigned i = gs.n - 1; i > 1; i--) {
+		unsigned j = 1 + rng_next(&g) % i;
+		uint16_t x = old_of[i];
+		old_of[i] = old_of[j], old_of[j] = x;
+	}
+	for (unsigned i = 0; i < gs.n; i++)
+		new_id[old_of[i]] = (uint16_t)i;
+	/* glyf, loca (long offsets) and hmtx (a full metric for each glyph) in the new order */
+	for (unsigned i = 0; i < gs.n; i++) {
+		unsigned old = old_of[i], pts = 0;
+		const unsigned char *p = gs.glyf + gs.off[old];
+		size_t gl = gs.off[old + 1] - gs.off[old];
+		int xmin = lsb_of(&gs, old);
+		if ((r = put32(&loca, (uint32_t)glyf.len)))
+			goto out;
+		if (gl >= 10) {
+			int nc = s16(p);
+			rng_init(&g, c->font_key, old);
+			r = nc >= 0 ? glyph_simple(p, gl, (unsigned)nc, &g, &glyf, &pts, &xmin)
+				    : glyph_composite(p, gl, new_id, gs.n, &glyf, &xmin);
+			if (r)
+				goto out;
+			max_points = pts > max_points ? pts : max_points;
+			while (glyf.len % 4 && !(r = buf_addch(&glyf, 0)))
+				;
+		} else if (gl) {
+			r = damaged("glyph");
 			goto out;
 		}
+		if (r || (r = put16(&hmtx, advance_of(&gs, old))) || (r = put16(&hmtx, (uint16_t)xmin)))
+			goto out;
 	}
-	/* private code point -> the original character's glyph */
-	map = xmalloc((m.n ? m.n : 1) * sizeof(struct pair));
+	if ((r = put32(&loca, (uint32_t)glyf.len)))
+		goto out;
+	/* every private code point of a character -> its glyph, renumbered */
+	map = xmalloc((m.n ? m.n * K : 1) * sizeof(struct pair));
 	for (size_t i = 0; i < m.n; i++) {
-		uint32_t pua;
 		if (i && m.p[i].from == m.p[i - 1].from)
 			continue;
-		if ((pua = cipher_map(c, m.p[i].from))) {
+		for (unsigned k = 0; k < K; k++) {
+			uint32_t pua = cipher_map_nth(c, m.p[i].from, k);
+			if (!pua)
+				break;
 			map[n_map].from = pua;
-			map[n_map].to = m.p[i].to;
+			map[n_map].to = new_id[m.p[i].to];
 			n_map++;
 		}
 	}
 	qsort(map, n_map, sizeof(struct pair), by_from);
-	if ((r = build_cmap(map, n_map, &cmap)))
+	if ((r = build_cmap(map, n_map, &cmap)) || (r = build_name(&name)))
 		goto out;
 	/* post format 3: the metrics of the original, no glyph names */
 	{
@@ -622,64 +1041,67 @@ int cipher_font(const struct cipher *c, const void *ttf, size_t len, struct buf 
 		if ((r = buf_add(&post, hdr, sizeof(hdr))))
 			goto out;
 	}
-	for (int i = 0; i < s.n; i++)
-		if (!dropped(s.t[i].tag))
-			keep[n_keep++] = s.t[i];
-	if (!sfnt_find(&s, TAG('p', 'o', 's', 't'))) {
-		keep[n_keep].tag = TAG('p', 'o', 's', 't');
-		keep[n_keep].off = keep[n_keep].len = 0;
-		n_keep++;
-	}
-	qsort(keep, (size_t)n_keep, sizeof(struct table), by_tag);
-	while (sr * 2 <= (unsigned)n_keep)
-		sr *= 2, es++;
-	if ((r = put32(out, s.version)) || (r = put16(out, (uint32_t)n_keep)) ||
-	    (r = put16(out, sr * 16)) || (r = put16(out, es)) ||
-	    (r = put16(out, (uint32_t)n_keep * 16 - sr * 16)))
-		goto out;
-	dir = out->len;
-	if ((r = buf_grow(out, (size_t)n_keep * 16)))
-		goto out;
-	memset(out->p + dir, 0, (size_t)n_keep * 16);
-	out->len += (size_t)n_keep * 16;
-	for (int i = 0; i < n_keep; i++) {
-		const unsigned char *p = s.p + keep[i].off;
-		size_t tl = keep[i].len, at = out->len - start;
-		unsigned char *rec;
-		static const unsigned char pad[3] = {0};
-		if (keep[i].tag == TAG('c', 'm', 'a', 'p'))
-			p = (const unsigned char *)cmap.p, tl = cmap.len;
-		else if (keep[i].tag == TAG('p', 'o', 's', 't'))
-			p = (const unsigned char *)post.p, tl = post.len;
-		if (keep[i].tag == TAG('h', 'e', 'a', 'd'))
-			head_at = out->len;
-		if ((r = buf_add(out, p, tl)) || (r = buf_add(out, pad, (4 - tl % 4) % 4)))
+	/* head: long loca offsets; hhea: a metric for every glyph; maxp: the new point counts */
+	{
+		const struct table *th = sfnt_find(&s, TAG('h', 'e', 'a', 'd')), *tq = sfnt_find(&s, TAG('h', 'h', 'e', 'a'));
+		const struct table *tm = sfnt_find(&s, TAG('m', 'a', 'x', 'p')), *to = sfnt_find(&s, TAG('O', 'S', '/', '2'));
+		unsigned mcp;
+		if ((r = buf_add(&head, s.p + th->off, 54)) || (r = buf_add(&hhea, s.p + tq->off, 36)) ||
+		    (r = buf_add(&maxp, s.p + tm->off, 32)))
 			goto out;
-		if (keep[i].tag == TAG('h', 'e', 'a', 'd'))
-			memset(out->p + head_at + 8, 0, 4); /* checkSumAdjustment, set below */
-		rec = (unsigned char *)out->p + dir + (size_t)i * 16;
-		{
-			uint32_t v[4] = {keep[i].tag, checksum((unsigned char *)out->p + start + at, tl),
-					 (uint32_t)at, (uint32_t)tl};
-			for (int k = 0; k < 4; k++)
-				rec[4 * k] = (unsigned char)(v[k] >> 24), rec[4 * k + 1] = (unsigned char)(v[k] >> 16),
-				rec[4 * k + 2] = (unsigned char)(v[k] >> 8), rec[4 * k + 3] = (unsigned char)v[k];
+		head.p[50] = 0, head.p[51] = 1;
+		hhea.p[34] = (char)(gs.n >> 8), hhea.p[35] = (char)gs.n;
+		max_points = max_points > be16((unsigned char *)maxp.p + 6) ? max_points : be16((unsigned char *)maxp.p + 6);
+		mcp = be16((unsigned char *)maxp.p + 10);
+		mcp = mcp + mcp / 2 + 8 > 0xffff ? 0xffff : mcp + mcp / 2 + 8;
+		maxp.p[6] = (char)(max_points >> 8), maxp.p[7] = (char)max_points;
+		maxp.p[10] = (char)(mcp >> 8), maxp.p[11] = (char)mcp;
+		maxp.p[26] = maxp.p[27] = 0; /* maxSizeOfInstructions: there are none */
+		if (to && to->len >= 62) {
+			if ((r = buf_add(&os2, s.p + to->off, to->len)))
+				goto out;
+			memcpy(os2.p + 58, "    ", 4); /* achVendID names the font's maker */
 		}
 	}
+	if (glyf.len > 2 * (size_t)CIPHER_FONT_MAX) {
+		r = err_set(ERR_TOOBIG, "font: the session's font is too large");
+		goto out;
+	}
 	{
-		uint32_t adj = 0xB1B0AFBAu - checksum((unsigned char *)out->p + start, out->len - start);
-		unsigned char *h = (unsigned char *)out->p + head_at + 8;
-		h[0] = (unsigned char)(adj >> 24), h[1] = (unsigned char)(adj >> 16);
-		h[2] = (unsigned char)(adj >> 8), h[3] = (unsigned char)adj;
+		unsigned n = 0;
+		t[n++] = (struct otab){TAG('c', 'm', 'a', 'p'), (unsigned char *)cmap.p, cmap.len};
+		t[n++] = (struct otab){TAG('g', 'l', 'y', 'f'), (unsigned char *)glyf.p, glyf.len};
+		t[n++] = (struct otab){TAG('h', 'e', 'a', 'd'), (unsigned char *)head.p, head.len};
+		t[n++] = (struct otab){TAG('h', 'h', 'e', 'a'), (unsigned char *)hhea.p, hhea.len};
+		t[n++] = (struct otab){TAG('h', 'm', 't', 'x'), (unsigned char *)hmtx.p, hmtx.len};
+		t[n++] = (struct otab){TAG('l', 'o', 'c', 'a'), (unsigned char *)loca.p, loca.len};
+		t[n++] = (struct otab){TAG('m', 'a', 'x', 'p'), (unsigned char *)maxp.p, maxp.len};
+		t[n++] = (struct otab){TAG('n', 'a', 'm', 'e'), (unsigned char *)name.p, name.len};
+		t[n++] = (struct otab){TAG('p', 'o', 's', 't'), (unsigned char *)post.p, post.len};
+		if (os2.len)
+			t[n++] = (struct otab){TAG('O', 'S', '/', '2'), (unsigned char *)os2.p, os2.len};
+		r = sfnt_write(0x00010000, t, n, out);
 	}
 out:
 	if (r) {
 		out->len = start;
-		out->p[start] = 0;
+		if (out->p)
+			out->p[start] = 0;
 	}
 	free(m.p);
 	free(map);
+	free(gs.off);
+	free(new_id);
+	free(old_of);
 	buf_release(&cmap);
 	buf_release(&post);
+	buf_release(&glyf);
+	buf_release(&loca);
+	buf_release(&hmtx);
+	buf_release(&name);
+	buf_release(&head);
+	buf_release(&hhea);
+	buf_release(&maxp);
+	buf_release(&os2);
 	return r;
 }

@@ -2,9 +2,11 @@
  * cipherfont: the per-session substitution that keeps code out of the browser's text.
  *
  * A cipher maps every code point a font has a glyph for (printable ASCII, Latin, box
- * drawing, ...; not the controls \t \n \r) to a distinct code point of the Private Use
- * Areas (U+E000..U+F8FF and planes 15 and 16), chosen by a keyed pseudo-random draw from
- * the session's seed, so two sessions share almost no code points. The renderer sends code
+ * drawing, ...; not the controls \t \n \r) to CIPHER_HOMOPHONES distinct code points of
+ * the Private Use Areas (U+E000..U+F8FF and planes 15 and 16), chosen by a keyed
+ * pseudo-random draw from the session's seed, so two sessions share almost no code points;
+ * cipher_encode picks one of them afresh for each occurrence, so that the text carries no
+ * stable substitution. The renderer sends code
  * through cipher_encode; the page draws it with cipher_font's output, a copy of the font
  * whose cmap maps each private code point to the original character's glyph and has no
  * mapping for any real character, and whose 'post' table carries no glyph names. What the
@@ -29,8 +31,11 @@
 #include "err.h"
 
 #define CIPHER_SEED_LEN 32
+/* Private code points for each character, one chosen afresh for each occurrence */
+#define CIPHER_HOMOPHONES 4
 #define CIPHER_KEY_LEN 32
 #define CIPHER_FONT_MAX (16 << 20)
+#define CIPHER_PERTURB 6
 #define CIPHER_CHARS_MAX 20000
 /* The Debian font the room uses (package fonts-dejavu-core) */
 #define CIPHER_FONT_PATH "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -53,8 +58,10 @@ int cipher_new(const unsigned char seed[CIPHER_SEED_LEN], const uint32_t *cps, s
 	       struct cipher **out) WUR;
 void cipher_free(struct cipher *c);
 
-/* The private code point for cp, or 0 when cp is not mapped; and the way back. */
+/* The private code point for cp (the first of its CIPHER_HOMOPHONES; cipher_map_nth: the
+ * k-th, k modulo CIPHER_HOMOPHONES), or 0 when cp is not mapped; and the way back. */
 uint32_t cipher_map(const struct cipher *c, uint32_t cp);
+uint32_t cipher_map_nth(const struct cipher *c, uint32_t cp, unsigned k);
 uint32_t cipher_unmap(const struct cipher *c, uint32_t pua);
 
 /* Is cp in one of the Private Use Areas? */
@@ -76,10 +83,15 @@ int cipher_decode(const struct cipher *c, const char *utf8, size_t len, struct b
 		  size_t *n_pua, size_t *n_known) WUR;
 
 /*
- * The session's font: ttf with its cmap replaced (format 4 for the Basic Multilingual
- * Plane's private code points, format 12 for all), 'post' reduced to format 3, 'DSIG' and
- * other tables that could name glyphs dropped, checksums and head.checkSumAdjustment
- * recomputed. Appended to out; serve it as font/ttf.
+ * The session's font, made from ttf (a TrueType font with glyf outlines) so that it offers
+ * no shortcut back to the characters: the glyphs in an order of the session's own (a keyed
+ * shuffle), every outline changed (each point moved by up to CIPHER_PERTURB font units and
+ * points added on straight segments, the hinting instructions dropped), so that no glyph
+ * equals the original's by bytes, hash, point count or glyph id; a cmap of the private code
+ * points only (format 4 for the Basic Multilingual Plane's, format 12 for all); 'post'
+ * format 3 (no glyph names); a 'name' table that names nothing; and only the tables needed
+ * to draw (OS/2, cmap, glyf, head, hhea, hmtx, loca, maxp, name, post). Appended to out;
+ * serve it as font/ttf. ERR_PARSE for a font it cannot rewrite (no glyf, damaged tables).
  */
 int cipher_font(const struct cipher *c, const void *ttf, size_t len, struct buf *out) WUR;
 

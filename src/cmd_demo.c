@@ -3,8 +3,8 @@
  *           [--insecure-http]
  * A working review room over a real tree: init (when DIR holds none), a vendor key, the
  * tree sealed as demo@V and verified; a vendor (vera), an operator (otto), a lab (evallab)
- * and a reviewer (rita) nominated, approved and granted every demo release under dual
- * control; then the room is served with the releases unlocked until SIGTERM/SIGINT.
+ * and two reviewers nominated, approved and granted every demo release under dual
+ * control (rita with the default quotas, sam with a budget of 200 lines, 100 a day); then the room is served with the releases unlocked until SIGTERM/SIGINT.
  * Re-running on the same DIR reuses it: accounts get fresh passwords. SOURCE defaults to
  * this project's own tree (at HEAD when it is a git repository).
  */
@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "keyring.h"
 #include "policy.h"
+#include "quota.h"
 #include "release.h"
 
 static const char usage[] =
@@ -30,15 +31,18 @@ static const char usage[] =
 
 struct account {
 	const char *login, *org, *kind, *role, *name;
+	int64_t lines_total, lines_per_day; /* a reviewer's grant: 0 for the defaults */
 	char password[64];
 	char secret[64];
 };
 
+/* Two reviewers: rita with the default budget, sam with a small one, to see it at work. */
 static struct account accounts[] = {
-	{"vera", "acme", "vendor", "vendor", "Vera Vendor", "", ""},
-	{"otto", "room-ops", "operator", "operator", "Otto Operator", "", ""},
-	{"lena", "evallab", "lab", "auditor", "Lena Lead", "", ""},
-	{"rita", "evallab", "lab", "reviewer", "Rita Reviewer", "", ""},
+	{"vera", "acme", "vendor", "vendor", "Vera Vendor", 0, 0, "", ""},
+	{"otto", "room-ops", "operator", "operator", "Otto Operator", 0, 0, "", ""},
+	{"lena", "evallab", "lab", "auditor", "Lena Lead", 0, 0, "", ""},
+	{"rita", "evallab", "lab", "reviewer", "Rita Reviewer", 0, 0, "", ""},
+	{"sam", "evallab", "lab", "reviewer", "Sam Small-Budget", 200, 100, "", ""},
 };
 #define N_ACCOUNTS (sizeof(accounts) / sizeof(accounts[0]))
 
@@ -109,22 +113,24 @@ static int collect(void *ctx, const struct release_info *ri)
 	return 0;
 }
 
-/* Nominate, approve and grant rita on one release (each step that is done already is skipped). */
-static int grant_one(struct grant_all *g, const struct release_info *ri)
+/* Nominate, approve and grant reviewer a on one release (each step that is done already is
+ * skipped), with the default quotas and a's budget of lines. */
+static int grant_one(struct grant_all *g, const struct release_info *ri, const struct account *a)
 {
 	struct policy_actor vendor = {"vera", g->vendor, 0}, op = {"otto", NULL, 0};
 	struct policy_outcome out;
 	struct grant_terms t = {0};
 	struct session_info who = {0};
 	struct person_info p;
-	char state[16];
+	struct quota_limits l;
+	char state[16], *quotas;
 	int64_t now = (int64_t)time(NULL);
 	if (!ri->wrapped_key || policy_release_state(g->f, ri->product, ri->version, state) || state[0])
 		return 0;
-	if (policy_person_get(g->f, "rita", &p))
+	if (policy_person_get(g->f, a->login, &p))
 		return g->err = ERR_NOTFOUND;
 	who.person_id = p.id;
-	snprintf(who.login, sizeof(who.login), "rita");
+	snprintf(who.login, sizeof(who.login), "%s", a->login);
 	snprintf(who.role, sizeof(who.role), "reviewer");
 	who.org_id = p.org_id;
 	if (policy_may_read(g->f, &who, ri->product, ri->version, now, NULL) == 0)
@@ -134,14 +140,23 @@ static int grant_one(struct grant_all *g, const struct release_info *ri)
 	t.days = POLICY_ALL_DAYS;
 	t.hour_from = 0;
 	t.hour_until = 24;
-	t.lines_per_day = t.lines_total = t.prints = POLICY_UNLIMITED;
+	quota_defaults(&l);
+	if (a->lines_total)
+		l.lines_total = a->lines_total;
+	if (a->lines_per_day)
+		l.lines_per_day = a->lines_per_day;
+	t.lines_per_day = l.lines_per_day;
+	t.lines_total = l.lines_total;
+	t.prints = l.pages_total;
+	t.quotas = quotas = quota_json(&l);
 	/* each step may have been taken by an earlier run; the check below is what counts */
-	(void)!policy_nominate(g->f, &op, ri->product, ri->version, "rita", "demo reviewer");
-	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, "rita", &out);
-	(void)!policy_grant(g->f, &op, ri->product, ri->version, "rita", &t, &out);
-	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, "rita", &out);
+	(void)!policy_nominate(g->f, &op, ri->product, ri->version, a->login, "demo reviewer");
+	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, a->login, &out);
+	(void)!policy_grant(g->f, &op, ri->product, ri->version, a->login, &t, &out);
+	(void)!policy_approve(g->f, &vendor, ri->product, ri->version, a->login, &out);
+	free(quotas);
 	if (policy_may_read(g->f, &who, ri->product, ri->version, now, NULL))
-		return g->err = err_set(ERR_DENIED, "could not grant 'rita' on '%s@%s': %s", ri->product,
+		return g->err = err_set(ERR_DENIED, "could not grant '%s' on '%s@%s': %s", a->login, ri->product,
 					ri->version, err_msg());
 	return 0;
 }
@@ -158,9 +173,16 @@ static void print_ready(void *ctx, const char *url)
 	if (rd->json) {
 		printf("{\"url\":\"%s\",\"release\":\"%s\",\"facility\":\"%s\",\"vendor_key\":\"%s\",\"accounts\":[",
 		       url, rd->release, rd->dir, rd->key_path);
-		for (size_t i = 0; i < N_ACCOUNTS; i++)
-			printf("%s{\"login\":\"%s\",\"role\":\"%s\",\"password\":\"%s\",\"totp_secret\":\"%s\"}",
-			       i ? "," : "", accounts[i].login, accounts[i].role, accounts[i].password, accounts[i].secret);
+		for (size_t i = 0; i < N_ACCOUNTS; i++) {
+			const struct account *a = &accounts[i];
+			printf("%s{\"login\":\"%s\",\"role\":\"%s\",\"password\":\"%s\",\"totp_secret\":\"%s\"", i ? "," : "",
+			       a->login, a->role, a->password, a->secret);
+			if (!strcmp(a->role, "reviewer"))
+				printf(",\"lines_total\":%lld,\"lines_per_day\":%lld",
+				       (long long)(a->lines_total ? a->lines_total : QUOTA_DEFAULT_LINES_TOTAL),
+				       (long long)(a->lines_per_day ? a->lines_per_day : QUOTA_DEFAULT_LINES_PER_DAY));
+			printf("}");
+		}
 		printf("]}\n");
 		fflush(stdout);
 		return;
@@ -173,11 +195,16 @@ static void print_ready(void *ctx, const char *url)
 		if (!auth_base32_decode(accounts[i].secret, &raw))
 			auth_totp_code((unsigned char *)raw.p, raw.len, (int64_t)time(NULL), AUTH_TOTP_DIGITS, code);
 		buf_release(&raw);
-		printf("  %-5s %-9s password %s  totp secret %s  (code now: %s)\n", accounts[i].login,
+		printf("  %-5s %-9s password %s  totp secret %s  (code now: %s)", accounts[i].login,
 		       accounts[i].role, accounts[i].password, accounts[i].secret, code);
+		if (accounts[i].lines_total)
+			printf("  budget %lld lines, %lld a day", (long long)accounts[i].lines_total,
+			       (long long)accounts[i].lines_per_day);
+		printf("\n");
 	}
 	printf("\nlog in as rita (the reviewer) with her password and a code from an authenticator\n"
-	       "app holding her secret; the certificate is self-signed (DIR/keys/tls.crt).\n"
+	       "app holding her secret, or as sam to see a small budget of lines run out; the\n"
+	       "certificate is self-signed (DIR/keys/tls.crt).\n"
 	       "stop with Ctrl-C\n");
 	fflush(stdout);
 }
@@ -231,7 +258,8 @@ int cmd_demo(int argc, char **argv)
 		printf("usage: %s\n\nA working review room in DIR over SOURCE (default: this project's\n"
 		       "tree): the facility, a vendor key in DIR/demo-keys, SOURCE sealed as demo@V\n"
 		       "(default demo@current) and verified, the accounts vera (vendor), otto\n"
-		       "(operator), lena (lab) and rita (reviewer, granted every demo release), then\n"
+		       "(operator), lena (lab), rita (reviewer, granted every demo release with the\n"
+		       "default quotas) and sam (reviewer, a budget of 200 lines, 100 a day), then\n"
 		       "the room served on --listen (default 127.0.0.1:8443) until SIGTERM or Ctrl-C.\n"
 		       "Prints how to log in; with --json one line {\"url\",\"release\",\"accounts\"}.\n"
 		       "Run again on the same DIR to reuse it with fresh passwords.\n", usage);
@@ -297,7 +325,9 @@ int cmd_demo(int argc, char **argv)
 	ga.vendor = vendor;
 	r = release_each(f, collect, &ga);
 	for (size_t i = 0; !r && i < ga.n; i++)
-		r = grant_one(&ga, &ga.list[i]);
+		for (size_t k = 0; !r && k < N_ACCOUNTS; k++)
+			if (!strcmp(accounts[k].role, "reviewer"))
+				r = grant_one(&ga, &ga.list[i], &accounts[k]);
 	for (size_t i = 0; i < ga.n; i++)
 		release_info_release(&ga.list[i]);
 	free(ga.list);

@@ -10,6 +10,7 @@
 #include "index.h"
 #include "logdb.h"
 #include "notes.h"
+#include "trace.h"
 
 struct shingles {
 	unsigned char key[crypto_shorthash_KEYBYTES];
@@ -463,6 +464,71 @@ out:
 	return r;
 }
 
+/* Decode the UTF-8 sequence at p (valid, n > 0): the code point, *n its length. */
+static uint32_t utf8_next(const unsigned char *p, size_t len, size_t *n)
+{
+	if (p[0] < 0x80 || len < 2) {
+		*n = 1;
+		return p[0];
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		*n = 2;
+		return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	}
+	if ((p[0] & 0xf0) == 0xe0 && len >= 3) {
+		*n = 3;
+		return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	}
+	if (len >= 4) {
+		*n = 4;
+		return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 | (uint32_t)(p[2] & 0x3f) << 6 |
+		       (p[3] & 0x3f);
+	}
+	*n = 1;
+	return p[0];
+}
+
+static int ignorable(uint32_t c)
+{
+	return c == 0xad || c == 0x34f || c == 0x61c || (c >= 0x115f && c <= 0x1160) || (c >= 0x17b4 && c <= 0x17b5) ||
+	       (c >= 0x180b && c <= 0x180f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff ||
+	       c == 0xffa0 || (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) ||
+	       (c >= 0xe0000 && c <= 0xe007f) || (c >= 0xe0100 && c <= 0xe01ef);
+}
+
+/* The ASCII a compatibility form stands for, or 0. */
+static uint32_t ascii_of(uint32_t c)
+{
+	if (c >= 0xff01 && c <= 0xff5e)
+		return c - 0xfee0;
+	if (c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x202f || c == 0x205f || c == 0x3000)
+		return ' ';
+	if (c >= 0x1d400 && c <= 0x1d6a3) /* mathematical letters: 13 alphabets of 52 */
+		return (c - 0x1d400) % 52 < 26 ? 'A' + (c - 0x1d400) % 52 : 'a' + (c - 0x1d400) % 52 - 26;
+	if (c >= 0x1d7ce && c <= 0x1d7ff) /* mathematical digits: 5 sets of 10 */
+		return '0' + (c - 0x1d7ce) % 10;
+	return 0;
+}
+
+int notes_normalise(const char *text, size_t len, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, n;
+	buf_reset(out);
+	while (i < len) {
+		uint32_t c = utf8_next(p + i, len - i, &n), a;
+		if (ignorable(c)) {
+			i += n;
+			continue;
+		}
+		if ((a = ascii_of(c)) ? buf_addch(out, (char)a) : buf_add(out, p + i, n))
+			return ERR_TOOBIG;
+		i += n;
+	}
+	return buf_addstr(out, "");
+}
+
 /* Check a note against whichever form of the code c holds. */
 static int code_match(const struct notes_code *c, const char *text, size_t len, struct notes_match *m)
 {
@@ -512,25 +578,45 @@ int notes_check(struct facility *f, const struct notes_code *code, const struct 
 		size_t len, int64_t now)
 {
 	struct notes_match m;
-	char ref[600], type[64];
+	struct trace_keys k;
+	struct buf norm;
+	unsigned char sub[32], h[16];
+	char ref[600], type[64], hx[33];
 	json_t *x;
 	int r;
-	if ((r = code_match(code, text, len, &m)) <= 0)
+	/* the text as it is compared: without what hides tokens (notes_normalise) */
+	buf_init(&norm, 4 * len + 16);
+	if (!(r = notes_normalise(text, len, &norm)))
+		r = norm.len ? code_match(code, norm.p, norm.len, &m) : 0;
+	sodium_memzero(norm.p, norm.cap);
+	buf_release(&norm);
+	if (r <= 0)
 		return r;
+	/* a keyed hash of the text: a refused text shown later can be matched, and nobody can
+	 * test guesses against the log */
+	if ((r = trace_keys_get(f, &k)))
+		return r;
+	crypto_generichash(sub, sizeof(sub), (const unsigned char *)"sealroom/note-refused", 21, k.mark,
+			   sizeof(k.mark));
+	crypto_generichash(h, sizeof(h), (const unsigned char *)text, len, sub, sizeof(sub));
+	sodium_memzero(&k, sizeof(k));
+	sodium_memzero(sub, sizeof(sub));
+	hex_encode(hx, h, sizeof(h));
 	snprintf(ref, sizeof(ref), "%s@%s", product, version);
 	snprintf(type, sizeof(type), "%s_refused", what);
 	x = json_object();
 	logdb_entry_str(x, "release", ref);
 	logdb_entry_str(x, "reason", "code");
 	logdb_entry_int(x, "tokens", (int64_t)m.tokens);
+	logdb_entry_str(x, "session", who->session_id);
+	logdb_entry_str(x, "text_hash", hx);
 	logdb_entry_int(x, "time", now);
 	if ((r = auth_log(f, type, who->login, x)))
 		return r;
-	return err_set(ERR_DENIED,
-		       "%s refused: characters %zu-%zu repeat %zu consecutive tokens of the "
-		       "sealed code (at most %d may be quoted); describe the code or cite "
-		       "its lines instead",
-		       what, m.from + 1, m.to, m.tokens, NOTES_RUN - 1);
+	/* neither where nor how much: that would be an oracle for the next token */
+	return err_set(ERR_DENIED, "%s refused: it repeats the sealed code (at most %d consecutive tokens may be "
+				   "quoted); describe the code or cite its lines instead",
+		       what, NOTES_RUN - 1);
 }
 
 int notes_add(struct facility *f, const struct notes_code *code, const struct session_info *who,

@@ -69,6 +69,19 @@ int shingles_match(const struct shingles *s, const char *text, size_t len, struc
 int notes_match_index(const struct index *ix, const char *text, size_t len, size_t scan_max,
 		      struct notes_match *m) WUR;
 
+/*
+ * The note's text as it is checked (notes_add): UTF-8 with the default-ignorable and format
+ * code points removed (soft hyphen U+00AD, U+034F, U+061C, U+115F-1160, U+17B4-17B5,
+ * U+180B-180F, U+200B-200F, U+202A-202E, U+2060-206F, U+3164, variation selectors
+ * U+FE00-FE0F and U+E0100-E01EF, U+FEFF, U+FFA0, U+1BCA0-1BCA3, U+1D173-1D17A, tags
+ * U+E0000-E007F), the compatibility forms of ASCII mapped to ASCII (fullwidth U+FF01-FF5E,
+ * mathematical alphanumerics U+1D400-1D7FF for letters and digits) and Unicode spaces
+ * (U+00A0, U+1680, U+2000-200A, U+202F, U+205F, U+3000) made a space. Not full NFKC (no
+ * Unicode tables are linked): other compatibility and canonical forms are kept as they are.
+ * (text, len) must be valid UTF-8; out gets the result.
+ */
+int notes_normalise(const char *text, size_t len, struct buf *out) WUR;
+
 /* What notes_add checks a note against: the shingles sh when set, else the index ix. */
 struct notes_code {
 	const struct shingles *sh;
@@ -84,7 +97,9 @@ void notes_tokens(const char *p, size_t len, void (*fn)(void *ctx, size_t from, 
  * Check text (len bytes) that who wants to keep on product@version (what: "note",
  * "finding", ...) against code: 0 when it holds no run of NOTES_RUN tokens of it; else
  * logs "<what>_refused" (release, reason, tokens; never the text) and returns ERR_DENIED
- * "<what> refused: characters A-B repeat N consecutive tokens of the sealed code ...".
+ * "<what> refused: it repeats the sealed code ..." (neither where nor how much), logged as
+ * <what>_refused with the session and a keyed hash of the text. The text is normalised
+ * (notes_normalise) before it is compared.
  * ERR_TOOBIG when the index path's budget runs out.
  */
 int notes_check(struct facility *f, const struct notes_code *code, const struct session_info *who,
@@ -102,9 +117,11 @@ struct note_info {
 };
 
 /*
- * Keep who's note on product@version (path and line may be "" and 0) at now. ERR_DENIED
- * "note refused: characters A-B repeat N consecutive tokens of the sealed code ..." when
- * code holds such a run (nothing is stored); ERR_TOOBIG past NOTES_TEXT_MAX, or when the
+ * Keep who's note on product@version (path and line may be "" and 0) at now. The text is
+ * normalised (notes_normalise) before it is checked. ERR_DENIED "note refused: it repeats
+ * the sealed code ..." (saying neither where nor how much, which would be an oracle) when
+ * code holds such a run: nothing is stored, and the refusal is logged with the session and
+ * a keyed hash of the text; ERR_TOOBIG past NOTES_TEXT_MAX, or when the
  * index path's budget runs out; ERR_USAGE for an empty note. code NULL checks nothing
  * (for tests). *id (may be NULL) gets the note's number. The "note" log entry (release,
  * path, line, bytes, session: never the text) is durable before the note is stored

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "hash.h"
 #include "logdb.h"
 #include "quota.h"
 
@@ -614,8 +615,11 @@ int quota_resume(struct facility *f, const char *session_id, const char *actor, 
 		return r;
 	if (!held)
 		return err_set(ERR_NOTFOUND, "session '%s' is not held", session_id);
-	x = json_pack("{s:s,s:s,s:I}", "session", session_id, "reviewer", login, "grant", (json_int_t)grant);
-	json_object_set_new(x, "time", json_integer(now));
+	x = json_object();
+	logdb_entry_str(x, "session", session_id);
+	logdb_entry_str(x, "reviewer", login);
+	logdb_entry_int(x, "grant", grant);
+	logdb_entry_int(x, "time", now);
 	if ((r = auth_log(f, "session_resume", actor, x)))
 		return r;
 	/* every hold of the reviewer under the grant ends, and the walk starts afresh (or the
@@ -669,4 +673,51 @@ int quota_status_of(struct facility *f, const struct grant_info *g, int64_t now,
 	s->searches_left = left_of(l.searches_per_day, s->searches_today, -1, 0);
 	s->pages_left = left_of(l.pages_total, s->pages_total, -1, 0);
 	return 0;
+}
+
+/* The usage kind of a query's offset: "offset:" and the SHA-256 of its key, in hex. */
+static void offset_kind(const char *key, size_t key_len, char out[8 + 2 * SHA256_LEN])
+{
+	unsigned char h[SHA256_LEN];
+	sha256(key, key_len, h);
+	memcpy(out, "offset:", 7);
+	hex_encode(out + 7, h, SHA256_LEN);
+}
+
+int quota_offset_check(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
+		       uint64_t offset, int64_t now)
+{
+	char kind[8 + 2 * SHA256_LEN];
+	int64_t reached;
+	int r;
+	if (!offset)
+		return 0;
+	offset_kind(key, key_len, kind);
+	if ((r = usage_get(facility_db(f), g->id, kind, now / 86400, &reached)))
+		return r;
+	if (offset > (uint64_t)reached)
+		return err_set(ERR_DENIED, "offset %llu skips past the results shown (at most %lld): page through them",
+			       (unsigned long long)offset, (long long)reached);
+	return 0;
+}
+
+int quota_offset_reached(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
+			 uint64_t upto, int64_t now)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	char kind[8 + 2 * SHA256_LEN];
+	int r;
+	offset_kind(key, key_len, kind);
+	if ((r = db_prepare(db, "INSERT INTO quota_usage (grant_id, kind, period, amount) VALUES (?, ?, ?, ?) "
+				"ON CONFLICT (grant_id, kind, period) DO UPDATE SET amount = max(amount, excluded.amount)",
+			    &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, g->id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now / 86400);
+	sqlite3_bind_int64(st, 4, upto > INT64_MAX ? INT64_MAX : (int64_t)upto);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota usage");
+	sqlite3_finalize(st);
+	return r;
 }

@@ -162,6 +162,18 @@ int quota_held(struct facility *f, const char *login, int64_t grant_id, int *hel
  */
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now) WUR;
 
+/*
+ * Offsets of a query's results: a query (key: its text and options, any bytes) may ask for
+ * results from offset only as far as the results it was shown reach, so that an offset is
+ * no count oracle. quota_offset_check: 0, or ERR_DENIED "offset N skips past the results
+ * shown" when offset is further than what g was shown of key today. quota_offset_reached
+ * records that results up to upto were shown.
+ */
+int quota_offset_check(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
+		       uint64_t offset, int64_t now) WUR;
+int quota_offset_reached(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
+			 uint64_t upto, int64_t now) WUR;
+
 /* What g has used and what is left, at now (left is -1 for an unlimited quota). */
 struct quota_status {
 	int64_t lines_today, lines_total, bytes_today, bytes_total;

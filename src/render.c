@@ -569,9 +569,11 @@ static struct layout *layout_build(const struct render_ctx *c, const struct inde
  * hook maps code points one by one (render_hooks.per_char), then escaped. n[b] is 0 when
  * a byte has no entry, and such bytes go through add_code.
  */
+#define ASCII_VARIANTS 4 /* as many as the cipher font has homophones (cipherfont.h) */
 struct ascii_map {
-	char s[128][8];
-	uint8_t n[128];
+	char s[128][ASCII_VARIANTS][8]; /* a transform may write a byte several ways (homophones) */
+	uint8_t n[128][ASCII_VARIANTS];
+	uint64_t x;                     /* which way, for each occurrence */
 };
 
 static int ascii_map_make(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
@@ -580,17 +582,23 @@ static int ascii_map_make(const struct render_ctx *c, const struct render_view *
 	struct buf one;
 	int r = 0;
 	memset(m, 0, sizeof(*m));
+	randombytes_buf(&m->x, sizeof(m->x));
+	m->x |= 1;
 	if (c->hooks && c->hooks->transform && !c->hooks->per_char)
 		return 0;
 	buf_init(&one, 64);
-	for (int b = 0; b < 128 && !r; b++) {
-		char ch = (char)b;
-		buf_reset(&one);
-		if (!(r = add_code(c, v, tmp, &ch, 1, 0, &one)) && one.len <= sizeof(m->s[b])) {
-			memcpy(m->s[b], one.p, one.len);
-			m->n[b] = (uint8_t)one.len;
+	for (int b = 0; b < 128 && !r; b++)
+		for (int k = 0; k < ASCII_VARIANTS && !r; k++) {
+			char ch = (char)b;
+			buf_reset(&one);
+			if (!(r = add_code(c, v, tmp, &ch, 1, 0, &one)) && one.len <= sizeof(m->s[b][k])) {
+				memcpy(m->s[b][k], one.p, one.len);
+				m->n[b][k] = (uint8_t)one.len;
+			} else {
+				m->n[b][0] = 0; /* one way missing: the byte goes through add_code */
+				break;
+			}
 		}
-	}
 	if (one.p)
 		sodium_memzero(one.p, one.cap);
 	buf_release(&one);
@@ -599,7 +607,7 @@ static int ascii_map_make(const struct render_ctx *c, const struct render_view *
 
 /* Append the code bytes (p, len) as shown: ASCII through the map, the rest through add_code. */
 static int emit_code(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-		     const struct ascii_map *m, const char *p, size_t len, struct buf *out)
+		     struct ascii_map *m, const char *p, size_t len, struct buf *out)
 {
 	size_t i = 0;
 	int r;
@@ -609,14 +617,17 @@ static int emit_code(const struct render_ctx *c, const struct render_view *v, st
 		if (buf_grow(out, 8 * (len - i) + 8))
 			return ERR_TOOBIG;
 		d = out->p + out->len;
-		while (i < len && (unsigned char)p[i] < 0x80 && m->n[(unsigned char)p[i]]) {
-			memcpy(d, m->s[(unsigned char)p[i]], 8);
-			d += m->n[(unsigned char)p[i]];
+		while (i < len && (unsigned char)p[i] < 0x80 && m->n[(unsigned char)p[i]][0]) {
+			unsigned k;
+			m->x ^= m->x << 13, m->x ^= m->x >> 7, m->x ^= m->x << 17;
+			k = (unsigned)(m->x >> 40) % ASCII_VARIANTS;
+			memcpy(d, m->s[(unsigned char)p[i]][k], 8);
+			d += m->n[(unsigned char)p[i]][k];
 			i++;
 		}
 		out->len = (size_t)(d - out->p);
 		out->p[out->len] = 0;
-		for (run = i; i < len && ((unsigned char)p[i] >= 0x80 || !m->n[(unsigned char)p[i]]); i++)
+		for (run = i; i < len && ((unsigned char)p[i] >= 0x80 || !m->n[(unsigned char)p[i]][0]); i++)
 			;
 		if (i > run && (r = add_code(c, v, tmp, p + run, i - run, 0, out)))
 			return r;
@@ -680,7 +691,7 @@ static int def_prefix(const struct render_ctx *c, struct buf *def)
 
 /* The page's lines from the layout: one element per line, one per highlight run. */
 static int emit_page(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-		     const struct ascii_map *m, const struct layout *l, const char *p, uint64_t from,
+		     struct ascii_map *m, const struct layout *l, const char *p, uint64_t from,
 		     struct buf *out)
 {
 	struct buf def;
@@ -842,6 +853,17 @@ static void search_shown(const struct render_ctx *c, const struct search_result 
 	}
 }
 
+uint64_t render_search_total(const struct search_result *res, uint64_t offset, int *at_least)
+{
+	uint64_t shown = 0, total = search_result_total(res);
+	for (size_t i = 0; i < search_result_n_files(res); i++)
+		for (size_t j = 0; j < search_result_n_lines(res, i); j++)
+			shown += !search_result_line(res, i, j)->context;
+	/* an exact count only as far as it is shown: more would be an oracle for code */
+	*at_least = total > offset + shown;
+	return *at_least ? offset + shown : total;
+}
+
 static json_t *search_extra(const char *query, const struct search_result *res)
 {
 	json_t *x = json_object();
@@ -882,8 +904,8 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 			const struct search_line *l = search_result_line(res, i, j);
 			if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
 			    (r = add_href(out, c->product, c->version, "blob", path, pl)) ||
-			    (r = buf_addf(out, "#L%" PRIu64 "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", l->line,
-					  l->line)) ||
+			    (r = buf_addf(out, "?at=%" PRIu64 "#L%" PRIu64 "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">",
+					  l->line, l->line, l->line)) ||
 			    (r = add_marked(c, &v, &tmp, l, out)) || (r = buf_addstr(out, "</span></div>\n")))
 				goto out;
 		}
@@ -913,8 +935,10 @@ static int shown_len(const struct render_ctx *c, const struct render_view *v, st
 }
 
 int render_search_json(const struct render_ctx *c, const char *query, const struct search_result *res,
-		       struct buf *out)
+		       uint64_t offset, struct buf *out)
 {
+	int at_least;
+	uint64_t total = render_search_total(res, offset, &at_least);
 	struct render_view v = {0};
 	struct grant_info g;
 	struct shown sh = {0};
@@ -930,8 +954,8 @@ int render_search_json(const struct render_ctx *c, const char *query, const stru
 	if (r)
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
-	if ((r = buf_addf(out, "{\"total\":%" PRIu64 ",\"total_files\":%" PRIu64 ",\"files\":[",
-			  search_result_total(res), search_result_total_files(res))))
+	if ((r = buf_addf(out, "{\"total\":%" PRIu64 ",\"total_at_least\":%s,\"files\":[", total,
+			  at_least ? "true" : "false")))
 		goto out;
 	for (size_t i = 0; i < search_result_n_files(res); i++) {
 		size_t pl;
@@ -943,9 +967,8 @@ int render_search_json(const struct render_ctx *c, const char *query, const stru
 			const struct search_line *l = search_result_line(res, i, j);
 			size_t len = l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len;
 			if ((r = buf_addf(out, "%s{\"line\":%" PRIu64 ",\"text\":", j ? "," : "", l->line)) ||
-			    (r = add_code(c, &v, &tmp, l->text, len, 1, out)) || (r = buf_addstr(out, ",\"ranges\":[")))
-				goto out;
-			if (!len && (r = buf_addstr(out, "\"\"")))
+			    (r = (len ? add_code(c, &v, &tmp, l->text, len, 1, out) : buf_addstr(out, "\"\""))) ||
+			    (r = buf_addstr(out, ",\"ranges\":[")))
 				goto out;
 			for (size_t k = 0, n = 0; k < l->n_ranges; k++) {
 				size_t s, e;

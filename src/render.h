@@ -150,9 +150,13 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
  * {"type":"search","query":..,"results":N,"lines":shown}. */
 int render_search_html(const struct render_ctx *c, const char *query,
 		       const struct search_result *res, struct buf *out) WUR;
-/* The same as docs/search.md's JSON (text through the transform hook). */
+/* The same as docs/search.md's JSON (text through the transform hook), for the results
+ * from offset on: "total" is exact only as far as the results reach (offset plus the
+ * matches shown); past that it is that many and "total_at_least" is true. */
 int render_search_json(const struct render_ctx *c, const char *query,
-		       const struct search_result *res, struct buf *out) WUR;
+		       const struct search_result *res, uint64_t offset, struct buf *out) WUR;
+/* The total a search may report (see render_search_json); *at_least 1 when there are more. */
+uint64_t render_search_total(const struct search_result *res, uint64_t offset, int *at_least);
 
 /*
  * A line diff of a file between two releases (old text, new text; either may be absent

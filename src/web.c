@@ -323,6 +323,27 @@ static void csrf_for(const struct web *w, const char *token, char out[WEB_CSRF_H
 	hex_encode(out, mac, 32);
 }
 
+/* What is left of the reader's budget under the release's grant, for every page. */
+static int budget_line(struct req *q, const struct web_route *rt)
+{
+	struct buf *b = &q->rs->body;
+	struct grant_info g;
+	struct quota_status st;
+	if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g) ||
+	    quota_status_of(q->f, &g, q->now, &st))
+		return 0; /* no grant: the page says so itself */
+	if (buf_addstr(b, "<span class=\"budget\" id=\"budget\" title=\"what is left of your grant's budget\">"))
+		return ERR_TOOBIG;
+	if (st.lines_left < 0 ? buf_addstr(b, "lines: unlimited")
+			      : buf_addf(b, "lines left %lld", (long long)st.lines_left))
+		return ERR_TOOBIG;
+	if (st.searches_left >= 0 && buf_addf(b, " · searches left %lld", (long long)st.searches_left))
+		return ERR_TOOBIG;
+	if (st.pages_left >= 0 && buf_addf(b, " · print pages left %lld", (long long)st.pages_left))
+		return ERR_TOOBIG;
+	return buf_addstr(b, "</span>");
+}
+
 static int page_head(struct req *q, const char *title, const struct web_route *rt)
 {
 	struct buf *b = &q->rs->body;
@@ -355,6 +376,8 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 				       "autocomplete=\"off\" spellcheck=\"false\"></form>")))
 			return r;
 	}
+	if (q->have_session && rt && (r = budget_line(q, rt)))
+		return r;
 	if (q->have_session) {
 		if ((r = buf_addstr(b, "<span class=\"who\">")) || (r = esc(b, q->who.login)) ||
 		    (r = buf_addstr(b, " · ")) || (r = esc(b, q->who.role)) || (r = buf_addstr(b, " · ")) ||
@@ -882,9 +905,13 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	const struct manifest_entry *e;
 	struct render_ctx c;
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
+	uint64_t at = param_u64(q->rq, "at", 0, UINT64_MAX / 2);
 	char blob[65];
 	size_t fi;
 	int r;
+	/* ?at=N: the window around line N (a quarter of it above) */
+	if (at)
+		from = at > RENDER_PAGE_LINES / 4 ? at - RENDER_PAGE_LINES / 4 : 1;
 	if (room_find(rm, rt->rest, &fi))
 		return fail_page(q, 404, not_granted, 0);
 	e = manifest_get(room_manifest(rm), fi);
@@ -1021,6 +1048,15 @@ out:
 	return r;
 }
 
+/* The key of a query for its offsets (quota_offset_check): its options and text. */
+static int query_key(struct buf *out, const struct buf *text, const struct query_opts *qo)
+{
+	buf_reset(out);
+	return buf_addf(out, "%d%d%d:", qo->caseless, qo->word, qo->literal) || buf_add(out, text->p, text->len)
+		       ? ERR_TOOBIG
+		       : 0;
+}
+
 /* Run a search for the search page, the references page and the API. */
 static int run_search(struct req *q, struct room *rm, const char *text, const struct query_opts *qo,
 		      size_t limit, size_t offset, struct search_result **res, int json)
@@ -1034,6 +1070,8 @@ static int run_search(struct req *q, struct room *rm, const char *text, const st
 	search_opts_default(&so);
 	so.limit = limit;
 	so.offset = offset;
+	/* context lines are shown code too: charged like the matches (quota.h) */
+	so.context = (unsigned)param_u64(q->rq, "context", 0, SEARCH_CONTEXT_MAX);
 	r = room_search(rm, qu, &so, res);
 	query_free(qu);
 	if (r)
@@ -1080,12 +1118,31 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 	if (r)
 		goto out;
 	if (text.len) {
+		struct grant_info g;
+		struct buf key;
+		int more;
+		buf_init(&key, QUERY_MAX + 16);
+		/* a page no further than the pages of this query shown so far */
+		if (!(r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) &&
+		    !(r = query_key(&key, &text, &qo)))
+			r = quota_offset_check(q->f, &g, key.p, key.len, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, q->now);
+		if (r) {
+			buf_release(&key);
+			r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 0) : r;
+			goto out;
+		}
 		if ((r = run_search(q, rm, text.p, &qo, WEB_SEARCH_LIMIT_DEFAULT, (size_t)page * WEB_SEARCH_LIMIT_DEFAULT,
 				    &res, 0))) {
+			buf_release(&key);
 			r = r > 0 ? 0 : r;
 			goto out;
 		}
-		if ((r = render_search_html(&c, text.p, res, &code))) {
+		if (!(r = render_search_html(&c, text.p, res, &code)))
+			r = quota_offset_reached(q->f, &g, key.p, key.len,
+						 render_search_total(res, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, &more),
+						 q->now);
+		buf_release(&key);
+		if (r) {
 			if (r == ERR_DENIED)
 				r = refuse_grant(q, 0);
 			goto out;
@@ -1108,13 +1165,14 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 			       "<button type=\"submit\">search</button></form>")))
 		goto out;
 	if (res) {
-		if ((r = buf_addf(b, "<p class=\"summary\" id=\"summary\">%s%" PRIu64 " matching lines in %" PRIu64
-				     " files%s (%.1f ms)</p>", refs ? "references: " : "", search_result_total(res),
-				  search_result_total_files(res), search_result_partial(res) ? ", partial" : "",
-				  search_result_ms(res))) ||
+		int more;
+		uint64_t total = render_search_total(res, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, &more);
+		if ((r = buf_addf(b, "<p class=\"summary\" id=\"summary\">%s%s%" PRIu64 " matching lines%s (%.1f ms)</p>",
+				  refs ? "references: " : "", more ? "at least " : "", total,
+				  search_result_partial(res) ? ", partial" : "", search_result_ms(res))) ||
 		    (r = buf_add(b, code.p, code.len)))
 			goto out;
-		if (!refs && search_result_total(res) > (page + 1) * WEB_SEARCH_LIMIT_DEFAULT) {
+		if (!refs && more) {
 			if ((r = buf_addstr(b, "<nav class=\"pages\"><a id=\"next\" href=\"?q=")) || (r = url(b, text.p)) ||
 			    (r = buf_addf(b, "%s%s%s&amp;page=%" PRIu64 "\">next page</a></nav>", qo.caseless ? "&amp;i=1" : "",
 					  qo.word ? "&amp;w=1" : "", qo.literal ? "&amp;l=1" : "", page + 1)))
@@ -1272,7 +1330,7 @@ static int api_search(struct req *q)
 	int r;
 	buf_init(&ref, 2 * RELEASE_NAME_MAX + 2);
 	buf_init(&text, QUERY_MAX + 1);
-	buf_init(&v, 8);
+	buf_init(&v, QUERY_MAX + 16);
 	memset(&rt, 0, sizeof(rt));
 	if (web_param(qs, strlen(qs), "r", &ref) || release_parse_ref(ref.p, rt.product, rt.version)) {
 		r = fail_page(q, 400, "r=P@V is required", 1);
@@ -1293,19 +1351,27 @@ static int api_search(struct req *q)
 		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it", 1);
 		goto out;
 	}
+	/* an offset no further than the results of this query shown so far */
+	if ((r = query_key(&v, &text, &qo)) || (r = quota_offset_check(q->f, &g, v.p, v.len, offset, q->now))) {
+		r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 1) : r;
+		goto out;
+	}
 	if ((r = run_search(q, rm, text.p, &qo, limit ? (size_t)limit : 1, (size_t)offset, &res, 1))) {
 		r = r > 0 ? 0 : r;
 		goto out;
 	}
 	{
 		struct render_ctx c = rctx(q, &rt, rm);
+		int more;
 		q->rs->content_type = "application/json";
 		q->rs->sensitive = 1;
-		if ((r = render_search_json(&c, text.p, res, &q->rs->body))) {
+		if ((r = render_search_json(&c, text.p, res, offset, &q->rs->body))) {
 			if (r == ERR_DENIED)
 				r = refuse_grant(q, 1);
 			goto out;
 		}
+		if ((r = quota_offset_reached(q->f, &g, v.p, v.len, render_search_total(res, offset, &more), q->now)))
+			goto out;
 		r = buf_addch(&q->rs->body, '\n');
 	}
 out:
@@ -1399,6 +1465,27 @@ struct notes_list {
 	int n, err;
 };
 
+/* A note's text as code is shown: through the session's cipher (a note may quote code). */
+static int note_text(struct req *q, const char *text, struct buf *b)
+{
+	const struct render_hooks *h = q->w->hooks;
+	struct render_view v = {0};
+	struct buf t;
+	int r;
+	if (!h || !h->transform)
+		return esc(b, text);
+	v.kind = "note";
+	v.who = &q->who;
+	v.now = q->now;
+	buf_init(&t, 8 * NOTES_TEXT_MAX + 64);
+	if (!(r = h->transform(h->ctx, &v, text, strlen(text), &t)))
+		r = render_escape(b, t.p ? t.p : "", t.len);
+	if (t.p)
+		sodium_memzero(t.p, t.cap);
+	buf_release(&t);
+	return r;
+}
+
 static int note_row(void *ctx, const struct note_info *n)
 {
 	struct notes_list *l = ctx;
@@ -1407,8 +1494,12 @@ static int note_row(void *ctx, const struct note_info *n)
 	policy_format_time(n->created_at, when, sizeof(when));
 	if (buf_addf(b, "<li id=\"note-%lld\"><span class=\"meta\">", (long long)n->id) || esc(b, n->author) ||
 	    buf_addf(b, " \xc2\xb7 %s", when) || (n->path[0] && (buf_addstr(b, " \xc2\xb7 ") || esc(b, n->path))) ||
-	    (n->line > 0 && buf_addf(b, ":%lld", (long long)n->line)) || buf_addstr(b, "</span><p>") ||
-	    esc(b, n->text) || buf_addstr(b, "</p></li>"))
+	    (n->line > 0 && buf_addf(b, ":%lld", (long long)n->line)) ||
+	    buf_addstr(b, "</span><div class=\"code note\"><span class=\"c\">"))
+		return l->err = ERR_TOOBIG;
+	if ((l->err = note_text(l->q, n->text, b)))
+		return l->err;
+	if (buf_addstr(b, "</span></div></li>"))
 		return l->err = ERR_TOOBIG;
 	l->n++;
 	return 0;
@@ -1441,7 +1532,12 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 			int dummy_path = form_field(q->rq, "path", &path), dummy_line = form_field(q->rq, "line", &line);
 			(void)dummy_path;
 			(void)dummy_line;
-			if (!(r = room_notes_code(q->w->rooms, rm, &code)))
+			struct grant_info g;
+			struct quota_refusal why;
+			/* a note is a request like any other (requests_per_minute, holds) */
+			if (!(r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) &&
+			    !(r = quota_request(q->f, &q->who, &g, q->now, &why)) &&
+			    !(r = room_notes_code(q->w->rooms, rm, &code)))
 				r = notes_add(q->f, &code, &q->who, rt->product, rt->version, path.p,
 					      line.len ? strtoll(line.p, NULL, 10) : 0, text.p, q->now, &id);
 			if (r == ERR_DENIED || r == ERR_USAGE || r == ERR_TOOBIG || r == ERR_PARSE) {

@@ -84,12 +84,18 @@ csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/notes.html" | h
 st=$(c -b "$T/j" -o "$T/n12" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; } here")
 check "a 12-token note is refused" [ "$st" = 403 ]
-check "the refusal explains" grep -q 'repeat 12 consecutive tokens of the sealed code' "$T/n12"
+check "the refusal explains" grep -q 'note refused: it repeats the sealed code' "$T/n12"
+check "the refusal says not where" sh -c "! grep -q 'characters [0-9]' '$T/n12'"
+st=$(c -b "$T/j" -o "$T/nzw" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=$(printf 'see int\342\200\213 leak_marker_1(void)\342\200\213 {\342\200\213 return 1 *\342\200\213 7; } here')")
+check "a U+200B after each word is refused too" [ "$st" = 403 ]
+check "the refusal is logged with the session and a keyed hash" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note_refused\"' | grep '\"session\"' | grep -q '\"text_hash\":\"[0-9a-f]\{32\}\"'"
 st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; here")
 check "an 11-token note is kept" [ "$st" = 303 ]
 c -b "$T/j" -o "$T/notes.html" "$U/r/demo@current/notes/"
-check "the kept note is listed" grep -q 'return 1 \* 7; here' "$T/notes.html"
+check "the kept note is listed" grep -q 'id="note-1"' "$T/notes.html"
+check "through the session's cipher, not as text" sh -c "! grep -q 'return 1 \* 7; here' '$T/notes.html' && grep -q 'class=\"code note\"' '$T/notes.html'"
 check "the refused note is not" sh -c "! grep -q '7; } here' '$T/notes.html'"
 check "notes without csrf refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" -d text=x)" = 403 ]
 check "notes are logged, never their text" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note\"' | grep -vq leak_marker"

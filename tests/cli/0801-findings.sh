@@ -91,7 +91,7 @@ q12=$(sed -n 2p "$T/src/main.c" | python3 -c 'import sys,re; t=re.findall(r"[A-Z
 q11=$(sed -n 2p "$T/src/main.c" | python3 -c 'import sys,re; t=re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[^\sA-Za-z0-9_]+", sys.stdin.read()); print(" ".join(t[:11]))')
 printf '{"ruleId":"R1","message":{"text":"quote\\n%s"},%s}\n' "$q12" "$(loc main.c 2 2)" | sarif "$T/q12.sarif"
 run "$SR" findings import fw@1.0 "$T/q12.sarif" --as rita --vendor-key "$T/v.key"
-check "12 tokens refused" sh -c "[ $rc = 1 ] && grep -Eq 'result 0 refused: finding refused: characters 1-[0-9]+ repeat 12 consecutive tokens' '$T/err'"
+check "12 tokens refused" sh -c "[ $rc = 1 ] && grep -Eq 'result 0 refused: finding refused: it repeats the sealed code' '$T/err'"
 check "refusal logged" [ "$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"finding_refused\"%'")" = 1 ]
 printf '{"ruleId":"R1","message":{"text":"quote\\n%s"},%s}\n' "$q11" "$(loc main.c 2 2)" | sarif "$T/q11.sarif"
 

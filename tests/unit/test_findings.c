@@ -146,7 +146,7 @@ TEST(code_quotes_refused)
 	/* 12 tokens of the code in the text, then in the title */
 	n = one("Overflow", "high", "as in static int parse_header(const unsigned char *p, size_t len here");
 	CHECK(findings_add(e.f, &e.nc, &e.ann, &n, 100, &id) == ERR_DENIED);
-	CHECK(strstr(err_msg(), "finding refused: characters") != NULL);
+	CHECK(strstr(err_msg(), "finding refused: it repeats the sealed code") != NULL);
 	CHECK(strstr(err_msg(), "parse_header") == NULL);
 	n = one("static int parse_header(const unsigned char *p, size_t len", "high", "");
 	CHECK(findings_add(e.f, &e.nc, &e.ann, &n, 100, &id) == ERR_DENIED);

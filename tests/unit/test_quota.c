@@ -284,6 +284,24 @@ TEST(settings)
 	CHECK(quota_describe(&l, d, 40) == ERR_TOOBIG);
 }
 
+TEST(offsets)
+{
+	struct grant_info g = grant(18, "{}");
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 0, T0) == 0); /* the first page is always there */
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "offset 1 skips past the results shown (at most 0)") != NULL);
+	CHECK(quota_offset_reached(fac, &g, "q1", 2, 50, T0) == 0);
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 50, T0) == 0); /* at the limit */
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 51, T0) == ERR_DENIED); /* one past */
+	CHECK(quota_offset_reached(fac, &g, "q1", 2, 10, T0) == 0); /* never goes back */
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 50, T0) == 0);
+	/* another query, another grant, another day: nothing shown yet */
+	CHECK(quota_offset_check(fac, &g, "q2", 2, 1, T0) == ERR_DENIED);
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0 + 86400) == ERR_DENIED);
+	g.id = 19;
+	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0) == ERR_DENIED);
+}
+
 TEST(pages)
 {
 	struct grant_info g = grant(6, "{\"pages_per_print\":10}");
@@ -411,6 +429,7 @@ int main(void)
 	RUN(requests_per_minute);
 	RUN(defaults_are_finite);
 	RUN(settings);
+	RUN(offsets);
 	RUN(pages);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
