@@ -237,6 +237,10 @@ static const char *const migrations[] = {
 	"  log_index INTEGER NOT NULL,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX matches_release ON matches (product, version);",
+	/* 8: the queries of a reviewer under a grant, for the watch on narrowing queries */
+	"CREATE TABLE quota_queries (login TEXT NOT NULL, grant_id INTEGER NOT NULL,"
+	"  query TEXT NOT NULL, narrowing INTEGER NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX quota_queries_reviewer ON quota_queries (login, grant_id, at);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -721,3 +721,76 @@ int quota_offset_reached(struct facility *f, const struct grant_info *g, const c
 	sqlite3_finalize(st);
 	return r;
 }
+
+/* Do a and b share their stem: all but the last QUOTA_NARROW_TAIL bytes of the longer? */
+static int same_stem(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb, common = 0;
+	if (!strcmp(a, b))
+		return 0; /* the same query again is reading, not probing */
+	while (common < la && common < lb && a[common] == b[common])
+		common++;
+	return common >= 3 && common + QUOTA_NARROW_TAIL >= n;
+}
+
+int quota_query_watch(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		      const char *query, int64_t now, int *alerted)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	struct quota_limits l;
+	char prev[1024] = "";
+	int64_t run = 0;
+	int r, narrowing;
+	if (alerted)
+		*alerted = 0;
+	if ((r = quota_limits_of(g, &l)))
+		return r;
+	if ((r = db_prepare(db, "SELECT query, narrowing FROM quota_queries WHERE login = ? AND grant_id = ? "
+				"AND at >= ? ORDER BY rowid DESC LIMIT 1", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, g->id);
+	sqlite3_bind_int64(st, 3, now - l.walk_window);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 0));
+		run = sqlite3_column_int64(st, 1);
+	}
+	r = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(db, "quota queries");
+	sqlite3_finalize(st);
+	if (r)
+		return r;
+	narrowing = prev[0] && same_stem(prev, query);
+	run = narrowing ? run + 1 : 0;
+	if ((r = exec_bound(db, "DELETE FROM quota_queries WHERE login = ? AND grant_id = ? AND at < ?", who->login,
+			    g->id, now - l.walk_window)) ||
+	    (r = db_prepare(db, "INSERT INTO quota_queries (login, grant_id, query, narrowing, at) VALUES (?, ?, ?, ?, ?)",
+			    &st)))
+		return r;
+	sqlite3_bind_text(st, 1, who->login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, g->id);
+	sqlite3_bind_text(st, 3, query, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, run);
+	sqlite3_bind_int64(st, 5, now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota queries");
+	sqlite3_finalize(st);
+	if (r || run != QUOTA_NARROW_ALERT)
+		return r;
+	{
+		json_t *x = json_object();
+		char detail[160];
+		snprintf(detail, sizeof(detail), "%lld queries in a row each narrowing the one before",
+			 (long long)run);
+		logdb_entry_str(x, "session", who->session_id);
+		logdb_entry_str(x, "reason", "narrowing");
+		logdb_entry_int(x, "queries", run);
+		logdb_entry_str(x, "detail", detail);
+		logdb_entry_int(x, "grant", g->id);
+		logdb_entry_int(x, "time", now);
+		if ((r = auth_log(f, "alert", who->login, x)))
+			return r;
+	}
+	if (alerted)
+		*alerted = 1;
+	return 0;
+}

@@ -67,6 +67,9 @@
 #define QUOTA_WALK_ALERT 30
 #define QUOTA_WALK_SUSPEND 60
 #define QUOTA_WALK_WINDOW 600
+/* Narrowing queries (the same stem with a changed class, anchor or last characters) in a
+ * row within QUOTA_WALK_WINDOW that raise an alert */
+#define QUOTA_NARROW_ALERT 20
 
 enum quota_kind {
 	QUOTA_REQUEST, /* one request, nothing shown */
@@ -173,6 +176,17 @@ int quota_offset_check(struct facility *f, const struct grant_info *g, const cha
 		       uint64_t offset, int64_t now) WUR;
 int quota_offset_reached(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
 			 uint64_t upto, int64_t now) WUR;
+
+/*
+ * The watch on narrowing queries: record who's query under g at now. A query that shares
+ * its stem with the one before (all but its last QUOTA_NARROW_TAIL bytes, at least 3, the
+ * same) is narrowing; QUOTA_NARROW_ALERT of them in a row within the walk window make an
+ * `alert` log entry (reason "narrowing"), once until the run breaks. *alerted (may be
+ * NULL) gets 1 when this query raised it.
+ */
+#define QUOTA_NARROW_TAIL 4
+int quota_query_watch(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		      const char *query, int64_t now, int *alerted) WUR;
 
 /* What g has used and what is left, at now (left is -1 for an unlimited quota). */
 struct quota_status {

@@ -29,6 +29,7 @@ struct layout {
 	unsigned char id[32];
 	char release[2 * RELEASE_NAME_MAX + 2];
 	uint64_t from;
+	size_t span;           /* the page's bytes: a window of another size is another page */
 	int linked;            /* made with the release's symbols */
 	size_t n_lines;
 	uint32_t *line_off;    /* n_lines + 1 offsets from the page's first byte */
@@ -93,7 +94,7 @@ static void layout_put(struct render_cache *c, struct layout *l)
 
 /* The cached layout of a page (a reference: layout_put it), or NULL. */
 static struct layout *layout_find(struct render_cache *c, const unsigned char id[32], const char *release,
-				  uint64_t from, int linked)
+				  uint64_t from, size_t span, int linked)
 {
 	struct layout *l = NULL;
 	if (!c)
@@ -101,7 +102,8 @@ static struct layout *layout_find(struct render_cache *c, const unsigned char id
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->n; i++) {
 		struct layout *x = c->pages[i];
-		if (x->from == from && x->linked == linked && !memcmp(x->id, id, 32) && !strcmp(x->release, release)) {
+		if (x->from == from && x->span == span && x->linked == linked && !memcmp(x->id, id, 32) &&
+		    !strcmp(x->release, release)) {
 			x->used = ++c->clock;
 			x->refs++;
 			l = x;
@@ -122,7 +124,7 @@ static void layout_keep(struct render_cache *c, struct layout *l)
 		return;
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->n; i++)
-		if (c->pages[i]->from == l->from && c->pages[i]->linked == l->linked &&
+		if (c->pages[i]->from == l->from && c->pages[i]->span == l->span && c->pages[i]->linked == l->linked &&
 		    !memcmp(c->pages[i]->id, l->id, 32) && !strcmp(c->pages[i]->release, l->release))
 			goto out;
 	while (c->n && (c->n == RENDER_CACHE_FILES || c->bytes + l->bytes > RENDER_CACHE_BYTES)) {
@@ -447,8 +449,8 @@ static int add_decorations(const struct render_ctx *c, const struct render_view 
 	return 0;
 }
 
-/* Find the page [from, to] of a text: at most RENDER_PAGE_LINES and RENDER_PAGE_BYTES. */
-static void page_of(const unsigned char *p, size_t len, uint64_t from, size_t *off, size_t *end,
+/* Find the page [from, to] of a text: at most `lines` lines and RENDER_PAGE_BYTES. */
+static void page_of(const unsigned char *p, size_t len, uint64_t from, uint64_t lines, size_t *off, size_t *end,
 		    uint64_t *to)
 {
 	const unsigned char *q = p, *e = p + len, *nl;
@@ -459,7 +461,7 @@ static void page_of(const unsigned char *p, size_t len, uint64_t from, size_t *o
 	}
 	*off = (size_t)(q - p);
 	*to = line - 1;
-	while (q < e && *to - from + 1 < RENDER_PAGE_LINES && (size_t)(q - p) - *off < RENDER_PAGE_BYTES) {
+	while (q < e && *to - from + 1 < lines && (size_t)(q - p) - *off < RENDER_PAGE_BYTES) {
 		nl = memchr(q, '\n', (size_t)(e - q));
 		q = nl ? nl + 1 : e;
 		(*to)++;
@@ -649,7 +651,7 @@ static int add_u64(struct buf *out, uint64_t x)
 /* The code of line i of the layout (p: the layout's first byte; def: the href prefix of
  * definition links): one element per highlight run, a link per definition. */
 static int emit_line(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-		     const struct ascii_map *m, const struct layout *l, const struct buf *def, size_t i,
+		     struct ascii_map *m, const struct layout *l, const struct buf *def, size_t i,
 		     const char *p, struct buf *out)
 {
 	uint8_t cls = 0;
@@ -723,7 +725,7 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 				 const struct manifest_entry *e, const unsigned char *text, size_t len, uint64_t from,
 				 size_t off, size_t end)
 {
-	struct layout *l = layout_find(c->cache, e->sha256, ref, from, ix != NULL);
+	struct layout *l = layout_find(c->cache, e->sha256, ref, from, end - off, ix != NULL);
 	struct hl_span *spans = NULL;
 	size_t n_spans = 0;
 	enum hl_lang lang;
@@ -739,6 +741,7 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 	memcpy(l->id, e->sha256, 32);
 	snprintf(l->release, sizeof(l->release), "%s", ref);
 	l->from = from;
+	l->span = end - off;
 	l->linked = ix != NULL;
 	l->refs = 1;
 	layout_keep(c->cache, l);
@@ -767,7 +770,8 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	*n_lines = render_count_lines(text, len);
 	if (from > *n_lines && *n_lines)
 		from = *n_lines;
-	page_of(text ? text : (const unsigned char *)"", len, from, &off, &end, &to);
+	page_of(text ? text : (const unsigned char *)"", len, from,
+		c->window && c->window < RENDER_PAGE_LINES ? c->window : RENDER_PAGE_LINES, &off, &end, &to);
 	*shown_to = to;
 	v.kind = "view";
 	v.path = e->path;

@@ -127,6 +127,8 @@ struct render_ctx {
 	struct render_cache *cache;        /* highlighting spans, or NULL: none */
 	const struct render_symtab *syms;  /* ix's symbol names, or NULL: look them up in ix */
 	int64_t now;                       /* 0: the clock */
+	uint64_t window;                   /* lines of a file's window, 0: RENDER_PAGE_LINES
+					    * (fewer when less is left of the reader's budget) */
 };
 
 /* Append s (len bytes) HTML-escaped (&, <, >, ", '). */

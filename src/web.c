@@ -917,6 +917,13 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	e = manifest_get(room_manifest(rm), fi);
 	buf_init(&code, (size_t)64 << 20);
 	c = rctx(q, rt, rm);
+	{ /* a window no larger than what is left of the budget, so that a small one reads too */
+		struct grant_info g;
+		struct quota_status st;
+		if (!policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g) &&
+		    !quota_status_of(q->f, &g, q->now, &st) && st.lines_left > 0 && st.lines_left < RENDER_PAGE_LINES)
+			c.window = (uint64_t)st.lines_left;
+	}
 	r = room_render_file(rm, &c, fi, from, &code, &to, &n_lines);
 	if (r) {
 		buf_release(&code);
@@ -927,6 +934,15 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	/* the body once, at its size: no copies of the page left behind by growing it */
 	if ((r = buf_grow(b, code.len + 16384)))
 		goto out;
+	if (param_u64(q->rq, "window", 0, 1)) {
+		/* the next window alone, for the page to append as the reader scrolls (app.js) */
+		if ((r = buf_addstr(b, "<div id=\"window\"")) ||
+		    (to < n_lines && (r = buf_addf(b, " data-next=\"?from=%" PRIu64 "\"", to + 1))) ||
+		    (r = buf_addch(b, '>')) || (r = budget_line(q, rt)) || (r = buf_add(b, code.p, code.len)) ||
+		    (r = buf_addstr(b, "</div>\n")))
+			goto out;
+		goto out;
+	}
 	if ((r = page_head(q, rt->rest, rt)) || (r = crumbs(q, rt, rt->rest)) ||
 	    (r = buf_addf(b, "<div class=\"meta\" id=\"meta\"><span>%" PRIu64 " lines</span><span>%" PRIu64
 			     " bytes</span><span>mode %o</span><span class=\"id\" title=\"git blob sha256\">blob %s</span>",
@@ -984,7 +1000,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 			goto out;
 		if (from > 1 && ((r = buf_addstr(b, " <a href=\"?from=")) || (r = buf_addf(b, "%" PRIu64 "\">previous</a>", prev))))
 			goto out;
-		if (to < n_lines && (r = buf_addf(b, " <a href=\"?from=%" PRIu64 "\">next</a>", to + 1)))
+		if (to < n_lines && (r = buf_addf(b, " <a id=\"next-window\" href=\"?from=%" PRIu64 "\">next</a>", to + 1)))
 			goto out;
 		if ((r = buf_addstr(b, "</nav>")))
 			goto out;
@@ -1124,7 +1140,7 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 		buf_init(&key, QUERY_MAX + 16);
 		/* a page no further than the pages of this query shown so far */
 		if (!(r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) &&
-		    !(r = query_key(&key, &text, &qo)))
+		    !(r = query_key(&key, &text, &qo)) && !(r = quota_query_watch(q->f, &q->who, &g, key.p, q->now, NULL)))
 			r = quota_offset_check(q->f, &g, key.p, key.len, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, q->now);
 		if (r) {
 			buf_release(&key);
@@ -1352,7 +1368,8 @@ static int api_search(struct req *q)
 		goto out;
 	}
 	/* an offset no further than the results of this query shown so far */
-	if ((r = query_key(&v, &text, &qo)) || (r = quota_offset_check(q->f, &g, v.p, v.len, offset, q->now))) {
+	if ((r = query_key(&v, &text, &qo)) || (r = quota_query_watch(q->f, &q->who, &g, v.p, q->now, NULL)) ||
+	    (r = quota_offset_check(q->f, &g, v.p, v.len, offset, q->now))) {
 		r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 1) : r;
 		goto out;
 	}

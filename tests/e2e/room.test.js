@@ -53,6 +53,9 @@ function trees() {
 	write(path.join(T, "v2/src/util.h"), "int helper_sum(int a, int b);\n");
 	write(path.join(T, "v2/src/main.c"), "#include \"util.h\"\n\n/* the answer */\nint main(void)\n{\n\tint x = helper_sum(40, 2);\n\treturn x;\n}\n");
 	write(path.join(T, "v2/README"), "version two\n");
+	let long = "";
+	for (let i = 1; i <= 700; i++) long += "int long_line_" + i + " = " + i + ";\n";
+	write(path.join(T, "v2/src/long.c"), long);
 }
 
 // Run `sealroom demo` and resolve with its JSON line; the process keeps serving.
@@ -214,6 +217,21 @@ async function main() {
 		check("file view links to its changes since the previous release", page.url().endsWith("/r/demo@2/diff/1/src/main.c"), page.url());
 		await page.goto(url + "/releases");
 		check("releases page links to the changes since", (await page.$$("a.since[href='/r/demo@2/diff/1/']")).length === 1);
+
+		// a long file comes in windows of 200 lines, the next one as the reader scrolls
+		await page.goto(url + "/r/demo@2/blob/src/long.c");
+		const first = (await page.$$("#code .l[id]")).length;
+		const left0 = await page.textContent("#budget");
+		check("a window of 200 lines", first === 200, String(first));
+		for (let k = 0; k < 6 && (await page.$$("#code .l[id]")).length < 400; k++) {
+			await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+			await page.waitForTimeout(400);
+		}
+		const more = (await page.$$("#code .l[id]")).length;
+		check("scrolling loads the next window", more >= 400 && (await page.$("#L400")) !== null, String(more));
+		const left1 = await page.textContent("#budget");
+		const n0 = +(/lines left (\d+)/.exec(left0) || [0, 0])[1], n1 = +(/lines left (\d+)/.exec(left1) || [0, 0])[1];
+		check("each window is charged, and the page says what is left", n0 - n1 >= 200, left0 + " / " + left1);
 
 		// the large-monitor layout
 		await page.setViewportSize({ width: 2560, height: 1440 });

@@ -302,6 +302,31 @@ TEST(offsets)
 	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0) == ERR_DENIED);
 }
 
+TEST(narrowing_queries)
+{
+	struct grant_info g = grant(20, "{}");
+	struct session_info w = who("00000000000000e5");
+	int alerted = 0, alerts0 = log_count("alert"), n = 0;
+	char q[64];
+	/* a bisection of character classes after the same stem, as a count oracle runs it */
+	for (int i = 0; i < QUOTA_NARROW_ALERT; i++) {
+		snprintf(q, sizeof(q), "001:int v_[a-%c]", 'b' + i % 20);
+		CHECK(quota_query_watch(fac, &w, &g, q, T0 + i, &alerted) == 0);
+		n += alerted;
+	}
+	CHECK(n == 0 && log_count("alert") == alerts0); /* one short of the alert */
+	CHECK(quota_query_watch(fac, &w, &g, "001:int v_[a-z]", T0 + 30, &alerted) == 0 && alerted == 1);
+	CHECK(log_count("alert") == alerts0 + 1);
+	CHECK(quota_query_watch(fac, &w, &g, "001:int v_[a-y]", T0 + 31, &alerted) == 0 && alerted == 0); /* once */
+	/* unrelated queries, or the same query again, are reading */
+	g.id = 21;
+	for (int i = 0; i < 2 * QUOTA_NARROW_ALERT; i++) {
+		CHECK(quota_query_watch(fac, &w, &g, i % 2 ? "000:parse_header" : "000:quota_charge", T0 + i, &alerted) == 0);
+		CHECK(quota_query_watch(fac, &w, &g, "000:quota_charge", T0 + i, &alerted) == 0 && !alerted);
+	}
+	CHECK(log_count("alert") == alerts0 + 1);
+}
+
 TEST(pages)
 {
 	struct grant_info g = grant(6, "{\"pages_per_print\":10}");
@@ -430,6 +455,7 @@ int main(void)
 	RUN(defaults_are_finite);
 	RUN(settings);
 	RUN(offsets);
+	RUN(narrowing_queries);
 	RUN(pages);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);

@@ -60,6 +60,43 @@
 	window.addEventListener("hashchange", mark);
 	mark();
 
+	/* a long file comes in windows: the next one is asked for as the reader scrolls near
+	 * the end (each is charged to the budget when first shown, like a page) */
+	var next = document.getElementById("next-window");
+	if (code && next && "IntersectionObserver" in window && window.fetch) {
+		var busy = false, end = document.createElement("div");
+		end.className = "more";
+		code.parentNode.insertBefore(end, code.nextSibling);
+		var io = new IntersectionObserver(function (es) {
+			if (busy || !next || !es[0].isIntersecting) return;
+			busy = true;
+			fetch(next.getAttribute("href") + "&window=1", {credentials: "same-origin"}).then(function (r) {
+				return r.text().then(function (t) { return {ok: r.ok, t: t}; });
+			}).then(function (res) {
+				var doc = new DOMParser().parseFromString(res.t, "text/html");
+				var w = doc.getElementById("window"), i;
+				if (!res.ok || !w) { /* refused: say why, ask no more */
+					var e = doc.getElementById("error"), p = document.createElement("p");
+					p.className = "error";
+					p.textContent = e ? e.textContent : "the next lines could not be shown";
+					end.appendChild(p);
+					io.disconnect();
+					return;
+				}
+				var ls = w.querySelectorAll(".l[id]");
+				for (i = 0; i < ls.length; i++) code.appendChild(document.importNode(ls[i], true));
+				lines = code.querySelectorAll(".l[id]");
+				var b = doc.getElementById("budget"), hb = document.getElementById("budget");
+				if (b && hb) hb.textContent = b.textContent;
+				var n = w.getAttribute("data-next");
+				if (n) next.setAttribute("href", n);
+				else { next = null; io.disconnect(); }
+				busy = false;
+			}).catch(function () { io.disconnect(); });
+		}, {rootMargin: "400px"});
+		io.observe(end);
+	}
+
 	function setCur(i) {
 		if (!lines.length) return;
 		if (cur >= 0 && lines[cur]) lines[cur].classList.remove("cur");
