@@ -187,7 +187,8 @@ int wire_resp_encode(const struct http_resp *rs, struct buf *out)
 		return err_set(ERR_USAGE, "wire: %d cookies", rs->n_cookies);
 	if (buf_add(out, "SRr1", 4) || put_u(out, (uint64_t)rs->status, 2))
 		return ERR_TOOBIG;
-	if ((r = put_cs(out, ct, 1, WIRE_CTYPE_MAX, 0)) || (r = put_cs(out, rs->location, 4, HTTP_PATH_MAX, 0)))
+	if ((r = put_cs(out, ct, 1, WIRE_CTYPE_MAX, 0)) || (r = put_cs(out, rs->location, 4, HTTP_PATH_MAX, 0)) ||
+	    (r = put_cs(out, rs->attachment, 1, sizeof(rs->attachment) - 1, 0)))
 		return r;
 	if (put_u(out, (uint64_t)rs->n_cookies, 1))
 		return ERR_TOOBIG;
@@ -225,6 +226,13 @@ int wire_resp_decode(const void *msg, size_t len, struct http_resp *rs, char *ct
 		return r;
 	memcpy(rs->location, p, n);
 	rs->location[n] = 0;
+	d.what = "attachment";
+	if ((r = get_s(&d, 1, sizeof(rs->attachment) - 1, F_HEADER, &p, &n)))
+		return r;
+	if (memchr(p, '"', n))
+		return err_set(ERR_PARSE, "wire: a quote in the attachment's name");
+	memcpy(rs->attachment, p, n);
+	rs->attachment[n] = 0;
 	d.what = "cookies";
 	if ((r = get_u(&d, 1, &v)))
 		return r;

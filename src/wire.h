@@ -13,7 +13,8 @@
  *
  * Request:  "SRq1" u8 tls, s8 method, s32 path, s32 query, o32 cookie, o32 content_type,
  *           b32 body, s8 client_ip, s8 cert_fp
- * Response: "SRr1" u16 status, s8 content_type, s32 location, u8 n_cookies, n x s16 cookie,
+ * Response: "SRr1" u16 status, s8 content_type, s32 location, s8 attachment (a file name
+ * for Content-Disposition, no quote), u8 n_cookies, n x s16 cookie,
  *           u8 sensitive, b32 body
  * where sN is an N-bit little-endian length and the bytes, oN the same after a u8 that is 0
  * for an absent value (then no length follows), bN bytes that may hold NUL.

@@ -127,6 +127,7 @@ TEST(response_round_trip_and_hostile)
 	rs.status = 303;
 	rs.content_type = "text/html; charset=utf-8";
 	snprintf(rs.location, sizeof(rs.location), "/r/p%%40v/blob/a%%0Ab");
+	snprintf(rs.attachment, sizeof(rs.attachment), "FW-000001.pdf");
 	CHECK(http_resp_cookie(&rs, "sr_session=%s; Path=/; Secure", "ab") == 0);
 	CHECK(buf_add(&rs.body, "x\0y", 3) == 0);
 	rs.sensitive = 1;
@@ -136,6 +137,7 @@ TEST(response_round_trip_and_hostile)
 	CHECK(back.status == 303 && back.sensitive == 1 && back.n_cookies == 1 && back.body.len == 3);
 	CHECK_EQ_STR(back.content_type, "text/html; charset=utf-8");
 	CHECK_EQ_STR(back.location, rs.location);
+	CHECK_EQ_STR(back.attachment, rs.attachment);
 	CHECK(wire_resp_encode(&back, &again) == 0 && again.len == m.len && !memcmp(again.p, m.p, m.len));
 	http_resp_release(&back);
 	/* a header the room could inject into the front's answer: refused */
