@@ -52,7 +52,7 @@ post() { # jar path fields... (with the jar's own session's CSRF token)
 }
 q12=$(sed -n 3p "$T/src/main.c" | python3 -c 'import sys,re; t=re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[^\sA-Za-z0-9_]+", sys.stdin.read()); print(" ".join(t[:12]))')
 check "12 tokens refused" [ "$(post rita /r/demo@current/findings --data-urlencode path=main.c --data-urlencode from=3 --data-urlencode to=3 --data-urlencode 'title=Quoted' --data-urlencode severity=high --data-urlencode "text=$q12")" = 403 ]
-check "the refusal says why" grep -q 'finding refused: characters' "$T/post.html"
+check "the refusal says why" grep -q 'finding refused: it repeats the sealed code' "$T/post.html"
 check "past the end refused" [ "$(post rita /r/demo@current/findings --data-urlencode path=main.c --data-urlencode from=79 --data-urlencode to=81 --data-urlencode 'title=x' --data-urlencode severity=low)" = 403 ]
 check "bad cvss refused" [ "$(post rita /r/demo@current/findings --data-urlencode path=main.c --data-urlencode from=1 --data-urlencode to=2 --data-urlencode 'title=x' --data-urlencode severity=cvss --data-urlencode cvss=CVSS:3.1/AV:N)" = 403 ]
 check "reviewer files" [ "$(post rita /r/demo@current/findings --data-urlencode path=main.c --data-urlencode from=10 --data-urlencode to=12 --data-urlencode 'title=Unchecked multiplier overflow' --data-urlencode severity=cvss --data-urlencode cvss=CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H --data-urlencode cwe=190 --data-urlencode 'text=alpha times i can wrap')" = 303 ]
