@@ -29,5 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		note_verifier_free(pv);
 	if (note_signer_parse((const char *)data, size, &s) == 0)
 		note_signer_free(s);
+	{
+		struct note_wrapper *w = NULL;
+		unsigned char pk[32];
+		if (note_wrapper_parse((const char *)data, size, &w) == 0)
+			note_wrapper_free(w);
+		if (note_wrap_public_parse((const char *)data, size, pk, NULL)) {
+			/* refused: fine */
+		}
+	}
 	return 0;
 }

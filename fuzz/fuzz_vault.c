@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "gitobj.h"
 #include "hash.h"
 #include "vault.h"
 
@@ -79,7 +80,7 @@ static void setup(void)
 			text[j] = (unsigned char)("int main(void) { return 0; }\n"[(j + i) % 29]);
 		if (i == 2)
 			memset(text, 'q', len); /* and one that is all one byte */
-		sha256(text, len, id);
+		gitobj_blob_sha256(text, len, id);
 		if (vault_put(w, id, text, len))
 			abort();
 	}

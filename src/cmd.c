@@ -1,7 +1,10 @@
 /* cmd: what every subcommand shares: failing with one line, usage text. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "note.h"
 
 int cmd_fail(const char *cmd, int code)
 {
@@ -18,4 +21,37 @@ int cmd_usage(const char *cmd, const char *usage)
 	else
 		fprintf(stderr, "sealroom %s: usage: %s\n", cmd, usage);
 	return 2;
+}
+
+/* path + suffix, malloc'd. */
+static char *with_suffix(const char *path, const char *suffix)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *p = xmalloc(n);
+	snprintf(p, n, "%s%s", path, suffix);
+	return p;
+}
+
+int cmd_load_wrapper(const char *key_path, struct note_wrapper **out)
+{
+	char *p = with_suffix(key_path, ".wrap");
+	int r = note_wrapper_load(p, out);
+	free(p);
+	return r;
+}
+
+int cmd_load_wrap_pub(const char *key_path, struct buf *out)
+{
+	char *p = with_suffix(key_path, ".wrap.pub");
+	unsigned char pk[32];
+	int r;
+	out->max = 4096;
+	if ((r = buf_read_file(out, p)))
+		err_set(r, "cannot read the wrapping key '%s' (made by 'sealroom key new'): %s", p, err_msg());
+	while (!r && out->len && (out->p[out->len - 1] == '\n' || out->p[out->len - 1] == '\r'))
+		out->p[--out->len] = 0;
+	if (!r && (r = note_wrap_public_parse(out->p, out->len, pk, NULL)))
+		err_set(r, "'%s': %s", p, err_msg());
+	free(p);
+	return r;
 }

@@ -43,7 +43,16 @@ int cmd_certify(int argc, char **argv);
 int cmd_certificate(int argc, char **argv);
 
 struct note_signer;
+struct note_wrapper;
+struct buf;
+struct keyring;
+struct facility;
 struct render_hooks;
+int cmd_import(int argc, char **argv);
+/* The vendor's wrapping key beside the signing key FILE: FILE.wrap (secret, 0600). */
+int cmd_load_wrapper(const char *key_path, struct note_wrapper **out);
+/* Its public line FILE.wrap.pub, checked, into out. */
+int cmd_load_wrap_pub(const char *key_path, struct buf *out);
 /* How serve_run runs the room (cmd_serve and cmd_demo). */
 struct serve_config {
 	const char *listen;       /* ADDR:PORT, default 127.0.0.1:8443 */
@@ -51,8 +60,9 @@ struct serve_config {
 	const char *client_ca;    /* require client certificates signed by it, or NULL */
 	int insecure_http;        /* plain HTTP on loopback */
 	unsigned threads;         /* 0: HTTP_THREADS_DEFAULT */
-	const struct note_signer *vendor; /* unlock every release it sealed, or NULL */
-	int64_t window;           /* for how long (seconds) */
+	/* called with the keyring before serving (the demo's own unlocks), or NULL */
+	int (*unlock)(void *ctx, struct keyring *k, struct facility *f, int *n_unlocked);
+	void *unlock_ctx;
 	const struct render_hooks *hooks; /* issue 7's plug-ins, or NULL */
 	void (*ready)(void *ctx, const char *url); /* called once serving, instead of a message */
 	void *ready_ctx;

@@ -161,6 +161,53 @@ static int grant_one(struct grant_all *g, const struct release_info *ri, const s
 	return 0;
 }
 
+/* The demo's own unlock: request, the vendor's response, apply, all in this process. */
+struct demo_unlock {
+	const struct note_signer *vendor;
+	const struct note_wrapper *wrap;
+	const char *vkey;
+	int err;
+	struct release_info *list;
+	size_t n;
+};
+
+static int demo_unlock(void *ctx, struct keyring *k, struct facility *f, int *n_unlocked)
+{
+	struct demo_unlock *u = ctx;
+	struct grant_all ga = {0};
+	int64_t now = (int64_t)time(NULL);
+	int r = 0;
+	ga.f = f;
+	if ((r = release_each(f, collect, &ga)))
+		return r;
+	for (size_t i = 0; !r && i < ga.n; i++) {
+		struct release_info *ri = &ga.list[i], row;
+		struct keyring_unlock_info info;
+		struct buf req, resp;
+		char state[16];
+		if (!ri->wrapped_key || policy_release_state(f, ri->product, ri->version, state) || state[0] ||
+		    release_get(f, ri->product, ri->version, &row))
+			continue;
+		if (strcmp(row.vendor_vkey, u->vkey)) {
+			release_info_release(&row);
+			continue;
+		}
+		release_info_release(&row);
+		buf_init(&req, KEYRING_FILE_MAX);
+		buf_init(&resp, KEYRING_FILE_MAX);
+		if (!(r = keyring_request(k, f, ri->product, ri->version, now + KEYRING_WINDOW_DEFAULT, &req)) &&
+		    !(r = keyring_respond(req.p, req.len, u->vendor, u->wrap, now, &resp, &info)) &&
+		    !(r = keyring_apply(k, f, resp.p, resp.len, &info)))
+			(*n_unlocked)++;
+		buf_release(&req);
+		buf_release(&resp);
+	}
+	for (size_t i = 0; i < ga.n; i++)
+		release_info_release(&ga.list[i]);
+	free(ga.list);
+	return r;
+}
+
 struct ready {
 	int json;
 	const char *dir, *key_path, *release;
@@ -244,10 +291,12 @@ int cmd_demo(int argc, char **argv)
 	char ref[2 * RELEASE_NAME_MAX + 2];
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
+	struct note_wrapper *wrap = NULL;
+	struct demo_unlock du = {0};
 	struct seal_opts so = {0};
 	struct release_info info = {0};
 	struct verify_report rep;
-	struct buf kp, sk, vk, gitdir;
+	struct buf kp, sk, vk, wp, wsk, wpk, vkey, gitdir;
 	char *src = NULL;
 	const char *dir;
 	int n, r, is_git;
@@ -270,6 +319,10 @@ int cmd_demo(int argc, char **argv)
 	buf_init(&kp, 0);
 	buf_init(&sk, 4096);
 	buf_init(&vk, 4096);
+	buf_init(&wp, 0);
+	buf_init(&wsk, 4096);
+	buf_init(&wpk, 4096);
+	buf_init(&vkey, 4096);
 	buf_init(&gitdir, 0);
 	r = facility_init(dir, "demo.sealroom.local");
 	if (r && r != ERR_EXISTS)
@@ -294,8 +347,39 @@ int cmd_demo(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((r = note_signer_load(kp.p, &vendor)))
+	/* the wrapping key beside it (a demo folder of an older release may lack one) */
+	if (buf_addf(&wp, "%s.wrap", kp.p))
+		BUG("path");
+	if (access(wp.p, F_OK) < 0) {
+		FILE *fp;
+		if ((r = note_wrap_generate("demo-vendor", &wsk, &wpk)))
+			goto out;
+		fp = fopen(wp.p, "wx");
+		if (!fp || chmod(wp.p, 0600) || fprintf(fp, "%s\n", wsk.p) < 0 || fclose(fp)) {
+			r = err_set(ERR_IO, "cannot write '%s': %s", wp.p, strerror(errno));
+			goto out;
+		}
+	}
+	if ((r = note_signer_load(kp.p, &vendor)) || (r = note_wrapper_load(wp.p, &wrap)))
 		goto out;
+	buf_reset(&wpk);
+	if ((r = note_wrapper_pkey(wrap, &wpk)) || (r = note_signer_vkey(vendor, &vkey)))
+		goto out;
+	/* the public lines beside them, as `sealroom key new` writes them */
+	for (int i = 0; i < 2; i++) {
+		struct buf pp;
+		FILE *fp;
+		buf_init(&pp, 0);
+		if (buf_addf(&pp, "%s%s", kp.p, i ? ".wrap.pub" : ".pub"))
+			BUG("path");
+		if (access(pp.p, F_OK) < 0 && (!(fp = fopen(pp.p, "wx")) ||
+					       fprintf(fp, "%s\n", i ? wpk.p : vkey.p) < 0 || fclose(fp))) {
+			r = err_set(ERR_IO, "cannot write '%s': %s", pp.p, strerror(errno));
+			buf_release(&pp);
+			goto out;
+		}
+		buf_release(&pp);
+	}
 
 	if (buf_addf(&gitdir, "%s/.git", src))
 		BUG("path");
@@ -307,12 +391,13 @@ int cmd_demo(int argc, char **argv)
 	so.product = "demo";
 	so.version = version;
 	so.vendor = vendor;
+	so.wrap_pkey = wpk.p;
 	so.zstd_level = 3;
 	so.progress = !c.json && isatty(2);
 	r = release_seal(f, src, &so, &info);
 	if (r == ERR_EXISTS)
 		r = release_get(f, "demo", version, &info);
-	if (r || (r = release_verify(f, "demo", version, vendor, &rep)))
+	if (r || (r = release_verify(f, "demo", version, vendor, wrap, &rep)))
 		goto out;
 	/* a fresh handle for the decisions, as each command has */
 	facility_free(f);
@@ -349,16 +434,25 @@ int cmd_demo(int argc, char **argv)
 	rd.release = ref;
 	sc.listen = listen ? listen : "127.0.0.1:8443";
 	sc.insecure_http = insecure;
-	sc.vendor = vendor;
-	sc.window = KEYRING_WINDOW_DEFAULT;
+	du.vendor = vendor;
+	du.wrap = wrap;
+	du.vkey = vkey.p;
+	sc.unlock = demo_unlock;
+	sc.unlock_ctx = &du;
 	sc.ready = print_ready;
 	sc.ready_ctx = &rd;
 	r = serve_run(dir, &sc);
 out:
 	release_info_release(&info);
 	note_signer_free(vendor);
+	note_wrapper_free(wrap);
 	facility_free(f);
 	sodium_memzero(sk.p, sk.len);
+	sodium_memzero(wsk.p, wsk.len);
+	buf_release(&wp);
+	buf_release(&wsk);
+	buf_release(&wpk);
+	buf_release(&vkey);
 	buf_release(&sk);
 	buf_release(&vk);
 	buf_release(&kp);

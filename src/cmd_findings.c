@@ -162,6 +162,7 @@ static int do_import(struct facility *f, const char *product, const char *versio
 		     const char *file, const char *as, const char *vendor_key)
 {
 	struct note_signer *vk = NULL;
+	struct note_wrapper *wk = NULL;
 	struct release_opened rel;
 	struct session_info who;
 	struct index *ix = NULL;
@@ -182,7 +183,8 @@ static int do_import(struct facility *f, const char *product, const char *versio
 	}
 	if ((r = policy_may_read(f, &who, product, version, time(NULL), NULL)))
 		goto out;
-	if ((r = note_signer_load(vendor_key, &vk)) || (r = release_open(f, product, version, vk, &rel)))
+	if ((r = note_signer_load(vendor_key, &vk)) || (r = cmd_load_wrapper(vendor_key, &wk)) ||
+	    (r = release_open(f, product, version, vk, wk, &rel)))
 		goto out;
 	if ((r = vault_get_meta(rel.v, "index", &mb)) ||
 	    (r = index_load(mb.p, mb.len, rel.v, rel.m, 0, &ix)))
@@ -212,6 +214,7 @@ out:
 	index_free(ix);
 	release_opened_release(&rel);
 	note_signer_free(vk);
+	note_wrapper_free(wk);
 	buf_release(&sarif);
 	buf_release(&mb);
 	return r;
@@ -263,6 +266,7 @@ static int do_state(struct facility *f, const char *id_s, const char *state, con
 {
 	struct session_info who;
 	struct note_signer *vk = NULL;
+	struct note_wrapper *wk = NULL;
 	struct release_opened old, fix;
 	struct fixed_ctx fc = {&old, &fix, fixed_in, 0, 0};
 	struct index *ix = NULL;
@@ -283,8 +287,8 @@ static int do_state(struct facility *f, const char *id_s, const char *state, con
 		return err_set(ERR_USAGE, "--fixed-in and --comment need --vendor-key FILE (to compare "
 			       "the releases and check the comment against the code)");
 	if (vendor_key &&
-	    ((r = note_signer_load(vendor_key, &vk)) ||
-	     (r = release_open(f, cur.product, cur.version, vk, &old))))
+	    ((r = note_signer_load(vendor_key, &vk)) || (r = cmd_load_wrapper(vendor_key, &wk)) ||
+	     (r = release_open(f, cur.product, cur.version, vk, wk, &old))))
 		goto out;
 	if (comment && *comment) {
 		if ((r = vault_get_meta(old.v, "index", &mb)) ||
@@ -293,7 +297,7 @@ static int do_state(struct facility *f, const char *id_s, const char *state, con
 		code.ix = ix;
 	}
 	if (fixed_in && *fixed_in && strcmp(fixed_in, cur.version) &&
-	    ((r = release_open(f, cur.product, fixed_in, vk, &fix)) ||
+	    ((r = release_open(f, cur.product, fixed_in, vk, wk, &fix)) ||
 	     (r = findings_get(f, &who, id, check_fix, &fc))))
 		goto out;
 	if ((r = findings_set_state(f, code.ix ? &code : NULL, &who, id, state, fixed_in, fc.ok,
@@ -305,6 +309,7 @@ out:
 	release_opened_release(&old);
 	release_opened_release(&fix);
 	note_signer_free(vk);
+	note_wrapper_free(wk);
 	buf_release(&mb);
 	return r;
 }

@@ -15,10 +15,22 @@ struct list_ctx {
 	struct buf *out;
 };
 
-static int list_one(void *ctx, const struct release_info *r)
+static int list_one(void *ctx, const struct release_info *row)
 {
 	struct list_ctx *l = ctx;
-	int e;
+	struct release_info sealed;
+	const struct release_info *r = &sealed;
+	int e, bad;
+	/* the ids listed are the signed ones; a row whose seal does not verify says so */
+	bad = release_seal_open(row, &sealed) != 0;
+	if (bad) {
+		e = l->json ? buf_addf(l->out, "%s{\"release\":\"%s@%s\",\"seal_ok\":false}", l->n ? "," : "",
+				       row->product, row->version)
+			    : buf_addf(l->out, "%s@%s  %s  the seal does not verify: %s\n", row->product, row->version,
+				       row->state, err_msg());
+		l->n++;
+		return e;
+	}
 	if (l->json) {
 		if ((e = buf_addstr(l->out, l->n ? "," : "")) || (e = release_json(r, l->out)))
 			return e;
@@ -43,6 +55,7 @@ static int list_one(void *ctx, const struct release_info *r)
 			     r->files, r->bytes);
 	}
 	l->n++;
+	release_info_release(&sealed);
 	return e;
 }
 

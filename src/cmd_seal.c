@@ -1,4 +1,9 @@
-/* cmd_seal: sealroom seal SOURCE --product P --version V --vendor-key FILE [--rev REV] [--json] */
+/*
+ * cmd_seal: sealroom seal SOURCE --product P --version V --vendor-key FILE [--out BUNDLE]
+ *           [--rev REV] [--json]
+ * With --out, at the vendor's: the release goes to a bundle folder and no facility is
+ * needed; `sealroom import BUNDLE` brings it in. Without, into the facility directly.
+ */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -6,12 +11,12 @@
 #include "release.h"
 
 static const char usage[] =
-	"sealroom seal SOURCE --product P --version V --vendor-key FILE [--rev REV] "
+	"sealroom seal SOURCE --product P --version V --vendor-key FILE [--out BUNDLE] [--rev REV] "
 	"[--max-file BYTES] [--max-total BYTES] [--max-ratio N] [--level N] [--json]";
 
 int cmd_seal(int argc, char **argv)
 {
-	const char *product = NULL, *version = NULL, *key_path = NULL, *rev = NULL, *pos[1];
+	const char *product = NULL, *version = NULL, *key_path = NULL, *rev = NULL, *bundle = NULL, *pos[1];
 	unsigned long long max_file = 0, max_total = 0, max_ratio = 0, max_files = 0, level = 3,
 			   threads = 0;
 	struct opt_common c = {0};
@@ -21,13 +26,14 @@ int cmd_seal(int argc, char **argv)
 		{"max-file", OPT_UINT, &max_file},	{"max-total", OPT_UINT, &max_total},
 		{"max-ratio", OPT_UINT, &max_ratio},	{"max-files", OPT_UINT, &max_files},
 		{"level", OPT_UINT, &level},		{"threads", OPT_UINT, &threads},
+		{"out", OPT_STRING, &bundle},
 		{NULL, 0, NULL},
 	};
 	struct seal_opts so = {0};
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
 	struct release_info info;
-	struct buf out;
+	struct buf out, wpk;
 	int n, r;
 
 	if (opt_parse(argc, argv, opts, &c, pos, 1, &n))
@@ -37,7 +43,10 @@ int cmd_seal(int argc, char **argv)
 		       "Seal SOURCE (a folder, a tar/tar.gz/tar.xz/tar.zst/zip archive, or a git\n"
 		       "repository with --rev) as release P@V: hash it as git trees (SHA-256 and\n"
 		       "SHA-1), compress and encrypt every file under a fresh data key wrapped to\n"
-		       "the vendor's key, sign the seal with the vendor's key and log it.\n"
+		       "the vendor's wrapping key (FILE.wrap.pub), sign the seal with the vendor's\n"
+		       "signing key FILE. With --out BUNDLE (at the vendor's, no facility) the release\n"
+		       "goes to the new folder BUNDLE for `sealroom import`; else into the facility,\n"
+		       "logged.\n"
 		       "Limits: --max-file (default 256 MiB), --max-total (8 GiB), --max-files\n"
 		       "(2,000,000), --max-ratio (archive expansion, 200). --level is zstd's level.\n",
 		       usage);
@@ -69,25 +78,33 @@ int cmd_seal(int argc, char **argv)
 	so.progress = !c.json && isatty(2);
 	if ((r = release_name_check("product", product, 0)) || (r = release_name_check("version", version, 1)))
 		return cmd_fail("seal", r);
-	if ((r = note_signer_load(key_path, &vendor)))
-		return cmd_fail("seal", r);
+	buf_init(&wpk, 4096);
+	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrap_pub(key_path, &wpk)))
+		goto out;
 	so.vendor = vendor;
-	if ((r = facility_open(facility_resolve(c.dir), &f)) || (r = release_seal(f, pos[0], &so, &info)))
+	so.wrap_pkey = wpk.p;
+	if (bundle)
+		r = release_seal_bundle(bundle, pos[0], &so, &info);
+	else if (!(r = facility_open(facility_resolve(c.dir), &f)))
+		r = release_seal(f, pos[0], &so, &info);
+	if (r)
 		goto out;
 	buf_init(&out, 0);
 	if (c.json) {
 		if (release_json(&info, &out))
 			BUG("json");
 	} else {
-		if (buf_addf(&out, "sealed %s@%s\ntree-sha256 %s\ntree-sha1   %s\nfiles %llu, bytes %llu",
-			     info.product, info.version, info.tree_sha256, info.tree_sha1,
-			     (unsigned long long)info.files, (unsigned long long)info.bytes))
+		if (buf_addf(&out, "sealed %s@%s%s%s\ntree-sha256 %s\ntree-sha1   %s\nfiles %llu, bytes %llu",
+			     info.product, info.version, bundle ? " into bundle " : "", bundle ? bundle : "",
+			     info.tree_sha256, info.tree_sha1, (unsigned long long)info.files,
+			     (unsigned long long)info.bytes))
 			BUG("out");
 	}
 	puts(out.p);
 	buf_release(&out);
 	release_info_release(&info);
 out:
+	buf_release(&wpk);
 	note_signer_free(vendor);
 	facility_free(f);
 	return r ? cmd_fail("seal", r) : 0;

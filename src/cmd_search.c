@@ -56,7 +56,7 @@ static double now_ms(void)
  * for a shredded release, ERR_NOTFOUND for a release sealed without an index.
  */
 static int open_release(struct facility *f, const char *product, const char *version,
-			const struct note_signer *vendor, struct opened *o)
+			const struct note_signer *vendor, const struct note_wrapper *wrap, struct opened *o)
 {
 	struct buf mb;
 	double t0 = now_ms();
@@ -64,7 +64,7 @@ static int open_release(struct facility *f, const char *product, const char *ver
 
 	memset(o, 0, sizeof(*o));
 	buf_init(&mb, INDEX_MAX);
-	if ((r = release_open(f, product, version, vendor, &o->rel)))
+	if ((r = release_open(f, product, version, vendor, wrap, &o->rel)))
 		goto out;
 	o->v = o->rel.v;
 	o->m = o->rel.m;
@@ -294,6 +294,7 @@ int cmd_search(int argc, char **argv)
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
+	struct note_wrapper *wrap = NULL;
 	struct query *q = NULL;
 	struct search_result *res = NULL;
 	struct query_opts qo = {0};
@@ -339,10 +340,10 @@ int cmd_search(int argc, char **argv)
 	so.budget_ms = (unsigned)budget;
 	if (!bench_path && (r = query_parse(pos[1], &qo, &q)))
 		return cmd_fail("search", r);
-	if ((r = note_signer_load(key_path, &vendor)))
+	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrapper(key_path, &wrap)))
 		goto out;
 	if ((r = facility_open(facility_resolve(c.dir), &f)) ||
-	    (r = open_release(f, product, version, vendor, &o)))
+	    (r = open_release(f, product, version, vendor, wrap, &o)))
 		goto out;
 	if (batch_path) {
 		r = batch(f, note_signer_name(vendor), pos[0], o.ix, batch_path, &so);
@@ -375,6 +376,7 @@ out:
 	query_free(q);
 	opened_release(&o);
 	note_signer_free(vendor);
+	note_wrapper_free(wrap);
 	facility_free(f);
 	buf_release(&out);
 	return r ? cmd_fail("search", r) : 0;

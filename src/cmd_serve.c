@@ -1,13 +1,13 @@
 /*
  * cmd_serve: sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE]
- *            [--insecure-http] [--vendor-key FILE [--for DURATION]] [--threads N]
+ *            [--insecure-http] [--threads N]
  *
  * Runs the review room until SIGTERM or SIGINT, as the processes of split.h (a network front
  * without keys, the room, their supervisor): HTTPS with the facility's certificate
- * (keys/tls.crt, made by init; --cert/--key install another), the keyring's unlock socket
- * for `sealroom unlock`, and, with --vendor-key, every release sealed by that key unlocked
- * at start. On the signal it stops accepting, finishes requests in flight and wipes every
- * key it holds.
+ * (keys/tls.crt, made by init; --cert/--key install another) and the keyring's socket for
+ * `sealroom unlock request|apply`. It never holds a vendor key: releases open only with
+ * keys the vendor sent in an unlock response. On the signal it stops accepting, finishes
+ * requests in flight and wipes every key it holds.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,31 +30,7 @@
 
 static const char usage[] =
 	"sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE] "
-	"[--insecure-http] [--vendor-key FILE [--for DURATION]] [--threads N]";
-
-struct unlock_all {
-	struct keyring *k;
-	struct facility *f;
-	const struct note_signer *vendor;
-	const char *vkey;
-	int64_t until;
-	int n;
-	int err;
-};
-
-static int unlock_one(void *ctx, const struct release_info *r)
-{
-	struct unlock_all *u = ctx;
-	char state[16];
-	if (strcmp(r->vendor_vkey, u->vkey) || !r->wrapped_key)
-		return 0;
-	if (policy_release_state(u->f, r->product, r->version, state) || state[0])
-		return 0;
-	if ((u->err = keyring_unlock(u->k, u->f, r->product, r->version, u->vendor, u->until)))
-		return u->err;
-	u->n++;
-	return 0;
-}
+	"[--insecure-http] [--threads N]";
 
 struct room_args {
 	const char *dir;
@@ -77,7 +53,7 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 	struct web_opts wo = {0};
 	struct shield *sh = NULL;
 	sigset_t sigs;
-	int r;
+	int r, unlocked = 0;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -89,20 +65,8 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 		goto out;
 	if ((r = facility_open(a->dir, &f)) || (r = keyring_new(&k)))
 		goto out;
-	if (sc->vendor) {
-		struct buf vk;
-		struct unlock_all u = {k, f, sc->vendor, NULL, (int64_t)time(NULL) + sc->window, 0, 0};
-		buf_init(&vk, 4096);
-		if ((r = note_signer_vkey(sc->vendor, &vk))) {
-			buf_release(&vk);
-			goto out;
-		}
-		u.vkey = vk.p;
-		r = release_each(f, unlock_one, &u);
-		buf_release(&vk);
-		if (r || (r = u.err))
-			goto out;
-	}
+	if (sc->unlock && (r = sc->unlock(sc->unlock_ctx, k, f, &unlocked)))
+		goto out;
 	if ((r = keyring_listen(k, f, NULL, &kl)) || (r = keyring_listener_start(kl)))
 		goto out;
 	wo.handles = n;
@@ -191,20 +155,17 @@ out:
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *listen = NULL, *cert = NULL, *key = NULL, *ca = NULL, *vkey = NULL, *dur = NULL, *pos[1];
+	const char *listen = NULL, *cert = NULL, *key = NULL, *ca = NULL, *pos[1];
 	unsigned long long threads = 0;
 	int insecure = 0, n, r;
 	struct opt_common c = {0};
 	struct opt opts[] = {
 		{"listen", OPT_STRING, &listen},  {"cert", OPT_STRING, &cert},
 		{"key", OPT_STRING, &key},	  {"client-ca", OPT_STRING, &ca},
-		{"insecure-http", OPT_FLAG, &insecure}, {"vendor-key", OPT_STRING, &vkey},
-		{"for", OPT_STRING, &dur},	  {"threads", OPT_UINT, &threads},
+		{"insecure-http", OPT_FLAG, &insecure}, {"threads", OPT_UINT, &threads},
 		{NULL, 0, NULL},
 	};
 	struct serve_config sc = {0};
-	struct note_signer *vendor = NULL;
-	int64_t window = KEYRING_WINDOW_DEFAULT;
 
 	if (opt_parse(argc, argv, opts, &c, pos, 1, &n) || n)
 		return cmd_usage("serve", usage);
@@ -213,9 +174,9 @@ int cmd_serve(int argc, char **argv)
 		       "Run the review room (docs/web.md) until SIGTERM or Ctrl-C. HTTPS (TLS 1.3) with\n"
 		       "the facility's certificate DIR/keys/tls.crt, or --cert/--key; --client-ca requires\n"
 		       "a client certificate signed by that CA. --insecure-http serves plain HTTP, on a\n"
-		       "loopback address only. Releases are read with keys handed over by\n"
-		       "`sealroom unlock`, or with --vendor-key every release that key sealed is unlocked\n"
-		       "for --for DURATION (default 10h). Default listen address 127.0.0.1:8443.\n",
+		       "loopback address only. Releases are read only with keys the vendor sends in an\n"
+		       "offline unlock (`sealroom unlock request|respond|apply`); the server never holds\n"
+		       "a vendor key. Default listen address 127.0.0.1:8443.\n",
 		       usage);
 		return 0;
 	}
@@ -223,21 +184,16 @@ int cmd_serve(int argc, char **argv)
 		err_set(ERR_USAGE, "--cert and --key go together");
 		return cmd_usage("serve", usage);
 	}
-	if (threads > 256 || (dur && (policy_parse_duration(dur, &window) || window > KEYRING_WINDOW_MAX))) {
-		err_set(ERR_USAGE, threads > 256 ? "--threads is at most 256" : "--for is a duration up to 31d");
+	if (threads > 256) {
+		err_set(ERR_USAGE, "--threads is at most 256");
 		return cmd_usage("serve", usage);
 	}
-	if (vkey && (r = note_signer_load(vkey, &vendor)))
-		return cmd_fail("serve", r);
 	sc.listen = listen;
 	sc.cert = cert;
 	sc.key = key;
 	sc.client_ca = ca;
 	sc.insecure_http = insecure;
 	sc.threads = (unsigned)threads;
-	sc.vendor = vendor;
-	sc.window = window;
 	r = serve_run(facility_resolve(c.dir), &sc);
-	note_signer_free(vendor);
 	return r ? cmd_fail("serve", r) : 0;
 }

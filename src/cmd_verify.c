@@ -15,6 +15,7 @@ int cmd_verify(int argc, char **argv)
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
+	struct note_wrapper *wrap = NULL;
 	struct verify_report rep;
 	struct release_info info;
 	int n, r;
@@ -24,7 +25,7 @@ int cmd_verify(int argc, char **argv)
 	if (c.help) {
 		printf("usage: %s\n\n"
 		       "Check release P@V: the seal's signature by the vendor, then, with the\n"
-		       "vendor's key to open the vault, every object's tag, every file's SHA-1 and\n"
+		       "vendor's wrapping key (FILE.wrap) to open the vault, every object's tag, every file's SHA-1 and\n"
 		       "SHA-256 ids and both tree ids, recomputed from the vault. Names the path or\n"
 		       "object that is wrong.\n", usage);
 		return 0;
@@ -35,10 +36,10 @@ int cmd_verify(int argc, char **argv)
 	}
 	if ((r = release_parse_ref(pos[0], product, version)))
 		return cmd_usage("verify", usage);
-	if ((r = note_signer_load(key_path, &vendor)))
-		return cmd_fail("verify", r);
+	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrapper(key_path, &wrap)))
+		goto out;
 	if ((r = facility_open(facility_resolve(c.dir), &f)) ||
-	    (r = release_verify(f, product, version, vendor, &rep)) ||
+	    (r = release_verify(f, product, version, vendor, wrap, &rep)) ||
 	    (r = release_get(f, product, version, &info)))
 		goto out;
 	if (c.json)
@@ -53,6 +54,7 @@ int cmd_verify(int argc, char **argv)
 	release_info_release(&info);
 out:
 	note_signer_free(vendor);
+	note_wrapper_free(wrap);
 	facility_free(f);
 	return r ? cmd_fail("verify", r) : 0;
 }

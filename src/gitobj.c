@@ -57,6 +57,13 @@ void gitobj_blob_ids(const void *p, size_t len, unsigned char sha1_out[20],
 	digest2(EVP_sha256(), h, hl, p, len, sha256_out);
 }
 
+void gitobj_blob_sha256(const void *p, size_t len, unsigned char out[32])
+{
+	char h[32];
+	size_t hl = gitobj_blob_header(h, len);
+	digest2(EVP_sha256(), h, hl, p, len, out);
+}
+
 int gitobj_mode_ok(unsigned mode)
 {
 	return mode == GITOBJ_MODE_FILE || mode == GITOBJ_MODE_EXEC || mode == GITOBJ_MODE_LINK;

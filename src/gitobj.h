@@ -24,6 +24,8 @@
 
 /* Both ids of the blob holding (p, len). */
 void gitobj_blob_ids(const void *p, size_t len, unsigned char sha1[20], unsigned char sha256[32]);
+/* The SHA-256 id alone (what every read from the vault is checked against). */
+void gitobj_blob_sha256(const void *p, size_t len, unsigned char sha256[32]);
 
 /* The "blob <len>\0" header of a blob of len bytes into out (at least 32 bytes); returns
  * its length. For hashing a blob in pieces. */

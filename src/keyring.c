@@ -16,16 +16,23 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "hash.h"
+#include "manifest.h"
 #include "keyring.h"
 #include "policy.h"
 #include "release.h"
 
 #define REF_MAX (2 * RELEASE_NAME_MAX + 2)
-#define BOX_LEN (VAULT_KEY_LEN + crypto_box_SEALBYTES)
-#define HELLO_LEN (4 + 32 + 32)
-#define REQ_MAX (4 + 2 + REF_MAX + 8 + BOX_LEN + 64)
 #define IO_TIMEOUT_SECONDS 10
-static const char sig_context[] = "sealroom/unlock/v1"; /* signed with its NUL */
+#define SEAL_NOTE_MAX 8192
+
+/* A request the server made and waits for the vendor's response to. */
+struct pending {
+	char ref[REF_MAX];
+	int64_t until, made;
+	unsigned char pk[32], challenge[32];
+	unsigned char *sk; /* sodium_malloc, no access between uses */
+};
 
 struct slot {
 	char ref[REF_MAX];
@@ -37,7 +44,19 @@ struct keyring {
 	pthread_mutex_t lock;
 	struct slot slots[KEYRING_MAX_KEYS];
 	int n;
+	struct pending pend[KEYRING_PENDING_MAX];
+	int n_pend;
 };
+
+static void pending_remove(struct keyring *k, int i)
+{
+	if (k->pend[i].sk) {
+		sodium_mprotect_readwrite(k->pend[i].sk);
+		sodium_free(k->pend[i].sk);
+	}
+	k->pend[i] = k->pend[--k->n_pend];
+	memset(&k->pend[k->n_pend], 0, sizeof(k->pend[0]));
+}
 
 int keyring_new(struct keyring **out)
 {
@@ -71,6 +90,8 @@ void keyring_free(struct keyring *k)
 		return;
 	for (int i = 0; i < k->n; i++)
 		slot_wipe(&k->slots[i]);
+	while (k->n_pend)
+		pending_remove(k, 0);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
@@ -169,105 +190,361 @@ int keyring_count(struct keyring *k)
 	return n;
 }
 
-/* The vendor key must be the one that sealed the release. */
-static int same_vendor(const struct release_info *ri, const struct note_signer *vendor)
-{
-	struct buf vk;
-	int r;
-	buf_init(&vk, 4096);
-	if (!(r = note_signer_vkey(vendor, &vk)) && strcmp(vk.p, ri->vendor_vkey))
-		r = err_set(ERR_AUTH, "key '%s' did not seal '%s@%s'", note_signer_name(vendor),
-			    ri->product, ri->version);
-	buf_release(&vk);
-	return r;
-}
+/* ---- the texts that cross: request and response ---- */
+
+static const char req_head[] = "sealroom/unlock-request/v1";
+static const char resp_head[] = "sealroom/unlock/v1";
+static const char *const req_keys[] = {"facility", "release", "until", "server-key", "challenge",
+				       "wrapped-key", "seal"};
+static const char *const resp_keys[] = {"facility", "release", "seal-sha256", "until", "server-key",
+					"challenge", "key"};
+#define N_REQ (sizeof(req_keys) / sizeof(req_keys[0]))
+#define N_RESP (sizeof(resp_keys) / sizeof(resp_keys[0]))
 
 /*
- * Unwrap ri's data key into raw with the vendor's secret key. vault_key_unwrap checks the
- * wrapping and gives its reasons; the raw bytes are then taken from the sealed box (the
- * vault keeps its key struct opaque).
+ * Split text (head line, then one "key value" line per key, in order, nothing else) into
+ * vals. ERR_PARSE naming the first line that is not where it belongs.
  */
-static int unwrap_raw(const struct release_info *ri, const struct note_signer *vendor, unsigned char *raw)
+static int kv_parse(const char *what, const char *text, size_t len, const char *headline,
+		    const char *const *keys, size_t n, struct str *vals)
 {
-	struct vault_key *vk = NULL;
-	unsigned char *xsk = sodium_malloc(crypto_box_SECRETKEYBYTES), xpk[crypto_box_PUBLICKEYBYTES];
-	int r;
-	if (!xsk)
-		BUG("sodium_malloc");
-	if (!ri->wrapped_key) {
-		r = err_set(ERR_DENIED, "release '%s@%s' was shredded", ri->product, ri->version);
-		goto out;
+	const char *p = text, *end = text + len, *nl;
+	size_t hl = strlen(headline);
+	if (len > KEYRING_FILE_MAX)
+		return err_set(ERR_TOOBIG, "the %s is larger than %d bytes", what, KEYRING_FILE_MAX);
+	nl = memchr(p, '\n', len);
+	if (!nl || (size_t)(nl - p) != hl || memcmp(p, headline, hl))
+		return err_set(ERR_PARSE, "not an unlock %s: the first line is not '%s'", what, headline);
+	p = nl + 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t kl = strlen(keys[i]);
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || (size_t)(nl - p) <= kl + 1 || memcmp(p, keys[i], kl) || p[kl] != ' ')
+			return err_set(ERR_PARSE, "malformed unlock %s: no '%s' line where one belongs", what, keys[i]);
+		vals[i].p = p + kl + 1;
+		vals[i].len = (size_t)(nl - vals[i].p);
+		for (size_t j = 0; j < vals[i].len; j++)
+			if ((unsigned char)vals[i].p[j] < 0x21 || (unsigned char)vals[i].p[j] > 0x7e)
+				return err_set(ERR_PARSE, "malformed unlock %s: the '%s' line holds a space or control byte",
+					       what, keys[i]);
+		p = nl + 1;
 	}
-	if ((r = vault_key_unwrap(ri->wrapped_key, ri->wrapped_len, note_signer_secret(vendor), &vk)))
-		goto out;
-	if (ri->wrapped_len != VAULT_WRAPPED_LEN ||
-	    crypto_sign_ed25519_sk_to_curve25519(xsk, note_signer_secret(vendor)) != 0 ||
-	    crypto_sign_ed25519_pk_to_curve25519(xpk, note_signer_public(vendor)) != 0 ||
-	    crypto_box_seal_open(raw, ri->wrapped_key + 12, BOX_LEN, xpk, xsk) != 0)
-		r = err_set(ERR_AUTH, "keyring: cannot unwrap the data key of '%s@%s'", ri->product, ri->version);
-out:
-	vault_key_free(vk);
-	sodium_free(xsk);
-	return r;
+	if (p != end)
+		return err_set(ERR_PARSE, "malformed unlock %s: lines after the '%s' line", what, keys[n - 1]);
+	return 0;
 }
 
-/*
- * Take a key for product@version: the release must be open (not halted or shredded) and
- * the key must open its vault; the unlock is logged before the key is held.
- */
-static int accept_key(struct keyring *k, struct facility *f, const struct release_info *ri,
-		      const unsigned char *raw, int64_t until, const char *actor)
+/* Strict base64 of exactly want bytes. */
+static int b64_field(const char *what, struct str v, unsigned char *out, size_t want)
 {
-	struct vault_key *vk = NULL;
-	struct vault *v = NULL;
-	char state[16], rel[REF_MAX], *dir = NULL, when[32];
-	int64_t now = (int64_t)time(NULL);
-	int r;
-	json_t *x;
-	snprintf(rel, sizeof(rel), "%s@%s", ri->product, ri->version);
-	if (until <= now || until > now + KEYRING_WINDOW_MAX)
-		return err_set(ERR_USAGE, "an unlock window must end within %d days", KEYRING_WINDOW_MAX / 86400);
-	if ((r = policy_release_state(f, ri->product, ri->version, state)))
-		return r;
-	if (state[0])
-		return err_set(ERR_DENIED, "release '%s' is %s", rel, state);
-	{
-		struct buf p;
-		buf_init(&p, 4096);
-		if ((r = buf_addf(&p, "vault/%s", ri->vault_dir)))
-			return r;
-		dir = facility_path(f, p.p);
-		buf_release(&p);
-	}
-	if ((r = vault_key_from_bytes(raw, &vk)) || (r = vault_open(dir, vk, &v)))
-		goto out;
-	policy_format_time(until, when, sizeof(when));
-	x = json_pack("{s:s, s:s, s:I}", "release", rel, "until", when, "until_unix", (json_int_t)until);
-	if ((r = auth_log(f, "unlock", actor, x)))
-		goto out;
-	r = keyring_put(k, ri->product, ri->version, raw, until);
-out:
-	vault_close(v);
-	vault_key_free(vk);
-	free(dir);
-	return r;
+	size_t n = 0;
+	const char *end = NULL;
+	if (sodium_base642bin(out, want, v.p, v.len, NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) ||
+	    n != want || end != v.p + v.len)
+		return err_set(ERR_PARSE, "malformed unlock: '%s' is not base64 of %zu bytes", what, want);
+	return 0;
 }
 
-int keyring_unlock(struct keyring *k, struct facility *f, const char *product,
-		   const char *version, const struct note_signer *vendor, int64_t until)
+static int hex_field(const char *what, struct str v, unsigned char *out, size_t want)
+{
+	size_t n = 0;
+	if (v.len != 2 * want || sodium_hex2bin(out, want, v.p, v.len, NULL, &n, NULL) || n != want)
+		return err_set(ERR_PARSE, "malformed unlock: '%s' is not %zu hex bytes", what, want);
+	for (size_t i = 0; i < v.len; i++)
+		if (v.p[i] >= 'A' && v.p[i] <= 'F')
+			return err_set(ERR_PARSE, "malformed unlock: '%s' is not lowercase hex", what);
+	return 0;
+}
+
+static int int_field(const char *what, struct str v, int64_t *out)
+{
+	int64_t n = 0;
+	if (!v.len || v.len > 18 || (v.len > 1 && v.p[0] == '0'))
+		return err_set(ERR_PARSE, "malformed unlock: '%s' is not a number", what);
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return err_set(ERR_PARSE, "malformed unlock: '%s' is not a number", what);
+		n = n * 10 + (v.p[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static void copy_str(char *dst, size_t cap, struct str v)
+{
+	snprintf(dst, cap, "%.*s", (int)(v.len < cap ? v.len : cap - 1), v.p);
+}
+
+static void seal_hash_hex(const char *note, size_t len, char hex[65])
+{
+	unsigned char h[SHA256_LEN];
+	sha256(note, len, h);
+	hex_encode(hex, h, sizeof(h));
+}
+
+int keyring_request(struct keyring *k, struct facility *f, const char *product, const char *version,
+		    int64_t until, struct buf *req)
 {
 	struct release_info ri;
-	unsigned char *raw = sodium_malloc(VAULT_KEY_LEN);
+	struct pending *p;
+	char state[16], ref[REF_MAX];
+	int64_t now = (int64_t)time(NULL);
 	int r;
+	snprintf(ref, sizeof(ref), "%s@%s", product, version);
+	if (until <= now || until > now + KEYRING_WINDOW_MAX)
+		return err_set(ERR_USAGE, "an unlock window must end within %d days", KEYRING_WINDOW_MAX / 86400);
+	if ((r = release_get(f, product, version, &ri)))
+		return r;
+	if (!(r = policy_release_state(f, product, version, state)) && state[0])
+		r = err_set(ERR_DENIED, "release '%s' is %s", ref, state);
+	if (!r && !ri.wrapped_key)
+		r = err_set(ERR_DENIED, "release '%s' was shredded", ref);
+	if (r)
+		goto out;
+	pthread_mutex_lock(&k->lock);
+	for (int i = k->n_pend - 1; i >= 0; i--)
+		if (now - k->pend[i].made > KEYRING_PENDING_TTL)
+			pending_remove(k, i);
+	if (k->n_pend == KEYRING_PENDING_MAX) {
+		pthread_mutex_unlock(&k->lock);
+		r = err_set(ERR_TOOBIG, "%d unlock requests wait for a response already; apply or restart first",
+			    KEYRING_PENDING_MAX);
+		goto out;
+	}
+	p = &k->pend[k->n_pend++];
+	snprintf(p->ref, sizeof(p->ref), "%s", ref);
+	p->until = until;
+	p->made = now;
+	p->sk = sodium_malloc(32);
+	if (!p->sk)
+		BUG("sodium_malloc");
+	crypto_box_keypair(p->pk, p->sk);
+	sodium_mprotect_noaccess(p->sk);
+	randombytes_buf(p->challenge, sizeof(p->challenge));
+	if ((r = buf_addf(req, "%s\nfacility %s\nrelease %s\nuntil %" PRId64 "\nserver-key ", req_head,
+			  facility_name(f), ref, until)) ||
+	    (r = buf_addb64(req, p->pk, 32)) || (r = buf_addstr(req, "\nchallenge ")) ||
+	    (r = buf_addhex(req, p->challenge, 32)) || (r = buf_addstr(req, "\nwrapped-key ")) ||
+	    (r = buf_addb64(req, ri.wrapped_key, ri.wrapped_len)) || (r = buf_addstr(req, "\nseal ")) ||
+	    (r = buf_addb64(req, ri.seal_note, strlen(ri.seal_note))) || (r = buf_addch(req, '\n')))
+		pending_remove(k, k->n_pend - 1);
+	pthread_mutex_unlock(&k->lock);
+out:
+	release_info_release(&ri);
+	return r;
+}
+
+int keyring_respond(const char *req, size_t len, const struct note_signer *vendor,
+		    const struct note_wrapper *wrap, int64_t now, struct buf *resp,
+		    struct keyring_unlock_info *info)
+{
+	struct str v[N_REQ];
+	struct release_info row = {0};
+	struct vault_key *key = NULL;
+	unsigned char spk[32], challenge[32], box[VAULT_SEALED_KEY_LEN];
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1], ref[REF_MAX], sh[65];
+	struct buf text, vk, sealb, wrapped;
+	int64_t until;
+	size_t n;
+	int r;
+	memset(info, 0, sizeof(*info));
+	buf_init(&text, KEYRING_FILE_MAX);
+	buf_init(&vk, 4096);
+	buf_init(&sealb, SEAL_NOTE_MAX);
+	buf_init(&wrapped, 4096);
+	if ((r = kv_parse("request", req, len, req_head, req_keys, N_REQ, v)))
+		goto out;
+	if (!note_name_valid(v[0].p, v[0].len) || v[0].len >= sizeof(info->facility)) {
+		r = err_set(ERR_PARSE, "malformed unlock request: the facility name is not valid");
+		goto out;
+	}
+	copy_str(ref, sizeof(ref), v[1]);
+	if (v[1].len >= REF_MAX || (r = release_parse_ref(ref, product, version)) ||
+	    (r = int_field("until", v[2], &until)) || (r = b64_field("server-key", v[3], spk, 32)) ||
+	    (r = hex_field("challenge", v[4], challenge, 32)))
+		goto bad;
+	if (until <= now || until > now + KEYRING_WINDOW_MAX) {
+		r = err_set(ERR_DENIED, "the request asks for a window ending %s", until <= now ? "in the past"
+											: "more than 31 days ahead");
+		goto out;
+	}
+	/* the seal and wrapped key, as the facility's catalogue holds them */
+	if ((r = buf_grow(&wrapped, v[5].len)) ||
+	    sodium_base642bin((unsigned char *)wrapped.p, wrapped.max, v[5].p, v[5].len, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    n != VAULT_WRAPPED_LEN) {
+		r = err_set(ERR_PARSE, "malformed unlock request: 'wrapped-key' is not a wrapped key");
+		goto out;
+	}
+	wrapped.len = n;
+	if (buf_grow(&sealb, v[6].len) ||
+	    sodium_base642bin((unsigned char *)sealb.p, sealb.max - 1, v[6].p, v[6].len, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    memchr(sealb.p, 0, n)) {
+		r = err_set(ERR_PARSE, "malformed unlock request: 'seal' is not a base64 note");
+		goto out;
+	}
+	sealb.len = n;
+	sealb.p[n] = 0;
+	if ((r = note_signer_vkey(vendor, &vk)))
+		goto out;
+	snprintf(row.product, sizeof(row.product), "%s", product);
+	snprintf(row.version, sizeof(row.version), "%s", version);
+	row.vendor_vkey = vk.p;
+	row.seal_note = sealb.p;
+	row.wrapped_key = (unsigned char *)wrapped.p;
+	row.wrapped_len = wrapped.len;
+	/* release_unwrap: the seal is ours and names this wrapped key and this wrapping key */
+	r = release_unwrap(&row, wrap, &key);
+	memset(&row, 0, sizeof(row));
+	if (r)
+		goto out;
+	if ((r = vault_key_seal_to(key, spk, box)))
+		goto out;
+	seal_hash_hex(sealb.p, sealb.len, sh);
+	if ((r = buf_addf(&text, "%s\nfacility %.*s\nrelease %s\nseal-sha256 %s\nuntil %" PRId64 "\nserver-key %.*s\n"
+				 "challenge %.*s\nkey ",
+			  resp_head, (int)v[0].len, v[0].p, ref, sh, until, (int)v[3].len, v[3].p, (int)v[4].len,
+			  v[4].p)) ||
+	    (r = buf_addb64(&text, box, sizeof(box))) || (r = buf_addch(&text, '\n')) ||
+	    (r = note_sign(text.p, text.len, vendor, resp)))
+		goto out;
+	snprintf(info->release, sizeof(info->release), "%s", ref);
+	copy_str(info->facility, sizeof(info->facility), v[0]);
+	info->until = until;
+	goto out;
+bad:
+	if (r != ERR_PARSE)
+		r = err_set(ERR_PARSE, "malformed unlock request: %s", err_msg());
+out:
+	vault_key_free(key);
+	buf_release(&text);
+	buf_release(&vk);
+	buf_release(&sealb);
+	buf_release(&wrapped);
+	return r;
+}
+
+/* Log a refused unlock whose response the vendor did sign (the operator's tampering shows). */
+static void log_refusal(struct facility *f, const char *ref, const char *actor, const char *reason)
+{
+	json_t *x = json_pack("{s:s, s:s}", "release", ref, "reason", reason);
+	if (auth_log(f, "unlock_refused", actor, x)) {
+		/* the refusal stands; the caller reports its reason */
+	}
+}
+
+int keyring_apply(struct keyring *k, struct facility *f, const char *resp, size_t len,
+		  struct keyring_unlock_info *info)
+{
+	struct note_sig *sigs = NULL;
+	struct str text, v[N_RESP];
+	struct release_info ri = {0};
+	struct note_verifier *nv = NULL;
+	struct vault_key *key = NULL;
+	struct vault *vault = NULL;
+	struct manifest *m = NULL;
+	unsigned char spk[32], challenge[32], box[VAULT_SEALED_KEY_LEN], *sk = NULL, *raw = NULL;
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1], ref[REF_MAX], sh[65], when[32];
+	char state[16], msg[1024];
+	int64_t until, pend_until = 0;
+	size_t n_sigs;
+	int r, have_ri = 0, found = 0;
+	json_t *x;
+
+	memset(info, 0, sizeof(*info));
+	sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+	if (len > KEYRING_FILE_MAX) {
+		r = err_set(ERR_TOOBIG, "the unlock response is larger than %d bytes", KEYRING_FILE_MAX);
+		goto out;
+	}
+	if ((r = note_split(resp, len, &text, sigs, &n_sigs)) ||
+	    (r = kv_parse("response", text.p, text.len, resp_head, resp_keys, N_RESP, v)))
+		goto out;
+	copy_str(ref, sizeof(ref), v[1]);
+	if (v[1].len >= REF_MAX || (r = release_parse_ref(ref, product, version)) ||
+	    (r = int_field("until", v[3], &until)) || (r = b64_field("server-key", v[4], spk, 32)) ||
+	    (r = hex_field("challenge", v[5], challenge, 32)) || (r = b64_field("key", v[6], box, sizeof(box))))
+		goto out;
+	/* the pending request this answers: taken out, so it is used once */
+	sk = sodium_malloc(32);
+	if (!sk)
+		BUG("sodium_malloc");
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < k->n_pend; i++) {
+		struct pending *p = &k->pend[i];
+		if (sodium_memcmp(p->challenge, challenge, 32))
+			continue;
+		found = !strcmp(p->ref, ref) && !sodium_memcmp(p->pk, spk, 32) ? 1 : -1;
+		pend_until = p->until;
+		sodium_mprotect_readonly(p->sk);
+		memcpy(sk, p->sk, 32);
+		pending_remove(k, i);
+		break;
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (!found) {
+		r = err_set(ERR_DENIED, "no pending request of this server matches the response "
+					"(it was applied already, the server restarted, or it is another server's)");
+		goto out;
+	}
+	if (found < 0 || until != pend_until) {
+		r = err_set(ERR_DENIED, "the response does not answer its request (release, key or window differ)");
+		goto out;
+	}
+	if ((r = release_get(f, product, version, &ri)))
+		goto out;
+	have_ri = 1;
+	if ((r = note_verifier_parse(ri.vendor_vkey, strlen(ri.vendor_vkey), &nv)))
+		goto out;
+	if (note_open(resp, len, nv, &text)) {
+		r = err_set(ERR_AUTH, "the unlock of '%s' is not signed by the key that sealed it", ref);
+		goto out;
+	}
+	seal_hash_hex(ri.seal_note, strlen(ri.seal_note), sh);
+	if (v[2].len != 64 || memcmp(v[2].p, sh, 64)) {
+		r = err_set(ERR_AUTH, "the response names another seal than the catalogue's for '%s'", ref);
+		log_refusal(f, ref, note_verifier_name(nv), err_msg());
+		goto out;
+	}
+	if ((r = vault_key_open_from(box, spk, sk, &key)))
+		goto out;
+	if ((r = policy_release_state(f, product, version, state)))
+		goto out;
+	if (state[0] || !ri.wrapped_key) {
+		r = err_set(ERR_DENIED, "release '%s' is %s", ref, state[0] ? state : "shredded");
+		goto out;
+	}
+	/* every seal check before the key is held: signature, wrapped key, tree ids */
+	if ((r = release_open_key(f, &ri, key, &vault, &m, NULL))) {
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		log_refusal(f, ref, note_verifier_name(nv), msg);
+		err_set(r, "unlock refused: %s", msg);
+		goto out;
+	}
+	policy_format_time(until, when, sizeof(when));
+	x = json_pack("{s:s, s:s, s:I, s:s%}", "release", ref, "until", when, "until_unix", (json_int_t)until,
+		      "response", resp, len);
+	if ((r = auth_log(f, "unlock", note_verifier_name(nv), x)))
+		goto out;
+	raw = sodium_malloc(VAULT_KEY_LEN);
 	if (!raw)
 		BUG("sodium_malloc");
-	if ((r = release_get(f, product, version, &ri)))
-		goto done;
-	if (!(r = same_vendor(&ri, vendor)) && !(r = unwrap_raw(&ri, vendor, raw)))
-		r = accept_key(k, f, &ri, raw, until, note_signer_name(vendor));
-	release_info_release(&ri);
-done:
+	if (!(r = vault_key_bytes(key, raw)))
+		r = keyring_put(k, product, version, raw, until);
+	snprintf(info->release, sizeof(info->release), "%s", ref);
+	copy_str(info->facility, sizeof(info->facility), v[0]);
+	info->until = until;
+out:
+	manifest_free(m);
+	vault_close(vault);
+	vault_key_free(key);
+	note_verifier_free(nv);
+	if (have_ri)
+		release_info_release(&ri);
+	sodium_free(sk);
 	sodium_free(raw);
+	free(sigs);
 	return r;
 }
 
@@ -400,81 +677,64 @@ out:
 	return r;
 }
 
-/* Check and take one request on an accepted connection; the reply is sent by the caller. */
-static int handle(struct keyring_listener *l, int fd)
+/*
+ * One exchange on an accepted connection: "SRK2" | op ('Q' request, 'A' apply) | u32
+ * length | payload; the payload of 'Q' is "P@V until". The answer text goes to out.
+ */
+static int handle(struct keyring_listener *l, int fd, struct buf *out)
 {
-	unsigned char hello[HELLO_LEN], req[REQ_MAX], sig[64], *raw = NULL, *esk = NULL;
-	unsigned char *msg = NULL;
-	char ref[REF_MAX], product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
-	struct release_info ri;
-	struct note_verifier *v = NULL;
+	unsigned char head[9];
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	size_t reflen, body;
-	int64_t until = 0;
-	int r, have_ri = 0;
-
+	struct buf in;
+	size_t plen;
+	int r;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid())
 		return err_set(ERR_DENIED, "unlocks are taken only from the server's own user");
-	esk = sodium_malloc(crypto_box_SECRETKEYBYTES);
-	raw = sodium_malloc(VAULT_KEY_LEN);
-	if (!esk || !raw)
-		BUG("sodium_malloc");
-	memcpy(hello, "SRK1", 4);
-	crypto_box_keypair(hello + 4, esk);
-	randombytes_buf(hello + 36, 32);
-	if ((r = write_all(fd, hello, sizeof(hello))) || (r = read_all(fd, req, 6)))
+	if ((r = read_all(fd, head, sizeof(head))))
+		return r;
+	plen = (size_t)head[5] << 24 | (size_t)head[6] << 16 | (size_t)head[7] << 8 | head[8];
+	if (memcmp(head, "SRK2", 4) || (head[4] != 'Q' && head[4] != 'A') || plen > KEYRING_FILE_MAX)
+		return err_set(ERR_PARSE, "not an unlock message");
+	buf_init(&in, KEYRING_FILE_MAX + 1);
+	if ((r = buf_grow(&in, plen + 1)) || (r = read_all(fd, in.p, plen)))
 		goto out;
-	if (memcmp(req, "SRU1", 4)) {
-		r = err_set(ERR_PARSE, "not an unlock request");
-		goto out;
+	in.len = plen;
+	in.p[plen] = 0;
+	if (head[4] == 'Q') {
+		char ref[REF_MAX], product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1], *sp, *end;
+		long long until;
+		sp = memchr(in.p, ' ', in.len);
+		if (!sp || (size_t)(sp - in.p) >= REF_MAX || memchr(in.p, 0, in.len)) {
+			r = err_set(ERR_PARSE, "malformed unlock request message");
+			goto out;
+		}
+		memcpy(ref, in.p, (size_t)(sp - in.p));
+		ref[sp - in.p] = 0;
+		errno = 0;
+		until = strtoll(sp + 1, &end, 10);
+		if (*end || errno || (r = release_parse_ref(ref, product, version))) {
+			r = err_set(ERR_PARSE, "malformed unlock request message");
+			goto out;
+		}
+		r = keyring_request(l->k, l->f, product, version, (int64_t)until, out);
+	} else {
+		struct keyring_unlock_info info;
+		char when[32];
+		if (!(r = keyring_apply(l->k, l->f, in.p, in.len, &info))) {
+			policy_format_time(info.until, when, sizeof(when));
+			r = buf_addf(out, "%s unlocked until %s", info.release, when);
+		}
 	}
-	reflen = ((size_t)req[4] << 8) | req[5];
-	if (reflen == 0 || reflen >= REF_MAX) {
-		r = err_set(ERR_PARSE, "malformed unlock request");
-		goto out;
-	}
-	body = 6 + reflen + 8 + BOX_LEN;
-	if ((r = read_all(fd, req + 6, body - 6)) || (r = read_all(fd, sig, sizeof(sig))))
-		goto out;
-	memcpy(ref, req + 6, reflen);
-	ref[reflen] = 0;
-	for (int i = 0; i < 8; i++)
-		until = (int64_t)(((uint64_t)until << 8) | req[6 + reflen + i]);
-	if (memchr(ref, 0, reflen) || (r = release_parse_ref(ref, product, version)))
-		goto bad;
-	if ((r = release_get(l->f, product, version, &ri)))
-		goto out;
-	have_ri = 1;
-	if ((r = note_verifier_parse(ri.vendor_vkey, strlen(ri.vendor_vkey), &v)))
-		goto out;
-	msg = xmalloc(sizeof(sig_context) + 64 + body);
-	memcpy(msg, sig_context, sizeof(sig_context));
-	memcpy(msg + sizeof(sig_context), hello + 4, 64);
-	memcpy(msg + sizeof(sig_context) + 64, req, body);
-	if (crypto_sign_verify_detached(sig, msg, sizeof(sig_context) + 64 + body, note_verifier_public(v)) != 0) {
-		r = err_set(ERR_AUTH, "the unlock of '%s' is not signed by the key that sealed it", ref);
-		goto out;
-	}
-	if (crypto_box_seal_open(raw, req + 6 + reflen + 8, BOX_LEN, hello + 4, esk) != 0)
-		goto bad;
-	r = accept_key(l->k, l->f, &ri, raw, until, note_verifier_name(v));
-	goto out;
-bad:
-	r = err_set(ERR_PARSE, "malformed unlock request");
 out:
-	if (have_ri)
-		release_info_release(&ri);
-	note_verifier_free(v);
-	free(msg);
-	sodium_free(esk);
-	sodium_free(raw);
+	buf_release(&in);
 	return r;
 }
 
 int keyring_serve_one(struct keyring_listener *l)
 {
-	unsigned char head[3];
+	unsigned char head[5];
+	struct buf out;
 	const char *m;
 	size_t ml;
 	int fd, r;
@@ -484,15 +744,19 @@ int keyring_serve_one(struct keyring_listener *l)
 	if (fd < 0)
 		return err_set(ERR_IO, "keyring: accept: %s", strerror(errno));
 	set_timeouts(fd);
-	r = handle(l, fd);
-	m = r ? err_msg() : "unlocked";
-	ml = strlen(m) > 1000 ? 1000 : strlen(m);
+	buf_init(&out, KEYRING_FILE_MAX);
+	r = handle(l, fd, &out);
+	m = r ? err_msg() : out.p ? out.p : "";
+	ml = r ? (strlen(m) > 1000 ? 1000 : strlen(m)) : out.len;
 	head[0] = r ? 1 : 0;
-	head[1] = (unsigned char)(ml >> 8);
-	head[2] = (unsigned char)ml;
-	if (write_all(fd, head, 3) == 0 && write_all(fd, m, ml) == 0) {
+	head[1] = (unsigned char)(ml >> 24);
+	head[2] = (unsigned char)(ml >> 16);
+	head[3] = (unsigned char)(ml >> 8);
+	head[4] = (unsigned char)ml;
+	if (write_all(fd, head, sizeof(head)) == 0 && write_all(fd, m, ml) == 0) {
 		/* the answer is out; the client reports it */
 	}
+	buf_release(&out);
 	close(fd);
 	return r;
 }
@@ -536,71 +800,63 @@ void keyring_listener_free(struct keyring_listener *l)
 	free(l);
 }
 
-int keyring_send(struct facility *f, const char *path, const char *product,
-		 const char *version, const struct note_signer *vendor, int64_t until,
-		 struct buf *reply)
+/* Send one message to the server and append its answer to out. */
+static int exchange(struct facility *f, const char *path, char op, const void *p, size_t len,
+		    struct buf *out)
 {
-	unsigned char hello[HELLO_LEN], req[REQ_MAX], sig[64], head[3], *raw = NULL, *msg = NULL;
-	char ref[REF_MAX], answer[1001];
-	struct release_info ri;
-	char *p = socket_path(f, path);
-	size_t reflen, body, al;
-	int fd = -1, r, have_ri = 0;
-
-	raw = sodium_malloc(VAULT_KEY_LEN);
-	if (!raw)
-		BUG("sodium_malloc");
-	snprintf(ref, sizeof(ref), "%s@%s", product, version);
-	reflen = strlen(ref);
-	if ((r = release_get(f, product, version, &ri)))
+	unsigned char head[9], ans[5];
+	char *sp = socket_path(f, path);
+	size_t al;
+	int fd = -1, r;
+	struct buf a;
+	buf_init(&a, KEYRING_FILE_MAX);
+	memcpy(head, "SRK2", 4);
+	head[4] = (unsigned char)op;
+	head[5] = (unsigned char)(len >> 24);
+	head[6] = (unsigned char)(len >> 16);
+	head[7] = (unsigned char)(len >> 8);
+	head[8] = (unsigned char)len;
+	if ((r = connect_to(sp, &fd)) || (r = write_all(fd, head, sizeof(head))) || (r = write_all(fd, p, len)) ||
+	    (r = read_all(fd, ans, sizeof(ans))))
 		goto out;
-	have_ri = 1;
-	if ((r = same_vendor(&ri, vendor)) || (r = unwrap_raw(&ri, vendor, raw)) || (r = connect_to(p, &fd)) ||
-	    (r = read_all(fd, hello, sizeof(hello))))
-		goto out;
-	if (memcmp(hello, "SRK1", 4)) {
-		r = err_set(ERR_PARSE, "'%s' is not a sealroom keyring", p);
-		goto out;
-	}
-	memcpy(req, "SRU1", 4);
-	req[4] = (unsigned char)(reflen >> 8);
-	req[5] = (unsigned char)reflen;
-	memcpy(req + 6, ref, reflen);
-	for (int i = 0; i < 8; i++)
-		req[6 + reflen + i] = (unsigned char)((uint64_t)until >> (56 - 8 * i));
-	if (crypto_box_seal(req + 6 + reflen + 8, raw, VAULT_KEY_LEN, hello + 4) != 0) {
-		r = err_set(ERR_AUTH, "keyring: cannot seal the key to the server");
-		goto out;
-	}
-	body = 6 + reflen + 8 + BOX_LEN;
-	msg = xmalloc(sizeof(sig_context) + 64 + body);
-	memcpy(msg, sig_context, sizeof(sig_context));
-	memcpy(msg + sizeof(sig_context), hello + 4, 64);
-	memcpy(msg + sizeof(sig_context) + 64, req, body);
-	note_signer_sign(vendor, msg, sizeof(sig_context) + 64 + body, sig);
-	if ((r = write_all(fd, req, body)) || (r = write_all(fd, sig, sizeof(sig))) ||
-	    (r = read_all(fd, head, 3)))
-		goto out;
-	al = ((size_t)head[1] << 8) | head[2];
-	if (al > 1000) {
+	al = (size_t)ans[1] << 24 | (size_t)ans[2] << 16 | (size_t)ans[3] << 8 | ans[4];
+	if (al > KEYRING_FILE_MAX) {
 		r = err_set(ERR_PARSE, "keyring: malformed answer");
 		goto out;
 	}
-	if ((r = read_all(fd, answer, al)))
+	if ((r = buf_grow(&a, al)) || (r = read_all(fd, a.p, al)))
 		goto out;
-	answer[al] = 0;
-	if (head[0]) {
-		r = err_set(ERR_DENIED, "the server refused: %s", answer);
+	a.len = al;
+	a.p[al] = 0;
+	if (ans[0]) {
+		r = err_set(ERR_DENIED, "the server refused: %s", a.p);
 		goto out;
 	}
-	r = buf_addstr(reply, answer);
+	r = buf_add(out, a.p, a.len);
 out:
 	if (fd >= 0)
 		close(fd);
-	if (have_ri)
-		release_info_release(&ri);
-	free(msg);
-	free(p);
-	sodium_free(raw);
+	buf_release(&a);
+	free(sp);
 	return r;
+}
+
+int keyring_send_request(struct facility *f, const char *path, const char *product,
+			 const char *version, int64_t until, struct buf *out)
+{
+	struct buf m;
+	int r;
+	buf_init(&m, 4096);
+	if (!(r = buf_addf(&m, "%s@%s %" PRId64, product, version, until)))
+		r = exchange(f, path, 'Q', m.p, m.len, out);
+	buf_release(&m);
+	return r;
+}
+
+int keyring_send_response(struct facility *f, const char *path, const char *resp, size_t len,
+			  struct buf *out)
+{
+	if (len > KEYRING_FILE_MAX)
+		return err_set(ERR_TOOBIG, "the unlock response is larger than %d bytes", KEYRING_FILE_MAX);
+	return exchange(f, path, 'A', resp, len, out);
 }

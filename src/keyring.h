@@ -1,23 +1,28 @@
 /*
- * keyring: the unlocked data keys of a running server, and the local channel by which the
- * vendor hands one over.
+ * keyring: the unlocked data keys of a running server, and the offline unlock by which the
+ * vendor hands one over without its secret keys ever being on the facility.
  *
  * A struct keyring holds release data keys only in sodium_malloc memory (guard pages,
  * mlock'd, no access outside keyring calls), each until the end of its review window;
  * keyring_get refuses and wipes a key whose window ended, keyring_expire wipes all of
  * them, keyring_free wipes everything. It is safe to use from many threads.
  *
- * The channel (`sealroom unlock P@V --vendor-key FILE` to `serve`) is a unix socket,
- * DIR/keyring.sock, mode 0600, accepting only peers of the server's own uid:
- *   server -> "SRK1" | ephemeral X25519 public key (32) | challenge (32)
- *   client -> "SRU1" | u16 ref length | ref "P@V" | i64 until | sealed box (80) of the key
- *             to the ephemeral key | Ed25519 signature (64) by the vendor key over
- *             "sealroom/unlock/v1\0" | server key | challenge | everything before it
- *   server -> status (1 byte, 0 ok) | u16 length | message
- * The server checks the signature against the key that sealed the release, that the
- * release is not halted or shredded, and that the key opens the release's vault; then it
- * logs the unlock (durable) and only then holds the key. A fresh ephemeral key pair and
- * challenge per connection mean a recorded request cannot be replayed.
+ * The unlock crosses an air gap as two small text files (docs/formats.md, "Unlock"):
+ *   1. keyring_request (the running server, asked by `sealroom unlock request`): a fresh
+ *      one-time X25519 key pair and challenge, held by the server in locked memory; the
+ *      request names them, the release, the window's end, its seal and its wrapped key.
+ *   2. keyring_respond (the vendor's machine, `sealroom unlock respond`, no facility):
+ *      checks the seal inside the request is the vendor's own and names the wrapped key
+ *      and the wrapping key, unwraps the data key, seals it to the one-time key and signs
+ *      the response (a C2SP signed note) over every field of the request.
+ *   3. keyring_apply (the server, `sealroom unlock apply`): the response must match a
+ *      pending request (each is used once: a response cannot be replayed, and it is useless
+ *      to any other process or after a restart), be signed by the key that sealed the
+ *      release and name its seal; the key must open the release with every seal check of
+ *      release_open_key. Then the unlock is logged (durable, with the signed response) and only
+ *      then the key held. A refusal after the signature checks is logged too.
+ * The local channel (`unlock request/apply` to `serve`) is a unix socket DIR/keyring.sock,
+ * mode 0600, accepting only peers of the server's own uid.
  */
 #ifndef SEALROOM_KEYRING_H
 #define SEALROOM_KEYRING_H
@@ -57,20 +62,46 @@ int keyring_expire(struct keyring *k, int64_t now);
 /* How many keys are held. */
 int keyring_count(struct keyring *k);
 
+/* Pending requests a server holds at once, and how long one stays valid. */
+#define KEYRING_PENDING_MAX 64
+#define KEYRING_PENDING_TTL (7 * 86400)
+/* The largest request or response file. */
+#define KEYRING_FILE_MAX (64 * 1024)
+
 /*
- * Unwrap a release's data key with the vendor's key (which must be the one that sealed
- * it), check it opens the vault, log the unlock, and hold it until `until`. For `serve`
- * started with --vendor-key, and used by the channel's server side.
+ * Start an unlock of product@version for a window ending at until: append the request
+ * text to req. ERR_DENIED for a halted or shredded release, ERR_TOOBIG when too many
+ * requests are pending, ERR_USAGE for a window past KEYRING_WINDOW_MAX.
  */
-int keyring_unlock(struct keyring *k, struct facility *f, const char *product,
-		   const char *version, const struct note_signer *vendor, int64_t until) WUR;
+int keyring_request(struct keyring *k, struct facility *f, const char *product, const char *version,
+		    int64_t until, struct buf *req) WUR;
+
+/* What a response unlocks (for the vendor's and the operator's messages). */
+struct keyring_unlock_info {
+	char release[2 * 128 + 2];
+	char facility[256];
+	int64_t until;
+};
+
+/*
+ * The vendor's side, with no facility: check the request (its seal signed by vendor and
+ * binding the wrapped key to wrap's key) and append the signed response to resp.
+ * ERR_PARSE for a malformed request, ERR_AUTH when the seal is not vendor's.
+ */
+int keyring_respond(const char *req, size_t len, const struct note_signer *vendor,
+		    const struct note_wrapper *wrap, int64_t now, struct buf *resp,
+		    struct keyring_unlock_info *info) WUR;
+
+/* Apply a response (see above); info says what was unlocked. */
+int keyring_apply(struct keyring *k, struct facility *f, const char *resp, size_t len,
+		  struct keyring_unlock_info *info) WUR;
 
 struct keyring_listener;
 
 /*
- * Listen on path (NULL: DIR/keyring.sock) for unlocks into k. The listener opens its own
- * handle on the facility folder of f. A stale socket file is replaced; a live one (another
- * server) is ERR_EXISTS.
+ * Listen on path (NULL: DIR/keyring.sock) for requests and responses into k. The listener
+ * opens its own handle on the facility folder of f. A stale socket file is replaced; a
+ * live one (another server) is ERR_EXISTS.
  */
 int keyring_listen(struct keyring *k, struct facility *f, const char *path,
 		   struct keyring_listener **out) WUR;
@@ -82,12 +113,14 @@ int keyring_listener_start(struct keyring_listener *l) WUR;
 void keyring_listener_free(struct keyring_listener *l);
 
 /*
- * The client side: unwrap product@version's key with the vendor key, send it sealed to
- * the server at path (NULL: DIR/keyring.sock of f) for a window ending at until, and
- * append the server's answer to reply. ERR_NOTFOUND when no server listens.
+ * The client side, for `unlock request` and `unlock apply`: ask the server at path (NULL:
+ * DIR/keyring.sock of f) for a request (appended to out), or hand it a response (the
+ * server's message appended to out). ERR_NOTFOUND when no server listens; the server's
+ * refusal as ERR_DENIED with its reason.
  */
-int keyring_send(struct facility *f, const char *path, const char *product,
-		 const char *version, const struct note_signer *vendor, int64_t until,
-		 struct buf *reply) WUR;
+int keyring_send_request(struct facility *f, const char *path, const char *product,
+			 const char *version, int64_t until, struct buf *out) WUR;
+int keyring_send_response(struct facility *f, const char *path, const char *resp, size_t len,
+			  struct buf *out) WUR;
 
 #endif

@@ -19,8 +19,9 @@ struct command {
 
 static const struct command commands[] = {
 	{"init", cmd_init, "create a facility folder (database, vault, keys)"},
-	{"key", cmd_key, "make an Ed25519 signing key: key new NAME --out FILE"},
-	{"seal", cmd_seal, "seal a source tree as an encrypted release"},
+	{"key", cmd_key, "make a signing key and a wrapping key: key new NAME --out FILE"},
+	{"seal", cmd_seal, "seal a source tree as an encrypted release (or a bundle, --out)"},
+	{"import", cmd_import, "import a release bundle sealed at the vendor's"},
 	{"verify", cmd_verify, "check a sealed release against its seal"},
 	{"releases", cmd_releases, "list sealed releases"},
 	{"build", cmd_build, "rebuild a release from its sealed tree in a sandbox, attest it"},
@@ -38,7 +39,7 @@ static const struct command commands[] = {
 	{"revoke", cmd_revoke, "revoke a reviewer or a whole lab"},
 	{"halt", cmd_halt, "the vendor halts all reading of a release"},
 	{"shred", cmd_shred, "the vendor destroys a release's keys; prints the certificate"},
-	{"unlock", cmd_unlock, "hand a release's data key to the running server"},
+	{"unlock", cmd_unlock, "offline unlock: unlock request | respond (vendor) | apply"},
 	{"trace", cmd_trace, "name the session a leaked screenshot or copied text came from"},
 	{"session", cmd_session, "sessions held for scraping: session holds, session resume ID"},
 	{"report", cmd_report, "the exposure report of a release, from the log (or an export of it)"},

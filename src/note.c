@@ -17,6 +17,13 @@ struct note_signer {
 	unsigned char *sk; /* 64 bytes, sodium_malloc */
 };
 
+struct note_wrapper {
+	char *name;
+	uint32_t hash;
+	unsigned char pk[32];
+	unsigned char *sk; /* 32 bytes, sodium_malloc */
+};
+
 struct note_verifier {
 	char *name;
 	uint32_t hash;
@@ -154,12 +161,11 @@ int note_signer_parse(const char *text, size_t len, struct note_signer **out)
 	return 0;
 }
 
-int note_signer_load(const char *path, struct note_signer **out)
+/* Read a secret key file (regular, not readable by others) into b, wiped by the caller. */
+static int read_secret_file(const char *path, struct buf *b)
 {
-	struct buf b;
 	struct stat st;
 	int r;
-	*out = NULL;
 	if (stat(path, &st) < 0)
 		return err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot read key '%s': %s",
 			       path, strerror(errno));
@@ -168,10 +174,19 @@ int note_signer_load(const char *path, struct note_signer **out)
 	if (st.st_mode & 077)
 		return err_set(ERR_DENIED, "key '%s' is readable by others (mode %03o); chmod 600 it",
 			       path, st.st_mode & 0777);
-	buf_init(&b, KEY_LINE_MAX + 2);
-	r = buf_read_file(&b, path);
+	r = buf_read_file(b, path);
 	if (r == ERR_TOOBIG)
-		r = err_set(ERR_PARSE, "key '%s' is not a signer key (too long)", path);
+		r = err_set(ERR_PARSE, "key '%s' is not a secret key (too long)", path);
+	return r;
+}
+
+int note_signer_load(const char *path, struct note_signer **out)
+{
+	struct buf b;
+	int r;
+	*out = NULL;
+	buf_init(&b, KEY_LINE_MAX + 2);
+	r = read_secret_file(path, &b);
 	if (!r) {
 		r = note_signer_parse(b.p, b.len, out);
 		if (r)
@@ -262,6 +277,127 @@ void note_verifier_free(struct note_verifier *v)
 		return;
 	free(v->name);
 	free(v);
+}
+
+/* ---- wrapping keys ---- */
+
+int note_wrap_generate(const char *name, struct buf *skey, struct buf *pkey)
+{
+	unsigned char pk[33], *sk;
+	uint32_t h;
+	int r;
+	if (!note_name_valid(name, strlen(name)))
+		return err_set(ERR_USAGE, "key name '%s' is not valid: no spaces, '+' or control characters", name);
+	sk = sodium_malloc(33);
+	if (!sk)
+		BUG("sodium_malloc failed");
+	sk[0] = pk[0] = NOTE_ALG_X25519;
+	crypto_box_keypair(pk + 1, sk + 1);
+	h = note_key_hash(name, NOTE_ALG_X25519, pk + 1);
+	if (!(r = buf_addf(skey, "PRIVATE+WRAP+%s+%08x+", name, h)) && !(r = buf_addb64(skey, sk, 33)) &&
+	    !(r = buf_addf(pkey, "%s+%08x+", name, h)))
+		r = buf_addb64(pkey, pk, sizeof(pk));
+	sodium_free(sk);
+	return r;
+}
+
+int note_wrap_public_parse(const char *text, size_t len, unsigned char pk[32], struct buf *name)
+{
+	struct str f[3];
+	unsigned char alg_pk[33];
+	char hex[9], *n;
+	len = trim_len(text, len);
+	if (len > KEY_LINE_MAX || split_plus(text, len, f, 3) != 3 ||
+	    !note_name_valid(f[0].p, f[0].len) || f[1].len != 8 ||
+	    b64_exact(f[2].p, f[2].len, alg_pk, sizeof(alg_pk)) || alg_pk[0] != NOTE_ALG_X25519)
+		return err_set(ERR_PARSE, "not a wrapping key: wanted <name>+<hash>+<base64 X25519 key>");
+	n = xstrndup(f[0].p, f[0].len);
+	snprintf(hex, sizeof(hex), "%08x", note_key_hash(n, NOTE_ALG_X25519, alg_pk + 1));
+	if (strncasecmp(hex, f[1].p, 8)) {
+		free(n);
+		return err_set(ERR_CORRUPT, "wrapping key hash does not match its key");
+	}
+	memcpy(pk, alg_pk + 1, 32);
+	if (name && buf_addstr(name, n)) {
+		free(n);
+		return ERR_TOOBIG;
+	}
+	free(n);
+	return 0;
+}
+
+int note_wrapper_parse(const char *text, size_t len, struct note_wrapper **out)
+{
+	struct str f[5];
+	unsigned char *sk_alg;
+	struct note_wrapper *w;
+	char hex[9];
+	int r = 0;
+	len = trim_len(text, len);
+	*out = NULL;
+	if (len > KEY_LINE_MAX || split_plus(text, len, f, 5) != 5 || f[0].len != 7 ||
+	    memcmp(f[0].p, "PRIVATE", 7) || f[1].len != 4 || memcmp(f[1].p, "WRAP", 4))
+		return err_set(ERR_PARSE, "not a wrapping key: wanted PRIVATE+WRAP+<name>+<hash>+<key>");
+	if (!note_name_valid(f[2].p, f[2].len) || f[3].len != 8)
+		return err_set(ERR_PARSE, "wrapping key has a malformed name or hash");
+	sk_alg = sodium_malloc(33);
+	if (!sk_alg)
+		BUG("sodium_malloc failed");
+	if (b64_exact(f[4].p, f[4].len, sk_alg, 33) || sk_alg[0] != NOTE_ALG_X25519) {
+		sodium_free(sk_alg);
+		return err_set(ERR_PARSE, "wrapping key is not a base64 X25519 secret key");
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->name = xstrndup(f[2].p, f[2].len);
+	w->sk = sodium_malloc(32);
+	if (!w->sk)
+		BUG("sodium_malloc failed");
+	memcpy(w->sk, sk_alg + 1, 32);
+	sodium_free(sk_alg);
+	crypto_scalarmult_base(w->pk, w->sk);
+	w->hash = note_key_hash(w->name, NOTE_ALG_X25519, w->pk);
+	snprintf(hex, sizeof(hex), "%08x", w->hash);
+	if (strncasecmp(hex, f[3].p, 8)) {
+		note_wrapper_free(w);
+		return err_set(ERR_CORRUPT, "wrapping key hash does not match its key");
+	}
+	*out = w;
+	return r;
+}
+
+int note_wrapper_load(const char *path, struct note_wrapper **out)
+{
+	struct buf b;
+	int r;
+	*out = NULL;
+	buf_init(&b, KEY_LINE_MAX + 2);
+	r = read_secret_file(path, &b);
+	if (!r && (r = note_wrapper_parse(b.p, b.len, out)))
+		err_set(r, "key '%s': %s", path, err_msg());
+	sodium_memzero(b.p, b.len);
+	buf_release(&b);
+	return r;
+}
+
+void note_wrapper_free(struct note_wrapper *w)
+{
+	if (!w)
+		return;
+	sodium_free(w->sk);
+	free(w->name);
+	free(w);
+}
+
+const unsigned char *note_wrapper_public(const struct note_wrapper *w) { return w->pk; }
+const unsigned char *note_wrapper_secret(const struct note_wrapper *w) { return w->sk; }
+
+int note_wrapper_pkey(const struct note_wrapper *w, struct buf *out)
+{
+	unsigned char alg_pk[33];
+	int r = buf_addf(out, "%s+%08x+", w->name, w->hash);
+	alg_pk[0] = NOTE_ALG_X25519;
+	memcpy(alg_pk + 1, w->pk, 32);
+	return r ? r : buf_addb64(out, alg_pk, sizeof(alg_pk));
 }
 
 const char *note_verifier_name(const struct note_verifier *v) { return v->name; }

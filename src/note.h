@@ -20,6 +20,8 @@
 #define NOTE_MAX_SIGS 100
 #define NOTE_ALG_ED25519 0x01
 #define NOTE_ALG_COSIG 0x04
+/* sealroom's own algorithm byte for X25519 wrapping keys (never a signature key). */
+#define NOTE_ALG_X25519 0x40
 
 struct note_signer;
 struct note_verifier;
@@ -60,6 +62,30 @@ void note_verifier_free(struct note_verifier *v);
 const char *note_verifier_name(const struct note_verifier *v);
 uint32_t note_verifier_hash(const struct note_verifier *v);
 const unsigned char *note_verifier_public(const struct note_verifier *v); /* 32 bytes */
+
+/*
+ * Wrapping keys: X25519 key pairs to which release data keys are sealed, kept apart from
+ * the signing key (a signer never unwraps, a wrapper never signs). Lines of the same form:
+ *   public   <name>+<hex8>+<base64(0x40 || 32-byte X25519 public key)>
+ *   secret   PRIVATE+WRAP+<name>+<hex8>+<base64(0x40 || 32-byte X25519 secret key)>
+ * with hex8 = note_key_hash(name, NOTE_ALG_X25519, public key), so a line that was altered
+ * (key or name) no longer matches its hash.
+ */
+struct note_wrapper;
+
+/* Make a fresh wrapping key called name; append its secret and public lines (no newline). */
+int note_wrap_generate(const char *name, struct buf *skey, struct buf *pkey) WUR;
+/* Parse a public wrapping key line into pk (and its name into name, when not NULL). */
+int note_wrap_public_parse(const char *text, size_t len, unsigned char pk[32], struct buf *name) WUR;
+/* Parse a PRIVATE+WRAP line; ERR_PARSE or ERR_CORRUPT (hash) on anything else. */
+int note_wrapper_parse(const char *text, size_t len, struct note_wrapper **out) WUR;
+/* Read a secret wrapping key file; refuses files readable by others. */
+int note_wrapper_load(const char *path, struct note_wrapper **out) WUR;
+void note_wrapper_free(struct note_wrapper *w);
+const unsigned char *note_wrapper_public(const struct note_wrapper *w); /* 32 bytes */
+const unsigned char *note_wrapper_secret(const struct note_wrapper *w); /* 32 bytes, locked */
+/* Append w's public line (no newline). */
+int note_wrapper_pkey(const struct note_wrapper *w, struct buf *out) WUR;
 
 /*
  * Sign text (which must end in "\n" and hold no blank-line-free violations, see spec) with

@@ -1,10 +1,12 @@
 /* release: seal, verify and list releases (see release.h for the invariants). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +59,7 @@ int release_parse_ref(const char *ref, char *product, char *version)
 void release_info_release(struct release_info *r)
 {
 	free(r->vendor_vkey);
+	free(r->wrap_pkey);
 	free(r->seal_note);
 	free(r->wrapped_key);
 	memset(r, 0, sizeof(*r));
@@ -66,9 +69,220 @@ int release_seal_text(const struct release_info *r, struct buf *out)
 {
 	return buf_addf(out,
 			"sealroom/seal/v1\nproduct %s\nversion %s\ntree-sha256 %s\ntree-sha1 %s\n"
-			"files %" PRIu64 "\nbytes %" PRIu64 "\ntime %" PRId64 "\n",
+			"files %" PRIu64 "\nbytes %" PRIu64 "\ntime %" PRId64 "\nwrap-key %s\n"
+			"wrapped-key-sha256 %s\n",
 			r->product, r->version, r->tree_sha256, r->tree_sha1, r->files, r->bytes,
-			r->sealed_at);
+			r->sealed_at, r->wrap_pkey ? r->wrap_pkey : "", r->wrapped_sha256);
+}
+
+static int is_hex(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse a seal's text into out's fields: exactly the documented lines in order, each
+ * value well formed; then the text must be the canonical rendering of those fields (no
+ * leading zeros, no extra spaces).
+ */
+static int parse_seal_text(struct str text, struct release_info *out)
+{
+	static const char *const keys[] = {"product", "version", "tree-sha256", "tree-sha1", "files",
+					   "bytes", "time", "wrap-key", "wrapped-key-sha256"};
+	static const char head[] = "sealroom/seal/v1\n";
+	const char *p = text.p, *end = text.p + text.len;
+	struct buf canon;
+	unsigned char pk[32];
+	int r = 0;
+	memset(out, 0, sizeof(*out));
+	if (text.len > SEAL_TEXT_MAX || text.len < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1))
+		return err_set(ERR_CORRUPT, "the seal is not a sealroom/seal/v1 text");
+	p += sizeof(head) - 1;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *v;
+		size_t kl = strlen(keys[k]), vl;
+		char val[SEAL_TEXT_MAX];
+		if (!nl || (size_t)(nl - p) <= kl + 1 || memcmp(p, keys[k], kl) || p[kl] != ' ')
+			return err_set(ERR_CORRUPT, "the seal has no '%s' line where one belongs", keys[k]);
+		v = p + kl + 1;
+		vl = (size_t)(nl - v);
+		memcpy(val, v, vl);
+		val[vl] = 0;
+		switch (k) {
+		case 0:
+		case 1:
+			if (vl > RELEASE_NAME_MAX || release_name_check(keys[k], val, k == 1))
+				return err_set(ERR_CORRUPT, "the seal's %s is not a valid name", keys[k]);
+			memcpy(k ? out->version : out->product, val, vl + 1);
+			break;
+		case 2:
+		case 3:
+			if (vl != (k == 2 ? 64u : 40u) || !is_hex(val, vl))
+				return err_set(ERR_CORRUPT, "the seal's %s is not a hex id", keys[k]);
+			memcpy(k == 2 ? out->tree_sha256 : out->tree_sha1, val, vl + 1);
+			break;
+		case 4:
+		case 5:
+		case 6: {
+			char *e;
+			unsigned long long n;
+			errno = 0;
+			n = strtoull(val, &e, 10);
+			if (*e || errno || vl > 19 || val[0] < '0' || val[0] > '9')
+				return err_set(ERR_CORRUPT, "the seal's %s is not a number", keys[k]);
+			if (k == 4)
+				out->files = n;
+			else if (k == 5)
+				out->bytes = n;
+			else
+				out->sealed_at = (int64_t)n;
+			break;
+		}
+		case 7:
+			if (note_wrap_public_parse(val, vl, pk, NULL))
+				return err_set(ERR_CORRUPT, "the seal's wrap-key: %s", err_msg());
+			out->wrap_pkey = xstrdup(val);
+			break;
+		case 8:
+			if (vl != 64 || !is_hex(val, vl)) {
+				release_info_release(out);
+				return err_set(ERR_CORRUPT, "the seal's wrapped-key-sha256 is not a hex hash");
+			}
+			memcpy(out->wrapped_sha256, val, 65);
+			break;
+		}
+		p = nl + 1;
+	}
+	buf_init(&canon, SEAL_TEXT_MAX);
+	if ((r = release_seal_text(out, &canon)) || canon.len != text.len || memcmp(canon.p, text.p, text.len))
+		r = err_set(ERR_CORRUPT, "the seal's text is not in its canonical form");
+	buf_release(&canon);
+	if (r)
+		release_info_release(out);
+	return r;
+}
+
+static void wrapped_hash(const void *w, size_t len, char hex[65])
+{
+	unsigned char h[SHA256_LEN];
+	sha256(w, len, h);
+	hex_encode(hex, h, sizeof(h));
+}
+
+int release_seal_open(const struct release_info *row, struct release_info *sealed)
+{
+	struct note_verifier *nv = NULL;
+	struct str text;
+	int r;
+	memset(sealed, 0, sizeof(*sealed));
+	if ((r = note_verifier_parse(row->vendor_vkey, strlen(row->vendor_vkey), &nv)) ||
+	    (r = note_open(row->seal_note, strlen(row->seal_note), nv, &text))) {
+		r = err_set(ERR_AUTH, "the seal of '%s@%s' does not verify: %s", row->product, row->version,
+			    err_msg());
+		goto out;
+	}
+	if ((r = parse_seal_text(text, sealed))) {
+		err_set(r, "the seal of '%s@%s': %s", row->product, row->version, err_msg());
+		goto out;
+	}
+	if (strcmp(sealed->product, row->product) || strcmp(sealed->version, row->version)) {
+		r = err_set(ERR_AUTH, "the catalogue's '%s@%s' carries the seal of '%s@%s'", row->product,
+			    row->version, sealed->product, sealed->version);
+		goto out;
+	}
+	if (row->wrapped_key) {
+		char h[65];
+		wrapped_hash(row->wrapped_key, row->wrapped_len, h);
+		if (strcmp(h, sealed->wrapped_sha256)) {
+			r = err_set(ERR_AUTH, "'%s@%s': the wrapped key is not the one its seal names",
+				    row->product, row->version);
+			goto out;
+		}
+	}
+	sealed->vendor_vkey = xstrdup(row->vendor_vkey);
+	snprintf(sealed->vault_dir, sizeof(sealed->vault_dir), "%s", row->vault_dir);
+	snprintf(sealed->state, sizeof(sealed->state), "%s", row->state);
+out:
+	if (r)
+		release_info_release(sealed);
+	note_verifier_free(nv);
+	return r;
+}
+
+int release_unwrap(const struct release_info *row, const struct note_wrapper *wrap, struct vault_key **out)
+{
+	struct release_info sealed;
+	struct buf pk;
+	int r;
+	*out = NULL;
+	if (!row->wrapped_key)
+		return err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", row->product,
+			       row->version);
+	if ((r = release_seal_open(row, &sealed)))
+		return r;
+	buf_init(&pk, 4096);
+	if (!(r = note_wrapper_pkey(wrap, &pk)) && strcmp(pk.p, sealed.wrap_pkey))
+		r = err_set(ERR_AUTH, "'%s@%s' was sealed for wrapping key '%s', not the one given",
+			    row->product, row->version, sealed.wrap_pkey);
+	if (!r)
+		r = vault_key_unwrap(row->wrapped_key, row->wrapped_len, note_wrapper_public(wrap),
+				     note_wrapper_secret(wrap), out);
+	buf_release(&pk);
+	release_info_release(&sealed);
+	return r;
+}
+
+int release_open_key(struct facility *f, const struct release_info *row, const struct vault_key *key,
+		     struct vault **vout, struct manifest **mout, struct release_info *sealed_out)
+{
+	struct release_info sealed;
+	struct vault *v = NULL;
+	struct manifest *m = NULL;
+	struct buf mb;
+	unsigned char id1[SHA1_LEN], id256[SHA256_LEN];
+	char h1[41], h256[65], *dir = NULL;
+	int r;
+	*vout = NULL;
+	*mout = NULL;
+	if ((r = release_seal_open(row, &sealed)))
+		return r;
+	buf_init(&mb, MANIFEST_MAX);
+	if ((r = release_vault_dir(f, row, &dir)) || (r = vault_open(dir, key, &v)) ||
+	    (r = vault_get_meta(v, "manifest", &mb)) || (r = manifest_decode(mb.p, mb.len, &m)) ||
+	    (r = manifest_tree_ids(m, id1, id256)))
+		goto out;
+	hex_encode(h1, id1, sizeof(id1));
+	hex_encode(h256, id256, sizeof(id256));
+	if (strcmp(h256, sealed.tree_sha256) || strcmp(h1, sealed.tree_sha1)) {
+		r = err_set(ERR_CORRUPT, "'%s@%s': the vault's tree is %s, the seal says %s", row->product,
+			    row->version, h256, sealed.tree_sha256);
+		goto out;
+	}
+	if (manifest_count(m) != sealed.files || manifest_bytes(m) != sealed.bytes) {
+		r = err_set(ERR_CORRUPT, "'%s@%s': the vault holds %zu files, the seal says %" PRIu64,
+			    row->product, row->version, manifest_count(m), sealed.files);
+		goto out;
+	}
+	*vout = v;
+	*mout = m;
+	v = NULL;
+	m = NULL;
+	if (sealed_out) {
+		*sealed_out = sealed;
+		memset(&sealed, 0, sizeof(sealed));
+	}
+out:
+	release_info_release(&sealed);
+	manifest_free(m);
+	vault_close(v);
+	if (mb.p && mb.cap)
+		sodium_memzero(mb.p, mb.cap);
+	buf_release(&mb);
+	free(dir);
+	return r;
 }
 
 int release_json(const struct release_info *r, struct buf *out)
@@ -315,17 +529,21 @@ static int insert_release(struct facility *f, const struct release_info *info)
 	return r;
 }
 
-int release_seal(struct facility *f, const char *source, const struct seal_opts *o,
-		 struct release_info *out)
+/*
+ * The pipeline into a vault under vault_root, committed as name (a fresh r-<random> when
+ * name is NULL, written to out->vault_dir): ingest, vault, index, xref, the signed seal
+ * binding the wrapped key. Fills out; the caller logs and catalogues.
+ */
+static int seal_build(const char *vault_root, const char *name, const char *source,
+		      const struct seal_opts *o, struct release_info *out)
 {
 	struct seal_ctx sc = {0};
 	struct ingest_opts io;
 	struct vault_key *key = NULL;
 	struct manifest *m = NULL;
 	struct buf vkey, text, note, mbuf, wrapped;
-	unsigned char id1[SHA1_LEN], id256[SHA256_LEN], rnd[12];
-	char *vault_root = facility_path(f, "vault");
-	int r, committed = 0;
+	unsigned char id1[SHA1_LEN], id256[SHA256_LEN], rnd[12], wpk[32];
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&vkey, 4096);
@@ -333,11 +551,12 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	buf_init(&note, SEAL_TEXT_MAX * 2);
 	buf_init(&mbuf, MANIFEST_MAX);
 	buf_init(&wrapped, 4096);
-
-	if ((r = release_name_check("product", o->product, 0)) ||
-	    (r = release_name_check("version", o->version, 1)) ||
-	    (r = note_signer_vkey(o->vendor, &vkey)) || (r = exists(f, o->product, o->version)) ||
-	    (r = check_vendor(f, o->product, vkey.p)))
+	if (!o->wrap_pkey) {
+		r = err_set(ERR_USAGE, "sealing needs the vendor's wrapping key (KEY.wrap.pub)");
+		goto out;
+	}
+	if ((r = note_wrap_public_parse(o->wrap_pkey, strlen(o->wrap_pkey), wpk, NULL)) ||
+	    (r = note_signer_vkey(o->vendor, &vkey)))
 		goto out;
 	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) || (r = index_builder_new(&sc.ib)) ||
 	    (r = xref_builder_new(&sc.xb)) ||
@@ -381,35 +600,26 @@ int release_seal(struct facility *f, const char *source, const struct seal_opts 
 	out->bytes = manifest_bytes(m);
 	out->sealed_at = (int64_t)time(NULL);
 	snprintf(out->state, sizeof(out->state), "sealed");
-	if ((r = release_seal_text(out, &text)) || (r = note_sign(text.p, text.len, o->vendor, &note)) ||
-	    (r = vault_put_meta(sc.w, "seal", note.p, note.len)) ||
-	    (r = vault_key_wrap(key, note_signer_public(o->vendor), &wrapped)))
+	out->wrap_pkey = xstrdup(o->wrap_pkey);
+	if ((r = vault_key_wrap(key, wpk, &wrapped)))
 		goto out;
-	randombytes_buf(rnd, sizeof(rnd));
-	memcpy(out->vault_dir, "r-", 2);
-	hex_encode(out->vault_dir + 2, rnd, sizeof(rnd));
+	wrapped_hash(wrapped.p, wrapped.len, out->wrapped_sha256);
+	if ((r = release_seal_text(out, &text)) || (r = note_sign(text.p, text.len, o->vendor, &note)) ||
+	    (r = vault_put_meta(sc.w, "seal", note.p, note.len)))
+		goto out;
+	if (name) {
+		snprintf(out->vault_dir, sizeof(out->vault_dir), "%s", name);
+	} else {
+		randombytes_buf(rnd, sizeof(rnd));
+		memcpy(out->vault_dir, "r-", 2);
+		hex_encode(out->vault_dir + 2, rnd, sizeof(rnd));
+	}
 	out->vendor_vkey = buf_detach(&vkey, NULL);
 	out->seal_note = buf_detach(&note, NULL);
 	out->wrapped_key = (unsigned char *)buf_detach(&wrapped, &out->wrapped_len);
-
 	r = vault_commit(sc.w, out->vault_dir);
 	sc.w = NULL;
-	if (r)
-		goto out;
-	committed = 1;
-	/* the log entry is durable before the release exists */
-	if ((r = log_seal(f, out, note_signer_name(o->vendor))) || (r = insert_release(f, out)))
-		goto out;
 out:
-	if (r && committed) {
-		int saved = r;
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", err_msg());
-		if (vault_remove(vault_root, out->vault_dir)) {
-			/* the leftover folder is not in the catalogue, so no release exists */
-		}
-		err_set(saved, "%s", msg);
-	}
 	if (sc.w)
 		vault_writer_abort(sc.w);
 	index_builder_free(sc.ib);
@@ -423,36 +633,278 @@ out:
 	buf_release(&note);
 	buf_release(&mbuf);
 	buf_release(&wrapped);
+	return r;
+}
+
+/* Log the seal (durable) and catalogue it; on failure remove the vault folder again. */
+static int record(struct facility *f, struct release_info *info, const char *actor)
+{
+	char *vault_root = facility_path(f, "vault");
+	int r = log_seal(f, info, actor);
+	if (!r)
+		r = insert_release(f, info);
+	if (r) {
+		int saved = r;
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		if (vault_remove(vault_root, info->vault_dir)) {
+			/* the leftover folder is not in the catalogue, so no release exists */
+		}
+		err_set(saved, "%s", msg);
+	}
 	free(vault_root);
 	return r;
 }
 
-/* Parse the seal note's text back into fields and compare with the catalogue row. */
-static int check_seal_text(const struct release_info *info, struct str text)
+int release_seal(struct facility *f, const char *source, const struct seal_opts *o,
+		 struct release_info *out)
 {
-	struct buf want;
-	struct release_info tmp = *info;
+	char *vault_root = facility_path(f, "vault");
+	struct buf vkey;
 	int r;
-	buf_init(&want, SEAL_TEXT_MAX);
-	/* the note carries its own time: take it, then compare the whole text */
-	{
-		const char *t = memmem(text.p, text.len, "\ntime ", 6);
-		if (!t)
-			return err_set(ERR_CORRUPT, "seal of '%s@%s' has no time line", info->product, info->version);
-		tmp.sealed_at = strtoll(t + 6, NULL, 10);
-	}
-	if ((r = release_seal_text(&tmp, &want)))
+	memset(out, 0, sizeof(*out));
+	buf_init(&vkey, 4096);
+	if ((r = release_name_check("product", o->product, 0)) ||
+	    (r = release_name_check("version", o->version, 1)) ||
+	    (r = note_signer_vkey(o->vendor, &vkey)) || (r = exists(f, o->product, o->version)) ||
+	    (r = check_vendor(f, o->product, vkey.p)) || (r = seal_build(vault_root, NULL, source, o, out)))
 		goto out;
-	if (want.len != text.len || memcmp(want.p, text.p, text.len))
-		r = err_set(ERR_CORRUPT,
-			    "seal of '%s@%s' does not match the catalogue (product, version, ids or counts differ)",
-			    info->product, info->version);
-	else if (tmp.sealed_at != info->sealed_at)
-		r = err_set(ERR_CORRUPT, "seal of '%s@%s' has time %" PRId64 ", catalogue %" PRId64,
-			    info->product, info->version, tmp.sealed_at, info->sealed_at);
+	/* the log entry is durable before the release exists */
+	if ((r = record(f, out, note_signer_name(o->vendor))))
+		release_info_release(out);
 out:
-	buf_release(&want);
+	buf_release(&vkey);
+	free(vault_root);
 	return r;
+}
+
+#define BUNDLE_FILE_MAX (64 * 1024)
+
+/* The name of a verifier key line (what precedes its first '+'), the seal's actor. */
+static const char *vkey_name(const char *vkey, char *out, size_t cap)
+{
+	const char *plus = strchr(vkey, '+');
+	size_t n = plus ? (size_t)(plus - vkey) : strlen(vkey);
+	snprintf(out, cap, "%.*s", (int)n, vkey);
+	return out;
+}
+
+/* Write (p, len) to dir/name, created exclusively, fsync'd. */
+static int write_new(const char *dir, const char *name, const void *p, size_t len)
+{
+	struct buf path;
+	int fd, r = 0;
+	buf_init(&path, 0);
+	if (buf_addf(&path, "%s/%s", dir, name))
+		BUG("path");
+	fd = open(path.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		r = err_set(ERR_IO, "cannot create '%s': %s", path.p, strerror(errno));
+		goto out;
+	}
+	for (const char *c = p; len;) {
+		ssize_t n = write(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = err_set(ERR_IO, "cannot write '%s': %s", path.p, strerror(errno));
+			break;
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	if (!r && fsync(fd) < 0)
+		r = err_set(ERR_IO, "cannot sync '%s': %s", path.p, strerror(errno));
+	close(fd);
+out:
+	buf_release(&path);
+	return r;
+}
+
+int release_seal_bundle(const char *bundle, const char *source, const struct seal_opts *o,
+			struct release_info *out)
+{
+	struct buf tmp;
+	struct stat st;
+	unsigned char rnd[6];
+	char hex[13];
+	int r, made = 0;
+	memset(out, 0, sizeof(*out));
+	buf_init(&tmp, 0);
+	if ((r = release_name_check("product", o->product, 0)) ||
+	    (r = release_name_check("version", o->version, 1)))
+		goto out;
+	if (lstat(bundle, &st) == 0) {
+		r = err_set(ERR_EXISTS, "'%s' exists; refusing to overwrite it", bundle);
+		goto out;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(hex, rnd, sizeof(rnd));
+	if (buf_addf(&tmp, "%s.tmp-%s", bundle, hex))
+		BUG("path");
+	if (mkdir(tmp.p, 0700) < 0) {
+		r = err_set(ERR_IO, "cannot create '%s': %s", tmp.p, strerror(errno));
+		goto out;
+	}
+	made = 1;
+	if ((r = seal_build(tmp.p, "vault", source, o, out)))
+		goto out;
+	if ((r = write_new(tmp.p, "seal", out->seal_note, strlen(out->seal_note))) ||
+	    (r = write_new(tmp.p, "wrapped", out->wrapped_key, out->wrapped_len)))
+		goto out;
+	{
+		struct buf vk;
+		buf_init(&vk, 4096);
+		if (!(r = buf_addf(&vk, "%s\n", out->vendor_vkey)))
+			r = write_new(tmp.p, "vendor.pub", vk.p, vk.len);
+		buf_release(&vk);
+		if (r)
+			goto out;
+	}
+	if (renameat2(AT_FDCWD, tmp.p, AT_FDCWD, bundle, RENAME_NOREPLACE) < 0) {
+		r = err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot rename '%s' to '%s': %s", tmp.p,
+			    bundle, strerror(errno));
+		goto out;
+	}
+	made = 0;
+out:
+	if (made) {
+		struct buf cmd;
+		/* the half-made bundle: its vault folder (vault_remove) and its few files */
+		if (vault_remove(tmp.p, "vault")) {
+		}
+		buf_init(&cmd, 0);
+		for (const char *n = "seal\0wrapped\0vendor.pub\0"; *n; n += strlen(n) + 1) {
+			buf_reset(&cmd);
+			if (!buf_addf(&cmd, "%s/%s", tmp.p, n))
+				unlink(cmd.p);
+		}
+		buf_release(&cmd);
+		rmdir(tmp.p);
+	}
+	if (r)
+		release_info_release(out);
+	buf_release(&tmp);
+	return r;
+}
+
+/* Read BUNDLE/name, a regular file (no symlink) of at most max bytes, into b. */
+static int bundle_read(const char *bundle, const char *name, size_t max, struct buf *b)
+{
+	struct buf path;
+	struct stat st;
+	int r = 0;
+	buf_init(&path, 0);
+	if (buf_addf(&path, "%s/%s", bundle, name))
+		BUG("path");
+	if (lstat(path.p, &st) < 0)
+		r = err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "import: bundle '%s' has no '%s': %s",
+			    bundle, name, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		r = err_set(ERR_PARSE, "import: '%s' in bundle '%s' is not a regular file", name, bundle);
+	else if ((size_t)st.st_size > max)
+		r = err_set(ERR_TOOBIG, "import: '%s' in bundle '%s' is larger than %zu bytes", name, bundle, max);
+	if (!r) {
+		b->max = max;
+		if ((r = buf_read_file(b, path.p)))
+			err_set(r, "import: %s", err_msg());
+	}
+	buf_release(&path);
+	return r;
+}
+
+int release_import(struct facility *f, const char *bundle, struct release_info *out)
+{
+	struct buf seal, wrapped, vkey, src;
+	struct release_info row = {0}, sealed = {0};
+	char *vault_root = facility_path(f, "vault"), actor[256];
+	unsigned char rnd[12];
+	int r;
+	memset(out, 0, sizeof(*out));
+	buf_init(&seal, BUNDLE_FILE_MAX);
+	buf_init(&wrapped, BUNDLE_FILE_MAX);
+	buf_init(&vkey, BUNDLE_FILE_MAX);
+	buf_init(&src, 0);
+	if ((r = bundle_read(bundle, "seal", BUNDLE_FILE_MAX, &seal)) ||
+	    (r = bundle_read(bundle, "wrapped", BUNDLE_FILE_MAX, &wrapped)) ||
+	    (r = bundle_read(bundle, "vendor.pub", 4096, &vkey)))
+		goto out;
+	while (vkey.len && (vkey.p[vkey.len - 1] == '\n' || vkey.p[vkey.len - 1] == '\r'))
+		vkey.p[--vkey.len] = 0;
+	if (strlen(seal.p) != seal.len) {
+		r = err_set(ERR_PARSE, "import: the seal of bundle '%s' holds a NUL byte", bundle);
+		goto out;
+	}
+	/* take product and version from the seal's text, then open it as the catalogue would */
+	{
+		struct note_verifier *nv = NULL;
+		struct str text;
+		if ((r = note_verifier_parse(vkey.p, vkey.len, &nv)) ||
+		    (r = note_open(seal.p, seal.len, nv, &text))) {
+			note_verifier_free(nv);
+			r = err_set(ERR_AUTH, "import: the seal of bundle '%s' does not verify: %s", bundle, err_msg());
+			goto out;
+		}
+		note_verifier_free(nv);
+		if ((r = parse_seal_text(text, &sealed))) {
+			err_set(r, "import: the seal of bundle '%s': %s", bundle, err_msg());
+			goto out;
+		}
+		snprintf(row.product, sizeof(row.product), "%s", sealed.product);
+		snprintf(row.version, sizeof(row.version), "%s", sealed.version);
+		release_info_release(&sealed);
+	}
+	row.vendor_vkey = buf_detach(&vkey, NULL);
+	row.seal_note = buf_detach(&seal, NULL);
+	row.wrapped_key = (unsigned char *)buf_detach(&wrapped, &row.wrapped_len);
+	if ((r = release_seal_open(&row, &sealed))) {
+		err_set(r, "import: %s", err_msg());
+		goto out;
+	}
+	if ((r = exists(f, row.product, row.version)) || (r = check_vendor(f, row.product, row.vendor_vkey)))
+		goto out_sealed;
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(sealed.vault_dir, "r-", 2);
+	hex_encode(sealed.vault_dir + 2, rnd, sizeof(rnd));
+	if (buf_addf(&src, "%s/vault", bundle))
+		BUG("path");
+	if ((r = vault_sweep(vault_root)) || (r = vault_import(vault_root, src.p, sealed.vault_dir)))
+		goto out_sealed;
+	/* the catalogue row: the signed fields, the bundle's note, wrapped key and vendor key */
+	sealed.seal_note = row.seal_note;
+	sealed.wrapped_key = row.wrapped_key;
+	sealed.wrapped_len = row.wrapped_len;
+	row.seal_note = NULL;
+	row.wrapped_key = NULL;
+	snprintf(sealed.state, sizeof(sealed.state), "sealed");
+	if ((r = record(f, &sealed, vkey_name(sealed.vendor_vkey, actor, sizeof(actor)))))
+		goto out_sealed;
+	*out = sealed;
+	memset(&sealed, 0, sizeof(sealed));
+out_sealed:
+	release_info_release(&sealed);
+out:
+	release_info_release(&row);
+	buf_release(&seal);
+	buf_release(&wrapped);
+	buf_release(&vkey);
+	buf_release(&src);
+	free(vault_root);
+	return r;
+}
+
+/* The catalogue row's fields must be the signed ones. */
+static int check_row(const struct release_info *row, const struct release_info *sealed)
+{
+	if (strcmp(row->tree_sha256, sealed->tree_sha256) || strcmp(row->tree_sha1, sealed->tree_sha1) ||
+	    row->files != sealed->files || row->bytes != sealed->bytes)
+		return err_set(ERR_CORRUPT,
+			       "seal of '%s@%s' does not match the catalogue (product, version, ids or counts differ)",
+			       row->product, row->version);
+	if (row->sealed_at != sealed->sealed_at)
+		return err_set(ERR_CORRUPT, "seal of '%s@%s' has time %" PRId64 ", catalogue %" PRId64,
+			       row->product, row->version, sealed->sealed_at, row->sealed_at);
+	return 0;
 }
 
 /* vault_check's callback: re-hash each blob and look it up in the manifest by SHA-256. */
@@ -506,43 +958,24 @@ static int verify_blob(void *ctx, const unsigned char id[32], const void *p, siz
 }
 
 int release_verify(struct facility *f, const char *product, const char *version,
-		   const struct note_signer *vendor, struct verify_report *rep)
+		   const struct note_signer *vendor, const struct note_wrapper *wrap,
+		   struct verify_report *rep)
 {
-	struct release_info info;
-	struct note_verifier *nv = NULL;
+	struct release_info info, sealed = {0};
 	struct vault_key *key = NULL;
 	struct vault *v = NULL;
 	struct manifest *m = NULL;
 	struct verify_ctx vc = {0};
-	struct buf mb;
-	struct str text;
-	unsigned char id1[SHA1_LEN], id256[SHA256_LEN];
-	char h1[41], h256[65], *dir = NULL;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
-	buf_init(&mb, MANIFEST_MAX);
 	if ((r = release_get(f, product, version, &info)))
 		goto out_noinfo;
 	if ((r = release_check_vendor(&info, vendor)))
 		goto out;
-	if ((r = note_verifier_parse(info.vendor_vkey, strlen(info.vendor_vkey), &nv)) ||
-	    (r = note_open(info.seal_note, strlen(info.seal_note), nv, &text))) {
-		err_set(r, "seal of '%s@%s': %s", product, version, err_msg());
+	if ((r = release_seal_open(&info, &sealed)) || (r = check_row(&info, &sealed)))
 		goto out;
-	}
-	if ((r = check_seal_text(&info, text)))
-		goto out;
-	if (!info.wrapped_key) {
-		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
-		goto out;
-	}
-	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &key)))
-		goto out;
-	if ((r = release_vault_dir(f, &info, &dir)))
-		goto out;
-	if ((r = vault_open(dir, key, &v)) || (r = vault_get_meta(v, "manifest", &mb)) ||
-	    (r = manifest_decode(mb.p, mb.len, &m)))
+	if ((r = release_unwrap(&info, wrap, &key)) || (r = release_open_key(f, &info, key, &v, &m, NULL)))
 		goto out;
 	vc.m = m;
 	vc.n = manifest_count(m);
@@ -561,24 +994,11 @@ int release_verify(struct facility *f, const char *product, const char *version,
 			goto out;
 		}
 	}
-	if ((r = manifest_tree_ids(m, id1, id256)))
-		goto out;
-	hex_encode(h1, id1, sizeof(id1));
-	hex_encode(h256, id256, sizeof(id256));
-	if (strcmp(h256, info.tree_sha256) || strcmp(h1, info.tree_sha1)) {
-		r = err_set(ERR_CORRUPT, "'%s@%s': the vault's tree is %s, the seal says %s", product,
-			    version, h256, info.tree_sha256);
-		goto out;
-	}
-	if (manifest_bytes(m) != info.bytes || vc.n != info.files) {
-		r = err_set(ERR_CORRUPT, "'%s@%s': the vault holds %zu files, the seal says %" PRIu64,
-			    product, version, vc.n, info.files);
-		goto out;
-	}
 	rep->files = vc.n;
 	rep->objects = vc.objects;
 	rep->bytes = manifest_bytes(m);
 out:
+	release_info_release(&sealed);
 	release_info_release(&info);
 out_noinfo:
 	free(vc.by_id);
@@ -586,42 +1006,23 @@ out_noinfo:
 	manifest_free(m);
 	vault_close(v);
 	vault_key_free(key);
-	note_verifier_free(nv);
-	buf_release(&mb);
-	free(dir);
 	return r;
 }
 
 int release_open(struct facility *f, const char *product, const char *version,
-		 const struct note_signer *vendor, struct release_opened *o)
+		 const struct note_signer *vendor, const struct note_wrapper *wrap,
+		 struct release_opened *o)
 {
 	struct release_info info;
-	struct buf mb;
-	char *dir = NULL;
 	int r;
 	memset(o, 0, sizeof(*o));
-	buf_init(&mb, INDEX_MAX);
 	if ((r = release_get(f, product, version, &info)))
-		goto out_noinfo;
-	if ((r = release_check_vendor(&info, vendor)))
-		goto out;
-	if (!info.wrapped_key) {
-		r = err_set(ERR_DENIED, "'%s@%s' has been shredded; it can never be opened", product, version);
-		goto out;
-	}
-	if ((r = release_vault_dir(f, &info, &dir)))
-		goto out;
-	if ((r = vault_key_unwrap(info.wrapped_key, info.wrapped_len, note_signer_secret(vendor), &o->key)) ||
-	    (r = vault_open(dir, o->key, &o->v)) || (r = vault_get_meta(o->v, "manifest", &mb)) ||
-	    (r = manifest_decode(mb.p, mb.len, &o->m)))
-		goto out;
-out:
+		return r;
+	if (!(r = release_check_vendor(&info, vendor)) && !(r = release_unwrap(&info, wrap, &o->key)))
+		r = release_open_key(f, &info, o->key, &o->v, &o->m, NULL);
 	release_info_release(&info);
-out_noinfo:
 	if (r)
 		release_opened_release(o);
-	buf_release(&mb);
-	free(dir);
 	return r;
 }
 

@@ -188,11 +188,9 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	struct vault_key *k = NULL;
 	struct release_info info = {0};
 	struct room *rm = NULL;
-	struct buf mb;
 	struct loader *ld;
 	pthread_t th;
 	pthread_attr_t attr;
-	char *vdir = NULL;
 	int r;
 
 	*out = NULL;
@@ -216,7 +214,6 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 		return 0;
 	}
 	/* open under the lock: one open per release, others wait for it */
-	buf_init(&mb, INDEX_MAX);
 	rm = xcalloc(1, sizeof(*rm));
 	pthread_mutex_init(&rm->ix_mu, NULL);
 	pthread_cond_init(&rm->ix_cv, NULL);
@@ -224,12 +221,9 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
 	rm->key = k;
 	k = NULL;
-	if ((r = release_get(f, product, version, &info)))
-		goto out;
-	if ((r = release_vault_dir(f, &info, &vdir)))
-		goto out;
-	if ((r = vault_open(vdir, rm->key, &rm->v)) || (r = vault_get_meta(rm->v, "manifest", &mb)) ||
-	    (r = manifest_decode(mb.p, mb.len, &rm->m)))
+	/* every open re-checks the seal: signature, wrapped key, both tree ids (release_open_key) */
+	if ((r = release_get(f, product, version, &info)) ||
+	    (r = release_open_key(f, &info, rm->key, &rm->v, &rm->m, NULL)))
 		goto out;
 	if (rs->n_rooms >= ROOMS_MAX) {
 		r = err_set(ERR_TOOBIG, "too many open releases");
@@ -264,10 +258,6 @@ out:
 done:
 	vault_key_free(k);
 	release_info_release(&info);
-	if (mb.p && mb.cap)
-		sodium_memzero(mb.p, mb.cap);
-	buf_release(&mb);
-	free(vdir);
 	return r;
 }
 

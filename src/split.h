@@ -14,7 +14,7 @@
  * length-checked messages (wire.h). When the room dies, the requests in flight fail with
  * 503 and the supervisor starts a new room with new socketpairs, which it hands to the
  * front (SCM_RIGHTS); the keys held by the room that died are gone with it (a release
- * unlocked with `sealroom unlock` must be unlocked again; --vendor-key unlocks again).
+ * unlocked with `sealroom unlock` needs a new request and response; the demo unlocks again).
  */
 #ifndef SEALROOM_SPLIT_H
 #define SEALROOM_SPLIT_H

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "gitobj.h"
 #include "vault.h"
 
 #define IDX_MAGIC "sealvidx"
@@ -272,13 +273,19 @@ int vault_key_from_bytes(const unsigned char raw[VAULT_KEY_LEN], struct vault_ke
 	return 0;
 }
 
+int vault_key_bytes(const struct vault_key *k, unsigned char raw[VAULT_KEY_LEN])
+{
+	memcpy(raw, k->k, VAULT_KEY_LEN);
+	return 0;
+}
+
 void vault_key_free(struct vault_key *k)
 {
 	if (k)
 		sodium_free(k); /* wipes before unmapping */
 }
 
-/* The 8-byte key id in a wrapped key: the start of SHA-256 of the vendor's Ed25519 pk. */
+/* The 8-byte key id in a wrapped key: the start of SHA-256 of the X25519 wrapping key. */
 static void wrap_key_id(const unsigned char pk[32], unsigned char id[8])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -286,33 +293,25 @@ static void wrap_key_id(const unsigned char pk[32], unsigned char id[8])
 	memcpy(id, h, 8);
 }
 
-int vault_key_wrap(const struct vault_key *k, const unsigned char vendor_ed25519_pk[32],
-		   struct buf *wrapped)
+int vault_key_wrap(const struct vault_key *k, const unsigned char wrap_pk[32], struct buf *wrapped)
 {
-	unsigned char xpk[crypto_box_PUBLICKEYBYTES];
 	unsigned char out[VAULT_WRAPPED_LEN];
 	int r = sodium_ready();
 	if (r)
 		return r;
-	if (crypto_sign_ed25519_pk_to_curve25519(xpk, vendor_ed25519_pk) != 0)
-		return err_set(ERR_AUTH, "vault: the vendor key is not a valid ed25519 public key");
-	memcpy(out, "srk1", 4);
-	wrap_key_id(vendor_ed25519_pk, out + 4);
-	if (crypto_box_seal(out + 12, k->k, VAULT_KEY_LEN, xpk) != 0)
-		return err_set(ERR_AUTH, "vault: cannot wrap the data key to the vendor key");
+	memcpy(out, "srk2", 4);
+	wrap_key_id(wrap_pk, out + 4);
+	if (crypto_box_seal(out + 12, k->k, VAULT_KEY_LEN, wrap_pk) != 0)
+		return err_set(ERR_AUTH, "vault: cannot wrap the data key to the wrapping key");
 	return buf_add(wrapped, out, sizeof(out));
 }
 
-/*
- * Open a wrapped key. The secret key is converted to X25519 in sodium_malloc memory, wiped
- * before return. ERR_AUTH with the reason (length, magic, key id, damage).
- */
-int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char vendor_ed25519_sk[64],
-		     struct vault_key **out)
+/* Open a wrapped key with the X25519 pair (pk, sk). ERR_AUTH with the reason. */
+int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char wrap_pk[32],
+		     const unsigned char wrap_sk[32], struct vault_key **out)
 {
 	const unsigned char *w = wrapped;
-	unsigned char xpk[crypto_box_PUBLICKEYBYTES], kid[8];
-	unsigned char *xsk = NULL;
+	unsigned char kid[8];
 	struct vault_key *k = NULL;
 	int r = sodium_ready();
 	if (r)
@@ -320,32 +319,47 @@ int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char vendor
 	if (len != VAULT_WRAPPED_LEN)
 		return err_set(ERR_AUTH, "vault: wrapped key is %zu bytes, expected %d (truncated or damaged)",
 			       len, VAULT_WRAPPED_LEN);
-	if (memcmp(w, "srk1", 4) != 0)
-		return err_set(ERR_AUTH, "vault: wrapped key is not a sealroom wrapped key ('srk1')");
-	wrap_key_id(vendor_ed25519_sk + 32, kid);
+	if (memcmp(w, "srk2", 4) != 0)
+		return err_set(ERR_AUTH, "vault: wrapped key is not a sealroom wrapped key ('srk2')");
+	wrap_key_id(wrap_pk, kid);
 	if (sodium_memcmp(kid, w + 4, 8) != 0)
-		return err_set(ERR_AUTH, "vault: the data key was wrapped for another vendor key");
-	if (crypto_sign_ed25519_pk_to_curve25519(xpk, vendor_ed25519_sk + 32) != 0)
-		return err_set(ERR_AUTH, "vault: the vendor secret key is not a valid ed25519 key");
-	xsk = sodium_malloc(crypto_box_SECRETKEYBYTES);
-	if (!xsk)
-		BUG("out of locked memory");
-	if (crypto_sign_ed25519_sk_to_curve25519(xsk, vendor_ed25519_sk) != 0) {
-		r = err_set(ERR_AUTH, "vault: the vendor secret key is not a valid ed25519 key");
-		goto out;
-	}
+		return err_set(ERR_AUTH, "vault: the data key was wrapped for another wrapping key");
 	k = key_alloc();
-	if (crypto_box_seal_open(k->k, w + 12, VAULT_WRAPPED_LEN - 12, xpk, xsk) != 0) {
-		r = err_set(ERR_AUTH, "vault: wrapped key failed to open (damaged, or not for this vendor key)");
-		goto out;
+	if (crypto_box_seal_open(k->k, w + 12, VAULT_WRAPPED_LEN - 12, wrap_pk, wrap_sk) != 0) {
+		vault_key_free(k);
+		return err_set(ERR_AUTH, "vault: wrapped key failed to open (damaged, or not for this wrapping key)");
 	}
 	sodium_mprotect_readonly(k);
 	*out = k;
-	k = NULL;
-out:
-	sodium_free(xsk);
-	vault_key_free(k);
-	return r;
+	return 0;
+}
+
+int vault_key_seal_to(const struct vault_key *k, const unsigned char pk[32],
+		      unsigned char box[VAULT_SEALED_KEY_LEN])
+{
+	int r = sodium_ready();
+	if (r)
+		return r;
+	if (crypto_box_seal(box, k->k, VAULT_KEY_LEN, pk) != 0)
+		return err_set(ERR_AUTH, "vault: cannot seal the data key to the server's key");
+	return 0;
+}
+
+int vault_key_open_from(const unsigned char box[VAULT_SEALED_KEY_LEN],
+			const unsigned char pk[32], const unsigned char sk[32], struct vault_key **out)
+{
+	struct vault_key *k;
+	int r = sodium_ready();
+	if (r)
+		return r;
+	k = key_alloc();
+	if (crypto_box_seal_open(k->k, box, VAULT_SEALED_KEY_LEN, pk, sk) != 0) {
+		vault_key_free(k);
+		return err_set(ERR_AUTH, "vault: the data key sealed to the server's key does not open");
+	}
+	sodium_mprotect_readonly(k);
+	*out = k;
+	return 0;
 }
 
 /* ---- writer ---- */
@@ -1011,6 +1025,144 @@ int vault_sweep(const char *vault_root)
 	return r;
 }
 
+/* Is name a file a release folder holds ("index" or "pack-NNNNNN")? */
+static int release_file_name(const char *name)
+{
+	if (!strcmp(name, "index"))
+		return 1;
+	if (strncmp(name, "pack-", 5) || strlen(name) != 11)
+		return 0;
+	for (int i = 5; i < 11; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Copy the regular file src_dir_fd/name (never through a link) to dst_fd/name, fsync'd. */
+static int copy_file(int src_dir_fd, const char *src_dir, int dst_fd, const char *name)
+{
+	char block[65536];
+	struct stat st;
+	int in = openat(src_dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, r = 0;
+	if (in < 0 && errno == ELOOP)
+		return err_set(ERR_CORRUPT, "vault: '%s/%s' is a link, not a regular file", src_dir, name);
+	if (in < 0)
+		return err_set(ERR_IO, "vault: cannot open '%s/%s': %s", src_dir, name, strerror(errno));
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = err_set(ERR_CORRUPT, "vault: '%s/%s' is not a regular file", src_dir, name);
+		goto out;
+	}
+	out = openat(dst_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = err_set(ERR_IO, "vault: cannot create a copy of '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, block, sizeof(block));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(ERR_IO, "vault: cannot read '%s/%s': %s", src_dir, name, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, block + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r = err_set(ERR_IO, "vault: cannot write a copy of '%s': %s", name, strerror(errno));
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (!r && fsync(out) < 0)
+		r = err_set(ERR_IO, "vault: cannot sync a copy of '%s': %s", name, strerror(errno));
+out:
+	close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+int vault_import(const char *vault_root, const char *src_dir, const char *name)
+{
+	unsigned char rnd[8];
+	char hex[17];
+	struct buf tmp;
+	struct stat st;
+	struct dirent *e;
+	char *final = NULL;
+	DIR *d = NULL;
+	int root_fd = -1, dst_fd = -1, r, have_index = 0;
+	if ((r = valid_release_name(name)))
+		return r;
+	if (mkdir(vault_root, 0700) < 0 && errno != EEXIST)
+		return err_set(ERR_IO, "vault: cannot create '%s': %s", vault_root, strerror(errno));
+	buf_init(&tmp, 0);
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(hex, rnd, sizeof(rnd));
+	if (buf_addf(&tmp, ".tmp-%ld-%s", (long)getpid(), hex))
+		BUG("name");
+	if (lstat(src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = err_set(ERR_NOTFOUND, "vault: '%s' is not a release folder", src_dir);
+		goto out;
+	}
+	root_fd = open(vault_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || !(d = opendir(src_dir))) {
+		r = err_set(ERR_IO, "vault: cannot open '%s': %s", root_fd < 0 ? vault_root : src_dir,
+			    strerror(errno));
+		goto out;
+	}
+	if (mkdirat(root_fd, tmp.p, 0700) < 0 ||
+	    (dst_fd = openat(root_fd, tmp.p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = err_set(ERR_IO, "vault: cannot create '%s/%s': %s", vault_root, tmp.p, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (!release_file_name(e->d_name)) {
+			r = err_set(ERR_CORRUPT, "vault: unexpected file '%s' in '%s'", e->d_name, src_dir);
+			goto out;
+		}
+		have_index |= !strcmp(e->d_name, "index");
+		if ((r = copy_file(dirfd(d), src_dir, dst_fd, e->d_name)))
+			goto out;
+	}
+	if (!have_index) {
+		r = err_set(ERR_CORRUPT, "vault: '%s' has no index", src_dir);
+		goto out;
+	}
+	if (fsync(dst_fd) < 0) {
+		r = err_set(ERR_IO, "vault: cannot sync '%s/%s': %s", vault_root, tmp.p, strerror(errno));
+		goto out;
+	}
+	final = path_join(vault_root, name);
+	if (renameat2(root_fd, tmp.p, root_fd, name, RENAME_NOREPLACE) < 0) {
+		r = err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "vault: cannot rename into '%s': %s", final,
+			    strerror(errno));
+		goto out;
+	}
+	buf_reset(&tmp);
+	r = fsync_dir(vault_root);
+out:
+	if (d)
+		closedir(d);
+	if (dst_fd >= 0)
+		close(dst_fd);
+	if (tmp.len && root_fd >= 0 && remove_flat_dir(root_fd, tmp.p)) {
+		/* a sweep removes what is left */
+	}
+	if (root_fd >= 0)
+		close(root_fd);
+	buf_release(&tmp);
+	free(final);
+	return r;
+}
+
 /* Rename the release aside to a .tmp- name first, so a crash leaves only sweepable debris. */
 int vault_remove(const char *vault_root, const char *name)
 {
@@ -1444,7 +1596,26 @@ int vault_get(struct vault *v, const unsigned char id[32], struct buf *out)
 		return err_set(ERR_NOTFOUND, "vault: object '%s' is not in release '%s'", hex,
 			       v->dir);
 	}
-	return read_object(v, o, out);
+	{
+		/* whoever holds the data key could re-encrypt another text under this id: the
+		 * bytes must hash to it */
+		size_t start = out->len;
+		unsigned char got[32];
+		int r = read_object(v, o, out);
+		if (r)
+			return r;
+		gitobj_blob_sha256(out->p + start, out->len - start, got);
+		if (memcmp(got, id, 32)) {
+			char hex[65];
+			hex_encode(hex, id, 32);
+			sodium_memzero(out->p + start, out->len - start);
+			out->len = start;
+			out->p[start] = 0;
+			return err_set(ERR_CORRUPT, "vault: object %s of '%s' does not hash to its id", hex,
+				       v->dir);
+		}
+	}
+	return 0;
 }
 
 int vault_get_meta(struct vault *v, const char *name, struct buf *out)

@@ -3,8 +3,8 @@
  *
  * Each sealed release has its own random 32-byte data key (struct vault_key, held in
  * sodium_malloc memory and wiped on free). The key is only ever stored wrapped to the
- * vendor's Ed25519 public key (an X25519 sealed box), so the facility operator cannot read
- * a release without the vendor. Every object is zstd-compressed, then encrypted with
+ * vendor's X25519 wrapping key (a sealed box), so the facility operator cannot read a
+ * release without the vendor. Every object is zstd-compressed, then encrypted with
  * XChaCha20-Poly1305-IETF under a fresh random nonce, its associated data binding the
  * release, the object's id or name, its compression method and its size.
  *
@@ -29,7 +29,7 @@
 #include "err.h"
 
 #define VAULT_KEY_LEN 32
-/* Bytes of a wrapped key: "srk1" + 8-byte key id + crypto_box_seal of the 32-byte key. */
+/* Bytes of a wrapped key: "srk2" + 8-byte key id + crypto_box_seal of the 32-byte key. */
 #define VAULT_WRAPPED_LEN 92
 /* The largest object (uncompressed) the vault accepts. */
 #define VAULT_OBJECT_MAX ((size_t)1 << 30)
@@ -46,21 +46,28 @@ int vault_key_new(struct vault_key **out) WUR;
 /* A key from raw bytes (e.g. kept in another locked buffer); the caller wipes its copy. */
 int vault_key_from_bytes(const unsigned char raw[VAULT_KEY_LEN], struct vault_key **out) WUR;
 void vault_key_free(struct vault_key *k);
+/* Copy the key's raw bytes into raw (another locked buffer, e.g. the keyring's). */
+int vault_key_bytes(const struct vault_key *k, unsigned char raw[VAULT_KEY_LEN]) WUR;
 
 /*
- * Wrap the data key to the vendor's Ed25519 public key (converted to X25519, then
- * crypto_box_seal). Appends VAULT_WRAPPED_LEN bytes to wrapped. ERR_AUTH when the public
- * key is not a valid Ed25519 point.
+ * Wrap the data key to the vendor's X25519 wrapping key (crypto_box_seal). Appends
+ * VAULT_WRAPPED_LEN bytes to wrapped.
  */
-int vault_key_wrap(const struct vault_key *k, const unsigned char vendor_ed25519_pk[32],
-		   struct buf *wrapped) WUR;
+int vault_key_wrap(const struct vault_key *k, const unsigned char wrap_pk[32], struct buf *wrapped) WUR;
 /*
- * Unwrap with the vendor's Ed25519 secret key (libsodium's 64-byte seed+pk form).
- * ERR_AUTH saying why: truncated or not a wrapped key, wrapped for another vendor key,
- * or damaged. *out is set only on success.
+ * Unwrap with the vendor's X25519 wrapping key pair. ERR_AUTH saying why: truncated or
+ * not a wrapped key, wrapped for another wrapping key, or damaged. *out only on success.
  */
-int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char vendor_ed25519_sk[64],
-		     struct vault_key **out) WUR;
+int vault_key_unwrap(const void *wrapped, size_t len, const unsigned char wrap_pk[32],
+		     const unsigned char wrap_sk[32], struct vault_key **out) WUR;
+/* Bytes of a data key sealed to a one-time X25519 key (an unlock response). */
+#define VAULT_SEALED_KEY_LEN (VAULT_KEY_LEN + 48)
+/* Seal the data key to the X25519 public key pk (the server's one-time key). */
+int vault_key_seal_to(const struct vault_key *k, const unsigned char pk[32],
+		      unsigned char box[VAULT_SEALED_KEY_LEN]) WUR;
+/* Open a data key sealed to (pk, sk); ERR_AUTH when it does not open. */
+int vault_key_open_from(const unsigned char box[VAULT_SEALED_KEY_LEN], const unsigned char pk[32],
+			const unsigned char sk[32], struct vault_key **out) WUR;
 
 struct vault_writer;
 
@@ -101,6 +108,14 @@ void vault_writer_abort(struct vault_writer *w);
  */
 #define VAULT_SWEEP_IDLE (10 * 60)
 int vault_sweep(const char *vault_root) WUR;
+/*
+ * Copy a committed release folder src_dir (from a bundle made elsewhere) into
+ * vault_root/<name>: only its "index" and "pack-NNNNNN" files, regular files read without
+ * following links; anything else is ERR_CORRUPT. Copied under a .tmp- name, fsync'd,
+ * renamed into place without replacing. It is authenticated later, by vault_open with its
+ * key.
+ */
+int vault_import(const char *vault_root, const char *src_dir, const char *name) WUR;
 /* Remove a committed release folder (first renamed aside, so a crash leaves no half). */
 int vault_remove(const char *vault_root, const char *name) WUR;
 

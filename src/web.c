@@ -607,20 +607,23 @@ static int list_one(void *ctx, const struct grant_info *g)
 {
 	struct rel_list *l = ctx;
 	struct buf *b = &l->q->rs->body;
-	struct release_info info = {0};
+	struct release_info row = {0}, info = {0};
 	char sealed[32], until[32];
-	int locked;
-	if (release_get(l->q->f, g->product, g->version, &info))
+	int locked, bad;
+	if (release_get(l->q->f, g->product, g->version, &row))
 		return 0;
+	/* the ids shown are the signed ones, never the row's */
+	bad = release_seal_open(&row, &info) != 0;
 	locked = !rooms_unlocked(l->q->w->rooms, g->product, g->version, l->q->now);
 	policy_format_time(info.sealed_at, sealed, sizeof(sealed));
 	policy_format_time(g->valid_until, until, sizeof(until));
 	if (buf_addstr(b, "<tr><td><a class=\"release\" href=\"") || rel_url(b, g->product, g->version, "tree") ||
 	    buf_addstr(b, "\">") || esc(b, g->product) || buf_addch(b, '@') || esc(b, g->version) ||
 	    buf_addf(b, "</a>%s</td><td class=\"id\">%s<br>%s</td><td>", locked ? " <em>(locked)</em>" : "",
-		     info.tree_sha256, info.tree_sha1) ||
-	    esc(b, info.vendor_vkey) ||
-	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 " files</td><td>%s</td><td>", sealed, info.files, until))
+		     bad ? "<em>the seal does not verify</em>" : info.tree_sha256, bad ? "" : info.tree_sha1) ||
+	    esc(b, row.vendor_vkey) ||
+	    buf_addf(b, "</td><td>%s</td><td>%" PRIu64 " files</td><td>%s</td><td>", bad ? "" : sealed, info.files,
+		     until))
 		l->err = ERR_TOOBIG;
 	if (!l->err) {
 		char prev[RELEASE_NAME_MAX + 1];
@@ -632,6 +635,7 @@ static int list_one(void *ctx, const struct grant_info *g)
 			l->err = ERR_TOOBIG;
 	}
 	l->n++;
+	release_info_release(&row);
 	release_info_release(&info);
 	return l->err;
 }

@@ -96,9 +96,13 @@ expect_ok "releases shows halted" "$SR" releases
 check "state halted" grep -q '^fw@1.0  halted' "$T/out"
 
 # unlock without a server
-expect_fail "unlock: no server" 1 "no server listens at" "$SR" unlock fw@2.0 --vendor-key "$T/v.key"
-expect_fail "unlock: wrong key" 1 "key 'other' did not seal 'fw@2.0'" "$SR" unlock fw@2.0 --vendor-key "$T/o.key"
-expect_fail "unlock: bad duration" 2 "duration '3y'" "$SR" unlock fw@2.0 --vendor-key "$T/v.key" --for 3y
+expect_fail "unlock: no server" 1 "no server listens at" "$SR" unlock request fw@2.0 --out "$T/req"
+check "unlock: no request file without a server" test ! -e "$T/req"
+# another key's response is refused by the server (tests/cli/0402-offline-unlock.sh); the
+# facility's side never takes a vendor key at all
+expect_fail "unlock: the facility takes no vendor key" 2 "never holds the vendor's key" "$SR" unlock request fw@2.0 --vendor-key "$T/o.key" --out "$T/req"
+expect_fail "unlock: bad duration" 2 "duration '3y'" "$SR" unlock request fw@2.0 --for 3y --out "$T/req"
+expect_fail "unlock: no subcommand" 2 "wants 'request P@V'" "$SR" unlock fw@2.0
 
 # shred
 expect_fail "shred without key" 2 "--vendor-key FILE is required" "$SR" shred fw@2.0 --as vera
@@ -110,7 +114,13 @@ cp "$T/out" "$T/cert"
 check "wrapped key gone" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT wrapped_key IS NULL, state FROM releases WHERE version = '2.0'\" | grep -qx '1|shredded'"
 check "certificate logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%destruction/v1%'\" | grep -qx 1"
 expect_fail "shred twice" 1 "'fw@2.0' was shredded" "$SR" shred fw@2.0 --as vera --vendor-key "$T/v.key"
-expect_fail "unlock shredded" 1 "shredded" "$SR" unlock fw@2.0 --vendor-key "$T/v.key"
+PORT=$((20000 + $$ % 20000))
+"$SR" serve --insecure-http --listen "127.0.0.1:$PORT" >/dev/null 2>"$T/serve.err" &
+SERVE=$!
+for i in $(seq 1 50); do [ -S "$T/fac/keyring.sock" ] && break; sleep 0.1; done
+expect_fail "unlock shredded" 1 "shredded" "$SR" unlock request fw@2.0 --out "$T/req"
+expect_fail "unlock halted" 1 "halted" "$SR" unlock request fw@1.0 --out "$T/req"
+kill $SERVE; wait $SERVE 2>/dev/null
 
 # accounts
 expect_ok "user unlock" "$SR" user unlock rita

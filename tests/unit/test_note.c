@@ -76,6 +76,56 @@ TEST(sign_and_open)
 	buf_release(&note);
 }
 
+TEST(wrap_keys)
+{
+	struct buf sk, pk, again, name;
+	struct note_wrapper *w = NULL, *w2 = NULL;
+	unsigned char raw[32], scal[32];
+	buf_init(&sk, 4096);
+	buf_init(&pk, 4096);
+	buf_init(&again, 4096);
+	buf_init(&name, 4096);
+	CHECK(note_wrap_generate("a+b", &sk, &pk) == ERR_USAGE);
+	CHECK(note_wrap_generate("acme.example", &sk, &pk) == 0);
+	CHECK(strncmp(sk.p, "PRIVATE+WRAP+acme.example+", 26) == 0);
+	CHECK(note_wrapper_parse(sk.p, sk.len, &w) == 0);
+	CHECK(note_wrapper_pkey(w, &again) == 0);
+	CHECK_EQ_STR(again.p, pk.p);
+	CHECK(note_wrap_public_parse(pk.p, pk.len, raw, &name) == 0);
+	CHECK_EQ_STR(name.p, "acme.example");
+	CHECK(memcmp(raw, note_wrapper_public(w), 32) == 0);
+	/* the public key is the X25519 base-point multiple of the secret (libsodium as oracle) */
+	CHECK(crypto_scalarmult_base(scal, note_wrapper_secret(w)) == 0 && memcmp(scal, raw, 32) == 0);
+	/* a signing key line is not a wrapping key and the reverse */
+	{
+		struct buf ssk, svk;
+		struct note_verifier *v = NULL;
+		buf_init(&ssk, 4096);
+		buf_init(&svk, 4096);
+		CHECK(note_key_generate("acme.example", &ssk, &svk) == 0);
+		CHECK(note_wrap_public_parse(svk.p, svk.len, raw, NULL) == ERR_PARSE);
+		CHECK(note_wrapper_parse(ssk.p, ssk.len, &w2) == ERR_PARSE);
+		CHECK(note_verifier_parse(pk.p, pk.len, &v) == ERR_PARSE);
+		buf_release(&ssk);
+		buf_release(&svk);
+	}
+	/* a changed name or key no longer matches the hash */
+	{
+		char *p = strchr(pk.p, '+');
+		p[-1] = p[-1] == 'e' ? 'f' : 'e';
+		CHECK(note_wrap_public_parse(pk.p, pk.len, raw, NULL) == ERR_CORRUPT);
+		p[-1] = 'e';
+		sk.p[13] = sk.p[13] == 'a' ? 'b' : 'a';
+		CHECK(note_wrapper_parse(sk.p, sk.len, &w2) == ERR_CORRUPT && w2 == NULL);
+	}
+	CHECK(note_wrapper_parse("PRIVATE+WRAP+a+00000000+AAAA", 28, &w2) == ERR_PARSE);
+	note_wrapper_free(w);
+	buf_release(&sk);
+	buf_release(&pk);
+	buf_release(&again);
+	buf_release(&name);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -83,5 +133,6 @@ int main(void)
 	RUN(spec_example);
 	RUN(readme_matches);
 	RUN(sign_and_open);
+	RUN(wrap_keys);
 	return test_done();
 }

@@ -33,6 +33,20 @@ static void seal(const char *version)
 	o.product = "fw";
 	o.version = version;
 	o.vendor = vkey;
+	{
+		static struct buf wpk;
+		static int made;
+		if (!made) {
+			struct buf wsk;
+			buf_init(&wsk, 4096);
+			buf_init(&wpk, 4096);
+			if (note_wrap_generate("acme", &wsk, &wpk))
+				abort();
+			buf_release(&wsk);
+			made = 1;
+		}
+		o.wrap_pkey = wpk.p;
+	}
 	ingest_opts_default(&o.ingest);
 	if (release_seal(fac, src, &o, &info)) {
 		fprintf(stderr, "seal: %s\n", err_msg());

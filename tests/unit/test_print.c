@@ -158,6 +158,20 @@ int main(void)
 	o.product = "fw";
 	o.version = "1.0";
 	o.vendor = vendor;
+	{
+		static struct buf wpk;
+		static int made;
+		if (!made) {
+			struct buf wsk;
+			buf_init(&wsk, 4096);
+			buf_init(&wpk, 4096);
+			if (note_wrap_generate("acme", &wsk, &wpk))
+				abort();
+			buf_release(&wsk);
+			made = 1;
+		}
+		o.wrap_pkey = wpk.p;
+	}
 	ingest_opts_default(&o.ingest);
 	if (facility_init(dir, "print.test") || facility_open(dir, &fac) ||
 	    release_seal(fac, src, &o, &info) || policy_org_add(fac, "acme", "vendor", "t") ||

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gitobj.h"
 #include "hash.h"
 #include "vault.h"
 #include "test.h"
@@ -87,7 +88,7 @@ static void fill_text(unsigned char *p, size_t len, unsigned seed)
 /* id = SHA-256 of the data, as the verifier will re-hash it */
 static int put_data(struct vault_writer *w, const void *p, size_t len, unsigned char id[32])
 {
-	sha256(p, len, id);
+	gitobj_blob_sha256(p, len, id);
 	return vault_put(w, id, p, len);
 }
 
@@ -95,7 +96,7 @@ static int cb_rehash(void *ctx, const unsigned char id[32], const void *p, size_
 {
 	unsigned char h[32];
 	size_t *n = ctx;
-	sha256(p, len, h);
+	gitobj_blob_sha256(p, len, h);
 	if (memcmp(h, id, 32) != 0)
 		return err_set(ERR_CORRUPT, "test: object does not hash to its id");
 	(*n)++;
@@ -139,36 +140,46 @@ static int open_check(const char *dir, const struct vault_key *k)
 
 TEST(wrap_unwrap)
 {
-	unsigned char pk[32], sk[64], pk2[32], sk2[64];
+	unsigned char pk[32], sk[32], pk2[32], sk2[32], box[VAULT_SEALED_KEY_LEN];
 	struct vault_key *k, *k2 = NULL, *k3 = NULL;
 	struct buf wr;
 	char *root = tmpdir(), *dir;
 	unsigned char ids[5][32];
-	crypto_sign_keypair(pk, sk);
-	crypto_sign_keypair(pk2, sk2);
+	crypto_box_keypair(pk, sk);
+	crypto_box_keypair(pk2, sk2);
 	buf_init(&wr, 0);
 	CHECK(vault_key_new(&k) == 0);
 	CHECK(vault_key_wrap(k, pk, &wr) == 0);
 	CHECK(wr.len == VAULT_WRAPPED_LEN);
-	CHECK(vault_key_unwrap(wr.p, wr.len, sk, &k2) == 0);
+	CHECK(vault_key_unwrap(wr.p, wr.len, pk, sk, &k2) == 0);
 	/* the unwrapped key opens what the original sealed */
 	dir = small_vault(root, k, ids);
 	CHECK(open_check(dir, k2) == 0);
-	/* wrong vendor key */
-	CHECK(vault_key_unwrap(wr.p, wr.len, sk2, &k3) == ERR_AUTH);
-	CHECK(strstr(err_msg(), "another vendor key") != NULL);
+	/* wrong wrapping key */
+	CHECK(vault_key_unwrap(wr.p, wr.len, pk2, sk2, &k3) == ERR_AUTH);
+	CHECK(strstr(err_msg(), "another wrapping key") != NULL);
 	CHECK(k3 == NULL);
+	/* the right key id, the wrong secret */
+	CHECK(vault_key_unwrap(wr.p, wr.len, pk, sk2, &k3) == ERR_AUTH && k3 == NULL);
 	/* truncated */
-	CHECK(vault_key_unwrap(wr.p, wr.len - 1, sk, &k3) == ERR_AUTH);
+	CHECK(vault_key_unwrap(wr.p, wr.len - 1, pk, sk, &k3) == ERR_AUTH);
 	CHECK(strstr(err_msg(), "truncated") != NULL);
-	CHECK(vault_key_unwrap(wr.p, 0, sk, &k3) == ERR_AUTH);
+	CHECK(vault_key_unwrap(wr.p, 0, pk, sk, &k3) == ERR_AUTH);
 	/* damaged at every byte */
 	for (size_t i = 0; i < wr.len; i++) {
 		wr.p[i] ^= 0x20;
-		CHECK(vault_key_unwrap(wr.p, wr.len, sk, &k3) == ERR_AUTH);
-		CHECK(strstr(err_msg(), "wrapped") != NULL || strstr(err_msg(), "vendor key"));
+		CHECK(vault_key_unwrap(wr.p, wr.len, pk, sk, &k3) == ERR_AUTH);
+		CHECK(strstr(err_msg(), "wrapped") != NULL || strstr(err_msg(), "wrapping key"));
 		wr.p[i] ^= 0x20;
 	}
+	/* sealed to a one-time key: opens with that pair only, and not when damaged */
+	CHECK(vault_key_seal_to(k, pk2, box) == 0);
+	CHECK(vault_key_open_from(box, pk, sk, &k3) == ERR_AUTH && k3 == NULL);
+	box[40] ^= 1;
+	CHECK(vault_key_open_from(box, pk2, sk2, &k3) == ERR_AUTH && k3 == NULL);
+	box[40] ^= 1;
+	CHECK(vault_key_open_from(box, pk2, sk2, &k3) == 0);
+	CHECK(open_check(dir, k3) == 0);
 	/* a different data key cannot open the vault */
 	vault_key_free(k3);
 	CHECK(vault_key_new(&k3) == 0);
@@ -220,7 +231,7 @@ TEST(round_trip_many)
 		CHECK(vault_open(hdir, k, &hv) == 0);
 		buf_reset(&out);
 		fill_text(h, huge, 9);
-		sha256(h, huge, hid);
+		gitobj_blob_sha256(h, huge, hid);
 		CHECK(vault_get(hv, hid, &out) == 0 && out.len == huge && !memcmp(out.p, h, huge));
 		vault_close(hv);
 		free(hdir);
@@ -725,7 +736,7 @@ static void *reader_main(void *arg)
 			r->failed = -1;
 			break;
 		}
-		sha256(out.p, out.len, h);
+		gitobj_blob_sha256(out.p, out.len, h);
 		if (memcmp(h, r->ids[i], 32)) {
 			r->failed = -1;
 			break;
