@@ -82,6 +82,8 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 		goto out;
 	/* load the unlocked releases' search indexes while the first pages are served */
 	web_preload(w, (int64_t)time(NULL));
+	if ((r = web_log_tick(w)))
+		goto out;
 	ready(ready_fd);
 	for (int tick = 1;; tick++) {
 		/* every 2 s: open releases unlocked since (`sealroom unlock`); every 30 s: expire */
@@ -92,6 +94,8 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
 			break;
 		web_preload(w, (int64_t)time(NULL));
+		if (web_log_tick(w))
+			fprintf(stderr, "sealroom serve: cannot sign a checkpoint: %s\n", err_msg());
 		if (tick % 15 == 0)
 			web_expire(w, (int64_t)time(NULL));
 	}

@@ -1404,14 +1404,38 @@ out:
 	return r;
 }
 
+static void load_session(struct req *q);
+
+int web_log_tick(struct web *w)
+{
+	struct buf cp;
+	int r;
+	buf_init(&cp, 0);
+	r = logdb_checkpoint(w->log, &cp, NULL);
+	buf_release(&cp);
+	return r;
+}
+
+/*
+ * The log's shape is public (checkpoints, hash tiles); its entries are not: each names a
+ * lab's queries, paths and logins. Entry bundles go only to a session of the vendor or an
+ * auditor; anyone else gets the answer of a path that does not exist. A GET never signs:
+ * checkpoints are signed by the server's timer when the log grew (web_log_tick).
+ */
 static int log_route(struct req *q, const char *path)
 {
 	int r;
 	if (strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
 		return fail_page(q, 405, "method not allowed", 0);
-	/* the checkpoint is signed afresh when the log grew since the last one */
-	r = !strcmp(path, "checkpoint") ? logdb_checkpoint(q->w->log, &q->rs->body, NULL)
-					: logdb_tile(q->w->log, path, &q->rs->body);
+	if (!strncmp(path, "tile/entries/", 13)) {
+		load_session(q);
+		r = q->have_session && (!strcmp(q->who.role, "vendor") || !strcmp(q->who.role, "auditor"))
+			    ? logdb_tile(q->w->log, path, &q->rs->body)
+			    : ERR_NOTFOUND;
+		q->rs->sensitive = 1;
+	} else {
+		r = logdb_tile(q->w->log, path, &q->rs->body);
+	}
 	if (r == ERR_NOTFOUND || r == ERR_PARSE) {
 		buf_reset(&q->rs->body);
 		q->rs->status = 404;

@@ -48,6 +48,8 @@ void web_free(struct web *w);
 int web_handle(void *w, const struct http_req *rq, struct http_resp *rs);
 /* Wipe keys whose window ended and drop opened releases whose key is gone. */
 void web_expire(struct web *w, int64_t now);
+/* Sign a checkpoint when the log grew since the last one (the serve loop's timer). */
+int web_log_tick(struct web *w) WUR;
 /*
  * Open every release whose key the keyring holds at now and start loading its search
  * index in the background, so that neither the first file view (which never waits for

@@ -64,8 +64,33 @@ check "api 401 is JSON" grep -q '"error"' "$T/body"
 check "log checkpoint is public" [ "$(code "$U/log/checkpoint")" = 200 ]
 check "checkpoint names the facility" grep -q 'demo.sealroom.local' "$T/body"
 check "log tile beyond the tree is 404" [ "$(code "$U/log/tile/0/999")" = 404 ]
+# the log's shape is public, its entries are not: an anonymous reader gets hash tiles only
+N=$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries")
+check "a hash tile is public" [ "$(code "$U/log/tile/0/000.p/$N")" = 200 ]
+check "the entry bundle is not public" [ "$(code "$U/log/tile/entries/000.p/$N")" = 404 ]
+check "the refusal names nothing of the log" sh -c "! grep -q seal '$T/body' && ! grep -q login '$T/body'"
+# checkpoints are signed by the server's timer, not per request: 20 log appends (failed
+# logins), each followed by an anonymous GET, sign far fewer than 20
+C0=$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_checkpoints")
+S0=$(date +%s)
+for i in $(seq 1 20); do
+	c -o /dev/null -X POST "$U/login" -d "login=nobody$i&password=x&totp=1" >/dev/null
+	c -o /dev/null "$U/log/checkpoint"
+done
+S1=$(date +%s)
+C1=$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_checkpoints")
+check "no checkpoint per request ($((C1 - C0)) signed in $((S1 - S0)) s)" [ $((C1 - C0)) -le $(((S1 - S0) / 2 + 2)) ]
 check "static css" [ "$(code "$U/static/app.css")" = 200 ]
 check "static unknown" [ "$(code "$U/static/nope.js")" = 404 ]
+
+# the vendor reads the log's entries from a session of its own
+set -- $(totp vera)
+check "vera logs in" [ "$(login "$T/jv" vera "$1" "$2")" = 303 ]
+N=$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries")
+[ "$N" -gt 255 ] && N=255
+check "the vendor gets the entry bundle" [ "$(code -b "$T/jv" "$U/log/tile/entries/000.p/$N")" = 200 ]
+check "the bundle holds entries" grep -aq '"type":"seal"' "$T/body"
+sleep 1
 
 # login: CSRF, wrong code, right code
 set -- $(totp rita)
