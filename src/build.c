@@ -1154,7 +1154,7 @@ int build_release(struct facility *f, const struct build_opts *o, struct build_r
 		goto out;
 	}
 	if ((r = release_get(f, o->product, o->version, &c.info)) ||
-	    (r = release_open(f, o->product, o->version, o->vendor, &c.ro)))
+	    (r = release_open(f, o->product, o->version, o->vendor, o->wrap, &c.ro)))
 		goto out;
 	c.v = c.ro.v;
 	c.m = c.ro.m;

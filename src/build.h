@@ -56,7 +56,8 @@ struct build_progress {
 
 struct build_opts {
 	const char *product, *version;
-	const struct note_signer *vendor; /* opens the vault */
+	const struct note_signer *vendor; /* the key that sealed the release */
+	const struct note_wrapper *wrap;  /* the vendor's wrapping key: opens the vault */
 	const char *recipe_path;          /* in the tree; NULL: RECIPE_PATH_DEFAULT */
 	const char *actor;                /* for the log */
 	void (*progress)(void *ctx, const struct build_progress *p);

@@ -45,6 +45,7 @@ int cmd_build(int argc, char **argv)
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct facility *f = NULL;
 	struct note_signer *vendor = NULL;
+	struct note_wrapper *wrap = NULL;
 	struct build_result *res = NULL;
 	struct build_opts bo = {0};
 	struct prog pg = {0};
@@ -71,13 +72,14 @@ int cmd_build(int argc, char **argv)
 	}
 	if (release_parse_ref(pos[0], product, version))
 		return cmd_usage("build", usage);
-	if ((r = note_signer_load(key_path, &vendor)))
+	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrapper(key_path, &wrap)))
 		return cmd_fail("build", r);
 	signal(SIGPIPE, SIG_IGN);
 	pg.tty = isatty(2);
 	bo.product = product;
 	bo.version = version;
 	bo.vendor = vendor;
+	bo.wrap = wrap;
 	bo.recipe_path = recipe;
 	bo.actor = cmd_local_actor();
 	bo.verbose_fd = verbose ? 2 : -1;
@@ -148,6 +150,7 @@ int cmd_build(int argc, char **argv)
 out:
 	build_result_free(res);
 	note_signer_free(vendor);
+	note_wrapper_free(wrap);
 	facility_free(f);
 	return r ? cmd_fail("build", r) : 0;
 }
