@@ -11,6 +11,7 @@
 #include "release.h"
 #include "render.h"
 #include "test.h"
+#include "vendor_fixture.h"
 
 static char root[] = "/tmp/sealroom-render-XXXXXX";
 static char dir[300];
@@ -181,6 +182,7 @@ int main(void)
 	o.product = "fw";
 	o.version = "1";
 	o.vendor = vkey;
+	o.wrap_pkey = fixture_wrap_pkey();
 	ingest_opts_default(&o.ingest);
 	t.valid_from = MON10 - 86400;
 	t.valid_until = MON10 + 7 * 86400;

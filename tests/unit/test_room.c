@@ -14,6 +14,7 @@
 #include "release.h"
 #include "room.h"
 #include "test.h"
+#include "vendor_fixture.h"
 
 static char root[] = "/tmp/sealroom-room-XXXXXX";
 static char dir[300];
@@ -73,7 +74,7 @@ TEST(open_view_drop)
 	CHECK(!rooms_unlocked(rs, "fw", "1", now));
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND && rm == NULL);
 	CHECK(strstr(err_msg(), "locked") != NULL);
-	CHECK(keyring_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
+	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
 	CHECK(rooms_unlocked(rs, "fw", "1", now));
 	/* the file list, exact names only (bytes that are not UTF-8, a newline, a backslash) */
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == 0);
@@ -158,6 +159,7 @@ int main(void)
 	o.product = "fw";
 	o.version = "1";
 	o.vendor = vkey;
+	o.wrap_pkey = fixture_wrap_pkey();
 	ingest_opts_default(&o.ingest);
 	t.valid_from = MON10 - 86400;
 	t.valid_until = MON10 + 7 * 86400;
