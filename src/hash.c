@@ -14,11 +14,6 @@ static const EVP_MD *md_of(enum hash_algo algo)
 	return algo == HASH_SHA1 ? EVP_sha1() : EVP_sha256();
 }
 
-size_t hash_len(enum hash_algo algo)
-{
-	return algo == HASH_SHA1 ? SHA1_LEN : SHA256_LEN;
-}
-
 struct hash *hash_new(enum hash_algo algo)
 {
 	struct hash *h = xcalloc(1, sizeof(*h));

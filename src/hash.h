@@ -27,6 +27,5 @@ void hash_free(struct hash *h);
 
 void sha1(const void *p, size_t len, unsigned char out[SHA1_LEN]);
 void sha256(const void *p, size_t len, unsigned char out[SHA256_LEN]);
-size_t hash_len(enum hash_algo algo);
 
 #endif

@@ -484,11 +484,6 @@ static struct tls *tls_get(void)
 	return t;
 }
 
-const struct TSLanguage *hl_ts_language(enum hl_lang lang)
-{
-	return lang > HL_NONE && lang < HL_NLANG ? langs[lang].lang() : NULL;
-}
-
 struct TSParser *hl_ts_parser(enum hl_lang lang)
 {
 	struct tls *t;

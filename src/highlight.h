@@ -66,13 +66,11 @@ const char *hl_class_name(uint16_t cls);
 uint16_t hl_n_classes(void);
 
 /*
- * For xref: the tree-sitter language of lang (NULL for HL_NONE), and the calling thread's
- * parser for it (owned by the thread; its timeout and included ranges are reset on each
- * call). Declared with struct tags so this header needs no tree-sitter include.
+ * For xref: the calling thread's parser for lang (owned by the thread; its timeout and
+ * included ranges are reset on each call). Declared with a struct tag so that this header
+ * needs no tree-sitter include.
  */
-struct TSLanguage;
 struct TSParser;
-const struct TSLanguage *hl_ts_language(enum hl_lang lang);
 struct TSParser *hl_ts_parser(enum hl_lang lang);
 
 #endif
