@@ -1,4 +1,5 @@
 /* auth: passwords, TOTP, logins and sessions (see auth.h for the invariants). */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -362,14 +363,6 @@ static int account_get(struct facility *f, const char *login, struct account *a)
 	return r;
 }
 
-static void hhmm(int64_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, cap, "%H:%M", &tm);
-}
-
 static json_t *client_json(const char *ip, const char *fp)
 {
 	json_t *x = json_object();
@@ -379,24 +372,162 @@ static json_t *client_json(const char *ip, const char *fp)
 	return x;
 }
 
-/* Log a refused login with its reason; returns the log's error or code with message. */
-static int refuse(struct facility *f, const char *login, const char *ip, const char *fp,
-		  const char *type, const char *reason, int code, const char *msg)
+/* Log a failed login of a known account (never which factor); the one refusal message. */
+static int refuse(struct facility *f, const char *login, const char *ip, const char *fp)
 {
-	json_t *x = client_json(ip, fp);
-	char saved[256];
 	int r;
-	snprintf(saved, sizeof(saved), "%s", msg);
-	json_object_set_new(x, "reason", json_string(reason));
-	if ((r = auth_log(f, type, login, x)))
+	if ((r = auth_log(f, "login_failed", login, client_json(ip, fp))))
 		return r;
-	return err_set(code, "%s", saved);
+	return err_set(ERR_AUTH, "%s", FAILED_MSG);
 }
 
-/* A login name fit to be a log actor: unknown logins are logged as typed when valid. */
-static const char *log_name(const char *login)
+/* ---- refusals before any hashing: the per-source bucket, counted in memory ---- */
+
+struct bucket {
+	char ip[AUTH_IP_MAX + 1];
+	double tokens;
+	int64_t at;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct bucket b[AUTH_BUCKETS];
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	int keyed;
+	uint64_t unknown, throttled, backed_off;
+} gate = {PTHREAD_MUTEX_INITIALIZER, {{{0}, 0, 0}}, {0}, 0, 0, 0, 0};
+
+/* Take one token from ip's bucket at now; 0 when the bucket is empty. */
+static int bucket_take(const char *ip, int64_t now)
 {
-	return auth_name_check("login", login) == 0 ? login : "(invalid)";
+	unsigned char h[crypto_shorthash_BYTES];
+	struct bucket *b;
+	int ok;
+	pthread_mutex_lock(&gate.mu);
+	if (!gate.keyed) {
+		randombytes_buf(gate.key, sizeof(gate.key));
+		gate.keyed = 1;
+	}
+	crypto_shorthash(h, (const unsigned char *)ip, strlen(ip), gate.key);
+	b = &gate.b[((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16) % AUTH_BUCKETS];
+	if (strcmp(b->ip, ip)) {
+		/* a new source (or one evicted by another): a full bucket */
+		snprintf(b->ip, sizeof(b->ip), "%s", ip);
+		b->tokens = AUTH_IP_BURST;
+		b->at = now;
+	}
+	if (now > b->at) {
+		b->tokens += (double)(now - b->at) * AUTH_IP_RATE;
+		if (b->tokens > AUTH_IP_BURST)
+			b->tokens = AUTH_IP_BURST;
+	}
+	if (now >= b->at)
+		b->at = now;
+	ok = b->tokens >= 1.0;
+	if (ok)
+		b->tokens -= 1.0;
+	else
+		gate.throttled++;
+	pthread_mutex_unlock(&gate.mu);
+	return ok;
+}
+
+static void count_refusal(uint64_t *which)
+{
+	pthread_mutex_lock(&gate.mu);
+	(*which)++;
+	pthread_mutex_unlock(&gate.mu);
+}
+
+int auth_flush_refusals(struct facility *f)
+{
+	uint64_t u, t, b;
+	json_t *x;
+	int r;
+	pthread_mutex_lock(&gate.mu);
+	u = gate.unknown;
+	t = gate.throttled;
+	b = gate.backed_off;
+	gate.unknown = gate.throttled = gate.backed_off = 0;
+	pthread_mutex_unlock(&gate.mu);
+	if (!u && !t && !b)
+		return 0;
+	x = json_pack("{s:I, s:I, s:I}", "unknown_logins", (json_int_t)u, "throttled", (json_int_t)t,
+		      "backed_off", (json_int_t)b);
+	if ((r = auth_log(f, "login_refusals", "(facility)", x))) {
+		/* not logged: count them again for the next flush */
+		pthread_mutex_lock(&gate.mu);
+		gate.unknown += u;
+		gate.throttled += t;
+		gate.backed_off += b;
+		pthread_mutex_unlock(&gate.mu);
+	}
+	return r;
+}
+
+/* One Argon2id verify against a hash that matches nothing: every refusal costs the same. */
+static void dummy_verify(const char *password)
+{
+	pthread_once(&dummy_once, make_dummy);
+	if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password))) {
+		/* always fails: the cost is the point */
+	}
+}
+
+/*
+ * Claim an attempt for (account, source) before hashing: one UPDATE counts it as a failure
+ * and sets when the next may come, only when this one may come now. 1 when claimed.
+ */
+static int claim_attempt(struct facility *f, int64_t person, const char *source, int64_t now, int *claimed)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st = NULL;
+	int r;
+	*claimed = 0;
+	if ((r = db_prepare(db, "INSERT OR IGNORE INTO login_attempts (person_id, source) VALUES (?, ?)", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, person);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(db, "cannot record a login attempt");
+	sqlite3_finalize(st);
+	if (r || (r = db_prepare(db,
+				 "UPDATE login_attempts SET "
+				 "failures = CASE WHEN failures >= ?4 THEN 1 ELSE failures + 1 END, "
+				 "next_at = ?3 + CASE WHEN failures + 1 = ?4 THEN ?5 WHEN failures >= ?4 THEN 1 "
+				 "ELSE (1 << failures) END "
+				 "WHERE person_id = ?1 AND source = ?2 AND next_at <= ?3",
+				 &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, person);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, AUTH_MAX_FAILURES);
+	sqlite3_bind_int64(st, 5, AUTH_LOCK_SECONDS);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(db, "cannot record a login attempt");
+	else
+		*claimed = sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int clear_attempts(struct facility *f, int64_t person, const char *source)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	int r = db_prepare(db, source ? "DELETE FROM login_attempts WHERE person_id = ? AND source = ?"
+				      : "DELETE FROM login_attempts WHERE person_id = ?",
+			   &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, person);
+	if (source)
+		sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(db, "cannot clear login attempts");
+	sqlite3_finalize(st);
+	return r;
 }
 
 /* Make the session row and its token, after the login entry is durable. */
@@ -447,20 +578,19 @@ out:
 }
 
 /*
- * The login decision. The order matters: the lockout and the rate limit are checked
- * before any factor, so a locked account cannot be probed; both factors are always
- * checked, so the refusal cannot tell which was wrong; the failure counter and the TOTP
- * step move by single UPDATEs, so concurrent logins cannot reuse a code or lose a count.
+ * The login decision. The order matters: the source's bucket first (no hashing for a
+ * flood); then exactly one Argon2id verify on every path, so an unknown login, a back-off
+ * and a wrong password take the same time; the attempt is claimed (counted as a failure)
+ * by one UPDATE before the real hash, so simultaneous attempts cannot skip the back-off;
+ * both factors are always checked and every refusal is the same message and error.
  */
-int auth_login_at(struct facility *f, const char *login, const char *password, const char *totp,
-		  const char *client_ip, const char *cert_fp, int64_t now, struct buf *token_out,
-		  struct session_info *who)
+static int login_at(struct facility *f, const char *login, const char *password, const char *totp,
+		    const char *client_ip, const char *cert_fp, int64_t now, struct buf *token_out,
+		    struct session_info *who, int *hashed)
 {
 	struct account *a = sodium_malloc(sizeof(*a));
-	const char *lname = log_name(login);
 	int64_t step = 0;
-	int r, pw_ok, code_ok, changes = 0;
-	char when[16], msg[128];
+	int r, pw_ok, code_ok, changes = 0, claimed = 0;
 
 	if (!a)
 		BUG("sodium_malloc");
@@ -469,81 +599,92 @@ int auth_login_at(struct facility *f, const char *login, const char *password, c
 		r = err_set(ERR_USAGE, "login needs the client's address");
 		goto out;
 	}
+	if (!bucket_take(client_ip, now)) {
+		r = err_set(ERR_AUTH, "%s", FAILED_MSG);
+		goto out;
+	}
+	*hashed = 1;
 	if (strlen(password) > AUTH_PASSWORD_MAX || strlen(totp) > TOTP_CODE_MAX ||
 	    strlen(login) > AUTH_LOGIN_MAX) {
-		r = refuse(f, lname, client_ip, cert_fp, "login_failed", "oversized input", ERR_AUTH, FAILED_MSG);
+		count_refusal(&gate.unknown);
+		dummy_verify("");
+		r = err_set(ERR_AUTH, "%s", FAILED_MSG);
 		goto out;
 	}
 	r = account_get(f, login, a);
 	if (r == ERR_NOTFOUND) {
-		pthread_once(&dummy_once, make_dummy);
-		if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password))) {
-			/* always fails: the cost is the point */
-		}
-		r = refuse(f, lname, client_ip, cert_fp, "login_failed", "unknown login", ERR_AUTH, FAILED_MSG);
+		count_refusal(&gate.unknown);
+		dummy_verify(password);
+		r = err_set(ERR_AUTH, "%s", FAILED_MSG);
 		goto out;
 	}
-	if (r)
+	if (r || (r = claim_attempt(f, a->id, client_ip, now, &claimed)))
 		goto out;
-	if (a->locked_until > now) {
-		hhmm(a->locked_until, when, sizeof(when));
-		snprintf(msg, sizeof(msg), "account locked until %s UTC", when);
-		r = refuse(f, a->who.login, client_ip, cert_fp, "login_refused", "locked", ERR_DENIED, msg);
+	if (!claimed) {
+		count_refusal(&gate.backed_off);
+		dummy_verify(password);
+		r = err_set(ERR_AUTH, "%s", FAILED_MSG);
 		goto out;
 	}
-	if (a->locked_until && a->locked_until <= now) {
-		/* the lock ran out: a fresh count of failures */
-		if ((r = exec_i64(f, "UPDATE people SET failures = 0, locked_until = 0 WHERE id = ?",
-				  1, &a->id, NULL)))
-			goto out;
-		a->failures = 0;
-	}
-	if (a->failures > 0 && a->failures < AUTH_MAX_FAILURES) {
-		int64_t wait = (int64_t)1 << (a->failures - 1);
-		if (now < a->last_failure + wait) {
-			snprintf(msg, sizeof(msg), "too many attempts: wait %" PRId64 " seconds",
-				 a->last_failure + wait - now);
-			r = refuse(f, a->who.login, client_ip, cert_fp, "login_refused", "rate limit",
-				   ERR_DENIED, msg);
-			goto out;
-		}
-	}
-	pw_ok = a->pw_hash[0] && crypto_pwhash_str_verify(a->pw_hash, password, strlen(password)) == 0;
+	pw_ok = a->pw_hash[0] ? crypto_pwhash_str_verify(a->pw_hash, password, strlen(password)) == 0
+			      : (dummy_verify(password), 0);
 	code_ok = auth_totp_verify(a->secret, a->secret_len, totp, AUTH_TOTP_DIGITS, now,
 				   a->totp_last, &step) == 0;
 	if (pw_ok && code_ok && !a->disabled) {
 		/* claim the step: a second login with the same code loses this race */
 		int64_t v[3] = {step, a->id, step};
-		if ((r = exec_i64(f, "UPDATE people SET totp_last = ?, failures = 0 "
-				     "WHERE id = ? AND totp_last < ?", 3, v, &changes)))
+		if ((r = exec_i64(f, "UPDATE people SET totp_last = ? WHERE id = ? AND totp_last < ?", 3, v,
+				  &changes)))
 			goto out;
 		if (changes == 1) {
-			r = open_session(f, a, client_ip, cert_fp, now, token_out, who);
+			if (!(r = clear_attempts(f, a->id, client_ip)))
+				r = open_session(f, a, client_ip, cert_fp, now, token_out, who);
 			goto out;
 		}
-		code_ok = 0;
 	}
-	{
-		int64_t v[4] = {now, AUTH_MAX_FAILURES, now + AUTH_LOCK_SECONDS, a->id};
-		if ((r = exec_i64(f, "UPDATE people SET failures = failures + 1, last_failure = ?1, "
-				     "locked_until = CASE WHEN failures + 1 >= ?2 THEN ?3 ELSE locked_until END "
-				     "WHERE id = ?4", 4, v, NULL)))
-			goto out;
-	}
-	r = refuse(f, a->who.login, client_ip, cert_fp, "login_failed",
-		   a->disabled ? "disabled" : !pw_ok && !code_ok ? "password and code" : !pw_ok ? "password" : "code",
-		   ERR_AUTH, FAILED_MSG);
+	/* the attempt was counted when it was claimed */
+	r = refuse(f, a->who.login, client_ip, cert_fp);
 out:
 	sodium_free(a);
 	return r;
 }
 
+int auth_login_at(struct facility *f, const char *login, const char *password, const char *totp,
+		  const char *client_ip, const char *cert_fp, int64_t now, struct buf *token_out,
+		  struct session_info *who)
+{
+	int hashed = 0;
+	return login_at(f, login, password, totp, client_ip, cert_fp, now, token_out, who, &hashed);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The login of the server: every refusal that reached the hash is answered no sooner than
+ * AUTH_REFUSAL_MS after the attempt began, so the durable log write of a known account's
+ * failure (which an unknown login does not make) cannot be timed. A refusal of the bucket
+ * is not padded: it says only that the source sent too much, and padding it would let one
+ * source hold the server's threads.
+ */
 int auth_login(struct facility *f, const char *login, const char *password, const char *totp,
 	       const char *client_ip, const char *cert_fp, struct buf *token_out,
 	       struct session_info *who)
 {
-	return auth_login_at(f, login, password, totp, client_ip, cert_fp, (int64_t)time(NULL),
-			     token_out, who);
+	int64_t start = mono_ms(), left;
+	int hashed = 0;
+	int r = login_at(f, login, password, totp, client_ip, cert_fp, (int64_t)time(NULL), token_out, who,
+			 &hashed);
+	if (r == ERR_AUTH && hashed && (left = start + AUTH_REFUSAL_MS - mono_ms()) > 0) {
+		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) && errno == EINTR) {
+		}
+	}
+	return r;
 }
 
 static int token_hash(const char *token, unsigned char h[SHA256_LEN])
@@ -742,6 +883,8 @@ int auth_unlock(struct facility *f, const char *login, const char *actor)
 	x = json_object();
 	json_object_set_new(x, "login", json_string(login));
 	if ((r = auth_log(f, "user_unlock", actor, x)))
+		return r;
+	if ((r = clear_attempts(f, id, NULL)))
 		return r;
 	return exec_i64(f, "UPDATE people SET failures = 0, locked_until = 0, last_failure = 0 "
 			   "WHERE id = ?", 1, &id, NULL);

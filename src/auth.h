@@ -7,17 +7,27 @@
  * - A TOTP code is accepted once: people.totp_last remembers the last time step used, and
  *   a code for that step or an earlier one is refused (no replay), even by two logins at
  *   once (the step is advanced with a compare-and-set).
- * - Five failed logins in a row lock the account for 15 minutes; after each failure the
- *   next attempt must wait 2^(failures-1) seconds (the rate limit), without the password
- *   being tried. Refusals never say which factor was wrong.
+ * - Every refusal is the same: one message, one error (ERR_AUTH), one Argon2id verify (of
+ *   the account's hash or of a dummy), whatever the reason: an unknown login, a wrong
+ *   factor, a disabled account, a back-off, a lock or an empty bucket. Nothing, not even
+ *   the log, records which factor was wrong.
+ * - The back-off is per account and source (client address): after a failure from a
+ *   source the next attempt from it must wait 2^(failures-1) seconds, and five failures in
+ *   a row lock the account for that source for 15 minutes. A stranger's failures from
+ *   elsewhere never lock a reviewer out. The attempt is claimed by one UPDATE before the
+ *   password is hashed, so simultaneous attempts cannot skip the back-off.
+ * - Each source has a token bucket of AUTH_IP_BURST attempts refilled at AUTH_IP_RATE a
+ *   second (in the server's memory); an empty bucket refuses before any hashing.
+ * - Unknown logins and refusals before hashing are counted in memory and logged together
+ *   (auth_flush_refusals, from the server's timer), not one durable write each.
  * - A session token is 32 random bytes, given to the client once as 64 hex digits and
  *   stored only as its SHA-256. A session has a short public id (for logs and lists),
  *   ends after AUTH_IDLE_DEFAULT seconds idle or AUTH_ABSOLUTE_DEFAULT seconds in all
  *   (facility table keys 'session_idle' and 'session_absolute' override them), and is
  *   bound to the client IP and, when one was given at login, the client certificate's
  *   fingerprint: a request from elsewhere ends it.
- * - Every login, failed login, refusal and logout is a log entry (logdb_append), durable
- *   before the session exists or the refusal is returned.
+ * - Every login, failed login of a known account, and logout is a log entry
+ *   (logdb_append), durable before the session exists or the refusal is returned.
  *
  * Functions taking `now` exist so tests control time; the others use the clock.
  * Account records (people) are made by policy_person_add (policy.h).
@@ -51,6 +61,10 @@
 #define AUTH_SESSION_ID_HEX 16
 #define AUTH_CERT_FP_MAX 128
 #define AUTH_IP_MAX 64
+#define AUTH_IP_BURST 30
+#define AUTH_IP_RATE 1.0 /* attempts a second, per source */
+#define AUTH_BUCKETS 4096
+#define AUTH_REFUSAL_MS 300 /* auth_login answers no refusal sooner (after the bucket) */
 
 /* The person behind a session (or a login just made). */
 struct session_info {
@@ -101,11 +115,12 @@ int auth_password_check(const char *pw) WUR;
 int auth_password_hash(const char *pw, char *out, size_t out_len) WUR;
 
 /*
- * Log in: check login, password and TOTP code, the lockout and the rate limit. On success
- * a session bound to client_ip (and cert_fp when not NULL or empty) is created, its token
- * (64 hex digits) appended to token_out and who filled. ERR_AUTH "login failed: wrong
- * login, password or code" for any wrong factor or unknown login; ERR_DENIED "account
- * locked until HH:MM UTC" or "too many attempts: wait N seconds".
+ * Log in: check the source's bucket, the back-off of (account, source), login, password
+ * and TOTP code. On success a session bound to client_ip (and cert_fp when not NULL or
+ * empty) is created, its token (64 hex digits) appended to token_out and who filled. Every
+ * refusal is ERR_AUTH "login failed: wrong login, password or code", whatever its reason.
+ * auth_login (the clock's) answers a refusal past the bucket no sooner than
+ * AUTH_REFUSAL_MS after the attempt began; auth_login_at (for tests) does not wait.
  */
 int auth_login(struct facility *f, const char *login, const char *password, const char *totp,
 	       const char *client_ip, const char *cert_fp, struct buf *token_out,
@@ -149,6 +164,12 @@ int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute) WUR;
  */
 int auth_log_then(struct facility *f, const char *type, const char *actor, json_t *extra,
 		  int (*act)(void *ctx), void *ctx) WUR;
+/*
+ * Log the refusals counted since the last call as one entry `login_refusals` (unknown
+ * logins, empty buckets, back-offs); nothing when there were none.
+ */
+int auth_flush_refusals(struct facility *f) WUR;
+
 /* auth_log_then without an act. */
 int auth_log(struct facility *f, const char *type, const char *actor, json_t *extra) WUR;
 

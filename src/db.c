@@ -241,6 +241,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE quota_queries (login TEXT NOT NULL, grant_id INTEGER NOT NULL,"
 	"  query TEXT NOT NULL, narrowing INTEGER NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX quota_queries_reviewer ON quota_queries (login, grant_id, at);",
+	/* 9: the login back-off, per account and source (auth.c) */
+	"CREATE TABLE login_attempts (person_id INTEGER NOT NULL, source TEXT NOT NULL,"
+	"  failures INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (person_id, source));",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -27,6 +27,7 @@
 #define HTTP_PATH_MAX 8192               /* the request target */
 #define HTTP_THREADS_DEFAULT 16
 #define HTTP_CONNECTIONS_MAX 1024
+#define HTTP_CONNECTIONS_PER_IP 32     /* one address cannot take all the others' places */
 #define HTTP_TIMEOUT_SECONDS 60
 #define HTTP_COOKIES_MAX 4
 

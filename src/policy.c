@@ -184,9 +184,16 @@ int policy_org_each(struct facility *f, int (*fn)(void *ctx, const struct org_in
 	return r;
 }
 
+/* an account is shown locked while a source of it is (auth.c: per-source back-off) */
+#define LOCK_AT_(n) #n
+#define LOCK_AT1(n) LOCK_AT_(n)
+#define LOCK_AT LOCK_AT1(AUTH_MAX_FAILURES)
 #define PERSON_SQL                                                                            \
 	"SELECT p.id, p.login, p.full_name, p.role, o.id, o.name, o.kind, p.disabled, "       \
-	"p.locked_until, p.failures, p.created_at FROM people p JOIN orgs o ON o.id = p.org_id "
+	"(SELECT coalesce(max(a.next_at), 0) FROM login_attempts a WHERE a.person_id = p.id "     \
+	"  AND a.failures >= " LOCK_AT "), "                                                          \
+	"(SELECT coalesce(max(a.failures), 0) FROM login_attempts a WHERE a.person_id = p.id), " \
+	"p.created_at FROM people p JOIN orgs o ON o.id = p.org_id "
 
 static void row_person(sqlite3_stmt *st, struct person_info *p)
 {

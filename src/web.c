@@ -1408,10 +1408,15 @@ static void load_session(struct req *q);
 
 int web_log_tick(struct web *w)
 {
+	struct facility *f = pool_get(w);
 	struct buf cp;
 	int r;
+	/* the login refusals counted since the last tick, as one entry */
+	r = auth_flush_refusals(f);
+	pool_put(w, f);
 	buf_init(&cp, 0);
-	r = logdb_checkpoint(w->log, &cp, NULL);
+	if (!r)
+		r = logdb_checkpoint(w->log, &cp, NULL);
 	buf_release(&cp);
 	return r;
 }

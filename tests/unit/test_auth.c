@@ -1,5 +1,6 @@
 /* Unit tests: auth (TOTP vectors, base32, otpauth URIs, logins, lockout, sessions). */
 #include <stdio.h>
+#include <string.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -204,48 +205,161 @@ TEST(refusals_do_not_say_which_factor)
 	buf_release(&tok);
 }
 
-TEST(rate_limit_and_lockout)
+/* A login attempt by ann from ip at t: with the right password and code when good. */
+static int try_ann(int good, const char *ip, int64_t t)
 {
 	struct buf tok;
 	struct session_info who;
 	char code[9];
-	int64_t t = T0 + 5000;
+	int r;
 	buf_init(&tok, 256);
-	CHECK(auth_unlock(fac, "ann", "test") == 0);
-	/* failure 1 at t; the next attempt must wait 1 s, then 2, 4, 8 */
-	CHECK(auth_login_at(fac, "ann", "bad password 1", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
 	code_at(t, code);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t, &tok, &who) == ERR_DENIED);
-	CHECK(strstr(err_msg(), "too many attempts: wait 1 seconds") != NULL);
+	r = auth_login_at(fac, "ann", good ? pw : "a wrong password", good ? code : "000000", ip, NULL, t, &tok, &who);
+	buf_release(&tok);
+	return r;
+}
+
+TEST(rate_limit_and_lockout)
+{
+	int64_t t = T0 + 5000, failed;
+	CHECK(auth_unlock(fac, "ann", "test") == 0);
+	/* failure 1 at t; from that source the next attempt must wait 1 s, then 2, 4, 8: even the
+	 * right password and code are refused meanwhile, with the one message */
+	CHECK(try_ann(0, "ip", t) == ERR_AUTH);
+	CHECK(try_ann(1, "ip", t) == ERR_AUTH);
+	CHECK_EQ_STR(err_msg(), "login failed: wrong login, password or code");
 	t += 1;
-	CHECK(auth_login_at(fac, "ann", "bad password 2", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
+	CHECK(try_ann(0, "ip", t) == ERR_AUTH); /* failure 2: wait 2 s */
 	t += 1;
-	CHECK(auth_login_at(fac, "ann", "bad password 3", "000000", "ip", NULL, t, &tok, &who) == ERR_DENIED);
+	CHECK(try_ann(1, "ip", t) == ERR_AUTH); /* backed off */
 	t += 1;
-	CHECK(auth_login_at(fac, "ann", "bad password 3", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
+	CHECK(try_ann(0, "ip", t) == ERR_AUTH); /* failure 3: wait 4 s */
 	t += 4;
-	CHECK(auth_login_at(fac, "ann", "bad password 4", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
+	CHECK(try_ann(0, "ip", t) == ERR_AUTH); /* failure 4: wait 8 s */
 	t += 8;
-	/* the fifth failure locks the account for 15 minutes */
-	CHECK(auth_login_at(fac, "ann", "bad password 5", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
-	code_at(t + 20, code);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t + 20, &tok, &who) == ERR_DENIED);
-	CHECK(strstr(err_msg(), "account locked until ") == err_msg() && strstr(err_msg(), " UTC"));
-	code_at(t + AUTH_LOCK_SECONDS - 1, code);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t + AUTH_LOCK_SECONDS - 1, &tok, &who) == ERR_DENIED);
-	code_at(t + AUTH_LOCK_SECONDS, code);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t + AUTH_LOCK_SECONDS, &tok, &who) == 0);
-	CHECK(count_log("login_refused") >= 3);
+	/* the fifth failure locks ann for that source for 15 minutes */
+	CHECK(try_ann(0, "ip", t) == ERR_AUTH);
+	CHECK(try_ann(1, "ip", t + 20) == ERR_AUTH);
+	CHECK_EQ_STR(err_msg(), "login failed: wrong login, password or code");
+	CHECK(try_ann(1, "ip", t + AUTH_LOCK_SECONDS - 1) == ERR_AUTH);
+	/* ... and for that source only: ann at her own desk is not locked out */
+	CHECK(try_ann(1, "ann-desk", t + 40) == 0);
+	CHECK(try_ann(1, "ip", t + AUTH_LOCK_SECONDS) == 0);
 	/* a lock cleared by the operator */
 	t += AUTH_LOCK_SECONDS + 100;
 	for (int i = 0; i < 5; i++, t += 20)
-		CHECK(auth_login_at(fac, "ann", "bad password x", "000000", "ip", NULL, t, &tok, &who) == ERR_AUTH);
-	code_at(t, code);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t, &tok, &who) == ERR_DENIED);
+		CHECK(try_ann(0, "ip", t) == ERR_AUTH);
+	CHECK(try_ann(1, "ip", t) == ERR_AUTH);
 	CHECK(auth_unlock(fac, "ann", "op") == 0);
-	buf_reset(&tok);
-	CHECK(auth_login_at(fac, "ann", pw, code, "ip", NULL, t, &tok, &who) == 0);
+	CHECK(try_ann(1, "ip", t + 30) == 0);
+	/* the log names failures of known accounts, never which factor */
+	failed = count_log("login_failed");
+	CHECK(failed >= 10);
+	{
+		sqlite3_stmt *st;
+		int n = -1;
+		CHECK(db_prepare(facility_db(fac),
+				 "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"login_failed\"%' "
+				 "AND (CAST(data AS TEXT) LIKE '%reason%' OR CAST(data AS TEXT) LIKE '%password%' OR "
+				 "CAST(data AS TEXT) LIKE '%code%')",
+				 &st) == 0);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		CHECK(n == 0);
+	}
+}
+
+/*
+ * A stranger: many unknown logins and a flood from one address. Unknown logins write no
+ * entry each; the bucket refuses past its burst before any hashing; the counts reach the
+ * log in one entry at the flush. The flood does not lock ann out elsewhere.
+ */
+TEST(stranger)
+{
+	struct buf tok;
+	struct session_info who;
+	int64_t t = T0 + 50000, failed = count_log("login_failed"), before = count_log("login_refusals");
+	int refused = 0;
+	buf_init(&tok, 256);
+	CHECK(auth_flush_refusals(fac) == 0);
+	before = count_log("login_refusals");
+	for (int i = 0; i < 10; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "nobody%d", i);
+		CHECK(auth_login_at(fac, name, pw, "123456", "6.6.6.6", NULL, t, &tok, &who) == ERR_AUTH);
+		CHECK_EQ_STR(err_msg(), "login failed: wrong login, password or code");
+	}
+	CHECK(count_log("login_failed") == failed);
+	/* the same second, past the burst: refused (the bucket), same message */
+	for (int i = 0; i < AUTH_IP_BURST + 5; i++)
+		refused += auth_login_at(fac, "ann", "guess", "000000", "6.6.6.6", NULL, t, &tok, &who) == ERR_AUTH;
+	CHECK(refused == AUTH_IP_BURST + 5);
+	CHECK_EQ_STR(err_msg(), "login failed: wrong login, password or code");
+	/* ann, from her desk, the same second */
+	CHECK(try_ann(1, "ann-desk", t) == 0);
+	CHECK(auth_flush_refusals(fac) == 0);
+	CHECK(count_log("login_refusals") == before + 1);
+	CHECK(auth_flush_refusals(fac) == 0);
+	CHECK(count_log("login_refusals") == before + 1); /* nothing new: no entry */
+	{
+		sqlite3_stmt *st;
+		const char *e = NULL;
+		CHECK(db_prepare(facility_db(fac),
+				 "SELECT CAST(data AS TEXT) FROM log_entries WHERE CAST(data AS TEXT) LIKE "
+				 "'%\"type\":\"login_refusals\"%' ORDER BY idx DESC LIMIT 1",
+				 &st) == 0);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			e = (const char *)sqlite3_column_text(st, 0);
+		CHECK(e && strstr(e, "\"unknown_logins\":10") && strstr(e, "\"throttled\":"));
+		sqlite3_finalize(st);
+	}
 	buf_release(&tok);
+}
+
+struct claim_race {
+	const char *dir;
+	int64_t t;
+	int rc;
+};
+
+static void *claim_login(void *arg)
+{
+	struct claim_race *c = arg;
+	struct facility *f = NULL;
+	struct buf tok;
+	struct session_info who;
+	buf_init(&tok, 256);
+	if (facility_open(c->dir, &f)) {
+		c->rc = -1;
+		return NULL;
+	}
+	c->rc = auth_login_at(f, "bob", "a wrong password", "000000", "7.7.7.7", NULL, c->t, &tok, &who);
+	facility_free(f);
+	buf_release(&tok);
+	return NULL;
+}
+
+/* Eight simultaneous attempts from one source: the attempt is claimed before the hash, so
+ * exactly one is tried (one login_failed entry), the others are backed off. */
+TEST(attempts_claimed_before_hashing)
+{
+	pthread_t th[8];
+	struct claim_race c[8];
+	char dir[300];
+	int64_t before = count_log("login_failed");
+	snprintf(dir, sizeof(dir), "%s/f", root);
+	for (int i = 0; i < 8; i++) {
+		c[i].dir = dir;
+		c[i].t = T0 + 90000;
+		pthread_create(&th[i], NULL, claim_login, &c[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(c[i].rc == ERR_AUTH);
+	}
+	CHECK(count_log("login_failed") == before + 1);
+	CHECK(auth_unlock(fac, "bob", "test") == 0);
 }
 
 static int64_t tstep = T0 + 100000;
@@ -398,6 +512,8 @@ int main(void)
 	RUN(login_and_session);
 	RUN(refusals_do_not_say_which_factor);
 	RUN(rate_limit_and_lockout);
+	RUN(stranger);
+	RUN(attempts_claimed_before_hashing);
 	RUN(timeouts);
 	RUN(binding);
 	RUN(disable_and_passwd);
