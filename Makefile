@@ -1,7 +1,7 @@
 # sealroom: the one build file.
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter cairo libpng libjpeg freetype2 libmicrohttpd gnutls libseccomp
+PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter cairo libpng libjpeg freetype2 libmicrohttpd gnutls libseccomp libutf8proc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Werror -Wno-unused-parameter

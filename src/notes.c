@@ -1,10 +1,12 @@
 /* notes: lab-private notes that may not repeat a run of the sealed code. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <sodium.h>
+#include <utf8proc.h>
 
 #include "db.h"
 #include "index.h"
@@ -464,69 +466,42 @@ out:
 	return r;
 }
 
-/* Decode the UTF-8 sequence at p (valid, n > 0): the code point, *n its length. */
-static uint32_t utf8_next(const unsigned char *p, size_t len, size_t *n)
-{
-	if (p[0] < 0x80 || len < 2) {
-		*n = 1;
-		return p[0];
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		*n = 2;
-		return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-	}
-	if ((p[0] & 0xf0) == 0xe0 && len >= 3) {
-		*n = 3;
-		return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-	}
-	if (len >= 4) {
-		*n = 4;
-		return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 | (uint32_t)(p[2] & 0x3f) << 6 |
-		       (p[3] & 0x3f);
-	}
-	*n = 1;
-	return p[0];
-}
-
-static int ignorable(uint32_t c)
-{
-	return c == 0xad || c == 0x34f || c == 0x61c || (c >= 0x115f && c <= 0x1160) || (c >= 0x17b4 && c <= 0x17b5) ||
-	       (c >= 0x180b && c <= 0x180f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff ||
-	       c == 0xffa0 || (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) ||
-	       (c >= 0xe0000 && c <= 0xe007f) || (c >= 0xe0100 && c <= 0xe01ef);
-}
-
-/* The ASCII a compatibility form stands for, or 0. */
-static uint32_t ascii_of(uint32_t c)
-{
-	if (c >= 0xff01 && c <= 0xff5e)
-		return c - 0xfee0;
-	if (c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x202f || c == 0x205f || c == 0x3000)
-		return ' ';
-	if (c >= 0x1d400 && c <= 0x1d6a3) /* mathematical letters: 13 alphabets of 52 */
-		return (c - 0x1d400) % 52 < 26 ? 'A' + (c - 0x1d400) % 52 : 'a' + (c - 0x1d400) % 52 - 26;
-	if (c >= 0x1d7ce && c <= 0x1d7ff) /* mathematical digits: 5 sets of 10 */
-		return '0' + (c - 0x1d7ce) % 10;
-	return 0;
-}
-
 int notes_normalise(const char *text, size_t len, struct buf *out)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t i = 0, n;
+	utf8proc_uint8_t *nf = NULL;
+	utf8proc_ssize_t n, i = 0, k;
+	utf8proc_int32_t c;
+	int r = 0;
 	buf_reset(out);
-	while (i < len) {
-		uint32_t c = utf8_next(p + i, len - i, &n), a;
-		if (ignorable(c)) {
-			i += n;
-			continue;
+	if (len > (size_t)SSIZE_MAX / 32)
+		return err_set(ERR_TOOBIG, "note: %zu bytes is too long to normalise", len);
+	/* NFKC without the default-ignorable code points (utf8proc's tables) */
+	n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &nf,
+			 UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_IGNORE);
+	if (n < 0)
+		return err_set(ERR_PARSE, "note: cannot normalise the text: %s", utf8proc_errmsg(n));
+	while (i < n && !r) {
+		k = utf8proc_iterate(nf + i, n - i, &c);
+		if (k <= 0) { /* utf8proc_map writes valid UTF-8 */
+			r = err_set(ERR_PARSE, "note: cannot normalise the text");
+			break;
 		}
-		if ((a = ascii_of(c)) ? buf_addch(out, (char)a) : buf_add(out, p + i, n))
-			return ERR_TOOBIG;
-		i += n;
+		switch (utf8proc_category(c)) {
+		case UTF8PROC_CATEGORY_CF: /* format characters hide token boundaries: dropped */
+			break;
+		case UTF8PROC_CATEGORY_ZS: /* every space separator is a space */
+		case UTF8PROC_CATEGORY_ZL:
+		case UTF8PROC_CATEGORY_ZP:
+			r = buf_addch(out, ' ');
+			break;
+		default:
+			r = buf_add(out, nf + i, (size_t)k);
+		}
+		i += k;
 	}
-	return buf_addstr(out, "");
+	sodium_memzero(nf, (size_t)n);
+	free(nf);
+	return r ? r : buf_addstr(out, "");
 }
 
 /* Check a note against whichever form of the code c holds. */
@@ -585,7 +560,7 @@ int notes_check(struct facility *f, const struct notes_code *code, const struct 
 	json_t *x;
 	int r;
 	/* the text as it is compared: without what hides tokens (notes_normalise) */
-	buf_init(&norm, 4 * len + 16);
+	buf_init(&norm, 32 * len + 16);
 	if (!(r = notes_normalise(text, len, &norm)))
 		r = norm.len ? code_match(code, norm.p, norm.len, &m) : 0;
 	sodium_memzero(norm.p, norm.cap);

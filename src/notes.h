@@ -70,15 +70,15 @@ int notes_match_index(const struct index *ix, const char *text, size_t len, size
 		      struct notes_match *m) WUR;
 
 /*
- * The note's text as it is checked (notes_add): UTF-8 with the default-ignorable and format
- * code points removed (soft hyphen U+00AD, U+034F, U+061C, U+115F-1160, U+17B4-17B5,
- * U+180B-180F, U+200B-200F, U+202A-202E, U+2060-206F, U+3164, variation selectors
- * U+FE00-FE0F and U+E0100-E01EF, U+FEFF, U+FFA0, U+1BCA0-1BCA3, U+1D173-1D17A, tags
- * U+E0000-E007F), the compatibility forms of ASCII mapped to ASCII (fullwidth U+FF01-FF5E,
- * mathematical alphanumerics U+1D400-1D7FF for letters and digits) and Unicode spaces
- * (U+00A0, U+1680, U+2000-200A, U+202F, U+205F, U+3000) made a space. Not full NFKC (no
- * Unicode tables are linked): other compatibility and canonical forms are kept as they are.
- * (text, len) must be valid UTF-8; out gets the result.
+ * The note's text as it is checked (notes_add): UTF-8 in Unicode NFKC (compatibility forms
+ * such as fullwidth, mathematical, circled and superscript letters and digits, ligatures and
+ * roman numerals become the characters they stand for; decomposed accents are composed), with
+ * the default-ignorable code points (U+200B, U+FEFF, soft hyphen, variation selectors, tags,
+ * ...) and every format character (category Cf: bidirectional marks, invisible operators,
+ * U+180E, ...) removed, and every space, line and paragraph separator (Zs, Zl, Zp) made a
+ * space. The tables are utf8proc's. Letters outside ASCII are kept as they are and, as in the
+ * code, are part of words. (text, len) must be valid UTF-8; out gets the result; ERR_PARSE
+ * when utf8proc refuses it.
  */
 int notes_normalise(const char *text, size_t len, struct buf *out) WUR;
 

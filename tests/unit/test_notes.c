@@ -171,6 +171,115 @@ TEST(normalised_first)
 	buf_release(&b);
 }
 
+/* Append code point c to b as UTF-8. */
+static void put_cp(struct buf *b, uint32_t c)
+{
+	char u[4];
+	size_t n;
+	if (c < 0x80) {
+		u[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xc0 | c >> 6);
+		u[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xe0 | c >> 12);
+		u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | c >> 18);
+		u[1] = (char)(0x80 | (c >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	CHECK(buf_add(b, u, n) == 0);
+}
+
+/* NFKC: ligatures, superscripts, roman numerals, circled letters, decomposed accents */
+TEST(nfkc)
+{
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	CHECK(notes_normalise("\xef\xac\x81" "le", 5, &b) == 0 && !strcmp(b.p, "file"));       /* U+FB01 */
+	CHECK(notes_normalise("x\xc2\xb2", 3, &b) == 0 && !strcmp(b.p, "x2"));             /* U+00B2 */
+	CHECK(notes_normalise("\xe2\x85\xa8", 3, &b) == 0 && !strcmp(b.p, "IX"));          /* U+2168 */
+	CHECK(notes_normalise("\xe2\x93\x90\xe2\x93\x91", 6, &b) == 0 && !strcmp(b.p, "ab")); /* U+24D0 */
+	CHECK(notes_normalise("e\xcc\x81", 3, &b) == 0 && !strcmp(b.p, "\xc3\xa9"));       /* NFD -> NFC */
+	CHECK(notes_normalise("a\xe2\x81\xa2" "b\xe1\xa0\x8e" "c", 9, &b) == 0 && !strcmp(b.p, "abc")); /* U+2062, U+180E */
+	CHECK(notes_normalise("\xe2\x80\xa8x\xe2\x80\xa9", 7, &b) == 0 && !strcmp(b.p, " x ")); /* U+2028/9 */
+	buf_release(&b);
+}
+
+/*
+ * The property: code written with every character in a random compatibility form (fullwidth,
+ * mathematical bold, italic, monospace, circled) and random invisible characters between
+ * them normalises back to the code itself, so the note check sees the same tokens.
+ */
+TEST(disguised_code_normalises_back)
+{
+	static const uint32_t hidden[] = {0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064,
+					  0xfeff, 0xad, 0x34f, 0x180e, 0x61c, 0x200e, 0x202a, 0x2066,
+					  0xfe0f, 0xe0041, 0x1d173};
+	struct buf in, out;
+	uint32_t seed = 0x5eed1234;
+	size_t len = strlen(code);
+	buf_init(&in, 1 << 20);
+	buf_init(&out, 1 << 22);
+	for (int round = 0; round < 200; round++) {
+		buf_reset(&in);
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)code[i];
+			uint32_t c = ch;
+			seed = seed * 1103515245u + 12345u;
+			switch ((seed >> 16) % 6) {
+			case 0:
+				if (ch > 0x20 && ch < 0x7f)
+					c = 0xfee0 + ch; /* fullwidth */
+				break;
+			case 1:
+				if (ch >= 'A' && ch <= 'Z')
+					c = 0x1d400 + (ch - 'A'); /* bold */
+				else if (ch >= 'a' && ch <= 'z')
+					c = 0x1d41a + (ch - 'a');
+				else if (ch >= '0' && ch <= '9')
+					c = 0x1d7ce + (ch - '0');
+				break;
+			case 2:
+				if (ch >= 'a' && ch <= 'z' && ch != 'h')
+					c = 0x1d44e + (ch - 'a'); /* italic (h is U+210E) */
+				break;
+			case 3:
+				if (ch >= 'a' && ch <= 'z')
+					c = 0x1d68a + (ch - 'a'); /* monospace */
+				else if (ch >= '0' && ch <= '9')
+					c = 0x1d7f6 + (ch - '0');
+				break;
+			case 4:
+				if (ch >= 'a' && ch <= 'z')
+					c = 0x24d0 + (ch - 'a'); /* circled */
+				else if (ch == ' ')
+					c = 0x3000; /* ideographic space */
+				break;
+			default:
+				break;
+			}
+			put_cp(&in, c);
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 3 == 0)
+				put_cp(&in, hidden[(seed >> 20) % (sizeof(hidden) / sizeof(hidden[0]))]);
+		}
+		if (notes_normalise(in.p, in.len, &out) != 0 || out.len != len || memcmp(out.p, code, len)) {
+			CHECK(!"a disguised copy of the code normalises back to it");
+			break;
+		}
+	}
+	buf_release(&in);
+	buf_release(&out);
+}
+
 TEST(index_path)
 {
 	struct fixture fx;
@@ -264,6 +373,8 @@ int main(void)
 	RUN(tokens);
 	RUN(twelve_refused_eleven_kept);
 	RUN(normalised_first);
+	RUN(nfkc);
+	RUN(disguised_code_normalises_back);
 	RUN(index_path);
 	return test_done();
 }
