@@ -722,15 +722,47 @@ int quota_offset_reached(struct facility *f, const struct grant_info *g, const c
 	return r;
 }
 
-/* Do a and b share their stem: all but the last QUOTA_NARROW_TAIL bytes of the longer? */
-static int same_stem(const char *a, const char *b)
+/*
+ * Is b a small edit of a: not the same query, at least 3 bytes each, and at most
+ * QUOTA_NARROW_EDITS bytes inserted, deleted or changed anywhere (Levenshtein distance, in
+ * a band of the dynamic programme's table)? A changed class, anchor or character, an
+ * appended or removed tail: each is a step of a search narrowing in on hidden text.
+ */
+static int near_query(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb, common = 0;
-	if (!strcmp(a, b))
-		return 0; /* the same query again is reading, not probing */
-	while (common < la && common < lb && a[common] == b[common])
-		common++;
-	return common >= 3 && common + QUOTA_NARROW_TAIL >= n;
+	enum { K = QUOTA_NARROW_EDITS, BIG = 0x7fff };
+	uint16_t row[2][QUOTA_QUERY_MAX + 2];
+	size_t la = strnlen(a, QUOTA_QUERY_MAX), lb = strnlen(b, QUOTA_QUERY_MAX);
+	uint16_t *r0 = row[0], *r1 = row[1], *t;
+	if (la < 3 || lb < 3 || (la == lb && !memcmp(a, b, la)) || la > lb + K || lb > la + K)
+		return 0;
+	for (size_t j = 0; j <= lb + 1; j++)
+		r0[j] = j <= K ? (uint16_t)j : BIG;
+	for (size_t i = 1; i <= la; i++) {
+		size_t lo = i > K ? i - K : 0, hi = i + K < lb ? i + K : lb;
+		uint16_t best = BIG;
+		if (lo > 0)
+			r1[lo - 1] = BIG;
+		else
+			r1[0] = (uint16_t)i;
+		for (size_t j = lo > 1 ? lo : 1; j <= hi; j++) {
+			uint16_t v = (uint16_t)(r0[j - 1] + (a[i - 1] != b[j - 1]));
+			if (r0[j] + 1 < v)
+				v = (uint16_t)(r0[j] + 1);
+			if (r1[j - 1] + 1 < v)
+				v = (uint16_t)(r1[j - 1] + 1);
+			r1[j] = v > BIG ? BIG : v;
+		}
+		for (size_t j = lo; j <= hi; j++)
+			if (r1[j] < best)
+				best = r1[j];
+		if (hi < lb)
+			r1[hi + 1] = BIG;
+		if (best > K)
+			return 0;
+		t = r0, r0 = r1, r1 = t;
+	}
+	return r0[lb] <= K;
 }
 
 int quota_query_watch(struct facility *f, const struct session_info *who, const struct grant_info *g,
@@ -739,29 +771,32 @@ int quota_query_watch(struct facility *f, const struct session_info *who, const 
 	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st;
 	struct quota_limits l;
-	char prev[1024] = "";
-	int64_t run = 0;
-	int r, narrowing;
+	int64_t run = 0, seen = 0;
+	int r;
 	if (alerted)
 		*alerted = 0;
 	if ((r = quota_limits_of(g, &l)))
 		return r;
+	/* a step from any of the last few queries: two probes run in turns are two runs */
 	if ((r = db_prepare(db, "SELECT query, narrowing FROM quota_queries WHERE login = ? AND grant_id = ? "
-				"AND at >= ? ORDER BY rowid DESC LIMIT 1", &st)))
+				"AND at >= ? ORDER BY rowid DESC LIMIT ?", &st)))
 		return r;
 	sqlite3_bind_text(st, 1, who->login, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, g->id);
 	sqlite3_bind_int64(st, 3, now - l.walk_window);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 0));
-		run = sqlite3_column_int64(st, 1);
+	sqlite3_bind_int(st, 4, QUOTA_NARROW_RECENT);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *prev = (const char *)sqlite3_column_text(st, 0);
+		int64_t k = sqlite3_column_int64(st, 1);
+		if (prev && near_query(prev, query) && k + 1 > run)
+			run = k + 1; /* the longest run it continues */
+		if (k > seen)
+			seen = k;
 	}
 	r = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(db, "quota queries");
 	sqlite3_finalize(st);
 	if (r)
 		return r;
-	narrowing = prev[0] && same_stem(prev, query);
-	run = narrowing ? run + 1 : 0;
 	if ((r = exec_bound(db, "DELETE FROM quota_queries WHERE login = ? AND grant_id = ? AND at < ?", who->login,
 			    g->id, now - l.walk_window)) ||
 	    (r = db_prepare(db, "INSERT INTO quota_queries (login, grant_id, query, narrowing, at) VALUES (?, ?, ?, ?, ?)",
@@ -774,7 +809,8 @@ int quota_query_watch(struct facility *f, const struct session_info *who, const 
 	sqlite3_bind_int64(st, 5, now);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota queries");
 	sqlite3_finalize(st);
-	if (r || run != QUOTA_NARROW_ALERT)
+	/* once: not again while a recent query already carries a run that alerted */
+	if (r || run < QUOTA_NARROW_ALERT || seen >= QUOTA_NARROW_ALERT)
 		return r;
 	{
 		json_t *x = json_object();

@@ -67,8 +67,8 @@
 #define QUOTA_WALK_ALERT 30
 #define QUOTA_WALK_SUSPEND 60
 #define QUOTA_WALK_WINDOW 600
-/* Narrowing queries (the same stem with a changed class, anchor or last characters) in a
- * row within QUOTA_WALK_WINDOW that raise an alert */
+/* Narrowing queries (each a small edit of one before it: a changed class, anchor or
+ * character) in one run within QUOTA_WALK_WINDOW that raise an alert */
 #define QUOTA_NARROW_ALERT 20
 
 enum quota_kind {
@@ -178,13 +178,18 @@ int quota_offset_reached(struct facility *f, const struct grant_info *g, const c
 			 uint64_t upto, int64_t now) WUR;
 
 /*
- * The watch on narrowing queries: record who's query under g at now. A query that shares
- * its stem with the one before (all but its last QUOTA_NARROW_TAIL bytes, at least 3, the
- * same) is narrowing; QUOTA_NARROW_ALERT of them in a row within the walk window make an
- * `alert` log entry (reason "narrowing"), once until the run breaks. *alerted (may be
- * NULL) gets 1 when this query raised it.
+ * The watch on narrowing queries: record who's query under g at now. A query that is a small
+ * edit of one of the QUOTA_NARROW_RECENT queries before it (not the same, at least 3 bytes,
+ * at most QUOTA_NARROW_EDITS bytes inserted, deleted or changed anywhere: a changed class or
+ * anchor, a character added) is a step of the longest run among them; a run of
+ * QUOTA_NARROW_ALERT steps within the walk window makes an `alert` log entry (reason
+ * "narrowing"), once (not again while one of the recent queries carries such a run).
+ * *alerted (may be NULL) gets 1 when this query raised it. Queries of more than
+ * QUOTA_QUERY_MAX bytes are compared by their first QUOTA_QUERY_MAX.
  */
-#define QUOTA_NARROW_TAIL 4
+#define QUOTA_NARROW_EDITS 4
+#define QUOTA_NARROW_RECENT 8
+#define QUOTA_QUERY_MAX 1024
 int quota_query_watch(struct facility *f, const struct session_info *who, const struct grant_info *g,
 		      const char *query, int64_t now, int *alerted) WUR;
 

@@ -325,6 +325,120 @@ TEST(narrowing_queries)
 		CHECK(quota_query_watch(fac, &w, &g, "000:quota_charge", T0 + i, &alerted) == 0 && !alerted);
 	}
 	CHECK(log_count("alert") == alerts0 + 1);
+	/* the class in the middle of the pattern, anchors changing, and two bisections run in
+	 * turns: the runs are found, and the alert is raised once */
+	g.id = 22;
+	n = 0;
+	for (int i = 0; i <= 2 * QUOTA_NARROW_ALERT; i++) {
+		static const char *const anchor[] = {"^", "", "\\b", "(?m)^"};
+		snprintf(q, sizeof(q), "001:%s[a-%c]tatic int", anchor[i % 4], 'b' + i % 20);
+		CHECK(quota_query_watch(fac, &w, &g, q, T0 + 2 * i, &alerted) == 0);
+		n += alerted;
+		snprintf(q, sizeof(q), "001:struct sk_buff \\*[a-%c]", 'b' + i % 20);
+		CHECK(quota_query_watch(fac, &w, &g, q, T0 + 2 * i + 1, &alerted) == 0);
+		n += alerted;
+	}
+	CHECK(n == 1 && log_count("alert") == alerts0 + 2);
+	/* a reviewer's ordinary searches: different names, each far from the others */
+	g.id = 23;
+	{
+		static const char *const reading[] = {"000:tcp_v4_rcv", "000:sk_buff", "000:EXPORT_SYMBOL\\(",
+						      "000:spin_lock_irqsave", "000:kmalloc\\(", "000:struct net_device"};
+		for (int i = 0; i < 4 * QUOTA_NARROW_ALERT; i++) {
+			CHECK(quota_query_watch(fac, &w, &g, reading[i % 6], T0 + i, &alerted) == 0);
+			CHECK(!alerted);
+		}
+	}
+	CHECK(log_count("alert") == alerts0 + 2);
+}
+
+/* The edit distance behind the watch, against a plain full-table Levenshtein on random
+ * strings (the banded one must agree whenever either is within the bound) */
+static size_t levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+TEST(narrowing_distance)
+{
+	struct grant_info g = grant(24, "{}");
+	struct session_info w = who("00000000000000e6");
+	uint32_t seed = 77;
+	int alerted, agree = 1;
+	char a[40], b[40];
+	for (int t = 0; t < 3000 && agree; t++) {
+		size_t la, lb;
+		seed = seed * 1103515245u + 12345u;
+		la = 3 + (seed >> 16) % 30;
+		for (size_t i = 0; i < la; i++) {
+			seed = seed * 1103515245u + 12345u;
+			a[i] = (char)('a' + (seed >> 16) % 3);
+		}
+		a[la] = 0;
+		memcpy(b, a, la + 1);
+		/* a few random edits of a */
+		seed = seed * 1103515245u + 12345u;
+		for (int e = (int)((seed >> 16) % 7); e > 0; e--) {
+			size_t at;
+			lb = strlen(b);
+			seed = seed * 1103515245u + 12345u;
+			at = (seed >> 8) % (lb + 1);
+			switch ((seed >> 20) % 3) {
+			case 0:
+				if (lb < 38) {
+					memmove(b + at + 1, b + at, lb - at + 1);
+					b[at] = 'c';
+				}
+				break;
+			case 1:
+				if (at < lb)
+					memmove(b + at, b + at + 1, lb - at);
+				break;
+			default:
+				if (at < lb)
+					b[at] = b[at] == 'a' ? 'b' : 'a';
+			}
+		}
+		if (strlen(b) < 3)
+			continue;
+		/* a fresh grant for each pair: the second query is a step of the first or not */
+		g.id = 1000 + t;
+		if (quota_query_watch(fac, &w, &g, a, T0, &alerted) != 0)
+			agree = 0;
+		{
+			size_t d = levenshtein(a, b);
+			int want = strcmp(a, b) && d <= QUOTA_NARROW_EDITS;
+			int64_t run = -1;
+			sqlite3_stmt *st;
+			if (quota_query_watch(fac, &w, &g, b, T0 + 1, &alerted) != 0 ||
+			    sqlite3_prepare_v2(facility_db(fac), "SELECT narrowing FROM quota_queries WHERE grant_id = ? "
+						"ORDER BY rowid DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+				agree = 0;
+			else {
+				sqlite3_bind_int64(st, 1, g.id);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					run = sqlite3_column_int64(st, 0);
+				sqlite3_finalize(st);
+				if ((run == 1) != want)
+					agree = 0;
+			}
+		}
+	}
+	CHECK(agree);
 }
 
 TEST(pages)
@@ -456,6 +570,7 @@ int main(void)
 	RUN(settings);
 	RUN(offsets);
 	RUN(narrowing_queries);
+	RUN(narrowing_distance);
 	RUN(pages);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
