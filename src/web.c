@@ -903,6 +903,9 @@ static uint64_t param_u64(const struct http_req *rq, const char *name, uint64_t 
 	return x;
 }
 
+/* The lines the print form asks for at first: a screenful, not the file */
+#define PRINT_FORM_LINES 50
+
 static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, code;
@@ -963,13 +966,15 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		     (r = buf_addstr(b, "\">changes since ")) || (r = esc(b, prev)) || (r = buf_addstr(b, "</a>"))))
 			goto out;
 	}
-	/* issue 7: print a line range to a Bates-numbered PDF (POST, counted, logged) */
+	/* print a line range to a Bates-numbered PDF (POST, counted, logged); the form asks for
+	 * a screenful from the window's first line, and app.js keeps it on the lines on the
+	 * screen as they scroll by */
 	if ((r = buf_addstr(b, "<form class=\"print\" id=\"print\" method=\"post\" action=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "print")) || (r = url(b, rt->rest)) ||
 	    (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">print lines "
 			     "<input name=\"from\" size=\"5\" value=\"%" PRIu64 "\"> to <input name=\"to\" "
 			     "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
-			  q->csrf, from, to)) ||
+			  q->csrf, from, to < from + PRINT_FORM_LINES ? to : from + PRINT_FORM_LINES - 1)) ||
 	    (r = buf_addstr(b, "<a id=\"notes-link\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "notes")) ||
 	    (r = buf_addstr(b, "\">notes</a> <a id=\"findings-link\" href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "findings")) || (r = buf_addstr(b, "\">findings</a>")))

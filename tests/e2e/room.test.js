@@ -232,6 +232,18 @@ async function main() {
 		const left1 = await page.textContent("#budget");
 		const n0 = +(/lines left (\d+)/.exec(left0) || [0, 0])[1], n1 = +(/lines left (\d+)/.exec(left1) || [0, 0])[1];
 		check("each window is charged, and the page says what is left", n0 - n1 >= 200, left0 + " / " + left1);
+		// the print form asks for the lines on the screen, not the file
+		await page.goto(url + "/r/demo@2/blob/src/long.c?at=120#L120");
+		await page.waitForTimeout(300);
+		const asked = await page.evaluate(() => {
+			const f = document.getElementById("print"), head = document.querySelector("header.top").getBoundingClientRect().bottom;
+			const seen = [...document.querySelectorAll("#code .l[id]")].filter((l) => {
+				const r = l.getBoundingClientRect();
+				return r.bottom > head && r.top < window.innerHeight;
+			}).map((l) => +l.id.slice(1));
+			return { from: +f.elements.from.value, to: +f.elements.to.value, lo: Math.min(...seen), hi: Math.max(...seen) };
+		});
+		check("the print form asks for the lines on the screen", asked.from === asked.lo && asked.to === asked.hi && asked.to - asked.from < 100, JSON.stringify(asked));
 
 		// the large-monitor layout
 		await page.setViewportSize({ width: 2560, height: 1440 });

@@ -148,4 +148,32 @@
 			if (its[item]) location.href = its[item].getAttribute("href");
 		}
 	});
+
+	/* the print form asks for the lines on the screen (as they scroll by), not the whole
+	 * file, until the reader types a range of their own */
+	var pf = document.getElementById("print");
+	if (pf && code && pf.elements.from && pf.elements.to) {
+		var typed = false, queued = false;
+		pf.addEventListener("input", function () { typed = true; });
+		var onScreen = function () {
+			queued = false;
+			if (typed) return;
+			var i, top = 0, bot = 0, head = 0, h = window.innerHeight, m = document.querySelector("header.top");
+			if (m) head = Math.max(0, m.getBoundingClientRect().bottom);
+			for (i = 0; i < lines.length; i++) {
+				var r = lines[i].getBoundingClientRect();
+				if (r.bottom > head && r.top < h) {
+					var n = +lines[i].id.slice(1);
+					if (!top) top = n;
+					bot = n;
+				} else if (top) break;
+			}
+			if (top) { pf.elements.from.value = top; pf.elements.to.value = bot; }
+		};
+		window.addEventListener("scroll", function () {
+			if (!queued) { queued = true; window.requestAnimationFrame(onScreen); }
+		});
+		pf.addEventListener("submit", onScreen);
+		onScreen();
+	}
 })();
