@@ -193,32 +193,6 @@ int mark_visible_svg(const struct mark_label *l, struct buf *out)
 	return buf_addstr(out, "</g></svg>");
 }
 
-int mark_css(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, uint32_t bg,
-	     struct buf *out)
-{
-	struct buf png, svg;
-	int r;
-	buf_init(&png, 1 << 20);
-	buf_init(&svg, 1 << 16);
-	if ((r = mark_tile_png(key, l->session_id, bg, &png)) || (r = mark_visible_svg(l, &svg)) ||
-	    (r = buf_addstr(out, ".sr-mark{background-image:url(data:image/png;base64,")) ||
-	    (r = buf_addb64(out, png.p, png.len)) ||
-	    (r = buf_addstr(out, ")!important;background-repeat:repeat!important;"
-				 "background-attachment:local!important;"
-				 "background-size:128px 128px!important;filter:none!important}\n"
-				 ".sr-watermark{position:fixed!important;inset:0!important;"
-				 "z-index:2147483647!important;pointer-events:none!important;"
-				 "display:block!important;visibility:visible!important;"
-				 "opacity:1!important;background-image:url(data:image/svg+xml;base64,")) ||
-	    (r = buf_addb64(out, svg.p, svg.len)) ||
-	    (r = buf_addstr(out, ")!important;background-repeat:repeat!important}\n")))
-		goto out;
-out:
-	buf_release(&png);
-	buf_release(&svg);
-	return r;
-}
-
 /* ---- detection ---- */
 
 /* Sum of v over the box [x0,x1) x [y0,y1) from an integral image of stride w+1. */

@@ -4,7 +4,7 @@
  * Two marks:
  * - the visible watermark: reviewer name, lab, session id and time, tiled diagonally and
  *   semi-transparent, as an SVG image the renderer puts in a fixed layer over the code
- *   (mark_visible_svg, mark_css);
+ *   (mark_visible_svg; the session stylesheet that places it is shield.c's);
  * - the forensic mark: the page background is a tile of MARK_CELLS x MARK_CELLS cells of
  *   MARK_CELL pixels, each cell the background colour plus or minus MARK_AMP levels (of
  *   255). The
@@ -72,16 +72,6 @@ struct mark_label {
 
 /* The visible watermark as an SVG tile (XML-escaped text), appended to out. */
 int mark_visible_svg(const struct mark_label *l, struct buf *out) WUR;
-
-/*
- * CSS for a session's pages, appended to out: `.sr-mark` (put on the code view and search
- * results) gets the forensic tile as its background, `.sr-watermark` (an empty element
- * placed last in body) becomes a fixed, click-through layer showing the visible watermark.
- * Both images are data: URIs (the page's CSP needs img-src data:). The rules use
- * !important so that page controls (themes, zoom of the code) cannot turn them off.
- */
-int mark_css(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, uint32_t bg,
-	     struct buf *out) WUR;
 
 /* One candidate session and, after mark_detect, its score. */
 struct mark_candidate {

@@ -207,9 +207,7 @@ void note_signer_free(struct note_signer *s)
 }
 
 const char *note_signer_name(const struct note_signer *s) { return s->name; }
-uint32_t note_signer_hash(const struct note_signer *s) { return s->hash; }
 const unsigned char *note_signer_public(const struct note_signer *s) { return s->pk; }
-const unsigned char *note_signer_secret(const struct note_signer *s) { return s->sk; }
 
 int note_signer_vkey(const struct note_signer *s, struct buf *out)
 {

@@ -48,9 +48,7 @@ int note_signer_parse(const char *text, size_t len, struct note_signer **out) WU
 int note_signer_load(const char *path, struct note_signer **out) WUR;
 void note_signer_free(struct note_signer *s);
 const char *note_signer_name(const struct note_signer *s);
-uint32_t note_signer_hash(const struct note_signer *s);
 const unsigned char *note_signer_public(const struct note_signer *s); /* 32 bytes */
-const unsigned char *note_signer_secret(const struct note_signer *s); /* 64 bytes, libsodium form */
 int note_signer_vkey(const struct note_signer *s, struct buf *out) WUR;
 /* Ed25519 signature of msg by s (64 bytes). */
 void note_signer_sign(const struct note_signer *s, const void *msg, size_t len,
