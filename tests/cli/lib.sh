@@ -31,8 +31,12 @@ expect_fail() {
 	pass
 }
 
-# check DESC COND...: COND is a shell command that must succeed.
-check() { d=$1; shift; if "$@"; then pass; else fail "$d"; fi; }
+# check DESC COND...: COND is a shell command that must succeed. With SEALROOM_TEST_VERBOSE=1
+# each passing check is named too (the numbers some checks carry in DESC, e.g. lines shown).
+check() {
+	d=$1; shift
+	if "$@"; then pass; [ "${SEALROOM_TEST_VERBOSE:-0}" = 1 ] && echo "ok: $d"; return 0; else fail "$d"; fi
+}
 
 done_testing() {
 	echo "$cli_passed passed, $cli_failed failed"
