@@ -11,6 +11,7 @@
 
 #include "diff.h"
 #include "highlight.h"
+#include "xref.h"
 #include "render.h"
 
 
@@ -364,7 +365,8 @@ static int is_ident(unsigned char ch)
 
 struct render_symtab {
 	const struct index *ix;
-	uint32_t *slots; /* symbol number + 1, 0 for empty */
+	const struct xref *xr; /* names from its tags when it has them, else from ix's symbols */
+	uint32_t *slots;       /* symbol number + 1, 0 for empty */
 	size_t mask;
 };
 
@@ -376,24 +378,40 @@ static uint64_t name_hash(const char *p, size_t len)
 	return h;
 }
 
-struct render_symtab *render_symtab_new(const struct index *ix)
+/* Symbol i of the table's source in name order: its name, or NULL. */
+static const char *symtab_name(const struct render_symtab *t, size_t i, size_t *len)
+{
+	if (t->xr) {
+		struct xref_loc l;
+		const char *name;
+		return xref_definition(t->xr, i, &l, &name, len) ? NULL : name;
+	} else {
+		const struct index_symbol *s = index_symbol_by_name(t->ix, i);
+		*len = s->len;
+		return index_symbol_name(t->ix, s);
+	}
+}
+
+struct render_symtab *render_symtab_new(const struct index *ix, const struct xref *xr)
 {
 	struct render_symtab *t = xcalloc(1, sizeof(*t));
-	size_t n = index_n_symbols(ix), cap = 16;
+	size_t n, cap = 16;
+	t->ix = ix;
+	t->xr = xref_has_tags(xr) ? xr : NULL;
+	n = t->xr ? xref_n_definitions(xr) : index_n_symbols(ix);
 	while (cap < 2 * n + 16)
 		cap <<= 1;
-	t->ix = ix;
 	t->mask = cap - 1;
 	t->slots = xcalloc(cap, sizeof(uint32_t));
 	for (size_t i = 0; i < n && i < UINT32_MAX - 1; i++) {
-		const struct index_symbol *s = index_symbol_by_name(ix, i);
-		const char *name = index_symbol_name(ix, s);
+		size_t len, ol;
+		const char *name = symtab_name(t, i, &len);
 		size_t h;
 		if (!name)
 			continue;
-		for (h = name_hash(name, s->len) & t->mask; t->slots[h]; h = (h + 1) & t->mask) {
-			const struct index_symbol *o = index_symbol_by_name(ix, t->slots[h] - 1);
-			if (o->len == s->len && !memcmp(index_symbol_name(ix, o), name, s->len))
+		for (h = name_hash(name, len) & t->mask; t->slots[h]; h = (h + 1) & t->mask) {
+			const char *o = symtab_name(t, t->slots[h] - 1, &ol);
+			if (o && ol == len && !memcmp(o, name, len))
 				break;
 		}
 		if (!t->slots[h])
@@ -413,8 +431,9 @@ void render_symtab_free(struct render_symtab *t)
 static int64_t symtab_find(const struct render_symtab *t, const char *p, size_t len)
 {
 	for (size_t h = name_hash(p, len) & t->mask; t->slots[h]; h = (h + 1) & t->mask) {
-		const struct index_symbol *o = index_symbol_by_name(t->ix, t->slots[h] - 1);
-		if (o->len == len && !memcmp(index_symbol_name(t->ix, o), p, len))
+		size_t ol;
+		const char *o = symtab_name(t, t->slots[h] - 1, &ol);
+		if (o && ol == len && !memcmp(o, p, len))
 			return (int64_t)t->slots[h] - 1;
 	}
 	return -1;
@@ -725,13 +744,16 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 				 const struct manifest_entry *e, const unsigned char *text, size_t len, uint64_t from,
 				 size_t off, size_t end)
 {
-	struct layout *l = layout_find(c->cache, e->sha256, ref, from, end - off, ix != NULL);
+	enum hl_lang lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
+	struct layout *l;
 	struct hl_span *spans = NULL;
 	size_t n_spans = 0;
-	enum hl_lang lang;
-	if (l)
+	/* prose (Markdown, text: no language the room parses) makes no links: its words are
+	 * not references */
+	if (lang == HL_NONE)
+		ix = NULL;
+	if ((l = layout_find(c->cache, e->sha256, ref, from, end - off, ix != NULL)))
 		return l;
-	lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
 	if (len && lang != HL_NONE && highlight(lang, (const char *)text, len, &spans, &n_spans, RENDER_HIGHLIGHT_BUDGET_US)) {
 		spans = NULL;
 		n_spans = 0;
@@ -748,9 +770,59 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 	return l;
 }
 
+/* A file's outline: its definitions (xref.h) in order, at most RENDER_OUTLINE_MAX. */
+struct outline {
+	struct {
+		uint32_t line;
+		unsigned kind;
+		const char *name;
+		size_t len;
+	} *v;
+	size_t n, cap;
+};
+
+static int outline_add(void *ctx, const struct xref_loc *l, const char *name, size_t len)
+{
+	struct outline *o = ctx;
+	if (o->n == RENDER_OUTLINE_MAX)
+		return 1;
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 64;
+		o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
+	}
+	o->v[o->n].line = l->line;
+	o->v[o->n].kind = l->kind;
+	o->v[o->n].name = name;
+	o->v[o->n].len = len;
+	o->n++;
+	return 0;
+}
+
+/* The outline beside the code: each definition's kind and name (code, through the
+ * session's transform), linked to its line. */
+static int emit_outline(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+			const struct ascii_map *m, const struct manifest_entry *e, const struct outline *o,
+			struct buf *out)
+{
+	int r;
+	if (!o->n)
+		return 0;
+	if ((r = buf_addstr(out, "<div class=\"code outline\" id=\"outline\"><div class=oh>outline</div>")))
+		return r;
+	for (size_t i = 0; i < o->n; i++)
+		if ((r = buf_addstr(out, "<a class=o href=\"")) ||
+		    (r = render_blob_href(out, c->product, c->version, e->path, e->path_len, o->v[i].line)) ||
+		    (r = buf_addf(out, "\" data-line=%u><span class=k>%s</span><span class=c>", o->v[i].line,
+				  xref_kind_name(o->v[i].kind))) ||
+		    (r = emit_code(c, v, tmp, m, o->v[i].name, o->v[i].len, out)) || (r = buf_addstr(out, "</span></a>")))
+			return r;
+	return buf_addstr(out, "</div>");
+}
+
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
 		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
 {
+	struct outline ol = {0};
 	struct render_view v = {0};
 	struct grant_info g;
 	struct shown sh = {0};
@@ -785,6 +857,11 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		shown_add(&sh, NULL, blob, e->path, line, ll);
 		q += ll + (nl != NULL);
 	}
+	/* the outline shows each definition's name: a part of its line, charged as that line */
+	if (c->xr && xref_file_definitions(c->xr, e, outline_add, &ol) < 0)
+		ol.n = 0;
+	for (size_t i = 0; i < ol.n; i++)
+		shown_add(&sh, NULL, blob, e->path, ol.v[i].line, ol.v[i].len);
 	v.shown = sh.v;
 	v.n_shown = sh.n;
 	x = json_object();
@@ -793,8 +870,10 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)v.line_from, (json_int_t)v.line_to));
 	r = admit(c, &v, &g, NULL, x);
 	shown_release(&sh);
-	if (r)
+	if (r) {
+		free(ol.v);
 		return r;
+	}
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
 	l = layout_get(c, linked ? c->ix : NULL, ref, e, text, len, from, off, end);
@@ -807,14 +886,95 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	if ((r = buf_grow(out, 4 * (end - off) + 64 * l->n_lines + 48 * l->n_segs + 4096)))
 		goto out;
 	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
-	    (r = emit_page(c, &v, &tmp, m, l, (const char *)text + off, from, out)))
+	    (r = emit_page(c, &v, &tmp, m, l, (const char *)text + off, from, out)) || (r = buf_addstr(out, "</div>")))
 		goto out;
-	r = buf_addstr(out, "</div>");
+	r = emit_outline(c, &v, &tmp, m, e, &ol, out);
 out:
 	if (m)
 		sodium_free(m);
+	free(ol.v);
 	layout_put(c->cache, l);
 	wipe(&tmp);
+	return r;
+}
+
+int render_blob_href(struct buf *out, const char *product, const char *version, const char *path, size_t path_len,
+		     uint64_t line)
+{
+	int r;
+	/* ?at=N: the room's window around line N (web.c) */
+	if ((r = add_href(out, product, version, "blob", path, path_len)))
+		return r;
+	return line ? buf_addf(out, "?at=%" PRIu64 "#L%" PRIu64, line, line) : 0;
+}
+
+/* The bytes of line `line` (1-based) of (p, len): *off and the length, or 0 past the end. */
+static size_t line_at(const unsigned char *p, size_t len, uint64_t line, size_t *off)
+{
+	const unsigned char *q = p, *e = p + len, *nl;
+	*off = 0;
+	if (!p || !line)
+		return 0;
+	for (uint64_t i = 1; i < line; i++) {
+		if (!(nl = memchr(q, '\n', (size_t)(e - q))))
+			return 0;
+		q = nl + 1;
+	}
+	if (q >= e)
+		return 0;
+	*off = (size_t)(q - p);
+	nl = memchr(q, '\n', (size_t)(e - q));
+	return (size_t)((nl ? nl : e) - q);
+}
+
+int render_definitions_html(const struct render_ctx *c, const char *name, size_t name_len,
+			    const struct render_place *pl, size_t n, struct buf *out)
+{
+	struct render_view v = {0};
+	struct grant_info g;
+	struct shown sh = {0};
+	struct buf tmp;
+	char (*blobs)[65] = xcalloc(n ? n : 1, sizeof(*blobs));
+	json_t *x;
+	int r;
+	for (size_t i = 0; i < n; i++) {
+		size_t off;
+		hex_encode(blobs[i], pl[i].e->sha256, 32);
+		shown_add(&sh, NULL, blobs[i], pl[i].e->path, pl[i].line, line_at(pl[i].text, pl[i].len, pl[i].line, &off));
+	}
+	v.kind = "definitions";
+	v.lines = n;
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	x = json_object();
+	logdb_entry_int(x, "results", (int64_t)n);
+	logdb_entry_int(x, "lines", (int64_t)n);
+	r = admit(c, &v, &g, NULL, x);
+	shown_release(&sh);
+	if (r)
+		goto out0;
+	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
+	if ((r = buf_addstr(out, "<div class=\"code defs\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
+	    (r = buf_addf(out, "<div class=dh>%zu definition%s of <span class=c id=\"defname\">", n, n == 1 ? "" : "s")) ||
+	    (r = add_code(c, &v, &tmp, name, name_len, 0, out)) || (r = buf_addstr(out, "</span></div>\n")))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		size_t off, ll = line_at(pl[i].text, pl[i].len, pl[i].line, &off);
+		if ((r = buf_addstr(out, "<div class=\"l d\"><a class=p href=\"")) ||
+		    (r = render_blob_href(out, c->product, c->version, pl[i].e->path, pl[i].e->path_len, pl[i].line)) ||
+		    (r = buf_addstr(out, "\">")) || (r = render_escape(out, pl[i].e->path, pl[i].e->path_len)) ||
+		    (r = buf_addf(out, ":%u</a><span class=k>%s%s</span><span class=c>", pl[i].line, pl[i].kind,
+				  pl[i].body ? "" : " (declaration)")) ||
+		    (r = add_code(c, &v, &tmp, (const char *)pl[i].text + off, ll > RENDER_LINE_MAX ? RENDER_LINE_MAX : ll, 0,
+				  out)) ||
+		    (r = buf_addstr(out, "</span></div>\n")))
+			goto out;
+	}
+	r = buf_addstr(out, "</div>");
+out:
+	wipe(&tmp);
+out0:
+	free(blobs);
 	return r;
 }
 
@@ -907,9 +1067,8 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 		for (size_t j = 0; j < search_result_n_lines(res, i); j++) {
 			const struct search_line *l = search_result_line(res, i, j);
 			if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
-			    (r = add_href(out, c->product, c->version, "blob", path, pl)) ||
-			    (r = buf_addf(out, "?at=%" PRIu64 "#L%" PRIu64 "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">",
-					  l->line, l->line, l->line)) ||
+			    (r = render_blob_href(out, c->product, c->version, path, pl, l->line)) ||
+			    (r = buf_addf(out, "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", l->line)) ||
 			    (r = add_marked(c, &v, &tmp, l, out)) || (r = buf_addstr(out, "</span></div>\n")))
 				goto out;
 		}

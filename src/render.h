@@ -17,9 +17,10 @@
  *
  * Files are shown in windows of at most RENDER_PAGE_LINES lines and RENDER_PAGE_BYTES
  * bytes (further windows are asked for as the reader scrolls, each charged when first
- * shown); a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release's
- * index knows as defined symbols become links to their definitions by an opaque number
- * (never the name, which is code).
+ * shown); a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release
+ * defines (its tree-sitter tags, xref.h, else the index's symbols) become links to their
+ * definitions by an opaque number (never the name, which is code), in code only: not in
+ * comments and strings, and not in prose (a file of no language the room parses).
  */
 #ifndef SEALROOM_RENDER_H
 #define SEALROOM_RENDER_H
@@ -107,12 +108,14 @@ struct render_cache *render_cache_new(void);
 void render_cache_free(struct render_cache *c);
 
 /*
- * The defined symbol names of a loaded index in a hash table (name -> the first symbol of
+ * The defined symbol names of a release in a hash table (name -> the first definition of
  * that exact name in name order), so that linking each identifier of a page costs one
- * hash probe instead of two binary searches over the whole symbol table.
+ * hash probe: the definitions of xr's tree-sitter tags when it has them (xref.h), else the
+ * symbols of the index's heuristic. The numbers are those definition links carry.
  */
+struct xref;
 struct render_symtab;
-struct render_symtab *render_symtab_new(const struct index *ix);
+struct render_symtab *render_symtab_new(const struct index *ix, const struct xref *xr);
 void render_symtab_free(struct render_symtab *t);
 
 /* Everything a render needs; the caller fills it per request. */
@@ -125,7 +128,9 @@ struct render_ctx {
 	const struct index *ix;            /* the release's loaded index (text and symbols), or
 					    * NULL while it loads: render_file_text only, no links */
 	struct render_cache *cache;        /* highlighting spans, or NULL: none */
-	const struct render_symtab *syms;  /* ix's symbol names, or NULL: look them up in ix */
+	const struct render_symtab *syms;  /* the release's definitions, or NULL: look them up in
+					    * ix's symbols */
+	const struct xref *xr;             /* the release's tags (outline), or NULL */
 	int64_t now;                       /* 0: the clock */
 	uint64_t window;                   /* lines of a file's window, 0: RENDER_PAGE_LINES
 					    * (fewer when less is left of the reader's budget) */
@@ -141,12 +146,38 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * last line shown, *n_lines the file's line count. Lines are <div class=l id="L<n>"> with
  * the number in <a class=n data-n=<n>>, the code in <span class=c>, one <span class=h?> per
  * highlight run (app.css) and definition links <a class=d> (only with ctx->ix: NULL while
- * the release's index loads). ERR_DENIED from the grant or quota, log errors as
- * logdb_append returns them.
+ * the release's index loads). With ctx->xr, the file's outline follows the code: a
+ * <div class="code outline" id="outline"> of its definitions in order (at most
+ * RENDER_OUTLINE_MAX), each kind and name linked to its line; each name shown is charged as
+ * its line. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
  */
+#define RENDER_OUTLINE_MAX 2000
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
 		     uint64_t *shown_to, uint64_t *n_lines) WUR;
+
+/* "/r/<P@V>/blob/<path>?at=<line>#L<line>": a link to line `line` (0: none) of a file that
+ * opens the window of lines around it. */
+int render_blob_href(struct buf *out, const char *product, const char *version, const char *path,
+		     size_t path_len, uint64_t line) WUR;
+
+/* A definition to list: the file (its entry and text), the line, what it is. */
+struct render_place {
+	const struct manifest_entry *e;
+	const unsigned char *text;
+	size_t len;
+	uint32_t line;
+	const char *kind;   /* "function", "type", ... (xref_kind_name) */
+	int body;           /* 0: a declaration only (a prototype) */
+};
+/*
+ * The definitions of one name (name, name_len: code, shown through the transform hook):
+ * each place's path and line linked to it, what it is, and a preview of its line, as
+ * HTML (<div class="code defs">). Steps 1-4 like a view; each line previewed is charged and
+ * the whole is logged as {"type":"definitions","results":N,"lines":N}.
+ */
+int render_definitions_html(const struct render_ctx *c, const char *name, size_t name_len,
+			    const struct render_place *pl, size_t n, struct buf *out) WUR;
 
 /* Search results as HTML (file groups of lines with links into blob views). Logged as
  * {"type":"search","query":..,"results":N,"lines":shown}. */

@@ -12,6 +12,7 @@
 #include "findings.h"
 #include "room.h"
 #include "vault.h"
+#include "xref.h"
 
 /* An opened release: immutable once loaded, shared by requests through refs. */
 struct room {
@@ -27,6 +28,7 @@ struct room {
 	pthread_cond_t ix_cv;
 	int ix_state;
 	struct index *ix;
+	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
 	int notes_by_index;  /* too much code for sh: notes are checked through ix */
@@ -49,6 +51,7 @@ static void room_free(struct room *r)
 		return;
 	render_symtab_free(r->syms);
 	shingles_free(r->sh);
+	xref_free(r->xr);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -129,14 +132,22 @@ static void *room_load_index(void *arg)
 	struct rooms *rs = ld->rs;
 	struct index *ix = NULL;
 	struct render_symtab *syms = NULL;
+	struct xref *xr = NULL;
 	struct buf mb;
 	struct timespec t0, t1;
 	int r;
 	free(ld);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	buf_init(&mb, INDEX_MAX);
-	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix)))
-		syms = render_symtab_new(ix);
+	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix))) {
+		/* the definitions of the grammars' tags (xref.h); without them, the index's */
+		int xe;
+		buf_reset(&mb);
+		if ((xe = vault_get_meta(rm->v, "xref", &mb)) || (xe = xref_load(mb.p, mb.len, rm->m, &xr)))
+			fprintf(stderr, "sealroom serve: the cross-references of '%s@%s' did not load (%s): "
+					"definitions come from the search index\n", rm->product, rm->version, err_msg());
+		syms = render_symtab_new(ix, xr);
+	}
 	if (mb.p && mb.cap)
 		sodium_memzero(mb.p, mb.cap);
 	buf_release(&mb);
@@ -149,6 +160,7 @@ static void *room_load_index(void *arg)
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	pthread_mutex_lock(&rm->ix_mu);
 	rm->ix = ix;
+	rm->xr = xr;
 	rm->syms = syms;
 	rm->ix_state = r ? r : 1;
 	pthread_cond_broadcast(&rm->ix_cv);
@@ -283,33 +295,80 @@ int room_search(struct room *rm, const struct query *qu, const struct search_opt
 	return index_search(rm->ix, qu, so, res);
 }
 
-char *room_symbol_name(struct room *rm, uint64_t n, size_t *lo, size_t *hi)
+struct defs_acc {
+	struct xref_loc *v;
+	size_t n, cap;
+};
+
+static int defs_add(void *ctx, const struct xref_loc *l)
 {
-	const struct index_symbol *s;
-	const char *name;
-	if (room_index_wait(rm) || n >= index_n_symbols(rm->ix))
-		return NULL;
-	s = index_symbol_by_name(rm->ix, (size_t)n);
-	name = index_symbol_name(rm->ix, s);
-	if (!name)
-		return NULL;
-	index_symbol_find(rm->ix, name, s->len, lo, hi);
-	return xstrndup(name, s->len);
+	struct defs_acc *a = ctx;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *l;
+	return 0;
 }
 
-int room_symbol_place(struct room *rm, size_t i, const char *name, const char **path, unsigned *line)
+int room_definitions(struct room *rm, uint64_t n, char **name, struct xref_loc **locs, size_t *n_locs)
 {
-	const struct index_symbol *s;
-	const char *sn;
-	if (room_index_wait(rm) || i >= index_n_symbols(rm->ix))
-		return ERR_NOTFOUND;
-	s = index_symbol_by_name(rm->ix, i);
-	sn = index_symbol_name(rm->ix, s);
-	if (!sn || s->len != strlen(name) || memcmp(sn, name, s->len))
-		return ERR_NOTFOUND;
-	*path = manifest_get(index_manifest(rm->ix), s->file)->path;
-	*line = s->line;
+	struct defs_acc a = {0};
+	const char *nm = NULL;
+	size_t len = 0;
+	int r;
+	*name = NULL;
+	*locs = NULL;
+	*n_locs = 0;
+	if ((r = room_index_wait(rm)))
+		return r;
+	if (xref_has_tags(rm->xr)) {
+		struct xref_loc l;
+		if (n > SIZE_MAX || xref_definition(rm->xr, (size_t)n, &l, &nm, &len))
+			return err_set(ERR_NOTFOUND, "no such symbol");
+	} else {
+		const struct index_symbol *s;
+		if (n >= index_n_symbols(rm->ix))
+			return err_set(ERR_NOTFOUND, "no such symbol");
+		s = index_symbol_by_name(rm->ix, (size_t)n);
+		if (!(nm = index_symbol_name(rm->ix, s)))
+			return err_set(ERR_NOTFOUND, "no such symbol");
+		len = s->len;
+	}
+	if ((r = xref_definitions(rm->xr, rm->ix, nm, len, defs_add, &a)) || !a.n) {
+		free(a.v);
+		return r ? r : err_set(ERR_NOTFOUND, "no such symbol");
+	}
+	*name = xstrndup(nm, len);
+	*locs = a.v;
+	*n_locs = a.n;
 	return 0;
+}
+
+int room_render_definitions(struct room *rm, const struct render_ctx *c, const char *name,
+			    const struct xref_loc *locs, size_t n, struct buf *out)
+{
+	struct render_ctx rc = *c;
+	struct render_place *pl = xcalloc(n ? n : 1, sizeof(*pl));
+	int r;
+	if ((r = room_index_wait(rm)))
+		goto out;
+	room_render_ctx(rm, &rc);
+	for (size_t i = 0; i < n; i++) {
+		if (locs[i].file >= manifest_count(rm->m)) {
+			r = err_set(ERR_NOTFOUND, "no such file");
+			goto out;
+		}
+		pl[i].e = manifest_get(rm->m, locs[i].file);
+		pl[i].text = index_text(rm->ix, locs[i].file, &pl[i].len);
+		pl[i].line = locs[i].line;
+		pl[i].kind = xref_kind_name(locs[i].kind);
+		pl[i].body = locs[i].body;
+	}
+	r = render_definitions_html(&rc, name, strlen(name), pl, n, out);
+out:
+	free(pl);
+	return r;
 }
 
 void room_render_ctx(struct room *rm, struct render_ctx *c)
@@ -317,6 +376,7 @@ void room_render_ctx(struct room *rm, struct render_ctx *c)
 	int ready = rm && room_index_ready(rm);
 	c->ix = ready ? rm->ix : NULL;
 	c->syms = ready ? rm->syms : NULL;
+	c->xr = ready ? rm->xr : NULL;
 }
 
 /* File fi's text: the index's when loaded (borrowed, *p into it), else decrypted into

@@ -67,13 +67,19 @@ int room_search(struct room *rm, const struct query *qu, const struct search_opt
 		struct search_result **res) WUR;
 
 /*
- * Symbol number n (in name order) of the index: its name (the caller frees it) and the
- * range [*lo, *hi) of the symbols of that name in name order, or NULL when there is none.
+ * The definitions that symbol number n (the number a definition link carries: render.h's
+ * symbol table) names: *name (the caller frees it) and every definition of exactly that
+ * name, from the release's tree-sitter tags (xref.h) or, without them, the index's symbols,
+ * in path order (*locs, malloc'd, *n_locs of them; their paths point into the manifest).
+ * Waits for the index. ERR_NOTFOUND when n names nothing.
  */
-char *room_symbol_name(struct room *rm, uint64_t n, size_t *lo, size_t *hi);
-/* Symbol i in name order of the range above: its exact name match, file path and line. */
-int room_symbol_place(struct room *rm, size_t i, const char *name, const char **path,
-		      unsigned *line) WUR;
+struct xref_loc;
+int room_definitions(struct room *rm, uint64_t n, char **name, struct xref_loc **locs, size_t *n_locs) WUR;
+
+/* The definitions locs (of room_definitions, n of them) of name previewed through
+ * render_definitions_html. */
+int room_render_definitions(struct room *rm, const struct render_ctx *c, const char *name,
+			    const struct xref_loc *locs, size_t n, struct buf *out) WUR;
 
 /*
  * The renderer's context c (f, log, hooks, who, product, version, cache, now filled by

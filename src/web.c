@@ -11,6 +11,7 @@
 
 #include "build.h"
 #include "diff.h"
+#include "xref.h"
 #include "manifest.h"
 #include "match.h"
 #include "notes.h"
@@ -392,7 +393,7 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 
 static int page_foot(struct req *q)
 {
-	return buf_addstr(&q->rs->body, "</main><footer class=\"keys\">j/k lines · t tree · / search · "
+	return buf_addstr(&q->rs->body, "</main><footer class=\"keys\">j/k lines · t tree · / search · r references · ? keys · "
 					"g definition · every view is logged</footer></body></html>\n");
 }
 
@@ -1014,7 +1015,9 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		if ((r = buf_addstr(b, "</nav>")))
 			goto out;
 	}
-	if ((r = buf_add(b, code.p, code.len)) || (r = page_foot(q)))
+	/* the code and, beside it, the file's outline */
+	if ((r = buf_addstr(b, "<div class=\"view\">")) || (r = buf_add(b, code.p, code.len)) ||
+	    (r = buf_addstr(b, "</div>")) || (r = page_foot(q)))
 		goto out;
 out:
 	sodium_memzero(code.p, code.len);
@@ -1022,53 +1025,55 @@ out:
 	return r;
 }
 
+/*
+ * /r/<P@V>/def?n=N: the definitions of symbol N, those with a body preferred over
+ * prototypes and forward declarations: one redirects to its line, several are listed with
+ * a preview of each line (through the renderer), with the link to the references.
+ */
 static int def_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
-	struct buf *b = &q->rs->body, to;
+	struct buf *b = &q->rs->body, to, code;
 	uint64_t n = param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX);
-	size_t lo = 0, hi = 0, count = 0, one = 0;
-	char *name = room_symbol_name(rm, n, &lo, &hi);
-	const char *path;
-	unsigned line;
+	struct xref_loc *locs = NULL;
+	size_t n_locs = 0, keep = 0;
+	char *name = NULL;
 	int r = 0;
-	if (!name)
+	if (room_definitions(rm, n, &name, &locs, &n_locs))
 		return fail_page(q, 404, not_granted, 0);
-	for (size_t i = lo; i < hi; i++)
-		if (!room_symbol_place(rm, i, name, &path, &line)) {
-			count++;
-			one = i;
-		}
+	for (size_t i = 0; i < n_locs; i++)
+		keep += locs[i].body != 0;
+	if (keep) {
+		for (size_t i = 0, k = 0; i < n_locs; i++)
+			if (locs[i].body)
+				locs[k++] = locs[i];
+		n_locs = keep;
+	}
 	buf_init(&to, 0);
-	if (count == 1) {
-		uint64_t from;
-		if (room_symbol_place(rm, one, name, &path, &line))
-			BUG("a definition counted is not found again");
-		from = line > RENDER_PAGE_LINES ? line - (line - 1) % RENDER_PAGE_LINES : 1;
-		if (rel_url(&to, rt->product, rt->version, "blob") || url(&to, path) ||
-		    (from > 1 && buf_addf(&to, "?from=%" PRIu64, from)) || buf_addf(&to, "#L%u", line))
-			r = ERR_TOOBIG;
-		else
-			r = redirect(q, to.p);
+	buf_init(&code, (size_t)64 << 20);
+	if (n_locs == 1) {
+		if ((r = render_blob_href(&to, rt->product, rt->version, locs[0].path, locs[0].path_len, locs[0].line)))
+			goto out;
+		r = redirect(q, to.p);
 		goto out;
 	}
-	/* several definitions: a list of places (paths and line numbers, no code) */
-	if ((r = page_head(q, "definitions", rt)) ||
-	    (r = buf_addf(b, "<h1>%zu definitions</h1><ul class=\"defs\" id=\"defs\">", count)))
-		goto out;
-	for (size_t i = lo; i < hi; i++) {
-		if (room_symbol_place(rm, i, name, &path, &line))
-			continue;
-		if (buf_addstr(b, "<li><a href=\"") || rel_url(b, rt->product, rt->version, "blob") || url(b, path) ||
-		    buf_addf(b, "#L%u\">", line) || esc(b, path) || buf_addf(b, ":%u</a></li>", line)) {
-			r = ERR_TOOBIG;
+	{
+		struct render_ctx c = rctx(q, rt, rm);
+		if ((r = room_render_definitions(rm, &c, name, locs, n_locs, &code))) {
+			if (r == ERR_DENIED)
+				r = refuse_grant(q, 0);
 			goto out;
 		}
 	}
-	if ((r = buf_addstr(b, "</ul><p><a id=\"refs\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "refs")) ||
+	q->rs->sensitive = 1;
+	if ((r = buf_grow(b, code.len + 16384)) || (r = page_head(q, "definitions", rt)) || (r = buf_add(b, code.p, code.len)) ||
+	    (r = buf_addstr(b, "<p><a id=\"refs\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "refs")) ||
 	    (r = buf_addf(b, "?n=%" PRIu64 "\">find references</a></p>", n)) || (r = page_foot(q)))
 		goto out;
 out:
+	sodium_memzero(code.p, code.len);
+	buf_release(&code);
 	buf_release(&to);
+	free(locs);
 	free(name);
 	return r;
 }
@@ -1116,8 +1121,11 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 	buf_init(&text, QUERY_MAX + 1);
 	buf_init(&code, (size_t)64 << 20);
 	if (refs) {
-		size_t lo, hi;
-		name = room_symbol_name(rm, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &lo, &hi);
+		struct xref_loc *locs = NULL;
+		size_t n_locs = 0;
+		if (room_definitions(rm, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &name, &locs, &n_locs))
+			name = NULL;
+		free(locs);
 		if (!name) {
 			r = fail_page(q, 404, not_granted, 0);
 			goto out;

@@ -11,6 +11,7 @@
 #define DEF_REC 20
 #define MODE_TAGS 0
 #define MODE_INDEX 1
+#define XREF_FLAG_BODY 1
 
 static const char *const kind_names[XREF_NKINDS] = {
 	[0] = "other", [XREF_FUNCTION] = "function", [XREF_METHOD] = "method",
@@ -70,6 +71,7 @@ struct bdef {
 	char *name;
 	uint16_t name_len, kind;
 	uint32_t line, col;
+	int body;
 };
 
 struct brec {
@@ -119,6 +121,24 @@ void xref_builder_free(struct xref_builder *b)
 	free(b);
 }
 
+/*
+ * Does the definition node n carry a body (a function's block, a struct's fields), or is
+ * it a declaration only (a prototype, a forward declaration)? The body is a "body" field of
+ * n or of the first ancestor that is no declarator (C's function_declarator sits inside
+ * the function_definition that holds the body, a prototype's inside a declaration).
+ */
+static int has_body(TSNode n)
+{
+	for (int depth = 0; depth < 8 && !ts_node_is_null(n); depth++) {
+		if (!ts_node_is_null(ts_node_child_by_field_name(n, "body", 4)))
+			return 1;
+		if (!strstr(ts_node_type(n), "declarator"))
+			return 0;
+		n = ts_node_parent(n);
+	}
+	return 0;
+}
+
 /* Run lang's tags query over (src, len), appending definitions to r. */
 static int tag_file(enum hl_lang lang, const char *src, size_t len, struct brec *r)
 {
@@ -140,15 +160,17 @@ static int tag_file(enum hl_lang lang, const char *src, size_t len, struct brec 
 	qc = hl_ts_cursor();
 	ts_query_cursor_exec(qc, hl_query_ts(q), ts_tree_root_node(tree));
 	while (ts_query_cursor_next_match(qc, &m)) {
-		const TSQueryCapture *name = NULL;
+		const TSQueryCapture *name = NULL, *def = NULL;
 		unsigned kind = 0;
 		for (uint16_t i = 0; i < m.capture_count; i++) {
 			uint32_t l;
 			const char *cn = ts_query_capture_name_for_id(hl_query_ts(q), m.captures[i].index, &l);
 			if (l == 4 && !memcmp(cn, "name", 4))
 				name = &m.captures[i];
-			else if (l > 11 && !memcmp(cn, "definition.", 11))
+			else if (l > 11 && !memcmp(cn, "definition.", 11)) {
 				kind = kind_for(cn + 11, l - 11);
+				def = &m.captures[i];
+			}
 		}
 		if (!name || !kind || !hl_query_accepts(q, &m, src, len, hl_match_data()))
 			continue;
@@ -162,7 +184,8 @@ static int tag_file(enum hl_lang lang, const char *src, size_t len, struct brec 
 				r->defs = xrealloc(r->defs, cap * sizeof(*r->defs));
 			}
 			r->defs[r->n_defs++] = (struct bdef){xstrndup(src + s, en - s), (uint16_t)(en - s),
-							     (uint16_t)kind, pt.row + 1, pt.column + 1};
+							     (uint16_t)kind, pt.row + 1, pt.column + 1,
+							     def && has_body(def->node)};
 		}
 	}
 	ts_tree_delete(tree);
@@ -293,7 +316,7 @@ int xref_builder_finish(struct xref_builder *b, const struct manifest *m, struct
 			rec[16] = (unsigned char)v[k].d->name_len;
 			rec[17] = (unsigned char)(v[k].d->name_len >> 8);
 			rec[18] = (unsigned char)v[k].d->kind;
-			rec[19] = 0;
+			rec[19] = v[k].d->body ? XREF_FLAG_BODY : 0;
 			memcpy(names + noff, v[k].d->name, v[k].d->name_len);
 			noff += v[k].d->name_len;
 		}
@@ -310,6 +333,7 @@ out:
 struct xdef {
 	uint32_t file, line, col, name_off;
 	uint16_t name_len, kind;
+	int body;
 };
 
 struct xref {
@@ -317,9 +341,23 @@ struct xref {
 	int mode;
 	struct xdef *defs;
 	size_t n_defs;
+	uint32_t *by_file;   /* definition numbers in (file, line, col) order */
 	char *names;
 	size_t names_len;
 };
+
+static int cmp_by_file(const void *a, const void *b, void *ctx)
+{
+	const struct xref *x = ctx;
+	const struct xdef *p = &x->defs[*(const uint32_t *)a], *q = &x->defs[*(const uint32_t *)b];
+	if (p->file != q->file)
+		return p->file < q->file ? -1 : 1;
+	if (p->line != q->line)
+		return p->line < q->line ? -1 : 1;
+	if (p->col != q->col)
+		return p->col < q->col ? -1 : 1;
+	return (*(const uint32_t *)a > *(const uint32_t *)b) - (*(const uint32_t *)a < *(const uint32_t *)b);
+}
 
 int xref_load(const void *p, size_t len, const struct manifest *m, struct xref **out)
 {
@@ -367,9 +405,10 @@ int xref_load(const void *p, size_t len, const struct manifest *m, struct xref *
 		d->name_off = get32(rec + 12);
 		d->name_len = (uint16_t)(rec[16] | rec[17] << 8);
 		d->kind = rec[18];
+		d->body = rec[19] & XREF_FLAG_BODY;
 		if (d->file >= n_files || !d->line || !d->name_len || d->name_len > XREF_NAME_MAX ||
 		    (uint64_t)d->name_off + d->name_len > names_len || !d->kind ||
-		    d->kind >= XREF_NKINDS || rec[19]) {
+		    d->kind >= XREF_NKINDS || (rec[19] & ~XREF_FLAG_BODY)) {
 			r = err_set(ERR_CORRUPT, "xref: definition %zu is malformed", k);
 			goto out;
 		}
@@ -384,6 +423,15 @@ int xref_load(const void *p, size_t len, const struct manifest *m, struct xref *
 			}
 		}
 	}
+	if (x->n_defs > UINT32_MAX) {
+		r = err_set(ERR_CORRUPT, "xref: %zu definitions are too many", x->n_defs);
+		goto out;
+	}
+	x->by_file = xmalloc((x->n_defs ? x->n_defs : 1) * sizeof(*x->by_file));
+	for (size_t k = 0; k < x->n_defs; k++)
+		x->by_file[k] = (uint32_t)k;
+	if (x->n_defs)
+		qsort_r(x->by_file, x->n_defs, sizeof(*x->by_file), cmp_by_file, x);
 out:
 	if (r) {
 		xref_free(x);
@@ -397,6 +445,7 @@ void xref_free(struct xref *x)
 {
 	if (!x)
 		return;
+	free(x->by_file);
 	free(x->defs);
 	free(x->names);
 	free(x);
@@ -430,6 +479,54 @@ static void loc_for(const struct manifest *m, size_t file, struct xref_loc *l)
 	l->file = file;
 }
 
+static void loc_of_def(const struct xref *x, size_t i, struct xref_loc *l)
+{
+	const struct xdef *d = &x->defs[i];
+	loc_for(x->m, d->file, l);
+	l->line = d->line;
+	l->col = d->col;
+	l->kind = d->kind;
+	l->body = d->body;
+	l->number = i;
+}
+
+int xref_definition(const struct xref *x, size_t i, struct xref_loc *l, const char **name, size_t *len)
+{
+	if (!xref_has_tags(x) || i >= x->n_defs)
+		return ERR_NOTFOUND;
+	loc_of_def(x, i, l);
+	*name = x->names + x->defs[i].name_off;
+	*len = x->defs[i].name_len;
+	return 0;
+}
+
+int xref_file_definitions(const struct xref *x, const struct manifest_entry *e,
+			  int (*cb)(void *ctx, const struct xref_loc *l, const char *name, size_t len), void *ctx)
+{
+	size_t lo = 0, hi, file;
+	const struct manifest_entry *f;
+	int r;
+	if (!xref_has_tags(x) || !manifest_count(x->m) || !(f = manifest_find(x->m, e->path, e->path_len)))
+		return 0;
+	file = (size_t)(f - manifest_get(x->m, 0));
+	hi = x->n_defs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->defs[x->by_file[mid]].file < file)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < x->n_defs && x->defs[x->by_file[lo]].file == file; lo++) {
+		const struct xdef *d = &x->defs[x->by_file[lo]];
+		struct xref_loc l;
+		loc_of_def(x, x->by_file[lo], &l);
+		if ((r = cb(ctx, &l, x->names + d->name_off, d->name_len)))
+			return r;
+	}
+	return 0;
+}
+
 int xref_definitions(const struct xref *x, const struct index *ix, const char *name, size_t len,
 		     int (*cb)(void *ctx, const struct xref_loc *l), void *ctx)
 {
@@ -451,10 +548,7 @@ int xref_definitions(const struct xref *x, const struct index *ix, const char *n
 			struct xref_loc l;
 			if (cmp_name(x->names + d->name_off, d->name_len, name, len))
 				break;
-			loc_for(x->m, d->file, &l);
-			l.line = d->line;
-			l.col = d->col;
-			l.kind = d->kind;
+			loc_of_def(x, lo, &l);
 			if ((r = cb(ctx, &l)))
 				return r;
 		}
@@ -487,6 +581,8 @@ int xref_definitions(const struct xref *x, const struct index *ix, const char *n
 				}
 			}
 			l.kind = s->kind < 5 ? kinds[s->kind] : XREF_OTHER;
+			l.body = 0;
+			l.number = i;
 			if ((r = cb(ctx, &l)))
 				return r;
 		}
@@ -588,6 +684,8 @@ int xref_references(const struct index *ix, const char *name, size_t len, size_t
 			l.line = line;
 			l.col = (uint32_t)(h - line_start + 1);
 			l.kind = XREF_OTHER;
+			l.body = 0;
+			l.number = 0;
 			r = cb(ctx, &l);
 		}
 	}

@@ -2,7 +2,8 @@
  * xref: go to definition and find references in a sealed release.
  *
  * Definitions come from the grammars' own tags.scm (@definition.function, .class, .type,
- * .method, ...), run in-process by tree-sitter over each file's plaintext at seal time: the
+ * .method, ...), each marked with whether it carries its body (a function's block, a
+ * struct's fields) or is a declaration only (a prototype), run in-process by tree-sitter over each file's plaintext at seal time: the
  * plaintext never leaves memory. Parsing and tagging run at about 4-12 MB/s per core (the
  * Linux tree's 1.3 GB would take minutes), so a release whose parseable source passes
  * XREF_PARSE_MAX (16 MiB, about 3 CPU seconds spent before giving up) is not tagged: its
@@ -86,6 +87,9 @@ struct xref_loc {
 	uint32_t line;    /* 1-based */
 	uint32_t col;     /* 1-based byte column; 0 when unknown */
 	unsigned kind;    /* enum xref_kind (XREF_OTHER for references) */
+	int body;         /* a definition with its body (not a prototype or forward declaration) */
+	size_t number;    /* definitions: its number in name order (xref_definition, or the
+			   * index's symbol number without tags); 0 for references */
 };
 
 /*
@@ -95,6 +99,20 @@ struct xref_loc {
  */
 int xref_definitions(const struct xref *x, const struct index *ix, const char *name, size_t len,
 		     int (*cb)(void *ctx, const struct xref_loc *l), void *ctx) WUR;
+/*
+ * Definition i of x's tags in name order (its place, *name and *len pointing into x);
+ * ERR_NOTFOUND past the last one or when x has no tags.
+ */
+int xref_definition(const struct xref *x, size_t i, struct xref_loc *l, const char **name,
+		    size_t *len) WUR;
+/*
+ * Call cb for each definition of x's tags in the file of x's manifest with e's path, in
+ * (line, column) order: the file's outline. A non-zero return from cb stops and is
+ * returned; 0 when x has no tags or no such file.
+ */
+int xref_file_definitions(const struct xref *x, const struct manifest_entry *e,
+			  int (*cb)(void *ctx, const struct xref_loc *l, const char *name, size_t len),
+			  void *ctx) WUR;
 /*
  * Call cb for each whole-word occurrence of (name, len) in the searchable text of ix's
  * files, in (path, line, col) order, at most max of them (*more set to 1 when there were

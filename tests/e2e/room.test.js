@@ -56,6 +56,25 @@ function trees() {
 	let long = "";
 	for (let i = 1; i <= 700; i++) long += "int long_line_" + i + " = " + i + ";\n";
 	write(path.join(T, "v2/src/long.c"), long);
+	// two definitions with bodies of one name, a prototype of another, prose naming code,
+	// and a file whose definition lies far below the top
+	write(path.join(T, "v2/src/twice_a.c"), "int twice(int x)\n{\n\treturn 2 * x;\n}\n");
+	write(path.join(T, "v2/src/twice_b.c"), "/* another */\nint twice(int x)\n{\n\treturn x + x;\n}\n");
+	write(path.join(T, "v2/src/use.c"), "int use(void) { return twice(1) + deep_target(); }\n");
+	const deep = [];
+	for (let i = 1; i <= 450; i++) deep.push(i === 300 ? "int deep_target(void) { return helper_sum(3, 4); }" : "int filler_" + i + ";");
+	write(path.join(T, "v2/src/deep.c"), deep.join("\n") + "\n");
+	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
+}
+
+// Is element sel of the page entirely below the sticky header and inside the viewport?
+async function belowHeader(page, sel) {
+	return page.evaluate((s) => {
+		const el = document.querySelector(s), h = document.querySelector("header.top");
+		if (!el || !h) return "missing " + s;
+		const r = el.getBoundingClientRect(), hb = h.getBoundingClientRect().bottom;
+		return r.top >= hb && r.bottom <= window.innerHeight ? true : "top " + r.top + " header " + hb + " bottom " + r.bottom;
+	}, sel);
 }
 
 // Run `sealroom demo` and resolve with its JSON line; the process keeps serving.
@@ -177,9 +196,56 @@ async function main() {
 			await page.goto(url + href.replace("/def?", "/refs?"));
 			const se = await page.$("#summary");
 			const sum = se ? await se.textContent() : (await page.content()).slice(-600);
-			check("references found", /references: 3 matching lines \(/.test(sum), sum);
+			check("references found", /references: 5 matching lines/.test(sum), sum);
 			await page.screenshot({ path: path.join(OUT, "references.png") });
 		}
+		// references reachable from a name with a single definition: its actions, and r
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.hover("#L6 a.d");
+		await page.waitForSelector("#name-actions.on");
+		check("a name's actions appear on hover", await page.isVisible("#act-refs"));
+		await page.screenshot({ path: path.join(OUT, "name-actions.png") });
+		await Promise.all([page.waitForNavigation(), page.click("#act-refs")]);
+		const sum2 = (await page.textContent("#summary")) || "";
+		check("references from a single-definition name", /references: 5 matching lines in 5 files/.test(sum2), sum2);
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.hover("#L6 a.d");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("r")]);
+		check("r opens the references", page.url().includes("/refs?n="), page.url());
+		// the definition of a name with two bodies: a list naming the symbol, a preview of each line
+		await page.goto(url + "/r/demo@2/blob/src/use.c");
+		const twice = await page.$$eval("#L1 a.d", (as) => as.map((a) => a.getAttribute("href")));
+		check("use.c links use, twice and deep_target", twice.length === 3, twice.join(","));
+		if (twice.length === 3) {
+			await page.goto(url + twice[1]);
+			check("definitions page names the symbol", (await page.$$("#defname")).length === 1 &&
+				/[\uE000-\uF8FF\uDB80-\uDBFF]/.test(await page.textContent("#defname")));
+			const previews = await page.$$eval("#code .l.d", (ls) => ls.map((l) => [l.querySelector("a.p").textContent, l.querySelector(".c").textContent]));
+			check("two definitions with a preview of each line", previews.length === 2 &&
+				previews[0][0] === "src/twice_a.c:1" && previews[1][0] === "src/twice_b.c:2" &&
+				previews.every((p) => /[\uE000-\uF8FF\uDB80-\uDBFF]/.test(p[1]) && !p[1].includes("twice")), JSON.stringify(previews));
+			check("definitions page links the references", (await page.$$("#refs")).length === 1);
+			await page.screenshot({ path: path.join(OUT, "definitions.png") });
+			// go to a definition far below the top: its line lands below the sticky header
+			await page.goto(url + "/r/demo@2/blob/src/use.c");
+			await Promise.all([page.waitForNavigation(), page.click("#L1 a.d >> nth=2")]);
+			check("deep definition: the right window", /\/blob\/src\/deep\.c\?at=300#L300$/.test(page.url()), page.url());
+			await page.waitForSelector("#L300.hl");
+			check("deep definition: the line is visible below the header", (await belowHeader(page, "#L300")) === true, String(await belowHeader(page, "#L300")));
+			await page.screenshot({ path: path.join(OUT, "deep-definition.png") });
+		}
+		// a single-line permalink lands below the header too
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?at=350#L350");
+		await page.waitForSelector("#L350.hl");
+		check("permalink: the line is visible below the header", (await belowHeader(page, "#L350")) === true, String(await belowHeader(page, "#L350")));
+		// prose makes no links; code has an outline beside it
+		await page.goto(url + "/r/demo@2/blob/NOTES.md");
+		check("no definition links in Markdown", (await page.$$("#code a.d")).length === 0);
+		await page.goto(url + "/r/demo@2/blob/src/twice_b.c");
+		check("the outline lists the file's definitions", (await page.$$eval("#outline a.o", (as) => as.map((a) => a.getAttribute("data-line")))).join() === "2");
+		await page.keyboard.press("?");
+		check("? shows the keys", await page.isVisible("#help"));
+		await page.keyboard.press("Escape");
 		await page.goto(url + "/r/demo@2/blob/src/main.c");
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("t")]);
 		check("t opens the tree", page.url().endsWith("/r/demo@2/tree/"), page.url());
@@ -189,8 +255,8 @@ async function main() {
 		await page.keyboard.type("helper_sum");
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
 		const summary = await page.$("#summary");
-		check("search page", summary && (await summary.textContent()).includes("3 matching lines"), page.url());
-		check("search marks the match", (await page.$$("#code mark")).length === 3);
+		check("search page", summary && (await summary.textContent()).includes("5 matching lines"), page.url());
+		check("search marks the match", (await page.$$("#code mark")).length === 5);
 		await page.screenshot({ path: path.join(OUT, "search.png") });
 
 		// a diff between the two releases

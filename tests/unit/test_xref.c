@@ -257,8 +257,128 @@ TEST(hostile_bytes)
 	fx_free(&f);
 }
 
+static int collect_body(void *ctx, const struct xref_loc *l)
+{
+	struct buf *b = ctx;
+	return buf_addf(b, "%.*s:%u:%s\n", (int)l->path_len, l->path, l->line, l->body ? "body" : "decl");
+}
+
+TEST(bodies_preferred)
+{
+	/* what the room's go-to-definition keeps: the function with its body, not the prototype */
+	struct fx f;
+	struct buf b;
+	fx_make(&f, 0);
+	buf_init(&b, 4096);
+	CHECK(xref_definitions(f.x, f.ix, "list_push", 9, collect_body, &b) == 0);
+	CHECK_EQ_STR(b.p, "lib/list.c:8:body\nlib/list.h:5:decl\n");
+	buf_reset(&b);
+	CHECK(xref_definitions(f.x, f.ix, "list", 4, collect_body, &b) == 0);
+	CHECK_EQ_STR(b.p, "lib/list.h:1:body\n"); /* a struct with its fields */
+	buf_reset(&b);
+	CHECK(xref_definitions(f.x, f.ix, "run", 3, collect_body, &b) == 0);
+	CHECK_EQ_STR(b.p, "app/main.py:4:body\n");
+	/* without tags (the index's heuristic) nothing is known to carry a body */
+	buf_reset(&b);
+	CHECK(xref_definitions(NULL, f.ix, "list_push", 9, collect_body, &b) == 0);
+	CHECK(strstr(b.p, "body") == NULL);
+	buf_release(&b);
+	fx_free(&f);
+}
+
+TEST(numbers)
+{
+	/* definition i in name order: what a definition link carries, found again */
+	struct fx f;
+	struct xref_loc l;
+	const char *name, *prev = "";
+	size_t len, prev_len = 0;
+	fx_make(&f, 0);
+	for (size_t i = 0; i < xref_n_definitions(f.x); i++) {
+		CHECK(xref_definition(f.x, i, &l, &name, &len) == 0);
+		CHECK(l.number == i && len && l.line);
+		CHECK(memcmp(prev, name, prev_len < len ? prev_len : len) <= 0); /* name order */
+		prev = name;
+		prev_len = len;
+	}
+	CHECK(xref_definition(f.x, xref_n_definitions(f.x), &l, &name, &len) == ERR_NOTFOUND);
+	CHECK(xref_definition(NULL, 0, &l, &name, &len) == ERR_NOTFOUND);
+	/* a definitions callback gives the same numbers */
+	{
+		struct buf b;
+		buf_init(&b, 4096);
+		CHECK(xref_definitions(f.x, f.ix, "list_len", 8, collect, &b) == 0);
+		buf_release(&b);
+	}
+	fx_free(&f);
+}
+
+static int collect_outline(void *ctx, const struct xref_loc *l, const char *name, size_t len)
+{
+	struct buf *b = ctx;
+	return buf_addf(b, "%u:%.*s:%s\n", l->line, (int)len, name, xref_kind_name(l->kind));
+}
+
+static int stop_after_one(void *ctx, const struct xref_loc *l, const char *name, size_t len)
+{
+	(void)l;
+	(void)name;
+	(void)len;
+	return ++*(int *)ctx == 1 ? 7 : 0;
+}
+
+TEST(outline)
+{
+	/* a file's definitions in line order, for the outline beside the code */
+	struct fx f;
+	struct buf b;
+	int n = 0;
+	fx_make(&f, 0);
+	buf_init(&b, 4096);
+	CHECK(xref_file_definitions(f.x, manifest_find(f.m, "lib/list.h", 10), collect_outline, &b) == 0);
+	CHECK_EQ_STR(b.p, "1:list:class\n4:list_t:type\n5:list_push:function\n");
+	buf_reset(&b);
+	CHECK(xref_file_definitions(f.x, manifest_find(f.m, "app/main.py", 11), collect_outline, &b) == 0);
+	CHECK_EQ_STR(b.p, "3:Runner:class\n4:run:function\n7:main:function\n");
+	buf_reset(&b);
+	CHECK(xref_file_definitions(f.x, manifest_find(f.m, "README", 6), collect_outline, &b) == 0);
+	CHECK_EQ_STR(b.p, ""); /* prose has none */
+	CHECK(xref_file_definitions(f.x, manifest_find(f.m, "lib/list.h", 10), stop_after_one, &n) == 7 && n == 1);
+	{
+		struct manifest_entry other = {0};
+		other.path = (char *)"not/there.c";
+		other.path_len = 11;
+		CHECK(xref_file_definitions(f.x, &other, collect_outline, &b) == 0 && b.len == 0);
+	}
+	buf_release(&b);
+	fx_free(&f);
+}
+
+TEST(flags_byte)
+{
+	/* the record's last byte: bit 0 (a body) is the only flag; any other bit is corruption */
+	struct fx f;
+	struct xref *x = NULL;
+	struct buf c;
+	fx_make(&f, 0);
+	buf_init(&c, XREF_MAX);
+	CHECK(buf_add(&c, f.xenc.p, f.xenc.len) == 0);
+	c.p[32 + 19] |= 2;
+	CHECK(xref_load(c.p, c.len, f.m, &x) == ERR_CORRUPT);
+	CHECK(strstr(err_msg(), "malformed") != NULL);
+	c.p[32 + 19] = 0; /* a table sealed before the flag: loads, without bodies */
+	CHECK(xref_load(c.p, c.len, f.m, &x) == 0);
+	xref_free(x);
+	buf_release(&c);
+	fx_free(&f);
+}
+
 int main(void)
 {
+	RUN(bodies_preferred);
+	RUN(numbers);
+	RUN(outline);
+	RUN(flags_byte);
 	RUN(tags_definitions);
 	RUN(index_fallback);
 	RUN(limit_exact);

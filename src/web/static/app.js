@@ -105,10 +105,50 @@
 		lines[cur].scrollIntoView({block: "nearest"});
 	}
 	var lastDef = null;
-	document.addEventListener("mouseover", function (ev) {
+	/* every linked name has two actions: its definition (the link) and its references */
+	var acts = document.createElement("div");
+	acts.id = "name-actions";
+	acts.innerHTML = '<a id="act-def" href="#">definition (g)</a><a id="act-refs" href="#">references (r)</a>';
+	document.body.appendChild(acts);
+	function refsHref(a) { return a.getAttribute("href").replace("/def?", "/refs?"); }
+	function showActs(a) {
+		var r = a.getBoundingClientRect();
+		acts.querySelector("#act-def").setAttribute("href", a.getAttribute("href"));
+		acts.querySelector("#act-refs").setAttribute("href", refsHref(a));
+		acts.style.left = (r.left + window.scrollX) + "px";
+		acts.style.top = (r.bottom + window.scrollY + 2) + "px";
+		acts.classList.add("on");
+	}
+	var hideTimer = null;
+	function onName(ev) {
 		var a = ev.target.closest ? ev.target.closest("a.d") : null;
-		if (a) lastDef = a;
-	});
+		if (a) {
+			lastDef = a;
+			if (hideTimer) { clearTimeout(hideTimer); hideTimer = null; }
+			showActs(a);
+		} else if (ev.target.closest && ev.target.closest("#name-actions")) {
+			if (hideTimer) { clearTimeout(hideTimer); hideTimer = null; }
+		} else if (acts.classList.contains("on") && !hideTimer) {
+			hideTimer = setTimeout(function () { acts.classList.remove("on"); hideTimer = null; }, 700);
+		}
+	}
+	document.addEventListener("mouseover", onName);
+	document.addEventListener("focusin", onName);
+	/* ? shows the keys */
+	var help = document.createElement("div");
+	help.id = "help";
+	help.innerHTML = "<table>" + [["j / k", "next / previous line (or entry)"], ["Enter", "open the entry"],
+		["g", "definition of the name under the mouse, or on the current line"],
+		["r", "references of that name"], ["n / N", "next / previous match of find in file"],
+		["f", "find in this file"], ["t", "the release's tree"], ["/", "search"], ["?", "this help"],
+		["Esc", "close"]].map(function (k) { return "<tr><td>" + k[0] + "</td><td>" + k[1] + "</td></tr>"; }).join("") +
+		"</table>";
+	document.body.appendChild(help);
+	function curName() {
+		var d = lastDef;
+		if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d");
+		return d;
+	}
 	function items() { return document.querySelectorAll("#tree li a, #changes li a, #defs li a"); }
 	var item = -1;
 	document.addEventListener("keydown", function (ev) {
@@ -140,9 +180,16 @@
 				if (box && title) { ev.preventDefault(); box.open = true; title.focus(); }
 			}
 		} else if (ev.key === "g") {
-			var d = lastDef;
-			if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d");
+			var d = curName();
 			if (d) location.href = d.getAttribute("href");
+		} else if (ev.key === "r") {
+			var rd = curName();
+			if (rd) location.href = refsHref(rd);
+		} else if (ev.key === "?") {
+			help.classList.toggle("on");
+		} else if (ev.key === "Escape") {
+			help.classList.remove("on");
+			acts.classList.remove("on");
 		} else if (ev.key === "Enter" && item >= 0) {
 			var its = items();
 			if (its[item]) location.href = its[item].getAttribute("href");
