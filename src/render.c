@@ -861,7 +861,8 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	if (c->xr && xref_file_definitions(c->xr, e, outline_add, &ol) < 0)
 		ol.n = 0;
 	for (size_t i = 0; i < ol.n; i++)
-		shown_add(&sh, NULL, blob, e->path, ol.v[i].line, ol.v[i].len);
+		if (ol.v[i].line < v.line_from || ol.v[i].line > v.line_to)
+			shown_add(&sh, NULL, blob, e->path, ol.v[i].line, ol.v[i].len);
 	v.shown = sh.v;
 	v.n_shown = sh.n;
 	x = json_object();

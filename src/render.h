@@ -149,9 +149,11 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * the release's index loads). With ctx->xr, the file's outline follows the code: a
  * <div class="code outline" id="outline"> of its definitions in order (at most
  * RENDER_OUTLINE_MAX), each kind and name linked to its line; each name shown is charged as
- * its line. ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
+ * its line (once: a line of the window is not asked twice), so that the window and the
+ * outline together stay under the default largest view (QUOTA_DEFAULT_MAX_VIEW_LINES).
+ * ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
  */
-#define RENDER_OUTLINE_MAX 2000
+#define RENDER_OUTLINE_MAX 150
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
 		     uint64_t *shown_to, uint64_t *n_lines) WUR;
