@@ -801,7 +801,7 @@ static int outline_add(void *ctx, const struct xref_loc *l, const char *name, si
 /* The outline beside the code: each definition's kind and name (code, through the
  * session's transform), linked to its line. */
 static int emit_outline(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-			const struct ascii_map *m, const struct manifest_entry *e, const struct outline *o,
+			struct ascii_map *m, const struct manifest_entry *e, const struct outline *o,
 			struct buf *out)
 {
 	int r;
