@@ -669,9 +669,40 @@ static int add_u64(struct buf *out, uint64_t x)
 
 /* The code of line i of the layout (p: the layout's first byte; def: the href prefix of
  * definition links): one element per highlight run, a link per definition. */
+/* Matches of find in file: sorted, not overlapping [a, b) offsets from the page's first
+ * byte, and a cursor that only moves forward as the page is emitted. */
+struct marks {
+	uint32_t (*r)[2];
+	size_t n, cap, at;
+};
+
+/* Append the code (p + a, b - a) with the matches of mk inside <mark class=f>. */
+static int emit_marked(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
+		       struct ascii_map *m, const char *p, size_t a, size_t b, struct marks *mk, struct buf *out)
+{
+	int r;
+	while (mk && a < b) {
+		size_t s, e;
+		while (mk->at < mk->n && mk->r[mk->at][1] <= a)
+			mk->at++;
+		if (mk->at == mk->n || mk->r[mk->at][0] >= b)
+			break;
+		s = mk->r[mk->at][0] > a ? mk->r[mk->at][0] : a;
+		e = mk->r[mk->at][1] < b ? mk->r[mk->at][1] : b;
+		if ((s > a && (r = emit_code(c, v, tmp, m, p + a, s - a, out))) || (r = buf_addstr(out, "<mark class=f>")) ||
+		    (r = emit_code(c, v, tmp, m, p + s, e - s, out)) || (r = buf_addstr(out, "</mark>")))
+			return r;
+		a = e;
+	}
+	return a < b ? emit_code(c, v, tmp, m, p + a, b - a, out) : 0;
+}
+
+/* The code of line i of the layout (p: the layout's first byte; def: the href prefix of
+ * definition links; mk: matches of find in file, or NULL): one element per highlight run,
+ * a link per definition. */
 static int emit_line(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
 		     struct ascii_map *m, const struct layout *l, const struct buf *def, size_t i,
-		     const char *p, struct buf *out)
+		     const char *p, struct marks *mk, struct buf *out)
 {
 	uint8_t cls = 0;
 	int r;
@@ -687,7 +718,8 @@ static int emit_line(const struct render_ctx *c, const struct render_view *v, st
 		if (s->sym >= 0 && ((r = buf_addstr(out, "<a class=d href=\"")) || (r = buf_add(out, def->p, def->len)) ||
 				    (r = add_u64(out, (uint64_t)s->sym)) || (r = buf_addstr(out, "\">"))))
 			return r;
-		if ((r = emit_code(c, v, tmp, m, p + s->off, s->len, out)) || (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
+		if ((r = emit_marked(c, v, tmp, m, p, s->off, (size_t)s->off + s->len, mk, out)) ||
+		    (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
 			return r;
 	}
 	if (cls && (r = buf_addstr(out, "</span>")))
@@ -713,7 +745,7 @@ static int def_prefix(const struct render_ctx *c, struct buf *def)
 /* The page's lines from the layout: one element per line, one per highlight run. */
 static int emit_page(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
 		     struct ascii_map *m, const struct layout *l, const char *p, uint64_t from,
-		     struct buf *out)
+		     struct marks *mk, struct buf *out)
 {
 	struct buf def;
 	int r = 0;
@@ -724,7 +756,7 @@ static int emit_page(const struct render_ctx *c, const struct render_view *v, st
 		uint64_t line = from + i;
 		if ((r = buf_addstr(out, "<div class=l id=\"L")) || (r = add_u64(out, line)) ||
 		    (r = buf_addstr(out, "\"><a class=n data-n=")) || (r = add_u64(out, line)) ||
-		    (r = buf_addstr(out, "></a><span class=c>")) || (r = emit_line(c, v, tmp, m, l, &def, i, p, out)) ||
+		    (r = buf_addstr(out, "></a><span class=c>")) || (r = emit_line(c, v, tmp, m, l, &def, i, p, mk, out)) ||
 		    (r = buf_addstr(out, layout_line_len(l, i, p) > RENDER_LINE_MAX ? "<span class=cut></span></span></div>\n"
 										  : "</span></div>\n")))
 			goto out;
@@ -768,6 +800,63 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 	l->refs = 1;
 	layout_keep(c->cache, l);
 	return l;
+}
+
+/*
+ * Find in file: every match of (q, n) in (t, len), literal (ASCII case folded when
+ * caseless), never across a line, not overlapping. *total counts them (up to
+ * RENDER_FIND_MAX); the matches inside [off, end) go into mk as page offsets; *prev is the
+ * line of the last match before line `from`, *next of the first after line `to` (0: none).
+ */
+static void find_in_file(const unsigned char *t, size_t len, const char *q, size_t n, int caseless, size_t off,
+			 size_t end, uint64_t from, uint64_t to, struct marks *mk, uint64_t *total, uint64_t *prev,
+			 uint64_t *next)
+{
+	uint64_t line = 1;
+	*total = *prev = *next = 0;
+	if (!t || !n)
+		return;
+	for (size_t i = 0; i + n <= len && *total < RENDER_FIND_MAX;) {
+		size_t k = 0;
+		if (t[i] == '\n') {
+			line++;
+			i++;
+			continue;
+		}
+		while (k < n && (caseless ? index_fold(t[i + k]) == index_fold((unsigned char)q[k]) : t[i + k] == (unsigned char)q[k]))
+			k++;
+		if (k < n) {
+			i++;
+			continue;
+		}
+		(*total)++;
+		if (line < from)
+			*prev = line;
+		else if (line > to && !*next)
+			*next = line;
+		if (i >= off && i + n <= end) {
+			if (mk->n == mk->cap) {
+				mk->cap = mk->cap ? 2 * mk->cap : 64;
+				mk->r = xrealloc(mk->r, mk->cap * sizeof(*mk->r));
+			}
+			mk->r[mk->n][0] = (uint32_t)(i - off);
+			mk->r[mk->n][1] = (uint32_t)(i - off + n);
+			mk->n++;
+		}
+		i += n;
+	}
+}
+
+/* A link to line `line` of the file with the find in file kept ("?from=W&find=..#L<line>"). */
+static int find_href(struct buf *out, const struct render_ctx *c, const struct manifest_entry *e, uint64_t line)
+{
+	uint64_t from = line > RENDER_PAGE_LINES ? line - (line - 1) % RENDER_PAGE_LINES : 1;
+	int r;
+	if ((r = add_href(out, c->product, c->version, "blob", e->path, e->path_len)) ||
+	    (r = buf_addf(out, "?from=%" PRIu64 "&amp;find=", from)) || (r = add_url_path(out, c->find, c->find_len)) ||
+	    (c->find_caseless && (r = buf_addstr(out, "&amp;fi=1"))))
+		return r;
+	return buf_addf(out, "#L%" PRIu64, line);
 }
 
 /* A file's outline: its definitions (xref.h) in order, at most RENDER_OUTLINE_MAX. */
@@ -823,6 +912,8 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
 {
 	struct outline ol = {0};
+	struct marks mk = {0};
+	uint64_t f_total = 0, f_prev = 0, f_next = 0;
 	struct render_view v = {0};
 	struct grant_info g;
 	struct shown sh = {0};
@@ -857,6 +948,9 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		shown_add(&sh, NULL, blob, e->path, line, ll);
 		q += ll + (nl != NULL);
 	}
+	if (c->find && c->find_len)
+		find_in_file(text, len, c->find, c->find_len, c->find_caseless, off, end, from, to, &mk, &f_total, &f_prev,
+			     &f_next);
 	/* the outline shows each definition's name: a part of its line, charged as that line */
 	if (c->xr && xref_file_definitions(c->xr, e, outline_add, &ol) < 0)
 		ol.n = 0;
@@ -869,10 +963,15 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	logdb_entry_strn(x, "path", e->path, e->path_len);
 	logdb_entry_str(x, "blob", blob);
 	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)v.line_from, (json_int_t)v.line_to));
+	if (c->find && c->find_len) {
+		logdb_entry_strn(x, "find", c->find, c->find_len);
+		logdb_entry_int(x, "found", (int64_t)f_total);
+	}
 	r = admit(c, &v, &g, NULL, x);
 	shown_release(&sh);
 	if (r) {
 		free(ol.v);
+		free(mk.r);
 		return r;
 	}
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
@@ -886,14 +985,28 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	/* one allocation for the page: the ciphered text is about 4 bytes a byte */
 	if ((r = buf_grow(out, 4 * (end - off) + 64 * l->n_lines + 48 * l->n_segs + 4096)))
 		goto out;
+	if (c->find && c->find_len) {
+		/* the matches of find in file: how many, and the ones outside this window */
+		if ((r = buf_addf(out, "<div class=\"findbar\" id=\"findbar\"><span id=\"find-count\">%s%" PRIu64
+				       " match%s in this file</span>",
+				  f_total == RENDER_FIND_MAX ? "at least " : "", f_total, f_total == 1 ? "" : "es")) ||
+		    (f_prev && ((r = buf_addstr(out, " <a id=\"find-prev\" href=\"")) || (r = find_href(out, c, e, f_prev)) ||
+				(r = buf_addstr(out, "\">previous window</a>")))) ||
+		    (f_next && ((r = buf_addstr(out, " <a id=\"find-next\" href=\"")) || (r = find_href(out, c, e, f_next)) ||
+				(r = buf_addstr(out, "\">next window</a>")))) ||
+		    (r = buf_addstr(out, " <span class=note>n / N: next / previous</span></div>")))
+			goto out;
+	}
 	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
-	    (r = emit_page(c, &v, &tmp, m, l, (const char *)text + off, from, out)) || (r = buf_addstr(out, "</div>")))
+	    (r = emit_page(c, &v, &tmp, m, l, (const char *)text + off, from, c->find ? &mk : NULL, out)) ||
+	    (r = buf_addstr(out, "</div>")))
 		goto out;
 	r = emit_outline(c, &v, &tmp, m, e, &ol, out);
 out:
 	if (m)
 		sodium_free(m);
 	free(ol.v);
+	free(mk.r);
 	layout_put(c->cache, l);
 	wipe(&tmp);
 	return r;
@@ -1312,7 +1425,7 @@ int render_diff(const struct render_ctx *c, const char *base_version, unsigned c
 				r = buf_addf(out, "<div class=\"l %c\" id=\"L%u\">", dl->kind == '+' ? 'a' : 'u', dl->new_no);
 			if (r || (r = diff_num(out, 'O', dl->old_no)) || (r = diff_num(out, 'L', dl->new_no)) ||
 			    (r = buf_addstr(out, "<span class=c>")) ||
-			    (r = emit_line(c, &v, &tmp, m, l, &def, li, (const char *)src, out)) ||
+			    (r = emit_line(c, &v, &tmp, m, l, &def, li, (const char *)src, NULL, out)) ||
 			    (r = buf_addstr(out, layout_line_len(l, li, (const char *)src) > RENDER_LINE_MAX
 							 ? "<span class=cut></span></span></div>\n" : "</span></div>\n")))
 				goto out;

@@ -131,6 +131,11 @@ struct render_ctx {
 	const struct render_symtab *syms;  /* the release's definitions, or NULL: look them up in
 					    * ix's symbols */
 	const struct xref *xr;             /* the release's tags (outline), or NULL */
+	/* find in file (file views): matches of (find, find_len) marked in the page, literal,
+	 * ASCII case folded with find_caseless; NULL: none */
+	const char *find;
+	size_t find_len;
+	int find_caseless;
 	int64_t now;                       /* 0: the clock */
 	uint64_t window;                   /* lines of a file's window, 0: RENDER_PAGE_LINES
 					    * (fewer when less is left of the reader's budget) */
@@ -154,6 +159,12 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
  */
 #define RENDER_OUTLINE_MAX 150
+/* Find in file: with ctx->find, its matches in the page are <mark class=f>, and a
+ * <div class="findbar"> before the code counts them over the whole file (up to
+ * RENDER_FIND_MAX) and links the windows of the nearest ones before and after; the view's
+ * log entry names the find and its count. */
+#define RENDER_FIND_MAX 100000
+#define RENDER_FIND_LEN 256
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
 		     uint64_t *shown_to, uint64_t *n_lines) WUR;

@@ -915,6 +915,8 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
 	uint64_t at = param_u64(q->rq, "at", 0, UINT64_MAX / 2);
 	char blob[65];
+	struct buf find, v;
+	int caseless;
 	size_t fi;
 	int r;
 	/* ?at=N: the window around line N (a quarter of it above) */
@@ -923,6 +925,22 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if (room_find(rm, rt->rest, &fi))
 		return fail_page(q, 404, not_granted, 0);
 	e = manifest_get(room_manifest(rm), fi);
+	/* find in file: a literal of at most RENDER_FIND_LEN bytes, no control byte */
+	buf_init(&find, RENDER_FIND_LEN);
+	buf_init(&v, 8);
+	r = web_param(q->rq->query, strlen(q->rq->query), "find", &find);
+	caseless = !web_param(q->rq->query, strlen(q->rq->query), "fi", &v) && v.len;
+	buf_release(&v);
+	if (r && r != ERR_NOTFOUND) {
+		buf_release(&find);
+		return fail_page(q, r == ERR_TOOBIG ? 414 : 400,
+				 r == ERR_TOOBIG ? "find: at most 256 bytes" : "find: not a valid text", 0);
+	}
+	for (size_t i = 0; i < find.len; i++)
+		if ((unsigned char)find.p[i] < 0x20 || find.p[i] == 0x7f) {
+			buf_release(&find);
+			return fail_page(q, 400, "find: a control byte cannot match within a line", 0);
+		}
 	buf_init(&code, (size_t)64 << 20);
 	c = rctx(q, rt, rm);
 	{ /* a window no larger than what is left of the budget, so that a small one reads too */
@@ -932,9 +950,13 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		    !quota_status_of(q->f, &g, q->now, &st) && st.lines_left > 0 && st.lines_left < RENDER_PAGE_LINES)
 			c.window = (uint64_t)st.lines_left;
 	}
+	c.find = find.len ? find.p : NULL;
+	c.find_len = find.len;
+	c.find_caseless = caseless;
 	r = room_render_file(rm, &c, fi, from, &code, &to, &n_lines);
 	if (r) {
 		buf_release(&code);
+		buf_release(&find);
 		return r == ERR_DENIED ? refuse_grant(q, 0) : r;
 	}
 	q->rs->sensitive = 1;
@@ -958,6 +980,14 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		goto out;
 	if ((r = buf_addstr(b, "<a id=\"permalink\" href=\"\">permalink</a> <a href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "search")) || (r = buf_addstr(b, "\">search</a>")))
+		goto out;
+	/* find in file, on the server: the font draws cipher text, so the browser's own find cannot */
+	if ((r = buf_addstr(b, "<form class=\"find\" id=\"findform\" method=\"get\" action=\"\">"
+			       "<input id=\"find-q\" name=\"find\" maxlength=\"256\" placeholder=\"find in file (f)\" "
+			       "autocomplete=\"off\" spellcheck=\"false\" value=\"")) ||
+	    (r = render_escape(b, find.p ? find.p : "", find.len)) ||
+	    (r = buf_addf(b, "\"><label><input type=\"checkbox\" name=\"fi\" value=\"1\"%s> ignore case</label></form>",
+			  caseless ? " checked" : "")))
 		goto out;
 	{
 		char prev[RELEASE_NAME_MAX + 1];
@@ -1022,6 +1052,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 out:
 	sodium_memzero(code.p, code.len);
 	buf_release(&code);
+	buf_release(&find);
 	return r;
 }
 

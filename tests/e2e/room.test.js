@@ -238,6 +238,42 @@ async function main() {
 		await page.goto(url + "/r/demo@2/blob/src/deep.c?at=350#L350");
 		await page.waitForSelector("#L350.hl");
 		check("permalink: the line is visible below the header", (await belowHeader(page, "#L350")) === true, String(await belowHeader(page, "#L350")));
+		// find in file: marked on the server, stepped with n / N, on to the next window
+		await page.goto(url + "/r/demo@2/blob/src/long.c?find=filler_3");
+		check("find counts the file's matches", ((await page.textContent("#find-count")) || "").includes("110 match"), await page.textContent("#find-count"));
+		check("find marks the window's matches", (await page.$$("#code mark.f")).length === 11);
+		check("find: the first match is current", (await page.$$("#code mark.f.cur")).length === 1);
+		const curLine = () => page.evaluate(() => { const m = document.querySelector("#code mark.f.cur"); return m ? m.closest(".l").id : ""; });
+		const l0 = await curLine();
+		await page.keyboard.press("n");
+		const l1 = await curLine();
+		check("n steps to the next match", l0 === "L3" && l1 === "L30", l0 + " " + l1);
+		check("the current match is visible below the header", (await belowHeader(page, "#code mark.f.cur")) === true, String(await belowHeader(page, "#code mark.f.cur")));
+		await page.keyboard.press("Shift+N");
+		check("N steps back", (await curLine()) === "L3", await curLine());
+		await page.screenshot({ path: path.join(OUT, "find.png") });
+		for (let i = 0; i < 10; i++) await page.keyboard.press("n");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("n")]);
+		check("past the window's last match, n opens the next window", /\/blob\/src\/long\.c\?from=201&find=filler_3#L301$/.test(page.url()), page.url());
+		check("the next window's matches", (await page.$$("#code mark.f")).length === 99 && (await curLine()) === "L301", await curLine());
+		await page.goto(url + "/r/demo@2/blob/src/long.c?find=FILLER_3&fi=1");
+		check("find ignoring case", ((await page.textContent("#find-count")) || "").includes("110 match"));
+		await page.goto(url + "/r/demo@2/blob/src/long.c?find=FILLER_3");
+		check("find keeps case", ((await page.textContent("#find-count")) || "").includes("0 matches"));
+		const bad = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=a%0Ab");
+		check("find refuses a control byte", bad.status() === 400 && (await bad.text()).includes("control byte"));
+		const big = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=" + "x".repeat(257));
+		check("find refuses more than 256 bytes", big.status() === 414, String(big.status()));
+		const edge = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=" + "x".repeat(256));
+		check("find takes 256 bytes", edge.status() === 200, String(edge.status()));
+		await page.goto(url + "/r/demo@2/blob/src/long.c");
+		await page.keyboard.press("Control+f");
+		check("Ctrl-F opens find in file", await page.evaluate(() => document.activeElement && document.activeElement.id === "find-q"));
+		await page.keyboard.type("deep_target");
+		check("underscores show in the find input", await page.inputValue("#find-q") === "deep_target");
+		await page.screenshot({ path: path.join(OUT, "find-input.png"), clip: { x: 0, y: 40, width: 1280, height: 100 } });
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+		check("find from the input", ((await page.textContent("#find-count")) || "").includes("1 match in"), await page.textContent("#find-count"));
 		// prose makes no links; code has an outline beside it
 		await page.goto(url + "/r/demo@2/blob/NOTES.md");
 		check("no definition links in Markdown", (await page.$$("#code a.d")).length === 0);
@@ -321,6 +357,8 @@ async function main() {
 		const log = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"), "SELECT CAST(data AS TEXT) FROM log_entries"], { encoding: "utf8" });
 		check("views logged", /"lines":\[1,8\],"path":"src\/main.c"/.test(log) || /"path":"src\/main.c"/.test(log));
 		check("diff logged", log.includes("\"type\":\"diff\""));
+		check("find in file logged with the view", /"find":"filler_3","found":110/.test(log));
+		check("definitions logged", log.includes("\"type\":\"definitions\""));
 		check("no console errors (CSP)", errors.length === 0, errors.join(" | "));
 
 		// an expired grant: rob's ends in a few seconds

@@ -151,9 +151,45 @@
 	}
 	function items() { return document.querySelectorAll("#tree li a, #changes li a, #defs li a"); }
 	var item = -1;
+	/* find in file: the server marks the matches; n / N step through them, then on to the
+	 * windows of lines before and after */
+	var finds = document.querySelectorAll("#code mark.f"), fcur = -1;
+	function stepFind(d) {
+		if (fcur >= 0 && finds[fcur]) finds[fcur].classList.remove("cur");
+		var i = fcur + d;
+		if (i >= finds.length || i < 0) {
+			var go = document.getElementById(d > 0 ? "find-next" : "find-prev");
+			if (go) { location.href = go.getAttribute("href"); return; }
+			i = d > 0 ? 0 : finds.length - 1;
+		}
+		fcur = i;
+		if (!finds[fcur]) return;
+		finds[fcur].classList.add("cur");
+		finds[fcur].scrollIntoView({block: "center"});
+		var cnt = document.getElementById("find-count");
+		if (cnt && !cnt.getAttribute("data-total")) cnt.setAttribute("data-total", cnt.textContent);
+		if (cnt) cnt.textContent = (fcur + 1) + " of " + finds.length + " here · " + cnt.getAttribute("data-total");
+	}
+	if (finds.length && !parseHash()) stepFind(1);
+	else if (finds.length) {
+		/* arriving from another window at #L<n>: start at that line's first match */
+		var tl = byId(parseHash()[0]);
+		for (var fi = 0; fi < finds.length; fi++) if (tl && tl.contains(finds[fi])) { fcur = fi - 1; stepFind(1); break; }
+	}
 	document.addEventListener("keydown", function (ev) {
 		var t = ev.target.tagName;
+		var fq = document.getElementById("find-q");
+		if (fq && (ev.ctrlKey || ev.metaKey) && (ev.key === "f" || ev.key === "F")) {
+			/* the page's text is cipher: the browser's find cannot see the code */
+			ev.preventDefault();
+			fq.focus();
+			fq.select();
+			return;
+		}
+		if (t === "INPUT" && ev.key === "Escape") { ev.target.blur(); return; }
 		if (t === "INPUT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+		if (ev.key === "f" && fq) { ev.preventDefault(); fq.focus(); fq.select(); return; }
+		if ((ev.key === "n" || ev.key === "N") && finds.length) { stepFind(ev.key === "n" ? 1 : -1); return; }
 		var nav = document.getElementById("nav-tree");
 		if (ev.key === "/") {
 			var q = document.getElementById("bigq") || document.getElementById("q");
