@@ -291,8 +291,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		http_resp_release(&rs);
 		return MHD_NO;
 	}
-	for (int i = 0; http_security_headers[i][0]; i++)
-		MHD_add_response_header(r, http_security_headers[i][0], http_security_headers[i][1]);
+	for (int i = 0; http_security_headers[i][0]; i++) {
+		const char *h = http_security_headers[i][0];
+		if (rs.cache_control && (!strcmp(h, "Cache-Control") || !strcmp(h, "Pragma")))
+			continue;
+		MHD_add_response_header(r, h, http_security_headers[i][1]);
+	}
+	if (rs.cache_control)
+		MHD_add_response_header(r, "Cache-Control", rs.cache_control);
 	if (s->tls)
 		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 	MHD_add_response_header(r, "Content-Type", rs.content_type);

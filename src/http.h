@@ -55,6 +55,8 @@ struct http_resp {
 	char cookies[HTTP_COOKIES_MAX][512];  /* Set-Cookie values */
 	int n_cookies;
 	int sensitive;            /* the body holds sealed code: wipe it when sent */
+	const char *cache_control; /* a static string sent instead of "no-store" (and no Pragma),
+				    * or NULL */
 };
 
 void http_resp_init(struct http_resp *rs);

@@ -11,6 +11,7 @@
 
 #include "diff.h"
 #include "highlight.h"
+#include "image.h"
 #include "xref.h"
 #include "render.h"
 
@@ -859,6 +860,36 @@ static int find_href(struct buf *out, const struct render_ctx *c, const struct m
 	return buf_addf(out, "#L%" PRIu64, line);
 }
 
+/*
+ * A binary file (a NUL byte where git looks for one): named as such with its size and
+ * kind, no line shown or charged; the view is logged all the same.
+ */
+static int render_binary(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+			 size_t len, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
+{
+	struct render_view v = {0};
+	struct grant_info g;
+	char blob[65];
+	enum image_kind k = image_sniff(text, len);
+	json_t *x;
+	int r;
+	*shown_to = *n_lines = 0;
+	v.kind = "view";
+	v.path = e->path;
+	hex_encode(blob, e->sha256, 32);
+	x = json_object();
+	logdb_entry_strn(x, "path", e->path, e->path_len);
+	logdb_entry_str(x, "blob", blob);
+	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)0, (json_int_t)0));
+	logdb_entry_set(x, "binary", json_true());
+	if ((r = admit(c, &v, &g, NULL, x)))
+		return r;
+	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
+		return r;
+	return buf_addf(out, "<p class=\"note binary\" id=\"binary\">binary%s, %zu bytes</p></div>",
+			k == IMAGE_PNG ? " (a PNG image)" : k == IMAGE_JPEG ? " (a JPEG image)" : "", len);
+}
+
 /* A file's outline: its definitions (xref.h) in order, at most RENDER_OUTLINE_MAX. */
 struct outline {
 	struct {
@@ -930,6 +961,8 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		len = 0;
 	if (!from)
 		from = 1;
+	if (diff_is_binary(text, len))
+		return render_binary(c, e, text, len, out, shown_to, n_lines);
 	*n_lines = render_count_lines(text, len);
 	if (from > *n_lines && *n_lines)
 		from = *n_lines;
@@ -963,6 +996,14 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	logdb_entry_strn(x, "path", e->path, e->path_len);
 	logdb_entry_str(x, "blob", blob);
 	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)v.line_from, (json_int_t)v.line_to));
+	if (ol.n) {
+		/* the lines whose definition names the outline shows */
+		json_t *a = json_array();
+		for (size_t i = 0; i < ol.n && a; i++)
+			if (json_array_append_new(a, json_integer(ol.v[i].line)))
+				json_decref(a), a = NULL;
+		logdb_entry_set(x, "outline", a);
+	}
 	if (c->find && c->find_len) {
 		logdb_entry_strn(x, "find", c->find, c->find_len);
 		logdb_entry_int(x, "found", (int64_t)f_total);
@@ -1063,6 +1104,14 @@ int render_definitions_html(const struct render_ctx *c, const char *name, size_t
 	x = json_object();
 	logdb_entry_int(x, "results", (int64_t)n);
 	logdb_entry_int(x, "lines", (int64_t)n);
+	{
+		/* each line previewed: its blob and line number */
+		json_t *a = json_array();
+		for (size_t i = 0; i < n && a; i++)
+			if (json_array_append_new(a, json_pack("[s,I]", blobs[i], (json_int_t)pl[i].line)))
+				json_decref(a), a = NULL;
+		logdb_entry_set(x, "places", a);
+	}
 	r = admit(c, &v, &g, NULL, x);
 	shown_release(&sh);
 	if (r)
@@ -1174,9 +1223,13 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 	for (size_t i = 0; i < search_result_n_files(res); i++) {
 		size_t pl;
 		const char *path = search_result_path(res, i, &pl);
+		size_t n_match = 0;
+		for (size_t j = 0; j < search_result_n_lines(res, i); j++)
+			n_match += !search_result_line(res, i, j)->context;
 		if ((r = buf_addstr(out, "<div class=\"sf\"><a class=\"sp\" href=\"")) ||
 		    (r = add_href(out, c->product, c->version, "blob", path, pl)) || (r = buf_addstr(out, "\">")) ||
-		    (r = render_escape(out, path, pl)) || (r = buf_addstr(out, "</a>\n")))
+		    (r = render_escape(out, path, pl)) ||
+		    (r = buf_addf(out, "<span class=\"count\">%zu match%s on this page</span></a>\n", n_match, n_match == 1 ? "" : "es")))
 			goto out;
 		for (size_t j = 0; j < search_result_n_lines(res, i); j++) {
 			const struct search_line *l = search_result_line(res, i, j);

@@ -177,6 +177,18 @@ int report_entry(struct report *r, uint64_t index, const char *p, size_t len)
 			add_int(acc, "view_lines", b - a + 1);
 			shown(f, a, b);
 		}
+		/* the outline beside the code shows definition names of these lines too */
+		{
+			json_t *o = json_object_get(e, "outline");
+			for (size_t i = 0; i < json_array_size(o); i++) {
+				int64_t l = json_integer_value(json_array_get(o, i));
+				if (l >= 1 && (l < a || l > b))
+					shown(f, l, l);
+			}
+		}
+	} else if (!strcmp(type, "definitions")) {
+		/* a definitions page previews one line of each place, like search results */
+		add_int(acc, "search_lines", num(e, "lines"));
 	} else if (!strcmp(type, "search")) {
 		json_array_append_new(json_object_get(acc, "searches"),
 				      json_pack("{s:s,s:I,s:I,s:I}", "query", str(e, "query") ? str(e, "query") : "",

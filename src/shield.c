@@ -114,11 +114,13 @@ static int hook_transform(void *ctx, const struct render_view *v, const char *p,
 	return shield_encode(ctx, v->who, p, len, out);
 }
 
+/* The session's assets live under URLs of their own (?v=<session id>), so that the browser
+ * may keep them for the session (web.c sends them private and immutable) and never shows
+ * one session's font for another's page. */
 static int hook_head(void *ctx, const struct render_view *v, struct buf *out)
 {
 	(void)ctx;
-	(void)v;
-	return buf_addstr(out, "<link rel=\"stylesheet\" href=\"/s/room.css\">");
+	return buf_addf(out, "<link rel=\"stylesheet\" href=\"/s/room.css?v=%s\">", v->who->session_id);
 }
 
 static int hook_overlay(void *ctx, const struct render_view *v, struct buf *out)
@@ -137,12 +139,13 @@ static int hook_mark(void *ctx, const struct render_view *v, struct buf *out)
 	return 0;
 }
 
+/* {SID}: the session id of the asset URLs */
 static const char room_css[] =
-	"@font-face{font-family:\"sr-code\";src:url(/s/code.ttf) format(\"truetype\");"
+	"@font-face{font-family:\"sr-code\";src:url(/s/code.ttf?v={SID}) format(\"truetype\");"
 	"font-display:block}\n"
 	"div.code .c,div.code .c *{font-family:\"sr-code\",monospace!important;"
 	"font-variant-ligatures:none!important}\n"
-	"div.code{background-color:#fafafa!important;background-image:url(/s/mark.png)!important;"
+	"div.code{background-color:#fafafa!important;background-image:url(/s/mark.png?v={SID})!important;"
 	"background-repeat:repeat!important;background-size:128px 128px!important;"
 	"background-attachment:local!important}\n"
 	/* lines show the mark through them; a diff's added and removed lines keep their
@@ -150,7 +153,7 @@ static const char room_css[] =
 	"div.code .l:not(.hl):not(:target):not(.a):not(.r){background:transparent!important}\n"
 	".sr-watermark{position:fixed!important;inset:0!important;z-index:2147483647!important;"
 	"pointer-events:none!important;display:block!important;visibility:visible!important;"
-	"opacity:1!important;background-image:url(/s/watermark.svg)!important;"
+	"opacity:1!important;background-image:url(/s/watermark.svg?v={SID})!important;"
 	"background-repeat:repeat!important}\n"
 	"@media print{body{display:none!important}}\n";
 
@@ -163,7 +166,13 @@ static int hook_asset(void *ctx, const struct session_info *who, const char *nam
 	*status = 200;
 	if (!strcmp(name, "room.css")) {
 		*ctype = "text/css; charset=utf-8";
-		return buf_addstr(out, room_css);
+		for (const char *p = room_css, *q; *p; p = q + 5) {
+			if (!(q = strstr(p, "{SID}")))
+				return buf_addstr(out, p);
+			if ((r = buf_add(out, p, (size_t)(q - p))) || (r = buf_addstr(out, who->session_id)))
+				return r;
+		}
+		return 0;
 	}
 	if (!strcmp(name, "watermark.svg")) {
 		struct mark_label l = {who->login, who->org, who->session_id, (int64_t)time(NULL)};

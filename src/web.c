@@ -1222,11 +1222,15 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 	if ((r = page_head(q, refs ? "references" : "search", rt)) ||
 	    (r = buf_addstr(b, "<form class=\"bigsearch\" method=\"get\" action=\"\"><input name=\"q\" id=\"bigq\" value=\"")) ||
 	    (r = (refs ? 0 : esc(b, text.p ? text.p : ""))) ||
-	    (r = buf_addstr(b, "\" placeholder=\"regex, file:, lang:, sym:\" spellcheck=\"false\">"
-			       "<label><input type=\"checkbox\" name=\"i\" value=\"1\"> ignore case</label>"
-			       "<label><input type=\"checkbox\" name=\"w\" value=\"1\"> whole word</label>"
-			       "<label><input type=\"checkbox\" name=\"l\" value=\"1\"> literal</label>"
-			       "<button type=\"submit\">search</button></form>")))
+	    (r = buf_addstr(b, "\" placeholder=\"regex, file:, lang:, sym:\" spellcheck=\"false\">")) ||
+	    (r = buf_addf(b, "<label><input type=\"checkbox\" name=\"i\" value=\"1\"%s> ignore case</label>"
+			     "<label><input type=\"checkbox\" name=\"w\" value=\"1\"%s> whole word</label>"
+			     "<label><input type=\"checkbox\" name=\"l\" value=\"1\"%s> literal</label>"
+			     "<label>context <input type=\"number\" name=\"context\" id=\"context\" min=\"0\" max=\"%d\" value=\"%u\"></label>"
+			     "<button type=\"submit\">search</button></form>",
+			  !refs && qo.caseless ? " checked" : "", !refs && qo.word ? " checked" : "",
+			  !refs && qo.literal ? " checked" : "", SEARCH_CONTEXT_MAX,
+			  (unsigned)param_u64(q->rq, "context", 0, SEARCH_CONTEXT_MAX))))
 		goto out;
 	if (res) {
 		int more;
@@ -1236,10 +1240,42 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 				  search_result_partial(res) ? ", partial" : "", search_result_ms(res))) ||
 		    (r = buf_add(b, code.p, code.len)))
 			goto out;
-		if (!refs && more) {
-			if ((r = buf_addstr(b, "<nav class=\"pages\"><a id=\"next\" href=\"?q=")) || (r = url(b, text.p)) ||
-			    (r = buf_addf(b, "%s%s%s&amp;page=%" PRIu64 "\">next page</a></nav>", qo.caseless ? "&amp;i=1" : "",
-					  qo.word ? "&amp;w=1" : "", qo.literal ? "&amp;l=1" : "", page + 1)))
+		{
+			/* previous, page numbers (the first, four either side), next: no further than
+			 * one page past this one, the furthest a reader may go (quota_offset_check) */
+			uint64_t n_pages = page + 1 + (more ? 1 : 0), last = 0;
+			unsigned ctx = (unsigned)param_u64(q->rq, "context", 0, SEARCH_CONTEXT_MAX);
+			struct buf base;
+			buf_init(&base, 2 * QUERY_MAX + 256);
+			if (refs)
+				r = buf_addf(&base, "?n=%" PRIu64, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX));
+			else if (!(r = buf_addstr(&base, "?q=")) && !(r = url(&base, text.p)))
+				r = buf_addf(&base, "%s%s%s", qo.caseless ? "&amp;i=1" : "", qo.word ? "&amp;w=1" : "",
+					     qo.literal ? "&amp;l=1" : "");
+			if (!r && ctx)
+				r = buf_addf(&base, "&amp;context=%u", ctx);
+			if (!r && n_pages > 1) {
+				r = buf_addstr(b, "<nav class=\"pages\" id=\"pages\">");
+				if (!r && page > 0)
+					r = buf_addf(b, "<a id=\"prev\" href=\"%s&amp;page=%" PRIu64 "\">previous</a> ", base.p, page - 1);
+				for (uint64_t k = 0; !r && k < n_pages; k++) {
+					if (k && k + 1 < n_pages && k + 4 < page)
+						continue;
+					if (last + 1 < k)
+						r = buf_addstr(b, "… ");
+					if (!r)
+						r = k == page ? buf_addf(b, "<b class=\"page\">%" PRIu64 "</b> ", k + 1)
+							      : buf_addf(b, "<a class=\"page\" href=\"%s&amp;page=%" PRIu64 "\">%" PRIu64 "</a> ",
+									 base.p, k, k + 1);
+					last = k;
+				}
+				if (!r && more)
+					r = buf_addf(b, "<a id=\"next\" href=\"%s&amp;page=%" PRIu64 "\">next</a>", base.p, page + 1);
+				if (!r)
+					r = buf_addstr(b, "</nav>");
+			}
+			buf_release(&base);
+			if (r)
 				goto out;
 		}
 	}
@@ -2021,6 +2057,20 @@ static int session_asset(struct req *q, const char *name)
 	const char *ctype = "application/octet-stream";
 	if (!q->w->hooks || !q->w->hooks->asset)
 		return fail_page(q, 404, "not found", 0);
+	struct buf v;
+	int cache = 0;
+	/* an asset under the session's own URL (?v=<session id>) may stay in the browser's cache
+	 * for the session (the font is fetched once, not on every page); another session's URL
+	 * is not found, so that a cached copy is never taken for this session's */
+	buf_init(&v, AUTH_SESSION_ID_HEX + 1);
+	if (!web_param(q->rq->query, strlen(q->rq->query), "v", &v)) {
+		if (strcmp(v.p, q->who.session_id)) {
+			buf_release(&v);
+			return fail_page(q, 404, "not found", 0);
+		}
+		cache = strcmp(name, "watermark.svg") != 0; /* the watermark names the time: fresh each page */
+	}
+	buf_release(&v);
 	r = q->w->hooks->asset(q->w->hooks->ctx, &q->who, name, &status, &ctype, &q->rs->body);
 	if (r == ERR_NOTFOUND)
 		return fail_page(q, 404, "not found", 0);
@@ -2029,6 +2079,8 @@ static int session_asset(struct req *q, const char *name)
 	q->rs->status = status;
 	q->rs->content_type = ctype;
 	q->rs->sensitive = 1;
+	if (cache && status == 200)
+		q->rs->cache_control = "private, max-age=43200, immutable";
 	return 0;
 }
 

@@ -65,6 +65,7 @@ function trees() {
 	for (let i = 1; i <= 450; i++) deep.push(i === 300 ? "int deep_target(void) { return helper_sum(3, 4); }" : "int filler_" + i + ";");
 	write(path.join(T, "v2/src/deep.c"), deep.join("\n") + "\n");
 	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
+	write(path.join(T, "v2/logo.png"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(100)]));
 }
 
 // Is element sel of the page entirely below the sticky header and inside the viewport?
@@ -156,6 +157,16 @@ async function main() {
 		// the DOM and a copy hold no line of it; the watermark is over it
 		const l6 = (await page.textContent("#L6")) || "";
 		check("line 6 is private-use text, not code", /[\uE000-\uF8FF\uDB80-\uDBFF]/.test(l6) && !l6.includes("helper_sum"), l6);
+		// the session font is fetched once for the session: a URL of its own, private and immutable
+		const fontResp = await page.request.get(url + (await page.evaluate(() => {
+			const l = [...document.querySelectorAll("link[rel=stylesheet]")].find((x) => x.href.includes("/s/room.css"));
+			return l ? new URL(l.href).pathname + new URL(l.href).search : "";
+		})).replace("room.css", "code.ttf"));
+		check("the session font is cached for the session", fontResp.status() === 200 && fontResp.headers()["cache-control"] === "private, max-age=43200, immutable", fontResp.headers()["cache-control"]);
+		const otherFont = await page.request.get(url + "/s/code.ttf?v=0000000000000000");
+		check("another session's font URL is not found", otherFont.status() === 404);
+		const pageResp = await page.request.get(url + "/r/demo@2/blob/src/main.c");
+		check("code pages are not stored", pageResp.headers()["cache-control"] === "no-store");
 		const fonts = await page.evaluate(() => document.fonts.ready.then(() => [...document.fonts].map((f) => f.family.replace(/"/g, "") + ":" + f.status)));
 		check("the session font loaded", fonts.includes("sr-code:loaded"), fonts.join(","));
 		const copied = await page.evaluate(() => { const r = document.createRange(); r.selectNodeContents(document.body); const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); return s.toString(); });
@@ -274,6 +285,28 @@ async function main() {
 		await page.screenshot({ path: path.join(OUT, "find-input.png"), clip: { x: 0, y: 40, width: 1280, height: 100 } });
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
 		check("find from the input", ((await page.textContent("#find-count")) || "").includes("1 match in"), await page.textContent("#find-count"));
+		// a binary file is named as binary, not shown as text
+		await page.goto(url + "/r/demo@2/blob/logo.png");
+		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));
+		check("binary file shows no line", (await page.$$("#code .l")).length === 0);
+		// search results: per-file counts, context lines, previous / next and page numbers
+		await page.goto(url + "/r/demo@2/search?q=filler_&l=1");
+		check("search: 449 matches", ((await page.textContent("#summary")) || "").includes("449 matching lines in 1 files"));
+		check("search: the file's count on the page", ((await page.textContent("#code .sp .count")) || "") === "50 matches on this page");
+		check("search: context lines", (await page.$$("#code .l.ctx")).length > 0);
+		check("search: page numbers", (await page.$$eval("#pages .page", (ps) => ps.map((p) => p.textContent))).join() === "1,2,3,4,5,9");
+		check("search: the literal box stays checked", await page.isChecked("input[name=l]"));
+		await Promise.all([page.waitForNavigation(), page.click("#pages #next")]);
+		check("search: next page", page.url().includes("page=1") && (await page.$$("#pages #prev")).length === 1);
+		const deepLink = await page.$eval("#code .l:not(.ctx) a.n", (a) => a.getAttribute("href"));
+		check("search: a link into the window of its line", /\/blob\/src\/long\.c(\?from=\d+)?#L\d+$/.test(deepLink), deepLink);
+		await page.goto(url + "/r/demo@2/search?q=filler_&l=1&page=8");
+		const far = await page.$eval("#code .l:not(.ctx) a.n", (a) => a.getAttribute("href"));
+		check("search: a link past the first window opens the right one", /\?from=401#L4\d\d$/.test(far), far);
+		await page.goto(url + far);
+		const farLine = far.replace(/.*#/, "#");
+		check("search: that line is there", (await page.$$(farLine)).length === 1 && (await belowHeader(page, farLine)) === true, farLine);
+		await page.screenshot({ path: path.join(OUT, "search-pages.png") });
 		// prose makes no links; code has an outline beside it
 		await page.goto(url + "/r/demo@2/blob/NOTES.md");
 		check("no definition links in Markdown", (await page.$$("#code a.d")).length === 0);
@@ -351,6 +384,14 @@ async function main() {
 		await page.setViewportSize({ width: 2560, height: 1440 });
 		await page.goto(url + "/r/demo@2/blob/src/main.c");
 		await page.screenshot({ path: path.join(OUT, "blob-2560.png") });
+		await page.goto(url + "/r/demo@2/diff/1/src/main.c");
+		await page.screenshot({ path: path.join(OUT, "diff-2560.png") });
+		await page.goto(url + "/r/demo@2/blob/src/long.c?from=201&find=filler_3#L350");
+		await page.waitForSelector("#L350.hl");
+		check("2560x1440: the target line below the header", (await belowHeader(page, "#L350")) === true);
+		await page.screenshot({ path: path.join(OUT, "find-2560.png") });
+		await page.goto(url + "/r/demo@2/search?q=filler_&l=1");
+		await page.screenshot({ path: path.join(OUT, "search-2560.png") });
 		await page.setViewportSize({ width: 1280, height: 800 });
 
 		// the log saw the views

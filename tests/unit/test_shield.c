@@ -68,6 +68,16 @@ TEST(hooks)
 	CHECK(h->asset(h->ctx, &a, "../etc/passwd", &status, &ctype, &out) == ERR_NOTFOUND);
 	buf_reset(&out);
 	CHECK(h->head(h->ctx, &v, &out) == 0 && strstr(out.p, "/s/room.css"));
+	/* the session's assets under URLs of its own: a cached copy is never another session's */
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "/s/room.css?v=%s\"", v.who->session_id);
+		CHECK(strstr(out.p, want) != NULL);
+		buf_reset(&out);
+		CHECK(h->asset(h->ctx, v.who, "room.css", &status, &ctype, &out) == 0);
+		snprintf(want, sizeof(want), "/s/code.ttf?v=%s)", v.who->session_id);
+		CHECK(strstr(out.p, want) != NULL && !strstr(out.p, "{SID}"));
+	}
 	buf_reset(&out);
 	CHECK(h->overlay(h->ctx, &v, &out) == 0 && strstr(out.p, "sr-watermark"));
 	/* quota: one view at the limit, the next one refused; a search draws on the same pool */
