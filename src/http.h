@@ -55,9 +55,11 @@ struct http_resp {
 	char cookies[HTTP_COOKIES_MAX][512];  /* Set-Cookie values */
 	int n_cookies;
 	int sensitive;            /* the body holds sealed code: wipe it when sent */
-	const char *cache_control; /* a static string sent instead of "no-store" (and no Pragma),
-				    * or NULL */
+	const char *cache_control; /* HTTP_CACHE_SESSION instead of "no-store" (and no Pragma), or
+				    * NULL */
 };
+/* The one caching allowed: an asset under a session's own URL, kept for the session. */
+#define HTTP_CACHE_SESSION "private, max-age=43200, immutable"
 
 void http_resp_init(struct http_resp *rs);
 void http_resp_release(struct http_resp *rs);

@@ -2080,7 +2080,7 @@ static int session_asset(struct req *q, const char *name)
 	q->rs->content_type = ctype;
 	q->rs->sensitive = 1;
 	if (cache && status == 200)
-		q->rs->cache_control = "private, max-age=43200, immutable";
+		q->rs->cache_control = HTTP_CACHE_SESSION;
 	return 0;
 }
 

@@ -197,6 +197,11 @@ int wire_resp_encode(const struct http_resp *rs, struct buf *out)
 			return r;
 	if (put_u(out, rs->sensitive ? 1 : 0, 1))
 		return ERR_TOOBIG;
+	/* the one caching the room allows: a session's own asset URL (http.h) */
+	if (rs->cache_control && strcmp(rs->cache_control, HTTP_CACHE_SESSION))
+		return err_set(ERR_USAGE, "wire: cache control '%s'", rs->cache_control);
+	if (put_u(out, rs->cache_control ? 1 : 0, 1))
+		return ERR_TOOBIG;
 	return put_s(out, rs->body.p ? rs->body.p : "", rs->body.len, 4, WIRE_RESP_MAX - 1024);
 }
 
@@ -251,6 +256,12 @@ int wire_resp_decode(const void *msg, size_t len, struct http_resp *rs, char *ct
 	if (v > 1)
 		return err_set(ERR_PARSE, "wire: bad sensitive flag");
 	rs->sensitive = (int)v;
+	d.what = "cache flag";
+	if ((r = get_u(&d, 1, &v)))
+		return r;
+	if (v > 1)
+		return err_set(ERR_PARSE, "wire: bad cache flag");
+	rs->cache_control = v ? HTTP_CACHE_SESSION : NULL;
 	d.what = "body";
 	if ((r = get_s(&d, 4, WIRE_RESP_MAX - 1024, F_BYTES, &p, &n)))
 		return r;

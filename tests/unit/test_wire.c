@@ -147,6 +147,24 @@ TEST(response_round_trip_and_hostile)
 	http_resp_init(&back);
 	CHECK(wire_resp_decode(m.p, m.len, &back, ct) == ERR_PARSE && strstr(err_msg(), "control byte"));
 	http_resp_release(&back);
+	/* the session-asset caching crosses as a flag; any other cache header is refused, and a
+	 * flag byte past 1 too */
+	rs.content_type = "font/ttf";
+	rs.cache_control = HTTP_CACHE_SESSION;
+	buf_reset(&m);
+	CHECK(wire_resp_encode(&rs, &m) == 0);
+	http_resp_init(&back);
+	CHECK(wire_resp_decode(m.p, m.len, &back, ct) == 0 && back.cache_control &&
+	      !strcmp(back.cache_control, HTTP_CACHE_SESSION));
+	http_resp_release(&back);
+	m.p[m.len - 3 - 4 - 1] = 2; /* the flag: before the body's length and its 3 bytes */
+	http_resp_init(&back);
+	CHECK(wire_resp_decode(m.p, m.len, &back, ct) == ERR_PARSE && strstr(err_msg(), "cache flag"));
+	http_resp_release(&back);
+	rs.cache_control = "public, max-age=31536000";
+	buf_reset(&m);
+	CHECK(wire_resp_encode(&rs, &m) == ERR_USAGE);
+	rs.cache_control = NULL;
 	/* a status out of range is refused on both sides */
 	rs.content_type = "text/plain";
 	rs.status = 600;
