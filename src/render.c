@@ -804,60 +804,46 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 }
 
 /*
- * Find in file: every match of (q, n) in (t, len), literal (ASCII case folded when
- * caseless), never across a line, not overlapping. *total counts them (up to
- * RENDER_FIND_MAX); the matches inside [off, end) go into mk as page offsets; *prev is the
- * line of the last match before line `from`, *next of the first after line `to` (0: none).
+ * Find in file: the matches of (q, n) in the window [off, end) of t, literal (ASCII case
+ * folded when caseless), never across a line, not overlapping, at most RENDER_FIND_MAX,
+ * into mk as offsets from off. Nothing outside the window is looked at: a count or a place
+ * beyond the lines shown (and charged) would tell what they hold.
  */
-static void find_in_file(const unsigned char *t, size_t len, const char *q, size_t n, int caseless, size_t off,
-			 size_t end, uint64_t from, uint64_t to, struct marks *mk, uint64_t *total, uint64_t *prev,
-			 uint64_t *next)
+static void find_in_window(const unsigned char *t, const char *q, size_t n, int caseless, size_t off, size_t end,
+			   struct marks *mk)
 {
-	uint64_t line = 1;
-	*total = *prev = *next = 0;
 	if (!t || !n)
 		return;
-	for (size_t i = 0; i + n <= len && *total < RENDER_FIND_MAX;) {
+	for (size_t i = off; i + n <= end && mk->n < RENDER_FIND_MAX;) {
 		size_t k = 0;
-		if (t[i] == '\n') {
-			line++;
-			i++;
-			continue;
-		}
 		while (k < n && (caseless ? index_fold(t[i + k]) == index_fold((unsigned char)q[k]) : t[i + k] == (unsigned char)q[k]))
 			k++;
 		if (k < n) {
 			i++;
 			continue;
 		}
-		(*total)++;
-		if (line < from)
-			*prev = line;
-		else if (line > to && !*next)
-			*next = line;
-		if (i >= off && i + n <= end) {
-			if (mk->n == mk->cap) {
-				mk->cap = mk->cap ? 2 * mk->cap : 64;
-				mk->r = xrealloc(mk->r, mk->cap * sizeof(*mk->r));
-			}
-			mk->r[mk->n][0] = (uint32_t)(i - off);
-			mk->r[mk->n][1] = (uint32_t)(i - off + n);
-			mk->n++;
+		if (mk->n == mk->cap) {
+			mk->cap = mk->cap ? 2 * mk->cap : 64;
+			mk->r = xrealloc(mk->r, mk->cap * sizeof(*mk->r));
 		}
+		mk->r[mk->n][0] = (uint32_t)(i - off);
+		mk->r[mk->n][1] = (uint32_t)(i - off + n);
+		mk->n++;
 		i += n;
 	}
 }
 
-/* A link to line `line` of the file with the find in file kept ("?from=W&find=..#L<line>"). */
-static int find_href(struct buf *out, const struct render_ctx *c, const struct manifest_entry *e, uint64_t line)
+/* A link to the window from line `from` with the find in file kept, and `hash` ("#find-first"
+ * or "#find-last": where the steps start). */
+static int find_href(struct buf *out, const struct render_ctx *c, const struct manifest_entry *e, uint64_t from,
+		     const char *hash)
 {
-	uint64_t from = line > RENDER_PAGE_LINES ? line - (line - 1) % RENDER_PAGE_LINES : 1;
 	int r;
 	if ((r = add_href(out, c->product, c->version, "blob", e->path, e->path_len)) ||
 	    (r = buf_addf(out, "?from=%" PRIu64 "&amp;find=", from)) || (r = add_url_path(out, c->find, c->find_len)) ||
 	    (c->find_caseless && (r = buf_addstr(out, "&amp;fi=1"))))
 		return r;
-	return buf_addf(out, "#L%" PRIu64, line);
+	return buf_addstr(out, hash);
 }
 
 /*
@@ -944,7 +930,6 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 {
 	struct outline ol = {0};
 	struct marks mk = {0};
-	uint64_t f_total = 0, f_prev = 0, f_next = 0;
 	struct render_view v = {0};
 	struct grant_info g;
 	struct shown sh = {0};
@@ -982,8 +967,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		q += ll + (nl != NULL);
 	}
 	if (c->find && c->find_len)
-		find_in_file(text, len, c->find, c->find_len, c->find_caseless, off, end, from, to, &mk, &f_total, &f_prev,
-			     &f_next);
+		find_in_window(text, c->find, c->find_len, c->find_caseless, off, end, &mk);
 	/* the outline shows each definition's name: a part of its line, charged as that line */
 	if (c->xr && xref_file_definitions(c->xr, e, outline_add, &ol) < 0)
 		ol.n = 0;
@@ -1006,7 +990,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	}
 	if (c->find && c->find_len) {
 		logdb_entry_strn(x, "find", c->find, c->find_len);
-		logdb_entry_int(x, "found", (int64_t)f_total);
+		logdb_entry_int(x, "found", (int64_t)mk.n);
 	}
 	r = admit(c, &v, &g, NULL, x);
 	shown_release(&sh);
@@ -1027,15 +1011,18 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	if ((r = buf_grow(out, 4 * (end - off) + 64 * l->n_lines + 48 * l->n_segs + 4096)))
 		goto out;
 	if (c->find && c->find_len) {
-		/* the matches of find in file: how many, and the ones outside this window */
-		if ((r = buf_addf(out, "<div class=\"findbar\" id=\"findbar\"><span id=\"find-count\">%s%" PRIu64
-				       " match%s in this file</span>",
-				  f_total == RENDER_FIND_MAX ? "at least " : "", f_total, f_total == 1 ? "" : "es")) ||
-		    (f_prev && ((r = buf_addstr(out, " <a id=\"find-prev\" href=\"")) || (r = find_href(out, c, e, f_prev)) ||
-				(r = buf_addstr(out, "\">previous window</a>")))) ||
-		    (f_next && ((r = buf_addstr(out, " <a id=\"find-next\" href=\"")) || (r = find_href(out, c, e, f_next)) ||
-				(r = buf_addstr(out, "\">next window</a>")))) ||
-		    (r = buf_addstr(out, " <span class=note>n / N: next / previous</span></div>")))
+		/* the matches of find in file in this window, and the windows before and after */
+		uint64_t w = c->window && c->window < RENDER_PAGE_LINES ? c->window : RENDER_PAGE_LINES;
+		if ((r = buf_addf(out, "<div class=\"findbar\" id=\"findbar\"><span id=\"find-count\">%s%zu match%s in lines %"
+				       PRIu64 "-%" PRIu64 "</span>",
+				  mk.n == RENDER_FIND_MAX ? "at least " : "", mk.n, mk.n == 1 ? "" : "es", v.line_from, v.line_to)) ||
+		    (from > 1 && ((r = buf_addstr(out, " <a id=\"find-prev\" href=\"")) ||
+				  (r = find_href(out, c, e, from > w ? from - w : 1, "#find-last")) ||
+				  (r = buf_addstr(out, "\">previous window</a>")))) ||
+		    (to < *n_lines && ((r = buf_addstr(out, " <a id=\"find-next\" href=\"")) ||
+				       (r = find_href(out, c, e, to + 1, "#find-first")) ||
+				       (r = buf_addstr(out, "\">next window</a>")))) ||
+		    (r = buf_addstr(out, " <span class=note>n / N: next / previous (past the window: the next window, charged as any)</span></div>")))
 			goto out;
 	}
 	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||

@@ -159,10 +159,11 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * ERR_DENIED from the grant or quota, log errors as logdb_append returns them.
  */
 #define RENDER_OUTLINE_MAX 150
-/* Find in file: with ctx->find, its matches in the page are <mark class=f>, and a
- * <div class="findbar"> before the code counts them over the whole file (up to
- * RENDER_FIND_MAX) and links the windows of the nearest ones before and after; the view's
- * log entry names the find and its count. */
+/* Find in file: with ctx->find, its matches in the window are <mark class=f>, and a
+ * <div class="findbar"> before the code counts them (up to RENDER_FIND_MAX) and links the
+ * windows just before and after (with the find). Nothing beyond the window is searched: a
+ * count or a line number past the lines shown would say what unshown (uncharged) lines
+ * hold. The view's log entry names the find and its count. */
 #define RENDER_FIND_MAX 100000
 #define RENDER_FIND_LEN 256
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,

@@ -915,7 +915,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
 	uint64_t at = param_u64(q->rq, "at", 0, UINT64_MAX / 2);
 	char blob[65];
-	struct buf find, v;
+	struct buf find, v, fq = {0};
 	int caseless;
 	size_t fi;
 	int r;
@@ -961,13 +961,18 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	}
 	q->rs->sensitive = 1;
 	hex_encode(blob, e->sha256, 32);
+	/* the find in file goes on with the reader to the windows before and after */
+	buf_init(&fq, 3 * RENDER_FIND_LEN + 32);
+	if (find.len && ((r = buf_addstr(&fq, "&amp;find=")) || (r = url(&fq, find.p)) ||
+			 (caseless && (r = buf_addstr(&fq, "&amp;fi=1")))))
+		goto out;
 	/* the body once, at its size: no copies of the page left behind by growing it */
 	if ((r = buf_grow(b, code.len + 16384)))
 		goto out;
 	if (param_u64(q->rq, "window", 0, 1)) {
 		/* the next window alone, for the page to append as the reader scrolls (app.js) */
 		if ((r = buf_addstr(b, "<div id=\"window\"")) ||
-		    (to < n_lines && (r = buf_addf(b, " data-next=\"?from=%" PRIu64 "\"", to + 1))) ||
+		    (to < n_lines && (r = buf_addf(b, " data-next=\"?from=%" PRIu64 "%s\"", to + 1, fq.p))) ||
 		    (r = buf_addch(b, '>')) || (r = budget_line(q, rt)) || (r = buf_add(b, code.p, code.len)) ||
 		    (r = buf_addstr(b, "</div>\n")))
 			goto out;
@@ -1038,9 +1043,9 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		uint64_t prev = from > RENDER_PAGE_LINES ? from - RENDER_PAGE_LINES : 1;
 		if ((r = buf_addf(b, "<nav class=\"pages\">lines %" PRIu64 "-%" PRIu64 " of %" PRIu64, from, to, n_lines)))
 			goto out;
-		if (from > 1 && ((r = buf_addstr(b, " <a href=\"?from=")) || (r = buf_addf(b, "%" PRIu64 "\">previous</a>", prev))))
+		if (from > 1 && (r = buf_addf(b, " <a href=\"?from=%" PRIu64 "%s\">previous</a>", prev, fq.p)))
 			goto out;
-		if (to < n_lines && (r = buf_addf(b, " <a id=\"next-window\" href=\"?from=%" PRIu64 "\">next</a>", to + 1)))
+		if (to < n_lines && (r = buf_addf(b, " <a id=\"next-window\" href=\"?from=%" PRIu64 "%s\">next</a>", to + 1, fq.p)))
 			goto out;
 		if ((r = buf_addstr(b, "</nav>")))
 			goto out;
@@ -1053,6 +1058,7 @@ out:
 	sodium_memzero(code.p, code.len);
 	buf_release(&code);
 	buf_release(&find);
+	buf_release(&fq);
 	return r;
 }
 

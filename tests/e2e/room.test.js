@@ -199,7 +199,7 @@ async function main() {
 			const href = await def.getAttribute("href");
 			check("definition link has no name in it", !/helper/.test(href), href);
 			await Promise.all([page.waitForNavigation(), def.click()]);
-			check("jumped to the definition", /\/r\/demo@2\/blob\/src\/util\.c#L4$/.test(page.url()), page.url());
+			check("jumped to the definition", /\/r\/demo@2\/blob\/src\/util\.c\?at=4#L4$/.test(page.url()), page.url());
 			await page.waitForSelector(".l.hl");
 			check("definition line highlighted", (await page.$$eval(".l.hl", (ls) => ls.map((l) => l.id))).join() === "L4");
 			await page.screenshot({ path: path.join(OUT, "definition.png") });
@@ -250,9 +250,10 @@ async function main() {
 		await page.waitForSelector("#L350.hl");
 		check("permalink: the line is visible below the header", (await belowHeader(page, "#L350")) === true, String(await belowHeader(page, "#L350")));
 		// find in file: marked on the server, stepped with n / N, on to the next window
-		await page.goto(url + "/r/demo@2/blob/src/long.c?find=filler_3");
-		check("find counts the file's matches", ((await page.textContent("#find-count")) || "").includes("110 match"), await page.textContent("#find-count"));
-		check("find marks the window's matches", (await page.$$("#code mark.f")).length === 11);
+		// (counted and marked in the window only: nothing past the lines shown is looked at)
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?find=filler_3");
+		check("find counts the window's matches", ((await page.textContent("#find-count")) || "").includes("11 matches in lines 1-200"), await page.textContent("#find-count"));
+		check("find marks the window's matches", (await page.$$("#code mark.f")).length === 11, String((await page.$$("#code mark.f")).length) + " " + (await page.$$("#code .l[id]")).length);
 		check("find: the first match is current", (await page.$$("#code mark.f.cur")).length === 1);
 		const curLine = () => page.evaluate(() => { const m = document.querySelector("#code mark.f.cur"); return m ? m.closest(".l").id : ""; });
 		const l0 = await curLine();
@@ -265,44 +266,54 @@ async function main() {
 		await page.screenshot({ path: path.join(OUT, "find.png") });
 		for (let i = 0; i < 10; i++) await page.keyboard.press("n");
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("n")]);
-		check("past the window's last match, n opens the next window", /\/blob\/src\/long\.c\?from=201&find=filler_3#L301$/.test(page.url()), page.url());
+		check("past the window's last match, n opens the next window", /\/blob\/src\/deep\.c\?from=201&find=filler_3#find-first$/.test(page.url()), page.url());
 		check("the next window's matches", (await page.$$("#code mark.f")).length === 99 && (await curLine()) === "L301", await curLine());
-		await page.goto(url + "/r/demo@2/blob/src/long.c?find=FILLER_3&fi=1");
-		check("find ignoring case", ((await page.textContent("#find-count")) || "").includes("110 match"));
-		await page.goto(url + "/r/demo@2/blob/src/long.c?find=FILLER_3");
+		await page.keyboard.press("Shift+N");
+		await page.waitForSelector("#code mark.f.cur");
+		check("N before the window's first match opens the window before, at its last match", /\?from=1&find=filler_3#find-last$/.test(page.url()) && (await curLine()) === "L39", page.url() + " " + (await curLine()));
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?find=FILLER_3&fi=1");
+		check("find ignoring case", ((await page.textContent("#find-count")) || "").includes("11 matches"));
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?find=FILLER_3");
 		check("find keeps case", ((await page.textContent("#find-count")) || "").includes("0 matches"));
+		// a find whose only match lies past the window says nothing of it
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?find=filler_449");
+		check("find tells nothing past the window", ((await page.textContent("#find-count")) || "").startsWith("0 matches in lines 1-200") && (await page.$$("#find-next")).length === 1, await page.textContent("#find-count"));
 		const bad = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=a%0Ab");
 		check("find refuses a control byte", bad.status() === 400 && (await bad.text()).includes("control byte"));
 		const big = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=" + "x".repeat(257));
 		check("find refuses more than 256 bytes", big.status() === 414, String(big.status()));
 		const edge = await page.request.get(url + "/r/demo@2/blob/src/long.c?find=" + "x".repeat(256));
 		check("find takes 256 bytes", edge.status() === 200, String(edge.status()));
-		await page.goto(url + "/r/demo@2/blob/src/long.c");
+		await page.goto(url + "/r/demo@2/blob/src/use.c");
 		await page.keyboard.press("Control+f");
 		check("Ctrl-F opens find in file", await page.evaluate(() => document.activeElement && document.activeElement.id === "find-q"));
 		await page.keyboard.type("deep_target");
 		check("underscores show in the find input", await page.inputValue("#find-q") === "deep_target");
 		await page.screenshot({ path: path.join(OUT, "find-input.png"), clip: { x: 0, y: 40, width: 1280, height: 100 } });
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
-		check("find from the input", ((await page.textContent("#find-count")) || "").includes("1 match in"), await page.textContent("#find-count"));
+		check("find from the input", ((await page.textContent("#find-count")) || "").includes("1 match in lines 1-1"), await page.textContent("#find-count"));
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
 		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));
 		check("binary file shows no line", (await page.$$("#code .l")).length === 0);
 		// search results: per-file counts, context lines, previous / next and page numbers
-		await page.goto(url + "/r/demo@2/search?q=filler_&l=1");
-		check("search: 449 matches", ((await page.textContent("#summary")) || "").includes("449 matching lines in 1 files"));
+		await page.goto(url + "/r/demo@2/search?q=filler_&l=1&context=1");
+		check("search: the count as far as shown", ((await page.textContent("#summary")) || "").includes("at least 50 matching lines"), await page.textContent("#summary"));
 		check("search: the file's count on the page", ((await page.textContent("#code .sp .count")) || "") === "50 matches on this page");
 		check("search: context lines", (await page.$$("#code .l.ctx")).length > 0);
-		check("search: page numbers", (await page.$$eval("#pages .page", (ps) => ps.map((p) => p.textContent))).join() === "1,2,3,4,5,9");
+		check("search: page numbers no further than one past", (await page.$$eval("#pages .page", (ps) => ps.map((p) => p.textContent))).join() === "1,2");
+		check("search: the context stays set", (await page.inputValue("#context")) === "1");
 		check("search: the literal box stays checked", await page.isChecked("input[name=l]"));
 		await Promise.all([page.waitForNavigation(), page.click("#pages #next")]);
-		check("search: next page", page.url().includes("page=1") && (await page.$$("#pages #prev")).length === 1);
+		check("search: next page", page.url().includes("page=1") && page.url().includes("context=1") && (await page.$$("#pages #prev")).length === 1);
+		check("search: page numbers after a step", (await page.$$eval("#pages .page", (ps) => ps.map((p) => p.textContent))).join() === "1,2,3");
 		const deepLink = await page.$eval("#code .l:not(.ctx) a.n", (a) => a.getAttribute("href"));
-		check("search: a link into the window of its line", /\/blob\/src\/long\.c(\?from=\d+)?#L\d+$/.test(deepLink), deepLink);
-		await page.goto(url + "/r/demo@2/search?q=filler_&l=1&page=8");
-		const far = await page.$eval("#code .l:not(.ctx) a.n", (a) => a.getAttribute("href"));
-		check("search: a link past the first window opens the right one", /\?from=401#L4\d\d$/.test(far), far);
+		check("search: a link into the window of its line", /\/blob\/src\/deep\.c\?at=\d+#L\d+$/.test(deepLink), deepLink);
+		const skip = await page.request.get(url + "/r/demo@2/search?q=filler_&l=1&page=8");
+		check("search: a page past the ones shown is refused", skip.status() === 403, String(skip.status()));
+		await page.goto(url + "/r/demo@2/search?q=filler_4&l=1");
+		const far = await page.$$eval("#code .l:not(.ctx) a.n", (as) => as[as.length - 1].getAttribute("href"));
+		check("search: a link past the first window opens the right one", /\?at=4\d\d#L4\d\d$/.test(far), far);
 		await page.goto(url + far);
 		const farLine = far.replace(/.*#/, "#");
 		check("search: that line is there", (await page.$$(farLine)).length === 1 && (await belowHeader(page, farLine)) === true, farLine);
@@ -386,7 +397,7 @@ async function main() {
 		await page.screenshot({ path: path.join(OUT, "blob-2560.png") });
 		await page.goto(url + "/r/demo@2/diff/1/src/main.c");
 		await page.screenshot({ path: path.join(OUT, "diff-2560.png") });
-		await page.goto(url + "/r/demo@2/blob/src/long.c?from=201&find=filler_3#L350");
+		await page.goto(url + "/r/demo@2/blob/src/deep.c?from=201&find=filler_3#L350");
 		await page.waitForSelector("#L350.hl");
 		check("2560x1440: the target line below the header", (await belowHeader(page, "#L350")) === true);
 		await page.screenshot({ path: path.join(OUT, "find-2560.png") });
@@ -398,7 +409,7 @@ async function main() {
 		const log = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"), "SELECT CAST(data AS TEXT) FROM log_entries"], { encoding: "utf8" });
 		check("views logged", /"lines":\[1,8\],"path":"src\/main.c"/.test(log) || /"path":"src\/main.c"/.test(log));
 		check("diff logged", log.includes("\"type\":\"diff\""));
-		check("find in file logged with the view", /"find":"filler_3","found":110/.test(log));
+		check("find in file logged with the view", /"find":"filler_3","found":11,/.test(log));
 		check("definitions logged", log.includes("\"type\":\"definitions\""));
 		check("no console errors (CSP)", errors.length === 0, errors.join(" | "));
 

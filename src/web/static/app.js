@@ -66,7 +66,9 @@
 	if (code && next && "IntersectionObserver" in window && window.fetch) {
 		var busy = false, end = document.createElement("div");
 		end.className = "more";
-		code.parentNode.insertBefore(end, code.nextSibling);
+		/* after the view (the code and the outline beside it), not between them */
+		var host = code.parentNode.classList.contains("view") ? code.parentNode : code;
+		host.parentNode.insertBefore(end, host.nextSibling);
 		var io = new IntersectionObserver(function (es) {
 			if (busy || !next || !es[0].isIntersecting) return;
 			busy = true;
@@ -86,6 +88,7 @@
 				var ls = w.querySelectorAll(".l[id]");
 				for (i = 0; i < ls.length; i++) code.appendChild(document.importNode(ls[i], true));
 				lines = code.querySelectorAll(".l[id]");
+				finds = code.querySelectorAll("mark.f");
 				var b = doc.getElementById("budget"), hb = document.getElementById("budget");
 				if (b && hb) hb.textContent = b.textContent;
 				var n = w.getAttribute("data-next");
@@ -151,28 +154,30 @@
 	}
 	function items() { return document.querySelectorAll("#tree li a, #changes li a, #defs li a"); }
 	var item = -1;
-	/* find in file: the server marks the matches; n / N step through them, then on to the
-	 * windows of lines before and after */
+	/* find in file: the server marks the matches of the window; n / N step through them,
+	 * then on to the window after (the one the scrolling would load next) or before */
 	var finds = document.querySelectorAll("#code mark.f"), fcur = -1;
+	var findbar = document.getElementById("findbar");
 	function stepFind(d) {
 		if (fcur >= 0 && finds[fcur]) finds[fcur].classList.remove("cur");
 		var i = fcur + d;
 		if (i >= finds.length || i < 0) {
-			var go = document.getElementById(d > 0 ? "find-next" : "find-prev");
-			if (go) { location.href = go.getAttribute("href"); return; }
+			var go = d > 0 ? (next || document.getElementById("find-next")) : document.getElementById("find-prev");
+			if (go) { location.href = go.getAttribute("href").replace(/#.*$/, "") + (d > 0 ? "#find-first" : "#find-last"); return; }
+			if (!finds.length) return;
 			i = d > 0 ? 0 : finds.length - 1;
 		}
 		fcur = i;
-		if (!finds[fcur]) return;
 		finds[fcur].classList.add("cur");
 		finds[fcur].scrollIntoView({block: "center"});
 		var cnt = document.getElementById("find-count");
 		if (cnt && !cnt.getAttribute("data-total")) cnt.setAttribute("data-total", cnt.textContent);
 		if (cnt) cnt.textContent = (fcur + 1) + " of " + finds.length + " here · " + cnt.getAttribute("data-total");
 	}
-	if (finds.length && !parseHash()) stepFind(1);
+	if (finds.length && location.hash === "#find-last") { fcur = finds.length; stepFind(-1); }
+	else if (finds.length && !parseHash()) stepFind(1);
 	else if (finds.length) {
-		/* arriving from another window at #L<n>: start at that line's first match */
+		/* arriving at #L<n>: start at that line's first match */
 		var tl = byId(parseHash()[0]);
 		for (var fi = 0; fi < finds.length; fi++) if (tl && tl.contains(finds[fi])) { fcur = fi - 1; stepFind(1); break; }
 	}
@@ -189,7 +194,7 @@
 		if (t === "INPUT" && ev.key === "Escape") { ev.target.blur(); return; }
 		if (t === "INPUT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
 		if (ev.key === "f" && fq) { ev.preventDefault(); fq.focus(); fq.select(); return; }
-		if ((ev.key === "n" || ev.key === "N") && finds.length) { stepFind(ev.key === "n" ? 1 : -1); return; }
+		if ((ev.key === "n" || ev.key === "N") && findbar) { stepFind(ev.key === "n" ? 1 : -1); return; }
 		var nav = document.getElementById("nav-tree");
 		if (ev.key === "/") {
 			var q = document.getElementById("bigq") || document.getElementById("q");
