@@ -86,17 +86,21 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 		goto out;
 	ready(ready_fd);
 	for (int tick = 1;; tick++) {
-		/* every 2 s: open releases unlocked since (`sealroom unlock`); every 30 s: expire */
-		struct timespec ts = {2, 0};
+		/* every second: let go of releases halted, shredded or revoked since (web_watch);
+		 * every 2 s: open releases unlocked since (`sealroom unlock`); every 30 s: expire */
+		struct timespec ts = {1, 0};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
 			break;
+		web_watch(w, (int64_t)time(NULL));
+		if (tick % 2)
+			continue;
 		web_preload(w, (int64_t)time(NULL));
 		if (web_log_tick(w))
 			fprintf(stderr, "sealroom serve: cannot sign a checkpoint: %s\n", err_msg());
-		if (tick % 15 == 0)
+		if (tick % 30 == 0)
 			web_expire(w, (int64_t)time(NULL));
 	}
 	if (!sc->ready)

@@ -969,6 +969,8 @@ static void *load_worker(void *arg)
 		}
 		memcpy(c->ix->arena + c->ix->text_off[i], b.p, b.len);
 	}
+	if (b.p && b.cap) /* the last file's text: only the arena keeps it */
+		sodium_memzero(b.p, b.cap);
 	buf_release(&b);
 	return NULL;
 }

@@ -21,6 +21,7 @@
 #include <git2.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "gitobj.h"
@@ -155,11 +156,20 @@ static void blob_ids(struct worker *w, const void *p, size_t len, unsigned char 
 		BUG("digest failed");
 }
 
+/* A file buffer of cap bytes, wiped: it held source code, which outlives no read (a room
+ * forked from a process that sealed must not find it in freed memory). */
+static void text_free(unsigned char *p, size_t cap)
+{
+	if (p && cap)
+		sodium_memzero(p, cap);
+	free(p);
+}
+
 static void buf_need(struct worker *w, size_t n)
 {
 	if (n <= w->cap)
 		return;
-	free(w->buf);
+	text_free(w->buf, w->cap);
 	w->cap = n < 65536 ? 65536 : n;
 	w->buf = xmalloc(w->cap);
 }
@@ -266,7 +276,7 @@ static int dir_item(struct worker *w, struct item *it)
 			}
 			nb = xmalloc(ncap);
 			memcpy(nb, w->buf, got);
-			free(w->buf);
+			text_free(w->buf, w->cap);
 			w->buf = nb;
 			w->cap = ncap;
 		}
@@ -365,7 +375,7 @@ out:
 	git_repository_free(w->repo);
 	EVP_MD_CTX_free(w->c1);
 	EVP_MD_CTX_free(w->c256);
-	free(w->buf);
+	text_free(w->buf, w->cap);
 	return NULL;
 }
 
@@ -801,7 +811,7 @@ static int arc_data(struct arc *x, const char *path, size_t plen, size_t *got)
 			nb = xmalloc(ncap);
 			if (*got)
 				memcpy(nb, x->w.buf, *got);
-			free(x->w.buf);
+			text_free(x->w.buf, x->w.cap);
 			x->w.buf = nb;
 			x->w.cap = ncap;
 		}
@@ -984,7 +994,7 @@ out:
 	if (x.a)
 		archive_read_free(x.a);
 	free(x.set.slot);
-	free(x.w.buf);
+	text_free(x.w.buf, x.w.cap);
 	EVP_MD_CTX_free(x.w.c1);
 	EVP_MD_CTX_free(x.w.c256);
 	run_done(&x.r);

@@ -1359,6 +1359,47 @@ int policy_release_state(struct facility *f, const char *product, const char *ve
 	return 0;
 }
 
+int policy_withdrawn(struct facility *f, const char *product, const char *version, int64_t *revoked,
+		     const char **why)
+{
+	sqlite3_stmt *st;
+	int64_t n_revoked = 0, n_active = 0;
+	int r, s, halted = 0, shredded = 0;
+	*why = NULL;
+	if ((r = db_prepare(facility_db(f),
+			    "SELECT r.state, r.wrapped_key IS NULL, p.halted_at IS NOT NULL, "
+			    "p.shredded_at IS NOT NULL, (SELECT count(*) FROM grants g WHERE g.release_id = r.id "
+			    "AND g.state = 'revoked'), (SELECT count(*) FROM grants g WHERE g.release_id = r.id "
+			    "AND g.state = 'active') FROM releases r LEFT JOIN release_policy p "
+			    "ON p.release_id = r.id WHERE r.product = ? AND r.version = ?", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		shredded = sqlite3_column_int(st, 1) || sqlite3_column_int(st, 3) || (state && !strcmp(state, "shredded"));
+		halted = sqlite3_column_int(st, 2) || (state && !strcmp(state, "halted"));
+		n_revoked = sqlite3_column_int64(st, 4);
+		n_active = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (s == SQLITE_DONE) {
+		*why = "gone from the catalogue";
+		return 0;
+	}
+	if (s != SQLITE_ROW)
+		return db_fail(facility_db(f), "cannot read the release's state");
+	if (shredded)
+		*why = "shredded";
+	else if (halted)
+		*why = "halted";
+	else if (*revoked >= 0 && n_revoked > *revoked && !n_active)
+		*why = "revoked";
+	*revoked = n_revoked;
+	return 0;
+}
+
 /* ---- parsing and formatting ---- */
 
 static const char *const day_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};

@@ -197,6 +197,17 @@ int policy_nominations_each(struct facility *f, const char *product, const char 
 int policy_release_state(struct facility *f, const char *product, const char *version,
 			 char state[16]) WUR;
 
+/*
+ * Must a running room let go of product@version, whose key it holds? *why is set to
+ * "shredded", "halted", "revoked" (a grant of it was revoked since the room last looked and
+ * none is active any more) or "gone from the catalogue", and stays NULL when the room may
+ * keep it. *revoked is the room's mark: the number of revoked grants it saw last (pass -1
+ * the first time; it is updated). It reads the decision tables themselves, so a decision
+ * counts however it reached them (a command, the web, a signed decision file).
+ */
+int policy_withdrawn(struct facility *f, const char *product, const char *version, int64_t *revoked,
+		     const char **why) WUR;
+
 /* Parsing for the commands: "mon-fri", "mon,wed,sat", "all" */
 int policy_parse_days(const char *s, unsigned *days) WUR;
 /* "08-18" (from 08:00 to 18:00) */

@@ -106,6 +106,26 @@ void rooms_sweep(struct rooms *rs, int64_t now)
 	pthread_mutex_unlock(&rs->lock);
 }
 
+int rooms_withdraw(struct rooms *rs, const char *product, const char *version)
+{
+	int held = keyring_drop(rs->keys, product, version);
+	pthread_mutex_lock(&rs->lock);
+	for (int i = 0; i < rs->n_rooms; i++) {
+		struct room *r = rs->rooms[i];
+		if (strcmp(r->product, product) || strcmp(r->version, version))
+			continue;
+		rs->rooms[i] = rs->rooms[--rs->n_rooms];
+		if (r->refs)
+			r->dropped = 1;
+		else
+			room_free(r);
+		held = 1;
+		break;
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return held;
+}
+
 void room_put(struct rooms *rs, struct room *r)
 {
 	if (!r)

@@ -42,6 +42,13 @@ struct rooms *rooms_new(struct keyring *k);
 void rooms_free(struct rooms *rs);
 /* Drop the rooms whose key the keyring no longer holds at now (in use: once released). */
 void rooms_sweep(struct rooms *rs, int64_t now);
+/*
+ * Let go of product@version now (a halt, a shred, its last grant revoked): its key wiped
+ * from the keyring, its room out of the cache, wiped and freed at once or, when requests
+ * still use it, by the last of them (room_put). Later room_get calls fail as for a locked
+ * release. 1 when a key or a room was held.
+ */
+int rooms_withdraw(struct rooms *rs, const char *product, const char *version);
 /* Does the keyring hold product@version's key at now (is the release unlocked)? */
 int rooms_unlocked(struct rooms *rs, const char *product, const char *version, int64_t now);
 

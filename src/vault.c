@@ -15,10 +15,42 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: contexts in memory that is wiped when freed */
 #include <zstd.h>
 
 #include "gitobj.h"
 #include "vault.h"
+
+/*
+ * zstd's contexts keep the literals of what they last compressed or decompressed (plain
+ * text of sealed code) in their workspace: theirs is memory that is wiped when freed, so
+ * that closing a vault leaves none of it behind.
+ */
+#define ZMEM_HDR 16 /* keeps zstd's alignment */
+static void *zmem_alloc(void *opaque, size_t n)
+{
+	unsigned char *p;
+	(void)opaque;
+	if (n > SIZE_MAX - ZMEM_HDR || !(p = malloc(n + ZMEM_HDR)))
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + ZMEM_HDR;
+}
+
+static void zmem_free(void *opaque, void *a)
+{
+	unsigned char *p = a;
+	size_t n;
+	(void)opaque;
+	if (!p)
+		return;
+	p -= ZMEM_HDR;
+	memcpy(&n, p, sizeof(n));
+	sodium_memzero(p, n + ZMEM_HDR);
+	free(p);
+}
+
+static const ZSTD_customMem zmem = {zmem_alloc, zmem_free, NULL};
 
 #define IDX_MAGIC "sealvidx"
 #define PACK_MAGIC "sealvpak"
@@ -594,7 +626,7 @@ static struct sealer *pool_pop(struct vault_writer *w)
 static struct sealer *sealer_new(struct vault_writer *w)
 {
 	struct sealer *s = xcalloc(1, sizeof(*s));
-	s->cctx = ZSTD_createCCtx();
+	s->cctx = ZSTD_createCCtx_advanced(zmem);
 	if (!s->cctx)
 		BUG("out of memory for a zstd context");
 	ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, w->level);
@@ -1506,7 +1538,7 @@ static ZSTD_DCtx *dctx_take(struct vault *v)
 	if (v->n_dctx)
 		d = v->dctx[--v->n_dctx];
 	pthread_mutex_unlock(&v->dlock);
-	if (!d && !(d = ZSTD_createDCtx()))
+	if (!d && !(d = ZSTD_createDCtx_advanced(zmem)))
 		BUG("out of memory for a zstd context");
 	return d;
 }

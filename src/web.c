@@ -41,6 +41,17 @@ struct web {
 	struct render_cache *cache;
 
 	struct rooms *rooms;
+
+	/* web_watch's view of the unlocked releases (the serve loop's thread only) */
+	struct watch_mark *marks;
+	size_t n_marks;
+};
+
+/* One unlocked release as web_watch saw it last: its revoked grants (policy_withdrawn). */
+struct watch_mark {
+	char product[RELEASE_NAME_MAX + 1];
+	char version[RELEASE_NAME_MAX + 1];
+	int64_t revoked;
 };
 
 /* One request's context. */
@@ -90,6 +101,7 @@ void web_free(struct web *w)
 	if (!w)
 		return;
 	rooms_free(w->rooms);
+	free(w->marks);
 	for (unsigned i = 0; i < w->n_pool; i++)
 		facility_free(w->pool[i]);
 	free(w->pool);
@@ -151,6 +163,59 @@ void web_preload(struct web *w, int64_t now)
 	if (release_each(p.f, preload_one, &p))
 		fprintf(stderr, "sealroom serve: cannot list releases to open: %s\n", err_msg());
 	pool_put(w, p.f);
+}
+
+struct watch {
+	struct web *w;
+	struct facility *f;
+	int64_t now;
+	struct watch_mark *marks; /* the unlocked releases seen now */
+	size_t n_marks, cap;
+	int failed;
+};
+
+static int watch_one(void *ctx, const struct release_info *ri)
+{
+	struct watch *c = ctx;
+	struct watch_mark m = {{0}, {0}, -1};
+	const char *why = NULL;
+	if (!rooms_unlocked(c->w->rooms, ri->product, ri->version, c->now))
+		return 0;
+	snprintf(m.product, sizeof(m.product), "%s", ri->product);
+	snprintf(m.version, sizeof(m.version), "%s", ri->version);
+	for (size_t i = 0; i < c->w->n_marks; i++)
+		if (!strcmp(c->w->marks[i].product, m.product) && !strcmp(c->w->marks[i].version, m.version))
+			m.revoked = c->w->marks[i].revoked;
+	if (policy_withdrawn(c->f, ri->product, ri->version, &m.revoked, &why)) {
+		c->failed = 1; /* the next second tries again */
+		return 0;
+	}
+	if (why) {
+		rooms_withdraw(c->w->rooms, ri->product, ri->version);
+		fprintf(stderr, "sealroom serve: '%s@%s' is %s: its key is wiped and its text freed\n", ri->product,
+			ri->version, why);
+		return 0;
+	}
+	if (c->n_marks == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		c->marks = xrealloc(c->marks, c->cap * sizeof(*c->marks));
+	}
+	c->marks[c->n_marks++] = m;
+	return 0;
+}
+
+void web_watch(struct web *w, int64_t now)
+{
+	struct watch c = {w, pool_get(w), now, NULL, 0, 0, 0};
+	if (release_each(c.f, watch_one, &c) || c.failed) {
+		fprintf(stderr, "sealroom serve: cannot read the releases' state: %s\n", err_msg());
+		free(c.marks); /* keep the marks of the last complete look */
+	} else {
+		free(w->marks);
+		w->marks = c.marks;
+		w->n_marks = c.n_marks;
+	}
+	pool_put(w, c.f);
 }
 
 /* ---- parsing ---- */

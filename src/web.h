@@ -48,6 +48,13 @@ void web_free(struct web *w);
 int web_handle(void *w, const struct http_req *rq, struct http_resp *rs);
 /* Wipe keys whose window ended and drop opened releases whose key is gone. */
 void web_expire(struct web *w, int64_t now);
+/*
+ * Let go of every unlocked release that must not be read any more (policy_withdrawn: halted,
+ * shredded, its last grant revoked, gone): its key wiped, its text freed (rooms_withdraw).
+ * The serve loop calls it every second, so a decision reaches the running room within
+ * about a second however it was taken. Not thread-safe: one caller.
+ */
+void web_watch(struct web *w, int64_t now);
 /* Sign a checkpoint when the log grew since the last one (the serve loop's timer). */
 int web_log_tick(struct web *w) WUR;
 /*

@@ -78,35 +78,7 @@ for c in jar:
 PY
 check "61 pages answered through the front" [ "$(cat "$T/views")" = 61 ]
 
-# scan: sealed lines and secret keys in a process's memory
-cat >"$T/scan.py" <<'PY'
-import sys, re, base64
-pid, needles = sys.argv[1], [bytes.fromhex(x) for x in sys.argv[2:]]
-hits = [0] * len(needles)
-with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-        lo, hi, perm = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-        if perm[0] != "r" or "[vvar" in line or "[vsyscall" in line:
-            continue
-        # a sanitizer's shadow is terabytes of reserved, untouched pages: no data of ours
-        if hi - lo > (4 << 30):
-            continue
-        off, step, tail = lo, 64 << 20, b""
-        while off < hi:
-            try:
-                mem.seek(off); data = tail + mem.read(min(step, hi - off))
-            except OSError:
-                break
-            for k, n in enumerate(needles):
-                hits[k] += data.count(n)
-            keep = max(len(n) for n in needles) - 1
-            tail = data[-keep:] if keep > 0 else b""
-            for k, n in enumerate(needles):  # what straddles chunks is counted once, in the next
-                hits[k] -= tail.count(n)
-            off += step
-print(" ".join(map(str, hits)))
-PY
+# scan: sealed lines and secret keys in a process's memory (tests/cli/memscan.py)
 keyhex() { # the 32-byte secret of a signed-note key file (PRIVATE+KEY+name+hash+base64)
 	python3 -c 'import base64,sys; s=open(sys.argv[1]).read().strip().split("+", 4)[4]; print(base64.b64decode(s)[1:33].hex())' "$1"
 }
@@ -114,11 +86,11 @@ L1=$(printf 'sealed_line_marker_3(void) { return 3 * 31; }' | od -An -tx1 | tr -
 L2=$(printf 'sealed_line_marker_250(void)' | od -An -tx1 | tr -d ' \n')
 VK=$(keyhex "$T/fac/demo-keys/vendor.key")
 LK=$(keyhex "$T/fac/keys/log.key")
-set -- $(python3 "$T/scan.py" "$FRONT" "$L1" "$L2" "$VK" "$LK")
+set -- $(python3 tests/cli/memscan.py "$FRONT" "$L1" "$L2" "$VK" "$LK")
 check "front memory: no sealed line ($1, $2 copies), no vendor key ($3), no log key ($4)" [ "$1 $2 $3 $4" = "0 0 0 0" ]
-set -- $(python3 "$T/scan.py" "$DEMO" "$VK")
+set -- $(python3 tests/cli/memscan.py "$DEMO" "$VK")
 check "the demo's own process holds the vendor key, so the scan finds keys ($1 copies)" [ "$1" -gt 0 ]
-set -- $(python3 "$T/scan.py" "$ROOM" "$L1" "$L2")
+set -- $(python3 tests/cli/memscan.py "$ROOM" "$L1" "$L2")
 check "room memory: the sealed lines are there, so the scan finds them ($1, $2 copies)" [ "$1" -gt 0 ] && [ "$2" -gt 0 ]
 
 # the room dies in the middle of a request: that request gets 503, the next is answered

@@ -349,6 +349,8 @@ TEST(revoke_in_flight_and_halt)
 	pthread_t th;
 	char code[9];
 	unsigned char sec[AUTH_TOTP_SECRET_LEN];
+	int64_t mark7 = -1;
+	const char *why = NULL;
 	CHECK(policy_person_add(fac, "ray", "lab1", "reviewer", "", pw, "t", sec) == 0);
 	CHECK(approved("7", "ray", MON10) == 0);
 	CHECK(policy_grant(fac, &op, "fw", "7", "ray", &t, &o) == 0);
@@ -357,6 +359,9 @@ TEST(revoke_in_flight_and_halt)
 	auth_totp_code(sec, sizeof(sec), MON10, 6, code);
 	CHECK(auth_login_at(fac, "ray", pw, code, "ip", NULL, MON10, &tok, &who) == 0);
 	CHECK(policy_may_read(fac, &who, "fw", "7", MON10, &g) == 0);
+	/* a running room's first look sets its mark; nothing is withdrawn yet */
+	CHECK(policy_withdrawn(fac, "fw", "7", &mark7, &why) == 0 && why == NULL && mark7 == 0);
+	CHECK(policy_withdrawn(fac, "fw", "7", &mark7, &why) == 0 && why == NULL);
 	memset(&rd, 0, sizeof(rd));
 	rd.who = who;
 	rd.revoked = &revoked;
@@ -370,12 +375,28 @@ TEST(revoke_in_flight_and_halt)
 	CHECK_EQ_STR(err_msg(), "your grant for 'fw@7' was revoked");
 	CHECK(auth_session_at(fac, tok.p, "ip", NULL, MON10 + 1, &who) == ERR_AUTH);
 	CHECK(policy_revoke_reviewer(fac, &v, "fw", "7", "ray", "again", &o) == ERR_NOTFOUND);
+	/* the last active grant revoked since the room looked: it must let go */
+	CHECK(policy_withdrawn(fac, "fw", "7", &mark7, &why) == 0 && why && !strcmp(why, "revoked"));
+	CHECK(mark7 == 1);
+	/* a room that first looks after the revocation (an unlock with no live grant) keeps it */
+	mark7 = -1;
+	CHECK(policy_withdrawn(fac, "fw", "7", &mark7, &why) == 0 && why == NULL && mark7 == 1);
+	CHECK(policy_withdrawn(fac, "fw", "7", &mark7, &why) == 0 && why == NULL);
+	/* a release that is not in the catalogue */
+	mark7 = -1;
+	CHECK(policy_withdrawn(fac, "fw", "none", &mark7, &why) == 0 && why && !strcmp(why, "gone from the catalogue"));
 	/* halt: rita's grant on fw@1 stops at once */
 	{
 		struct session_info w = who_of("rita");
+		int64_t mark1 = -1;
 		CHECK(policy_may_read(fac, &w, "fw", "1", MON10, &g) == 0);
+		CHECK(policy_withdrawn(fac, "fw", "1", &mark1, &why) == 0 && why == NULL);
 		CHECK(policy_halt(fac, &op, "fw", "1", &o) == ERR_DENIED);
+		CHECK(policy_withdrawn(fac, "fw", "1", &mark1, &why) == 0 && why == NULL);
 		CHECK(policy_halt(fac, &v, "fw", "1", &o) == 0);
+		CHECK(policy_withdrawn(fac, "fw", "1", &mark1, &why) == 0 && why && !strcmp(why, "halted"));
+		mark1 = -1; /* halted is halted, whenever the room looks first */
+		CHECK(policy_withdrawn(fac, "fw", "1", &mark1, &why) == 0 && why && !strcmp(why, "halted"));
 		CHECK(policy_may_read(fac, &w, "fw", "1", MON10, &g) == ERR_DENIED);
 		CHECK_EQ_STR(err_msg(), "release 'fw@1' is halted by the vendor");
 		CHECK(policy_approve(fac, &op, "fw", "1", "rita", &o) == ERR_DENIED);
@@ -396,8 +417,12 @@ TEST(shred_certificate)
 	struct grant_info g;
 	buf_init(&cert, 1 << 16);
 	buf_init(&vk, 4096);
+	int64_t mark = -1;
+	const char *why = NULL;
 	CHECK(policy_shred(fac, &op, "fw", "2", &cert) == ERR_DENIED);
+	CHECK(policy_withdrawn(fac, "fw", "2", &mark, &why) == 0 && why == NULL);
 	CHECK(policy_shred(fac, &v, "fw", "2", &cert) == 0);
+	CHECK(policy_withdrawn(fac, "fw", "2", &mark, &why) == 0 && why && !strcmp(why, "shredded"));
 	CHECK(facility_signer(fac, &fs) == 0 && note_signer_vkey(fs, &vk) == 0);
 	CHECK(note_verifier_parse(vk.p, vk.len, &fv) == 0);
 	CHECK(note_open(cert.p, cert.len, fv, &text) == 0);

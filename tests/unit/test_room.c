@@ -1,7 +1,7 @@
 /* test_room: opened releases: locked until the keyring holds the key, the file list and exact
  * lookups, file views before and after the index loads (the same page either way), diffs,
- * the code notes are checked against, and dropping a release whose key is gone (a room in
- * use stays valid until its last reference). */
+ * the code notes are checked against, and dropping a release whose key is gone or that is
+ * withdrawn (a room in use stays valid until its last reference). */
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -109,6 +109,15 @@ TEST(open_view_drop)
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND);
 	CHECK(manifest_count(room_manifest(held)) == 2 && room_find(held, "a.c", &fi) == 0);
 	room_put(rs, held);
+	/* withdrawn (a halt): key and room go at once, a room in use stays valid until put */
+	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
+	CHECK(room_get(rs, fac, "fw", "1", now, 1, &held) == 0);
+	CHECK(rooms_withdraw(rs, "fw", "1") == 1);
+	CHECK(!rooms_unlocked(rs, "fw", "1", now));
+	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND && rm == NULL);
+	CHECK(room_find(held, "a.c", &fi) == 0 && room_render_file(held, &c, fi, 1, &b, &to, &n) == 0);
+	room_put(rs, held);
+	CHECK(rooms_withdraw(rs, "fw", "1") == 0);
 	rooms_free(rs);
 	keyring_free(k);
 	buf_release(&a);
