@@ -46,7 +46,8 @@ expect_fail "a vault file is missing" 1 "." "$SR" verify t@1 --vendor-key "$T/v.
 mv "$T/moved" "$rel/$pack"
 
 db="$T/fac/sealroom.db"
-sqlite3 "$db" "UPDATE releases SET tree_sha256 = replace(tree_sha256, substr(tree_sha256,1,1), 'f') WHERE version='1'"
+# the first digit changed (to 'f', or to '0' when it is 'f' already: always a change)
+sqlite3 "$db" "UPDATE releases SET tree_sha256 = (CASE WHEN substr(tree_sha256,1,1) = 'f' THEN '0' ELSE 'f' END) || substr(tree_sha256,2) WHERE version='1'"
 expect_fail "catalogue tree id changed" 1 "does not match|tree" "$SR" verify t@1 --vendor-key "$T/v.key"
 sqlite3 "$db" "UPDATE releases SET tree_sha256 = (SELECT substr(seal_note, instr(seal_note, 'tree-sha256 ') + 12, 64)) WHERE version='1'"
 expect_ok "catalogue restored" "$SR" verify t@1 --vendor-key "$T/v.key"
