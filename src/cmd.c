@@ -1,7 +1,10 @@
 /* cmd: what every subcommand shares: failing with one line, usage text. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "note.h"
@@ -54,4 +57,31 @@ int cmd_load_wrap_pub(const char *key_path, struct buf *out)
 		err_set(r, "'%s': %s", p, err_msg());
 	free(p);
 	return r;
+}
+
+/* Write (p, len) to a new file path (never over an existing one). */
+int cmd_write_new(const char *path, const char *p, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
+			       errno == EEXIST ? "it exists; refusing to overwrite it" : strerror(errno));
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(path);
+			return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(e));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		unlink(path);
+		return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+	}
+	return 0;
 }

@@ -27,6 +27,8 @@ int cmd_nomination(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_halt(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
+int cmd_vendor(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 /* The actor of operator commands at the facility's console ("local:$USER"). */
 const char *cmd_local_actor(void);
@@ -71,6 +73,8 @@ struct serve_config {
 int serve_run(const char *dir, const struct serve_config *c);
 
 /* Print "sealroom <cmd>: <msg>" to stderr and return the exit status for code. */
+/* Write (p, len) to a new file path, fsync'd (ERR_EXISTS: never over an existing one). */
+int cmd_write_new(const char *path, const char *p, size_t len) WUR;
 int cmd_fail(const char *cmd, int code);
 /* Same with a message of the caller's, for usage errors (returns 2). */
 int cmd_usage(const char *cmd, const char *usage);

@@ -1,24 +1,29 @@
 /*
  * cmd_engage: the engagement's decisions: nominate, object, approve, grant, revoke, halt,
- * shred. Each names who acts with --as LOGIN; vendor decisions also prove the vendor's
- * authority with --vendor-key FILE, the key that sealed the release (see
- * docs/engagement.md: the CLI runs with the operator's access to the facility folder, so
- * a login name alone cannot stand for the vendor).
+ * shred, and the vendor's decision files: `vendor sign` (on the vendor's machine, the only
+ * command here that reads the vendor's key, and no facility folder) and `apply FILE` (at
+ * the facility; object, approve, revoke, halt and shred take --decision FILE the same way).
+ * Each facility command names who acts with --as LOGIN. See docs/engagement.md: the CLI
+ * runs with the operator's access to the facility folder, so the vendor's word is a file
+ * signed by the vendor's key, never a login name.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
+#include "decision.h"
 #include "policy.h"
 #include "quota.h"
 
 /* What every engagement command parses. */
 struct engage {
 	const char *cmd, *usage, *as, *reviewer, *vendor_key, *lab, *note, *reason;
-	const char *from, *until, *days, *hours;
-	unsigned long long lines_per_day, lines_total, prints;
+	const char *from, *until, *days, *hours, *decision, *seal, *out;
+	unsigned long long lines_per_day, lines_total, prints, objection_days;
+	int vendor_machine; /* vendor sign: no --as, no facility, the vendor's key */
 	int set_lpd, set_lt, set_pr;
 	struct opt_list quota;
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
@@ -46,6 +51,10 @@ static int start(struct engage *e, int argc, char **argv, const char *help)
 			     {"lines-total", OPT_UINT, &e->lines_total},
 			     {"prints", OPT_UINT, &e->prints},
 			     {"quota", OPT_LIST, &e->quota},
+			     {"decision", OPT_STRING, &e->decision},
+			     {"seal", OPT_STRING, &e->seal},
+			     {"out", OPT_STRING, &e->out},
+			     {"objection-days", OPT_UINT, &e->objection_days},
 			     {NULL, 0, NULL}};
 	e->lines_per_day = e->lines_total = e->prints = ~0ULL;
 	if (opt_parse(argc, argv, opts, &e->c, pos, 1, &n))
@@ -58,8 +67,13 @@ static int start(struct engage *e, int argc, char **argv, const char *help)
 		err_set(ERR_USAGE, "wants one release P@V");
 		return cmd_usage(e->cmd, e->usage);
 	}
-	if (!e->as) {
+	if (!e->as && !e->vendor_machine) {
 		err_set(ERR_USAGE, "--as LOGIN names who acts");
+		return cmd_usage(e->cmd, e->usage);
+	}
+	if (e->vendor_key && !e->vendor_machine) {
+		err_set(ERR_USAGE, "the vendor's key is not read here: the vendor signs a decision on its own "
+				   "machine ('sealroom vendor sign'), the facility applies it ('--decision FILE')");
 		return cmd_usage(e->cmd, e->usage);
 	}
 	if (release_parse_ref(pos[0], e->product, e->version))
@@ -70,16 +84,13 @@ static int start(struct engage *e, int argc, char **argv, const char *help)
 	return -1; /* go on */
 }
 
-/* Load the vendor key (when given) and open the facility. */
+/* Open the facility. */
 static int open_all(struct engage *e)
 {
 	int r;
-	if (e->vendor_key && (r = note_signer_load(e->vendor_key, &e->key)))
-		return r;
 	if ((r = facility_open(facility_resolve(e->c.dir), &e->f)))
 		return r;
 	e->a.login = e->as;
-	e->a.vendor_key = e->key;
 	return 0;
 }
 
@@ -139,6 +150,73 @@ static void print_terms(struct engage *e, const struct grant_terms *t)
 		printf("quotas: %s\n", desc);
 }
 
+/* Read a decision file (at most DECISION_MAX bytes) into in, and its unsigned text into d. */
+static int read_decision(const char *path, struct buf *in, struct decision *d)
+{
+	struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+	struct str text;
+	size_t n;
+	int r;
+	in->max = DECISION_MAX;
+	if ((r = buf_read_file(in, path)) == ERR_TOOBIG)
+		r = err_set(ERR_TOOBIG, "'%s' is larger than %d bytes: not a decision file", path, DECISION_MAX);
+	else if (!r && ((r = note_split(in->p, in->len, &text, sigs, &n)) || (r = decision_parse(text.p, text.len, d))))
+		r = err_set(r, "'%s': %s", path, err_msg());
+	free(sigs);
+	return r;
+}
+
+/*
+ * Apply the vendor's decision file e->decision as the operator e->as, and print what it
+ * did. kind (NULL: any) and e->product/version (when set) must be the file's.
+ */
+static int apply_decision(struct engage *e, const char *kind)
+{
+	struct policy_outcome o = {0};
+	struct decision d;
+	struct buf in, cert;
+	int r;
+	buf_init(&in, 0);
+	buf_init(&cert, 1 << 16);
+	if ((r = read_decision(e->decision, &in, &d)))
+		goto out;
+	if (kind && strcmp(d.kind, kind)) {
+		r = err_set(ERR_USAGE, "'%s' is a decision to %s, not to %s", e->decision, d.kind, kind);
+		goto out;
+	}
+	if (e->product[0] && (strcmp(d.product, e->product) || strcmp(d.version, e->version))) {
+		r = err_set(ERR_USAGE, "'%s' decides on '%s@%s', not on '%s@%s'", e->decision, d.product, d.version,
+			    e->product, e->version);
+		goto out;
+	}
+	snprintf(e->product, sizeof(e->product), "%s", d.product);
+	snprintf(e->version, sizeof(e->version), "%s", d.version);
+	if ((r = open_all(e)) || (r = policy_apply(e->f, &e->a, in.p, in.len, &o, &cert)))
+		goto out;
+	if (!strcmp(d.kind, "shred")) {
+		if (e->c.json) {
+			struct buf j;
+			buf_init(&j, 0);
+			if (!(r = buf_addjson(&j, cert.p, cert.len)))
+				printf("{\"release\":\"%s@%s\",\"outcome\":\"shredded\",\"certificate\":%s}\n", e->product,
+				       e->version, j.p);
+			buf_release(&j);
+		} else {
+			fputs(cert.p, stdout);
+		}
+	} else {
+		print_outcome(e, &o, d.reviewer[0] ? d.reviewer : d.lab[0] ? d.lab : NULL);
+		if (!strcmp(d.kind, "approve"))
+			print_terms(e, &d.terms);
+	}
+out:
+	buf_release(&in);
+	buf_release(&cert);
+	return r;
+}
+
+static int parse_terms(struct engage *e, struct grant_terms *t, char **quotas);
+
 struct found_grant {
 	int64_t id;
 	struct grant_info g;
@@ -179,35 +257,35 @@ int cmd_nominate(int argc, char **argv)
 int cmd_object(int argc, char **argv)
 {
 	struct engage e = {.cmd = "object",
-			   .usage = "sealroom object P@V --reviewer LOGIN --reason TEXT --as VENDOR "
-				    "--vendor-key FILE [--json]"};
+			   .usage = "sealroom object P@V --decision FILE --as OPERATOR [--json]"};
 	struct policy_outcome o = {0};
 	int r = start(&e, argc, argv,
 		      "The vendor objects to a nominated reviewer within the objection window; the\n"
-		      "reviewer can then not be approved for P@V. Needs the key that sealed P@V.\n");
+		      "reviewer can then not be approved for P@V. The objection is a decision file the\n"
+		      "vendor signed ('sealroom vendor sign object'); the operator applies it.\n");
+	(void)o;
 	if (r >= 0)
 		return r;
-	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = need(&e, e.reason, "--reason TEXT")))
+	if ((r = need(&e, e.decision, "--decision FILE (made by 'sealroom vendor sign object')")))
 		return r;
-	if (!(r = open_all(&e)) &&
-	    !(r = policy_object(e.f, &e.a, e.product, e.version, e.reviewer, e.reason))) {
-		snprintf(o.what, sizeof(o.what), "objected");
-		print_outcome(&e, &o, e.reviewer);
-	}
-	return finish(&e, r);
+	return finish(&e, apply_decision(&e, "object"));
 }
 
 int cmd_approve(int argc, char **argv)
 {
 	struct engage e = {.cmd = "approve",
-			   .usage = "sealroom approve P@V --reviewer LOGIN --as LOGIN [--vendor-key FILE] [--json]"};
+			   .usage = "sealroom approve P@V (--reviewer LOGIN | --decision FILE) --as LOGIN [--json]"};
 	struct policy_outcome o = {0};
 	int r = start(&e, argc, argv,
-		      "Approve a nominated reviewer (the vendor at any time, with --vendor-key; the\n"
-		      "operator once the objection window has passed without objection), or\n"
-		      "countersign the grant the other side proposed, which makes it active.\n");
+		      "The operator approves a nominated reviewer once the objection window has passed\n"
+		      "without objection (--reviewer). The vendor approves with a decision file it\n"
+		      "signed ('sealroom vendor sign approve', with the grant's exact terms): applied\n"
+		      "with --decision FILE, it approves the nomination and makes the grant active,\n"
+		      "countersigned by the facility's key.\n");
 	if (r >= 0)
 		return r;
+	if (e.decision)
+		return finish(&e, apply_decision(&e, "approve"));
 	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")))
 		return r;
 	if (!(r = open_all(&e)) && !(r = policy_approve(e.f, &e.a, e.product, e.version, e.reviewer, &o))) {
@@ -320,18 +398,18 @@ int cmd_grant(int argc, char **argv)
 	struct engage e = {.cmd = "grant",
 			   .usage = "sealroom grant P@V --reviewer LOGIN --from DATE --until DATE [--days mon-fri] "
 				    "[--hours 08-18] [--quota NAME=VALUE]... [--lines-per-day N] [--lines-total N] "
-				    "[--prints N] --as LOGIN [--vendor-key FILE] [--json]"};
+				    "[--prints N] --as OPERATOR [--json]"};
 	struct policy_outcome o = {0};
 	struct grant_terms t = {0};
-	struct quota_limits l;
 	char *quotas = NULL;
 	int r;
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return list_cmd("grant", argc - 1, argv + 1, 1);
 	r = start(&e, argc, argv,
-		      "Propose a grant for an approved reviewer, or countersign the other side's\n"
-		      "proposal. A grant is active once the vendor (with --vendor-key) and the operator\n"
-		      "have approved the same terms (the quotas included). DATE is YYYY-MM-DD (UTC;\n"
+		      "The operator proposes a grant for an approved reviewer. It becomes active only\n"
+		      "when the vendor signs the same terms (the quotas included) in a decision file\n"
+		      "('sealroom vendor sign approve') and the operator applies it ('sealroom apply').\n"
+		      "DATE is YYYY-MM-DD (UTC;\n"
 		      "--until includes that day) or YYYY-MM-DDTHH:MM:SSZ; --days defaults to all,\n"
 		      "--hours to 00-24.\n\n"
 		      "Quotas: --quota NAME=VALUE, again for each; VALUE a count or 'unlimited' (a\n"
@@ -350,36 +428,8 @@ int cmd_grant(int argc, char **argv)
 		      "The terms are printed; the other side countersigns by giving the same ones.\n");
 	if (r >= 0)
 		return r;
-	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = need(&e, e.from, "--from DATE")) ||
-	    (r = need(&e, e.until, "--until DATE")))
+	if ((r = need(&e, e.reviewer, "--reviewer LOGIN")) || (r = parse_terms(&e, &t, &quotas)))
 		return r;
-	t.days = POLICY_ALL_DAYS;
-	t.hour_from = 0;
-	t.hour_until = 24;
-	if (policy_parse_date(e.from, 0, &t.valid_from) || policy_parse_date(e.until, 1, &t.valid_until) ||
-	    (e.days && policy_parse_days(e.days, &t.days)) ||
-	    (e.hours && policy_parse_hours(e.hours, &t.hour_from, &t.hour_until)))
-		return cmd_usage(e.cmd, e.usage);
-	if ((e.set_lpd && e.lines_per_day > INT64_MAX) || (e.set_lt && e.lines_total > INT64_MAX) ||
-	    (e.set_pr && e.prints > INT64_MAX)) {
-		err_set(ERR_USAGE, "quota too large");
-		return cmd_usage(e.cmd, e.usage);
-	}
-	quota_defaults(&l);
-	if ((e.set_lpd && quota_set(&l, "lines_per_day", (int64_t)e.lines_per_day)) ||
-	    (e.set_lt && quota_set(&l, "lines_total", (int64_t)e.lines_total)) ||
-	    (e.set_pr && quota_set(&l, "prints", (int64_t)e.prints)))
-		return cmd_usage(e.cmd, e.usage);
-	for (int i = 0; i < e.quota.n; i++) {
-		const char *name;
-		int64_t v;
-		if (quota_parse_setting(e.quota.v[i], &name, &v) || quota_set(&l, name, v))
-			return cmd_usage(e.cmd, e.usage);
-	}
-	t.lines_per_day = l.lines_per_day;
-	t.lines_total = l.lines_total;
-	t.prints = l.pages_total;
-	t.quotas = quotas = quota_json(&l);
 	if (!(r = open_all(&e)) &&
 	    !(r = policy_grant(e.f, &e.a, e.product, e.version, e.reviewer, &t, &o))) {
 		print_outcome(&e, &o, e.reviewer);
@@ -392,14 +442,18 @@ int cmd_grant(int argc, char **argv)
 int cmd_revoke(int argc, char **argv)
 {
 	struct engage e = {.cmd = "revoke",
-			   .usage = "sealroom revoke P@V (--reviewer LOGIN | --lab ORG) [--reason TEXT] --as LOGIN "
-				    "[--vendor-key FILE] [--json]"};
+			   .usage = "sealroom revoke P@V (--reviewer LOGIN | --lab ORG) [--reason TEXT] --as OPERATOR "
+				    "| revoke P@V --decision FILE --as OPERATOR [--json]"};
 	struct policy_outcome o = {0};
 	int r = start(&e, argc, argv,
 		      "Withdraw a reviewer's (or a whole lab's) nominations and grants for P@V and end\n"
-		      "their sessions at once. The vendor (with --vendor-key) or the operator may revoke.\n");
+		      "their sessions at once. The operator revokes with --reviewer or --lab; the\n"
+		      "vendor's revocation is a decision file it signed ('sealroom vendor sign revoke'),\n"
+		      "applied with --decision FILE.\n");
 	if (r >= 0)
 		return r;
+	if (e.decision)
+		return finish(&e, apply_decision(&e, "revoke"));
 	if (!e.reviewer == !e.lab) {
 		err_set(ERR_USAGE, "name either --reviewer LOGIN or --lab ORG");
 		return cmd_usage(e.cmd, e.usage);
@@ -415,47 +469,209 @@ int cmd_revoke(int argc, char **argv)
 
 int cmd_halt(int argc, char **argv)
 {
-	struct engage e = {.cmd = "halt", .usage = "sealroom halt P@V --as VENDOR --vendor-key FILE [--json]"};
+	struct engage e = {.cmd = "halt", .usage = "sealroom halt P@V --decision FILE --as OPERATOR [--json]"};
 	struct policy_outcome o = {0};
 	int r = start(&e, argc, argv,
 		      "Stop every reading of P@V now: each reviewer's next request is refused and their\n"
-		      "sessions end. Needs the key that sealed P@V.\n");
+		      "sessions end. The halt is a decision file the vendor signed ('sealroom vendor\n"
+		      "sign halt'); the operator applies it.\n");
+	(void)o;
 	if (r >= 0)
 		return r;
-	if (!(r = open_all(&e)) && !(r = policy_halt(e.f, &e.a, e.product, e.version, &o)))
-		print_outcome(&e, &o, NULL);
-	return finish(&e, r);
+	if ((r = need(&e, e.decision, "--decision FILE (made by 'sealroom vendor sign halt')")))
+		return r;
+	return finish(&e, apply_decision(&e, "halt"));
 }
 
 int cmd_shred(int argc, char **argv)
 {
-	struct engage e = {.cmd = "shred", .usage = "sealroom shred P@V --as VENDOR --vendor-key FILE [--json]"};
-	struct buf cert;
+	struct engage e = {.cmd = "shred", .usage = "sealroom shred P@V --decision FILE --as OPERATOR [--json]"};
 	int r = start(&e, argc, argv,
 		      "Destroy P@V's wrapped data key and its vault: the release can never be opened\n"
-		      "again. Prints the destruction certificate, a note signed by the facility's key\n"
-		      "naming the release, its tree ids and the time, which is also in the log.\n");
+		      "again. The shred is a decision file the vendor signed ('sealroom vendor sign\n"
+		      "shred'); the operator applies it. Prints the destruction certificate, a note\n"
+		      "signed by the facility's key naming the release, its tree ids and the time,\n"
+		      "which is also in the log.\n");
 	if (r >= 0)
 		return r;
-	if ((r = need(&e, e.vendor_key, "--vendor-key FILE")))
+	if ((r = need(&e, e.decision, "--decision FILE (made by 'sealroom vendor sign shred')")))
 		return r;
-	buf_init(&cert, 1 << 16);
-	if (!(r = open_all(&e)) && !(r = policy_shred(e.f, &e.a, e.product, e.version, &cert))) {
-		if (e.c.json) {
-			printf("{\"release\":\"%s@%s\",\"outcome\":\"shredded\",\"certificate\":", e.product, e.version);
-			fflush(stdout);
-			{
-				struct buf j;
-				buf_init(&j, 0);
-				if (!buf_addjson(&j, cert.p, cert.len))
-					fputs(j.p, stdout);
-				buf_release(&j);
-			}
-			printf("}\n");
-		} else {
-			fputs(cert.p, stdout);
-		}
+	return finish(&e, apply_decision(&e, "shred"));
+}
+
+/* The grant terms of the command line (grant, vendor sign approve); quotas is malloc'd. */
+static int parse_terms(struct engage *e, struct grant_terms *t, char **quotas)
+{
+	struct quota_limits l;
+	if ((need(e, e->from, "--from DATE")) || (need(e, e->until, "--until DATE")))
+		return ERR_USAGE;
+	t->days = POLICY_ALL_DAYS;
+	t->hour_from = 0;
+	t->hour_until = 24;
+	if (policy_parse_date(e->from, 0, &t->valid_from) || policy_parse_date(e->until, 1, &t->valid_until) ||
+	    (e->days && policy_parse_days(e->days, &t->days)) ||
+	    (e->hours && policy_parse_hours(e->hours, &t->hour_from, &t->hour_until)))
+		return cmd_usage(e->cmd, e->usage);
+	if ((e->set_lpd && e->lines_per_day > INT64_MAX) || (e->set_lt && e->lines_total > INT64_MAX) ||
+	    (e->set_pr && e->prints > INT64_MAX)) {
+		err_set(ERR_USAGE, "quota too large");
+		return cmd_usage(e->cmd, e->usage);
 	}
-	buf_release(&cert);
-	return finish(&e, r);
+	quota_defaults(&l);
+	if ((e->set_lpd && quota_set(&l, "lines_per_day", (int64_t)e->lines_per_day)) ||
+	    (e->set_lt && quota_set(&l, "lines_total", (int64_t)e->lines_total)) ||
+	    (e->set_pr && quota_set(&l, "prints", (int64_t)e->prints)))
+		return cmd_usage(e->cmd, e->usage);
+	for (int i = 0; i < e->quota.n; i++) {
+		const char *name;
+		int64_t v;
+		if (quota_parse_setting(e->quota.v[i], &name, &v) || quota_set(&l, name, v))
+			return cmd_usage(e->cmd, e->usage);
+	}
+	t->lines_per_day = l.lines_per_day;
+	t->lines_total = l.lines_total;
+	t->prints = l.pages_total;
+	t->quotas = *quotas = quota_json(&l);
+	return 0;
+}
+
+/*
+ * sealroom vendor sign KIND P@V --seal FILE --vendor-key KEY [...] [--out FILE]: on the
+ * vendor's machine, with no facility folder: the seal (BUNDLE/seal of `seal --out`) must
+ * be this key's seal of P@V; the decision names its hash.
+ */
+int cmd_vendor(int argc, char **argv)
+{
+	struct engage e = {.cmd = "vendor sign",
+			   .usage = "sealroom vendor sign approve|object|revoke|halt|shred|window P@V --seal FILE "
+				    "--vendor-key FILE [--reviewer LOGIN | --lab ORG] [--reason TEXT] [--from DATE "
+				    "--until DATE [--days mon-fri] [--hours 08-18] [--quota NAME=VALUE]... "
+				    "[--lines-per-day N] [--lines-total N] [--prints N]] [--objection-days N] "
+				    "[--out FILE]",
+			   .vendor_machine = 1};
+	struct release_info row = {0}, sealed = {0};
+	struct decision d;
+	struct buf seal, vk, note;
+	char *quotas = NULL;
+	const char *kind;
+	int r;
+	if (argc < 3 || strcmp(argv[1], "sign")) {
+		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+			return printf("usage: %s\n", e.usage), 0;
+		err_set(ERR_USAGE, "wants 'sign KIND P@V'");
+		return cmd_usage(e.cmd, e.usage);
+	}
+	kind = argv[2];
+	r = start(&e, argc - 2, argv + 2,
+		  "Sign one of the vendor's decisions on the vendor's own machine (no facility folder):\n"
+		  "  approve   a nominated reviewer, with the grant's exact terms (--reviewer, --from,\n"
+		  "            --until, --days, --hours, quotas as for 'sealroom grant')\n"
+		  "  object    to a nominated reviewer (--reviewer, --reason)\n"
+		  "  revoke    a reviewer or a lab (--reviewer or --lab, --reason)\n"
+		  "  halt      every reading of the release\n"
+		  "  shred     the release's keys and vault\n"
+		  "  window    the objection window (--objection-days 1..365)\n"
+		  "--seal is the release's seal (BUNDLE/seal of 'sealroom seal --out BUNDLE'): it must be\n"
+		  "this key's seal of P@V, and the decision names its hash, so it applies to that\n"
+		  "release only, once. The file (--out, or standard output) goes to the facility, where\n"
+		  "the operator applies it: 'sealroom apply FILE --as OPERATOR'.\n");
+	if (r >= 0)
+		return r;
+	buf_init(&seal, 0);
+	buf_init(&vk, 4096);
+	buf_init(&note, DECISION_MAX);
+	memset(&d, 0, sizeof(d));
+	if (!decision_kind_valid(kind)) {
+		err_set(ERR_USAGE, "'%s' is not a decision (approve, object, revoke, halt, shred, window)", kind);
+		r = cmd_usage(e.cmd, e.usage);
+		goto done;
+	}
+	if ((r = need(&e, e.seal, "--seal FILE")) || (r = need(&e, e.vendor_key, "--vendor-key FILE")))
+		goto done;
+	snprintf(d.kind, sizeof(d.kind), "%s", kind);
+	if ((!strcmp(kind, "approve") || !strcmp(kind, "object")) && (r = need(&e, e.reviewer, "--reviewer LOGIN")))
+		goto done;
+	if (!strcmp(kind, "revoke") && !e.reviewer == !e.lab) {
+		err_set(ERR_USAGE, "name either --reviewer LOGIN or --lab ORG");
+		r = cmd_usage(e.cmd, e.usage);
+		goto done;
+	}
+	if (!strcmp(kind, "object") && (r = need(&e, e.reason, "--reason TEXT")))
+		goto done;
+	if (!strcmp(kind, "window") && (r = need(&e, e.objection_days ? "" : NULL, "--objection-days N")))
+		goto done;
+	if (!strcmp(kind, "approve") && (r = parse_terms(&e, &d.terms, &quotas)))
+		goto done;
+	snprintf(d.reviewer, sizeof(d.reviewer), "%s", e.reviewer ? e.reviewer : "");
+	snprintf(d.lab, sizeof(d.lab), "%s", e.lab ? e.lab : "");
+	snprintf(d.reason, sizeof(d.reason), "%s", e.reason ? e.reason : "");
+	d.objection_days = e.objection_days > 365 ? 366 : (int)e.objection_days;
+	snprintf(d.product, sizeof(d.product), "%s", e.product);
+	snprintf(d.version, sizeof(d.version), "%s", e.version);
+	d.time = (int64_t)time(NULL);
+	/* the seal must be this key's seal of P@V */
+	seal.max = 1 << 20;
+	if ((r = note_signer_load(e.vendor_key, &e.key)) || (r = note_signer_vkey(e.key, &vk)) ||
+	    (r = buf_read_file(&seal, e.seal)))
+		goto fail;
+	snprintf(row.product, sizeof(row.product), "%s", e.product);
+	snprintf(row.version, sizeof(row.version), "%s", e.version);
+	row.vendor_vkey = vk.p;
+	row.seal_note = seal.p;
+	if ((r = release_seal_open(&row, &sealed)))
+		goto fail;
+	decision_seal_hash(seal.p, d.seal);
+	if ((r = decision_sign(&d, e.key, &note)))
+		goto fail;
+	if (e.out)
+		r = cmd_write_new(e.out, note.p, note.len);
+	else
+		fputs(note.p, stdout);
+	if (!r && e.out && !e.c.json)
+		printf("%s: a decision to %s for '%s@%s' (nonce %s): carry it to the facility\n", e.out, kind, e.product,
+		       e.version, d.nonce);
+	if (!r && e.out && e.c.json)
+		printf("{\"file\":\"%s\",\"decision\":\"%s\",\"release\":\"%s@%s\",\"nonce\":\"%s\"}\n", e.out, kind,
+		       e.product, e.version, d.nonce);
+fail:
+	if (r)
+		r = cmd_fail(e.cmd, r);
+done:
+	release_info_release(&sealed);
+	free(quotas);
+	buf_release(&seal);
+	buf_release(&vk);
+	buf_release(&note);
+	note_signer_free(e.key);
+	return r;
+}
+
+/* sealroom apply FILE --as OPERATOR: any vendor decision file, at the facility. */
+int cmd_apply(int argc, char **argv)
+{
+	struct engage e = {.cmd = "apply", .usage = "sealroom apply FILE --as OPERATOR [--json]"};
+	const char *pos[1];
+	int n;
+	struct opt opts[] = {{"as", OPT_STRING, &e.as}, {NULL, 0, NULL}};
+	if (opt_parse(argc, argv, opts, &e.c, pos, 1, &n))
+		return cmd_usage(e.cmd, e.usage);
+	if (e.c.help) {
+		printf("usage: %s\n\n"
+		       "Apply a decision file the vendor signed on its own machine ('sealroom vendor sign'):\n"
+		       "its signature must be by the key that sealed the release it names, its seal hash\n"
+		       "that release's, and it applies once. An approval makes the grant active on its\n"
+		       "terms, countersigned by the facility's key; the log entry carries both signatures.\n",
+		       e.usage);
+		return 0;
+	}
+	if (n != 1) {
+		err_set(ERR_USAGE, "wants one decision FILE");
+		return cmd_usage(e.cmd, e.usage);
+	}
+	if (!e.as) {
+		err_set(ERR_USAGE, "--as LOGIN names the operator who applies it");
+		return cmd_usage(e.cmd, e.usage);
+	}
+	e.decision = pos[0];
+	return finish(&e, apply_decision(&e, NULL));
 }

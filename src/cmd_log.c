@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "facility.h"
 #include "logdb.h"
@@ -361,11 +362,13 @@ static int sub_export(int argc, char **argv, const struct sub *s)
 
 static int sub_verify(int argc, char **argv, const struct sub *s)
 {
-	const char *vkey = NULL, *from = NULL, *tiles = NULL, *pos[1];
+	const char *vkey = NULL, *from = NULL, *tiles = NULL, *vendor_vkey = NULL, *pos[1];
 	struct opt_common c = {0};
 	struct opt opts[] = {{"vkey", OPT_STRING, &vkey}, {"from", OPT_STRING, &from},
-			     {"tiles", OPT_STRING, &tiles}, {NULL, 0, NULL}};
-	struct note_verifier *v = NULL;
+			     {"tiles", OPT_STRING, &tiles}, {"vendor-vkey", OPT_STRING, &vendor_vkey},
+			     {NULL, 0, NULL}};
+	struct note_verifier *v = NULL, *vv = NULL;
+	struct audit *au = NULL;
 	struct logdb_verified res;
 	struct buf fb;
 	char *db = NULL;
@@ -380,15 +383,19 @@ static int sub_verify(int argc, char **argv, const struct sub *s)
 		return usage_err(s);
 	}
 	buf_init(&fb, 1 << 20);
-	if ((r = note_verifier_load(vkey, &v)))
+	if ((r = note_verifier_load(vkey, &v)) || (vendor_vkey && (r = note_verifier_load(vendor_vkey, &vv))))
 		goto out;
+	au = audit_new(v, vv);
 	if (from) {
 		buf_release(&fb);
 		if ((r = read_small(from, 1 << 20, &fb, "checkpoint")))
 			goto out;
 	}
 	if (tiles) {
-		r = logdb_verify_tiles(tiles, v, from ? fb.p : NULL, fb.len, &res);
+		if (!(r = logdb_verify_tiles(tiles, v, from ? fb.p : NULL, fb.len, &res))) {
+			struct logdb_verified again;
+			r = logdb_tiles_each(tiles, v, audit_tile_entry, au, &again);
+		}
 	} else {
 		struct buf p;
 		buf_init(&p, 0);
@@ -397,8 +404,8 @@ static int sub_verify(int argc, char **argv, const struct sub *s)
 		db = buf_detach(&p, NULL);
 		if (access(db, F_OK) < 0)
 			r = err_set(ERR_NOTFOUND, "no log database at '%s'", db);
-		else
-			r = logdb_verify(db, v, from ? fb.p : NULL, fb.len, &res);
+		else if (!(r = logdb_verify(db, v, from ? fb.p : NULL, fb.len, &res)))
+			r = audit_from_db(au, db, res.entries);
 	}
 	if (r)
 		goto out;
@@ -413,6 +420,9 @@ static int sub_verify(int argc, char **argv, const struct sub *s)
 		json_object_set_new(j, "checkpoints", json_integer((json_int_t)res.checkpoints));
 		if (res.from)
 			json_object_set_new(j, "from_size", json_integer((json_int_t)res.from_size));
+		json_object_set_new(j, "audited", json_integer((json_int_t)audit_checked(au)));
+		json_object_set_new(j, "grants", json_integer((json_int_t)audit_grants(au)));
+		json_object_set_new(j, "vendor_signatures", json_boolean(vv != NULL));
 		print_json(j);
 	} else {
 		printf("ok: log '%s' verified from %s: checkpoint size %llu, root %s\n", note_verifier_name(v),
@@ -425,8 +435,15 @@ static int sub_verify(int argc, char **argv, const struct sub *s)
 			       (unsigned long long)(res.entries - res.size));
 		if (res.from)
 			printf("consistent with the checkpoint you saw (size %llu)\n", (unsigned long long)res.from_size);
+		printf("audit: %llu views, searches, prints, notes and logins inside %llu countersigned grant%s "
+		       "and accounts%s\n",
+		       (unsigned long long)audit_checked(au), (unsigned long long)audit_grants(au),
+		       audit_grants(au) == 1 ? "" : "s",
+		       vv ? ", the vendor's signatures checked" : " (the vendor's signatures not checked: --vendor-vkey)");
 	}
 out:
+	audit_free(au);
+	note_verifier_free(vv);
 	note_verifier_free(v);
 	buf_release(&fb);
 	free(db);
@@ -667,11 +684,15 @@ static const struct sub subs[] = {
 	 "Write the log as C2SP tlog-tiles static files into DIR: checkpoint, tile/<L>/<N>,\n"
 	 "partial tiles tile/<L>/<N>.p/<W>, and entry bundles tile/entries/<N>."},
 	{"verify", sub_verify,
-	 "sealroom log verify --vkey FILE [--from CHECKPOINT_FILE] [--tiles DIR] [-C DIR] [--json]",
+	 "sealroom log verify --vkey FILE [--vendor-vkey FILE] [--from CHECKPOINT_FILE] [--tiles DIR] "
+	 "[-C DIR] [--json]",
 	 "The vendor's offline verifier. Checks every checkpoint's signature by the key in FILE,\n"
 	 "recomputes the tree from the entries of the database (opened read-only) or of an\n"
 	 "exported tiles folder (--tiles), and with --from checks that the log still holds the\n"
-	 "checkpoint you saw before. Fails naming the first bad entry, checkpoint or proof."},
+	 "checkpoint you saw before. Then the audit of what the entries say: every view, search,\n"
+	 "diff, print and note falls inside a live grant of its actor whose statement the\n"
+	 "facility countersigned (and, with --vendor-vkey, the vendor signed), and every login\n"
+	 "follows a user_add. Fails naming the first bad entry, checkpoint or proof."},
 	{"cosign", sub_cosign,
 	 "sealroom log cosign --key FILE [--log-vkey FILE] [--proof FILE] CHECKPOINT [-C DIR] [--json]",
 	 "Cosign a checkpoint as a witness (C2SP tlog-cosignature v1.0.1) and print it with the\n"

@@ -20,33 +20,6 @@ static const char usage[] =
 	"sealroom unlock request P@V [--for DURATION] --out REQ | unlock respond REQ --vendor-key FILE "
 	"--out RESP | unlock apply RESP [--json]";
 
-/* Write (p, len) to a new file path (never over an existing one). */
-static int write_new(const char *path, const char *p, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
-			       errno == EEXIST ? "it exists; refusing to overwrite it" : strerror(errno));
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(path);
-			return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(e));
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		unlink(path);
-		return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	return 0;
-}
-
 static int read_small(const char *path, struct buf *b)
 {
 	int r;
@@ -115,7 +88,7 @@ int cmd_unlock(int argc, char **argv)
 		}
 		if ((r = facility_open(facility_resolve(c.dir), &f)) ||
 		    (r = keyring_send_request(f, NULL, product, version, until, &res)) ||
-		    (r = write_new(out, res.p, res.len)))
+		    (r = cmd_write_new(out, res.p, res.len)))
 			goto out;
 		policy_format_time(until, when, sizeof(when));
 		if (c.json)
@@ -137,7 +110,7 @@ int cmd_unlock(int argc, char **argv)
 		if ((r = read_small(pos[1], &in)) || (r = note_signer_load(key_path, &vendor)) ||
 		    (r = cmd_load_wrapper(key_path, &wrap)) ||
 		    (r = keyring_respond(in.p, in.len, vendor, wrap, (int64_t)time(NULL), &res, &info)) ||
-		    (r = write_new(out, res.p, res.len)))
+		    (r = cmd_write_new(out, res.p, res.len)))
 			goto out;
 		policy_format_time(info.until, when, sizeof(when));
 		if (c.json)

@@ -245,6 +245,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE login_attempts (person_id INTEGER NOT NULL, source TEXT NOT NULL,"
 	"  failures INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (person_id, source));",
+	/* 10: a grant's statement: the vendor's signed approval of its terms, countersigned by
+	 * the facility when active (decision.h, policy_may_read) */
+	"ALTER TABLE grants ADD COLUMN statement TEXT;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

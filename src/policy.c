@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "decision.h"
 #include "hash.h"
 #include "policy.h"
 #include "vault.h"
@@ -388,19 +389,54 @@ static int actor_get(struct facility *f, const struct policy_actor *a, struct pe
 	return 0;
 }
 
+/* Has a decision with this nonce been applied before? The log is the record. */
+static int nonce_unused(struct facility *f, const char *nonce)
+{
+	sqlite3_stmt *st;
+	char pat[DECISION_NONCE_HEX + 8];
+	int r, s;
+	snprintf(pat, sizeof(pat), "nonce %s", nonce);
+	if ((r = db_prepare(facility_db(f), "SELECT idx FROM log_entries WHERE instr(CAST(data AS TEXT), ?) LIMIT 1",
+			    &st)))
+		return r;
+	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		r = err_set(ERR_EXISTS, "decision %s was applied already (log entry %lld): a decision applies once",
+			    nonce, (long long)sqlite3_column_int64(st, 0));
+	else if (s != SQLITE_DONE)
+		r = db_fail(facility_db(f), "cannot read the log");
+	sqlite3_finalize(st);
+	return r;
+}
+
 /*
- * The vendor's authority: the person has the role vendor and the caller holds the key
- * that sealed the release.
+ * The vendor's authority: a decision file being applied (checked by policy_apply against
+ * this release; its nonce is checked here, under the policy lock, so that two applications
+ * at once cannot both pass), or, in one process, a person with the role vendor holding the
+ * key that sealed the release.
  */
-static int vendor_proof(const struct policy_actor *a, const struct person_info *p, const struct rel *rl)
+static int vendor_proof(struct facility *f, const struct policy_actor *a, const struct person_info *p,
+			const struct rel *rl)
 {
 	struct buf vk;
 	int r;
+	if (a->decision) {
+		struct str text;
+		struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+		struct decision d;
+		size_t n;
+		if (!(r = note_split(a->decision, strlen(a->decision), &text, sigs, &n)) &&
+		    !(r = decision_parse(text.p, text.len, &d)))
+			r = nonce_unused(f, d.nonce);
+		free(sigs);
+		return r;
+	}
 	if (strcmp(p->role, "vendor"))
 		return err_set(ERR_DENIED, "'%s' is a %s, not the vendor", p->login, p->role);
 	if (!a->vendor_key)
-		return err_set(ERR_DENIED, "acting as vendor '%s' needs the key that sealed '%s' (--vendor-key)",
-			       p->login, rl->ref);
+		return err_set(ERR_DENIED, "the vendor decides '%s' with a signed decision file: 'sealroom vendor "
+					   "sign' on the vendor's machine, then 'sealroom apply FILE' here", rl->ref);
 	buf_init(&vk, 4096);
 	if (!(r = note_signer_vkey(a->vendor_key, &vk)) && strcmp(vk.p, rl->info.vendor_vkey))
 		r = err_set(ERR_AUTH, "key '%s' did not seal '%s'", note_signer_name(a->vendor_key), rl->ref);
@@ -408,17 +444,29 @@ static int vendor_proof(const struct policy_actor *a, const struct person_info *
 	return r;
 }
 
-/* vendor or operator side, with the vendor's proof; others may not decide. */
-static int side_of(const struct policy_actor *a, const struct person_info *p, const struct rel *rl,
-		   int *vendor)
+/* Put the vendor's decision note, when one is applied, into a log entry. */
+static json_t *decided(json_t *x, const struct policy_actor *a)
 {
+	if (a->decision)
+		json_object_set_new(x, "decision", json_string(a->decision));
+	return x;
+}
+
+/* vendor or operator side, with the vendor's proof; others may not decide. */
+static int side_of(struct facility *f, const struct policy_actor *a, const struct person_info *p,
+		   const struct rel *rl, int *vendor)
+{
+	if (a->decision) {
+		*vendor = 1;
+		return vendor_proof(f, a, p, rl);
+	}
 	if (!strcmp(p->role, "operator")) {
 		*vendor = 0;
 		return 0;
 	}
 	if (!strcmp(p->role, "vendor")) {
 		*vendor = 1;
-		return vendor_proof(a, p, rl);
+		return vendor_proof(f, a, p, rl);
 	}
 	return err_set(ERR_DENIED, "'%s' is a %s: only the vendor or the operator decides", p->login, p->role);
 }
@@ -543,7 +591,7 @@ int policy_object(struct facility *f, const struct policy_actor *a, const char *
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = vendor_proof(a, &who, &rl)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
+	if ((r = vendor_proof(f, a, &who, &rl)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
 		goto out;
 	if ((r = nom_get(f, &rl, rev.id, &n)) == ERR_NOTFOUND) {
 		r = err_set(ERR_NOTFOUND, "'%s' is not nominated for '%s'", rev.login, rl.ref);
@@ -564,7 +612,7 @@ int policy_object(struct facility *f, const struct policy_actor *a, const char *
 	}
 	x = entry(&rl, rev.login);
 	json_object_set_new(x, "reason", json_string(reason));
-	if ((r = auth_log(f, "object", who.login, x)) || (r = apply_begin(f)))
+	if ((r = auth_log(f, "object", who.login, decided(x, a))) || (r = apply_begin(f)))
 		goto out;
 	r = run(f, NULL, "UPDATE nominations SET state = 'objected', decided_by = ?, decided_at = ?, "
 			 "reason = ? WHERE id = ?", "iiti", who.id, now, reason, n.id);
@@ -582,6 +630,7 @@ struct live {
 	char state[16];
 	struct grant_terms t;
 	char quotas[1024];
+	char statement[DECISION_MAX + 1]; /* the vendor's signed approval, "" when none */
 };
 
 static int live_get(struct facility *f, const struct rel *rl, int64_t reviewer_id, struct live *g)
@@ -589,8 +638,9 @@ static int live_get(struct facility *f, const struct rel *rl, int64_t reviewer_i
 	sqlite3_stmt *st;
 	int r = db_prepare(facility_db(f),
 			   "SELECT id, state, coalesce(vendor_by, 0), coalesce(operator_by, 0), valid_from, "
-			   "valid_until, days, hour_from, hour_until, lines_per_day, lines_total, prints, quotas "
-			   "FROM grants WHERE release_id = ? AND reviewer_id = ? AND state IN ('proposed', 'active')",
+			   "valid_until, days, hour_from, hour_until, lines_per_day, lines_total, prints, quotas, "
+			   "coalesce(statement, '') FROM grants WHERE release_id = ? AND reviewer_id = ? AND "
+			   "state IN ('proposed', 'active')",
 			   &st), s;
 	if (r)
 		return r;
@@ -613,6 +663,7 @@ static int live_get(struct facility *f, const struct rel *rl, int64_t reviewer_i
 		g->t.prints = sqlite3_column_int64(st, 11);
 		copy_text(g->quotas, sizeof(g->quotas), st, 12);
 		g->t.quotas = g->quotas;
+		copy_text(g->statement, sizeof(g->statement), st, 13);
 	} else {
 		r = s == SQLITE_DONE ? ERR_NOTFOUND : db_fail(facility_db(f), "cannot read grants");
 	}
@@ -643,15 +694,62 @@ static json_t *terms_json(const struct grant_terms *t)
 			 q ? q : json_object());
 }
 
+/* The vendor's signed approval of t for reviewer, made in this process (a->vendor_key). */
+static int vendor_statement(const struct policy_actor *a, const struct rel *rl, const char *reviewer,
+			    const struct grant_terms *t, int64_t now, struct buf *out)
+{
+	struct decision d;
+	if (!a->vendor_key)
+		return err_set(ERR_DENIED, "the vendor's approval of '%s' needs the vendor's signature", rl->ref);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.kind, sizeof(d.kind), "approve");
+	snprintf(d.product, sizeof(d.product), "%s", rl->info.product);
+	snprintf(d.version, sizeof(d.version), "%s", rl->info.version);
+	decision_seal_hash(rl->info.seal_note, d.seal);
+	d.time = now;
+	snprintf(d.reviewer, sizeof(d.reviewer), "%s", reviewer);
+	d.terms = *t;
+	return decision_sign(&d, a->vendor_key, out);
+}
+
+/* A vendor's statement countersigned by the facility's key, appended to out. */
+static int countersign(struct facility *f, const char *statement, struct buf *out)
+{
+	const struct note_signer *fs;
+	int r = facility_signer(f, &fs);
+	return r ? r : decision_countersign(statement, strlen(statement), fs, out);
+}
+
+/*
+ * The statement that makes g active when side vendor (or not) approves second: the vendor
+ * signs now, or the vendor's earlier signed approval; then the facility countersigns.
+ */
+static int second_statement(struct facility *f, const struct policy_actor *a, const struct rel *rl,
+			    const char *reviewer, const struct live *g, int vendor, int64_t now, struct buf *out)
+{
+	struct buf v;
+	int r;
+	if (!vendor && !g->statement[0])
+		return err_set(ERR_DENIED, "the proposed grant of '%s' for '%s' carries no signature of the vendor",
+			       reviewer, rl->ref);
+	if (!vendor)
+		return countersign(f, g->statement, out);
+	buf_init(&v, 4096);
+	if (!(r = vendor_statement(a, rl, reviewer, &g->t, now, &v)))
+		r = countersign(f, v.p, out);
+	buf_release(&v);
+	return r;
+}
+
 /* Make a grant active after its second approval, in the caller's transaction. */
-static int activate(struct facility *f, int64_t id, int vendor, int64_t who_id, int64_t now)
+static int activate(struct facility *f, int64_t id, int vendor, int64_t who_id, int64_t now, const char *statement)
 {
 	return run(f, NULL,
-		   vendor ? "UPDATE grants SET vendor_by = ?, state = 'active', activated_at = ? "
+		   vendor ? "UPDATE grants SET vendor_by = ?, state = 'active', activated_at = ?, statement = ? "
 			    "WHERE id = ? AND state = 'proposed'"
-			  : "UPDATE grants SET operator_by = ?, state = 'active', activated_at = ? "
+			  : "UPDATE grants SET operator_by = ?, state = 'active', activated_at = ?, statement = ? "
 			    "WHERE id = ? AND state = 'proposed'",
-		   "iii", who_id, now, id);
+		   "iiti", who_id, now, statement, id);
 }
 
 int policy_approve(struct facility *f, const struct policy_actor *a, const char *product,
@@ -663,13 +761,16 @@ int policy_approve(struct facility *f, const struct policy_actor *a, const char 
 	struct live g;
 	char when[32];
 	int64_t now = clock_now(a);
-	int r, fd = -1, have_rel = 0, vendor = 0, approve_nom = 0, countersign = 0;
+	int r, fd = -1, have_rel = 0, vendor = 0, approve_nom = 0, do_countersign = 0;
+	struct buf stmt;
 	json_t *x;
+
+	buf_init(&stmt, 2 * DECISION_MAX);
 
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = side_of(a, &who, &rl, &vendor)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
+	if ((r = side_of(f, a, &who, &rl, &vendor)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
 		goto out;
 	if ((r = nom_get(f, &rl, rev.id, &n)) == ERR_NOTFOUND) {
 		r = err_set(ERR_NOTFOUND, "'%s' is not nominated for '%s'", rev.login, rl.ref);
@@ -717,22 +818,26 @@ int policy_approve(struct facility *f, const struct policy_actor *a, const char 
 				    who.login);
 			goto out;
 		}
-		countersign = 1;
+		do_countersign = 1;
 	}
+	if (do_countersign && (r = second_statement(f, a, &rl, rev.login, &g, vendor, now, &stmt)))
+		goto out;
 	x = entry(&rl, rev.login);
 	json_object_set_new(x, "side", json_string(vendor ? "vendor" : "operator"));
-	if (countersign) {
+	if (do_countersign) {
 		json_object_set_new(x, "grant", json_integer(g.id));
 		json_object_set_new(x, "terms", terms_json(&g.t));
+		json_object_set_new(x, "statement", json_string(stmt.p));
 	}
-	if ((r = auth_log(f, countersign ? "grant_active" : "approve", who.login, x)) || (r = apply_begin(f)))
+	if ((r = auth_log(f, do_countersign ? "grant_active" : "approve", who.login, decided(x, a))) ||
+	    (r = apply_begin(f)))
 		goto out;
 	if (approve_nom) {
 		r = run(f, NULL, "UPDATE nominations SET state = 'approved', decided_by = ?, decided_at = ? "
 				 "WHERE id = ? AND state = 'pending'", "iii", who.id, now, n.id);
 		outcome(out, "nomination approved", "", 0);
 	} else {
-		r = activate(f, g.id, vendor, who.id, now);
+		r = activate(f, g.id, vendor, who.id, now, stmt.p);
 		outcome(out, "grant active", "", g.id);
 	}
 	r = apply_end(f, r);
@@ -740,6 +845,7 @@ out:
 	if (have_rel)
 		rel_free(&rl);
 	lock_drop(fd);
+	buf_release(&stmt);
 	return r;
 }
 
@@ -769,14 +875,18 @@ static int terms_check(const struct grant_terms *t, int64_t now)
 	return 0;
 }
 
+/* The same terms, the further quotas compared as JSON values (not as spellings). */
 static int same_terms(const struct grant_terms *a, const struct grant_terms *b)
 {
-	const char *qa = a->quotas && *a->quotas ? a->quotas : "{}";
-	const char *qb = b->quotas && *b->quotas ? b->quotas : "{}";
-	return a->valid_from == b->valid_from && a->valid_until == b->valid_until && a->days == b->days &&
-	       a->hour_from == b->hour_from && a->hour_until == b->hour_until &&
-	       a->lines_per_day == b->lines_per_day && a->lines_total == b->lines_total &&
-	       a->prints == b->prints && !strcmp(qa, qb);
+	json_t *qa = json_loads(a->quotas && *a->quotas ? a->quotas : "{}", JSON_REJECT_DUPLICATES, NULL);
+	json_t *qb = json_loads(b->quotas && *b->quotas ? b->quotas : "{}", JSON_REJECT_DUPLICATES, NULL);
+	int same = qa && qb && json_equal(qa, qb) && a->valid_from == b->valid_from &&
+		   a->valid_until == b->valid_until && a->days == b->days && a->hour_from == b->hour_from &&
+		   a->hour_until == b->hour_until && a->lines_per_day == b->lines_per_day &&
+		   a->lines_total == b->lines_total && a->prints == b->prints;
+	json_decref(qa);
+	json_decref(qb);
+	return same;
 }
 
 int policy_grant(struct facility *f, const struct policy_actor *a, const char *product,
@@ -790,14 +900,17 @@ int policy_grant(struct facility *f, const struct policy_actor *a, const char *p
 	int64_t now = clock_now(a), id = 0;
 	int r, fd = -1, have_rel = 0, vendor = 0, mode; /* 0 new, 1 countersign, 2 new terms */
 	const char *side, *other;
+	struct buf stmt;
 	json_t *x;
 
+	buf_init(&stmt, 2 * DECISION_MAX);
+
 	if ((r = terms_check(t, now)))
-		return r;
+		goto out;
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = side_of(a, &who, &rl, &vendor)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
+	if ((r = side_of(f, a, &who, &rl, &vendor)) || (r = rel_open(&rl)) || (r = reviewer_get(f, reviewer, &rev)))
 		goto out;
 	side = vendor ? "vendor" : "operator";
 	other = vendor ? "operator" : "vendor";
@@ -838,16 +951,26 @@ int policy_grant(struct facility *f, const struct policy_actor *a, const char *p
 		mode = 2;
 	}
 	r = 0;
+	/* the vendor's signature over the terms: now when the vendor proposes, or the
+	 * statement (countersigned) when the second side completes the grant */
+	if (mode == 1)
+		r = second_statement(f, a, &rl, rev.login, &g, vendor, now, &stmt);
+	else if (vendor)
+		r = vendor_statement(a, &rl, rev.login, t, now, &stmt);
+	if (r)
+		goto out;
 	x = entry(&rl, rev.login);
 	json_object_set_new(x, "side", json_string(side));
 	json_object_set_new(x, "terms", terms_json(t));
 	if (mode)
 		json_object_set_new(x, "grant", json_integer(g.id));
-	if ((r = auth_log(f, mode == 1 ? "grant_active" : "grant_propose", who.login, x)) ||
+	if (mode == 1)
+		json_object_set_new(x, "statement", json_string(stmt.p));
+	if ((r = auth_log(f, mode == 1 ? "grant_active" : "grant_propose", who.login, decided(x, a))) ||
 	    (r = apply_begin(f)))
 		goto out;
 	if (mode == 1) {
-		r = activate(f, g.id, vendor, who.id, now);
+		r = activate(f, g.id, vendor, who.id, now, stmt.p);
 		outcome(out, "grant active", "", g.id);
 	} else {
 		const char *q = t->quotas && *t->quotas ? t->quotas : "{}";
@@ -857,12 +980,12 @@ int policy_grant(struct facility *f, const struct policy_actor *a, const char *p
 			r = run(f, NULL,
 				"INSERT INTO grants (release_id, reviewer_id, state, vendor_by, operator_by, "
 				"valid_from, valid_until, days, hour_from, hour_until, lines_per_day, "
-				"lines_total, prints, quotas, created_at) VALUES "
-				"(?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-				"iinniiiiiiiiti", rl.id, rev.id, vendor ? who.id : (int64_t)0,
+				"lines_total, prints, quotas, created_at, statement) VALUES "
+				"(?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				"iinniiiiiiiitit", rl.id, rev.id, vendor ? who.id : (int64_t)0,
 				vendor ? (int64_t)0 : who.id, t->valid_from, t->valid_until, (int64_t)t->days,
 				(int64_t)t->hour_from, (int64_t)t->hour_until, t->lines_per_day,
-				t->lines_total, t->prints, q, now);
+				t->lines_total, t->prints, q, now, vendor ? stmt.p : NULL);
 		if (!r)
 			id = sqlite3_last_insert_rowid(facility_db(f));
 		outcome(out, mode == 2 ? "grant terms changed" : "grant proposed", other, id);
@@ -872,6 +995,7 @@ out:
 	if (have_rel)
 		rel_free(&rl);
 	lock_drop(fd);
+	buf_release(&stmt);
 	return r;
 }
 
@@ -892,10 +1016,11 @@ static int revoke_one(struct facility *f, const struct rel *rl, int64_t reviewer
 }
 
 /* Vendor (with its key) or operator may withdraw access: it only ever takes access away. */
-static int revoker(const struct policy_actor *a, const struct person_info *who, const struct rel *rl)
+static int revoker(struct facility *f, const struct policy_actor *a, const struct person_info *who,
+		   const struct rel *rl)
 {
 	int vendor;
-	return side_of(a, who, rl, &vendor);
+	return side_of(f, a, who, rl, &vendor);
 }
 
 int policy_revoke_reviewer(struct facility *f, const struct policy_actor *a, const char *product,
@@ -916,7 +1041,7 @@ int policy_revoke_reviewer(struct facility *f, const struct policy_actor *a, con
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = revoker(a, &who, &rl)) || (r = reviewer_get(f, reviewer, &rev)))
+	if ((r = revoker(f, a, &who, &rl)) || (r = reviewer_get(f, reviewer, &rev)))
 		goto out;
 	r = nom_get(f, &rl, rev.id, &n);
 	if (r == ERR_NOTFOUND || (!r && (!strcmp(n.state, "revoked") || !strcmp(n.state, "objected")))) {
@@ -927,7 +1052,7 @@ int policy_revoke_reviewer(struct facility *f, const struct policy_actor *a, con
 		goto out;
 	x = entry(&rl, rev.login);
 	json_object_set_new(x, "reason", json_string(reason));
-	if ((r = auth_log(f, "revoke", who.login, x)) || (r = apply_begin(f)))
+	if ((r = auth_log(f, "revoke", who.login, decided(x, a))) || (r = apply_begin(f)))
 		goto out;
 	r = revoke_one(f, &rl, rev.id, who.id, reason, now);
 	r = apply_end(f, r);
@@ -959,7 +1084,7 @@ int policy_revoke_lab(struct facility *f, const struct policy_actor *a, const ch
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = revoker(a, &who, &rl)))
+	if ((r = revoker(f, a, &who, &rl)))
 		goto out;
 	r = query_i64(f, &lab_id, "SELECT id FROM orgs WHERE name = ? AND kind = 'lab'", "t", lab);
 	if (r == ERR_NOTFOUND) {
@@ -987,7 +1112,7 @@ int policy_revoke_lab(struct facility *f, const struct policy_actor *a, const ch
 	json_object_set_new(x, "lab", json_string(lab));
 	json_object_set(x, "reviewers", names);
 	json_object_set_new(x, "reason", json_string(reason));
-	if ((r = auth_log(f, "revoke_lab", who.login, x)) || (r = apply_begin(f)))
+	if ((r = auth_log(f, "revoke_lab", who.login, decided(x, a))) || (r = apply_begin(f)))
 		goto out;
 	for (int i = 0; i < n && !r; i++)
 		r = revoke_one(f, &rl, ids[i], who.id, reason, now);
@@ -1021,9 +1146,9 @@ int policy_halt(struct facility *f, const struct policy_actor *a, const char *pr
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = vendor_proof(a, &who, &rl)) || (r = rel_open(&rl)))
+	if ((r = vendor_proof(f, a, &who, &rl)) || (r = rel_open(&rl)))
 		goto out;
-	if ((r = auth_log(f, "halt", who.login, entry(&rl, NULL))) || (r = apply_begin(f)))
+	if ((r = auth_log(f, "halt", who.login, decided(entry(&rl, NULL), a))) || (r = apply_begin(f)))
 		goto out;
 	r = run(f, NULL, "INSERT INTO release_policy (release_id, halted_at, halted_by) VALUES (?1, ?2, ?3) "
 			 "ON CONFLICT (release_id) DO UPDATE SET halted_at = ?2, halted_by = ?3",
@@ -1056,11 +1181,11 @@ int policy_set_objection_days(struct facility *f, const struct policy_actor *a,
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = vendor_proof(a, &who, &rl)) || (r = rel_open(&rl)))
+	if ((r = vendor_proof(f, a, &who, &rl)) || (r = rel_open(&rl)))
 		goto out;
 	x = entry(&rl, NULL);
 	json_object_set_new(x, "objection_days", json_integer(days));
-	if ((r = auth_log(f, "objection_window", who.login, x)) || (r = apply_begin(f)))
+	if ((r = auth_log(f, "objection_window", who.login, decided(x, a))) || (r = apply_begin(f)))
 		goto out;
 	r = run(f, NULL, "INSERT INTO release_policy (release_id, objection_days) VALUES (?1, ?2) "
 			 "ON CONFLICT (release_id) DO UPDATE SET objection_days = ?2", "ii", rl.id, (int64_t)days);
@@ -1080,7 +1205,7 @@ int policy_shred(struct facility *f, const struct policy_actor *a, const char *p
 	const struct note_signer *fs;
 	struct buf text, cert;
 	unsigned char h[32];
-	char hex[65], when[32];
+	char hex[65], when[32], vendor[128];
 	int64_t now = clock_now(a);
 	int r, fd = -1, have_rel = 0;
 	char *vault_root = facility_path(f, "vault");
@@ -1091,18 +1216,20 @@ int policy_shred(struct facility *f, const struct policy_actor *a, const char *p
 	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
 		goto out;
 	have_rel = 1;
-	if ((r = vendor_proof(a, &who, &rl)))
+	if ((r = vendor_proof(f, a, &who, &rl)))
 		goto out;
 	if (rl.shredded) {
 		r = err_set(ERR_DENIED, "release '%s' was shredded", rl.ref);
 		goto out;
 	}
 	policy_format_time(now, when, sizeof(when));
+	/* the vendor's key name: the verifier key line up to its first '+' */
+	snprintf(vendor, sizeof(vendor), "%.*s", (int)strcspn(rl.info.vendor_vkey, "+"), rl.info.vendor_vkey);
 	if ((r = facility_signer(f, &fs)) ||
 	    (r = buf_addf(&text, "sealroom/destruction/v1\nfacility %s\nrelease %s\ntree-sha256 %s\n"
 				 "tree-sha1 %s\nvendor %s\nby %s\ntime %" PRId64 "\ndate %s\n",
 			  facility_name(f), rl.ref, rl.info.tree_sha256, rl.info.tree_sha1,
-			  note_signer_name(a->vendor_key), who.login, now, when)) ||
+			  vendor, who.login, now, when)) ||
 	    (r = note_sign(text.p, text.len, fs, &cert)))
 		goto out;
 	sha256(cert.p, cert.len, h);
@@ -1111,7 +1238,7 @@ int policy_shred(struct facility *f, const struct policy_actor *a, const char *p
 	json_object_set_new(x, "tree_sha256", json_string(rl.info.tree_sha256));
 	json_object_set_new(x, "certificate", json_string(cert.p));
 	json_object_set_new(x, "certificate_sha256", json_string(hex));
-	if ((r = auth_log(f, "shred", who.login, x)))
+	if ((r = auth_log(f, "shred", who.login, decided(x, a))))
 		goto out;
 	/* overwrite freed pages, so the wrapped key does not linger in the file */
 	if ((r = db_exec(facility_db(f), "PRAGMA secure_delete = ON")) || (r = apply_begin(f)))
@@ -1150,6 +1277,169 @@ out:
 	return r;
 }
 
+/* ---- decision files ---- */
+
+/* An approval: the nomination (if pending) approved and the grant active on its terms. */
+static int apply_approve(struct facility *f, const struct policy_actor *a, const struct decision *d,
+			 struct policy_outcome *out)
+{
+	struct person_info who, rev;
+	struct rel rl;
+	struct nom n;
+	struct live g;
+	struct buf stmt;
+	int64_t now = clock_now(a), id = 0;
+	int r, fd = -1, have_rel = 0, replace = 0;
+	json_t *x;
+
+	buf_init(&stmt, 2 * DECISION_MAX);
+	if ((r = terms_check(&d->terms, now)))
+		goto out;
+	if ((r = lock_take(f, &fd)) || (r = actor_get(f, a, &who)) ||
+	    (r = rel_get(f, d->product, d->version, &rl)))
+		goto out;
+	have_rel = 1;
+	if ((r = vendor_proof(f, a, &who, &rl)) || (r = rel_open(&rl)) || (r = reviewer_get(f, d->reviewer, &rev)))
+		goto out;
+	if (rev.disabled) {
+		r = err_set(ERR_DENIED, "account '%s' is disabled", rev.login);
+		goto out;
+	}
+	if ((r = nom_get(f, &rl, rev.id, &n)) == ERR_NOTFOUND) {
+		r = err_set(ERR_NOTFOUND, "'%s' is not nominated for '%s'", rev.login, rl.ref);
+		goto out;
+	}
+	if (r)
+		goto out;
+	if (!strcmp(n.state, "objected") || !strcmp(n.state, "revoked")) {
+		r = err_set(ERR_DENIED, "the nomination of '%s' for '%s' is %s", rev.login, rl.ref, n.state);
+		goto out;
+	}
+	r = live_get(f, &rl, rev.id, &g);
+	if (!r && !strcmp(g.state, "active")) {
+		r = err_set(ERR_EXISTS, "'%s' holds an active grant for '%s' already; revoke it first", rev.login,
+			    rl.ref);
+		goto out;
+	}
+	if (r && r != ERR_NOTFOUND)
+		goto out;
+	replace = r == 0;
+	if ((r = query_i64(f, &id, "SELECT coalesce(max(id), 0) + 1 FROM grants", "")) ||
+	    (r = countersign(f, a->decision, &stmt)))
+		goto out;
+	x = entry(&rl, rev.login);
+	json_object_set_new(x, "side", json_string("vendor"));
+	json_object_set_new(x, "grant", json_integer(id));
+	json_object_set_new(x, "terms", terms_json(&d->terms));
+	json_object_set_new(x, "statement", json_string(stmt.p));
+	if ((r = auth_log(f, "grant_active", who.login, x)) || (r = apply_begin(f)))
+		goto out;
+	if (!strcmp(n.state, "pending"))
+		r = run(f, NULL, "UPDATE nominations SET state = 'approved', decided_by = ?, decided_at = ? "
+				 "WHERE id = ? AND state = 'pending'", "iii", who.id, now, n.id);
+	if (!r && replace)
+		r = run(f, NULL, "DELETE FROM grants WHERE id = ? AND state = 'proposed'", "i", g.id);
+	if (!r)
+		r = run(f, NULL,
+			"INSERT INTO grants (id, release_id, reviewer_id, state, operator_by, valid_from, "
+			"valid_until, days, hour_from, hour_until, lines_per_day, lines_total, prints, quotas, "
+			"created_at, activated_at, statement) VALUES "
+			"(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"iiiiiiiiiiiitiit", id, rl.id, rev.id, who.id, d->terms.valid_from, d->terms.valid_until,
+			(int64_t)d->terms.days, (int64_t)d->terms.hour_from, (int64_t)d->terms.hour_until,
+			d->terms.lines_per_day, d->terms.lines_total, d->terms.prints, d->quotas, now, now, stmt.p);
+	r = apply_end(f, r);
+	outcome(out, "grant active", "", id);
+out:
+	if (have_rel)
+		rel_free(&rl);
+	lock_drop(fd);
+	buf_release(&stmt);
+	return r;
+}
+
+int policy_apply(struct facility *f, const struct policy_actor *a, const char *note, size_t len,
+		 struct policy_outcome *out, struct buf *certificate)
+{
+	struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+	struct note_verifier *vv = NULL;
+	struct release_info sealed = {0};
+	struct person_info who;
+	struct policy_actor b;
+	struct decision d;
+	struct str text;
+	struct rel rl;
+	char seal[65], *copy = NULL;
+	size_t n;
+	int r, have_rel = 0;
+
+	if (len > DECISION_MAX || memchr(note, '\0', len)) {
+		r = err_set(ERR_PARSE, "decision: not a decision file (too large or binary)");
+		goto out;
+	}
+	/* the release it names, to know whose signature it needs */
+	if ((r = note_split(note, len, &text, sigs, &n)) || (r = decision_parse(text.p, text.len, &d)))
+		goto out;
+	if ((r = actor_get(f, a, &who)))
+		goto out;
+	if (strcmp(who.role, "operator")) {
+		r = err_set(ERR_DENIED, "'%s' is a %s: the operator applies the vendor's decisions", who.login,
+			    who.role);
+		goto out;
+	}
+	if ((r = rel_get(f, d.product, d.version, &rl)))
+		goto out;
+	have_rel = 1;
+	/* the catalogue's vendor key must be the one its seal verifies with */
+	if ((r = release_seal_open(&rl.info, &sealed)))
+		goto out;
+	if ((r = note_verifier_parse(rl.info.vendor_vkey, strlen(rl.info.vendor_vkey), &vv)))
+		goto out;
+	if ((r = decision_open(note, len, vv, &d))) {
+		r = err_set(ERR_AUTH, "decision: not signed by the vendor of '%s' (%s)", rl.ref, err_msg());
+		goto out;
+	}
+	decision_seal_hash(rl.info.seal_note, seal);
+	if (strcmp(seal, d.seal)) {
+		r = err_set(ERR_AUTH, "decision: it names another seal of '%s' than the one here", rl.ref);
+		goto out;
+	}
+	copy = xstrndup(note, len);
+	b = *a;
+	b.vendor_key = NULL;
+	b.decision = copy;
+	if (!strcmp(d.kind, "approve"))
+		r = apply_approve(f, &b, &d, out);
+	else if (!strcmp(d.kind, "object")) {
+		r = policy_object(f, &b, d.product, d.version, d.reviewer, d.reason);
+		outcome(out, "objected", "", 0);
+	} else if (!strcmp(d.kind, "revoke"))
+		r = d.lab[0] ? policy_revoke_lab(f, &b, d.product, d.version, d.lab, d.reason, out)
+			     : policy_revoke_reviewer(f, &b, d.product, d.version, d.reviewer, d.reason, out);
+	else if (!strcmp(d.kind, "halt"))
+		r = policy_halt(f, &b, d.product, d.version, out);
+	else if (!strcmp(d.kind, "window")) {
+		r = policy_set_objection_days(f, &b, d.product, d.version, d.objection_days);
+		outcome(out, "objection window set", "", 0);
+	} else {
+		struct buf cert;
+		buf_init(&cert, 8192);
+		r = policy_shred(f, &b, d.product, d.version, &cert);
+		if (!r && certificate)
+			r = buf_add(certificate, cert.p, cert.len);
+		buf_release(&cert);
+		outcome(out, "shredded", "", 0);
+	}
+out:
+	if (have_rel)
+		rel_free(&rl);
+	release_info_release(&sealed);
+	note_verifier_free(vv);
+	free(copy);
+	free(sigs);
+	return r;
+}
+
 /* ---- reading ---- */
 
 #define GRANT_SQL                                                                                 \
@@ -1157,7 +1447,8 @@ out:
 	"coalesce(v.login, ''), coalesce(o.login, ''), g.valid_from, g.valid_until, g.days, "       \
 	"g.hour_from, g.hour_until, g.lines_per_day, g.lines_total, g.prints, g.quotas, "          \
 	"g.created_at, coalesce(g.activated_at, 0), rp.halted_at IS NOT NULL, "                    \
-	"rp.shredded_at IS NOT NULL, p.disabled FROM grants g JOIN releases r ON r.id = g.release_id " \
+	"rp.shredded_at IS NOT NULL, p.disabled, coalesce(g.statement, ''), r.vendor_vkey, "          \
+	"r.seal_note FROM grants g JOIN releases r ON r.id = g.release_id "                        \
 	"JOIN people p ON p.id = g.reviewer_id LEFT JOIN people v ON v.id = g.vendor_by "            \
 	"LEFT JOIN people o ON o.id = g.operator_by LEFT JOIN release_policy rp ON rp.release_id = r.id "
 
@@ -1228,6 +1519,79 @@ static int grant_allows(const struct grant_info *g, int halted, int shredded, in
 	return 0;
 }
 
+static int same_terms(const struct grant_terms *a, const struct grant_terms *b);
+
+/* Why the statement of active grant g (columns 22.. of GRANT_SQL in st) does not hold, or 0. */
+static int statement_fails(struct facility *f, const struct grant_info *g, sqlite3_stmt *st, char *why,
+			   size_t cap)
+{
+	const char *stmt = (const char *)sqlite3_column_text(st, 22);
+	const char *vkey = (const char *)sqlite3_column_text(st, 23);
+	const char *seal_note = (const char *)sqlite3_column_text(st, 24);
+	const struct note_signer *fs;
+	struct note_verifier *vv = NULL, *fv = NULL;
+	struct decision d;
+	struct grant_terms t;
+	struct buf fk;
+	struct str text;
+	char seal[65];
+	int bad = 1;
+	buf_init(&fk, 4096);
+	*why = '\0';
+	if (!stmt || !*stmt) {
+		snprintf(why, cap, "it carries no statement signed by the vendor");
+		goto out;
+	}
+	if (!vkey || !seal_note || note_verifier_parse(vkey, strlen(vkey), &vv) ||
+	    decision_open(stmt, strlen(stmt), vv, &d)) {
+		snprintf(why, cap, "its statement is not signed by the vendor of the release");
+		goto out;
+	}
+	if (facility_signer(f, &fs) || note_signer_vkey(fs, &fk) || note_verifier_parse(fk.p, fk.len, &fv) ||
+	    note_open(stmt, strlen(stmt), fv, &text)) {
+		snprintf(why, cap, "its statement is not countersigned by the facility");
+		goto out;
+	}
+	decision_seal_hash(seal_note, seal);
+	if (strcmp(d.kind, "approve") || strcmp(d.product, g->product) || strcmp(d.version, g->version) ||
+	    strcmp(d.seal, seal)) {
+		snprintf(why, cap, "its statement approves another release");
+		goto out;
+	}
+	if (strcmp(d.reviewer, g->reviewer)) {
+		snprintf(why, cap, "its statement approves another reviewer");
+		goto out;
+	}
+	t = (struct grant_terms){g->valid_from, g->valid_until, g->days, g->hour_from, g->hour_until,
+				 g->lines_per_day, g->lines_total, g->prints, g->quotas};
+	if (!same_terms(&t, &d.terms)) {
+		snprintf(why, cap, "its terms differ from the ones the vendor signed");
+		goto out;
+	}
+	bad = 0;
+out:
+	note_verifier_free(vv);
+	note_verifier_free(fv);
+	buf_release(&fk);
+	return bad;
+}
+
+/* Refuse (and log) an active grant whose statement does not hold. */
+static int refuse_grant(struct facility *f, const struct grant_info *g, const char *why)
+{
+	char msg[REF_MAX + AUTH_LOGIN_MAX + 256];
+	json_t *x = json_pack("{s:I, s:s, s:s, s:s}", "grant", (json_int_t)g->id, "reviewer", g->reviewer,
+			      "release", "", "reason", why);
+	char ref[REF_MAX];
+	int r;
+	snprintf(ref, sizeof(ref), "%s@%s", g->product, g->version);
+	json_object_set_new(x, "release", json_string(ref));
+	snprintf(msg, sizeof(msg), "grant %lld of '%s' for '%s' is refused: %s", (long long)g->id, g->reviewer, ref, why);
+	if ((r = auth_log(f, "grant_refused", "(facility)", x)))
+		return r;
+	return err_set(ERR_DENIED, "%s", msg);
+}
+
 /*
  * Read the reviewer's grants for the release, newest and active first, and judge the
  * first. Without a row the refusal is the same whether or not the release exists.
@@ -1237,8 +1601,8 @@ int policy_may_read(struct facility *f, const struct session_info *who, const ch
 {
 	sqlite3_stmt *st;
 	struct grant_info tmp;
-	int r, s, halted = 0, shredded = 0, disabled = 0;
-	char ref[REF_MAX];
+	int r, s, halted = 0, shredded = 0, disabled = 0, bad = 0;
+	char ref[REF_MAX], why[128];
 	snprintf(ref, sizeof(ref), "%s@%s", product, version);
 	if (strlen(product) > RELEASE_NAME_MAX || strlen(version) > RELEASE_NAME_MAX)
 		return err_set(ERR_DENIED, "no grant for this release");
@@ -1251,8 +1615,10 @@ int policy_may_read(struct facility *f, const struct session_info *who, const ch
 	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, who->person_id);
 	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
+	if (s == SQLITE_ROW) {
 		row_grant(st, &tmp, &halted, &shredded, &disabled);
+		bad = !strcmp(tmp.state, "active") && statement_fails(f, &tmp, st, why, sizeof(why));
+	}
 	sqlite3_finalize(st);
 	if (s == SQLITE_DONE)
 		return err_set(ERR_DENIED, "no grant for '%s'", ref);
@@ -1260,6 +1626,8 @@ int policy_may_read(struct facility *f, const struct session_info *who, const ch
 		return db_fail(facility_db(f), "cannot read grants");
 	if ((r = grant_allows(&tmp, halted, shredded, disabled, now)))
 		return r;
+	if (bad)
+		return refuse_grant(f, &tmp, why);
 	if (g)
 		*g = tmp;
 	return 0;
@@ -1278,8 +1646,10 @@ int policy_releases_for(struct facility *f, const struct session_info *who, int6
 		return r;
 	sqlite3_bind_int64(st, 1, who->person_id);
 	while (!r && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		char why[128];
 		row_grant(st, &g, &halted, &shredded, &disabled);
-		if (grant_allows(&g, halted, shredded, disabled, now) == 0)
+		/* a grant whose statement does not hold is not listed (policy_may_read logs it) */
+		if (grant_allows(&g, halted, shredded, disabled, now) == 0 && !statement_fails(f, &g, st, why, sizeof(why)))
 			r = fn(ctx, &g);
 	}
 	if (!r && s != SQLITE_DONE)

@@ -15,9 +15,11 @@
  *   release or shreds it (its wrapped key is destroyed and the facility signs a
  *   destruction certificate).
  *
- * Vendor decisions need the vendor's authority twice: the acting person has the role
- * vendor, and the caller proves the vendor's key (the key that sealed the release, checked
- * against release_info.vendor_vkey) by passing it as policy_actor.vendor_key.
+ * Vendor decisions are signed by the vendor's key (decision.h): made on the vendor's
+ * machine and applied here (policy_apply), or, in one process that holds the vendor's key
+ * (the demo, tests), signed on the spot (policy_actor.vendor_key). A grant is active only
+ * with a statement, the vendor's signed approval of its exact terms countersigned by the
+ * facility's key, which every access decision verifies.
  *
  * Invariants: every decision is a log entry, durable before it takes effect; decisions
  * are serialised across threads and processes by an exclusive lock on DIR/policy.lock,
@@ -109,11 +111,17 @@ struct nomination_info {
 	int64_t nominated_at, window_ends;
 };
 
-/* Who takes a decision. */
+/*
+ * Who takes a decision. The vendor's authority is a decision signed by the vendor's key:
+ * at the facility a decision file being applied (policy_apply sets decision); in one
+ * process holding the vendor's key (the demo, tests) vendor_key, with which the decision
+ * is signed on the spot. The command line never reads the vendor's key.
+ */
 struct policy_actor {
 	const char *login;                    /* the person acting */
-	const struct note_signer *vendor_key; /* the release's vendor key, for vendor decisions */
+	const struct note_signer *vendor_key; /* in-process vendor: signs what it decides */
 	int64_t now;                          /* the decision's time; 0 means the clock */
+	const char *decision;                 /* the vendor's verified decision note, applied */
 };
 
 /* What a decision did, for the caller to print. */
@@ -179,9 +187,26 @@ int policy_shred(struct facility *f, const struct policy_actor *a, const char *p
 		 const char *version, struct buf *certificate) WUR;
 
 /*
+ * Apply a vendor's decision file (decision.h) on behalf of the operator a->login: the
+ * vendor's signature by the key that sealed the release it names, its seal hash that
+ * release's, its nonce never applied before (the log is searched), then the decision. An
+ * approval approves the nomination (if pending) and makes the grant active on the
+ * decision's terms, countersigned by the facility's key; its log entry "grant_active"
+ * carries the statement with both signatures. A shred's certificate is appended to
+ * certificate (may be NULL otherwise). The decision is logged ("decision": the note) with
+ * the entry of what it did.
+ */
+int policy_apply(struct facility *f, const struct policy_actor *a, const char *note, size_t len,
+		 struct policy_outcome *out, struct buf *certificate) WUR;
+
+/*
  * May who read product@version at now? 0 with *g filled (g may be NULL), or ERR_DENIED
  * with a one-line reason. Without any grant for the release the reason is always "no
- * grant for 'P@V'", whether the release exists or not.
+ * grant for 'P@V'", whether the release exists or not. An active grant counts only when
+ * its statement verifies: the vendor's signature (the key that sealed the release) and
+ * the facility's over the approval of exactly this reviewer, release, seal, window and
+ * quotas; a row without one, or whose terms differ from the signed ones, is refused
+ * ("grant N ...") and the refusal logged ("grant_refused").
  */
 int policy_may_read(struct facility *f, const struct session_info *who, const char *product,
 		    const char *version, int64_t now, struct grant_info *g) WUR;

@@ -7,7 +7,7 @@ expect_ok "init" "$SR" init -C "$F" --name test.example
 expect_ok "empty checkpoint" "$SR" log -C "$F" checkpoint
 check "empty checkpoint body" sh -c "head -3 '$T/out' | tr '\n' ' ' | grep -q '^test.example 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= '"
 for i in 1 2 3 4 5 6 7; do
-	"$SR" log -C "$F" append "{\"type\":\"view\",\"actor\":\"alice\",\"path\":\"src/$i.c\",\"lines\":[1,40]}" >/dev/null
+	"$SR" log -C "$F" append "{\"type\":\"record\",\"actor\":\"alice\",\"path\":\"src/$i.c\",\"lines\":[1,40]}" >/dev/null
 done
 expect_ok "checkpoint" "$SR" log -C "$F" checkpoint
 cp "$T/out" "$T/cp7"
@@ -20,7 +20,7 @@ expect_ok "vkey --json" "$SR" log -C "$F" vkey --json
 check "vkey json" grep -q '"vkey":"test.example+' "$T/out"
 
 expect_ok "entry 2" "$SR" log -C "$F" entry 2
-check "entry is canonical JSON" grep -qx '{"actor":"alice","lines":\[1,40\],"path":"src/3.c","time":[0-9]*,"type":"view"}' "$T/out"
+check "entry is canonical JSON" grep -qx '{"actor":"alice","lines":\[1,40\],"path":"src/3.c","time":[0-9]*,"type":"record"}' "$T/out"
 expect_ok "entry --json" "$SR" log -C "$F" entry 0 --json
 check "entry json has the leaf hash" grep -q '"leaf_hash":"' "$T/out"
 expect_fail "entry past the end" 1 "no entry 7" "$SR" log -C "$F" entry 7
@@ -35,7 +35,7 @@ expect_fail "prove past the checkpoint" 1 "not in the checkpoint of size 7" "$SR
 expect_fail "prove at an unsigned size" 1 "no checkpoint of size 5" "$SR" log -C "$F" prove 1 --size 5
 expect_fail "prove without N" 2 "usage" "$SR" log -C "$F" prove
 
-"$SR" log -C "$F" append '{"type":"search","actor":"bob","query":"memcpy","results":12}' >/dev/null
+"$SR" log -C "$F" append '{"type":"record","actor":"bob","query":"memcpy","results":12}' >/dev/null
 expect_ok "consistency 7" "$SR" log -C "$F" consistency 7
 check "consistency lines are base64 hashes" sh -c "[ \$(grep -c '^[A-Za-z0-9+/]\{43\}=\$' '$T/out') -eq \$(wc -l <'$T/out') ] && [ \$(wc -l <'$T/out') -ge 1 ]"
 expect_ok "consistency 8 8 is empty" "$SR" log -C "$F" consistency 8 8

@@ -7,7 +7,7 @@ if ! command -v sqlite3 >/dev/null; then echo "sqlite3 CLI missing: tamper tests
 B="$T/base"
 "$SR" init -C "$B" --name test.example >/dev/null || exit 1
 for i in $(seq 0 19); do
-	"$SR" log -C "$B" append "{\"type\":\"view\",\"actor\":\"r$((i % 3))\",\"path\":\"f$i.c\"}" >/dev/null
+	"$SR" log -C "$B" append "{\"type\":\"record\",\"actor\":\"r$((i % 3))\",\"path\":\"f$i.c\"}" >/dev/null
 done
 "$SR" log -C "$B" checkpoint >"$T/seen" && "$SR" log -C "$B" vkey >"$T/vkey" || exit 1
 expect_ok "untouched log verifies" "$SR" log -C "$B" verify --vkey "$T/vkey" --from "$T/seen"
@@ -40,7 +40,7 @@ expect_fail "reordered entries" 1 "entry 2 does not match" "$SR" log -C "$D" ver
 
 fresh insert
 sql "UPDATE log_entries SET idx = idx + 1000 WHERE idx >= 4; UPDATE log_entries SET idx = idx - 999 WHERE idx >= 1000;
-	INSERT INTO log_entries (idx, data) VALUES (4, '{\"actor\":\"r0\",\"path\":\"planted.c\",\"time\":1,\"type\":\"view\"}')"
+	INSERT INTO log_entries (idx, data) VALUES (4, '{\"actor\":\"r0\",\"path\":\"planted.c\",\"time\":1,\"type\":\"record\"}')"
 expect_fail "inserted entry" 1 "entry 4 does not match" "$SR" log -C "$D" verify --vkey "$T/vkey" --from "$T/seen"
 
 fresh hashes
@@ -59,7 +59,7 @@ expect_fail "forged checkpoint row" 1 "checkpoint of size 25" "$SR" log -C "$D" 
 # roll back: the vendor saw a later checkpoint, then the operator restores an old copy
 fresh rollback
 sqlite3 "$B/sealroom.db" ".backup '$T/old.db'"
-for i in 1 2 3; do "$SR" log -C "$D" append '{"type":"print","actor":"r1","pages":2}' >/dev/null; done
+for i in 1 2 3; do "$SR" log -C "$D" append '{"type":"record","actor":"r1","pages":2}' >/dev/null; done
 "$SR" log -C "$D" checkpoint >"$T/seen23"
 expect_ok "grown log verifies against the newer checkpoint" "$SR" log -C "$D" verify --vkey "$T/vkey" --from "$T/seen23"
 rm -f "$D/sealroom.db-wal" "$D/sealroom.db-shm"; cp "$T/old.db" "$D/sealroom.db"
@@ -76,7 +76,7 @@ fresh rewrite
 sqlite3 "$D/sealroom.db" "DROP TRIGGER log_entries_no_delete; DROP TRIGGER log_hashes_no_delete; DROP TRIGGER log_checkpoints_no_delete;
 	DELETE FROM log_entries; DELETE FROM log_hashes; DELETE FROM log_checkpoints"
 for i in $(seq 0 21); do
-	"$SR" log -C "$D" append "{\"type\":\"view\",\"actor\":\"r0\",\"path\":\"other$i.c\"}" >/dev/null
+	"$SR" log -C "$D" append "{\"type\":\"record\",\"actor\":\"r0\",\"path\":\"other$i.c\"}" >/dev/null
 done
 "$SR" log -C "$D" checkpoint >/dev/null
 expect_fail "re-signed rewritten history" 1 "history was rewritten: its first 20 entries" "$SR" log -C "$D" verify --vkey "$T/vkey" --from "$T/seen"

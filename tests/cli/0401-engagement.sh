@@ -1,5 +1,7 @@
 #!/bin/sh
-# engagement: orgs, people, nomination, objection, dual-control grants, revoke, halt, shred.
+# engagement: orgs, people, nomination, objection, dual-control grants, revoke, halt, shred;
+# the vendor's decisions as files signed at the vendor's (vendor sign) and applied here, and
+# the operator's forgeries of them (altered, replayed, for another seal, another release).
 . tests/cli/lib.sh
 . tests/cli/fixtures.sh
 
@@ -8,8 +10,19 @@ export SEALROOM_HOME="$T/fac"
 "$SR" key new acme --out "$T/v.key" >/dev/null
 "$SR" key new other --out "$T/o.key" >/dev/null
 mkdir "$T/src" && printf 'int main(void) { return 0; }\n' >"$T/src/main.c"
-"$SR" seal "$T/src" --product fw --version 1.0 --vendor-key "$T/v.key" >/dev/null
-"$SR" seal "$T/src" --product fw --version 2.0 --vendor-key "$T/v.key" >/dev/null
+# sealed at the vendor's (bundles), imported here; the vendor keeps each bundle's seal
+"$SR" seal "$T/src" --product fw --version 1.0 --vendor-key "$T/v.key" --out "$T/b1" >/dev/null
+"$SR" seal "$T/src" --product fw --version 2.0 --vendor-key "$T/v.key" --out "$T/b2" >/dev/null
+"$SR" import "$T/b1" >/dev/null && "$SR" import "$T/b2" >/dev/null
+# the same release name sealed again elsewhere (another tree): a seal this facility lacks
+printf 'int main(void) { return 1; }\n' >"$T/src/main.c"
+"$SR" seal "$T/src" --product fw --version 1.0 --vendor-key "$T/v.key" --out "$T/b1x" >/dev/null
+# vsign KIND P@V BUNDLE OUT ARGS...: the vendor signs a decision on its own machine (no
+# facility folder in reach)
+vsign() {
+	k=$1; rel=$2; b=$3; o=$4; shift 4
+	SEALROOM_HOME="$T/nowhere" "$SR" vendor sign "$k" "$rel" --seal "$T/$b/seal" --vendor-key "$T/v.key" --out "$T/$o" "$@"
+}
 
 expect_ok "org add vendor" "$SR" org add acme --kind vendor
 expect_ok "org add lab" "$SR" org add lab1 --kind lab
@@ -46,15 +59,32 @@ expect_fail "nominate: no --as" 2 "--as LOGIN" "$SR" nominate fw@1.0 --reviewer 
 expect_ok "nominate rita" "$SR" nominate fw@1.0 --reviewer rita --note "CC evaluator since 2015" --as lena
 expect_ok "nominate rob" "$SR" nominate fw@1.0 --reviewer rob --as otto --json
 expect_fail "nominate twice" 1 "already nominated" "$SR" nominate fw@1.0 --reviewer rita --as lena
-expect_fail "object without the vendor key" 1 "needs the key that sealed 'fw@1.0'" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as vera
-expect_fail "object with another key" 1 "key 'other' did not seal 'fw@1.0'" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as vera --vendor-key "$T/o.key"
-expect_fail "operator cannot object" 1 "not the vendor" "$SR" object fw@1.0 --reviewer rob --reason "x" --as otto
-expect_ok "vendor objects to rob" "$SR" object fw@1.0 --reviewer rob --reason "worked for a competitor" --as vera --vendor-key "$T/v.key"
+expect_fail "object without a decision file" 2 "--decision FILE" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as otto
+expect_fail "the facility reads no vendor key" 2 "the vendor's key is not read here" "$SR" object fw@1.0 --reviewer rob --reason "conflict" --as vera --vendor-key "$T/v.key"
+expect_fail "vendor sign: another key's seal" 1 "the seal of 'fw@1.0' does not verify" \
+	env SEALROOM_HOME="$T/nowhere" "$SR" vendor sign object fw@1.0 --seal "$T/b1/seal" --vendor-key "$T/o.key" --reviewer rob --reason x --out "$T/x.dec"
+expect_fail "vendor sign: the seal of another release" 1 "carries the seal of 'fw@2.0'" \
+	env SEALROOM_HOME="$T/nowhere" "$SR" vendor sign halt fw@1.0 --seal "$T/b2/seal" --vendor-key "$T/v.key" --out "$T/x.dec"
+expect_fail "vendor sign: an objection needs a reason" 2 "--reason TEXT is required" vsign object fw@1.0 b1 x.dec --reviewer rob
+expect_fail "vendor sign: not a decision" 2 "'grant' is not a decision" vsign grant fw@1.0 b1 x.dec
+check "vendor sign: nothing written on refusal" test ! -e "$T/x.dec"
+expect_ok "the vendor signs an objection" vsign object fw@1.0 b1 rob-object.dec --reviewer rob --reason "worked for a competitor"
+check "vendor sign needed no facility" test ! -e "$T/nowhere"
+expect_fail "vendor sign never overwrites" 1 "exists; refusing to overwrite it" vsign object fw@1.0 b1 rob-object.dec --reviewer rob --reason "again"
+# the operator as forger: the file altered (rita for rob) no longer verifies
+sed 's/^reviewer rob$/reviewer rita/' "$T/rob-object.dec" >"$T/forged.dec"
+expect_fail "an altered decision is refused" 1 "not signed by the vendor of 'fw@1.0'" "$SR" apply "$T/forged.dec" --as otto
+expect_fail "a decision for another seal is refused" 1 "names another seal of 'fw@1.0'" sh -c "SEALROOM_HOME='$T/nowhere' '$SR' vendor sign halt fw@1.0 --seal '$T/b1x/seal' --vendor-key '$T/v.key' --out '$T/other-seal.dec' >/dev/null && '$SR' apply '$T/other-seal.dec' --as otto"
+expect_fail "a decision for one release applies to no other" 2 "decides on 'fw@1.0', not on 'fw@2.0'" "$SR" object fw@2.0 --decision "$T/rob-object.dec" --as otto
+expect_fail "a decision of another kind" 2 "is a decision to object, not to halt" "$SR" halt fw@1.0 --decision "$T/rob-object.dec" --as otto
+expect_fail "only the operator applies" 1 "the operator applies the vendor's decisions" "$SR" apply "$T/rob-object.dec" --as lena
+check "nothing applied by a refusal" sh -c "[ \"\$(sqlite3 '$T/fac/sealroom.db' \"SELECT state FROM nominations n JOIN people p ON p.id = n.reviewer_id WHERE p.login = 'rob'\")\" = pending ]"
+expect_ok "the operator applies the vendor's objection" "$SR" object fw@1.0 --decision "$T/rob-object.dec" --as otto
+check "objection logged with the vendor's signature" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\\\"type\\\":\\\"object\\\"%' AND CAST(data AS TEXT) LIKE '%sealroom/decision/v1%'\" | grep -qx 1"
+expect_fail "a decision applies once" 1 "was applied already" "$SR" apply "$T/rob-object.dec" --as otto
 expect_fail "approve after objection" 1 "the vendor objected to 'rob' for 'fw@1.0': worked for a competitor" "$SR" approve fw@1.0 --reviewer rob --as otto
 expect_fail "operator approves inside the window" 1 "objection window for 'rita' on 'fw@1.0' runs until" "$SR" approve fw@1.0 --reviewer rita --as otto
 expect_fail "grant before approval" 1 "'rita' is not approved for 'fw@1.0'" "$SR" grant fw@1.0 --reviewer rita --from 2020-01-01 --until 2099-12-31 --as otto
-expect_ok "vendor approves rita" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key"
-check "approve says so" grep -q "nomination approved" "$T/out"
 
 # dual control
 expect_fail "grant: bad date" 2 "date '2020-13-01'" "$SR" grant fw@1.0 --reviewer rita --from 2020-13-01 --until 2099-12-31 --as otto
@@ -69,28 +99,67 @@ expect_fail "grant: quota not a count" 2 "quota 'lines_total': '-5' is not a cou
 expect_fail "grant: quota too large" 2 "is not a count" "$SR" $G --quota lines_total=99999999999999999999 --as otto
 expect_fail "grant: print_text is 0 or 1" 2 "'print_text' is 0 or 1" "$SR" $G --quota print_text=2 --as otto
 check "nothing stored by a refused grant" sh -c "[ \"\$(sqlite3 '$T/fac/sealroom.db' 'SELECT count(*) FROM grants')\" = 0 ]"
-expect_ok "operator proposes" "$SR" $G --lines-per-day 2000 --quota lines_total=20000 --prints 10 --quota searches_per_day=unlimited --as otto
-check "the proposer sees every limit" grep -q "quotas: lines_per_day 2000, lines_total 20000, prints 10, bytes_per_day 500000, .*searches_per_day unlimited" "$T/out"
+# the vendor approves rita with the grant's exact terms, in a file signed at the vendor's
+T_ARGS="--reviewer rita --from 2020-01-01 --until 2099-12-31 --lines-per-day 2000 --quota lines_total=20000 --prints 10 --quota searches_per_day=unlimited"
+expect_fail "vendor sign: terms are checked" 2 "quota 'lines_total': '-5'" vsign approve fw@1.0 b1 x.dec --reviewer rita --from 2020-01-01 --until 2099-12-31 --quota lines_total=-5
+expect_ok "the vendor signs its approval" vsign approve fw@1.0 b1 rita.dec $T_ARGS
+check "vendor sign names the file" grep -q "rita.dec: a decision to approve for 'fw@1.0'" "$T/out"
+check "the file is a signed note" sh -c "head -1 '$T/rita.dec' | grep -qx 'sealroom/decision/v1' && grep -q '^— acme ' '$T/rita.dec'"
+expect_ok "the operator applies it" "$SR" approve fw@1.0 --decision "$T/rita.dec" --as otto
+check "grant active" grep -q 'grant active' "$T/out"
+check "the operator sees the terms in force" grep -q "quotas: lines_per_day 2000, lines_total 20000, prints 10, bytes_per_day 500000, .*searches_per_day unlimited" "$T/out"
 check "defaults are finite" sh -c "grep -q 'requests_per_minute 240' '$T/out' && grep -q 'max_view_lines 400' '$T/out'"
 check "the stored terms are explicit" sh -c "sqlite3 '$T/fac/sealroom.db' 'SELECT quotas FROM grants' | grep -q '\"searches_per_day\":-1'"
-check "waits for the vendor" grep -q "it waits for the vendor's approval" "$T/out"
-expect_fail "the same terms spelt otherwise are the same grant" 1 "the operator side proposed this grant" "$SR" $G --lines-per-day 2000 --lines-total 20000 --prints 10 --quota searches_per_day=unlimited --as otto --json
-expect_fail "operator approve twice" 1 "the operator side approved the grant" "$SR" approve fw@1.0 --reviewer rita --as otto
-expect_ok "vendor countersigns" "$SR" approve fw@1.0 --reviewer rita --as vera --vendor-key "$T/v.key"
-check "grant active" grep -q 'grant active' "$T/out"
-check "the countersigner sees the terms in force" grep -q "quotas: lines_per_day 2000, lines_total 20000, prints 10, .*searches_per_day unlimited" "$T/out"
+check "the nomination is approved" sh -c "[ \"\$(sqlite3 '$T/fac/sealroom.db' \"SELECT state FROM nominations n JOIN people p ON p.id = n.reviewer_id WHERE p.login = 'rita'\")\" = approved ]"
+check "the statement carries both signatures" sh -c "[ \"\$(sqlite3 '$T/fac/sealroom.db' 'SELECT statement FROM grants' | grep -c -e '^— acme ' -e '^— room.example ')\" = 2 ]"
+expect_fail "applied twice" 1 "was applied already" "$SR" apply "$T/rita.dec" --as otto
+expect_fail "operator proposes over it" 1 "holds an active grant for 'fw@1.0' already" "$SR" $G --as otto
 expect_fail "active already" 1 "active already" "$SR" approve fw@1.0 --reviewer rita --as otto
 check "grant logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\\\"type\\\":\\\"grant_active\\\"%'\" | grep -qx 1"
 check "grant row active" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT state, lines_per_day, prints FROM grants\" | grep -qx 'active|2000|10'"
 
+# log verify's audit: what the entries say. rita's views inside her countersigned grant
+# pass; the operator's own grant row (rob, objected to) and an account made as a row do
+# not, and the audit names the first entry that does not fit
+"$SR" log vkey >"$T/log.pub"
+"$SR" log checkpoint >/dev/null
+"$SR" log append '{"type":"view","actor":"rita","release":"fw@1.0","path":"main.c","lines":[1,1]}' >/dev/null
+"$SR" log append '{"type":"search","actor":"rita","release":"fw@1.0","query":"main","results":1}' >/dev/null
+expect_ok "audit: views inside the grant" "$SR" log verify --vkey "$T/log.pub" --vendor-vkey "$T/v.key.pub"
+check "audit: says what it checked" grep -q '^audit: 2 views, searches, prints, notes and logins inside 1 countersigned grant and accounts, the vendor.s signatures checked' "$T/out"
+expect_fail "audit: the grant was not signed by that vendor key" 1 "is not signed by the vendor's key" "$SR" log verify --vkey "$T/log.pub" --vendor-vkey "$T/o.key.pub"
+cp -r "$T/fac" "$T/fac-op"
+sqlite3 "$T/fac-op/sealroom.db" "INSERT INTO grants (release_id, reviewer_id, state, valid_from, valid_until, days, hour_from, hour_until, lines_per_day, lines_total, prints, quotas, created_at) SELECT r.id, p.id, 'active', 0, 4000000000, 127, 0, 24, -1, -1, -1, '{}', 0 FROM releases r, people p WHERE r.version = '1.0' AND p.login = 'rob'"
+N=$(sqlite3 "$T/fac-op/sealroom.db" "SELECT count(*) FROM log_entries")
+"$SR" -C "$T/fac-op" log append '{"type":"view","actor":"rob","release":"fw@1.0","path":"main.c","lines":[1,1]}' >/dev/null
+expect_fail "audit: a view under an inserted grant row" 1 "log entry $N: a view by 'rob' of 'fw@1.0' outside any live, countersigned grant" "$SR" -C "$T/fac-op" log verify --vkey "$T/log.pub"
+rm -rf "$T/fac-op"; cp -r "$T/fac" "$T/fac-op"
+sqlite3 "$T/fac-op/sealroom.db" "INSERT INTO people (login, full_name, role, org_id, pw_hash, totp_secret, created_at) SELECT 'ghost', '', 'reviewer', org_id, pw_hash, totp_secret, created_at FROM people WHERE login = 'rita'"
+N=$(sqlite3 "$T/fac-op/sealroom.db" "SELECT count(*) FROM log_entries")
+"$SR" -C "$T/fac-op" log append '{"type":"login","actor":"ghost","ip":"10.0.0.1"}' >/dev/null
+expect_fail "audit: a login no user_add made" 1 "log entry $N: a login of 'ghost', who no user_add made" "$SR" -C "$T/fac-op" log verify --vkey "$T/log.pub"
+rm -rf "$T/fac-op"
+
 # revoke, halt
-expect_fail "revoke: both" 2 "either --reviewer" "$SR" revoke fw@1.0 --reviewer rita --lab lab1 --as vera --vendor-key "$T/v.key"
-expect_ok "revoke the lab" "$SR" revoke fw@1.0 --lab lab1 --reason "contract ended" --as vera --vendor-key "$T/v.key" --json
+expect_fail "revoke: both" 2 "either --reviewer" "$SR" revoke fw@1.0 --reviewer rita --lab lab1 --as otto
+expect_fail "vendor sign revoke: both" 2 "either --reviewer" vsign revoke fw@1.0 b1 x.dec --reviewer rita --lab lab1
+expect_ok "the vendor signs the lab's revocation" vsign revoke fw@1.0 b1 lab.dec --lab lab1 --reason "contract ended"
+expect_ok "revoke the lab" "$SR" revoke fw@1.0 --decision "$T/lab.dec" --as otto --json
 check "one reviewer revoked" grep -q '"count":1' "$T/out"
 expect_fail "revoke again" 1 "lab 'lab1' holds no nomination or grant" "$SR" revoke fw@1.0 --lab lab1 --as otto
-expect_fail "halt by operator" 1 "'otto' is a operator, not the vendor" "$SR" halt fw@1.0 --as otto
-expect_ok "halt" "$SR" halt fw@1.0 --as vera --vendor-key "$T/v.key"
-expect_fail "halt twice" 1 "'fw@1.0' is halted" "$SR" halt fw@1.0 --as vera --vendor-key "$T/v.key"
+cp -r "$T/fac" "$T/fac-op"
+N=$(sqlite3 "$T/fac-op/sealroom.db" "SELECT count(*) FROM log_entries")
+sqlite3 "$T/fac-op/sealroom.db" "UPDATE grants SET state = 'active'"
+"$SR" -C "$T/fac-op" log append '{"type":"view","actor":"rita","release":"fw@1.0","path":"main.c","lines":[1,1]}' >/dev/null
+expect_fail "audit: a view after the revocation (its row set active again)" 1 "log entry $N: a view by 'rita' of 'fw@1.0' outside" "$SR" -C "$T/fac-op" log verify --vkey "$T/log.pub"
+rm -rf "$T/fac-op"
+expect_fail "halt without a decision" 2 "--decision FILE" "$SR" halt fw@1.0 --as otto
+expect_ok "the vendor signs a halt" vsign halt fw@1.0 b1 halt.dec
+expect_ok "the vendor signs another halt" vsign halt fw@1.0 b1 halt2.dec
+expect_ok "halt" "$SR" halt fw@1.0 --decision "$T/halt.dec" --as otto
+check "halt says so" grep -q 'release halted' "$T/out"
+expect_fail "halt replayed" 1 "was applied already" "$SR" halt fw@1.0 --decision "$T/halt.dec" --as otto
+expect_fail "halt twice" 1 "'fw@1.0' is halted" "$SR" apply "$T/halt2.dec" --as otto
 expect_fail "nominate on halted" 1 "'fw@1.0' is halted by the vendor" "$SR" nominate fw@1.0 --reviewer rita --as lena
 expect_ok "releases shows halted" "$SR" releases
 check "state halted" grep -q '^fw@1.0  halted' "$T/out"
@@ -105,15 +174,17 @@ expect_fail "unlock: bad duration" 2 "duration '3y'" "$SR" unlock request fw@2.0
 expect_fail "unlock: no subcommand" 2 "wants 'request P@V'" "$SR" unlock fw@2.0
 
 # shred
-expect_fail "shred without key" 2 "--vendor-key FILE is required" "$SR" shred fw@2.0 --as vera
-expect_ok "shred" "$SR" shred fw@2.0 --as vera --vendor-key "$T/v.key"
+expect_fail "shred without a decision" 2 "--decision FILE" "$SR" shred fw@2.0 --as otto
+expect_ok "the vendor signs the shred" vsign shred fw@2.0 b2 shred.dec
+expect_ok "the vendor signs it again" vsign shred fw@2.0 b2 shred2.dec
+expect_ok "shred" "$SR" shred fw@2.0 --decision "$T/shred.dec" --as otto
 check "certificate text" grep -q '^sealroom/destruction/v1$' "$T/out"
 check "certificate names the release" grep -q '^release fw@2.0$' "$T/out"
 check "certificate signed by the facility" grep -q '^— room.example ' "$T/out"
 cp "$T/out" "$T/cert"
 check "wrapped key gone" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT wrapped_key IS NULL, state FROM releases WHERE version = '2.0'\" | grep -qx '1|shredded'"
 check "certificate logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%destruction/v1%'\" | grep -qx 1"
-expect_fail "shred twice" 1 "'fw@2.0' was shredded" "$SR" shred fw@2.0 --as vera --vendor-key "$T/v.key"
+expect_fail "shred twice" 1 "'fw@2.0' was shredded" "$SR" apply "$T/shred2.dec" --as otto
 PORT=$((20000 + $$ % 20000))
 "$SR" serve --insecure-http --listen "127.0.0.1:$PORT" >/dev/null 2>"$T/serve.err" &
 SERVE=$!
@@ -129,7 +200,7 @@ check "disabled" grep -q '"state":"disabled"' "$T/out"
 expect_fail "disable nobody" 1 "no account 'nobody'" "$SR" user disable nobody
 echo 'another fine password' | "$SR" user passwd rita --password-stdin >"$T/out" 2>&1
 check "passwd" grep -q "password of 'rita' changed" "$T/out"
-for c in org user nominate object approve grant revoke halt shred unlock; do
+for c in org user nominate object approve grant revoke halt shred unlock apply vendor; do
 	expect_ok "$c --help" "$SR" $c --help
 done
 done_testing

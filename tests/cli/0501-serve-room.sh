@@ -170,10 +170,10 @@ d["accounts"].append({"login": "rob", "role": "reviewer", "password": r["passwor
 json.dump(d, open(sys.argv[1], "w"))
 EOF
 "$SR" nominate demo@current --reviewer rob --as otto >/dev/null
-"$SR" approve demo@current --reviewer rob --as vera --vendor-key "$VKEY" >/dev/null
+seal_of "$T/fac/sealroom.db" demo current "$T/demo.seal"
 END=$(($(date +%s) + 20))
-"$SR" grant demo@current --reviewer rob --from 2020-01-01 --until "@$END" --as otto >/dev/null
-"$SR" approve demo@current --reviewer rob --as vera --vendor-key "$VKEY" >/dev/null
+check "the vendor's approval of rob, as a signed file" vendor_decide "$VKEY" "$T/demo.seal" otto approve demo@current \
+	--reviewer rob --from 2020-01-01 --until "@$END" >/dev/null
 set -- $(totp rob)
 rc_rob=$(login "$T/r" rob "$1" "$2"); [ "$rc_rob" = 303 ] || grep -o "id=\"error\">[^<]*" "$T/body"
 check "rob logs in" [ "$rc_rob" = 303 ]
@@ -185,20 +185,18 @@ check "expired grant shows no code" sh -c "! grep -q secret_marker '$T/body'"
 check "expired grant: api refused" [ "$(code -b "$T/r" "$U/api/search?r=demo@current&q=secret")" = 403 ]
 
 # a revoked session: revoking rita ends her sessions
-"$SR" revoke demo@current --reviewer rita --reason "test" --as vera --vendor-key "$VKEY" >/dev/null
+vendor_decide "$VKEY" "$T/demo.seal" otto revoke demo@current --reviewer rita --reason "test" >/dev/null
 check "revoked: blob redirects to login" [ "$(code -b "$T/j" "$U/r/demo@current/blob/main.c")" = 303 ]
 check "revoked: no code" sh -c "! grep -q secret_marker '$T/body'"
 check "revoked: api 401" [ "$(code -b "$T/j" "$U/api/search?r=demo@current&q=secret")" = 401 ]
 
 # after a halt nothing is shown (rita re-granted first, with a new login)
 "$SR" nominate demo@current --reviewer rita --as otto >/dev/null
-"$SR" approve demo@current --reviewer rita --as vera --vendor-key "$VKEY" >/dev/null
-"$SR" grant demo@current --reviewer rita --from 2020-01-01 --until 2099-01-01 --as otto >/dev/null
-"$SR" approve demo@current --reviewer rita --as vera --vendor-key "$VKEY" >/dev/null
+vendor_decide "$VKEY" "$T/demo.seal" otto approve demo@current --reviewer rita --from 2020-01-01 --until 2099-01-01 >/dev/null
 set -- $(totp rita 1)
 check "rita again" [ "$(login "$T/j" rita "$PW" "$2")" = 303 ]
 check "rita reads again" [ "$(code -b "$T/j" "$U/r/demo@current/blob/main.c")" = 200 ]
-check "halt" "$SR" halt demo@current --as vera --vendor-key "$VKEY"
+check "halt" vendor_decide "$VKEY" "$T/demo.seal" otto halt demo@current
 # a halt refuses every next request (and ends the reviewers' sessions: back to the login)
 hb=$(code -b "$T/j" "$U/r/demo@current/blob/main.c")
 check "halted: blob refused ($hb)" sh -c "case $hb in 303|403) exit 0;; esac; exit 1"

@@ -34,11 +34,10 @@ PY
 for u in "vera acme vendor" "otto ops operator" "rita lab1 reviewer" "lena lab1 auditor" "rob lab2 reviewer"; do
 	set -- $u; "$SR" user add "$1" --org "$2" --role "$3" >/dev/null
 done
-grant() { # reviewer version
+grant() { # reviewer version: the vendor's signed approval, applied by the operator
 	"$SR" nominate "fw@$2" --reviewer "$1" --as otto >/dev/null &&
-	"$SR" approve "fw@$2" --reviewer "$1" --as vera --vendor-key "$T/v.key" >/dev/null &&
-	"$SR" grant "fw@$2" --reviewer "$1" --from 2020-01-01 --until 2099-12-31 --as otto >/dev/null &&
-	"$SR" approve "fw@$2" --reviewer "$1" --as vera --vendor-key "$T/v.key" >/dev/null
+	seal_of "$SEALROOM_HOME/sealroom.db" fw "$2" "$T/seal-$2" &&
+	vendor_decide "$T/v.key" "$T/seal-$2" otto approve "fw@$2" --reviewer "$1" --from 2020-01-01 --until 2099-12-31 >/dev/null
 }
 grant rita 1.0 && grant rob 1.0 || fail "setting up grants"
 

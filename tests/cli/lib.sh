@@ -42,3 +42,22 @@ done_testing() {
 	echo "$cli_passed passed, $cli_failed failed"
 	[ "$cli_failed" -eq 0 ]
 }
+
+# seal_of DB P V OUT: the seal note of a release sealed into a facility, byte for byte (what
+# the vendor keeps from `seal --out BUNDLE` as BUNDLE/seal)
+seal_of() {
+	python3 -c 'import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute("SELECT seal_note FROM releases WHERE product = ? AND version = ?", (sys.argv[2], sys.argv[3])).fetchone()
+open(sys.argv[4], "w").write(r[0])' "$@"
+}
+
+# vendor_decide KEY SEAL OPERATOR KIND P@V ARGS...: the vendor signs a decision (vendor sign,
+# no facility folder) and the operator applies it; prints what apply printed
+vendor_decide() {
+	k=$1; s=$2; o=$3; kind=$4; rel=$5; shift 5
+	d=$(mktemp "${TMPDIR:-/tmp}/sr-decision.XXXXXX") && rm -f "$d" &&
+	SEALROOM_HOME=/nonexistent "$SR" vendor sign "$kind" "$rel" --seal "$s" --vendor-key "$k" --out "$d" "$@" >/dev/null &&
+	"$SR" apply "$d" --as "$o"; rc_vd=$?
+	rm -f "$d"
+	return $rc_vd
+}

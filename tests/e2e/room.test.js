@@ -102,6 +102,20 @@ function sr(...args) {
 	return execFileSync(SR, ["-C", DIR, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+// The vendor signs a decision on its own side (vendor sign: no facility folder) and the
+// operator applies it.
+let decisions = 0;
+function vendorDecide(vkey, kind, rel, ...args) {
+	const [p, v] = rel.split("@");
+	const seal = path.join(T, "seal-" + decisions), file = path.join(T, "decision-" + decisions++);
+	const note = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"),
+		"SELECT seal_note FROM releases WHERE product = '" + p + "' AND version = '" + v + "'"], { encoding: "utf8" });
+	fs.writeFileSync(seal, note.replace(/\n$/, ""));
+	execFileSync(SR, ["vendor", "sign", kind, rel, "--seal", seal, "--vendor-key", vkey, "--out", file, ...args],
+		{ encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SEALROOM_HOME: "/nonexistent" } });
+	return sr("apply", file, "--as", "otto");
+}
+
 async function login(page, url, acct, offset) {
 	await page.goto(url + "/login");
 	await page.fill("#login", acct.login);
@@ -416,10 +430,8 @@ async function main() {
 		// an expired grant: rob's ends in a few seconds
 		const rob = JSON.parse(sr("user", "add", "rob", "--org", "evallab", "--role", "reviewer", "--json"));
 		sr("nominate", "demo@2", "--reviewer", "rob", "--as", "otto");
-		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
 		const end = Math.floor(Date.now() / 1000) + 25;
-		sr("grant", "demo@2", "--reviewer", "rob", "--from", "2020-01-01", "--until", "@" + end, "--as", "otto");
-		sr("approve", "demo@2", "--reviewer", "rob", "--as", "vera", "--vendor-key", vkey);
+		vendorDecide(vkey, "approve", "demo@2", "--reviewer", "rob", "--from", "2020-01-01", "--until", "@" + end);
 		const ctx2 = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
 		const p2 = await ctx2.newPage();
 		await login(p2, url, { login: "rob", password: rob.password, totp_secret: rob.totp_secret }, 0);
@@ -433,7 +445,7 @@ async function main() {
 		await p2.screenshot({ path: path.join(OUT, "expired.png") });
 
 		// a revoked session: revoking rita ends her session at once
-		sr("revoke", "demo@2", "--reviewer", "rita", "--reason", "e2e", "--as", "vera", "--vendor-key", vkey);
+		vendorDecide(vkey, "revoke", "demo@2", "--reviewer", "rita", "--reason", "e2e");
 		await page.goto(url + "/r/demo@2/blob/src/main.c");
 		check("revoked session: back to the login", page.url().endsWith("/login"), page.url());
 		check("revoked session: no code", (await page.$$("#code")).length === 0);

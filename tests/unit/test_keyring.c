@@ -124,7 +124,7 @@ TEST(offline_unlock)
 	}
 	/* a halted release cannot be unlocked */
 	{
-		struct policy_actor a = {"vera", vkey, 0};
+		struct policy_actor a = {"vera", vkey, 0, NULL};
 		struct policy_outcome o;
 		CHECK(policy_halt(fac, &a, "fw", "2", &o) == 0);
 		CHECK(keyring_request(k, fac, "fw", "2", now + 3600, &req) == ERR_DENIED);

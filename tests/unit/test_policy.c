@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "db.h"
+#include "decision.h"
 #include "ingest.h"
 #include "policy.h"
 #include "release.h"
@@ -57,7 +59,7 @@ static void seal(const char *version)
 
 static struct policy_actor as(const char *login, const struct note_signer *k, int64_t now)
 {
-	struct policy_actor a = {login, k, now};
+	struct policy_actor a = {login, k, now, NULL};
 	return a;
 }
 
@@ -438,6 +440,159 @@ TEST(shred_certificate)
 	buf_release(&vk);
 }
 
+/* A decision of kind for fw@version by key (the vendor's machine), its note into out. */
+static int sign_decision(const char *kind, const char *version, const char *seal_of, const char *reviewer,
+			 const struct note_signer *key, struct buf *out)
+{
+	struct decision d;
+	struct release_info ri;
+	int r;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.kind, sizeof(d.kind), "%s", kind);
+	snprintf(d.product, sizeof(d.product), "fw");
+	snprintf(d.version, sizeof(d.version), "%s", version);
+	if (release_get(fac, "fw", seal_of, &ri))
+		return -1;
+	decision_seal_hash(ri.seal_note, d.seal);
+	release_info_release(&ri);
+	d.time = MON10;
+	snprintf(d.reviewer, sizeof(d.reviewer), "%s", reviewer ? reviewer : "");
+	d.terms = terms();
+	buf_reset(out);
+	r = decision_sign(&d, key, out);
+	return r;
+}
+
+static int64_t log_count(const char *type)
+{
+	sqlite3_stmt *st;
+	char pat[64];
+	int64_t n = -1;
+	snprintf(pat, sizeof(pat), "%%\"type\":\"%s\"%%", type);
+	if (db_prepare(facility_db(fac), "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE ?", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int sql(const char *q)
+{
+	return db_exec(facility_db(fac), q);
+}
+
+/*
+ * The operator as attacker: decision files forged, altered, replayed, or for another
+ * seal are refused; a grant inserted as a row, a quota raised in its row, a statement
+ * copied to another release or left without the facility's countersignature: each is
+ * refused on the next access with a one-line reason, and logged.
+ */
+TEST(decisions_and_operator_edits)
+{
+	struct policy_actor lead = as("lena", NULL, MON10), op = as("otto", NULL, MON10);
+	struct policy_outcome o;
+	struct session_info w = who_of("rita");
+	struct grant_info g;
+	struct buf note, bad;
+	char q[16384];
+	int64_t refused;
+	int n = 0, n0 = 0;
+	buf_init(&note, 8192);
+	buf_init(&bad, 8192);
+	CHECK(policy_nominate(fac, &lead, "fw", "8", "rita", "cv") == 0);
+	/* forged: another key */
+	CHECK(sign_decision("approve", "8", "8", "rita", okey, &bad) == 0);
+	CHECK(policy_apply(fac, &op, bad.p, bad.len, &o, NULL) == ERR_AUTH);
+	CHECK(strstr(err_msg(), "not signed by the vendor of 'fw@8'") != NULL);
+	/* altered: the genuine note, another reviewer in its text */
+	CHECK(sign_decision("approve", "8", "8", "rita", vkey, &note) == 0);
+	buf_reset(&bad);
+	CHECK(buf_add(&bad, note.p, note.len) == 0);
+	{
+		char *p = strstr(bad.p, "reviewer rita\n");
+		CHECK(p != NULL);
+		if (p)
+			memcpy(p + 9, "rob ", 4), memmove(p + 12, p + 13, strlen(p + 13) + 1), bad.len--;
+	}
+	CHECK(policy_apply(fac, &op, bad.p, bad.len, &o, NULL) == ERR_AUTH);
+	/* for another seal: the hash of fw@9's seal in a decision naming fw@8 */
+	CHECK(sign_decision("approve", "8", "9", "rita", vkey, &bad) == 0);
+	CHECK(policy_apply(fac, &op, bad.p, bad.len, &o, NULL) == ERR_AUTH);
+	CHECK_EQ_STR(err_msg(), "decision: it names another seal of 'fw@8' than the one here");
+	/* applied by someone who is not the operator */
+	CHECK(policy_apply(fac, &lead, note.p, note.len, &o, NULL) == ERR_DENIED);
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == ERR_DENIED);
+	/* the genuine one, by the operator: the nomination approved and the grant active */
+	CHECK(policy_apply(fac, &op, note.p, note.len, &o, NULL) == 0);
+	CHECK_EQ_STR(o.what, "grant active");
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == 0);
+	CHECK(g.lines_per_day == 1000 && g.prints == 5);
+	/* replayed */
+	CHECK(policy_apply(fac, &op, note.p, note.len, &o, NULL) == ERR_EXISTS);
+	CHECK(strstr(err_msg(), "was applied already") != NULL);
+	/* the log entry carries both signatures */
+	{
+		sqlite3_stmt *st;
+		const char *e = NULL;
+		CHECK(db_prepare(facility_db(fac), "SELECT CAST(data AS TEXT) FROM log_entries WHERE CAST(data AS TEXT) "
+						   "LIKE '%\"type\":\"grant_active\"%' ORDER BY idx DESC LIMIT 1", &st) == 0);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			e = (const char *)sqlite3_column_text(st, 0);
+		CHECK(e && strstr(e, "\xe2\x80\x94 acme ") && strstr(e, "\xe2\x80\x94 room.example "));
+		sqlite3_finalize(st);
+	}
+	/* the raised quota: refused and logged, until the row says what was signed again */
+	refused = log_count("grant_refused");
+	snprintf(q, sizeof(q), "UPDATE grants SET lines_total = 999999 WHERE id = %lld", (long long)g.id);
+	CHECK(sql(q) == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "is refused: its terms differ from the ones the vendor signed") != NULL);
+	CHECK(log_count("grant_refused") == refused + 1);
+	snprintf(q, sizeof(q), "UPDATE grants SET lines_total = -1 WHERE id = %lld", (long long)g.id);
+	CHECK(sql(q) == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == 0);
+	/* the inserted grant: rita on fw@9, never nominated, never signed */
+	CHECK(policy_releases_for(fac, &w, MON10, count_cb, &n0) == 0);
+	CHECK(sql("INSERT INTO grants (release_id, reviewer_id, state, valid_from, valid_until, days, hour_from, "
+		  "hour_until, lines_per_day, lines_total, prints, quotas, created_at) SELECT r.id, p.id, 'active', "
+		  "0, 4000000000, 127, 0, 24, -1, -1, -1, '{}', 0 FROM releases r, people p WHERE r.version = '9' "
+		  "AND p.login = 'rita'") == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "9", MON10, &g) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "is refused: it carries no statement signed by the vendor") != NULL);
+	CHECK(policy_releases_for(fac, &w, MON10, count_cb, &n) == 0);
+	CHECK(n == n0 && n0 >= 1); /* not listed */
+	/* ... with fw@8's countersigned statement copied into it */
+	CHECK(sql("UPDATE grants SET statement = (SELECT statement FROM grants WHERE state = 'active' AND "
+		  "release_id = (SELECT id FROM releases WHERE version = '8')), valid_from = " "1893924000"
+		  ", valid_until = 1894615200, days = 31, hour_from = 8, hour_until = 18, lines_per_day = 1000, "
+		  "prints = 5, quotas = '{\"searches_per_hour\":100}' WHERE release_id = (SELECT id FROM releases "
+		  "WHERE version = '9')") == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "9", MON10, &g) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "its statement approves another release") != NULL);
+	/* ... or with the vendor's signed approval alone, not countersigned */
+	CHECK(sign_decision("approve", "9", "9", "rita", vkey, &bad) == 0);
+	{
+		sqlite3_stmt *st;
+		CHECK(db_prepare(facility_db(fac), "UPDATE grants SET statement = ? WHERE release_id = (SELECT id FROM "
+						   "releases WHERE version = '9')", &st) == 0);
+		sqlite3_bind_text(st, 1, bad.p, (int)bad.len, SQLITE_STATIC);
+		CHECK(sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	CHECK(policy_may_read(fac, &w, "fw", "9", MON10, &g) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "not countersigned by the facility") != NULL);
+	CHECK(log_count("grant_refused") >= refused + 4);
+	/* the vendor's revocation, as a file */
+	CHECK(sign_decision("revoke", "8", "8", "rita", vkey, &bad) == 0);
+	CHECK(policy_apply(fac, &op, bad.p, bad.len, &o, NULL) == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == ERR_DENIED);
+	CHECK_EQ_STR(err_msg(), "your grant for 'fw@8' was revoked");
+	buf_release(&note);
+	buf_release(&bad);
+}
+
 int main(void)
 {
 	char cmd[400], kp[400];
@@ -468,7 +623,7 @@ int main(void)
 		fprintf(stderr, "setup: %s\n", err_msg());
 		return 1;
 	}
-	for (int i = 1; i <= 7; i++) {
+	for (int i = 1; i <= 9; i++) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", i);
 		seal(v);
@@ -480,6 +635,7 @@ int main(void)
 	RUN(dual_control_races);
 	RUN(revoke_in_flight_and_halt);
 	RUN(shred_certificate);
+	RUN(decisions_and_operator_edits);
 	facility_free(fac);
 	note_signer_free(vkey);
 	note_signer_free(okey);

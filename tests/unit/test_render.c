@@ -149,7 +149,7 @@ int main(void)
 	struct buf sk, vk;
 	struct seal_opts o = {0};
 	struct release_info info;
-	struct policy_actor lead = {"lena", NULL, MON10}, v = {"vera", NULL, MON10}, op = {"otto", NULL, MON10};
+	struct policy_actor lead = {"lena", NULL, MON10, NULL}, v = {"vera", NULL, MON10, NULL}, op = {"otto", NULL, MON10, NULL};
 	struct policy_outcome out;
 	struct grant_terms t = {0};
 	FILE *fp;

@@ -1,0 +1,211 @@
+/* audit: the log's entries checked for their meaning; see audit.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "decision.h"
+#include "logdb.h"
+
+struct grant {
+	char reviewer[AUTH_LOGIN_MAX + 1];
+	char release[2 * RELEASE_NAME_MAX + 2];
+	struct grant_terms t;
+	int live;
+};
+
+struct audit {
+	const struct note_verifier *facility, *vendor;
+	json_t *users; /* login -> true, from user_add */
+	struct grant *g;
+	size_t n, cap;
+	uint64_t next, checked;
+};
+
+struct audit *audit_new(const struct note_verifier *facility, const struct note_verifier *vendor)
+{
+	struct audit *a = xcalloc(1, sizeof(*a));
+	a->facility = facility;
+	a->vendor = vendor;
+	a->users = json_object();
+	return a;
+}
+
+void audit_free(struct audit *a)
+{
+	if (!a)
+		return;
+	json_decref(a->users);
+	free(a->g);
+	free(a);
+}
+
+uint64_t audit_checked(const struct audit *a)
+{
+	return a->checked;
+}
+
+uint64_t audit_grants(const struct audit *a)
+{
+	return a->n;
+}
+
+static const char *str(json_t *e, const char *k)
+{
+	return json_string_value(json_object_get(e, k));
+}
+
+/* A grant_active entry: its statement checked and its terms kept. */
+static int add_grant(struct audit *a, uint64_t i, json_t *e)
+{
+	const char *st = str(e, "statement"), *rel = str(e, "release"), *rev = str(e, "reviewer");
+	struct note_sig *sigs;
+	struct decision d;
+	struct str text;
+	struct grant *g;
+	size_t n;
+	int r;
+	if (!st || !rel || !rev)
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a grant without its signed statement", i);
+	if (note_open(st, strlen(st), a->facility, &text))
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant of '%s' for '%s' is not countersigned "
+					    "by the facility", i, rev, rel);
+	if (a->vendor && decision_open(st, strlen(st), a->vendor, &d))
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant of '%s' for '%s' is not signed by the "
+					    "vendor's key", i, rev, rel);
+	sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+	r = note_split(st, strlen(st), &text, sigs, &n);
+	free(sigs);
+	if (r || decision_parse(text.p, text.len, &d) || strcmp(d.kind, "approve"))
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant's statement is not an approval", i);
+	{
+		char ref[sizeof(g->release)];
+		snprintf(ref, sizeof(ref), "%s@%s", d.product, d.version);
+		if (strcmp(ref, rel) || strcmp(d.reviewer, rev))
+			return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant of '%s' for '%s' carries a statement "
+						    "for '%s' on '%s'", i, rev, rel, d.reviewer, ref);
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->g = xrealloc(a->g, a->cap * sizeof(*a->g));
+	}
+	g = &a->g[a->n++];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->reviewer, sizeof(g->reviewer), "%s", rev);
+	snprintf(g->release, sizeof(g->release), "%s", rel);
+	g->t = d.terms;
+	g->t.quotas = NULL;
+	g->live = 1;
+	return 0;
+}
+
+/* End the grants of reviewer (NULL: every reviewer) for release. */
+static void end_grants(struct audit *a, const char *release, const char *reviewer)
+{
+	for (size_t k = 0; k < a->n; k++)
+		if (!strcmp(a->g[k].release, release) && (!reviewer || !strcmp(a->g[k].reviewer, reviewer)))
+			a->g[k].live = 0;
+}
+
+static int covers(const struct grant_terms *t, int64_t now)
+{
+	time_t tt = (time_t)now;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	return now >= t->valid_from && now < t->valid_until && (t->days & (1u << ((tm.tm_wday + 6) % 7))) &&
+	       tm.tm_hour >= t->hour_from && tm.tm_hour < t->hour_until;
+}
+
+int audit_entry(struct audit *a, uint64_t i, const char *p, size_t len)
+{
+	json_error_t jerr;
+	json_t *e;
+	const char *type, *actor, *rel;
+	int r = 0;
+	if (i != a->next)
+		return err_set(ERR_USAGE, "audit: entry %" PRIu64 " out of order", i);
+	a->next++;
+	if (!(e = json_loadb(p, len, 0, &jerr)))
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": not JSON", i);
+	type = str(e, "type");
+	actor = str(e, "actor");
+	rel = str(e, "release");
+	if (!type || !actor)
+		goto out;
+	if (!strcmp(type, "user_add") && str(e, "login")) {
+		json_object_set_new(a->users, str(e, "login"), json_true());
+	} else if (!strcmp(type, "login")) {
+		if (!json_object_get(a->users, actor))
+			r = err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a login of '%s', who no user_add made", i, actor);
+		else
+			a->checked++;
+	} else if (!strcmp(type, "grant_active") && rel) {
+		const char *rev = str(e, "reviewer");
+		if (rev)
+			end_grants(a, rel, rev); /* a reviewer holds one live grant of a release */
+		r = add_grant(a, i, e);
+	} else if (!strcmp(type, "revoke") && rel && str(e, "reviewer")) {
+		end_grants(a, rel, str(e, "reviewer"));
+	} else if (!strcmp(type, "revoke_lab") && rel) {
+		json_t *who = json_object_get(e, "reviewers"), *v;
+		size_t k;
+		json_array_foreach(who, k, v)
+			if (json_is_string(v))
+				end_grants(a, rel, json_string_value(v));
+	} else if ((!strcmp(type, "halt") || !strcmp(type, "shred")) && rel) {
+		end_grants(a, rel, NULL);
+	} else if (!strcmp(type, "view") || !strcmp(type, "search") || !strcmp(type, "diff") ||
+		   !strcmp(type, "print") || !strcmp(type, "note")) {
+		int64_t t = json_integer_value(json_object_get(e, "time"));
+		int ok = 0;
+		for (size_t k = 0; rel && k < a->n && !ok; k++)
+			ok = a->g[k].live && !strcmp(a->g[k].reviewer, actor) && !strcmp(a->g[k].release, rel) &&
+			     covers(&a->g[k].t, t);
+		if (!ok)
+			r = err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a %s by '%s' of '%s' outside any live, "
+						 "countersigned grant", i, type, actor, rel ? rel : "?");
+		else
+			a->checked++;
+	}
+out:
+	json_decref(e);
+	return r;
+}
+
+int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len)
+{
+	return audit_entry(ctx, i, p, len);
+}
+
+int audit_from_db(struct audit *a, const char *db_path, uint64_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int r = 0, s;
+	uint64_t i = 0;
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT idx, data FROM log_entries WHERE idx < ? ORDER BY idx", -1, &st, NULL) !=
+		    SQLITE_OK) {
+		r = err_set(ERR_DB, "audit: cannot read '%s': %s", db_path, db ? sqlite3_errmsg(db) : "no memory");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	while (!r && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((uint64_t)sqlite3_column_int64(st, 0) != i)
+			r = err_set(ERR_CORRUPT, "log entry %" PRIu64 " is missing", i);
+		else
+			r = audit_entry(a, i++, (const char *)sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+	}
+	if (!r && i != size)
+		r = err_set(ERR_CORRUPT, "log entry %" PRIu64 " is missing", i);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
+}

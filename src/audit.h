@@ -1,0 +1,38 @@
+/*
+ * audit: the log read for its meaning, as `sealroom log verify` does after the hashes and
+ * signatures. Fed a log's entries in order (index 0 first), it keeps the grants the log
+ * shows and checks the entries that need one:
+ * - every view, search, diff, print and note falls inside a live grant of its actor for
+ *   its release: a "grant_active" entry whose statement (decision.h) is countersigned by
+ *   the facility (the log's own key) and, when the vendor's verifier key is given, signed
+ *   by the vendor; approving that actor and release; whose window, days and hours cover
+ *   the entry's time; not revoked ("revoke", "revoke_lab"), halted or shredded since;
+ * - every login follows the "user_add" of its login.
+ * The first entry that does not is named (ERR_CORRUPT "log entry N: ..."). The audit
+ * reads nothing but the entries, so the vendor runs it on an export of the log.
+ */
+#ifndef SEALROOM_AUDIT_H
+#define SEALROOM_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "note.h"
+
+struct audit;
+
+/* An audit checking countersignatures with facility and, when not NULL, vendor signatures. */
+struct audit *audit_new(const struct note_verifier *facility, const struct note_verifier *vendor);
+void audit_free(struct audit *a);
+/* Feed entry index (its canonical bytes); entries must come in order from 0. */
+int audit_entry(struct audit *a, uint64_t index, const char *p, size_t len) WUR;
+/* How many entries needed a grant (or an account) and had one; how many grants were seen. */
+uint64_t audit_checked(const struct audit *a);
+uint64_t audit_grants(const struct audit *a);
+/* Feed every entry of the log database at db_path below size (one verified by logdb_verify). */
+int audit_from_db(struct audit *a, const char *db_path, uint64_t size) WUR;
+/* The entry callback of logdb_tiles_each: ctx is the struct audit. */
+int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len) WUR;
+
+#endif
