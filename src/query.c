@@ -953,6 +953,8 @@ struct query {
 	pcre2_code *re;  /* the pattern as searched (word-wrapped); NULL when empty */
 	struct qreq req[REQ_MAX];
 	size_t n_req;
+	struct qreq alt[SET_MAX]; /* the pattern's exact set, when it has one: a match is one */
+	size_t n_alt;
 	int plain;       /* the pattern is exactly req[0] (literal characters only) */
 	int pure;        /* plain, case-sensitive, not whole-word: memmem decides */
 	int unsafe;      /* each line is matched alone (see struct rx) */
@@ -1137,6 +1139,17 @@ static int plan_pattern(struct query *q, struct rx *x, const char *p, size_t len
 	}
 	q->unsafe = x->unsafe;
 	q->plain = !x->impure && top.ex.n == 1 && top.ex.len[0] > 0;
+	for (int k = 0; top.ex.n > 1 && k < top.ex.n; k++) {
+		struct qreq *e = &q->alt[k];
+		if (top.ex.len[k] < 3) { /* one string too short: no set prefilter */
+			q->n_alt = 0;
+			break;
+		}
+		memcpy(e->s, top.ex.s[k], top.ex.len[k]);
+		e->len = top.ex.len[k];
+		e->caseless = top.ex.ci[k] != 0;
+		q->n_alt++;
+	}
 	info_note_single(&top);
 	q->plan = info_plan(&top);
 	if (!q->plan || plan_leaves(q->plan) > PLAN_MAX) {
@@ -1308,6 +1321,8 @@ struct searcher {
 	size_t base;    /* the first line's start: past a UTF-8 BOM */
 	int count_only; /* past the page: count matching lines, keep nothing */
 	const struct qreq *req; /* the prefilter's string (the rarest), or NULL */
+	int use_alt;            /* no req: the prefilter is the exact set (q->alt) */
+	size_t alt_next[SET_MAX]; /* where each string of the set is next (SIZE_MAX: unknown) */
 	const int *abort; /* another counting thread ran out of time */
 };
 
@@ -1628,9 +1643,30 @@ static int line_matches(struct searcher *s, size_t ls, size_t le)
 }
 
 /*
+ * The first place at or after pos where a string of the pattern's exact set starts (n for
+ * none). Each string's next place is kept until the scan passes it.
+ */
+static size_t alt_find(struct searcher *s, size_t pos)
+{
+	const struct query *q = s->q;
+	size_t at = s->n;
+	for (size_t k = 0; k < q->n_alt; k++) {
+		const struct qreq *e = &q->alt[k];
+		if (s->alt_next[k] == SIZE_MAX || s->alt_next[k] < pos) {
+			const unsigned char *f = find_str(s->d + pos, s->n - pos, e->s, e->len, e->caseless);
+			s->alt_next[k] = f ? (size_t)(f - s->d) : s->n;
+		}
+		if (s->alt_next[k] < at)
+			at = s->alt_next[k];
+	}
+	return at;
+}
+
+/*
  * Find the matching lines of the current file, each line matched alone (so anchors and
  * lookarounds see one line, and nothing follows a final newline). With a prefilter string,
- * only lines holding it are matched (memmem alone decides a pure literal). Without one, a
+ * only lines holding it are matched (memmem alone decides a pure literal); likewise with the
+ * pattern's exact set (a match is one of its strings) when no required string will do. Without one, a
  * pattern free of lookarounds and \A, \z, \Z, \G runs over the whole text: wherever a
  * line has a match, the search from the line's start finds one starting in that line (the
  * same path matches: ^, $ and \b see a newline as they see a line's ends; no atomic or
@@ -1647,6 +1683,8 @@ static void scan_file(struct searcher *s)
 	int per_line = 0;
 
 	s->base = pos = text_base(d, n);
+	for (size_t k = 0; k < q->n_alt; k++)
+		s->alt_next[k] = SIZE_MAX;
 	s->cur_pos = pos;
 	s->cur_line = 1;
 	s->file_counted = 0;
@@ -1655,12 +1693,16 @@ static void scan_file(struct searcher *s)
 		int m;
 		if ((++s->tick & 255) == 0 && out_of_time(s))
 			return;
-		if (rq) {
+		if (rq || s->use_alt) {
 			size_t at;
-			const unsigned char *f = find_str(d + pos, n - pos, rq->s, rq->len, rq->caseless);
-			if (!f)
+			if (rq) {
+				const unsigned char *f = find_str(d + pos, n - pos, rq->s, rq->len, rq->caseless);
+				if (!f)
+					return;
+				at = (size_t)(f - d);
+			} else if ((at = alt_find(s, pos)) >= n) {
 				return;
-			at = (size_t)(f - d);
+			}
 			ls = line_start(d, pos, at);
 			le = line_end(d, n, at);
 			if (q->pure || line_matches(s, ls, le) == 1)
@@ -1752,15 +1794,20 @@ int query_accepts(const struct query *q, const void *text, size_t len)
 		return 0;
 	for (size_t k = 0; k < q->n_req; k++) {
 		const struct qreq *e = &q->req[k];
-		if (!(e->caseless ? find_str(text, len, e->s, e->len, 1) : memmem(text, len, e->s, e->len)))
+		if (!find_str(text, len, e->s, e->len, e->caseless))
 			return 0;
 	}
-	return 1;
+	for (size_t k = 0; k < q->n_alt; k++) {
+		const struct qreq *e = &q->alt[k];
+		if (find_str(text, len, e->s, e->len, e->caseless))
+			return 1;
+	}
+	return !q->n_alt;
 }
 
 size_t query_n_required(const struct query *q)
 {
-	return q->n_req;
+	return q->n_req + (q->n_alt ? 1 : 0);
 }
 
 uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k)
@@ -1768,14 +1815,16 @@ uint64_t query_count_text(const struct query *q, const void *text, size_t len, i
 	struct searcher s;
 	struct search_result r;
 	struct search_opts o;
-	if (!q->re || k >= (int)q->n_req)
+	if (!q->re || k >= (int)query_n_required(q))
 		return 0;
 	search_opts_default(&o);
 	searcher_text(&s, q, &r, &o, text, len);
 	if (q->pure)
 		s.req = &q->req[0];
-	else if (k >= 0)
+	else if (k >= 0 && k < (int)q->n_req)
 		s.req = &q->req[k];
+	else if (k >= 0)
+		s.use_alt = 1;
 	scan_file(&s);
 	searcher_release(&s);
 	return r.total;
@@ -2043,6 +2092,7 @@ static void *count_worker(void *arg)
 	s.t0 = m->t0;
 	s.deadline_ns = m->deadline_ns;
 	s.req = m->req;
+	s.use_alt = m->use_alt;
 	s.md = pcre2_match_data_create(1, NULL);
 	s.mc = pcre2_match_context_create(NULL);
 	s.js = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
@@ -2127,6 +2177,10 @@ static void search_content(struct searcher *s)
 	uint64_t *order;
 
 	s->req = pick_req(ix, q);
+	if ((!s->req || s->req->len < 3) && q->n_alt) {
+		s->req = NULL;
+		s->use_alt = 1;
+	}
 	eval(ix, q->plan, &c);
 	definers(ix, q, &defs);
 	if (defs.n)

@@ -59,11 +59,14 @@ const char *query_plan_kind(const struct query *q);
  * For every pattern and text, a line of the text that the pattern matches implies 1.
  */
 int query_accepts(const struct query *q, const void *text, size_t len);
-/* The number of strings the prefilter may choose from (each occurs in every match). */
+/*
+ * The number of prefilters a search may choose from: the required strings (each occurs in
+ * every match), then the pattern's exact set when it has one (one of them is every match).
+ */
 size_t query_n_required(const struct query *q);
 /*
  * Matching lines of text as a search counts them (BOM, final newline, lines matched
- * alone), with the prefilter on required string k, or without one for k = -1; the file
+ * alone), with prefilter k (see query_n_required), or without one for k = -1; the file
  * filters and the plan are not applied. For tests against a per-line oracle.
  */
 uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k);
