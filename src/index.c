@@ -1000,39 +1000,85 @@ struct name_key {
 	uint16_t len;
 };
 
-static int cmp_name_key(const void *a, const void *b, void *arg)
+
+static int cmp_by_key_name(const void *a, const void *b, void *arg)
 {
-	const struct name_key *x = a, *y = b;
-	for (int i = 0; i < 2; i++)
-		if (x->key[i] != y->key[i])
-			return x->key[i] < y->key[i] ? -1 : 1;
-	if (x->len <= 16 && y->len <= 16) /* the keys hold both names whole */
-		return x->len != y->len ? (x->len < y->len ? -1 : 1) : (x->idx < y->idx ? -1 : 1);
-	return cmp_by_name(&x->idx, &y->idx, arg);
+	return cmp_by_name(&((const struct name_key *)a)->idx, &((const struct name_key *)b)->idx, arg);
+}
+
+/* The keys of k[0..n) from name bytes [from, from + 16), folded, big-endian, zero-padded. */
+static void name_keys(const struct index *ix, struct name_key *k, size_t n, size_t from)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct index_symbol *y = &ix->syms[k[i].idx];
+		const unsigned char *nm = ix->arena + ix->text_off[y->file] + y->off;
+		struct name_key *e = &k[i];
+		e->key[0] = e->key[1] = 0;
+		for (size_t j = from; j < from + 16; j++)
+			e->key[(j - from) / 8] = e->key[(j - from) / 8] << 8 | (j < y->len ? index_fold(nm[j]) : 0);
+	}
 }
 
 /*
- * Order the symbols by folded name. Names are identifiers (no NUL), so their first 16
- * bytes as numbers order them the same way; only ties look at the arena.
+ * Sort k[0..n), whose names agree on their first `from` bytes, by folded name and then by
+ * index: a stable least-significant-digit radix sort on the next 16 bytes (a pass is
+ * skipped where every key has the same byte), then each run that ties on them and holds a
+ * longer name the same way on the 16 after. Fewer than 64 names, or names past 256 bytes,
+ * are compared whole. Names hold no NUL, so a zero byte of padding orders a shorter name first,
+ * as a comparison does; names that tie on every byte are one name, left in index order.
  */
+static void sort_names(const struct index *ix, struct name_key *k, struct name_key *tmp, size_t n, size_t from)
+{
+	struct name_key *src = k, *dst = tmp, *t;
+	if (n < 2)
+		return;
+	if (from >= 256 || n < 64) { /* a few names, or past any symbol's length: compared whole */
+		qsort_r(k, n, sizeof(*k), cmp_by_key_name, (void *)ix);
+		return;
+	}
+	name_keys(ix, k, n, from);
+	for (int pass = 0; pass < 16; pass++) {
+		int w = pass < 8 ? 1 : 0, shift = 8 * (pass % 8);
+		size_t count[256] = {0}, at = 0;
+		for (size_t i = 0; i < n; i++)
+			count[src[i].key[w] >> shift & 0xff]++;
+		if (count[src[0].key[w] >> shift & 0xff] == n)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[b];
+			count[b] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[src[i].key[w] >> shift & 0xff]++] = src[i];
+		t = src, src = dst, dst = t;
+	}
+	if (src != k)
+		memcpy(k, src, n * sizeof(*k));
+	for (size_t i = 0, j; i < n; i = j) {
+		int longer = k[i].len > from + 16;
+		for (j = i + 1; j < n && k[j].key[0] == k[i].key[0] && k[j].key[1] == k[i].key[1]; j++)
+			longer |= k[j].len > from + 16;
+		if (j - i > 1 && longer)
+			sort_names(ix, k + i, tmp, j - i, from + 16);
+	}
+}
+
+/* Order the symbols by folded name (by_name), in time linear in their names' bytes. */
 static void sort_by_name(struct index *ix)
 {
-	struct name_key *k = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(*k));
-	for (size_t i = 0; i < ix->n_syms; i++) {
-		const struct index_symbol *y = &ix->syms[i];
-		const unsigned char *n = ix->arena + ix->text_off[y->file] + y->off;
-		struct name_key *t = &k[i];
-		t->key[0] = t->key[1] = 0;
-		for (size_t j = 0; j < 16; j++)
-			t->key[j / 8] = t->key[j / 8] << 8 | (j < y->len ? index_fold(n[j]) : 0);
-		t->idx = (uint32_t)i;
-		t->len = y->len;
+	size_t n = ix->n_syms;
+	struct name_key *k = xmalloc((n ? n : 1) * sizeof(*k)), *tmp = xmalloc((n ? n : 1) * sizeof(*k));
+	for (size_t i = 0; i < n; i++) {
+		k[i].idx = (uint32_t)i;
+		k[i].len = ix->syms[i].len;
 	}
-	qsort_r(k, ix->n_syms, sizeof(*k), cmp_name_key, ix);
-	ix->by_name = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(uint32_t));
-	for (size_t i = 0; i < ix->n_syms; i++)
+	sort_names(ix, k, tmp, n, 0);
+	ix->by_name = xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
 		ix->by_name[i] = k[i].idx;
 	free(k);
+	free(tmp);
 }
 
 /*

@@ -64,6 +64,62 @@ TEST(symbols)
 	fixture_free(&f);
 }
 
+/* Folded name order of two symbols, then their index: what by_name must hold. */
+static int sym_order(const struct index *ix, const struct index_symbol *x, const struct index_symbol *y)
+{
+	size_t lx, ly, n = x->len < y->len ? x->len : y->len;
+	const unsigned char *px = index_text(ix, x->file, &lx) + x->off, *py = index_text(ix, y->file, &ly) + y->off;
+	for (size_t i = 0; i < n; i++)
+		if (index_fold(px[i]) != index_fold(py[i]))
+			return index_fold(px[i]) < index_fold(py[i]) ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The name order against a plain comparison, on thousands of macro names built to be hard:
+ * long shared prefixes (past 16, 32 and 200 bytes; a symbol has at most 255), case that folds, names that are
+ * prefixes of others, the same name in many places.
+ */
+TEST(symbols_by_name_order)
+{
+	static struct fixture_file files[4];
+	static char text[3][400000];
+	struct fixture f;
+	uint32_t seed = 12345;
+	size_t n, bad = 0;
+	for (int fi = 0; fi < 3; fi++) {
+		size_t at = 0;
+		for (int i = 0; i < 1500; i++) {
+			char name[400];
+			size_t len = 0, pre;
+			seed = seed * 1103515245u + 12345u;
+			pre = (size_t[]){0, 3, 15, 16, 17, 31, 40, 200, 250}[(seed >> 16) % 9];
+			for (size_t j = 0; j < pre; j++)
+				name[len++] = j % 7 ? 'a' : 'A';
+			seed = seed * 1103515245u + 12345u;
+			for (size_t j = (seed >> 16) % 4 + 1; j > 0; j--) {
+				seed = seed * 1103515245u + 12345u;
+				name[len++] = "aAbB_z"[(seed >> 16) % 6];
+			}
+			if (name[0] == '_' && len == 1)
+				name[len++] = 'q';
+			at += (size_t)snprintf(text[fi] + at, sizeof(text[fi]) - at, "#define %.*s 1\n", (int)len, name);
+		}
+		files[fi] = (struct fixture_file){fi == 0 ? "a.h" : fi == 1 ? "b.h" : "c/d.h", text[fi], 0, 0100644};
+	}
+	files[3] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f, files);
+	n = index_n_symbols(f.ix);
+	CHECK(n > 4000);
+	for (size_t i = 1; i < n; i++)
+		if (sym_order(f.ix, index_symbol_by_name(f.ix, i - 1), index_symbol_by_name(f.ix, i)) >= 0)
+			bad++;
+	CHECK(bad == 0);
+	fixture_free(&f);
+}
+
 TEST(decode_rejects_damage)
 {
 	struct fixture f;
@@ -124,6 +180,7 @@ int main(void)
 	RUN(searchable_len_follows_rg);
 	RUN(round_trip_and_postings);
 	RUN(symbols);
+	RUN(symbols_by_name_order);
 	RUN(decode_rejects_damage);
 	RUN(finish_needs_every_file);
 	return test_done();
