@@ -63,8 +63,11 @@ grep '^query' "$WORK/sr.out" | while IFS="$(printf '\t')" read -r _ first count 
 	"sym:"*) pat="^[a-z].*\\b${pat#sym:}\\("; ;;
 	esac
 	if [ -n "$glob" ]; then rgt=$(cd "$CORPUS" && tm rg -uu -n --no-heading $flags -g "$glob" -e "$pat")
-	elif [ -n "$cfile" ]; then rgt=$(cd "$CORPUS" && tm sh -c "rg -uu -n --no-heading $flags -e '$pat' | grep -aE '^[^:]*$(echo "$cfile" | sed 's/\$$//')'")
+	elif [ -n "$cfile" ]; then rgt=$(cd "$CORPUS" && tm sh -c "rg -uu -n --no-heading $flags -e '$pat' | grep -aE '$(echo "$cfile" | sed 's/\$$//; s/^[^^]/^[^:]*&/')'")
 	else rgt=$(cd "$CORPUS" && tm rg -uu -n --no-heading $flags -e "$pat"); fi
+	# csearch matches -f against the whole path it indexed (absolute): an anchored filter
+	# starts at the corpus, not at /
+	case $cfile in "^"*) cfile="^$(echo "$CORPUS" | sed 's/[.[\*^$+?(){}|]/\\&/g')/${cfile#^}" ;; esac
 	if [ -n "$cfile" ]; then cst=$(tm csearch -n $cflags -f "$cfile" "$pat"); else cst=$(tm csearch -n $cflags "$pat"); fi
 	best=$(echo "$first $count" | awk '{ print ($1 > $2 ? $2 : $1) }')
 	printf '%-42.42s %9.2f %9.2f %9d %9d %7.0f %7.0f %s\n' "$q" "$first" "$count" "$rgt" "$cst" \
