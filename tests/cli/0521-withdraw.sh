@@ -17,7 +17,8 @@ U="https://127.0.0.1:$PORT"
 WAIT=5 # seconds a decision may take to reach the room (it looks every second)
 mkdir "$T/src"
 i=1; while [ $i -le 300 ]; do echo "static int withdrawn_line_marker_$i(void) { return $i * 17; }"; i=$((i + 1)); done >"$T/src/secret.c"
-# start_demo NAME PORT: a demo room over $T/src in $T/NAME; sets DEMO, ROOM, U, VKEY
+# start_demo NAME PORT: a demo room over $T/src in $T/NAME; sets DEMO, ROOM, U, VKEY and
+# SEAL (the release's seal, as the vendor keeps it: its decisions name it)
 start_demo() {
 	U="https://127.0.0.1:$2"
 	"$SR" demo "$T/src" -C "$T/$1" --listen "127.0.0.1:$2" --json >"$T/demo.json" 2>"$T/demo.err" &
@@ -31,6 +32,8 @@ start_demo() {
 	fi
 	export SEALROOM_HOME="$T/$1"
 	VKEY="$T/$1/demo-keys/vendor.key"
+	seal_of "$T/$1/sealroom.db" demo current "$T/$1.seal"
+	SEAL="$T/$1.seal"
 	ROOM=$(sed -n 's/.*room pid \([0-9]*\).*/\1/p' "$T/demo.err" | head -n 1)
 }
 
@@ -93,13 +96,13 @@ for i in 1 2 3 4 5 6; do view rita "$i" >/dev/null; done
 check "both reviewers read the release" [ "$(view rita)" = 200 ] && [ "$(view sam)" = 200 ]
 set -- $(lines_in_room)
 check "room memory holds the sealed lines before (so the scan finds them: $1 $2 $3)" [ "$1" -gt 0 ] && [ "$2" -gt 0 ] && [ "$3" -gt 0 ]
-expect_ok "revoke sam from another process" "$SR" revoke demo@current --reviewer sam --reason test --as vera --vendor-key "$VKEY"
+expect_ok "revoke sam from another process (the vendor's signed decision)" vendor_decide "$VKEY" "$SEAL" otto revoke demo@current --reviewer sam --reason test
 w=$(refused_within sam)
 check "sam's next request is refused within $WAIT s ($w)" [ "$w" != never ]
 sleep 2
 check "rita still reads: the release stays open while a grant is active" [ "$(view rita 7)" = 200 ]
 check "its key is not wiped for that" sh -c "! grep -q \"'demo@current' is revoked\" '$T/demo.err'"
-expect_ok "halt from another process" "$SR" halt demo@current --as vera --vendor-key "$VKEY"
+expect_ok "halt from another process" vendor_decide "$VKEY" "$SEAL" otto halt demo@current
 w=$(refused_within rita)
 check "rita's next request is refused within $WAIT s ($w)" [ "$w" != never ]
 check "and shows no code" sh -c "! grep -q withdrawn_line_marker '$T/body'"
@@ -119,7 +122,7 @@ for i in 1 2 3; do view rita "$i" >/dev/null; done
 view sam >/dev/null
 set -- $(lines_in_room)
 check "room memory holds the sealed lines ($1 $2 $3)" [ "$1" -gt 0 ] && [ "$2" -gt 0 ] && [ "$3" -gt 0 ]
-expect_ok "revoke rita" "$SR" revoke demo@current --reviewer rita --reason test --as vera --vendor-key "$VKEY"
+expect_ok "revoke rita (the vendor's decision)" vendor_decide "$VKEY" "$SEAL" otto revoke demo@current --reviewer rita --reason test
 expect_ok "revoke sam, the last reviewer" "$SR" revoke demo@current --reviewer sam --reason test --as otto
 w=$(refused_within sam)
 check "sam's next request is refused within $WAIT s ($w)" [ "$w" != never ]
@@ -138,7 +141,7 @@ done
 check "unlocked again, the room holds the lines again ($1 $2 $3)" [ "$1" -gt 0 ]
 sleep 2
 check "an unlock without a live grant is not taken for a revocation" sh -c "[ \"\$(grep -c \"'demo@current' is\" '$T/demo.err')\" = 1 ]"
-expect_ok "shred from another process" "$SR" shred demo@current --as vera --vendor-key "$VKEY"
+expect_ok "shred from another process" vendor_decide "$VKEY" "$SEAL" otto shred demo@current
 w=$(wiped_within shredded)
 check "the room lets go of the shredded release within $WAIT s ($w)" [ "$w" != never ]
 set -- $(lines_in_room)
