@@ -1,4 +1,4 @@
-/* image: bounded PNG and JPEG decoding into grey, and JPEG encoding. */
+/* image: bounded PNG and JPEG decoding into grey or RGB, fitting, and JPEG encoding. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +57,8 @@ static void png_fail(png_structp png, png_const_charp msg)
 	png_longjmp(png, 1);
 }
 
-static int decode_png(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+/* Decode into comps (1: grey, 3: RGB) bytes a pixel. */
+static int decode_png(const void *p, size_t len, int comps, unsigned char **pix_out, int *w, int *h)
 {
 	struct png_source src = {p, len, 0};
 	png_structp png;
@@ -89,25 +90,29 @@ static int decode_png(const void *p, size_t len, unsigned char **gray, int *w, i
 	png_set_expand(png);
 	png_set_strip_16(png);
 	png_set_strip_alpha(png);
-	if (color & PNG_COLOR_MASK_COLOR)
+	if (comps == 1 && (color & PNG_COLOR_MASK_COLOR))
 		png_set_rgb_to_gray_fixed(png, 1, -1, -1);
+	if (comps == 3 && !(color & PNG_COLOR_MASK_COLOR))
+		png_set_gray_to_rgb(png);
 	png_set_interlace_handling(png);
 	png_read_update_info(png, info);
-	if (png_get_rowbytes(png, info) != width) {
+	if (png_get_rowbytes(png, info) != (size_t)width * comps) {
 		r = err_set(ERR_PARSE, "image: unsupported PNG pixel format");
 		goto out;
 	}
-	pix = xmalloc((size_t)width * height);
+	pix = xmalloc((size_t)width * height * comps);
 	rows = xmalloc(sizeof(png_bytep) * height);
 	for (png_uint_32 y = 0; y < height; y++)
-		rows[y] = pix + (size_t)y * width;
+		rows[y] = pix + (size_t)y * width * comps;
 	png_read_image(png, rows);
-	*gray = pix;
+	*pix_out = pix;
 	pix = NULL;
 	*w = (int)width;
 	*h = (int)height;
 out:
 	png_destroy_read_struct(&png, &info, NULL);
+	if (pix)
+		explicit_bzero(pix, (size_t)width * height * comps);
 	free(pix);
 	free(rows);
 	return r;
@@ -131,7 +136,7 @@ static void jpeg_quiet(j_common_ptr c, int level)
 	(void)level;
 }
 
-static int decode_jpeg(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+static int decode_jpeg(const void *p, size_t len, int comps, unsigned char **pix_out, int *w, int *h)
 {
 	struct jpeg_decompress_struct d;
 	struct jpeg_fail fail;
@@ -160,47 +165,91 @@ static int decode_jpeg(const void *p, size_t len, unsigned char **gray, int *w, 
 		r = err_set(ERR_PARSE, "image: CMYK JPEG files are not supported");
 		goto out;
 	}
-	d.out_color_space = JCS_GRAYSCALE;
+	d.out_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
 	jpeg_start_decompress(&d);
-	if (d.output_components != 1 || d.output_width != d.image_width ||
+	if (d.output_components != comps || d.output_width != d.image_width ||
 	    d.output_height != d.image_height) {
 		r = err_set(ERR_PARSE, "image: unsupported JPEG pixel format");
 		goto out;
 	}
-	pix = xmalloc((size_t)d.output_width * d.output_height);
+	pix = xmalloc((size_t)d.output_width * d.output_height * comps);
 	while (d.output_scanline < d.output_height) {
-		JSAMPROW row = pix + (size_t)d.output_scanline * d.output_width;
+		JSAMPROW row = pix + (size_t)d.output_scanline * d.output_width * comps;
 		if (jpeg_read_scanlines(&d, &row, 1) != 1) {
 			r = err_set(ERR_PARSE, "image: truncated JPEG file");
 			goto out;
 		}
 	}
 	jpeg_finish_decompress(&d);
-	*gray = pix;
+	*pix_out = pix;
 	pix = NULL;
 	*w = (int)d.output_width;
 	*h = (int)d.output_height;
 out:
+	if (pix)
+		explicit_bzero(pix, (size_t)d.output_width * d.output_height * comps);
 	jpeg_destroy_decompress(&d);
 	free(pix);
 	return r;
 }
 
-int image_decode_gray(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+static int decode(const void *p, size_t len, int comps, unsigned char **pix, int *w, int *h)
 {
-	*gray = NULL;
+	*pix = NULL;
 	*w = *h = 0;
 	if (len > IMAGE_FILE_MAX)
 		return err_set(ERR_TOOBIG, "image: file of %zu bytes is too large (limit %d)", len,
 			       IMAGE_FILE_MAX);
 	switch (image_sniff(p, len)) {
 	case IMAGE_PNG:
-		return decode_png(p, len, gray, w, h);
+		return decode_png(p, len, comps, pix, w, h);
 	case IMAGE_JPEG:
-		return decode_jpeg(p, len, gray, w, h);
+		return decode_jpeg(p, len, comps, pix, w, h);
 	default:
 		return err_set(ERR_PARSE, "image: not a PNG or JPEG file");
 	}
+}
+
+int image_decode_gray(const void *p, size_t len, unsigned char **gray, int *w, int *h)
+{
+	return decode(p, len, 1, gray, w, h);
+}
+
+int image_decode_rgb(const void *p, size_t len, unsigned char **rgb, int *w, int *h)
+{
+	return decode(p, len, 3, rgb, w, h);
+}
+
+int image_fit_rgb(unsigned char *rgb, int *w, int *h, int side)
+{
+	int f, ow, oh;
+	if (!rgb || *w <= 0 || *h <= 0 || side <= 0)
+		return err_set(ERR_USAGE, "image: bad fitting parameters");
+	f = ((*w > *h ? *w : *h) + side - 1) / side;
+	if (f <= 1)
+		return 0;
+	ow = *w / f;
+	oh = *h / f;
+	if (!ow)
+		ow = 1;
+	if (!oh)
+		oh = 1;
+	/* each output pixel is the mean of its f x f block; written over the input, which
+	 * is never read again behind the writing point */
+	for (int y = 0; y < oh; y++)
+		for (int x = 0; x < ow; x++) {
+			unsigned sum[3] = {0, 0, 0}, n = 0;
+			for (int dy = 0; dy < f && y * f + dy < *h; dy++)
+				for (int dx = 0; dx < f && x * f + dx < *w; dx++, n++)
+					for (int k = 0; k < 3; k++)
+						sum[k] += rgb[((size_t)(y * f + dy) * *w + (size_t)(x * f + dx)) * 3 + k];
+			for (int k = 0; k < 3; k++)
+				rgb[((size_t)y * ow + x) * 3 + k] = (unsigned char)((sum[k] + n / 2) / n);
+		}
+	memset(rgb + (size_t)ow * oh * 3, 0, ((size_t)*w * *h - (size_t)ow * oh) * 3);
+	*w = ow;
+	*h = oh;
+	return 0;
 }
 
 int image_encode_jpeg(const unsigned char *rgb, int w, int h, int quality, struct buf *out)

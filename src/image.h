@@ -1,6 +1,7 @@
 /*
- * image: decoding leaked screenshots and photos (PNG, JPEG) into grey pixels, and encoding
- * them back (for tests and tools). Every input is untrusted: sizes are checked before
+ * image: decoding PNG and JPEG files into grey pixels (leaked screenshots and photos, for
+ * trace) or RGB pixels (images of a sealed tree, for the file view), fitting them to a
+ * size, and encoding JPEG (the file view's watermarked copy; tests). Every input is untrusted: sizes are checked before
  * anything is allocated, the decoders' own limits are set, and their errors are caught.
  */
 #ifndef SEALROOM_IMAGE_H
@@ -28,6 +29,16 @@ enum image_kind image_sniff(const void *p, size_t len);
  * limits above.
  */
 int image_decode_gray(const void *p, size_t len, unsigned char **gray, int *w, int *h) WUR;
+
+/* The same into RGB: *rgb is w * h * 3 bytes (wiped on the error paths). */
+int image_decode_rgb(const void *p, size_t len, unsigned char **rgb, int *w, int *h) WUR;
+
+/*
+ * Scale w x h RGB pixels down in place, by the smallest whole factor that brings both sides
+ * to at most `side` (the mean of each block); *w and *h become the new size, the bytes past
+ * it are zeroed. ERR_USAGE for a bad size.
+ */
+int image_fit_rgb(unsigned char *rgb, int *w, int *h, int side) WUR;
 
 /* Encode w x h RGB pixels (3 bytes each) as a JPEG of quality 1..100, appended to out. */
 int image_encode_jpeg(const unsigned char *rgb, int w, int h, int quality, struct buf *out) WUR;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cairo.h>
 #include <png.h>
 #include <sodium.h>
 
@@ -191,6 +192,86 @@ int mark_visible_svg(const struct mark_label *l, struct buf *out)
 			return r;
 	}
 	return buf_addstr(out, "</g></svg>");
+}
+
+int mark_image_rgb(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, unsigned char *rgb, int w,
+		   int h)
+{
+	signed char chips[MARK_CHIPS];
+	cairo_surface_t *sf;
+	cairo_t *cr;
+	unsigned char *px;
+	char line[512], when[32];
+	time_t t = (time_t)l->time;
+	struct tm tm;
+	int stride, r = 0;
+	if (!rgb || w <= 0 || h <= 0)
+		return err_set(ERR_USAGE, "mark: bad image size");
+	/* the forensic mark: the session's chips over the picture, as over the page */
+	mark_chips(key, l->session_id ? l->session_id : "", chips);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int c = chips[((y / MARK_CELL) % MARK_CELLS) * MARK_CELLS + (x / MARK_CELL) % MARK_CELLS];
+			unsigned char *p = rgb + ((size_t)y * w + (size_t)x) * 3;
+			for (int k = 0; k < 3; k++) {
+				int v = p[k] + c * MARK_AMP;
+				p[k] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+			}
+		}
+	/* the visible watermark, drawn into the pixels: a saved copy carries it */
+	sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+	if (cairo_surface_status(sf) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(sf);
+		return err_set(ERR_IO, "mark: cannot draw over a %dx%d image", w, h);
+	}
+	px = cairo_image_surface_get_data(sf);
+	stride = cairo_image_surface_get_stride(sf);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			const unsigned char *p = rgb + ((size_t)y * w + (size_t)x) * 3;
+			uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+			memcpy(px + (size_t)y * stride + (size_t)x * 4, &v, 4);
+		}
+	cairo_surface_mark_dirty(sf);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	snprintf(line, sizeof(line), "%s \xc2\xb7 %s \xc2\xb7 session %s \xc2\xb7 %s", l->name ? l->name : "",
+		 l->lab ? l->lab : "", l->session_id ? l->session_id : "", when);
+	cr = cairo_create(sf);
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, 15);
+	/* dark text, and a light shadow under it, so that it shows on any picture */
+	for (int y = -300; y < h + 300; y += 150)
+		for (int x = -520; x < w + 520; x += 520) {
+			for (int pass = 0; pass < 2; pass++) {
+				cairo_save(cr);
+				cairo_translate(cr, x + (y / 150 % 2) * 260 + pass, y + pass);
+				cairo_rotate(cr, -0.42);
+				cairo_move_to(cr, 0, 0);
+				if (pass)
+					cairo_set_source_rgba(cr, 0, 0, 0, 0.22);
+				else
+					cairo_set_source_rgba(cr, 1, 1, 1, 0.22);
+				cairo_show_text(cr, line);
+				cairo_restore(cr);
+			}
+		}
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+		r = err_set(ERR_IO, "mark: cannot draw the watermark");
+	cairo_destroy(cr);
+	cairo_surface_flush(sf);
+	for (int y = 0; !r && y < h; y++)
+		for (int x = 0; x < w; x++) {
+			uint32_t v;
+			unsigned char *p = rgb + ((size_t)y * w + (size_t)x) * 3;
+			memcpy(&v, px + (size_t)y * stride + (size_t)x * 4, 4);
+			p[0] = (unsigned char)(v >> 16);
+			p[1] = (unsigned char)(v >> 8);
+			p[2] = (unsigned char)v;
+		}
+	sodium_memzero(px, (size_t)stride * h);
+	cairo_surface_destroy(sf);
+	return r;
 }
 
 /* ---- detection ---- */

@@ -73,6 +73,16 @@ struct mark_label {
 /* The visible watermark as an SVG tile (XML-escaped text), appended to out. */
 int mark_visible_svg(const struct mark_label *l, struct buf *out) WUR;
 
+/*
+ * Both marks drawn into w x h RGB pixels (3 bytes each, row by row), in place: the session's
+ * chips (l->session_id under key) added to every pixel, cell by cell as on the page's
+ * background tile, and the visible label tiled diagonally over the picture (dark text on a
+ * light shadow, translucent), so that the image a file view shows carries both even when
+ * saved or photographed on its own. ERR_USAGE for a bad size, ERR_IO when cairo fails.
+ */
+int mark_image_rgb(const unsigned char key[MARK_KEY_LEN], const struct mark_label *l, unsigned char *rgb, int w,
+		   int h) WUR;
+
 /* One candidate session and, after mark_detect, its score. */
 struct mark_candidate {
 	char session_id[MARK_SID_MAX + 1];

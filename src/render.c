@@ -876,6 +876,77 @@ static int render_binary(const struct render_ctx *c, const struct manifest_entry
 			k == IMAGE_PNG ? " (a PNG image)" : k == IMAGE_JPEG ? " (a JPEG image)" : "", len);
 }
 
+/*
+ * An image (PNG or JPEG that decodes): scaled to RENDER_IMAGE_SIDE, marked by the image
+ * hook, encoded as JPEG, charged (a line per RENDER_IMAGE_LINE_PX rows shown, the JPEG's
+ * bytes spread over them), logged, then shown inline. ERR_PARSE or ERR_TOOBIG when it does
+ * not decode (the caller names it as binary); ERR_DENIED from the grant or quota.
+ */
+static int render_image(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+			size_t len, struct buf *out)
+{
+	struct render_view v = {0};
+	struct grant_info g;
+	struct shown sh = {0};
+	unsigned char *rgb = NULL;
+	struct buf jpg;
+	char blob[65];
+	uint64_t rows;
+	int w, h, w0, h0, r;
+	json_t *x;
+	buf_init(&jpg, (size_t)RENDER_IMAGE_SIDE * RENDER_IMAGE_SIDE * 3 + 4096);
+	if ((r = image_decode_rgb(text, len, &rgb, &w0, &h0)))
+		return r;
+	w = w0;
+	h = h0;
+	if ((r = image_fit_rgb(rgb, &w, &h, RENDER_IMAGE_SIDE)))
+		goto out;
+	v.kind = "view";
+	v.path = e->path;
+	rows = ((uint64_t)h + RENDER_IMAGE_LINE_PX - 1) / RENDER_IMAGE_LINE_PX;
+	v.line_from = 1;
+	v.line_to = rows;
+	v.lines = rows;
+	v.now = c->now ? c->now : (int64_t)time(NULL);
+	v.who = c->who;
+	v.product = c->product;
+	v.version = c->version;
+	/* the marks name the session: drawn before encoding, so that no unmarked copy is made */
+	if (c->hooks && c->hooks->image && (r = c->hooks->image(c->hooks->ctx, &v, rgb, w, h)))
+		goto out;
+	if ((r = image_encode_jpeg(rgb, w, h, RENDER_IMAGE_QUALITY, &jpg)))
+		goto out;
+	hex_encode(blob, e->sha256, 32);
+	for (uint64_t i = 0; i < rows; i++)
+		shown_add(&sh, NULL, blob, e->path, i + 1, jpg.len / rows + (i < jpg.len % rows));
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	x = json_object();
+	logdb_entry_strn(x, "path", e->path, e->path_len);
+	logdb_entry_str(x, "blob", blob);
+	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)1, (json_int_t)rows));
+	logdb_entry_set(x, "image", json_pack("{s:I,s:I,s:I}", "width", (json_int_t)w, "height", (json_int_t)h,
+					      "bytes", (json_int_t)jpg.len));
+	r = admit(c, &v, &g, NULL, x);
+	shown_release(&sh);
+	if (r)
+		goto out;
+	if ((r = buf_addstr(out, "<div class=\"code image\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
+	    (r = buf_addf(out, "<img id=\"image\" alt=\"\" width=\"%d\" height=\"%d\" src=\"data:image/jpeg;base64,", w, h)) ||
+	    (r = buf_addb64(out, jpg.p, jpg.len)) ||
+	    (r = buf_addf(out, "\"><p class=\"note\" id=\"image-size\">%s image, %dx%d pixels%s, %zu bytes</p></div>",
+			  image_sniff(text, len) == IMAGE_PNG ? "PNG" : "JPEG", w0, h0,
+			  w != w0 ? " (shown smaller)" : "", len)))
+		goto out;
+out:
+	if (rgb)
+		sodium_memzero(rgb, (size_t)w0 * h0 * 3);
+	free(rgb);
+	sodium_memzero(jpg.p, jpg.len);
+	buf_release(&jpg);
+	return r;
+}
+
 /* A file's outline: its definitions (xref.h) in order, at most RENDER_OUTLINE_MAX. */
 struct outline {
 	struct {
@@ -946,8 +1017,15 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		len = 0;
 	if (!from)
 		from = 1;
-	if (diff_is_binary(text, len))
+	if (diff_is_binary(text, len)) {
+		*shown_to = *n_lines = 0;
+		/* an image is shown as one (marked, charged); a file that does not decode, and
+		 * every other binary file, is named with its size */
+		if (image_sniff(text, len) != IMAGE_NONE && (r = render_image(c, e, text, len, out)) != ERR_PARSE &&
+		    r != ERR_TOOBIG)
+			return r;
 		return render_binary(c, e, text, len, out, shown_to, n_lines);
+	}
 	*n_lines = render_count_lines(text, len);
 	if (from > *n_lines && *n_lines)
 		from = *n_lines;

@@ -43,6 +43,13 @@
 #define RENDER_PAGE_LINES 200
 #define RENDER_PAGE_BYTES ((size_t)2 << 20)
 #define RENDER_LINE_MAX 16384
+/* Images (PNG, JPEG) are shown as a JPEG of at most RENDER_IMAGE_SIDE pixels a side (scaled
+ * down by a whole factor), the session's marks drawn into it (render_hooks.image), and
+ * charged as RENDER_IMAGE_LINE_PX pixel rows a line (a line of code on the screen is about
+ * that tall), the JPEG's bytes spread over those lines against the byte budget. */
+#define RENDER_IMAGE_SIDE 1280
+#define RENDER_IMAGE_LINE_PX 16
+#define RENDER_IMAGE_QUALITY 80
 
 /* What is about to be shown, for the hooks and the log entry. */
 struct render_view {
@@ -84,6 +91,9 @@ struct render_hooks {
 	int (*overlay)(void *ctx, const struct render_view *v, struct buf *out);
 	/* Append HTML carrying the session's invisible forensic mark. */
 	int (*mark)(void *ctx, const struct render_view *v, struct buf *out);
+	/* Draw the session's marks (visible watermark, forensic mark) into the w x h RGB
+	 * pixels (3 bytes each) of an image about to be shown, in place. */
+	int (*image)(void *ctx, const struct render_view *v, unsigned char *rgb, int w, int h);
 	/* Serve a per-session asset below /s/ (font, watermark image) for who; 0 with
 	 * *status, *ctype and out filled, ERR_NOTFOUND when the name is not the hook's. */
 	int (*asset)(void *ctx, const struct session_info *who, const char *name, int *status,

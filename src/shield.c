@@ -139,6 +139,19 @@ static int hook_mark(void *ctx, const struct render_view *v, struct buf *out)
 	return 0;
 }
 
+static int hook_image(void *ctx, const struct render_view *v, unsigned char *rgb, int w, int h)
+{
+	struct shield *s = ctx;
+	struct mark_label l;
+	if (!v->who)
+		return err_set(ERR_USAGE, "shield: an image without a session");
+	l.name = v->who->login;
+	l.lab = v->who->org;
+	l.session_id = v->who->session_id;
+	l.time = v->now;
+	return mark_image_rgb(s->keys.mark, &l, rgb, w, h);
+}
+
 /* {SID}: the session id of the asset URLs */
 static const char room_css[] =
 	"@font-face{font-family:\"sr-code\";src:url(/s/code.ttf?v={SID}) format(\"truetype\");"
@@ -215,6 +228,7 @@ int shield_new(const char *dir, struct shield **out)
 	s->hooks.head = hook_head;
 	s->hooks.overlay = hook_overlay;
 	s->hooks.mark = hook_mark;
+	s->hooks.image = hook_image;
 	s->hooks.asset = hook_asset;
 	*out = s;
 	return 0;

@@ -6,6 +6,7 @@
  *   head       <link rel="stylesheet" href="/s/room.css">
  *   overlay    <div class="sr-watermark">: the visible watermark, a fixed click-through layer
  *   mark       nothing in the HTML: room.css gives div.code the session's forensic tile
+ *   image      both marks drawn into the pixels of an image the file view shows
  *   asset      /s/room.css, /s/code.ttf (the session's font), /s/mark.png (the forensic
  *              tile), /s/watermark.svg (the visible watermark, with the current time)
  *

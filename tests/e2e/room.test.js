@@ -65,7 +65,32 @@ function trees() {
 	for (let i = 1; i <= 450; i++) deep.push(i === 300 ? "int deep_target(void) { return helper_sum(3, 4); }" : "int filler_" + i + ";");
 	write(path.join(T, "v2/src/deep.c"), deep.join("\n") + "\n");
 	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
+	write(path.join(T, "v2/img/chart.png"), png(300, 120));
 	write(path.join(T, "v2/logo.png"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(100)]));
+}
+
+// A w x h RGB PNG of coloured bands (zlib from node, CRC-32 by the table).
+function png(w, h) {
+	const zlib = require("zlib");
+	const crcT = [];
+	for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; crcT[n] = c >>> 0; }
+	const crc = (b) => { let c = 0xffffffff; for (const x of b) c = crcT[(c ^ x) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+	const chunk = (type, data) => {
+		const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+		const td = Buffer.concat([Buffer.from(type), data]);
+		const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+		return Buffer.concat([len, td, c]);
+	};
+	const ihdr = Buffer.alloc(13);
+	ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+	const raw = Buffer.alloc((w * 3 + 1) * h);
+	for (let y = 0; y < h; y++)
+		for (let x = 0; x < w; x++) {
+			const o = y * (w * 3 + 1) + 1 + x * 3;
+			raw[o] = x < w / 3 ? 220 : 40; raw[o + 1] = x >= w / 3 && x < 2 * w / 3 ? 200 : 60; raw[o + 2] = x >= 2 * w / 3 ? 230 : 80;
+		}
+	return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr),
+		chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
 }
 
 // Is element sel of the page entirely below the sticky header and inside the viewport?
@@ -306,6 +331,26 @@ async function main() {
 		await page.screenshot({ path: path.join(OUT, "find-input.png"), clip: { x: 0, y: 40, width: 1280, height: 100 } });
 		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
 		check("find from the input", ((await page.textContent("#find-count")) || "").includes("1 match in lines 1-1"), await page.textContent("#find-count"));
+		// an image is shown as one: a marked JPEG, charged a line per 16 rows, logged
+		const left = async () => +(/lines left (\d+)/.exec((await page.textContent("#budget")) || "") || [0, -1])[1];
+		await page.goto(url + "/r/demo@2/blob/README");
+		const beforeImg = await left();
+		await page.goto(url + "/r/demo@2/blob/img/chart.png");
+		const img = await page.evaluate(() => { const i = document.querySelector("#code img#image"); return i ? [i.naturalWidth, i.naturalHeight, i.src.slice(0, 23)] : null; });
+		check("image shown as an image", img && img[0] === 300 && img[1] === 120 && img[2] === "data:image/jpeg;base64,", JSON.stringify(img));
+		check("image charged as its rows", beforeImg - (await left()) === 8, beforeImg + " " + (await left()));
+		check("image named with its size", ((await page.textContent("#image-size")) || "").startsWith("PNG image, 300x120 pixels"));
+		const marked = await page.evaluate(() => new Promise((res) => {
+			const i = document.querySelector("#image"), cv = document.createElement("canvas");
+			cv.width = i.naturalWidth; cv.height = i.naturalHeight;
+			const cx = cv.getContext("2d"); cx.drawImage(i, 0, 0);
+			const d = cx.getImageData(0, 0, cv.width, cv.height).data;
+			let off = 0; /* pixels the watermark moved far from the band's colour */
+			for (let k = 0; k < d.length; k += 4) if (Math.abs(d[k] - (k / 4 % 300 < 100 ? 220 : 40)) > 12) off++;
+			res(off);
+		}));
+		check("the image carries the watermark in its pixels", marked > 200 && marked < 300 * 120 / 2, String(marked));
+		await page.screenshot({ path: path.join(OUT, "image.png") });
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
 		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));
@@ -423,6 +468,7 @@ async function main() {
 		const log = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"), "SELECT CAST(data AS TEXT) FROM log_entries"], { encoding: "utf8" });
 		check("views logged", /"lines":\[1,8\],"path":"src\/main.c"/.test(log) || /"path":"src\/main.c"/.test(log));
 		check("diff logged", log.includes("\"type\":\"diff\""));
+		check("image view logged with its size", /"image":\{"bytes":\d+,"height":120,"width":300\},"lines":\[1,8\],"path":"img\/chart.png"/.test(log));
 		check("find in file logged with the view", /"find":"filler_3","found":11,/.test(log));
 		check("definitions logged", log.includes("\"type\":\"definitions\""));
 		check("no console errors (CSP)", errors.length === 0, errors.join(" | "));

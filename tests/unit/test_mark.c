@@ -120,6 +120,55 @@ TEST(image_limits)
 	buf_release(&b);
 }
 
+TEST(image_rgb_and_fit)
+{
+	struct buf png;
+	unsigned char *px = NULL, want[MARK_TILE * MARK_TILE * 3];
+	unsigned char six[6 * 4 * 3];
+	int w, h;
+	buf_init(&png, 1 << 20);
+	/* the tile's PNG is lossless: its RGB decoding is the tile, byte for byte */
+	CHECK(mark_tile_png(key, "0123456789abcdef", 0x80c0e0, &png) == 0);
+	mark_tile_rgb(key, "0123456789abcdef", 0x80c0e0, want);
+	CHECK(image_decode_rgb(png.p, png.len, &px, &w, &h) == 0 && w == MARK_TILE && h == MARK_TILE);
+	CHECK(px && memcmp(px, want, sizeof(want)) == 0);
+	free(px);
+	CHECK(image_decode_rgb("not an image", 12, &px, &w, &h) == ERR_PARSE && !px);
+	CHECK(image_decode_rgb(png.p, png.len / 2, &px, &w, &h) == ERR_PARSE && !px);
+	/* fitting: the smallest whole factor, each pixel the mean of its block */
+	for (int i = 0; i < 6 * 4; i++)
+		six[i * 3] = six[i * 3 + 1] = six[i * 3 + 2] = (unsigned char)(i % 6 < 3 ? 30 : 90);
+	w = 6, h = 4;
+	CHECK(image_fit_rgb(six, &w, &h, 6) == 0 && w == 6 && h == 4); /* fits: unchanged */
+	CHECK(image_fit_rgb(six, &w, &h, 2) == 0 && w == 2 && h == 1);
+	CHECK(six[0] == 30 && six[3] == 90 && six[6] == 0 && six[6 * 4 * 3 - 1] == 0);
+	CHECK(image_fit_rgb(six, &w, &h, 0) == ERR_USAGE);
+	buf_release(&png);
+}
+
+TEST(marks_drawn_into_an_image)
+{
+	struct mark_label l = {"rita", "lab-1", "00000000000000a1", 1894010400};
+	struct mark_candidate c[2] = {{"00000000000000a1", 0}, {"00000000000000b2", 0}};
+	struct mark_result res;
+	int w = 640, h = 480, changed = 0, dark = 0;
+	unsigned char *rgb = xmalloc((size_t)w * h * 3), *g = xmalloc((size_t)w * h);
+	memset(rgb, 200, (size_t)w * h * 3);
+	CHECK(mark_image_rgb(key, &l, rgb, 0, h) == ERR_USAGE);
+	CHECK(mark_image_rgb(key, &l, rgb, w, h) == 0);
+	for (size_t i = 0; i < (size_t)w * h; i++) {
+		changed += rgb[i * 3] != 200;
+		dark += rgb[i * 3] < 180; /* the visible label */
+		g[i] = rgb[i * 3];
+	}
+	CHECK(changed > w * h / 2 && dark > 1000 && dark < w * h / 4);
+	/* the forensic mark names the session, and not another one */
+	CHECK(mark_detect(key, g, w, h, c, 2, &res) == 0);
+	CHECK(res.usable && res.found == 0);
+	free(rgb);
+	free(g);
+}
+
 int main(void)
 {
 	memset(key, 0x5a, sizeof(key));
@@ -128,5 +177,7 @@ int main(void)
 	RUN(visible_watermark);
 	RUN(detect_refuses_what_it_cannot_do);
 	RUN(image_limits);
+	RUN(image_rgb_and_fit);
+	RUN(marks_drawn_into_an_image);
 	return test_done();
 }

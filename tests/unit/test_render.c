@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "image.h"
 #include "ingest.h"
 #include "logdb.h"
 #include "policy.h"
@@ -142,6 +143,133 @@ TEST(order_each_step_failing)
 	buf_release(&out);
 }
 
+/* What the hooks saw of an image view. */
+struct image_probe {
+	int quota_calls, image_calls, w, h, refuse;
+	size_t n_shown;
+	uint64_t bytes, log_at_quota;
+};
+
+static int image_quota_hook(void *ctx, struct facility *f, const struct render_view *v)
+{
+	struct image_probe *p = ctx;
+	p->quota_calls++;
+	p->n_shown = v->n_shown;
+	p->bytes = 0;
+	for (size_t i = 0; i < v->n_shown; i++)
+		p->bytes += v->shown[i].bytes;
+	p->log_at_quota = log_size();
+	return p->refuse ? err_set(ERR_DENIED, "quota 'bytes_per_day' reached") : 0;
+}
+
+/* the "marks": every pixel black, so that the image shown can be told from the file */
+static int image_hook(void *ctx, const struct render_view *v, unsigned char *rgb, int w, int h)
+{
+	struct image_probe *p = ctx;
+	p->image_calls++;
+	p->w = w;
+	p->h = h;
+	memset(rgb, 0, (size_t)w * h * 3);
+	return 0;
+}
+
+static int view_bytes(const struct session_info *who, struct image_probe *p, char *path,
+		      const unsigned char *bytes, size_t len, struct buf *out)
+{
+	struct render_hooks h = {0};
+	struct render_ctx c = {0};
+	struct manifest_entry e = {0};
+	uint64_t to = 0, n = 0;
+	h.ctx = p;
+	h.quota = image_quota_hook;
+	h.image = image_hook;
+	c.f = fac;
+	c.log = log_;
+	c.hooks = &h;
+	c.who = who;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	e.path = path;
+	e.path_len = strlen(path);
+	e.mode = 0100644;
+	e.size = len;
+	memset(e.sha256, 0xcd, 32);
+	return render_file_text(&c, &e, bytes, len, 1, out, &to, &n);
+}
+
+/* The JPEG inside the page's data: URL, decoded into out. */
+static int shown_jpeg(const struct buf *page, struct buf *out)
+{
+	const char *a = strstr(page->p, "data:image/jpeg;base64,"), *b;
+	if (!a)
+		return -1;
+	a += strlen("data:image/jpeg;base64,");
+	if (!(b = strchr(a, '"')))
+		return -1;
+	return buf_addunb64(out, a, (size_t)(b - a));
+}
+
+TEST(image_marked_charged_logged_then_shown)
+{
+	struct session_info rita = who_of("rita");
+	struct image_probe p;
+	struct buf file, page, jpg, e;
+	unsigned char *rgb = xmalloc((size_t)3000 * 100 * 3), *px = NULL;
+	int w, h;
+	uint64_t n0;
+	buf_init(&file, 16 << 20);
+	buf_init(&page, 16 << 20);
+	buf_init(&jpg, 16 << 20);
+	buf_init(&e, LOGDB_ENTRY_MAX);
+	for (size_t i = 0; i < (size_t)200 * 50 * 3; i++)
+		rgb[i] = (unsigned char)(128 + (i % 97));
+	CHECK(image_encode_jpeg(rgb, 200, 50, 90, &file) == 0);
+
+	/* refused by the budget: nothing logged, nothing shown */
+	memset(&p, 0, sizeof(p));
+	p.refuse = 1;
+	n0 = log_size();
+	CHECK(view_bytes(&rita, &p, (char[]){"img/a.jpg"}, (const unsigned char *)file.p, file.len, &page) == ERR_DENIED);
+	CHECK(p.quota_calls == 1 && page.len == 0 && log_size() == n0);
+
+	/* shown: a line per 16 rows, the JPEG's bytes over them, logged before, the marked pixels */
+	memset(&p, 0, sizeof(p));
+	CHECK(view_bytes(&rita, &p, (char[]){"img/a.jpg"}, (const unsigned char *)file.p, file.len, &page) == 0);
+	CHECK(p.image_calls == 1 && p.w == 200 && p.h == 50);
+	CHECK(p.quota_calls == 1 && p.n_shown == 4 && p.log_at_quota == n0 && log_size() == n0 + 1);
+	CHECK(shown_jpeg(&page, &jpg) == 0 && p.bytes == jpg.len);
+	CHECK(image_decode_rgb(jpg.p, jpg.len, &px, &w, &h) == 0 && w == 200 && h == 50);
+	CHECK(px && px[0] < 8 && px[(size_t)w * h * 3 - 1] < 8); /* the marked copy, not the file */
+	free(px);
+	px = NULL;
+	CHECK(strstr(page.p, "id=\"image\"") && strstr(page.p, "JPEG image, 200x50 pixels,"));
+	CHECK(logdb_entry(log_, n0, &e) == 0);
+	CHECK(strstr(e.p, "\"lines\":[1,4]") && strstr(e.p, "\"height\":50") && strstr(e.p, "\"width\":200"));
+
+	/* larger than RENDER_IMAGE_SIDE: scaled down by a whole factor before it is marked */
+	buf_reset(&file);
+	buf_reset(&page);
+	memset(rgb, 200, (size_t)3000 * 100 * 3);
+	CHECK(image_encode_jpeg(rgb, 3000, 100, 90, &file) == 0);
+	memset(&p, 0, sizeof(p));
+	CHECK(view_bytes(&rita, &p, (char[]){"img/wide.jpg"}, (const unsigned char *)file.p, file.len, &page) == 0);
+	CHECK(p.w == 1000 && p.h == 33 && p.n_shown == 3);
+	CHECK(strstr(page.p, "3000x100 pixels (shown smaller)") != NULL);
+
+	/* a PNG that does not decode is named as binary: no pixel, no line charged */
+	buf_reset(&page);
+	memset(&p, 0, sizeof(p));
+	CHECK(view_bytes(&rita, &p, (char[]){"img/bad.png"}, (const unsigned char *)"\x89PNG\r\n\x1a\n\0\0\0\x0d", 12, &page) == 0);
+	CHECK(p.image_calls == 0 && p.n_shown == 0);
+	CHECK(strstr(page.p, "binary (a PNG image), 12 bytes") && !strstr(page.p, "<img"));
+	free(rgb);
+	buf_release(&file);
+	buf_release(&page);
+	buf_release(&jpg);
+	buf_release(&e);
+}
+
 int main(void)
 {
 	char src[400], file[450], cmd[400];
@@ -201,6 +329,7 @@ int main(void)
 	}
 	release_info_release(&info);
 	RUN(order_each_step_failing);
+	RUN(image_marked_charged_logged_then_shown);
 	logdb_free(log_);
 	facility_free(fac);
 	note_signer_free(vkey);
