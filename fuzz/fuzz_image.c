@@ -1,6 +1,7 @@
 /*
- * fuzz_image: untrusted PNG and JPEG bytes through the bounded decoders trace uses, and
- * small decoded images through the mark detector.
+ * fuzz_image: untrusted PNG and JPEG bytes through the bounded decoders trace (grey) and
+ * the file view (RGB, fitted, marked) use, and small decoded images through the mark
+ * detector.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,5 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	free(gray);
+	{
+		unsigned char *rgb = NULL;
+		if (image_decode_rgb(data, size, &rgb, &w, &h) == 0) {
+			struct mark_label l = {"r", "lab", "0123456789abcdef", 0};
+			if (w <= 0 || h <= 0 || image_fit_rgb(rgb, &w, &h, 64) != 0 || w > 64 || h > 64 ||
+			    mark_image_rgb(key, &l, rgb, w, h) != 0)
+				abort();
+		}
+		free(rgb);
+	}
 	return 0;
 }
