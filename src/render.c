@@ -758,8 +758,14 @@ static int emit_page(const struct render_ctx *c, const struct render_view *v, st
 		if ((r = buf_addstr(out, "<div class=l id=\"L")) || (r = add_u64(out, line)) ||
 		    (r = buf_addstr(out, "\"><a class=n data-n=")) || (r = add_u64(out, line)) ||
 		    (r = buf_addstr(out, "></a><span class=c>")) || (r = emit_line(c, v, tmp, m, l, &def, i, p, mk, out)) ||
-		    (r = buf_addstr(out, layout_line_len(l, i, p) > RENDER_LINE_MAX ? "<span class=cut></span></span></div>\n"
-										  : "</span></div>\n")))
+		    (r = buf_addstr(out, "</span>")))
+			goto out;
+		/* a line cut at RENDER_LINE_MAX: the rest is a request away (charged as it is shown) */
+		if (layout_line_len(l, i, p) > RENDER_LINE_MAX &&
+		    ((r = buf_addstr(out, "<a class=cut href=\"?from=")) || (r = add_u64(out, line)) ||
+		     (r = buf_addf(out, "&amp;part=1\">%zu more bytes</a>", layout_line_len(l, i, p) - RENDER_LINE_MAX))))
+			goto out;
+		if ((r = buf_addstr(out, "</div>\n")))
 			goto out;
 	}
 out:
@@ -996,6 +1002,9 @@ static int emit_outline(const struct render_ctx *c, const struct render_view *v,
 	return buf_addstr(out, "</div>");
 }
 
+static int render_line_part(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+			    size_t len, uint64_t line, struct buf *out, uint64_t *shown_to, uint64_t *n_lines);
+
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
 		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
 {
@@ -1017,6 +1026,8 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		len = 0;
 	if (!from)
 		from = 1;
+	if (c->part && !diff_is_binary(text, len))
+		return render_line_part(c, e, text, len, from, out, shown_to, n_lines);
 	if (diff_is_binary(text, len)) {
 		*shown_to = *n_lines = 0;
 		/* an image is shown as one (marked, charged); a file that does not decode, and
@@ -1145,6 +1156,71 @@ static size_t line_at(const unsigned char *p, size_t len, uint64_t line, size_t 
 	*off = (size_t)(q - p);
 	nl = memchr(q, '\n', (size_t)(e - q));
 	return (size_t)((nl ? nl : e) - q);
+}
+
+/*
+ * Part c->part (>= 1) of line `line`: its bytes [part, part + 1) x RENDER_LINE_MAX, the rest
+ * of a line the file view cut, as a view of its own: charged as a line whose ledger key is
+ * line + part x RENDER_PART_KEY (so that each part costs once a day, as a line does) and
+ * logged as a view with "part". ERR_NOTFOUND past the file's lines or the line's end.
+ */
+static int render_line_part(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+			    size_t len, uint64_t line, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
+{
+	struct render_view v = {0};
+	struct grant_info g;
+	struct shown sh = {0};
+	struct buf tmp;
+	char blob[65];
+	size_t off, ll, a, b;
+	uint64_t part = c->part;
+	int r;
+	json_t *x;
+	*n_lines = render_count_lines(text, len);
+	*shown_to = 0;
+	ll = line_at(text, len, line, &off);
+	if (!line || line > *n_lines || part >= RENDER_PART_KEY || part > ll / RENDER_LINE_MAX ||
+	    (uint64_t)part * RENDER_LINE_MAX >= ll)
+		return err_set(ERR_NOTFOUND, "line %" PRIu64 " has no part %" PRIu64, line, part);
+	a = (size_t)part * RENDER_LINE_MAX;
+	b = ll - a > RENDER_LINE_MAX ? a + RENDER_LINE_MAX : ll;
+	*shown_to = line;
+	v.kind = "view";
+	v.path = e->path;
+	v.line_from = v.line_to = line;
+	v.lines = 1;
+	hex_encode(blob, e->sha256, 32);
+	shown_add(&sh, NULL, blob, e->path, line + part * RENDER_PART_KEY, b - a);
+	v.shown = sh.v;
+	v.n_shown = sh.n;
+	x = json_object();
+	logdb_entry_strn(x, "path", e->path, e->path_len);
+	logdb_entry_str(x, "blob", blob);
+	logdb_entry_set(x, "lines", json_pack("[I,I]", (json_int_t)line, (json_int_t)line));
+	logdb_entry_int(x, "part", (int64_t)part);
+	logdb_entry_set(x, "bytes", json_pack("[I,I]", (json_int_t)a, (json_int_t)b));
+	r = admit(c, &v, &g, NULL, x);
+	shown_release(&sh);
+	if (r)
+		return r;
+	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
+	if ((r = buf_addf(out, "<div class=\"findbar\" id=\"partbar\">line %" PRIu64 ", bytes %zu-%zu of %zu "
+			       "<a id=\"part-back\" href=\"?at=%" PRIu64 "#L%" PRIu64 "\">back to the file</a>",
+			  line, a + 1, b, ll, line, line)) ||
+	    (part > 1 && (r = buf_addf(out, " <a id=\"part-prev\" href=\"?from=%" PRIu64 "&amp;part=%" PRIu64
+					    "\">previous part</a>", line, part - 1))) ||
+	    (r = buf_addstr(out, "</div><div class=\"code wrap\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
+	    (r = buf_addstr(out, "<div class=l id=\"L")) || (r = add_u64(out, line)) ||
+	    (r = buf_addstr(out, "\"><a class=n data-n=")) || (r = add_u64(out, line)) ||
+	    (r = buf_addstr(out, "></a><span class=c>")) ||
+	    (r = add_code(c, &v, &tmp, (const char *)text + off + a, b - a, 0, out)) || (r = buf_addstr(out, "</span>")) ||
+	    (b < ll && (r = buf_addf(out, "<a class=cut id=\"part-next\" href=\"?from=%" PRIu64 "&amp;part=%" PRIu64
+					  "\">%zu more bytes</a>", line, part + 1, ll - b))) ||
+	    (r = buf_addstr(out, "</div></div>")))
+		goto out;
+out:
+	wipe(&tmp);
+	return r;
 }
 
 int render_definitions_html(const struct render_ctx *c, const char *name, size_t name_len,

@@ -17,7 +17,8 @@
  *
  * Files are shown in windows of at most RENDER_PAGE_LINES lines and RENDER_PAGE_BYTES
  * bytes (further windows are asked for as the reader scrolls, each charged when first
- * shown); a line longer than RENDER_LINE_MAX bytes is cut. Identifiers that the release
+ * shown); a line longer than RENDER_LINE_MAX bytes is cut, with a link to its rest (shown
+ * a part at a time, each charged: render_ctx.part). Identifiers that the release
  * defines (its tree-sitter tags, xref.h, else the index's symbols) become links to their
  * definitions by an opaque number (never the name, which is code), in code only: not in
  * comments and strings, and not in prose (a file of no language the room parses).
@@ -43,6 +44,10 @@
 #define RENDER_PAGE_LINES 200
 #define RENDER_PAGE_BYTES ((size_t)2 << 20)
 #define RENDER_LINE_MAX 16384
+/* A line cut at RENDER_LINE_MAX links its rest: part k (k >= 1) is its bytes
+ * [k, k + 1) x RENDER_LINE_MAX, shown alone (render_ctx.part) and charged as a line of its
+ * own, whose key in the quota ledger is line + k x RENDER_PART_KEY. */
+#define RENDER_PART_KEY ((uint64_t)1 << 40)
 /* Images (PNG, JPEG) are shown as a JPEG of at most RENDER_IMAGE_SIDE pixels a side (scaled
  * down by a whole factor), the session's marks drawn into it (render_hooks.image), and
  * charged as RENDER_IMAGE_LINE_PX pixel rows a line (a line of code on the screen is about
@@ -149,6 +154,8 @@ struct render_ctx {
 	int64_t now;                       /* 0: the clock */
 	uint64_t window;                   /* lines of a file's window, 0: RENDER_PAGE_LINES
 					    * (fewer when less is left of the reader's budget) */
+	uint64_t part;                     /* file views: 0, or the part (>= 1) of line `from`
+					    * past its cut to show alone (render_file_text) */
 };
 
 /* Append s (len bytes) HTML-escaped (&, <, >, ", '). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/hmac.h>
@@ -861,11 +862,67 @@ static size_t lower_bound(const struct manifest *m, const char *p, size_t len)
 	return lo;
 }
 
+/*
+ * The entries of the folder (prefix, plen: "" or "dir/"; k: its first manifest index) as
+ * <li> items, sub-folders then files, at most max (then a link to the whole folder); the
+ * entry `current` (a file's path, or NULL) is marked.
+ */
+static int folder_entries(struct req *q, const struct web_route *rt, const struct manifest *m, const char *prefix,
+			  size_t plen, size_t k, const char *current, size_t max)
+{
+	struct buf *b = &q->rs->body;
+	size_t n = manifest_count(m), shown = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		const char *last = NULL;
+		size_t last_len = 0;
+		for (size_t i = k; i < n; i++) {
+			const struct manifest_entry *e = manifest_get(m, i);
+			const char *name, *slash;
+			size_t nl;
+			if (plen && strncmp(e->path, prefix, plen))
+				break;
+			name = e->path + plen;
+			slash = strchr(name, '/');
+			nl = slash ? (size_t)(slash - name) : strlen(name);
+			if ((pass == 0) != (slash != NULL))
+				continue;
+			if (last && last_len == nl && !memcmp(last, name, nl))
+				continue;
+			last = name;
+			last_len = nl;
+			if (shown == max) {
+				if (buf_addstr(b, "<li class=\"more\"><a href=\"") || rel_url(b, rt->product, rt->version, "tree") ||
+				    (plen && url(b, prefix)) || buf_addstr(b, "\">the whole folder</a></li>\n"))
+					return ERR_TOOBIG;
+				return 0;
+			}
+			{
+				char *full = xstrndup(e->path, plen + nl);
+				char *nm = xstrndup(name, nl);
+				int here = !slash && current && !strcmp(current, e->path);
+				int bad = buf_addf(b, "<li class=\"%s%s\"><a href=\"", slash ? "dir" : e->mode == 0120000 ? "link" : "file",
+						   here ? " here" : "") ||
+					  rel_url(b, rt->product, rt->version, slash ? "tree" : "blob") || url(b, full) ||
+					  buf_addstr(b, here ? "\" aria-current=\"page\">" : "\">") || esc(b, nm) ||
+					  buf_addstr(b, slash ? "/</a>" : "</a>") ||
+					  (!slash && buf_addf(b, "<span class=\"size\">%" PRIu64 "</span>", e->size)) ||
+					  buf_addstr(b, "</li>\n");
+				free(full);
+				free(nm);
+				if (bad)
+					return ERR_TOOBIG;
+				shown++;
+			}
+		}
+	}
+	return 0;
+}
+
 static int tree_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
 	struct buf *b = &q->rs->body, prefix;
 	const struct manifest *m = room_manifest(rm);
-	size_t k, n = manifest_count(m), shown = 0;
+	size_t k, n = manifest_count(m);
 	const char *dir = rt->rest;
 	size_t dl = strlen(dir);
 	int r;
@@ -894,44 +951,9 @@ static int tree_page(struct req *q, const struct web_route *rt, struct room *rm)
 		return fail_page(q, 404, not_granted, 0);
 	}
 	if ((r = page_head(q, dl ? dir : "tree", rt)) || (r = crumbs(q, rt, prefix.len ? prefix.p : "")) ||
-	    (r = buf_addstr(b, "<ul class=\"tree\" id=\"tree\">")))
+	    (r = buf_addstr(b, "<ul class=\"tree\" id=\"tree\">")) ||
+	    (r = folder_entries(q, rt, m, prefix.p ? prefix.p : "", prefix.len, k, NULL, SIZE_MAX)))
 		goto out;
-	for (int pass = 0; pass < 2; pass++) {
-		const char *last = NULL;
-		size_t last_len = 0;
-		for (size_t i = k; i < n; i++) {
-			const struct manifest_entry *e = manifest_get(m, i);
-			const char *name, *slash;
-			size_t nl;
-			if (prefix.len && strncmp(e->path, prefix.p, prefix.len))
-				break;
-			name = e->path + prefix.len;
-			slash = strchr(name, '/');
-			nl = slash ? (size_t)(slash - name) : strlen(name);
-			if ((pass == 0) != (slash != NULL))
-				continue;
-			if (last && last_len == nl && !memcmp(last, name, nl))
-				continue;
-			last = name;
-			last_len = nl;
-			{
-				char *full = xstrndup(e->path, prefix.len + nl);
-				char *nm = xstrndup(name, nl);
-				int bad = buf_addf(b, "<li class=\"%s\"><a href=\"", slash ? "dir" : e->mode == 0120000 ? "link" : "file") ||
-					  rel_url(b, rt->product, rt->version, slash ? "tree" : "blob") || url(b, full) ||
-					  buf_addstr(b, "\">") || esc(b, nm) || buf_addstr(b, slash ? "/</a>" : "</a>") ||
-					  (!slash && buf_addf(b, "<span class=\"size\">%" PRIu64 "</span>", e->size)) ||
-					  buf_addstr(b, "</li>\n");
-				free(full);
-				free(nm);
-				if (bad) {
-					r = ERR_TOOBIG;
-					goto out;
-				}
-				shown++;
-			}
-		}
-	}
 	if ((r = buf_addstr(b, "</ul>")) || (r = page_foot(q)))
 		goto out;
 out:
@@ -971,6 +993,129 @@ static uint64_t param_u64(const struct http_req *rq, const char *name, uint64_t 
 
 /* The lines the print form asks for at first: a screenful, not the file */
 #define PRINT_FORM_LINES 50
+
+/*
+ * The file finder's score of path (p, len) for the query (q, n), ASCII case ignored: 0 when
+ * the query's bytes are not all in the path in order; else higher for a match within the
+ * last component, then for one in a row, then for a shorter path.
+ */
+static long finder_score(const char *p, size_t len, const char *q, size_t n)
+{
+	const char *base = memrchr(p, '/', len);
+	size_t b = base ? (size_t)(base - p) + 1 : 0, i = 0, k = 0;
+	if (!n)
+		return 0;
+	for (size_t j = b; j + n <= len; j++)
+		if (!strncasecmp(p + j, q, n))
+			return 3000000 - (long)len;
+	for (size_t j = 0; j + n <= len; j++)
+		if (!strncasecmp(p + j, q, n))
+			return 2000000 - (long)len;
+	for (; i < len && k < n; i++)
+		if (index_fold((unsigned char)p[i]) == index_fold((unsigned char)q[k]))
+			k++;
+	if (k < n)
+		return 0;
+	return 1000000 - (long)len;
+}
+
+struct finder_hit {
+	long score;
+	size_t i;
+};
+
+static int finder_cmp(const void *a, const void *b)
+{
+	const struct finder_hit *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * /r/<P@V>/files?q=TEXT: the file finder, the release's paths whose letters hold the query's
+ * in order (best first: in the file's name, then in a row, then shorter), at most
+ * WEB_FINDER_MAX; with frag=1 the list alone (app.js fills the finder beside the code as the
+ * reader types). Paths are what the tree shows: no code, nothing charged.
+ */
+static int files_page(struct req *q, const struct web_route *rt, struct room *rm)
+{
+	struct buf *b = &q->rs->body, text;
+	const struct manifest *m = room_manifest(rm);
+	size_t n = manifest_count(m), n_hits = 0, cap = 0;
+	struct finder_hit *hits = NULL;
+	int frag = (int)param_u64(q->rq, "frag", 0, 1), r;
+	buf_init(&text, WEB_FINDER_QUERY_MAX);
+	r = web_param(q->rq->query, strlen(q->rq->query), "q", &text);
+	if (r && r != ERR_NOTFOUND) {
+		buf_release(&text);
+		return fail_page(q, r == ERR_TOOBIG ? 414 : 400,
+				 r == ERR_TOOBIG ? "files: a query of at most 256 bytes" : "files: not a valid query", 0);
+	}
+	for (size_t i = 0; text.len && i < n; i++) {
+		const struct manifest_entry *e = manifest_get(m, i);
+		long s = finder_score(e->path, e->path_len, text.p, text.len);
+		if (!s)
+			continue;
+		if (n_hits == cap) {
+			cap = cap ? 2 * cap : 256;
+			hits = xrealloc(hits, cap * sizeof(*hits));
+		}
+		hits[n_hits].score = s;
+		hits[n_hits++].i = i;
+	}
+	if (n_hits)
+		qsort(hits, n_hits, sizeof(*hits), finder_cmp);
+	if (!frag && ((r = page_head(q, "files", rt)) ||
+		      (r = buf_addstr(b, "<form class=\"bigsearch\" method=\"get\" action=\"\"><input name=\"q\" id=\"bigq\" "
+					 "placeholder=\"go to file: letters of its path\" autocomplete=\"off\" spellcheck=\"false\" value=\"")) ||
+		      (r = esc(b, text.p ? text.p : "")) || (r = buf_addstr(b, "\"><button type=\"submit\">find</button></form>"))))
+		goto out;
+	if ((r = buf_addf(b, "<p class=\"summary\" id=\"files-count\">%zu file%s", n_hits, n_hits == 1 ? "" : "s")) ||
+	    (n_hits > WEB_FINDER_MAX && (r = buf_addf(b, " (the best %d shown)", WEB_FINDER_MAX))) ||
+	    (r = buf_addstr(b, "</p><ul class=\"tree files\" id=\"files\">")))
+		goto out;
+	for (size_t k = 0; k < n_hits && k < WEB_FINDER_MAX; k++) {
+		const struct manifest_entry *e = manifest_get(m, hits[k].i);
+		if ((r = buf_addstr(b, "<li class=\"file\"><a href=\"")) || (r = rel_url(b, rt->product, rt->version, "blob")) ||
+		    (r = url(b, e->path)) || (r = buf_addstr(b, "\">")) || (r = esc(b, e->path)) || (r = buf_addstr(b, "</a></li>\n")))
+			goto out;
+	}
+	if ((r = buf_addstr(b, "</ul>")) || (!frag && (r = page_foot(q))))
+		goto out;
+out:
+	free(hits);
+	buf_release(&text);
+	return r;
+}
+
+/*
+ * Beside the code: the file finder's input (app.js asks /files?q=&frag=1 as the reader
+ * types; p opens it) and the entries of the file's folder, the file marked, with a link up.
+ */
+static int side_tree(struct req *q, const struct web_route *rt, struct room *rm, const struct manifest_entry *e)
+{
+	struct buf *b = &q->rs->body;
+	const struct manifest *m = room_manifest(rm);
+	const char *slash = memrchr(e->path, '/', e->path_len);
+	size_t plen = slash ? (size_t)(slash - e->path) + 1 : 0;
+	char *prefix = xstrndup(e->path, plen);
+	int r;
+	if ((r = buf_addstr(b, "<nav class=\"side\" id=\"side\"><form method=\"get\" action=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "files")) ||
+	    (r = buf_addstr(b, "\"><input name=\"q\" id=\"finder\" placeholder=\"go to file (p)\" autocomplete=\"off\" "
+			       "spellcheck=\"false\"></form><ul class=\"tree files\" id=\"finder-list\" hidden></ul>"
+			       "<div class=\"oh\"><a id=\"side-up\" href=\"")) ||
+	    (r = rel_url(b, rt->product, rt->version, "tree")) || (plen && (r = url(b, prefix))) ||
+	    (r = buf_addstr(b, "\">")) || (r = esc(b, plen ? prefix : "/")) ||
+	    (r = buf_addstr(b, "</a></div><ul class=\"tree\" id=\"side-tree\">")) ||
+	    (r = folder_entries(q, rt, m, prefix, plen, lower_bound(m, prefix, plen), e->path, WEB_SIDE_MAX)) ||
+	    (r = buf_addstr(b, "</ul></nav>")))
+		goto out;
+out:
+	free(prefix);
+	return r;
+}
 
 static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
@@ -1015,6 +1160,8 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		    !quota_status_of(q->f, &g, q->now, &st) && st.lines_left > 0 && st.lines_left < RENDER_PAGE_LINES)
 			c.window = (uint64_t)st.lines_left;
 	}
+	/* ?from=N&part=K: the rest of line N past its cut, part K alone (render.h) */
+	c.part = param_u64(q->rq, "part", 0, RENDER_PART_KEY - 1);
 	c.find = find.len ? find.p : NULL;
 	c.find_len = find.len;
 	c.find_caseless = caseless;
@@ -1022,6 +1169,8 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if (r) {
 		buf_release(&code);
 		buf_release(&find);
+		if (r == ERR_NOTFOUND && c.part)
+			return fail_page(q, 404, "part: the line has no such part", 0);
 		return r == ERR_DENIED ? refuse_grant(q, 0) : r;
 	}
 	q->rs->sensitive = 1;
@@ -1056,7 +1205,8 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 			       "<input id=\"find-q\" name=\"find\" maxlength=\"256\" placeholder=\"find in file (f)\" "
 			       "autocomplete=\"off\" spellcheck=\"false\" value=\"")) ||
 	    (r = render_escape(b, find.p ? find.p : "", find.len)) ||
-	    (r = buf_addf(b, "\"><label><input type=\"checkbox\" name=\"fi\" value=\"1\"%s> ignore case</label></form>",
+	    (r = buf_addf(b, "\"><label><input type=\"checkbox\" name=\"fi\" value=\"1\"%s> ignore case</label></form>"
+			     "<label class=\"wrapbox\"><input type=\"checkbox\" id=\"wrap\"> wrap (w)</label>",
 			  caseless ? " checked" : "")))
 		goto out;
 	{
@@ -1104,7 +1254,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 				"id=\"f-submit\">file finding</button> <span class=\"note\">the vendor and your lab see it, no one "
 				"else</span></form></details>"))))
 		goto out;
-	if (from > 1 || to < n_lines) {
+	if (!c.part && (from > 1 || to < n_lines)) {
 		uint64_t prev = from > RENDER_PAGE_LINES ? from - RENDER_PAGE_LINES : 1;
 		if ((r = buf_addf(b, "<nav class=\"pages\">lines %" PRIu64 "-%" PRIu64 " of %" PRIu64, from, to, n_lines)))
 			goto out;
@@ -1115,9 +1265,9 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		if ((r = buf_addstr(b, "</nav>")))
 			goto out;
 	}
-	/* the code and, beside it, the file's outline */
-	if ((r = buf_addstr(b, "<div class=\"view\">")) || (r = buf_add(b, code.p, code.len)) ||
-	    (r = buf_addstr(b, "</div>")) || (r = page_foot(q)))
+	/* the code and, beside it, the file's folder with the finder, and its outline */
+	if ((r = buf_addstr(b, "<div class=\"view\">")) || (r = side_tree(q, rt, rm, e)) ||
+	    (r = buf_add(b, code.p, code.len)) || (r = buf_addstr(b, "</div>")) || (r = page_foot(q)))
 		goto out;
 out:
 	sodium_memzero(code.p, code.len);
@@ -2090,7 +2240,7 @@ static int release_route(struct req *q, const char *path)
 			       : findings_route(q, &rt);
 	if (strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "search") &&
 	    strcmp(rt.what, "def") && strcmp(rt.what, "refs") && strcmp(rt.what, "diff") &&
-	    strcmp(rt.what, "print") && strcmp(rt.what, "notes"))
+	    strcmp(rt.what, "print") && strcmp(rt.what, "notes") && strcmp(rt.what, "files"))
 		return fail_page(q, 404, not_granted, 0);
 	if (!strcmp(rt.what, "print") ? strcmp(q->rq->method, "POST") != 0
 	    : !strcmp(rt.what, "notes") ? strcmp(q->rq->method, "POST") && strcmp(q->rq->method, "GET")
@@ -2100,7 +2250,7 @@ static int release_route(struct req *q, const char *path)
 		return refuse_grant(q, 0);
 	/* the file view and the tree need only the vault and the manifest, never the index */
 	if (room_get(q->w->rooms, q->f, rt.product, rt.version, q->now,
-		     strcmp(rt.what, "tree") && strcmp(rt.what, "blob"), &rm))
+		     strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "files"), &rm))
 		return fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
 	if (!strcmp(rt.what, "tree"))
 		r = tree_page(q, &rt, rm);
@@ -2116,6 +2266,8 @@ static int release_route(struct req *q, const char *path)
 		r = print_route(q, &rt, rm);
 	else if (!strcmp(rt.what, "notes"))
 		r = notes_route(q, &rt, rm);
+	else if (!strcmp(rt.what, "files"))
+		r = files_page(q, &rt, rm);
 	else
 		r = diff_page(q, &rt, rm);
 	room_put(q->w->rooms, rm);

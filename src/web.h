@@ -32,6 +32,11 @@
 #define WEB_CSRF_HEX 64
 #define WEB_SEARCH_LIMIT_DEFAULT 50
 #define WEB_SEARCH_LIMIT_MAX 500
+/* the file finder (/r/<P@V>/files?q=): paths shown at most, query bytes at most */
+#define WEB_FINDER_MAX 100
+#define WEB_FINDER_QUERY_MAX 256
+/* the folder beside the code: entries shown at most */
+#define WEB_SIDE_MAX 300
 
 struct web_opts {
 	unsigned handles;                 /* facility handles = requests at once (default 16) */

@@ -66,6 +66,9 @@ function trees() {
 	write(path.join(T, "v2/src/deep.c"), deep.join("\n") + "\n");
 	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
 	write(path.join(T, "v2/img/chart.png"), png(300, 120));
+	let wide = "";
+	while (wide.length < 40000) wide += "wide_" + wide.length + " + ";
+	write(path.join(T, "v2/src/wide.c"), "int a;\nint w = " + wide.slice(0, 40000 - 9) + ";\nint b;\n");
 	write(path.join(T, "v2/logo.png"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(100)]));
 }
 
@@ -351,6 +354,53 @@ async function main() {
 		}));
 		check("the image carries the watermark in its pixels", marked > 200 && marked < 300 * 120 / 2, String(marked));
 		await page.screenshot({ path: path.join(OUT, "image.png") });
+		// a line over 16 KiB: cut with a link to its rest, part by part, each charged once
+		await page.goto(url + "/r/demo@2/blob/src/wide.c");
+		const cutText = (await page.textContent("#L2 a.cut")) || "";
+		check("a cut line says how much is left", cutText === String(40000 - 16384) + " more bytes", cutText);
+		const beforePart = await left();
+		await Promise.all([page.waitForNavigation(), page.click("#L2 a.cut")]);
+		check("the rest of the line, part 1", page.url().endsWith("/blob/src/wide.c?from=2&part=1") &&
+			((await page.textContent("#partbar")) || "").startsWith("line 2, bytes 16385-32768 of 40000"), page.url());
+		check("a part is charged as a line", beforePart - (await left()) === 1, beforePart + " " + (await left()));
+		await page.screenshot({ path: path.join(OUT, "line-part.png") });
+		await Promise.all([page.waitForNavigation(), page.click("#part-next")]);
+		check("the last part, no further link", ((await page.textContent("#partbar")) || "").startsWith("line 2, bytes 32769-40000 of 40000") && (await page.$$("#part-next")).length === 0);
+		const afterParts = await left();
+		await page.goto(url + "/r/demo@2/blob/src/wide.c?from=2&part=1");
+		check("a part shown again the same day costs nothing", (await left()) === afterParts);
+		const noPart = await page.request.get(url + "/r/demo@2/blob/src/wide.c?from=2&part=3");
+		check("a part past the line's end is not found", noPart.status() === 404, String(noPart.status()));
+		// long lines wrap on request (w), and the choice stays
+		await page.goto(url + "/r/demo@2/blob/src/wide.c");
+		const h0 = await page.evaluate(() => document.getElementById("L2").getBoundingClientRect().height);
+		await page.keyboard.press("w");
+		const h1 = await page.evaluate(() => document.getElementById("L2").getBoundingClientRect().height);
+		check("w wraps long lines", (await page.$$("#code.wrap")).length === 1 && h1 > 10 * h0 && (await page.isChecked("#wrap")), h0 + " " + h1);
+		await page.screenshot({ path: path.join(OUT, "wrap.png") });
+		await page.reload();
+		check("the wrap stays on", (await page.$$("#code.wrap")).length === 1);
+		await page.click("#wrap");
+		check("the wrap box turns it off", (await page.$$("#code.wrap")).length === 0);
+		// beside the code: the file's folder (the file marked) and the file finder (p)
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		check("the folder beside the code marks the file", ((await page.textContent("#side-tree li.here")) || "").startsWith("main.c") &&
+			(await page.$$("#side-tree a[href$='/blob/src/util.c']")).length === 1);
+		await page.keyboard.press("p");
+		check("p opens the file finder", await page.evaluate(() => document.activeElement && document.activeElement.id === "finder"));
+		await page.keyboard.type("util");
+		await page.waitForSelector("#finder-list li.sel");
+		const found = await page.$$eval("#finder-list li a", (as) => as.map((a) => a.textContent));
+		check("the finder lists the matching paths, best first", found.join() === "src/util.c,src/util.h", found.join());
+		await page.screenshot({ path: path.join(OUT, "finder.png") });
+		await page.keyboard.press("ArrowDown");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+		check("the finder opens the chosen file", page.url().endsWith("/r/demo@2/blob/src/util.h"), page.url());
+		await page.goto(url + "/r/demo@2/files?q=twb");
+		check("the files page: letters in order", ((await page.textContent("#files-count")) || "") === "1 file" &&
+			(await page.textContent("#files li a")) === "src/twice_b.c");
+		const longQ = await page.request.get(url + "/r/demo@2/files?q=" + "x".repeat(257));
+		check("the finder refuses a query over 256 bytes", longQ.status() === 414, String(longQ.status()));
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
 		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));

@@ -210,6 +210,98 @@ static int shown_jpeg(const struct buf *page, struct buf *out)
 	return buf_addunb64(out, a, (size_t)(b - a));
 }
 
+/* What the quota hook saw of a view: its keys and bytes. */
+struct part_probe {
+	size_t n;
+	uint64_t key[4], bytes[4];
+};
+
+static int part_quota_hook(void *ctx, struct facility *f, const struct render_view *v)
+{
+	struct part_probe *p = ctx;
+	p->n = v->n_shown;
+	for (size_t i = 0; i < v->n_shown && i < 4; i++) {
+		p->key[i] = v->shown[i].line;
+		p->bytes[i] = v->shown[i].bytes;
+	}
+	return 0;
+}
+
+static int view_part(const struct session_info *who, struct part_probe *p, const unsigned char *t, size_t len,
+		     uint64_t line, uint64_t part, struct buf *out)
+{
+	struct render_hooks h = {0};
+	struct render_ctx c = {0};
+	struct manifest_entry e = {0};
+	uint64_t to = 0, n = 0;
+	h.ctx = p;
+	h.quota = part_quota_hook;
+	c.f = fac;
+	c.log = log_;
+	c.hooks = &h;
+	c.who = who;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	c.part = part;
+	e.path = (char[]){"src/wide.c"};
+	e.path_len = strlen(e.path);
+	e.mode = 0100644;
+	e.size = len;
+	memset(e.sha256, 0xef, 32);
+	return render_file_text(&c, &e, t, len, line, out, &to, &n);
+}
+
+TEST(long_line_rest_by_parts)
+{
+	struct session_info rita = who_of("rita");
+	struct part_probe p;
+	/* line 2 is 40,000 bytes: 16,384 shown in the view, then parts 1 and 2 */
+	size_t n = 6 + 40000 + 1 + 4;
+	unsigned char *t = xmalloc(n);
+	struct buf out, e;
+	uint64_t n0;
+	memcpy(t, "int a;\n", 6 + 1);
+	for (size_t i = 0; i < 40000; i++)
+		t[7 + i] = (unsigned char)('a' + i % 26);
+	memcpy(t + 7 + 40000, "\nb;\n", 4);
+	n = 7 + 40000 + 4;
+	buf_init(&out, 16 << 20);
+	buf_init(&e, LOGDB_ENTRY_MAX);
+	memset(&p, 0, sizeof(p));
+	CHECK(view_part(&rita, &p, t, n, 1, 0, &out) == 0);
+	CHECK(p.n == 3 && p.key[1] == 2 && p.bytes[1] == RENDER_LINE_MAX);
+	CHECK(strstr(out.p, "<a class=cut href=\"?from=2&amp;part=1\">23616 more bytes</a>") != NULL);
+	buf_reset(&out);
+	n0 = log_size();
+	CHECK(view_part(&rita, &p, t, n, 2, 1, &out) == 0);
+	CHECK(p.n == 1 && p.key[0] == 2 + RENDER_PART_KEY && p.bytes[0] == RENDER_LINE_MAX);
+	CHECK(strstr(out.p, "bytes 16385-32768 of 40000") && strstr(out.p, "id=\"part-next\""));
+	/* exactly the bytes of the part, no more: the letters at its two ends */
+	{
+		char want[RENDER_LINE_MAX + 1];
+		memcpy(want, t + 7 + RENDER_LINE_MAX, RENDER_LINE_MAX);
+		want[RENDER_LINE_MAX] = 0;
+		CHECK(strstr(out.p, want) != NULL);
+		CHECK(!memmem(out.p, out.len, t + 7 + RENDER_LINE_MAX - 1, RENDER_LINE_MAX + 1));
+	}
+	CHECK(logdb_entry(log_, n0, &e) == 0 && strstr(e.p, "\"part\":1") && strstr(e.p, "\"bytes\":[16384,32768]"));
+	buf_reset(&out);
+	CHECK(view_part(&rita, &p, t, n, 2, 2, &out) == 0);
+	CHECK(p.key[0] == 2 + 2 * RENDER_PART_KEY && p.bytes[0] == 40000 - 2 * RENDER_LINE_MAX);
+	CHECK(strstr(out.p, "bytes 32769-40000 of 40000") && !strstr(out.p, "part-next"));
+	/* past the line's end, a short line, a line past the file: nothing logged */
+	buf_reset(&out);
+	n0 = log_size();
+	CHECK(view_part(&rita, &p, t, n, 2, 3, &out) == ERR_NOTFOUND);
+	CHECK(view_part(&rita, &p, t, n, 1, 1, &out) == ERR_NOTFOUND);
+	CHECK(view_part(&rita, &p, t, n, 9, 1, &out) == ERR_NOTFOUND);
+	CHECK(log_size() == n0 && out.len == 0);
+	free(t);
+	buf_release(&out);
+	buf_release(&e);
+}
+
 TEST(image_marked_charged_logged_then_shown)
 {
 	struct session_info rita = who_of("rita");
@@ -330,6 +422,7 @@ int main(void)
 	release_info_release(&info);
 	RUN(order_each_step_failing);
 	RUN(image_marked_charged_logged_then_shown);
+	RUN(long_line_rest_by_parts);
 	logdb_free(log_);
 	facility_free(fac);
 	note_signer_free(vkey);

@@ -58,6 +58,16 @@
 		});
 	}
 	window.addEventListener("hashchange", mark);
+	/* long lines wrap on request: w or the wrap box, remembered by the browser */
+	var wrapBox = document.getElementById("wrap");
+	function setWrap(on) {
+		if (!code || code.classList.contains("results")) return;
+		code.classList.toggle("wrap", on);
+		if (wrapBox) wrapBox.checked = on;
+		try { localStorage.setItem("sr-wrap", on ? "1" : ""); } catch (e) { /* storage refused: this page only */ }
+	}
+	try { if (localStorage.getItem("sr-wrap")) setWrap(true); } catch (e) { /* no storage */ }
+	if (wrapBox) wrapBox.addEventListener("change", function () { setWrap(wrapBox.checked); });
 	mark();
 
 	/* a long file comes in windows: the next one is asked for as the reader scrolls near
@@ -143,7 +153,7 @@
 	help.innerHTML = "<table>" + [["j / k", "next / previous line (or entry)"], ["Enter", "open the entry"],
 		["g", "definition of the name under the mouse, or on the current line"],
 		["r", "references of that name"], ["n / N", "next / previous match of find in file"],
-		["f", "find in this file"], ["t", "the release's tree"], ["/", "search"], ["?", "this help"],
+		["f", "find in this file"], ["w", "wrap long lines (or not)"], ["p", "go to a file (the finder beside the code)"], ["t", "the release's tree"], ["/", "search"], ["?", "this help"],
 		["Esc", "close"]].map(function (k) { return "<tr><td>" + k[0] + "</td><td>" + k[1] + "</td></tr>"; }).join("") +
 		"</table>";
 	document.body.appendChild(help);
@@ -181,6 +191,46 @@
 		var tl = byId(parseHash()[0]);
 		for (var fi = 0; fi < finds.length; fi++) if (tl && tl.contains(finds[fi])) { fcur = fi - 1; stepFind(1); break; }
 	}
+	/* the file finder beside the code: the paths matching what is typed, best first; the
+	 * arrows choose, Enter opens */
+	var finder = document.getElementById("finder"), flist = document.getElementById("finder-list");
+	var fsel = -1, fseq = 0, ftimer = null;
+	function selFile(i) {
+		var li = flist.children;
+		if (fsel >= 0 && li[fsel]) li[fsel].classList.remove("sel");
+		if (!li.length) { fsel = -1; return; }
+		fsel = Math.max(0, Math.min(li.length - 1, i));
+		li[fsel].classList.add("sel");
+		li[fsel].scrollIntoView({block: "nearest"});
+	}
+	if (finder && flist && window.fetch) {
+		finder.addEventListener("input", function () {
+			if (ftimer) clearTimeout(ftimer);
+			ftimer = setTimeout(function () {
+				var v = finder.value, seq = ++fseq;
+				if (!v) { flist.hidden = true; flist.textContent = ""; fsel = -1; return; }
+				fetch(finder.form.getAttribute("action") + "?frag=1&q=" + encodeURIComponent(v), {credentials: "same-origin"})
+					.then(function (r) { return r.text(); }).then(function (t) {
+						if (seq !== fseq) return;
+						var ul = new DOMParser().parseFromString(t, "text/html").getElementById("files"), i;
+						flist.textContent = "";
+						fsel = -1;
+						if (ul) for (i = 0; i < ul.children.length; i++) flist.appendChild(document.importNode(ul.children[i], true));
+						flist.hidden = false;
+						selFile(0);
+					}).catch(function () { /* the finder stays as it was */ });
+			}, 120);
+		});
+		finder.addEventListener("keydown", function (ev) {
+			if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+				ev.preventDefault();
+				selFile(fsel + (ev.key === "ArrowDown" ? 1 : -1));
+			} else if (ev.key === "Enter" && fsel >= 0 && flist.children[fsel]) {
+				ev.preventDefault();
+				location.href = flist.children[fsel].querySelector("a").getAttribute("href");
+			}
+		});
+	}
 	document.addEventListener("keydown", function (ev) {
 		var t = ev.target.tagName;
 		var fq = document.getElementById("find-q");
@@ -194,6 +244,7 @@
 		if (t === "INPUT" && ev.key === "Escape") { ev.target.blur(); return; }
 		if (t === "INPUT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
 		if (ev.key === "f" && fq) { ev.preventDefault(); fq.focus(); fq.select(); return; }
+		if (ev.key === "p" && finder) { ev.preventDefault(); finder.focus(); finder.select(); return; }
 		if ((ev.key === "n" || ev.key === "N") && findbar) { stepFind(ev.key === "n" ? 1 : -1); return; }
 		var nav = document.getElementById("nav-tree");
 		if (ev.key === "/") {
@@ -226,6 +277,8 @@
 		} else if (ev.key === "r") {
 			var rd = curName();
 			if (rd) location.href = refsHref(rd);
+		} else if (ev.key === "w" && code) {
+			setWrap(!code.classList.contains("wrap"));
 		} else if (ev.key === "?") {
 			help.classList.toggle("on");
 		} else if (ev.key === "Escape") {
