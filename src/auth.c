@@ -322,6 +322,49 @@ struct account {
 	"p.locked_until, p.disabled, p.login, p.role, o.id, o.name, o.kind "                     \
 	"FROM people p JOIN orgs o ON o.id = p.org_id WHERE p.login = ?"
 
+/* The at-rest purpose of login's TOTP secret: a sealed secret opens for its own account only. */
+static int totp_purpose(const char *login, char *out, size_t cap)
+{
+	if ((size_t)snprintf(out, cap, "totp:%s", login) >= cap)
+		return err_set(ERR_USAGE, "login too long");
+	return 0;
+}
+
+static int open_totp(struct facility *f, const char *login, const void *p, size_t len, unsigned char *out, size_t *n)
+{
+	char purpose[AUTH_LOGIN_MAX + 8];
+	int r = totp_purpose(login, purpose, sizeof(purpose));
+	return r ? r : facility_secret_open(f, purpose, p, len, out, AUTH_TOTP_SECRET_LEN, n);
+}
+
+int auth_totp_seal(struct facility *f, const char *login, const unsigned char secret[AUTH_TOTP_SECRET_LEN],
+		   struct buf *out)
+{
+	char purpose[AUTH_LOGIN_MAX + 8];
+	int r = totp_purpose(login, purpose, sizeof(purpose));
+	return r ? r : facility_secret_seal(f, purpose, secret, AUTH_TOTP_SECRET_LEN, out);
+}
+
+int auth_totp_secret(struct facility *f, const char *login, unsigned char out[AUTH_TOTP_SECRET_LEN])
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int r = db_prepare(facility_db(f), "SELECT totp_secret FROM people WHERE login = ?", &st), s;
+	if (r)
+		return r;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		r = open_totp(f, login, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), out, &n);
+	else
+		r = s == SQLITE_DONE ? err_set(ERR_NOTFOUND, "no account '%s'", login)
+				     : db_fail(facility_db(f), "cannot read accounts");
+	sqlite3_finalize(st);
+	if (!r && n != AUTH_TOTP_SECRET_LEN)
+		r = err_set(ERR_CORRUPT, "account '%s' has a malformed second factor", login);
+	return r;
+}
+
 /* Read an account by login into a (which the caller wipes). ERR_NOTFOUND when none. */
 static int account_get(struct facility *f, const char *login, struct account *a)
 {
@@ -337,12 +380,9 @@ static int account_get(struct facility *f, const char *login, struct account *a)
 		int sl = sqlite3_column_bytes(st, 2);
 		a->id = sqlite3_column_int64(st, 0);
 		copy_text(a->pw_hash, sizeof(a->pw_hash), st, 1);
-		if (!sec || sl <= 0 || sl > AUTH_TOTP_SECRET_LEN) {
-			r = err_set(ERR_CORRUPT, "account '%s' has a malformed second factor", login);
-		} else {
-			memcpy(a->secret, sec, (size_t)sl);
-			a->secret_len = (size_t)sl;
-		}
+		if (!sec || sl <= 0 ||
+		    open_totp(f, login, sec, (size_t)sl, a->secret, &a->secret_len) || a->secret_len != AUTH_TOTP_SECRET_LEN)
+			r = err_set(ERR_CORRUPT, "account '%s' has a malformed second factor: %s", login, err_msg());
 		a->totp_last = sqlite3_column_int64(st, 3);
 		a->failures = sqlite3_column_int64(st, 4);
 		a->last_failure = sqlite3_column_int64(st, 5);

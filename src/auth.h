@@ -96,6 +96,15 @@ void auth_totp_code(const unsigned char *secret, size_t len, int64_t t, int digi
 int auth_totp_verify(const unsigned char *secret, size_t len, const char *code, int digits,
 		     int64_t now, int64_t last_step, int64_t *step) WUR;
 
+/*
+ * TOTP secrets at rest: sealed under the facility's at-rest key (facility_secret_seal,
+ * purpose "totp:LOGIN", so a sealed secret opens for its own account only). auth_totp_seal
+ * appends the stored form to out; auth_totp_secret reads login's and opens it.
+ */
+int auth_totp_seal(struct facility *f, const char *login, const unsigned char secret[AUTH_TOTP_SECRET_LEN],
+		   struct buf *out) WUR;
+int auth_totp_secret(struct facility *f, const char *login, unsigned char out[AUTH_TOTP_SECRET_LEN]) WUR;
+
 /* RFC 4648 base32 (upper case, no padding) of (p, len), appended to out. */
 int auth_base32_encode(const void *p, size_t len, struct buf *out) WUR;
 /* Decode base32 (either case, padding and spaces ignored), appending bytes to out. */

@@ -65,19 +65,9 @@ static int account_ready(struct facility *f, struct account *a)
 		if ((r = policy_person_add(f, a->login, a->org, a->role, a->name, pw.p, cmd_local_actor(), secret)))
 			goto out;
 	} else {
-		sqlite3_stmt *st = NULL;
 		if ((r = auth_set_password(f, a->login, pw.p, cmd_local_actor())) ||
-		    (r = auth_unlock(f, a->login, cmd_local_actor())))
+		    (r = auth_unlock(f, a->login, cmd_local_actor())) || (r = auth_totp_secret(f, a->login, secret)))
 			goto out;
-		if (sqlite3_prepare_v2(facility_db(f), "SELECT totp_secret FROM people WHERE login = ?", -1, &st, NULL) ||
-		    sqlite3_bind_text(st, 1, a->login, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW ||
-		    sqlite3_column_bytes(st, 0) != AUTH_TOTP_SECRET_LEN) {
-			sqlite3_finalize(st);
-			r = err_set(ERR_DB, "cannot read the TOTP secret of '%s'", a->login);
-			goto out;
-		}
-		memcpy(secret, sqlite3_column_blob(st, 0), AUTH_TOTP_SECRET_LEN);
-		sqlite3_finalize(st);
 	}
 	if ((r = auth_base32_encode(secret, sizeof(secret), &b32)))
 		goto out;

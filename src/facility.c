@@ -25,6 +25,7 @@ struct facility {
 	sqlite3 *counters;   /* synchronous=NORMAL, opened on first use */
 	struct logdb *log;   /* opened on first use */
 	struct note_signer *signer;
+	unsigned char *secrets; /* the at-rest key (sodium_malloc), loaded on first use */
 };
 
 const char *facility_resolve(const char *opt_dir)
@@ -159,6 +160,8 @@ out:
 	return r;
 }
 
+static int secrets_make(const char *dir);
+
 int facility_init(const char *dir, const char *name)
 {
 	char *db_path = join(dir, "sealroom.db"), *keys = join(dir, "keys"),
@@ -193,7 +196,8 @@ int facility_init(const char *dir, const char *name)
 	}
 	if ((r = note_key_generate(name, &sk, &vk)) || (r = buf_addch(&sk, '\n')) ||
 	    (r = buf_addch(&vk, '\n')) || (r = write_new_file(key_path, sk.p, sk.len, 0600)) ||
-	    (r = write_new_file(pub_path, vk.p, vk.len, 0644)) || (r = facility_tls_make(dir, name)))
+	    (r = write_new_file(pub_path, vk.p, vk.len, 0644)) || (r = secrets_make(dir)) ||
+	    (r = facility_tls_make(dir, name)))
 		goto out;
 	/* the database last: its presence marks a finished facility */
 	if ((r = db_open(db_path, 1, &db)))
@@ -217,6 +221,8 @@ out:
 	free(pub_path);
 	return r;
 }
+
+static int secrets_upgrade(struct facility *f);
 
 int facility_open(const char *dir, struct facility **out)
 {
@@ -244,6 +250,9 @@ int facility_open(const char *dir, struct facility **out)
 	}
 	f->name = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = secrets_upgrade(f)))
+		goto fail;
 	*out = f;
 	return 0;
 fail:
@@ -260,6 +269,8 @@ void facility_free(struct facility *f)
 	db_close(f->counters);
 	db_close(f->db);
 	note_signer_free(f->signer);
+	if (f->secrets)
+		sodium_free(f->secrets);
 	free(f->dir);
 	free(f->name);
 	free(f);
@@ -314,6 +325,183 @@ int facility_signer(struct facility *f, const struct note_signer **out)
 	}
 	*out = f->signer;
 	return 0;
+}
+
+/* ---- secrets at rest ---- */
+
+#define SECRETS_FILE "keys/secrets.key"
+#define SECRET_V1 0x01
+
+/* Make DIR/keys/secrets.key (32 random bytes as 64 hex digits, 0600); ERR_EXISTS when it is there. */
+static int secrets_make(const char *dir)
+{
+	unsigned char k[FACILITY_SECRET_KEY_LEN];
+	char hex[2 * FACILITY_SECRET_KEY_LEN + 2];
+	char *path = join(dir, SECRETS_FILE);
+	int r;
+	randombytes_buf(k, sizeof(k));
+	hex_encode(hex, k, sizeof(k));
+	hex[2 * FACILITY_SECRET_KEY_LEN] = '\n';
+	hex[2 * FACILITY_SECRET_KEY_LEN + 1] = '\0';
+	r = write_new_file(path, hex, sizeof(hex) - 1, 0600);
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(hex, sizeof(hex));
+	free(path);
+	return r;
+}
+
+/* The at-rest key, read once (made first for a facility from before it existed). */
+static int secrets_key(struct facility *f, const unsigned char **key)
+{
+	char *path;
+	struct buf b;
+	int r = 0;
+	if (f->secrets) {
+		*key = f->secrets;
+		return 0;
+	}
+	path = join(f->dir, SECRETS_FILE);
+	buf_init(&b, 4 * FACILITY_SECRET_KEY_LEN);
+	if ((r = buf_read_file(&b, path))) {
+		r = err_set(ERR_IO, "cannot read the facility's at-rest key: %s", err_msg());
+		goto out;
+	}
+	while (b.len && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+		b.len--;
+	f->secrets = sodium_malloc(FACILITY_SECRET_KEY_LEN);
+	if (!f->secrets)
+		BUG("sodium_malloc");
+	if (b.len != 2 * FACILITY_SECRET_KEY_LEN || hex_decode(f->secrets, FACILITY_SECRET_KEY_LEN, b.p, b.len)) {
+		sodium_free(f->secrets);
+		f->secrets = NULL;
+		r = err_set(ERR_CORRUPT, "the facility's at-rest key '%s' is not 64 hex digits", path);
+		goto out;
+	}
+	*key = f->secrets;
+out:
+	sodium_memzero(b.p, b.cap);
+	buf_release(&b);
+	free(path);
+	return r;
+}
+
+int facility_secret_seal(struct facility *f, const char *purpose, const void *p, size_t len, struct buf *out)
+{
+	const unsigned char *key;
+	unsigned char *c;
+	size_t n = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	int r;
+	if (len > FACILITY_SECRET_MAX)
+		return err_set(ERR_TOOBIG, "a secret at rest is at most %d bytes", FACILITY_SECRET_MAX);
+	if ((r = secrets_key(f, &key)))
+		return r;
+	c = xmalloc(n);
+	c[0] = SECRET_V1;
+	randombytes_buf(c + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(c + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, p, len,
+						   (const unsigned char *)purpose, strlen(purpose), NULL, c + 1, key);
+	r = buf_add(out, c, n);
+	free(c);
+	return r;
+}
+
+int facility_secret_open(struct facility *f, const char *purpose, const void *p, size_t len, unsigned char *out,
+			 size_t cap, size_t *n)
+{
+	const unsigned char *key, *c = p;
+	unsigned long long m = 0;
+	size_t head = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	int r;
+	if (len < head + crypto_aead_xchacha20poly1305_ietf_ABYTES || c[0] != SECRET_V1 ||
+	    len - head - crypto_aead_xchacha20poly1305_ietf_ABYTES > cap)
+		return err_set(ERR_CORRUPT, "the %s at rest is not one the facility sealed", purpose);
+	if ((r = secrets_key(f, &key)))
+		return r;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &m, NULL, c + head, len - head,
+						       (const unsigned char *)purpose, strlen(purpose), c + 1, key))
+		return err_set(ERR_CORRUPT, "the %s at rest does not open with the facility's at-rest key", purpose);
+	*n = (size_t)m;
+	return 0;
+}
+
+/*
+ * A facility from before keys/secrets.key: make the key when nothing in the database is
+ * sealed yet, then seal what still lies in clear (TOTP secrets of 20 bytes, a forensic key
+ * of 64 hex digits), overwriting the freed pages. Each UPDATE names the clear value it
+ * replaces, so two processes opening at once seal each value once.
+ */
+static int secrets_upgrade(struct facility *f)
+{
+	char *path = join(f->dir, SECRETS_FILE);
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int r = 0, clear = 0, s;
+	if (db_prepare(f->db, "SELECT (SELECT count(*) FROM people WHERE length(totp_secret) = 20) + (SELECT count(*) "
+			      "FROM facility WHERE key = 'forensic_key' AND length(value) = 64), (SELECT count(*) FROM "
+			      "people WHERE length(totp_secret) != 20) + (SELECT count(*) FROM facility WHERE key = "
+			      "'forensic_key' AND length(value) != 64)", &st) == 0 &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		clear = sqlite3_column_int(st, 0);
+		if (access(path, F_OK) < 0 && sqlite3_column_int(st, 1) == 0 && (r = secrets_make(f->dir)) &&
+		    r != ERR_EXISTS)
+			goto out;
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!clear)
+		goto out;
+	if ((r = db_exec(f->db, "PRAGMA secure_delete = ON")) ||
+	    (r = db_prepare(f->db, "SELECT id, login, totp_secret FROM people WHERE length(totp_secret) = 20", &st)) ||
+	    (r = db_prepare(f->db, "UPDATE people SET totp_secret = ? WHERE id = ? AND totp_secret = ?", &up)))
+		goto out;
+	while (!r && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct buf sealed, purpose;
+		buf_init(&sealed, 256);
+		buf_init(&purpose, 128);
+		if (!(r = buf_addf(&purpose, "totp:%s", (const char *)sqlite3_column_text(st, 1))) &&
+		    !(r = facility_secret_seal(f, purpose.p, sqlite3_column_blob(st, 2), 20, &sealed))) {
+			sqlite3_reset(up);
+			sqlite3_bind_blob(up, 1, sealed.p, (int)sealed.len, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+			sqlite3_bind_blob(up, 3, sqlite3_column_blob(st, 2), 20, SQLITE_TRANSIENT);
+			if (sqlite3_step(up) != SQLITE_DONE)
+				r = db_fail(f->db, "cannot seal a TOTP secret");
+		}
+		buf_release(&sealed);
+		buf_release(&purpose);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	st = up = NULL;
+	if (r || (r = db_prepare(f->db, "SELECT value FROM facility WHERE key = 'forensic_key' AND length(value) = 64", &st)))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned char k[32];
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		struct buf sealed;
+		char *hex;
+		buf_init(&sealed, 256);
+		if (hex_decode(k, sizeof(k), v, 64)) {
+			r = err_set(ERR_CORRUPT, "the facility's forensic key is damaged");
+		} else if (!(r = facility_secret_seal(f, "forensic_key", k, sizeof(k), &sealed))) {
+			hex = xmalloc(2 * sealed.len + 1);
+			hex_encode(hex, sealed.p, sealed.len);
+			if (!(r = db_prepare(f->db, "UPDATE facility SET value = ? WHERE key = 'forensic_key' AND value = ?", &up))) {
+				sqlite3_bind_text(up, 1, hex, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(up, 2, v, -1, SQLITE_TRANSIENT);
+				if (sqlite3_step(up) != SQLITE_DONE)
+					r = db_fail(f->db, "cannot seal the forensic key");
+			}
+			free(hex);
+		}
+		sodium_memzero(k, sizeof(k));
+		buf_release(&sealed);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	free(path);
+	return r;
 }
 
 int facility_lock(struct facility *f, const char *name, int *fd)

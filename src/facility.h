@@ -5,6 +5,9 @@
  *   DIR/vault/        one folder per sealed release, see vault.h
  *   DIR/keys/log.key  the facility's Ed25519 signer key (note.h format, mode 0600)
  *   DIR/keys/log.pub  its verifier key line
+ *   DIR/keys/secrets.key  the at-rest key (32 random bytes, hex, mode 0600): the TOTP
+ *                     secrets and the forensic key in the database are sealed under it,
+ *                     so a copy of sealroom.db alone holds no usable secret
  *   DIR/keys/tls.key  the HTTPS server's private key (PEM, mode 0600)
  *   DIR/keys/tls.crt  its certificate (PEM; self-signed by init, replaceable by the operator)
  *
@@ -24,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "err.h"
 #include "note.h"
 
@@ -59,6 +63,21 @@ const char *facility_dir(const struct facility *f);
 const char *facility_name(const struct facility *f);
 /* The facility's log signer key (loaded lazily from keys/log.key). */
 int facility_signer(struct facility *f, const struct note_signer **out) WUR;
+#define FACILITY_SECRET_KEY_LEN 32
+#define FACILITY_SECRET_MAX 1024
+/*
+ * Seal a secret for the database under the at-rest key (XChaCha20-Poly1305, a fresh
+ * nonce; purpose, e.g. "totp:rita", is the associated data, so a sealed value moved to
+ * another row does not open): 0x01 || nonce (24) || ciphertext, appended to out. The key
+ * is made on first use for a facility from before it existed.
+ */
+int facility_secret_seal(struct facility *f, const char *purpose, const void *p, size_t len,
+			 struct buf *out) WUR;
+/* Open what facility_secret_seal made for purpose into out[cap]; *n its length. ERR_CORRUPT
+ * when it is not such a value, or not for purpose; ERR_IO without the key file. */
+int facility_secret_open(struct facility *f, const char *purpose, const void *p, size_t len,
+			 unsigned char *out, size_t cap, size_t *n) WUR;
+
 /* dir + "/" + rel, malloc'd. */
 char *facility_path(const struct facility *f, const char *rel);
 

@@ -265,6 +265,7 @@ int policy_person_add(struct facility *f, const char *login, const char *org, co
 		      unsigned char totp_secret[AUTH_TOTP_SECRET_LEN])
 {
 	char hash[crypto_pwhash_STRBYTES], kind[16] = "";
+	struct buf sealed;
 	sqlite3_stmt *st;
 	int64_t org_id = 0, id;
 	int r;
@@ -295,6 +296,10 @@ int policy_person_add(struct facility *f, const char *login, const char *org, co
 	if ((r = auth_password_hash(password, hash, sizeof(hash))))
 		return r;
 	randombytes_buf(totp_secret, AUTH_TOTP_SECRET_LEN);
+	/* stored sealed under the facility's at-rest key, never in clear */
+	buf_init(&sealed, 256);
+	if ((r = auth_totp_seal(f, login, totp_secret, &sealed)))
+		goto out;
 	x = json_pack("{s:s, s:s, s:s}", "login", login, "org", org, "role", role);
 	if ((r = auth_log(f, "user_add", actor, x)))
 		goto out;
@@ -307,7 +312,7 @@ int policy_person_add(struct facility *f, const char *login, const char *org, co
 	sqlite3_bind_int64(st, 3, org_id);
 	sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, totp_secret, AUTH_TOTP_SECRET_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, sealed.p, (int)sealed.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
 	if (sqlite3_step(st) != SQLITE_DONE)
 		r = sqlite3_extended_errcode(facility_db(f)) == SQLITE_CONSTRAINT_UNIQUE
@@ -316,6 +321,7 @@ int policy_person_add(struct facility *f, const char *login, const char *org, co
 	sqlite3_finalize(st);
 out:
 	sodium_memzero(hash, sizeof(hash));
+	buf_release(&sealed);
 	return r;
 }
 

@@ -20,33 +20,53 @@ int trace_keys_get(struct facility *f, struct trace_keys *k)
 {
 	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st = NULL;
-	unsigned char secret[SECRET_LEN];
-	char hex[2 * SECRET_LEN + 1];
+	unsigned char secret[SECRET_LEN], sealed_bin[256];
+	size_t n = 0;
 	int r, have = 0;
 
 	if ((r = db_prepare(db, "SELECT value FROM facility WHERE key = 'forensic_key'", &st)))
 		return r;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
-		if (!v || hex_decode(secret, SECRET_LEN, v, strlen(v))) {
+		size_t vl = v ? strlen(v) : 0;
+		/* stored sealed under the facility's at-rest key (facility.h), as hex */
+		if (!v || vl % 2 || vl / 2 > sizeof(sealed_bin) || hex_decode(sealed_bin, vl / 2, v, vl)) {
 			sqlite3_finalize(st);
 			return err_set(ERR_CORRUPT, "the facility's forensic key is damaged");
 		}
+		sqlite3_finalize(st);
+		if ((r = facility_secret_open(f, "forensic_key", sealed_bin, vl / 2, secret, sizeof(secret), &n)))
+			return r;
+		if (n != SECRET_LEN)
+			return err_set(ERR_CORRUPT, "the facility's forensic key is damaged");
 		have = 1;
+	} else {
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	if (!have) {
 		/* INSERT OR IGNORE, then read back: two processes at once agree on one key */
+		struct buf sealed;
+		char *hex;
 		randombytes_buf(secret, sizeof(secret));
-		hex_encode(hex, secret, sizeof(secret));
-		if ((r = db_prepare(db, "INSERT OR IGNORE INTO facility (key, value) VALUES "
-					"('forensic_key', ?)", &st)))
+		buf_init(&sealed, 256);
+		r = facility_secret_seal(f, "forensic_key", secret, sizeof(secret), &sealed);
+		sodium_memzero(secret, sizeof(secret));
+		if (r) {
+			buf_release(&sealed);
 			return r;
+		}
+		hex = xmalloc(2 * sealed.len + 1);
+		hex_encode(hex, sealed.p, sealed.len);
+		buf_release(&sealed);
+		if ((r = db_prepare(db, "INSERT OR IGNORE INTO facility (key, value) VALUES "
+					"('forensic_key', ?)", &st))) {
+			free(hex);
+			return r;
+		}
 		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 		r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "cannot store the forensic key");
 		sqlite3_finalize(st);
-		sodium_memzero(hex, sizeof(hex));
-		sodium_memzero(secret, sizeof(secret));
+		free(hex);
 		return r ? r : trace_keys_get(f, k);
 	}
 	crypto_generichash(k->mark, MARK_KEY_LEN, (const unsigned char *)"sealroom mark", 13, secret,

@@ -6,10 +6,11 @@
  * sessions the log knows (its login entries), so a trace names only sessions that really
  * existed, with what they were shown (the log's view, search and diff entries).
  *
- * The facility's forensic secret (32 random bytes, table facility, key 'forensic_key',
- * made on first use) keys both the marks and the ciphers: without it nobody can make a
- * leak point at someone else. The operator who holds the database holds it too; the log
- * still records who was shown what.
+ * The facility's forensic secret (32 random bytes, made on first use) keys both the marks
+ * and the ciphers: without it nobody can make a leak point at someone else. It is stored
+ * in table facility, key 'forensic_key', sealed under the facility's at-rest key
+ * (facility.h: DIR/keys/secrets.key), so a copy of the database alone does not hold it;
+ * the operator, who holds the folder, does. The log still records who was shown what.
  */
 #ifndef SEALROOM_TRACE_H
 #define SEALROOM_TRACE_H
