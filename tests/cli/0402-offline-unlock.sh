@@ -1,6 +1,7 @@
 #!/bin/sh
 # The offline unlock, as the issue's operator would attack it: the vendor's keys exist only
-# in a folder the facility's user cannot read; sealing happens without a facility, the
+# in a folder the facility's user cannot read (the facility runs as uid 65534, with at most
+# CAP_IPC_LOCK; the test fails where it cannot be run apart); sealing happens without a facility, the
 # bundle is imported, the window opens from a request and a response that cross as files.
 # Then the operator's tries: a response applied twice, a changed response, another key's
 # response, a catalogue row pointing at another vault and wrapped key, a vault swapped alone.
@@ -14,20 +15,28 @@ chmod 0777 "$T/xfer"
 chmod 0755 "$T"
 printf 'int genuine(void) { return 1; }\n' >"$T/src/main.c"
 
-# the facility runs as another user when this runs as root and that user may lock the
-# room's memory, so that the vendor folder is out of its reach; otherwise the facility runs
-# as this user and only the absence of the keys from every facility command is checked
+# the facility runs as another user (uid 65534), so that the vendor folder is out of its
+# reach; the room keeps its keys in locked memory, so that user gets either a memory lock
+# limit it may raise (ulimit -l unlimited) or, where the limit cannot be raised (a
+# container without CAP_SYS_RESOURCE), the one capability CAP_IPC_LOCK and nothing else:
+# no file-permission override, no uid change. Where neither is possible (not root), the
+# test cannot keep the promise apart from the vendor's own user: it says so and fails.
 APART=0
 if [ "$(id -u)" = 0 ] && (ulimit -l unlimited) 2>/dev/null; then
 	APART=1
 	AS_F="setpriv --reuid=$FUID --regid=$FUID --clear-groups"
-	F() { $AS_F env SEALROOM_HOME="$T/fac" HOME="$T/xfer" "$SR" "$@"; }
-	Fsh() { setpriv --reuid=$FUID --regid=$FUID --clear-groups sh -c "$1"; }
-else
-	AS_F=
-	F() { env SEALROOM_HOME="$T/fac" "$SR" "$@"; }
-	Fsh() { sh -c "$1"; }
+elif [ "$(id -u)" = 0 ] && setpriv --reuid=$FUID --regid=$FUID --clear-groups --inh-caps=-all,+ipc_lock \
+	--ambient-caps=+ipc_lock true 2>/dev/null; then
+	APART=2
+	AS_F="setpriv --reuid=$FUID --regid=$FUID --clear-groups --inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock"
 fi
+if [ $APART = 0 ]; then
+	fail "the facility cannot run as a user apart from the vendor's here (run this test as root, or where setpriv may give uid $FUID CAP_IPC_LOCK): the vendor's keys would be readable by the facility"
+	done_testing
+	exit 1
+fi
+F() { $AS_F env SEALROOM_HOME="$T/fac" HOME="$T/xfer" "$SR" "$@"; }
+Fsh() { $AS_F sh -c "$1"; }
 # the vendor's machine: no facility at all
 V() { env -u SEALROOM_HOME "$SR" "$@"; }
 
@@ -41,13 +50,11 @@ expect_ok "vendor: a second release" V seal "$T/src" --product fw --version 2 --
 chmod -R a+rX "$T/xfer"
 
 mkdir "$T/fac"
-[ $APART = 1 ] && chown $FUID:$FUID "$T/fac"
+chown $FUID:$FUID "$T/fac"
 Fsh "'$SR' init -C '$T/fac' --name room.example >/dev/null"
-if [ $APART = 1 ]; then
-	check "the facility's user cannot read the vendor's keys" Fsh "! cat '$T/vendor/v.key' >/dev/null 2>&1 && ! cat '$T/vendor/v.key.wrap' >/dev/null 2>&1"
-else
-	echo "note: the facility runs as this user here (its memory lock limit cannot be raised)"
-fi
+check "the facility's user cannot read the vendor's keys" Fsh "! cat '$T/vendor/v.key' >/dev/null 2>&1 && ! cat '$T/vendor/v.key.wrap' >/dev/null 2>&1 && ! ls '$T/vendor' >/dev/null 2>&1"
+check "the facility's user cannot become another" Fsh "! setpriv --reuid=0 true 2>/dev/null"
+check "the vendor's keys exist, for the vendor" sh -c "test -s '$T/vendor/v.key' && test -s '$T/vendor/v.key.wrap'"
 expect_ok "import the bundle" F import "$T/xfer/fw-1"
 check "import names the tree" grep -q '^tree-sha256 [0-9a-f]\{64\}$' "$T/out"
 expect_ok "import the second" F import "$T/xfer/fw-2" --json
@@ -80,7 +87,10 @@ expect_fail "a bundle of another vendor key for the product" 1 "sealed by vendor
 	--listen "127.0.0.1:$PORT" >"$T/serve.out" 2>"$T/serve.err") &
 SERVE=$!
 for i in $(seq 1 100); do [ -S "$T/fac/keyring.sock" ] && break; sleep 0.1; done
-check "the server runs as the facility's user" [ -S "$T/fac/keyring.sock" ]
+check "the server is up" [ -S "$T/fac/keyring.sock" ]
+check "the server runs as the facility's user ($FUID), without any file-permission override" sh -c "
+	grep -q '^Uid:[[:space:]]*$FUID[[:space:]]' /proc/$SERVE/status &&
+	[ \$(( 0x\$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$SERVE/status) & 0x6 )) = 0 ]"
 expect_fail "serve takes no vendor key" 2 "unknown option" "$SR" serve -C "$T/fac" --vendor-key "$T/vendor/v.key"
 expect_fail "request: no --out" 2 "--out REQ is required" F unlock request fw@1
 expect_fail "request: the facility refuses a vendor key" 2 "never holds the vendor's key" F unlock request fw@1 --vendor-key x --out "$T/xfer/r"
@@ -105,6 +115,8 @@ expect_ok "apply" F unlock apply "$T/xfer/resp2"
 check "apply says until when" grep -q '^fw@1 unlocked until ' "$T/out"
 expect_fail "apply the same response twice" 1 "no pending request" F unlock apply "$T/xfer/resp2"
 expect_fail "apply an old response (of a used request)" 1 "no pending request" F unlock apply "$T/xfer/resp1"
+check "no vendor secret key is anywhere in the facility's folder" sh -c "
+	! grep -rqaF \"\$(cat '$T/vendor/v.key')\" '$T/fac' && ! grep -rqaF \"\$(cat '$T/vendor/v.key.wrap')\" '$T/fac'"
 check "the unlock is logged with the vendor's signed response" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"unlock\"' | grep -q 'sealroom/unlock/v1'"
 
 # the operator's swap: fw@2's row pointed at a tree he sealed with his own key, its data key
