@@ -188,9 +188,14 @@ static int usage_add(sqlite3 *db, int64_t grant, const char *kind, int64_t perio
 }
 
 
-/* Fill why and set the message: "quota 'q' reached: U of L unit used; resets at T". */
+/*
+ * Fill why and set the message: "quota 'q' reached: U of L unit used; resets at T". The
+ * message never says how much was asked: the lines, bytes or pages of a refused search,
+ * view or print are counted from code that is not shown, so a count in the refusal would
+ * be an oracle for it, and a refusal is not charged.
+ */
 static int refuse(struct quota_refusal *why, const char *quota, int64_t limit, int64_t used,
-		  int64_t n, const char *unit, int64_t resets_at)
+		  const char *unit, int64_t resets_at)
 {
 	char when[40];
 	snprintf(why->quota, sizeof(why->quota), "%s", quota);
@@ -199,18 +204,16 @@ static int refuse(struct quota_refusal *why, const char *quota, int64_t limit, i
 	why->resets_at = resets_at;
 	if (resets_at) {
 		policy_format_time(resets_at, when, sizeof(when));
-		snprintf(why->message, sizeof(why->message),
-			 "quota '%s' reached: %lld of %lld %s used, %lld more asked; resets at %s",
-			 quota, (long long)used, (long long)limit, unit, (long long)n, when);
+		snprintf(why->message, sizeof(why->message), "quota '%s' reached: %lld of %lld %s used; resets at %s",
+			 quota, (long long)used, (long long)limit, unit, when);
 	} else if (used < 0) {
-		snprintf(why->message, sizeof(why->message),
-			 "quota '%s': at most %lld %s at once, %lld asked; ask for less", quota,
-			 (long long)limit, unit, (long long)n);
+		snprintf(why->message, sizeof(why->message), "quota '%s': at most %lld %s at once; ask for less", quota,
+			 (long long)limit, unit);
 	} else {
 		snprintf(why->message, sizeof(why->message),
-			 "quota '%s' reached: %lld of %lld %s used, %lld more asked; it does not "
-			 "reset (the vendor and the operator may grant more)",
-			 quota, (long long)used, (long long)limit, unit, (long long)n);
+			 "quota '%s' reached: %lld of %lld %s used; it does not reset (the vendor and the "
+			 "operator may grant more)",
+			 quota, (long long)used, (long long)limit, unit);
 	}
 	return err_set(ERR_DENIED, "%s", why->message);
 }
@@ -221,7 +224,7 @@ static int within(struct quota_refusal *why, const char *quota, int64_t limit, i
 {
 	if (limit < 0 || (n <= limit && used <= limit - n))
 		return 0;
-	return refuse(why, quota, limit, used, n, unit, resets_at);
+	return refuse(why, quota, limit, used, unit, resets_at);
 }
 
 
@@ -423,7 +426,7 @@ static int charge_grant(sqlite3 *db, const struct quota_ask *a, struct per_grant
 	int64_t day = now / 86400, next_day = (day + 1) * 86400, used, total, lines = p->lines;
 	int r;
 	if (a->kind == QUOTA_VIEW && l->max_view_lines >= 0 && p->asked > l->max_view_lines)
-		return refuse(why, "max_view_lines", l->max_view_lines, -1, p->asked, "lines", 0);
+		return refuse(why, "max_view_lines", l->max_view_lines, -1, "lines", 0);
 	if (a->kind == QUOTA_SEARCH && primary) {
 		/* no query is free: it costs at least query_min_lines, shown or not */
 		if (l->query_min_lines > lines)
@@ -438,7 +441,7 @@ static int charge_grant(sqlite3 *db, const struct quota_ask *a, struct per_grant
 	}
 	if (a->kind == QUOTA_PRINT && primary) {
 		if (l->pages_per_print >= 0 && a->pages > l->pages_per_print)
-			return refuse(why, "pages_per_print", l->pages_per_print, -1, a->pages, "pages", 0);
+			return refuse(why, "pages_per_print", l->pages_per_print, -1, "pages", 0);
 		if ((r = usage_get(db, p->g->id, "print", TOTAL, &total)) ||
 		    (r = within(why, "prints", l->pages_total, total, a->pages, "pages", 0)) ||
 		    (r = usage_add(db, p->g->id, "print", TOTAL, a->pages)))

@@ -812,30 +812,37 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 /*
  * Find in file: the matches of (q, n) in the window [off, end) of t, literal (ASCII case
  * folded when caseless), never across a line, not overlapping, at most RENDER_FIND_MAX,
- * into mk as offsets from off. Nothing outside the window is looked at: a count or a place
- * beyond the lines shown (and charged) would tell what they hold.
+ * into mk as offsets from off. Nothing outside the lines shown is looked at: not the lines
+ * beyond the window, nor a long line's bytes past RENDER_LINE_MAX (the page cuts the line
+ * there); a count or a place beyond what is shown (and charged) would tell what it holds.
  */
 static void find_in_window(const unsigned char *t, const char *q, size_t n, int caseless, size_t off, size_t end,
 			   struct marks *mk)
 {
 	if (!t || !n)
 		return;
-	for (size_t i = off; i + n <= end && mk->n < RENDER_FIND_MAX;) {
-		size_t k = 0;
-		while (k < n && (caseless ? index_fold(t[i + k]) == index_fold((unsigned char)q[k]) : t[i + k] == (unsigned char)q[k]))
-			k++;
-		if (k < n) {
-			i++;
-			continue;
+	for (size_t ls = off; ls < end && mk->n < RENDER_FIND_MAX;) {
+		const unsigned char *nl = memchr(t + ls, '\n', end - ls);
+		size_t le = nl ? (size_t)(nl - t) : end, stop = le - ls > RENDER_LINE_MAX ? ls + RENDER_LINE_MAX : le;
+		for (size_t i = ls; i + n <= stop && mk->n < RENDER_FIND_MAX;) {
+			size_t k = 0;
+			while (k < n && (caseless ? index_fold(t[i + k]) == index_fold((unsigned char)q[k])
+						  : t[i + k] == (unsigned char)q[k]))
+				k++;
+			if (k < n) {
+				i++;
+				continue;
+			}
+			if (mk->n == mk->cap) {
+				mk->cap = mk->cap ? 2 * mk->cap : 64;
+				mk->r = xrealloc(mk->r, mk->cap * sizeof(*mk->r));
+			}
+			mk->r[mk->n][0] = (uint32_t)(i - off);
+			mk->r[mk->n][1] = (uint32_t)(i - off + n);
+			mk->n++;
+			i += n;
 		}
-		if (mk->n == mk->cap) {
-			mk->cap = mk->cap ? 2 * mk->cap : 64;
-			mk->r = xrealloc(mk->r, mk->cap * sizeof(*mk->r));
-		}
-		mk->r[mk->n][0] = (uint32_t)(i - off);
-		mk->r[mk->n][1] = (uint32_t)(i - off + n);
-		mk->n++;
-		i += n;
+		ls = le + 1;
 	}
 }
 

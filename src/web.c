@@ -2019,6 +2019,8 @@ static int finding_file(struct req *q, const struct web_route *rt, char *refused
 	struct buf path, title, sev, cvss, text;
 	struct room *rm = NULL;
 	struct notes_code code;
+	struct grant_info g;
+	struct quota_refusal why;
 	char blob[65];
 	int r;
 	buf_init(&path, MANIFEST_MAX_PATH + 1);
@@ -2026,8 +2028,17 @@ static int finding_file(struct req *q, const struct web_route *rt, char *refused
 	buf_init(&sev, 64);
 	buf_init(&cvss, CVSS_VECTOR_MAX + 1);
 	buf_init(&text, FINDINGS_TEXT_MAX + 1);
-	if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, NULL)) {
+	if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) {
 		r = refuse_grant(q, 0);
+		goto out;
+	}
+	/* a finding is a request like a note (requests_per_minute, holds): its text is checked
+	 * against the code, and a refusal says whether it repeats it */
+	if ((r = quota_request(q->f, &q->who, &g, q->now, &why))) {
+		if (r == ERR_DENIED) {
+			snprintf(refused, cap, "%s", err_msg());
+			r = 0;
+		}
 		goto out;
 	}
 	if (form_field(q->rq, "path", &path) || form_field(q->rq, "title", &title) ||
