@@ -1067,9 +1067,24 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	/* the outline shows each definition's name: a part of its line, charged as that line */
 	if (c->xr && xref_file_definitions(c->xr, e, outline_add, &ol) < 0)
 		ol.n = 0;
-	for (size_t i = 0; i < ol.n; i++)
-		if (ol.v[i].line < v.line_from || ol.v[i].line > v.line_to)
-			shown_add(&sh, NULL, blob, e->path, ol.v[i].line, ol.v[i].len);
+	{
+		/* the names beyond the window, as far as what is left of the budget goes (a name
+		 * outside it is left out of the outline, not asked) */
+		uint64_t room = UINT64_MAX;
+		size_t k = 0;
+		if (c->lines_left && *c->lines_left >= 0)
+			room = (uint64_t)*c->lines_left > v.lines ? (uint64_t)*c->lines_left - v.lines : 0;
+		for (size_t i = 0; i < ol.n; i++) {
+			if (ol.v[i].line < v.line_from || ol.v[i].line > v.line_to) {
+				if (!room)
+					continue;
+				room--;
+				shown_add(&sh, NULL, blob, e->path, ol.v[i].line, ol.v[i].len);
+			}
+			ol.v[k++] = ol.v[i];
+		}
+		ol.n = k;
+	}
 	v.shown = sh.v;
 	v.n_shown = sh.n;
 	x = json_object();

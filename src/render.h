@@ -156,6 +156,10 @@ struct render_ctx {
 					    * (fewer when less is left of the reader's budget) */
 	uint64_t part;                     /* file views: 0, or the part (>= 1) of line `from`
 					    * past its cut to show alone (render_file_text) */
+	const int64_t *lines_left;         /* what is left of the reader's budget of lines, NULL:
+					    * not known; the outline's names beyond the window are
+					    * asked only as far as it goes (the view is not refused
+					    * for the outline) */
 };
 
 /* Append s (len bytes) HTML-escaped (&, <, >, ", '). */

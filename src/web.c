@@ -1124,6 +1124,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	struct render_ctx c;
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
 	uint64_t at = param_u64(q->rq, "at", 0, UINT64_MAX / 2);
+	int64_t lines_left = -1;
 	char blob[65];
 	struct buf find, v, fq = {0};
 	int caseless;
@@ -1157,8 +1158,12 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 		struct grant_info g;
 		struct quota_status st;
 		if (!policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g) &&
-		    !quota_status_of(q->f, &g, q->now, &st) && st.lines_left > 0 && st.lines_left < RENDER_PAGE_LINES)
-			c.window = (uint64_t)st.lines_left;
+		    !quota_status_of(q->f, &g, q->now, &st)) {
+			if (st.lines_left > 0 && st.lines_left < RENDER_PAGE_LINES)
+				c.window = (uint64_t)st.lines_left;
+			lines_left = st.lines_left;
+			c.lines_left = &lines_left;
+		}
 	}
 	/* ?from=N&part=K: the rest of line N past its cut, part K alone (render.h) */
 	c.part = param_u64(q->rq, "part", 0, RENDER_PART_KEY - 1);
@@ -1302,19 +1307,22 @@ static int def_page(struct req *q, const struct web_route *rt, struct room *rm)
 	}
 	buf_init(&to, 0);
 	buf_init(&code, (size_t)64 << 20);
-	if (n_locs == 1) {
-		if ((r = render_blob_href(&to, rt->product, rt->version, locs[0].path, locs[0].path_len, locs[0].line)))
-			goto out;
-		r = redirect(q, to.p);
-		goto out;
-	}
 	{
+		/* charged and logged as the preview of each line even when one redirects to its
+		 * line: where the definition of the n-th name (in name order) stands is told by
+		 * the redirect, and a free one for each n would place every name among the others */
 		struct render_ctx c = rctx(q, rt, rm);
 		if ((r = room_render_definitions(rm, &c, name, locs, n_locs, &code))) {
 			if (r == ERR_DENIED)
 				r = refuse_grant(q, 0);
 			goto out;
 		}
+	}
+	if (n_locs == 1) {
+		if ((r = render_blob_href(&to, rt->product, rt->version, locs[0].path, locs[0].path_len, locs[0].line)))
+			goto out;
+		r = redirect(q, to.p);
+		goto out;
 	}
 	q->rs->sensitive = 1;
 	if ((r = buf_grow(b, code.len + 16384)) || (r = page_head(q, "definitions", rt)) || (r = buf_add(b, code.p, code.len)) ||

@@ -17,6 +17,10 @@ for f in a b c; do
 	done >"$T/src/$f.c"
 done
 # one line of 200 KB: the page cuts it at 16 KiB (RENDER_LINE_MAX), charged as one line
+# 400 definitions, one a line: the outline beside a window names them all
+python3 -c '
+for i in range(1, 401):
+    print("int fn_%d(void) { return %d; }" % (i, 7 * i))' >"$T/src/defs.c"
 python3 -c '
 import random
 r = random.Random(7)
@@ -32,7 +36,7 @@ check "demo is up" grep -q '"url":"https://' "$T/demo.json"
 kill -TERM "$DEMO"; wait "$DEMO" 2>/dev/null
 export SEALROOM_HOME="$T/fac"
 VKEY="$T/fac/demo-keys/vendor.key"
-for v in count find race edge findings; do
+for v in count find race edge outline def findings; do
 	run "$SR" seal "$T/src" --product demo --version "$v" --vendor-key "$VKEY"
 done
 start_demo
@@ -68,6 +72,9 @@ for f in sys.argv[1:]:
     t = open(f, encoding="utf-8", errors="replace").read()
     title = re.search(r"<title>([^<]*)", t)
     for n in re.findall(r'<div class=l id="L(\d+)"', t):
+        seen.add((title.group(1) if title else f, n))
+    # the outline: each definition's name, a part of its line
+    for n in re.findall(r'<a class=o href="[^"]*" data-line=(\d+)>', t):
         seen.add((title.group(1) if title else f, n))
 print(len(seen))
 PY
@@ -158,7 +165,31 @@ n=$(lines "$T"/e*.html)
 R_edge=$n
 check "edge: 100 lines in all ($n)" [ "$n" -eq 100 ]
 
-# 5. findings are requests under the grant: their text is checked against the code, and
+# 5. the outline: beside a window of 100 lines (all that is left), the names of the 300
+# definitions beyond it would be 300 lines more (the view was refused whole for them): the
+# view is shown, its outline only as far as the budget goes
+st=$(c -b "$T/j" -o "$T/o1.html" -w '%{http_code}' "$U/r/demo@outline/blob/defs.c")
+check "outline: a file of 400 definitions is read under a budget of 100 ($st)" [ "$st" = 200 ]
+check "outline: the outline is shown" grep -q 'id="outline"' "$T/o1.html"
+n=$(lines "$T"/o*.html)
+R_outline=$n
+check "outline: at most 100 lines, names included ($n)" [ "$n" -le 100 ]
+check "outline: the window was shown ($n)" [ "$n" -ge 100 ]
+
+# 6. definitions by number: /def?n=N of a name defined once redirects to its line; each
+# redirect places the N-th name (in name order) at a line, so it is charged as that line
+i=0
+placed=0
+while [ $i -lt 130 ]; do
+	st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@def/def?n=$i")
+	[ "$st" = 303 ] && placed=$((placed + 1))
+	i=$((i + 1))
+done
+R_def=$placed
+check "def: at most 100 names placed by redirects ($placed)" [ "$placed" -le 100 ]
+check "def: the redirects were charged ($placed)" [ "$placed" -ge 90 ]
+
+# 7. findings are requests under the grant: their text is checked against the code, and
 # the refusal says whether it repeats it, so they count against requests_per_minute (240)
 c -b "$T/j" -o "$T/t.html" "$U/r/demo@findings/tree/"
 csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/t.html" | head -n 1)
@@ -183,6 +214,6 @@ PY
 check "findings: filing is refused past requests_per_minute ($n)" [ "$n" -gt 0 ]
 
 echo "recovered against a budget of 100 lines a day: refusal counts $R_count lines counted," \
-	"find past the cut $R_find bytes, race $R_race lines, edge $R_edge lines"
+	"find past the cut $R_find bytes, race $R_race lines, edge $R_edge lines, outline $R_outline lines, def $R_def names placed"
 kill -TERM "$DEMO" 2>/dev/null; wait "$DEMO" 2>/dev/null
 done_testing
