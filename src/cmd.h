@@ -62,6 +62,7 @@ struct serve_config {
 	const char *client_ca;    /* require client certificates signed by it, or NULL */
 	int insecure_http;        /* plain HTTP on loopback */
 	unsigned threads;         /* 0: HTTP_THREADS_DEFAULT */
+	unsigned answer_timeout;  /* seconds the room has to answer a request; 0: the default */
 	/* called with the keyring before serving (the demo's own unlocks), or NULL */
 	int (*unlock)(void *ctx, struct keyring *k, struct facility *f, int *n_unlocked);
 	void *unlock_ctx;

@@ -1,6 +1,6 @@
 /*
  * cmd_serve: sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE]
- *            [--insecure-http] [--threads N]
+ *            [--insecure-http] [--threads N] [--answer-timeout SECONDS]
  *
  * Runs the review room until SIGTERM or SIGINT, as the processes of split.h (a network front
  * without keys, the room, their supervisor): HTTPS with the facility's certificate
@@ -10,6 +10,7 @@
  * requests in flight and wipes every key it holds.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@
 
 static const char usage[] =
 	"sealroom serve [--listen ADDR:PORT] [--cert FILE --key FILE] [--client-ca FILE] "
-	"[--insecure-http] [--threads N]";
+	"[--insecure-http] [--threads N] [--answer-timeout SECONDS]";
 
 struct room_args {
 	const char *dir;
@@ -150,6 +151,7 @@ int serve_run(const char *dir, const struct serve_config *sc)
 	c.http.client_ca = sc->client_ca;
 	c.http.insecure_http = sc->insecure_http;
 	c.http.threads = sc->threads ? sc->threads : HTTP_THREADS_DEFAULT;
+	c.answer_timeout = sc->answer_timeout;
 	c.room = room_main;
 	c.ctx = &a;
 	c.serving = serving;
@@ -164,13 +166,14 @@ out:
 int cmd_serve(int argc, char **argv)
 {
 	const char *listen = NULL, *cert = NULL, *key = NULL, *ca = NULL, *pos[1];
-	unsigned long long threads = 0;
+	unsigned long long threads = 0, timeout = ULLONG_MAX; /* ULLONG_MAX: not given */
 	int insecure = 0, n, r;
 	struct opt_common c = {0};
 	struct opt opts[] = {
 		{"listen", OPT_STRING, &listen},  {"cert", OPT_STRING, &cert},
 		{"key", OPT_STRING, &key},	  {"client-ca", OPT_STRING, &ca},
 		{"insecure-http", OPT_FLAG, &insecure}, {"threads", OPT_UINT, &threads},
+		{"answer-timeout", OPT_UINT, &timeout},
 		{NULL, 0, NULL},
 	};
 	struct serve_config sc = {0};
@@ -184,8 +187,10 @@ int cmd_serve(int argc, char **argv)
 		       "a client certificate signed by that CA. --insecure-http serves plain HTTP, on a\n"
 		       "loopback address only. Releases are read only with keys the vendor sends in an\n"
 		       "offline unlock (`sealroom unlock request|respond|apply`); the server never holds\n"
-		       "a vendor key. Default listen address 127.0.0.1:8443.\n",
-		       usage);
+		       "a vendor key. Default listen address 127.0.0.1:8443. A request the room does not\n"
+		       "answer within --answer-timeout seconds (default %d, at most %d) fails with 503\n"
+		       "and the room is restarted.\n",
+		       usage, SPLIT_ANSWER_TIMEOUT, SPLIT_ANSWER_TIMEOUT_MAX);
 		return 0;
 	}
 	if ((cert != NULL) != (key != NULL)) {
@@ -196,12 +201,17 @@ int cmd_serve(int argc, char **argv)
 		err_set(ERR_USAGE, "--threads is at most 256");
 		return cmd_usage("serve", usage);
 	}
+	if (timeout != ULLONG_MAX && (timeout < 1 || timeout > SPLIT_ANSWER_TIMEOUT_MAX)) {
+		err_set(ERR_USAGE, "--answer-timeout is 1 to %d seconds", SPLIT_ANSWER_TIMEOUT_MAX);
+		return cmd_usage("serve", usage);
+	}
 	sc.listen = listen;
 	sc.cert = cert;
 	sc.key = key;
 	sc.client_ca = ca;
 	sc.insecure_http = insecure;
 	sc.threads = (unsigned)threads;
+	sc.answer_timeout = timeout == ULLONG_MAX ? 0 : (unsigned)timeout;
 	r = serve_run(facility_resolve(c.dir), &sc);
 	return r ? cmd_fail("serve", r) : 0;
 }

@@ -40,6 +40,7 @@ const char *err_name(int code)
 	case ERR_USAGE: return "usage";
 	case ERR_DB: return "database";
 	case ERR_DENIED: return "denied";
+	case ERR_BUSY: return "busy";
 	}
 	return "unknown";
 }

@@ -25,6 +25,7 @@ enum err {
 	ERR_USAGE = -9,    /* the caller asked for something meaningless */
 	ERR_DB = -10,      /* the database refused */
 	ERR_DENIED = -11,  /* policy forbids it */
+	ERR_BUSY = -12,    /* not ready yet: the same request may succeed in a moment */
 };
 
 #define WUR __attribute__((warn_unused_result))

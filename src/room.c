@@ -1,4 +1,5 @@
 /* room: the opened releases of a running room; see room.h. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,14 +194,23 @@ static void *room_load_index(void *arg)
 	return NULL;
 }
 
-/* Wait for the room's index; 0 once rm->ix is there, the load's error otherwise. */
+/*
+ * Wait for the room's index, at most ROOM_INDEX_WAIT seconds (a request must not outlast the
+ * front's answer timeout, split.h, while a large index loads): 0 once rm->ix is there,
+ * ERR_BUSY while it still loads, the load's error otherwise.
+ */
 static int room_index_wait(struct room *rm)
 {
+	struct timespec until;
 	int r;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ROOM_INDEX_WAIT;
 	pthread_mutex_lock(&rm->ix_mu);
 	while (!rm->ix_state)
-		pthread_cond_wait(&rm->ix_cv, &rm->ix_mu);
-	r = rm->ix_state < 0 ? err_set(rm->ix_state, "the release's search index could not be loaded") : 0;
+		if (pthread_cond_timedwait(&rm->ix_cv, &rm->ix_mu, &until) == ETIMEDOUT)
+			break;
+	r = !rm->ix_state ? err_set(ERR_BUSY, "the release's search index is still loading: try again in a moment")
+	    : rm->ix_state < 0 ? err_set(rm->ix_state, "the release's search index could not be loaded") : 0;
 	pthread_mutex_unlock(&rm->ix_mu);
 	return r;
 }

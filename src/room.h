@@ -32,6 +32,7 @@
 #include "render.h"
 
 #define ROOMS_MAX 256
+#define ROOM_INDEX_WAIT 10 /* seconds a request waits for a release's index to load */
 
 struct rooms;
 struct room;
@@ -54,9 +55,10 @@ int rooms_unlocked(struct rooms *rs, const char *product, const char *version, i
 
 /*
  * The opened release product@version (a reference: room_put it), opening it on first use
- * with the keyring's key; with need_index, wait for its search index. The key is asked for
- * on every call, so a release whose window ended is refused at once: ERR_NOTFOUND "release
- * is locked" when no key is held, the open's error otherwise.
+ * with the keyring's key; with need_index, wait for its search index (ERR_BUSY after
+ * ROOM_INDEX_WAIT seconds of loading). The key is asked for on every call, so a release
+ * whose window ended is refused at once: ERR_NOTFOUND "release is locked" when no key is
+ * held, the open's error otherwise.
  */
 int room_get(struct rooms *rs, struct facility *f, const char *product, const char *version,
 	     int64_t now, int need_index, struct room **out) WUR;

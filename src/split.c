@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,7 @@ struct front {
 	int fd[CHANNELS_MAX];
 	char busy[CHANNELS_MAX], dead[CHANNELS_MAX];
 	unsigned n, gen;
+	unsigned timeout; /* seconds the room has to answer a request */
 };
 
 static int chan_take(struct front *fr, unsigned *gen)
@@ -114,6 +116,29 @@ static void wipe(struct buf *b)
 /* The response's content type lives until http.c has sent the headers, on this thread. */
 static __thread char ctype[WIRE_CTYPE_MAX + 1];
 
+/* Wait up to ms for the first byte of an answer on fd: 1 when there is one (or the peer is
+ * gone, which the read then finds), 0 when the time ran out. */
+static int answer_within(int fd, int ms)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int left, k;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return 0;
+		k = poll(&p, 1, left);
+		if (k > 0)
+			return 1;
+		if (k < 0 && errno != EINTR)
+			return 1;
+	}
+}
+
+static int ctl_send(int ctl, const char *text, const int *fds, unsigned n);
+
 /* http_handler of the front: the request to the room, its answer back. */
 static int forward(void *ctx, const struct http_req *rq, struct http_resp *rs)
 {
@@ -129,9 +154,30 @@ static int forward(void *ctx, const struct http_req *rq, struct http_resp *rs)
 		buf_release(&msg);
 		return answer(rs, 400, "bad request\n");
 	}
-	if ((r = wire_send(fd, msg.p, msg.len)) || (r = wire_recv(fd, &msg, WIRE_RESP_MAX))) {
+	if ((r = wire_send(fd, msg.p, msg.len))) {
 		chan_put(fr, fd, gen, 1);
 		wipe(&msg);
+		return answer(rs, 503, "the room stopped while answering: try again in a moment\n");
+	}
+	if (!answer_within(fd, (int)fr->timeout * 1000)) {
+		/* a room that hangs answers nothing more on this channel: the supervisor restarts
+		 * it (a hang of that room's generation only, not of the one started since) */
+		char m[32], text[128];
+		chan_put(fr, fd, gen, 1);
+		wipe(&msg);
+		snprintf(m, sizeof(m), "H%u", gen);
+		(void)!ctl_send(fr->ctl, m, NULL, 0);
+		snprintf(text, sizeof(text), "the room did not answer within %u s: it is restarted; try again in a moment\n",
+			 fr->timeout);
+		return answer(rs, 503, text);
+	}
+	if ((r = wire_recv(fd, &msg, WIRE_RESP_MAX))) {
+		/* gone, or stalled in the middle of its answer (the socket's receive timeout) */
+		char m[32];
+		chan_put(fr, fd, gen, 1);
+		wipe(&msg);
+		snprintf(m, sizeof(m), "H%u", gen);
+		(void)!ctl_send(fr->ctl, m, NULL, 0);
 		return answer(rs, 503, "the room stopped while answering: try again in a moment\n");
 	}
 	chan_put(fr, fd, gen, 0);
@@ -208,7 +254,7 @@ static int ctl_recv(int ctl, char *text, size_t cap, int *fds, unsigned *n)
 }
 
 /* The front process: never returns. */
-static void __attribute__((noreturn)) front_main(const struct http_opts *ho, int ctl)
+static void __attribute__((noreturn)) front_main(const struct http_opts *ho, unsigned timeout, int ctl)
 {
 	static struct front fr;
 	struct http_server *srv = NULL;
@@ -222,6 +268,7 @@ static void __attribute__((noreturn)) front_main(const struct http_opts *ho, int
 	int r, landlock = 0, root = 0;
 
 	fr.ctl = ctl;
+	fr.timeout = timeout;
 	pthread_mutex_init(&fr.mu, NULL);
 	pthread_cond_init(&fr.cv, NULL);
 	/* the files by absolute path (the working folder becomes the empty root), only those
@@ -278,9 +325,9 @@ static void __attribute__((noreturn)) front_main(const struct http_opts *ho, int
 int split_front_exec(int argc, char **argv)
 {
 	struct http_opts ho = {0};
-	unsigned long threads;
+	unsigned long threads, timeout;
 	sigset_t sigs;
-	if (argc != 8) {
+	if (argc != 9) {
 		fputs("sealroom: the front takes its options from serve\n", stderr);
 		_exit(2);
 	}
@@ -297,7 +344,9 @@ int split_front_exec(int argc, char **argv)
 	ho.insecure_http = !strcmp(argv[6], "1");
 	threads = strtoul(argv[7], NULL, 10);
 	ho.threads = threads && threads <= CHANNELS_MAX ? (unsigned)threads : HTTP_THREADS_DEFAULT;
-	front_main(&ho, SPLIT_FRONT_FD);
+	timeout = strtoul(argv[8], NULL, 10);
+	front_main(&ho, timeout && timeout <= SPLIT_ANSWER_TIMEOUT_MAX ? (unsigned)timeout : SPLIT_ANSWER_TIMEOUT,
+		   SPLIT_FRONT_FD);
 }
 
 /* ---- the room's side ---- */
@@ -399,6 +448,12 @@ static void room_ready(int fd)
 	close(fd);
 }
 
+static unsigned answer_timeout(const struct split_config *c)
+{
+	return c->answer_timeout && c->answer_timeout <= SPLIT_ANSWER_TIMEOUT_MAX ? c->answer_timeout
+										  : SPLIT_ANSWER_TIMEOUT;
+}
+
 /* Start a room with new socketpairs, hand their other ends to the front; *pid, *ready_fd. */
 static int room_fork(const struct split_config *c, int ctl, pid_t *pid, int *ready_fd)
 {
@@ -420,6 +475,11 @@ static int room_fork(const struct split_config *c, int ctl, pid_t *pid, int *rea
 		}
 		front[i] = sp[0];
 		room[i] = sp[1];
+		{
+			/* an answer that stalls half-sent fails too (answer_within covers its start) */
+			struct timeval tv = {(time_t)answer_timeout(c), 0};
+			(void)setsockopt(front[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		}
 	}
 	*pid = fork();
 	if (*pid == 0) {
@@ -482,8 +542,8 @@ int split_run(const struct split_config *c)
 {
 	sigset_t sigs;
 	pid_t front = -1, room = -1;
-	int ctl[2], r, ready_fd = -1, ll = 0, root = 0, started = 0;
-	unsigned port = 0, fuid = 0;
+	int ctl[2], r, ready_fd = -1, ll = 0, root = 0, started = 0, sfd = -1, ctl_open = 1;
+	unsigned port = 0, fuid = 0, gen = 0;
 	time_t deaths[SPLIT_RESTARTS_MAX] = {0};
 	size_t n_deaths = 0;
 	char m[600];
@@ -496,8 +556,13 @@ int split_run(const struct split_config *c)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if ((r = sandbox_nodump()))
 		return r;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+	/* signals and the front's reports (a room that hangs) in one poll */
+	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
+		return err_set(ERR_IO, "serve: cannot make a signalfd: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+		close(sfd);
 		return err_set(ERR_IO, "serve: cannot make a socketpair: %s", strerror(errno));
+	}
 	front = fork();
 	if (front < 0) {
 		close(ctl[0]);
@@ -507,13 +572,14 @@ int split_run(const struct split_config *c)
 	if (front == 0) {
 		/* a fresh image: nothing of this process's memory (the vendor's key of `demo`,
 		 * a facility's buffers) is in the front */
-		char threads[16];
+		char threads[16], timeout[16];
 		char *argv[] = {"sealroom", SPLIT_FRONT_ARG, (char *)(c->http.listen ? c->http.listen : ""),
 				(char *)(c->http.cert_file ? c->http.cert_file : ""),
 				(char *)(c->http.key_file ? c->http.key_file : ""),
 				(char *)(c->http.client_ca ? c->http.client_ca : ""),
-				c->http.insecure_http ? "1" : "0", threads, NULL};
+				c->http.insecure_http ? "1" : "0", threads, timeout, NULL};
 		snprintf(threads, sizeof(threads), "%u", c->http.threads ? c->http.threads : HTTP_THREADS_DEFAULT);
+		snprintf(timeout, sizeof(timeout), "%u", answer_timeout(c));
 		close(ctl[0]);
 		if (dup2(ctl[1], SPLIT_FRONT_FD) < 0)
 			_exit(127);
@@ -542,6 +608,7 @@ int split_run(const struct split_config *c)
 	for (;;) {
 		if ((r = room_fork(c, ctl[0], &room, &ready_fd)))
 			goto out;
+		gen++; /* the front's generation of the room's channels */
 		if ((r = room_wait_ready(ready_fd))) {
 			if (!started)
 				goto out;
@@ -561,11 +628,41 @@ int split_run(const struct split_config *c)
 		} else {
 			fprintf(stderr, "sealroom serve: room restarted, pid %d\n", (int)room);
 		}
-		/* until a signal, or a child dies */
+		/* until a signal, or a child dies; a room that hangs is stopped (and dies) */
 		for (;;) {
-			int sig = sigwaitinfo(&sigs, NULL), st;
+			struct pollfd p[2] = {{sfd, POLLIN, 0}, {ctl_open ? ctl[0] : -1, POLLIN, 0}};
+			struct signalfd_siginfo si;
+			int sig, st;
 			pid_t dead;
 			int room_died = 0;
+			if (poll(p, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				r = err_set(ERR_IO, "serve: poll failed: %s", strerror(errno));
+				goto out;
+			}
+			if (p[1].revents & POLLIN) {
+				int fds[CHANNELS_MAX];
+				unsigned n, hung;
+				if (ctl_recv(ctl[0], m, sizeof(m), fds, &n)) {
+					ctl_open = 0; /* the front is gone: its SIGCHLD says so */
+				} else {
+					for (unsigned i = 0; i < n; i++)
+						close(fds[i]);
+					if (m[0] == 'H' && sscanf(m + 1, "%u", &hung) == 1 && hung == gen && room > 0) {
+						fprintf(stderr, "sealroom serve: the room did not answer a request within %u s; "
+								"stopping it\n", answer_timeout(c));
+						kill(room, SIGKILL);
+					}
+				}
+			} else if (p[1].revents & (POLLHUP | POLLERR)) {
+				ctl_open = 0;
+			}
+			if (!(p[0].revents & POLLIN))
+				continue;
+			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			sig = (int)si.ssi_signo;
 			if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
 				r = 0;
 				goto out;
@@ -617,5 +714,6 @@ out:
 	if (front > 0)
 		waitpid(front, NULL, 0);
 	close(ctl[0]);
+	close(sfd);
 	return r;
 }

@@ -15,6 +15,10 @@
  * 503 and the supervisor starts a new room with new socketpairs, which it hands to the
  * front (SCM_RIGHTS); the keys held by the room that died are gone with it (a release
  * unlocked with `sealroom unlock` needs a new request and response; the demo unlocks again).
+ * A room that does not answer a request within the answer timeout (the start of its answer,
+ * or all of it once started) is taken for hung: that request fails with 503 saying so, the
+ * front reports it on the control socket ("H" and the channels' generation) and the
+ * supervisor kills that room, which then restarts as one that died.
  */
 #ifndef SEALROOM_SPLIT_H
 #define SEALROOM_SPLIT_H
@@ -25,6 +29,8 @@
 
 #define SPLIT_RESTARTS_MAX 5 /* room deaths within SPLIT_RESTART_WINDOW s before giving up */
 #define SPLIT_RESTART_WINDOW 60
+#define SPLIT_ANSWER_TIMEOUT 30      /* seconds the room has to answer a request (default) */
+#define SPLIT_ANSWER_TIMEOUT_MAX 600
 
 struct split_config {
 	struct http_opts http;    /* the front's server (its thread count = socketpairs) */
@@ -37,6 +43,8 @@ struct split_config {
 	void *ctx;
 	/* Called in the supervisor once both serve, with the URL. */
 	void (*serving)(void *ctx, const char *url);
+	/* Seconds the room has to answer a request, 1..SPLIT_ANSWER_TIMEOUT_MAX; 0: the default. */
+	unsigned answer_timeout;
 };
 
 /*

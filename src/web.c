@@ -484,6 +484,15 @@ static int fail_page(struct req *q, int status, const char *msg, int json)
 	return 0;
 }
 
+/* The page for a release room_get did not give (its error r): its index still loading
+ * (ERR_BUSY, which says so), else locked. */
+static int locked_page(struct req *q, int r, const char *locked, int json)
+{
+	char why[256];
+	snprintf(why, sizeof(why), "%s", r == ERR_BUSY ? err_msg() : locked);
+	return fail_page(q, 503, why, json);
+}
+
 static const char not_granted[] = "not found or not granted";
 
 /*
@@ -1558,7 +1567,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if (policy_may_read(q->f, &q->who, rt->product, old_v, q->now, &g))
 		return refuse_grant(q, 0);
 	if ((r = room_get(q->w->rooms, q->f, rt->product, old_v, q->now, 1, &old)))
-		return fail_page(q, 503, "the older release is locked: the vendor has not unlocked it", 0);
+		return locked_page(q, r, "the older release is locked: the vendor has not unlocked it", 0);
 	buf_init(&code, (size_t)64 << 20);
 	if ((r = diff_trees(room_manifest(old), room_manifest(rm), 1, &chs, &n_ch)))
 		goto out;
@@ -1676,8 +1685,8 @@ static int api_search(struct req *q)
 		r = refuse_grant(q, 1);
 		goto out;
 	}
-	if (room_get(q->w->rooms, q->f, rt.product, rt.version, q->now, 1, &rm)) {
-		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it", 1);
+	if ((r = room_get(q->w->rooms, q->f, rt.product, rt.version, q->now, 1, &rm))) {
+		r = locked_page(q, r, "the release is locked: the vendor has not unlocked it", 1);
 		goto out;
 	}
 	/* an offset no further than the results of this query shown so far */
@@ -2063,7 +2072,7 @@ static int finding_file(struct req *q, const struct web_route *rt, char *refused
 		goto out;
 	}
 	if ((r = room_get(q->w->rooms, q->f, rt->product, rt->version, q->now, 1, &rm))) {
-		r = fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
+		r = locked_page(q, r, "the release is locked: the vendor has not unlocked it for this window", 0);
 		goto out;
 	}
 	{
@@ -2268,9 +2277,9 @@ static int release_route(struct req *q, const char *path)
 	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
 		return refuse_grant(q, 0);
 	/* the file view and the tree need only the vault and the manifest, never the index */
-	if (room_get(q->w->rooms, q->f, rt.product, rt.version, q->now,
-		     strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "files"), &rm))
-		return fail_page(q, 503, "the release is locked: the vendor has not unlocked it for this window", 0);
+	if ((r = room_get(q->w->rooms, q->f, rt.product, rt.version, q->now,
+			  strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "files"), &rm)))
+		return locked_page(q, r, "the release is locked: the vendor has not unlocked it for this window", 0);
 	if (!strcmp(rt.what, "tree"))
 		r = tree_page(q, &rt, rm);
 	else if (!strcmp(rt.what, "blob"))
