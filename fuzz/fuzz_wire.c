@@ -1,6 +1,6 @@
-/* fuzz_wire: the messages between the front and the room (wire.h), hostile both ways:
- * decode each as a request and as a response; whatever decodes must encode again to the
- * same bytes and keep every limit. */
+/* fuzz_wire: the messages between the front and the room, and between the front and the
+ * TLS key's signer (wire.h), hostile both ways: decode each as every kind of message;
+ * whatever decodes must encode again to the same bytes and keep every limit. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	http_resp_release(&rs);
+	{
+		unsigned a, b;
+		int ok;
+		const unsigned char *p;
+		size_t n;
+		buf_reset(&again);
+		if (wire_hello_decode(data, size, &a, &b) == 0 &&
+		    (wire_hello_encode(a, b, &again) || again.len != size || memcmp(again.p, data, size)))
+			abort();
+		buf_reset(&again);
+		if (wire_sign_decode(data, size, &a, &p, &n) == 0 &&
+		    (n > WIRE_SIGN_DATA_MAX || wire_sign_encode(a, p, n, &again) || again.len != size ||
+		     memcmp(again.p, data, size)))
+			abort();
+		buf_reset(&again);
+		if (wire_signed_decode(data, size, &ok, &p, &n) == 0 &&
+		    (n > WIRE_SIGNATURE_MAX || (!ok && n) || wire_signed_encode(ok, p, n, &again) ||
+		     again.len != size || memcmp(again.p, data, size)))
+			abort();
+	}
 	buf_release(&again);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -348,6 +349,47 @@ static int read_pem(const char *path, char **out)
 	return 0;
 }
 
+/*
+ * The certificate and the key that signs elsewhere (http_opts.tls_key), for GnuTLS's
+ * retrieve callback, which has no context of its own: one server with such a key per
+ * process (the front).
+ */
+#define EXT_CERTS_MAX 8
+static gnutls_pcert_st ext_pcerts[EXT_CERTS_MAX];
+static unsigned ext_n_pcerts;
+static gnutls_privkey_t ext_key;
+
+static int ext_retrieve(gnutls_session_t s, const gnutls_datum_t *req_ca_rdn, int nreqs,
+			const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+			unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+	(void)s;
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	*pcert = ext_pcerts;
+	*pcert_length = ext_n_pcerts;
+	*privkey = ext_key;
+	return 0;
+}
+
+/* The certificate chain of cert (PEM) for ext_retrieve, with key as its signing key. */
+static int ext_setup(const char *cert_path, const char *cert, void *key)
+{
+	gnutls_datum_t c = {(unsigned char *)cert, (unsigned)strlen(cert)};
+	unsigned n = EXT_CERTS_MAX;
+	int e;
+	if (ext_key)
+		return err_set(ERR_USAGE, "http: one server with an external TLS key per process");
+	if ((e = gnutls_pcert_list_import_x509_raw(ext_pcerts, &n, &c, GNUTLS_X509_FMT_PEM, 0)) < 0 || !n)
+		return err_set(ERR_PARSE, "'%s' is not a PEM certificate chain (of at most %d): %s", cert_path,
+			       EXT_CERTS_MAX, gnutls_strerror(e));
+	ext_n_pcerts = n;
+	ext_key = key;
+	return 0;
+}
+
 /* Check that cert and key parse and belong together, so that a bad pair fails at start. */
 static int check_pair(const char *cert_path, const char *key_path, const char *cert, const char *key)
 {
@@ -389,12 +431,15 @@ int http_start(const struct http_opts *o, http_handler handler, void *ctx, struc
 	s->ctx = ctx;
 	s->tls = !o->insecure_http;
 	if (s->tls) {
-		if (!o->cert_file || !o->key_file) {
+		if (!o->cert_file || (!o->key_file && !o->tls_key)) {
 			r = err_set(ERR_USAGE, "HTTPS needs a certificate and a key");
 			goto fail;
 		}
-		if ((r = read_pem(o->cert_file, &s->cert)) || (r = read_pem(o->key_file, &s->key)) ||
-		    (r = check_pair(o->cert_file, o->key_file, s->cert, s->key)))
+		if ((r = read_pem(o->cert_file, &s->cert)))
+			goto fail;
+		if (o->tls_key ? (r = ext_setup(o->cert_file, s->cert, o->tls_key))
+			       : ((r = read_pem(o->key_file, &s->key)) ||
+				  (r = check_pair(o->cert_file, o->key_file, s->cert, s->key))))
 			goto fail;
 		if (o->client_ca) {
 			if ((r = read_pem(o->client_ca, &s->ca)))
@@ -402,8 +447,12 @@ int http_start(const struct http_opts *o, http_handler handler, void *ctx, struc
 			s->need_client_cert = 1;
 		}
 		flags |= MHD_USE_TLS;
-		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
-		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
+		if (o->tls_key) {
+			opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)ext_retrieve};
+		} else {
+			opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
+			opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
+		}
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
 						    "NORMAL:-VERS-ALL:+VERS-TLS1.3"};
 		if (s->ca)

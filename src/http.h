@@ -71,7 +71,8 @@ typedef int (*http_handler)(void *ctx, const struct http_req *rq, struct http_re
 struct http_opts {
 	const char *listen;     /* "ADDR:PORT" ("[v6]:PORT" for IPv6); default 127.0.0.1:8443 */
 	const char *cert_file;  /* PEM certificate (chain) */
-	const char *key_file;   /* its PEM private key */
+	const char *key_file;   /* its PEM private key (unless tls_key) */
+	void *tls_key;          /* or a gnutls_privkey_t that signs elsewhere (tlskey.h) */
 	const char *client_ca;  /* PEM CA bundle: require a client certificate it signed, or NULL */
 	int insecure_http;      /* plain HTTP; refused unless listen is a loopback address */
 	unsigned threads;       /* worker threads (default HTTP_THREADS_DEFAULT) */

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "split.h"
+#include "tlskey.h"
 
 struct command {
 	const char *name;
@@ -76,9 +77,12 @@ int main(int argc, char **argv)
 		fputs("sealroom: libsodium failed to initialise\n", stderr);
 		return 1;
 	}
-	/* the network front of serve, in a fresh image (split.h); not a command */
+	/* the network front of serve and its TLS key's signer, each in a fresh image (split.h,
+	 * tlskey.h); not commands */
 	if (argc > 1 && !strcmp(argv[1], SPLIT_FRONT_ARG))
 		split_front_exec(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], TLSKEY_SIGNER_ARG))
+		tlskey_signer_exec(argc, argv);
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-C") && i + 1 < argc) {
 			dir = argv[i + 1];

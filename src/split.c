@@ -17,6 +17,7 @@
 
 #include "sandbox.h"
 #include "split.h"
+#include "tlskey.h"
 #include "wire.h"
 
 #define CHANNELS_MAX 256
@@ -258,7 +259,9 @@ static void __attribute__((noreturn)) front_main(const struct http_opts *ho, uns
 {
 	static struct front fr;
 	struct http_server *srv = NULL;
-	const char *files[4] = {ho->cert_file, ho->key_file, ho->client_ca, NULL};
+	struct tlskey *tk = NULL;
+	/* the certificate files only: the key stays with the signer (tlskey.h) */
+	const char *files[4] = {ho->cert_file, ho->client_ca, NULL, NULL};
 	const char *const *ff = files;
 	struct http_opts hs = *ho;
 	char msg[600];
@@ -275,17 +278,21 @@ static void __attribute__((noreturn)) front_main(const struct http_opts *ho, uns
 	 * named */
 	{
 		int k = 0;
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 2; i++)
 			if (files[i]) {
 				char *abs = realpath(files[i], NULL);
 				files[k++] = abs ? abs : files[i];
 			}
 		files[k] = NULL;
 		hs.cert_file = ho->cert_file ? files[0] : NULL;
-		hs.key_file = ho->key_file ? files[1] : NULL;
-		hs.client_ca = ho->client_ca ? files[ho->cert_file ? 2 : 0] : NULL;
+		hs.key_file = NULL;
+		hs.client_ca = ho->client_ca ? files[ho->cert_file ? 1 : 0] : NULL;
 	}
-	if ((r = sandbox_nodump()) || (r = sandbox_no_new_privs()) || (r = sandbox_front_user(&uid, &gid)) ||
+	if (!ho->insecure_http && (r = tlskey_client_new(SPLIT_SIGNER_FD, &tk)) == 0)
+		hs.tls_key = tlskey_privkey(tk);
+	else if (ho->insecure_http)
+		r = 0;
+	if (r || (r = sandbox_nodump()) || (r = sandbox_no_new_privs()) || (r = sandbox_front_user(&uid, &gid)) ||
 	    (r = sandbox_empty_root_prepare()) || (r = sandbox_landlock(ff, &landlock)) ||
 	    (r = http_start(&hs, forward, &fr, &srv)) ||
 	    (r = sandbox_empty_root(&root)) || (r = sandbox_drop_user(uid, gid)) || (r = sandbox_seccomp_front())) {
@@ -319,6 +326,7 @@ static void __attribute__((noreturn)) front_main(const struct http_opts *ho, uns
 		}
 	}
 	http_stop(srv);
+	tlskey_free(tk);
 	_exit(0);
 }
 
@@ -541,7 +549,8 @@ static int room_wait_ready(int fd)
 int split_run(const struct split_config *c)
 {
 	sigset_t sigs;
-	pid_t front = -1, room = -1;
+	pid_t front = -1, room = -1, signer = -1;
+	int kp[2] = {-1, -1};
 	int ctl[2], r, ready_fd = -1, ll = 0, root = 0, started = 0, sfd = -1, ctl_open = 1;
 	unsigned port = 0, fuid = 0, gen = 0;
 	time_t deaths[SPLIT_RESTARTS_MAX] = {0};
@@ -563,6 +572,28 @@ int split_run(const struct split_config *c)
 		close(sfd);
 		return err_set(ERR_IO, "serve: cannot make a socketpair: %s", strerror(errno));
 	}
+	/* the TLS key's signer, a fresh image of its own: the front asks it for each handshake */
+	if (!c->http.insecure_http) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, kp) < 0) {
+			r = err_set(ERR_IO, "serve: cannot make a socketpair: %s", strerror(errno));
+			goto out;
+		}
+		signer = fork();
+		if (signer < 0) {
+			r = err_set(ERR_IO, "serve: cannot fork the TLS key's signer: %s", strerror(errno));
+			goto out;
+		}
+		if (signer == 0) {
+			char *argv[] = {"sealroom", TLSKEY_SIGNER_ARG, (char *)(c->http.key_file ? c->http.key_file : ""),
+					(char *)(c->http.cert_file ? c->http.cert_file : ""), NULL};
+			if (dup2(kp[1], TLSKEY_SIGNER_FD) < 0)
+				_exit(127);
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+		close(kp[1]);
+		kp[1] = -1;
+	}
 	front = fork();
 	if (front < 0) {
 		close(ctl[0]);
@@ -575,18 +606,22 @@ int split_run(const struct split_config *c)
 		char threads[16], timeout[16];
 		char *argv[] = {"sealroom", SPLIT_FRONT_ARG, (char *)(c->http.listen ? c->http.listen : ""),
 				(char *)(c->http.cert_file ? c->http.cert_file : ""),
-				(char *)(c->http.key_file ? c->http.key_file : ""),
+				"", /* the key is the signer's, not even its name is the front's */
 				(char *)(c->http.client_ca ? c->http.client_ca : ""),
 				c->http.insecure_http ? "1" : "0", threads, timeout, NULL};
 		snprintf(threads, sizeof(threads), "%u", c->http.threads ? c->http.threads : HTTP_THREADS_DEFAULT);
 		snprintf(timeout, sizeof(timeout), "%u", answer_timeout(c));
 		close(ctl[0]);
-		if (dup2(ctl[1], SPLIT_FRONT_FD) < 0)
+		if (dup2(ctl[1], SPLIT_FRONT_FD) < 0 || (kp[0] >= 0 && dup2(kp[0], SPLIT_SIGNER_FD) < 0))
 			_exit(127);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
 	close(ctl[1]);
+	ctl[1] = -1;
+	if (kp[0] >= 0)
+		close(kp[0]);
+	kp[0] = -1;
 	{
 		int fds[CHANNELS_MAX];
 		unsigned n;
@@ -670,6 +705,13 @@ int split_run(const struct split_config *c)
 			if (sig != SIGCHLD)
 				continue;
 			while ((dead = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (dead == signer) {
+					signer = -1;
+					r = err_set(ERR_IO, "the TLS key's signer died (%s %d)",
+						    WIFSIGNALED(st) ? "signal" : "status",
+						    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+					goto out;
+				}
 				if (dead == front) {
 					front = -1;
 					r = err_set(ERR_IO, "the front process died (%s %d)",
@@ -713,6 +755,15 @@ out:
 		waitpid(room, NULL, 0);
 	if (front > 0)
 		waitpid(front, NULL, 0);
+	if (signer > 0) {
+		kill(signer, SIGTERM);
+		waitpid(signer, NULL, 0);
+	}
+	for (int i = 0; i < 2; i++)
+		if (kp[i] >= 0)
+			close(kp[i]);
+	if (ctl[1] >= 0)
+		close(ctl[1]);
 	close(ctl[0]);
 	close(sfd);
 	return r;

@@ -3,7 +3,9 @@
  *
  *   supervisor   holds nothing: forks the two below, restarts the room when it dies,
  *                stops both on SIGTERM/SIGINT/SIGHUP
- *   front        TLS and HTTP only (http.h): no data key, no plaintext, no database; its
+ *   signer       the TLS private key (tlskey.h): signs the front's TLS 1.3 handshakes, and
+ *                nothing else; the same account, empty root and seccomp filter as the front
+ *   front        TLS and HTTP only (http.h): no TLS key, no data key, no plaintext, no database; its
  *                own unprivileged uid when started as root, no_new_privs, Landlock and an
  *                empty root, a seccomp filter of little more than its sockets (sandbox.h).
  *                It parses each request and forwards it (wire.h) to the room
@@ -55,6 +57,7 @@ struct split_config {
  */
 #define SPLIT_FRONT_ARG "__serve-front"
 #define SPLIT_FRONT_FD 3
+#define SPLIT_SIGNER_FD 4 /* the front's end of the TLS key's signer (tlskey.h) */
 int split_front_exec(int argc, char **argv) __attribute__((noreturn));
 
 /* Run the supervisor until a signal stops it; 0 or a negative enum err (with err_set). */

@@ -270,6 +270,84 @@ int wire_resp_decode(const void *msg, size_t len, struct http_resp *rs, char *ct
 	return buf_add(&rs->body, p, n) ? err_set(ERR_TOOBIG, "wire: response body too large") : 0;
 }
 
+int wire_hello_encode(unsigned pk, unsigned bits, struct buf *out)
+{
+	return buf_add(out, "SRk1", 4) || put_u(out, pk, 2) || put_u(out, bits, 4) ? ERR_TOOBIG : 0;
+}
+
+int wire_hello_decode(const void *msg, size_t len, unsigned *pk, unsigned *bits)
+{
+	struct rd d = {msg, (const unsigned char *)msg + len, "hello"};
+	uint64_t a = 0, b = 0;
+	int r;
+	if (len < 4 || memcmp(msg, "SRk1", 4))
+		return err_set(ERR_PARSE, "wire: not the signer's hello");
+	d.p += 4;
+	if ((r = get_u(&d, 2, &a)) || (r = get_u(&d, 4, &b)))
+		return r;
+	if (d.p != d.e)
+		return err_set(ERR_PARSE, "wire: %zu bytes after the hello", (size_t)(d.e - d.p));
+	*pk = (unsigned)a;
+	*bits = (unsigned)b;
+	return 0;
+}
+
+int wire_sign_encode(unsigned algo, const void *data, size_t len, struct buf *out)
+{
+	if (buf_add(out, "SRs1", 4) || put_u(out, algo, 2))
+		return ERR_TOOBIG;
+	return put_s(out, data, len, 2, WIRE_SIGN_DATA_MAX);
+}
+
+int wire_sign_decode(const void *msg, size_t len, unsigned *algo, const unsigned char **data, size_t *dlen)
+{
+	struct rd d = {msg, (const unsigned char *)msg + len, "signature algorithm"};
+	uint64_t a = 0;
+	int r;
+	if (len < 4 || memcmp(msg, "SRs1", 4))
+		return err_set(ERR_PARSE, "wire: not a sign request");
+	d.p += 4;
+	if ((r = get_u(&d, 2, &a)))
+		return r;
+	d.what = "data to sign";
+	if ((r = get_s(&d, 2, WIRE_SIGN_DATA_MAX, F_BYTES, data, dlen)))
+		return r;
+	if (d.p != d.e)
+		return err_set(ERR_PARSE, "wire: %zu bytes after the sign request", (size_t)(d.e - d.p));
+	*algo = (unsigned)a;
+	return 0;
+}
+
+int wire_signed_encode(int ok, const void *sig, size_t len, struct buf *out)
+{
+	if (buf_add(out, "SRS1", 4) || put_u(out, ok ? 1 : 0, 1))
+		return ERR_TOOBIG;
+	return put_s(out, sig, ok ? len : 0, 2, WIRE_SIGNATURE_MAX);
+}
+
+int wire_signed_decode(const void *msg, size_t len, int *ok, const unsigned char **sig, size_t *slen)
+{
+	struct rd d = {msg, (const unsigned char *)msg + len, "signed flag"};
+	uint64_t v = 0;
+	int r;
+	if (len < 4 || memcmp(msg, "SRS1", 4))
+		return err_set(ERR_PARSE, "wire: not a signature message");
+	d.p += 4;
+	if ((r = get_u(&d, 1, &v)))
+		return r;
+	if (v > 1)
+		return err_set(ERR_PARSE, "wire: bad signed flag");
+	d.what = "signature";
+	if ((r = get_s(&d, 2, WIRE_SIGNATURE_MAX, F_BYTES, sig, slen)))
+		return r;
+	if (d.p != d.e)
+		return err_set(ERR_PARSE, "wire: %zu bytes after the signature", (size_t)(d.e - d.p));
+	if (!v && *slen)
+		return err_set(ERR_PARSE, "wire: a refusal that carries a signature");
+	*ok = (int)v;
+	return 0;
+}
+
 int wire_send(int fd, const void *p, size_t len)
 {
 	unsigned char h[4];

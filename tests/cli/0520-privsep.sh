@@ -2,8 +2,9 @@
 # serve as separate processes (split.h): the network front runs as its own unprivileged
 # uid with no_new_privs, a seccomp filter, Landlock and an empty root; after many views its
 # memory (read through /proc/PID/maps and /proc/PID/mem, as root) holds no sealed line and
-# neither the vendor's nor the log's secret key, while the room's does hold the lines (so
-# the scan can find them); a room killed in the middle of a request makes that request
+# neither the vendor's nor the log's nor the TLS secret key, while the room's does hold the
+# lines and the TLS key's signer the TLS key (so the scan can find them); TLS 1.3 works
+# through the signer; a room killed in the middle of a request makes that request
 # fail with 503, is restarted, and the next request is answered; a room whose memory
 # cannot be locked refuses to start and names LimitMEMLOCK=.
 . tests/cli/lib.sh
@@ -86,8 +87,25 @@ L1=$(printf 'sealed_line_marker_3(void) { return 3 * 31; }' | od -An -tx1 | tr -
 L2=$(printf 'sealed_line_marker_250(void)' | od -An -tx1 | tr -d ' \n')
 VK=$(keyhex "$T/fac/demo-keys/vendor.key")
 LK=$(keyhex "$T/fac/keys/log.key")
-set -- $(python3 tests/cli/memscan.py "$FRONT" "$L1" "$L2" "$VK" "$LK")
-check "front memory: no sealed line ($1, $2 copies), no vendor key ($3), no log key ($4)" [ "$1 $2 $3 $4" = "0 0 0 0" ]
+# the TLS key: its private scalar (openssl's reading of it) and a line of its PEM text
+TK=$(openssl pkey -in "$T/fac/keys/tls.key" -noout -text | sed -n '/^priv:/,/^pub:/p' | sed '1d;$d' | tr -d ' :
+')
+TP=$(sed -n 2p "$T/fac/keys/tls.key" | tr -d '
+' | od -An -tx1 | tr -d ' 
+')
+check "openssl reads the TLS key's scalar (${#TK} hex digits)" [ "${#TK}" -ge 64 ]
+set -- $(python3 tests/cli/memscan.py "$FRONT" "$L1" "$L2" "$VK" "$LK" "$TK" "$TP")
+check "front memory: no sealed line ($1, $2 copies), no vendor key ($3), no log key ($4), no TLS key ($5, $6)" [ "$1 $2 $3 $4 $5 $6" = "0 0 0 0 0 0" ]
+check "the front was not even told the TLS key's file name" sh -c "! tr '\0' '\n' </proc/$FRONT/cmdline | grep -q 'tls.key'"
+SIGNER=$(ps -o pid= --ppid "$DEMO" | while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" | grep -q __serve-signer && echo "$p"; done | head -n 1)
+check "the TLS key's signer is a process of its own ($SIGNER)" [ -n "$SIGNER" ]
+if [ -n "$SIGNER" ]; then
+	set -- $(python3 tests/cli/memscan.py "$SIGNER" "$TK" "$L1" "$VK")
+	check "the signer holds the TLS key, so the scan finds it ($1 copies), and no sealed line or vendor key ($2, $3)" [ "$1" -gt 0 ] && [ "$2 $3" = "0 0" ]
+	check "signer: seccomp filter, no_new_privs, uid 65534, an empty root" sh -c "[ \"\$(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/$SIGNER/status)\" = 2 ] && [ \"\$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/$SIGNER/status)\" = 1 ] && [ \"\$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$SIGNER/status)\" = 65534 ] && readlink /proc/$SIGNER/root | grep -q 'sealroom-front-.*(deleted)'"
+fi
+check "TLS 1.3 with openssl s_client: the handshake is signed by the signer" sh -c "echo | openssl s_client -connect 127.0.0.1:$PORT -tls1_3 2>&1 | grep -q 'Peer signature type: ECDSA'"
+check "TLS 1.2 is refused" sh -c "! echo | openssl s_client -connect 127.0.0.1:$PORT -tls1_2 2>&1 | grep -q 'Peer signature type'"
 set -- $(python3 tests/cli/memscan.py "$DEMO" "$VK")
 check "the demo's own process holds the vendor key, so the scan finds keys ($1 copies)" [ "$1" -gt 0 ]
 set -- $(python3 tests/cli/memscan.py "$ROOM" "$L1" "$L2")
@@ -117,7 +135,14 @@ check "the next request is answered by the new room ($code)" [ "$code" = 200 ]
 check "the new room's memory is locked too" sh -c "[ \"\$(sed -n 's/^VmLck:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$NEWROOM/status)\" -gt 0 ]"
 
 kill $DEMO; wait $DEMO
-check "SIGTERM stops every process" sh -c "! kill -0 $FRONT 2>/dev/null && ! kill -0 $NEWROOM 2>/dev/null"
+check "SIGTERM stops every process" sh -c "! kill -0 $FRONT 2>/dev/null && ! kill -0 $NEWROOM 2>/dev/null && ! kill -0 ${SIGNER:-0} 2>/dev/null"
+
+# a key that is not the certificate's: the signer refuses to start, serve says why in a line
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other.key" 2>/dev/null
+expect_fail "serve with a key that is not the certificate's" 1 "are not a PEM certificate and its key" \
+	"$SR" serve -C "$T/fac" --listen "127.0.0.1:$((PORT + 2))" --cert "$T/fac/keys/tls.crt" --key "$T/other.key"
+expect_fail "serve with a key file that is missing" 1 "cannot open" \
+	"$SR" serve -C "$T/fac" --listen "127.0.0.1:$((PORT + 2))" --cert "$T/fac/keys/tls.crt" --key "$T/nothing.key"
 
 # memory that cannot be locked: the room refuses to start, naming LimitMEMLOCK=
 if command -v setpriv >/dev/null; then
