@@ -57,7 +57,8 @@ int sandbox_front_user(uid_t *uid, gid_t *gid) WUR;
 int sandbox_drop_user(uid_t uid, gid_t gid) WUR;
 
 /*
- * The front's seccomp filter, for every thread of the process: its sockets (read, write,
+ * The front's seccomp filter (the TLS key's signer, tlskey.h, runs under it too), for
+ * every thread of the process: its sockets (read, write,
  * send, receive, accept, poll/epoll, shutdown, options), memory without PROT_EXEC, futexes,
  * clocks, signals and exit; everything else fails with EPERM, and exec, ptrace and
  * process_vm_* kill the process.
