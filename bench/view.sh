@@ -68,7 +68,9 @@ local out
 response = function(status, headers, body)
 	out = out or io.open("$tmp/server." .. id, "w")
 	local t = headers["Server-Timing"]
-	if t then out:write(string.match(t, "dur=([0-9.]+)"), "\\n") out:flush() end
+	-- views only: a refusal (403 once the grant's requests_per_minute is used up) is no view
+	if t and status == 200 then out:write(string.match(t, "dur=([0-9.]+)"), "\\n") out:flush() end
+	if status ~= 200 then out:write("status ", status, "\\n") out:flush() end
 end
 done = function(summary, latency, requests)
 	io.write(string.format("requests %d  errors %d\\n", summary.requests,
@@ -80,8 +82,10 @@ end
 LUA
 echo "wrk: $CONNS connections, $DURATION, GET $FILE" >&2
 wrk -t 2 -c "$CONNS" -d "$DURATION" --latency -H "Cookie: $cookie" -s "$tmp/pct.lua" "$url" | tail -n 4
-cat "$tmp"/server.* | sort -n | awk '{ v[NR] = $1 } END {
+cat "$tmp"/server.* | awk '$1 == "status" { print $2 }' | sort | uniq -c | awk '{ printf "answered %s: %d\n", $2, $1 }'
+cat "$tmp"/server.* | grep -v '^status' | sort -n | awk '{ v[NR] = $1 } END {
 	if (!NR) { print "server: no Server-Timing values"; exit }
+	printf "server: %d views answered 200\n", NR
 	split("50 95 99", p, " ")
 	for (i = 1; i <= 3; i++) { k = int((NR * p[i] + 99) / 100); if (k < 1) k = 1; printf "server p%d %.2f ms\n", p[i], v[k] }
 }'
