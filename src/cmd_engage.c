@@ -22,7 +22,7 @@
 struct engage {
 	const char *cmd, *usage, *as, *reviewer, *vendor_key, *lab, *note, *reason;
 	const char *from, *until, *days, *hours, *decision, *seal, *out;
-	unsigned long long lines_per_day, lines_total, prints, objection_days;
+	unsigned long long lines_per_day, lines_total, prints, objection_days, print;
 	int vendor_machine; /* vendor sign: no --as, no facility, the vendor's key */
 	int set_lpd, set_lt, set_pr;
 	struct opt_list quota;
@@ -55,6 +55,7 @@ static int start(struct engage *e, int argc, char **argv, const char *help)
 			     {"seal", OPT_STRING, &e->seal},
 			     {"out", OPT_STRING, &e->out},
 			     {"objection-days", OPT_UINT, &e->objection_days},
+			     {"print", OPT_UINT, &e->print},
 			     {NULL, 0, NULL}};
 	e->lines_per_day = e->lines_total = e->prints = ~0ULL;
 	if (opt_parse(argc, argv, opts, &e->c, pos, 1, &n))
@@ -150,22 +151,6 @@ static void print_terms(struct engage *e, const struct grant_terms *t)
 		printf("quotas: %s\n", desc);
 }
 
-/* Read a decision file (at most DECISION_MAX bytes) into in, and its unsigned text into d. */
-static int read_decision(const char *path, struct buf *in, struct decision *d)
-{
-	struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
-	struct str text;
-	size_t n;
-	int r;
-	in->max = DECISION_MAX;
-	if ((r = buf_read_file(in, path)) == ERR_TOOBIG)
-		r = err_set(ERR_TOOBIG, "'%s' is larger than %d bytes: not a decision file", path, DECISION_MAX);
-	else if (!r && ((r = note_split(in->p, in->len, &text, sigs, &n)) || (r = decision_parse(text.p, text.len, d))))
-		r = err_set(r, "'%s': %s", path, err_msg());
-	free(sigs);
-	return r;
-}
-
 /*
  * Apply the vendor's decision file e->decision as the operator e->as, and print what it
  * did. kind (NULL: any) and e->product/version (when set) must be the file's.
@@ -178,7 +163,7 @@ static int apply_decision(struct engage *e, const char *kind)
 	int r;
 	buf_init(&in, 0);
 	buf_init(&cert, 1 << 16);
-	if ((r = read_decision(e->decision, &in, &d)))
+	if ((r = decision_read_file(e->decision, &in, &d)))
 		goto out;
 	if (kind && strcmp(d.kind, kind)) {
 		r = err_set(ERR_USAGE, "'%s' is a decision to %s, not to %s", e->decision, d.kind, kind);
@@ -543,11 +528,11 @@ static int parse_terms(struct engage *e, struct grant_terms *t, char **quotas)
 int cmd_vendor(int argc, char **argv)
 {
 	struct engage e = {.cmd = "vendor sign",
-			   .usage = "sealroom vendor sign approve|object|revoke|halt|shred|window P@V --seal FILE "
+			   .usage = "sealroom vendor sign approve|object|revoke|halt|shred|window|dispute P@V --seal FILE "
 				    "--vendor-key FILE [--reviewer LOGIN | --lab ORG] [--reason TEXT] [--from DATE "
 				    "--until DATE [--days mon-fri] [--hours 08-18] [--quota NAME=VALUE]... "
 				    "[--lines-per-day N] [--lines-total N] [--prints N]] [--objection-days N] "
-				    "[--out FILE]",
+				    "[--print N] [--out FILE]",
 			   .vendor_machine = 1};
 	struct release_info row = {0}, sealed = {0};
 	struct decision d;
@@ -571,6 +556,7 @@ int cmd_vendor(int argc, char **argv)
 		  "  halt      every reading of the release\n"
 		  "  shred     the release's keys and vault\n"
 		  "  window    the objection window (--objection-days 1..365)\n"
+		  "  dispute   a print of the release ('print list P@V'): --print N [--reason]\n"
 		  "--seal is the release's seal (BUNDLE/seal of 'sealroom seal --out BUNDLE'): it must be\n"
 		  "this key's seal of P@V, and the decision names its hash, so it applies to that\n"
 		  "release only, once. The file (--out, or standard output) goes to the facility, where\n"
@@ -582,7 +568,7 @@ int cmd_vendor(int argc, char **argv)
 	buf_init(&note, DECISION_MAX);
 	memset(&d, 0, sizeof(d));
 	if (!decision_kind_valid(kind)) {
-		err_set(ERR_USAGE, "'%s' is not a decision (approve, object, revoke, halt, shred, window)", kind);
+		err_set(ERR_USAGE, "'%s' is not a decision (approve, object, revoke, halt, shred, window, dispute)", kind);
 		r = cmd_usage(e.cmd, e.usage);
 		goto done;
 	}
@@ -600,6 +586,9 @@ int cmd_vendor(int argc, char **argv)
 		goto done;
 	if (!strcmp(kind, "window") && (r = need(&e, e.objection_days ? "" : NULL, "--objection-days N")))
 		goto done;
+	if (!strcmp(kind, "dispute") && (r = need(&e, e.print ? "" : NULL, "--print N")))
+		goto done;
+	d.print = e.print > INT64_MAX ? 0 : (int64_t)e.print;
 	if (!strcmp(kind, "approve") && (r = parse_terms(&e, &d.terms, &quotas)))
 		goto done;
 	snprintf(d.reviewer, sizeof(d.reviewer), "%s", e.reviewer ? e.reviewer : "");

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "decision.h"
 #include "db.h"
 #include "image.h"
 #include "print.h"
@@ -211,7 +212,7 @@ out:
 }
 
 static const char print_usage[] =
-	"sealroom print dispute N --as VENDOR --vendor-key FILE [--reason TEXT] | print list P@V [--json]";
+	"sealroom print dispute N --decision FILE --as OPERATOR | print list P@V [--json]";
 
 static int list_print(void *ctx, const struct print_row *p)
 {
@@ -240,14 +241,10 @@ static int list_print(void *ctx, const struct print_row *p)
 
 int cmd_print(int argc, char **argv)
 {
-	const char *as = NULL, *key_path = NULL, *reason = NULL, *pos[2];
+	const char *as = NULL, *file = NULL, *pos[2];
 	struct opt_common c = {0};
-	struct opt opts[] = {{"as", OPT_STRING, &as},
-			     {"vendor-key", OPT_STRING, &key_path},
-			     {"reason", OPT_STRING, &reason},
-			     {NULL, 0, NULL}};
+	struct opt opts[] = {{"as", OPT_STRING, &as}, {"decision", OPT_STRING, &file}, {NULL, 0, NULL}};
 	struct facility *f = NULL;
-	struct note_signer *key = NULL;
 	int n, r;
 
 	if (opt_parse(argc, argv, opts, &c, pos, 2, &n))
@@ -256,42 +253,47 @@ int cmd_print(int argc, char **argv)
 		printf("usage: %s\n\n"
 		       "Prints are PDFs a reviewer made in the room (Bates-numbered, watermarked,\n"
 		       "counted against the grant's page quotas, logged). 'list' shows a release's\n"
-		       "prints; 'dispute' lets the vendor mark one disputed (logged as\n"
-		       "print_dispute), proving the vendor's key.\n", print_usage);
+		       "prints; 'dispute' applies the vendor's dispute of print N, a decision file the\n"
+		       "vendor signed ('sealroom vendor sign dispute P@V --print N'); logged as\n"
+		       "print_dispute with the vendor's signed decision.\n", print_usage);
 		return 0;
 	}
 	if (n != 2 || (strcmp(pos[0], "dispute") && strcmp(pos[0], "list")) ||
-	    (!strcmp(pos[0], "dispute") && (!as || !key_path))) {
-		err_set(ERR_USAGE, "wants 'dispute N --as VENDOR --vendor-key FILE' or 'list P@V'");
+	    (!strcmp(pos[0], "dispute") && (!as || !file))) {
+		err_set(ERR_USAGE, "wants 'dispute N --decision FILE --as OPERATOR' or 'list P@V'");
 		return cmd_usage("print", print_usage);
 	}
-	if ((r = facility_open(facility_resolve(c.dir), &f)))
-		goto out;
 	if (!strcmp(pos[0], "dispute")) {
+		struct policy_actor a = {as, NULL, 0, NULL};
+		struct policy_outcome o = {0};
+		struct decision d;
+		struct buf in;
 		char *end;
 		long long id = strtoll(pos[1], &end, 10);
 		if (*end || id <= 0) {
 			err_set(ERR_USAGE, "'%s' is not a print number", pos[1]);
-			facility_free(f);
 			return cmd_usage("print", print_usage);
 		}
-		if ((r = note_signer_load(key_path, &key)) ||
-		    (r = print_dispute(f, id, as, key, reason, (int64_t)time(NULL))))
+		buf_init(&in, 0);
+		if (!(r = decision_read_file(file, &in, &d)) && (strcmp(d.kind, "dispute") || d.print != id))
+			r = err_set(ERR_USAGE, "'%s' is not the vendor's dispute of print %lld", file, id);
+		if (!r && !(r = facility_open(facility_resolve(c.dir), &f)))
+			r = policy_apply(f, &a, in.p, in.len, &o, NULL);
+		buf_release(&in);
+		if (r)
 			goto out;
 		if (c.json)
 			printf("{\"print\":%lld,\"disputed\":true}\n", id);
 		else
-			printf("print %lld marked disputed by %s\n", id, as);
+			printf("print %lld marked disputed by the vendor (applied by %s)\n", id, as);
 	} else {
 		char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
-		if (release_parse_ref(pos[1], product, version)) {
-			facility_free(f);
+		if (release_parse_ref(pos[1], product, version))
 			return cmd_usage("print", print_usage);
-		}
-		r = print_each(f, product, version, list_print, &c.json);
+		if (!(r = facility_open(facility_resolve(c.dir), &f)))
+			r = print_each(f, product, version, list_print, &c.json);
 	}
 out:
-	note_signer_free(key);
 	facility_free(f);
-	return r ? cmd_fail("print", r) : 0;
+	return r ? cmd_fail("print", r == ERR_USAGE ? ERR_USAGE : r) : 0;
 }

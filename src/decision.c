@@ -12,7 +12,7 @@
 
 #define MAGIC "sealroom/decision/v1"
 
-static const char *const kinds[] = {"approve", "object", "revoke", "halt", "shred", "window"};
+static const char *const kinds[] = {"approve", "object", "revoke", "halt", "shred", "window", "dispute"};
 
 int decision_kind_valid(const char *kind)
 {
@@ -67,7 +67,7 @@ int decision_text(struct decision *d, struct buf *out)
 	int r;
 	if (!decision_kind_valid(d->kind))
 		return err_set(ERR_USAGE, "decision: '%s' is not a decision (approve, object, revoke, halt, shred, "
-					  "window)", d->kind);
+					  "window, dispute)", d->kind);
 	if ((r = release_name_check("product", d->product, 0)) || (r = release_name_check("version", d->version, 1)))
 		return r;
 	if (strlen(d->seal) != 64 || strspn(d->seal, "0123456789abcdef") != 64)
@@ -93,7 +93,13 @@ int decision_text(struct decision *d, struct buf *out)
 		if ((r = auth_name_check("lab", d->lab)) || (r = buf_addf(out, "lab %s\n", d->lab)))
 			return r;
 	}
-	if (!strcmp(d->kind, "object") || !strcmp(d->kind, "revoke")) {
+	if (!strcmp(d->kind, "dispute")) {
+		if (d->print < 1)
+			return err_set(ERR_USAGE, "decision: a dispute names a print by its number (1 or more)");
+		if ((r = buf_addf(out, "print %" PRId64 "\n", d->print)))
+			return r;
+	}
+	if (!strcmp(d->kind, "object") || !strcmp(d->kind, "revoke") || !strcmp(d->kind, "dispute")) {
 		if (!d->reason[0])
 			snprintf(d->reason, sizeof(d->reason), "%s", "-");
 		if ((r = line_ok("reason", d->reason)) || (r = buf_addf(out, "reason %s\n", d->reason)))
@@ -225,7 +231,10 @@ int decision_parse(const char *text, size_t len, struct decision *d)
 		if (r)
 			return r;
 	}
-	if ((!strcmp(d->kind, "object") || !strcmp(d->kind, "revoke")) &&
+	if (!strcmp(d->kind, "dispute") &&
+	    ((r = expect(&c, "print", v, sizeof(v))) || (r = num(&c, v, 1, INT64_MAX, &d->print))))
+		return r;
+	if ((!strcmp(d->kind, "object") || !strcmp(d->kind, "revoke") || !strcmp(d->kind, "dispute")) &&
 	    (r = expect(&c, "reason", d->reason, sizeof(d->reason))))
 		return r;
 	if (!strcmp(d->kind, "window")) {
@@ -300,6 +309,21 @@ int decision_countersign(const char *note, size_t len, const struct note_signer 
 		goto out;
 out:
 	buf_release(&one);
+	free(sigs);
+	return r;
+}
+
+int decision_read_file(const char *path, struct buf *in, struct decision *d)
+{
+	struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+	struct str text;
+	size_t n;
+	int r;
+	in->max = DECISION_MAX;
+	if ((r = buf_read_file(in, path)) == ERR_TOOBIG)
+		r = err_set(ERR_TOOBIG, "'%s' is larger than %d bytes: not a decision file", path, DECISION_MAX);
+	else if (!r && ((r = note_split(in->p, in->len, &text, sigs, &n)) || (r = decision_parse(text.p, text.len, d))))
+		r = err_set(r, "'%s': %s", path, err_msg());
 	free(sigs);
 	return r;
 }

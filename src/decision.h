@@ -8,7 +8,7 @@
  *
  * A decision is a C2SP signed note (note.h) by the vendor's signing key over
  *   sealroom/decision/v1
- *   decision KIND          approve | object | revoke | halt | shred | window
+ *   decision KIND          approve | object | revoke | halt | shred | window | dispute
  *   release P@V
  *   seal HEX               SHA-256 of the release's seal note: this release, no other
  *   nonce HEX              32 random hex digits: a decision applies once
@@ -19,6 +19,7 @@
  *   object   reviewer, reason
  *   revoke   reviewer or lab, reason
  *   window   days (the objection window, 1..365)
+ *   dispute  print (a print's number), reason
  *   halt, shred: nothing more
  * The parser refuses any other line, a line out of order or twice, and bytes that are not
  * printable UTF-8; the text is canonical, so one decision has one text and one signature.
@@ -49,6 +50,7 @@ struct decision {
 	char lab[AUTH_ORG_MAX + 1];        /* revoke of a lab */
 	char reason[POLICY_NOTE_MAX + 1];  /* object, revoke: one line */
 	int objection_days;                /* window */
+	int64_t print;                     /* dispute: the print's number */
 	struct grant_terms terms;          /* approve; terms.quotas points at quotas */
 	char quotas[1024];
 };
@@ -73,6 +75,11 @@ int decision_parse(const char *text, size_t len, struct decision *d) WUR;
  * the vendor of 'P@V'"), then its text. ERR_PARSE for anything that is not a decision.
  */
 int decision_open(const char *note, size_t len, const struct note_verifier *vendor, struct decision *d) WUR;
+/*
+ * Read a decision file (at most DECISION_MAX bytes) into in, and parse its text (not its
+ * signature: policy_apply checks that against the release it names) into d.
+ */
+int decision_read_file(const char *path, struct buf *in, struct decision *d) WUR;
 /* The same note with a second signature, the facility's, appended to out. */
 int decision_countersign(const char *note, size_t len, const struct note_signer *facility, struct buf *out) WUR;
 

@@ -17,6 +17,7 @@
 #include "decision.h"
 #include "hash.h"
 #include "policy.h"
+#include "print.h"
 #include "vault.h"
 
 #define REF_MAX (2 * RELEASE_NAME_MAX + 2)
@@ -1283,6 +1284,30 @@ out:
 	return r;
 }
 
+int policy_vendor_authority(struct facility *f, const struct policy_actor *a, const char *product,
+			    const char *version)
+{
+	struct person_info who;
+	struct rel rl;
+	int r;
+	if ((r = actor_get(f, a, &who)) || (r = rel_get(f, product, version, &rl)))
+		return r;
+	if (a->decision) {
+		struct note_sig *sigs = xcalloc(NOTE_MAX_SIGS, sizeof(*sigs));
+		struct decision d;
+		struct str text;
+		size_t n;
+		if (!(r = note_split(a->decision, strlen(a->decision), &text, sigs, &n)) &&
+		    !(r = decision_parse(text.p, text.len, &d)) && (strcmp(d.product, product) || strcmp(d.version, version)))
+			r = err_set(ERR_DENIED, "the decision is for '%s@%s', not for '%s'", d.product, d.version, rl.ref);
+		free(sigs);
+	}
+	if (!r)
+		r = vendor_proof(f, a, &who, &rl);
+	rel_free(&rl);
+	return r;
+}
+
 /* ---- decision files ---- */
 
 /* An approval: the nomination (if pending) approved and the grant active on its terms. */
@@ -1427,6 +1452,15 @@ int policy_apply(struct facility *f, const struct policy_actor *a, const char *n
 	else if (!strcmp(d.kind, "window")) {
 		r = policy_set_objection_days(f, &b, d.product, d.version, d.objection_days);
 		outcome(out, "objection window set", "", 0);
+	} else if (!strcmp(d.kind, "dispute")) {
+		/* under the policy lock, as every decision: its nonce is checked and logged at once */
+		int fd = -1;
+		if (!(r = lock_take(f, &fd)))
+			r = print_dispute(f, d.print, &b, d.reason, clock_now(a));
+		lock_drop(fd);
+		outcome(out, "print disputed", "", 0);
+		if (out)
+			out->count = d.print;
 	} else {
 		struct buf cert;
 		buf_init(&cert, 8192);

@@ -200,6 +200,16 @@ int policy_apply(struct facility *f, const struct policy_actor *a, const char *n
 		 struct policy_outcome *out, struct buf *certificate) WUR;
 
 /*
+ * The vendor's authority over product@version, for a vendor decision taken by another
+ * module (print disputes): a->decision, a decision file policy_apply verified, naming
+ * that release and never applied before; or, in one process, a person with the role
+ * vendor holding the key that sealed it (a->vendor_key). 0, or a one-line ERR_DENIED,
+ * ERR_AUTH or ERR_EXISTS.
+ */
+int policy_vendor_authority(struct facility *f, const struct policy_actor *a, const char *product,
+			    const char *version) WUR;
+
+/*
  * May who read product@version at now? 0 with *g filled (g may be NULL), or ERR_DENIED
  * with a one-line reason. Without any grant for the release the reason is always "no
  * grant for 'P@V'", whether the release exists or not. An active grant counts only when

@@ -362,25 +362,14 @@ out:
 	return r;
 }
 
-int print_dispute(struct facility *f, int64_t id, const char *actor,
-		  const struct note_signer *vendor_key, const char *reason, int64_t now)
+int print_dispute(struct facility *f, int64_t id, const struct policy_actor *a, const char *reason, int64_t now)
 {
 	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st = NULL;
-	struct person_info p;
-	struct release_info rel;
-	struct buf vk;
 	char product[RELEASE_NAME_MAX + 1] = "", version[RELEASE_NAME_MAX + 1] = "";
-	int r, disputed = 0, have_rel = 0;
+	int r, disputed = 0;
 	json_t *x;
 
-	buf_init(&vk, 4096);
-	if ((r = policy_person_get(f, actor, &p)))
-		goto out;
-	if (strcmp(p.role, "vendor")) {
-		r = err_set(ERR_DENIED, "'%s' is a %s: only the vendor may dispute a print", actor, p.role);
-		goto out;
-	}
 	if ((r = db_prepare(db, "SELECT product, version, disputed_at IS NOT NULL FROM prints WHERE id = ?", &st)))
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -393,15 +382,9 @@ int print_dispute(struct facility *f, int64_t id, const char *actor,
 	disputed = sqlite3_column_int(st, 2);
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((r = release_get(f, product, version, &rel)))
+	/* the vendor's word: a signed decision for this release (or an in-process vendor) */
+	if ((r = policy_vendor_authority(f, a, product, version)))
 		goto out;
-	have_rel = 1;
-	if (!vendor_key || (r = note_signer_vkey(vendor_key, &vk)) || strcmp(vk.p, rel.vendor_vkey)) {
-		if (!r)
-			r = err_set(ERR_AUTH, "key '%s' did not seal '%s@%s'",
-				    vendor_key ? note_signer_name(vendor_key) : "(none)", product, version);
-		goto out;
-	}
 	if (disputed) {
 		r = err_set(ERR_EXISTS, "print %lld is already disputed", (long long)id);
 		goto out;
@@ -409,21 +392,20 @@ int print_dispute(struct facility *f, int64_t id, const char *actor,
 	x = json_pack("{s:I,s:s}", "print", (json_int_t)id, "reason", reason ? reason : "");
 	json_object_set_new(x, "release", json_sprintf("%s@%s", product, version));
 	json_object_set_new(x, "time", json_integer(now));
-	if ((r = auth_log(f, "print_dispute", actor, x)))
+	if (a->decision)
+		json_object_set_new(x, "decision", json_string(a->decision));
+	if ((r = auth_log(f, "print_dispute", a->login, x)))
 		goto out;
 	if ((r = db_prepare(db, "UPDATE prints SET disputed_at = ?, disputed_by = ?, dispute_reason = ? "
 				"WHERE id = ?", &st)))
 		goto out;
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->login, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, reason ? reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, id);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "cannot mark the print disputed");
 out:
 	sqlite3_finalize(st);
-	if (have_rel)
-		release_info_release(&rel);
-	buf_release(&vk);
 	return r;
 }
 

@@ -68,12 +68,14 @@ int print_pdf(struct facility *f, const struct session_info *who, const struct g
 void print_bates_label(const char *prefix, int64_t n, char *out, size_t cap);
 
 /*
- * The vendor marks print id disputed: actor must have the role vendor and vendor_key must
- * be the key that sealed the print's release. ERR_NOTFOUND for no such print, ERR_EXISTS
- * when it is already disputed. Logged as print_dispute.
+ * The vendor marks print id disputed, by a decision file applied by the operator
+ * (policy_apply, a->decision: "dispute") or an in-process vendor (a->vendor_key): the
+ * vendor's authority over the print's release (policy_vendor_authority). ERR_NOTFOUND for
+ * no such print, ERR_EXISTS when it is already disputed. Logged as print_dispute (with
+ * the decision note when there is one).
  */
-int print_dispute(struct facility *f, int64_t id, const char *actor,
-		  const struct note_signer *vendor_key, const char *reason, int64_t now) WUR;
+int print_dispute(struct facility *f, int64_t id, const struct policy_actor *a, const char *reason,
+		  int64_t now) WUR;
 
 /* A recorded print, for listings. */
 struct print_row {

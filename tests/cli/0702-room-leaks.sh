@@ -69,10 +69,20 @@ check "print by GET refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U
 expect_ok "print list" "$SR" print list demo@current
 check "the print is listed with its Bates numbers" grep -q 'main.c lines 1-100, 2 pages, Bates 1-2' "$T/out"
 check "the print is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"print\"' | grep -q 'DEMO-000001'"
-expect_fail "a reviewer cannot dispute" 1 'only the vendor may dispute' "$SR" print dispute 1 --as rita --vendor-key "$VKEY"
-expect_ok "the vendor disputes" "$SR" print dispute 1 --as vera --vendor-key "$VKEY" --reason "more than agreed"
-expect_fail "once" 1 'already disputed' "$SR" print dispute 1 --as vera --vendor-key "$VKEY"
-expect_fail "no such print" 1 'no print 9' "$SR" print dispute 9 --as vera --vendor-key "$VKEY"
+# the vendor's dispute is a decision file signed at the vendor's, applied by the operator
+seal_of "$T/fac/sealroom.db" demo current "$T/demo.seal"
+vs() { SEALROOM_HOME=/nonexistent "$SR" vendor sign dispute demo@current --seal "$T/demo.seal" --vendor-key "$VKEY" "$@"; }
+vs --print 1 --reason "more than agreed" --out "$T/dispute1" >/dev/null
+vs --print 1 --reason "again" --out "$T/dispute1b" >/dev/null
+vs --print 9 --out "$T/dispute9" >/dev/null
+expect_fail "the facility takes no vendor key" 2 "usage" "$SR" print dispute 1 --as vera --vendor-key "$VKEY"
+expect_fail "a reviewer cannot apply it" 1 'the operator applies' "$SR" print dispute 1 --decision "$T/dispute1" --as rita
+expect_fail "the file must dispute that print" 2 "not the vendor's dispute of print 2" "$SR" print dispute 2 --decision "$T/dispute1" --as otto
+expect_ok "the vendor disputes" "$SR" print dispute 1 --decision "$T/dispute1" --as otto
+expect_fail "a decision applies once" 1 'was applied already' "$SR" print dispute 1 --decision "$T/dispute1" --as otto
+expect_fail "once" 1 'already disputed' "$SR" apply "$T/dispute1b" --as otto
+expect_fail "no such print" 1 'no print 9' "$SR" apply "$T/dispute9" --as otto
+check "the dispute is logged with the vendor's signed decision" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"print_dispute\"' | grep -q 'decision dispute'"
 expect_fail "print usage" 2 'usage: sealroom print' "$SR" print dispute
 expect_ok "session holds (none)" "$SR" session holds
 check "no session is held" [ ! -s "$T/out" ]

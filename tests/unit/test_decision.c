@@ -20,6 +20,7 @@ static struct decision base(const char *kind)
 	snprintf(d.reviewer, sizeof(d.reviewer), "rita");
 	snprintf(d.reason, sizeof(d.reason), "left the lab");
 	d.objection_days = 30;
+	d.print = 3;
 	d.terms.valid_from = 1894010400;
 	d.terms.valid_until = 1894615200;
 	d.terms.days = 0x1f;
@@ -34,8 +35,8 @@ static struct decision base(const char *kind)
 
 TEST(every_kind_round_trips)
 {
-	const char *kinds[] = {"approve", "object", "revoke", "halt", "shred", "window"};
-	for (size_t i = 0; i < 6; i++) {
+	const char *kinds[] = {"approve", "object", "revoke", "halt", "shred", "window", "dispute"};
+	for (size_t i = 0; i < 7; i++) {
 		struct decision d = base(kinds[i]), back;
 		struct buf note;
 		buf_init(&note, DECISION_MAX);
@@ -56,6 +57,8 @@ TEST(every_kind_round_trips)
 		}
 		if (!strcmp(kinds[i], "window"))
 			CHECK(back.objection_days == 30);
+		if (!strcmp(kinds[i], "dispute"))
+			CHECK(back.print == 3 && !strcmp(back.reason, "left the lab") && !back.reviewer[0]);
 		if (!strcmp(kinds[i], "halt"))
 			CHECK(!back.reviewer[0]);
 		/* another key's signature is not the vendor's */
@@ -147,6 +150,9 @@ TEST(limits_and_refusals)
 	snprintf(d.seal, sizeof(d.seal), "abc");
 	CHECK(decision_sign(&d, vendor, &note) == ERR_USAGE);
 	d = base("grant");
+	CHECK(decision_sign(&d, vendor, &note) == ERR_USAGE);
+	d = base("dispute");
+	d.print = 0;
 	CHECK(decision_sign(&d, vendor, &note) == ERR_USAGE);
 	memset(big, 'a', sizeof(big));
 	CHECK(decision_open(big, DECISION_MAX + 1, vv, &back) == ERR_TOOBIG);

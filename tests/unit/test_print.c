@@ -101,11 +101,15 @@ TEST(bates_quota_log_dispute)
 
 	CHECK(print_each(fac, "fw", "1.0", count_prints, &n) == 0 && n == 2);
 	/* disputes: the vendor only, with the release's key, once */
-	CHECK(print_dispute(fac, 1, "rita", vendor, "too much", T0) == ERR_DENIED);
-	CHECK(print_dispute(fac, 1, "vera", other, "too much", T0) == ERR_AUTH);
-	CHECK(print_dispute(fac, 1, "vera", vendor, "too much", T0) == 0);
-	CHECK(print_dispute(fac, 1, "vera", vendor, "again", T0) == ERR_EXISTS);
-	CHECK(print_dispute(fac, 99, "vera", vendor, "x", T0) == ERR_NOTFOUND);
+	{
+		struct policy_actor rita = {"rita", vendor, T0, NULL}, vo = {"vera", other, T0, NULL},
+				    vv = {"vera", vendor, T0, NULL};
+		CHECK(print_dispute(fac, 1, &rita, "too much", T0) == ERR_DENIED);
+		CHECK(print_dispute(fac, 1, &vo, "too much", T0) == ERR_AUTH);
+		CHECK(print_dispute(fac, 1, &vv, "too much", T0) == 0);
+		CHECK(print_dispute(fac, 1, &vv, "again", T0) == ERR_EXISTS);
+		CHECK(print_dispute(fac, 99, &vv, "x", T0) == ERR_NOTFOUND);
+	}
 	free(t130);
 	free(t70);
 	free(t200);
