@@ -1834,6 +1834,20 @@ struct notes_list {
 };
 
 /* A note's text as code is shown: through the session's cipher (a note may quote code). */
+/*
+ * A text checked against the release's code (a note, a finding, a comment on one) is a query
+ * of the code: its refusal says whether the text repeats it, so each check costs what a
+ * query costs (query_min_lines of the budget and one of searches_per_day), refused or kept,
+ * charged before the check, and is a request (requests_per_minute, holds). The refusal of
+ * the charge is the same whatever the text.
+ */
+static int charge_text_check(struct req *q, const struct grant_info *g)
+{
+	struct quota_refusal why;
+	struct quota_ask a = {QUOTA_SEARCH, NULL, 0, 0};
+	return quota_charge(q->f, &q->who, g, &a, q->now, &why);
+}
+
 static int note_text(struct req *q, const char *text, struct buf *b)
 {
 	const struct render_hooks *h = q->w->hooks;
@@ -1901,10 +1915,9 @@ static int notes_route(struct req *q, const struct web_route *rt, struct room *r
 			(void)dummy_path;
 			(void)dummy_line;
 			struct grant_info g;
-			struct quota_refusal why;
-			/* a note is a request like any other (requests_per_minute, holds) */
+			/* a note is checked against the code: a query (charge_text_check) */
 			if (!(r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) &&
-			    !(r = quota_request(q->f, &q->who, &g, q->now, &why)) &&
+			    !(r = charge_text_check(q, &g)) &&
 			    !(r = room_notes_code(q->w->rooms, rm, &code)))
 				r = notes_add(q->f, &code, &q->who, rt->product, rt->version, path.p,
 					      line.len ? strtoll(line.p, NULL, 10) : 0, text.p, q->now, &id);
@@ -2037,7 +2050,6 @@ static int finding_file(struct req *q, const struct web_route *rt, char *refused
 	struct room *rm = NULL;
 	struct notes_code code;
 	struct grant_info g;
-	struct quota_refusal why;
 	char blob[65];
 	int r;
 	buf_init(&path, MANIFEST_MAX_PATH + 1);
@@ -2049,9 +2061,8 @@ static int finding_file(struct req *q, const struct web_route *rt, char *refused
 		r = refuse_grant(q, 0);
 		goto out;
 	}
-	/* a finding is a request like a note (requests_per_minute, holds): its text is checked
-	 * against the code, and a refusal says whether it repeats it */
-	if ((r = quota_request(q->f, &q->who, &g, q->now, &why))) {
+	/* a finding's title and text are checked against the code: a query (charge_text_check) */
+	if ((r = charge_text_check(q, &g))) {
 		if (r == ERR_DENIED) {
 			snprintf(refused, cap, "%s", err_msg());
 			r = 0;
@@ -2119,6 +2130,18 @@ static int finding_state(struct req *q, const struct web_route *rt, int64_t id, 
 		buf_reset(&fixed_in);
 	if (form_field(q->rq, "comment", &comment))
 		buf_reset(&comment);
+	if (comment.len && strcmp(q->who.role, "vendor")) {
+		/* a reviewer's comment is checked like a note, and charged as one (charge_text_check) */
+		struct grant_info g;
+		if (!policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g) &&
+		    (r = charge_text_check(q, &g))) {
+			if (r == ERR_DENIED) {
+				snprintf(refused, cap, "%s", err_msg());
+				r = 0;
+			}
+			goto out;
+		}
+	}
 	if (comment.len) {
 		/* a comment is checked like a note: against the release's code */
 		if ((r = room_get(q->w->rooms, q->f, rt->product, rt->version, q->now, 1, &any)) ||

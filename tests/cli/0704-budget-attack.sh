@@ -2,7 +2,8 @@
 # The budget tried further, as a hostile reviewer would with sam's account (200 lines in
 # total, 100 a day on each release): the refusal that counts what it refuses, find in file
 # past the cut of a long line, ten requests racing for the last lines, the limit at its
-# value and one past it, and findings as unmetered requests. Each attack on a release of
+# value and one past it, the outline and definitions by number, and notes and findings as
+# answers to guesses. Each attack on a release of
 # its own, so that each starts with the whole budget.
 . tests/cli/lib.sh
 
@@ -36,7 +37,7 @@ check "demo is up" grep -q '"url":"https://' "$T/demo.json"
 kill -TERM "$DEMO"; wait "$DEMO" 2>/dev/null
 export SEALROOM_HOME="$T/fac"
 VKEY="$T/fac/demo-keys/vendor.key"
-for v in count find race edge outline def findings; do
+for v in count find race edge outline def notes findings; do
 	run "$SR" seal "$T/src" --product demo --version "$v" --vendor-key "$VKEY"
 done
 start_demo
@@ -189,31 +190,52 @@ R_def=$placed
 check "def: at most 100 names placed by redirects ($placed)" [ "$placed" -le 100 ]
 check "def: the redirects were charged ($placed)" [ "$placed" -ge 90 ]
 
-# 7. findings are requests under the grant: their text is checked against the code, and
-# the refusal says whether it repeats it, so they count against requests_per_minute (240)
-c -b "$T/j" -o "$T/t.html" "$U/r/demo@findings/tree/"
+# 7. notes and findings: the text is checked against the code and a refusal says that it
+# repeats it, so a note is an answer to "is this run of 12 tokens in the code?" (11 tokens
+# shown, the 12th guessed, slid on token by token). Each check costs a query
+# (query_min_lines, 2): at most 50 answers a day of 100 lines, then every text is refused alike
+c -b "$T/j" -o "$T/t.html" "$U/r/demo@notes/tree/"
 csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/t.html" | head -n 1)
-n=$(python3 - "$U/r/demo@findings/findings" "$T/j" "$csrf" <<'PY'
-import http.client, ssl, sys, urllib.parse
-url, jar, csrf = sys.argv[1:]
-u = urllib.parse.urlsplit(url)
-cookie = "; ".join(l.split("\t")[5] + "=" + l.split("\t")[6].strip() for l in open(jar)
-                   if l.strip() and (not l.startswith("#") or l.startswith("#HttpOnly_")))
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-con = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=20)
-body = urllib.parse.urlencode({"csrf": csrf, "path": "a.c", "from": "1", "to": "1"})
-for i in range(1, 482):
-    con.request("POST", u.path, body, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
-    t = con.getresponse().read().decode("utf-8", "replace")
-    if "requests_per_minute" in t:
-        print(i); break
-else:
-    print(0)
-PY
-)
-check "findings: filing is refused past requests_per_minute ($n)" [ "$n" -gt 0 ]
+known="/* attack_marker */ int w_c_150 = 150; /* attack_marker */"
+answers=0
+got=0
+i=0
+for step in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	for g in attack_marker '*/' int w_c_151 '=' 151 ';' '/*'; do
+		i=$((i + 1))
+		st=$(c -b "$T/j" -o "$T/n.html" -w '%{http_code}' -X POST "$U/r/demo@notes/notes" --data-urlencode "csrf=$csrf" \
+			--data-urlencode "text=$known $g" -d path=c.c -d line=1)
+		if [ "$st" = 303 ]; then
+			answers=$((answers + 1))
+		elif grep -q 'repeats the sealed code' "$T/n.html"; then
+			answers=$((answers + 1))
+			got=$((got + 1))
+			known=$(echo "$known $g" | cut -d' ' -f2-)
+			break
+		fi
+	done
+	[ $i -ge 120 ] && break
+done
+check "notes: at most 50 answers a day of 100 lines ($answers)" [ "$answers" -le 50 ]
+check "notes: the answers were charged ($answers)" [ "$answers" -ge 20 ]
+check "notes: with the budget spent a note is refused as a quota" grep -q 'lines_per_day' "$T/n.html"
+st=$(c -b "$T/j" -o "$T/n2.html" -w '%{http_code}' -X POST "$U/r/demo@notes/notes" --data-urlencode "csrf=$csrf" \
+	--data-urlencode "text=/* attack_marker */ int w_c_160 = 160; /* attack_marker */ int w_c_161" -d path=c.c -d line=1)
+st2=$(c -b "$T/j" -o "$T/n3.html" -w '%{http_code}' -X POST "$U/r/demo@notes/notes" --data-urlencode "csrf=$csrf" \
+	--data-urlencode "text=a note in words of its own, about nothing in the code at all, long enough" -d path=c.c -d line=1)
+check "notes: code and prose are refused alike then ($st $st2)" sh -c "[ '$st' = '$st2' ] && [ \"\$(grep -o 'quota[^<]*' '$T/n2.html')\" = \"\$(grep -o 'quota[^<]*' '$T/n3.html')\" ]"
+R_notes=$got
+n=0
+i=0
+while [ $i -lt 60 ]; do
+	i=$((i + 1))
+	c -b "$T/j" -o "$T/fd.html" -X POST "$U/r/demo@findings/findings" --data-urlencode "csrf=$csrf" -d path=a.c -d from=1 -d to=1
+	grep -q 'quota' "$T/fd.html" || n=$((n + 1))
+done
+check "findings: at most 50 checks a day of 100 lines ($n)" [ "$n" -le 50 ]
+check "findings: the checks were answered ($n)" [ "$n" -ge 40 ]
 
 echo "recovered against a budget of 100 lines a day: refusal counts $R_count lines counted," \
-	"find past the cut $R_find bytes, race $R_race lines, edge $R_edge lines, outline $R_outline lines, def $R_def names placed"
+	"find past the cut $R_find bytes, race $R_race lines, edge $R_edge lines, outline $R_outline lines, def $R_def names placed, notes $R_notes tokens guessed"
 kill -TERM "$DEMO" 2>/dev/null; wait "$DEMO" 2>/dev/null
 done_testing
