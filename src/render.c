@@ -1184,7 +1184,9 @@ static size_t line_at(const unsigned char *p, size_t len, uint64_t line, size_t 
  * Part c->part (>= 1) of line `line`: its bytes [part, part + 1) x RENDER_LINE_MAX, the rest
  * of a line the file view cut, as a view of its own: charged as a line whose ledger key is
  * line + part x RENDER_PART_KEY (so that each part costs once a day, as a line does) and
- * logged as a view with "part". ERR_NOTFOUND past the file's lines or the line's end.
+ * logged as a view with "part". ERR_NOTFOUND past the file's lines, and past the line's end
+ * only once the part was admitted and charged (a free answer would tell lengths of lines
+ * not shown).
  */
 static int render_line_part(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
 			    size_t len, uint64_t line, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
@@ -1196,16 +1198,18 @@ static int render_line_part(const struct render_ctx *c, const struct manifest_en
 	char blob[65];
 	size_t off, ll, a, b;
 	uint64_t part = c->part;
-	int r;
+	int r, exists;
 	json_t *x;
 	*n_lines = render_count_lines(text, len);
 	*shown_to = 0;
-	ll = line_at(text, len, line, &off);
-	if (!line || line > *n_lines || part >= RENDER_PART_KEY || part > ll / RENDER_LINE_MAX ||
-	    (uint64_t)part * RENDER_LINE_MAX >= ll)
+	if (!line || line > *n_lines || part >= RENDER_PART_KEY) /* the file's lines are on its page */
 		return err_set(ERR_NOTFOUND, "line %" PRIu64 " has no part %" PRIu64, line, part);
-	a = (size_t)part * RENDER_LINE_MAX;
-	b = ll - a > RENDER_LINE_MAX ? a + RENDER_LINE_MAX : ll;
+	ll = line_at(text, len, line, &off);
+	/* whether the part exists tells the line's length: it is answered only once admitted
+	 * and charged, as the part itself would be */
+	exists = part <= ll / RENDER_LINE_MAX && (uint64_t)part * RENDER_LINE_MAX < ll;
+	a = exists ? (size_t)part * RENDER_LINE_MAX : 0;
+	b = !exists ? 0 : ll - a > RENDER_LINE_MAX ? a + RENDER_LINE_MAX : ll;
 	*shown_to = line;
 	v.kind = "view";
 	v.path = e->path;
@@ -1225,6 +1229,8 @@ static int render_line_part(const struct render_ctx *c, const struct manifest_en
 	shown_release(&sh);
 	if (r)
 		return r;
+	if (!exists)
+		return err_set(ERR_NOTFOUND, "line %" PRIu64 " has no part %" PRIu64, line, part);
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	if ((r = buf_addf(out, "<div class=\"findbar\" id=\"partbar\">line %" PRIu64 ", bytes %zu-%zu of %zu "
 			       "<a id=\"part-back\" href=\"?at=%" PRIu64 "#L%" PRIu64 "\">back to the file</a>",

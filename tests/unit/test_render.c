@@ -214,6 +214,7 @@ static int shown_jpeg(const struct buf *page, struct buf *out)
 struct part_probe {
 	size_t n;
 	uint64_t key[4], bytes[4];
+	int deny; /* the budget refuses */
 };
 
 static int part_quota_hook(void *ctx, struct facility *f, const struct render_view *v)
@@ -224,7 +225,7 @@ static int part_quota_hook(void *ctx, struct facility *f, const struct render_vi
 		p->key[i] = v->shown[i].line;
 		p->bytes[i] = v->shown[i].bytes;
 	}
-	return 0;
+	return p->deny ? err_set(ERR_DENIED, "quota 'lines_per_day' reached") : 0;
 }
 
 static int view_part(const struct session_info *who, struct part_probe *p, const unsigned char *t, size_t len,
@@ -290,11 +291,23 @@ TEST(long_line_rest_by_parts)
 	CHECK(view_part(&rita, &p, t, n, 2, 2, &out) == 0);
 	CHECK(p.key[0] == 2 + 2 * RENDER_PART_KEY && p.bytes[0] == 40000 - 2 * RENDER_LINE_MAX);
 	CHECK(strstr(out.p, "bytes 32769-40000 of 40000") && !strstr(out.p, "part-next"));
-	/* past the line's end, a short line, a line past the file: nothing logged */
+	/* past the line's end, or a short line: the answer tells the line's length, so it comes
+	 * only once charged (a line, no bytes) and logged, as a part would; nothing shown */
 	buf_reset(&out);
 	n0 = log_size();
+	memset(&p, 0, sizeof(p));
 	CHECK(view_part(&rita, &p, t, n, 2, 3, &out) == ERR_NOTFOUND);
+	CHECK(p.n == 1 && p.key[0] == 2 + 3 * RENDER_PART_KEY && p.bytes[0] == 0);
 	CHECK(view_part(&rita, &p, t, n, 1, 1, &out) == ERR_NOTFOUND);
+	CHECK(log_size() == n0 + 2 && out.len == 0);
+	/* with the budget spent, an existing part and a missing one get the same refusal */
+	p.deny = 1;
+	CHECK(view_part(&rita, &p, t, n, 2, 1, &out) == ERR_DENIED);
+	CHECK(view_part(&rita, &p, t, n, 2, 3, &out) == ERR_DENIED);
+	CHECK(view_part(&rita, &p, t, n, 1, 1, &out) == ERR_DENIED);
+	p.deny = 0;
+	/* a line past the file (its count is on the file's page): nothing charged or logged */
+	n0 = log_size();
 	CHECK(view_part(&rita, &p, t, n, 9, 1, &out) == ERR_NOTFOUND);
 	CHECK(log_size() == n0 && out.len == 0);
 	free(t);
