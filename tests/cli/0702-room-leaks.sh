@@ -5,45 +5,22 @@
 # forensic tile and from text copied out of a view.
 . tests/cli/lib.sh
 
-PORT=$((20000 + ($$ + 7919) % 20000))
-U="https://127.0.0.1:$PORT"
 mkdir "$T/src"
 i=1; while [ $i -le 150 ]; do echo "int leak_marker_$i(void) { return $i * 7; }"; i=$((i + 1)); done >"$T/src/main.c"
-"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
-DEMO=$!
-for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
-check "demo is up" grep -q '"url":"https://' "$T/demo.json"
-export SEALROOM_HOME="$T/fac"
+demo_up "$T/src" 7919
 VKEY="$T/fac/demo-keys/vendor.key"
 
-totp() {
-	python3 - "$T/demo.json" "$1" <<'PY'
-import json, sys, hmac, hashlib, base64, struct, time
-d = json.load(open(sys.argv[1]))
-a = [x for x in d["accounts"] if x["login"] == sys.argv[2]][0]
-s = a["totp_secret"]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
-h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = h[-1] & 15
-print(a["password"], "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
-PY
-}
-c() { curl -sk --max-time 20 "$@"; }
-set -- $(totp rita)
-c -c "$T/j" -b "$T/j" "$U/login" -o "$T/form"
-csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
-st=$(c -c "$T/j" -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/login" --data-urlencode "login=rita" \
-	--data-urlencode "password=$1" --data-urlencode "totp=$2" --data-urlencode "csrf=$csrf")
-check "rita logs in" [ "$st" = 303 ]
+login_demo rita
 
-check "blob view" [ "$(c -b "$T/j" -o "$T/blob.html" -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "blob view" [ "$(c -b "$T/rita" -o "$T/blob.html" -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
 check "no line of code as text" sh -c "! grep -q 'leak_marker' '$T/blob.html'"
 check "the session stylesheet is linked" grep -q '/s/room.css' "$T/blob.html"
 check "the watermark is over the code" grep -q 'class="sr-watermark"' "$T/blob.html"
 check "the print form" grep -q 'action="/r/demo@current/print/main.c"' "$T/blob.html"
-check "session font" [ "$(c -b "$T/j" -o "$T/code.ttf" -w '%{http_code}' "$U/s/code.ttf")" = 200 ]
+check "session font" [ "$(c -b "$T/rita" -o "$T/code.ttf" -w '%{http_code}' "$U/s/code.ttf")" = 200 ]
 check "font is a TrueType font" sh -c "head -c 4 '$T/code.ttf' | od -An -tx1 | grep -q '00 01 00 00'"
-check "forensic tile" [ "$(c -b "$T/j" -o "$T/mark.png" -w '%{http_code}' "$U/s/mark.png")" = 200 ]
-check "watermark image names rita" sh -c "c() { curl -sk --max-time 20 \"\$@\"; }; c -b '$T/j' '$U/s/watermark.svg' | grep -q 'rita'"
+check "forensic tile" [ "$(c -b "$T/rita" -o "$T/mark.png" -w '%{http_code}' "$U/s/mark.png")" = 200 ]
+check "watermark image names rita" sh -c "c() { curl -sk --max-time 20 \"\$@\"; }; c -b '$T/rita' '$U/s/watermark.svg' | grep -q 'rita'"
 check "no session: no font" [ "$(c -o /dev/null -w '%{http_code}' "$U/s/code.ttf")" = 303 ]
 
 # text copied out of the view names the session
@@ -61,11 +38,11 @@ check "and what it was shown" grep -q 'view demo@current main.c' "$T/out"
 
 # print: POST with the form's csrf, a PDF back, listed, disputed by the vendor
 csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/blob.html" | head -n 1)
-st=$(c -b "$T/j" -o "$T/p.pdf" -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" \
+st=$(c -b "$T/rita" -o "$T/p.pdf" -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" \
 	--data-urlencode "csrf=$csrf" --data-urlencode "from=1" --data-urlencode "to=100")
 check "print is a PDF" sh -c "[ '$st' = 200 ] && head -c 5 '$T/p.pdf' | grep -q '%PDF-'"
-check "print without csrf refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" -d from=1 -d to=2)" = 403 ]
-check "print by GET refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/print/main.c")" = 405 ]
+check "print without csrf refused" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/print/main.c" -d from=1 -d to=2)" = 403 ]
+check "print by GET refused" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/print/main.c")" = 405 ]
 expect_ok "print list" "$SR" print list demo@current
 check "the print is listed with its Bates numbers" grep -q 'main.c lines 1-100, 2 pages, Bates 1-2' "$T/out"
 check "the print is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"print\"' | grep -q 'DEMO-000001'"
@@ -89,14 +66,14 @@ check "no session is held" [ ! -s "$T/out" ]
 expect_fail "resume a session that is not held" 1 'is not held' "$SR" session resume 0123456789abcdef --as otto
 
 # notes: 12 consecutive tokens of the code are refused, 11 are kept, the lab sees them
-check "notes page" [ "$(c -b "$T/j" -o "$T/notes.html" -w '%{http_code}' "$U/r/demo@current/notes/")" = 200 ]
+check "notes page" [ "$(c -b "$T/rita" -o "$T/notes.html" -w '%{http_code}' "$U/r/demo@current/notes/")" = 200 ]
 csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/notes.html" | head -n 1)
-st=$(c -b "$T/j" -o "$T/n12" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+st=$(c -b "$T/rita" -o "$T/n12" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; } here")
 check "a 12-token note is refused" [ "$st" = 403 ]
 check "the refusal explains" grep -q 'note refused: it repeats the sealed code' "$T/n12"
 check "the refusal says not where" sh -c "! grep -q 'characters [0-9]' '$T/n12'"
-st=$(c -b "$T/j" -o "$T/nzw" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+st=$(c -b "$T/rita" -o "$T/nzw" -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=$(printf 'see int\342\200\213 leak_marker_1(void)\342\200\213 {\342\200\213 return 1 *\342\200\213 7; } here')")
 check "a U+200B after each word is refused too" [ "$st" = 403 ]
 # the same run in compatibility forms (italic i, fullwidth n and parentheses, circled t, a
@@ -106,15 +83,15 @@ st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=$(printf 'see \360\235\221\226\357\275\216\342\223\243\343\200\200leak_marker_\302\271\342\201\242\357\274\210void\357\274\211 {\342\201\246 return 1 *\342\201\243 7; } here')")
 check "the run in compatibility forms with format characters is refused too" [ "$st" = 403 ]
 check "the refusal is logged with the session and a keyed hash" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note_refused\"' | grep '\"session\"' | grep -q '\"text_hash\":\"[0-9a-f]\{32\}\"'"
-st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+st=$(c -b "$T/rita" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=see int leak_marker_1(void) { return 1 * 7; here")
 check "an 11-token note is kept" [ "$st" = 303 ]
-c -b "$T/j" -o "$T/notes.html" "$U/r/demo@current/notes/"
+c -b "$T/rita" -o "$T/notes.html" "$U/r/demo@current/notes/"
 check "the kept note is listed" grep -q 'id="note-1"' "$T/notes.html"
 check "through the session's cipher, not as text" sh -c "! grep -q 'return 1 \* 7; here' '$T/notes.html' && grep -q 'class=\"code note\"' '$T/notes.html'"
 check "the refused note is not" sh -c "! grep -q '7; } here' '$T/notes.html'"
-check "notes without csrf refused" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" -d text=x)" = 403 ]
+check "notes without csrf refused" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" -d text=x)" = 403 ]
 check "notes are logged, never their text" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note\"' | grep -vq leak_marker"
 
-kill -TERM "$DEMO" 2>/dev/null; wait "$DEMO" 2>/dev/null
+demo_down
 done_testing

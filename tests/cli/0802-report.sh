@@ -4,41 +4,18 @@
 # page has its treemap and heat strips and loads nothing from outside.
 . tests/cli/lib.sh
 
-PORT=$((20000 + ($$ + 4409) % 20000))
-U="https://127.0.0.1:$PORT"
 mkdir -p "$T/src/lib"
 i=1; while [ $i -le 120 ]; do echo "int exposure_fn_$i(void) { return $i * 3; }"; i=$((i + 1)); done >"$T/src/main.c"
 i=1; while [ $i -le 30 ]; do echo "static int helper_$i = $i;"; i=$((i + 1)); done >"$T/src/lib/util.c"
 echo "never opened" >"$T/src/README"
-"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
-DEMO=$!
-for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
-check "demo is up" grep -q '"url":"https://' "$T/demo.json"
-export SEALROOM_HOME="$T/fac"
+demo_up "$T/src" 4409
 
-totp() {
-	python3 - "$T/demo.json" "$1" <<'PY'
-import json, sys, hmac, hashlib, base64, struct, time
-d = json.load(open(sys.argv[1]))
-a = [x for x in d["accounts"] if x["login"] == sys.argv[2]][0]
-s = a["totp_secret"]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
-h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = h[-1] & 15
-print(a["password"], "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
-PY
-}
-c() { curl -sk --max-time 20 "$@"; }
-set -- $(totp rita)
-c -c "$T/j" -b "$T/j" "$U/login" -o "$T/form"
-csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
-st=$(c -c "$T/j" -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/login" --data-urlencode "login=rita" \
-	--data-urlencode "password=$1" --data-urlencode "totp=$2" --data-urlencode "csrf=$csrf")
-check "rita logs in" [ "$st" = 303 ]
-check "view main.c" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
-check "view main.c again" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
-check "view util.c" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/lib/util.c")" = 200 ]
-check "search" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/search?q=helper_1")" = 200 ]
-kill $DEMO; wait $DEMO 2>/dev/null
+login_demo rita
+check "view main.c" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "view main.c again" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+check "view util.c" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/lib/util.c")" = 200 ]
+check "search" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/search?q=helper_1")" = 200 ]
+demo_down
 
 expect_ok "report online" "$SR" report exposure demo@current --json
 cp "$T/out" "$T/online.json"

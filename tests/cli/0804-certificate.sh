@@ -5,35 +5,13 @@
 # the countersignature, one by another key all fail.
 . tests/cli/lib.sh
 
-PORT=$((20000 + ($$ + 6151) % 20000))
-U="https://127.0.0.1:$PORT"
 mkdir -p "$T/src"
 i=1; while [ $i -le 60 ]; do echo "int cert_fn_$i(void) { return $i; }"; i=$((i + 1)); done >"$T/src/main.c"
 echo "other" >"$T/src/other.c"
-"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
-DEMO=$!
-for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
-check "demo is up" grep -q '"url":"https://' "$T/demo.json"
-export SEALROOM_HOME="$T/fac"
-totp() {
-	python3 - "$T/demo.json" "$1" <<'PY'
-import json, sys, hmac, hashlib, base64, struct, time
-d = json.load(open(sys.argv[1]))
-a = [x for x in d["accounts"] if x["login"] == sys.argv[2]][0]
-s = a["totp_secret"]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
-h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = h[-1] & 15
-print(a["password"], "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
-PY
-}
-c() { curl -sk --max-time 20 "$@"; }
-set -- $(totp rita)
-c -c "$T/j" -b "$T/j" "$U/login" -o "$T/form"
-csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
-c -c "$T/j" -b "$T/j" -o /dev/null -X POST "$U/login" --data-urlencode "login=rita" \
-	--data-urlencode "password=$1" --data-urlencode "totp=$2" --data-urlencode "csrf=$csrf"
-check "view" [ "$(c -b "$T/j" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
-kill $DEMO; wait $DEMO 2>/dev/null
+demo_up "$T/src" 6151
+login_demo rita
+check "view" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+demo_down
 
 lab=$("$SR" user list | awk '$1 == "rita" { print $3 }')
 VK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vendor_key"])' "$T/demo.json")

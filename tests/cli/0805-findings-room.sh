@@ -5,51 +5,21 @@
 # vendor acknowledges it and the timeline names who did what.
 . tests/cli/lib.sh
 
-PORT=$((20000 + ($$ + 2713) % 20000))
-U="https://127.0.0.1:$PORT"
 mkdir -p "$T/src"
 i=1; while [ $i -le 80 ]; do echo "static int room_finding_fn_$i(int alpha, int beta) { return alpha * $i + beta; }"; i=$((i + 1)); done >"$T/src/main.c"
-"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
-DEMO=$!
-trap 'kill $DEMO 2>/dev/null; rm -rf "$T"' EXIT
-for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
-check "demo is up" grep -q '"url":"https://' "$T/demo.json"
-export SEALROOM_HOME="$T/fac"
+demo_up "$T/src" 2713
 "$SR" org add lab2 --kind lab >/dev/null
 echo 'a long enough password' | "$SR" user add rob --org lab2 --role reviewer --password-stdin --json >"$T/rob.json"
 
-code_of() { # secret
-	python3 - "$1" <<'PY'
-import sys, hmac, hashlib, base64, struct, time
-s = sys.argv[1]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
-h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-o = h[-1] & 15
-print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
-PY
-}
-c() { curl -sk --max-time 30 "$@"; }
-login() { # login password secret -> cookie jar $T/<login>
-	c -c "$T/$1" -b "$T/$1" "$U/login" -o "$T/form"
-	csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
-	st=$(c -c "$T/$1" -b "$T/$1" -o /dev/null -w '%{http_code}' -X POST "$U/login" --data-urlencode "login=$1" \
-		--data-urlencode "password=$2" --data-urlencode "totp=$(code_of "$3")" --data-urlencode "csrf=$csrf")
-	check "$1 logs in" [ "$st" = 303 ]
-}
-acct() { python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1]))["accounts"] if x["login"]==sys.argv[2]][0]; print(a["password"], a["totp_secret"])' "$T/demo.json" "$1"; }
-set -- $(acct rita); login rita "$1" "$2"
-set -- $(acct vera); login vera "$1" "$2"
-set -- $(acct otto); login otto "$1" "$2"
-set -- $(acct lena); login lena "$1" "$2"
+login_demo rita
+login_demo vera
+login_demo otto
+login_demo lena
 login rob 'a long enough password' "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret"])' "$T/rob.json")"
 
 check "file view" [ "$(c -b "$T/rita" -o "$T/blob.html" -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
 check "the finding form" grep -q 'id="finding-form"' "$T/blob.html"
 csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/blob.html" | head -n 1)
-post() { # jar path fields... (with the jar's own session's CSRF token)
-	jar=$1; p=$2; shift 2
-	tok=$(c -b "$T/$jar" "$U/releases" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
-	c -b "$T/$jar" -o "$T/post.html" -w '%{http_code}' -X POST "$U$p" --data-urlencode "csrf=$tok" "$@"
-}
 q12=$(sed -n 3p "$T/src/main.c" | python3 -c 'import sys,re; t=re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[^\sA-Za-z0-9_]+", sys.stdin.read()); print(" ".join(t[:12]))')
 check "12 tokens refused" [ "$(post rita /r/demo@current/findings --data-urlencode path=main.c --data-urlencode from=3 --data-urlencode to=3 --data-urlencode 'title=Quoted' --data-urlencode severity=high --data-urlencode "text=$q12")" = 403 ]
 check "the refusal says why" grep -q 'finding refused: it repeats the sealed code' "$T/post.html"

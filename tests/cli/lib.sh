@@ -61,3 +61,61 @@ vendor_decide() {
 	rm -f "$d"
 	return $rc_vd
 }
+
+# ---- a demo room, for the tests of the running room ----
+
+# demo_up SRC SALT: serve `sealroom demo SRC` in $T/fac on a port made of $$ and SALT (so
+# that tests running at once do not meet), in the background as $DEMO (ended on exit);
+# sets $U and SEALROOM_HOME, and waits for its accounts in $T/demo.json.
+demo_up() {
+	PORT=$((20000 + ($$ + $2) % 20000))
+	U="https://127.0.0.1:$PORT"
+	"$SR" demo "$1" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
+	DEMO=$!
+	trap 'kill $DEMO 2>/dev/null; wait $DEMO 2>/dev/null; rm -rf "$T"' EXIT
+	for i in $(seq 1 100); do [ -s "$T/demo.json" ] && break; sleep 0.2; done
+	check "demo is up" grep -q '"url":"https://' "$T/demo.json"
+	export SEALROOM_HOME="$T/fac"
+}
+
+# demo_down: end the demo room (its facility stays for the offline commands).
+demo_down() { kill $DEMO 2>/dev/null; wait $DEMO 2>/dev/null; }
+
+c() { curl -sk --max-time 30 "$@"; }
+
+# code_of SECRET: the current TOTP code of a base32 secret.
+code_of() {
+	python3 - "$1" <<'PY'
+import sys, hmac, hashlib, base64, struct, time
+s = sys.argv[1]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
+h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+PY
+}
+
+# acct LOGIN: "password totp_secret" of a demo account.
+acct() { python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1]))["accounts"] if x["login"]==sys.argv[2]][0]; print(a["password"], a["totp_secret"])' "$T/demo.json" "$1"; }
+
+# login LOGIN PASSWORD SECRET: log in through the form, cookies in the jar $T/LOGIN; $st
+# gets the status of the POST and $home where it sends the person.
+login() {
+	c -c "$T/$1" -b "$T/$1" "$U/login" -o "$T/form"
+	csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
+	st=$(c -c "$T/$1" -b "$T/$1" -o /dev/null -w '%{http_code} %{redirect_url}' -X POST "$U/login" \
+		--data-urlencode "login=$1" --data-urlencode "password=$2" --data-urlencode "totp=$(code_of "$3")" \
+		--data-urlencode "csrf=$csrf")
+	home=${st#* }; st=${st%% *}
+	check "$1 logs in" [ "$st" = 303 ]
+}
+
+# login_demo LOGIN: log a demo account in (login with its password and secret).
+login_demo() { set -- "$1" $(acct "$1"); login "$1" "$2" "$3"; }
+
+# post JAR PATH FIELD...: POST the form fields to PATH with the jar's session and its CSRF
+# token; prints the status, the page in $T/post.html.
+post() {
+	jar=$1; p=$2; shift 2
+	tok=$(c -b "$T/$jar" "$U/releases" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
+	c -b "$T/$jar" -o "$T/post.html" -w '%{http_code}' -X POST "$U$p" --data-urlencode "csrf=$tok" "$@"
+}
