@@ -145,21 +145,24 @@ out:
 
 static const char session_usage[] = "sealroom session resume SESSION --as LOGIN | session holds [--json]";
 
-static int print_hold(sqlite3_stmt *st, int json)
+static int print_hold(void *ctx, const struct quota_hold *h)
 {
-	const char *sid = (const char *)sqlite3_column_text(st, 0), *login = (const char *)sqlite3_column_text(st, 1);
-	const char *reason = (const char *)sqlite3_column_text(st, 3);
+	int json = *(int *)ctx;
 	char when[32];
-	policy_format_time(sqlite3_column_int64(st, 2), when, sizeof(when));
 	if (json) {
-		json_t *o = json_pack("{s:s,s:s,s:I,s:s}", "session", sid ? sid : "", "login", login ? login : "",
-				      "held_at", (json_int_t)sqlite3_column_int64(st, 2), "reason", reason ? reason : "");
-		char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}", "session", h->session_id, "login", h->login, "held_at",
+				      (json_int_t)h->held_at, "reason", h->reason, "release", "", "grant",
+				      (json_int_t)h->grant_id);
+		char *s;
+		if (*h->product)
+			json_object_set_new(o, "release", json_sprintf("%s@%s", h->product, h->version));
+		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		puts(s);
 		free(s);
 		json_decref(o);
 	} else {
-		printf("%s  %-16s held %s: %s\n", sid ? sid : "", login ? login : "", when, reason ? reason : "");
+		policy_format_time(h->held_at, when, sizeof(when));
+		printf("%s  %-16s held %s: %s\n", h->session_id, h->login, when, h->reason);
 	}
 	return 0;
 }
@@ -197,14 +200,7 @@ int cmd_session(int argc, char **argv)
 				printf("session %s resumed by %s\n", pos[1], as);
 		}
 	} else {
-		sqlite3_stmt *st;
-		if (!(r = db_prepare(facility_db(f), "SELECT session_id, login, held_at, reason FROM session_holds "
-						     "WHERE held_at IS NOT NULL AND resumed_at IS NULL ORDER BY held_at",
-				     &st))) {
-			while (sqlite3_step(st) == SQLITE_ROW)
-				print_hold(st, c.json);
-			sqlite3_finalize(st);
-		}
+		r = quota_holds_each(f, print_hold, &c.json);
 	}
 out:
 	facility_free(f);

@@ -155,6 +155,22 @@ int keyring_get(struct keyring *k, const char *product, const char *version, int
 	return r;
 }
 
+int keyring_until(struct keyring *k, const char *product, const char *version, int64_t now, int64_t *until)
+{
+	char ref[REF_MAX];
+	int64_t end = 0;
+	int i;
+	snprintf(ref, sizeof(ref), "%s@%s", product, version);
+	pthread_mutex_lock(&k->lock);
+	if ((i = find(k, ref)) >= 0 && now < k->slots[i].until)
+		end = k->slots[i].until;
+	pthread_mutex_unlock(&k->lock);
+	if (!end)
+		return ERR_NOTFOUND;
+	*until = end;
+	return 0;
+}
+
 int keyring_drop(struct keyring *k, const char *product, const char *version)
 {
 	char ref[REF_MAX];

@@ -55,6 +55,10 @@ int keyring_put(struct keyring *k, const char *product, const char *version,
  */
 int keyring_get(struct keyring *k, const char *product, const char *version, int64_t now,
 		struct vault_key **out) WUR;
+/* When the window of product@version's key ends (0 with *until), or ERR_NOTFOUND when no
+ * key is held for it at now; the key itself is not touched. */
+int keyring_until(struct keyring *k, const char *product, const char *version, int64_t now,
+		  int64_t *until) WUR;
 /* Wipe one release's key (a halt, a shred); 1 when one was held. */
 int keyring_drop(struct keyring *k, const char *product, const char *version);
 /* Wipe every key whose window ended by now; returns how many. */

@@ -561,6 +561,57 @@ int logdb_checkpoint_latest(struct logdb *l, struct buf *out, uint64_t *size)
 	return r;
 }
 
+int logdb_health(struct logdb *l, struct logdb_health *h)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_lock(&l->rmu);
+	if (!(r = step_u64(l->r, l->r_max, &h->entries)) &&
+	    !(r = db_prepare(l->r, "SELECT size, signed_at FROM log_checkpoints ORDER BY size DESC LIMIT 1", &st))) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0) {
+			h->checkpoint_size = (uint64_t)sqlite3_column_int64(st, 0);
+			h->checkpoint_at = sqlite3_column_int64(st, 1);
+		} else if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+			r = db_fail(l->r, "read the last checkpoint");
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->rmu);
+	return r;
+}
+
+int logdb_witnesses_each(struct logdb *l,
+			 int (*fn)(void *ctx, const char *name, uint64_t size, int64_t at), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_DONE, r;
+	/* the rows are read under the lock, the callback runs without it */
+	struct wrow { char name[128]; uint64_t size; int64_t at; } *rows = NULL;
+	size_t n = 0, cap = 0;
+	pthread_mutex_lock(&l->rmu);
+	r = db_prepare(l->r, "SELECT witness, max(size), max(added_at) FROM log_cosignatures GROUP BY witness "
+			     "ORDER BY witness LIMIT 1000", &st);
+	while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (n == cap)
+			rows = xrealloc(rows, (cap = cap ? 2 * cap : 16) * sizeof(*rows));
+		snprintf(rows[n].name, sizeof(rows[n].name), "%s", name ? name : "");
+		rows[n].size = (uint64_t)(sqlite3_column_int64(st, 1) < 0 ? 0 : sqlite3_column_int64(st, 1));
+		rows[n].at = sqlite3_column_int64(st, 2);
+		n++;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = db_fail(l->r, "read cosignatures");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&l->rmu);
+	for (size_t i = 0; !r && i < n; i++)
+		r = fn(ctx, rows[i].name, rows[i].size, rows[i].at);
+	free(rows);
+	return r;
+}
+
 int logdb_checkpoint_at(struct logdb *l, uint64_t size, struct buf *out)
 {
 	sqlite3_stmt *st = NULL;

@@ -95,6 +95,19 @@ int logdb_checkpoint_latest(struct logdb *l, struct buf *out, uint64_t *size) WU
 /* The stored checkpoint of exactly size entries; ERR_NOTFOUND when none was signed. */
 int logdb_checkpoint_at(struct logdb *l, uint64_t size, struct buf *out) WUR;
 
+/* The log's state for the operator's page: entries, the latest checkpoint and when it was
+ * signed (0, 0 without one). */
+struct logdb_health {
+	uint64_t entries;
+	uint64_t checkpoint_size;
+	int64_t checkpoint_at;
+};
+int logdb_health(struct logdb *l, struct logdb_health *h) WUR;
+/* Call fn for each witness that cosigned a checkpoint: its name, the largest checkpoint it
+ * cosigned and when that cosignature was stored (name order). */
+int logdb_witnesses_each(struct logdb *l,
+			 int (*fn)(void *ctx, const char *name, uint64_t size, int64_t at), void *ctx) WUR;
+
 /*
  * Store a witness's cosignature: note is a checkpoint this log signed, carrying the
  * signature line sig_line (checked by the caller, see witness.h) by witness name.

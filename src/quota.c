@@ -642,6 +642,34 @@ int quota_resume(struct facility *f, const char *session_id, const char *actor, 
 	return r;
 }
 
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+int quota_holds_each(struct facility *f, int (*fn)(void *ctx, const struct quota_hold *h), void *ctx)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, r;
+	if ((r = db_prepare(db, "SELECT h.session_id, h.login, h.reason, r.product, r.version, h.grant_id, h.held_at "
+				"FROM session_holds h LEFT JOIN grants g ON g.id = h.grant_id "
+				"LEFT JOIN releases r ON r.id = g.release_id "
+				"WHERE h.held_at IS NOT NULL AND h.resumed_at IS NULL ORDER BY h.held_at, h.session_id",
+			    &st)))
+		return r;
+	while (!r && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct quota_hold h = {col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4),
+				       sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6)};
+		r = fn(ctx, &h);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = db_fail(db, "session holds");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int64_t left_of(int64_t limit_a, int64_t used_a, int64_t limit_b, int64_t used_b)
 {
 	int64_t a = limit_a < 0 ? -1 : limit_a > used_a ? limit_a - used_a : 0;

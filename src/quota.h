@@ -164,6 +164,15 @@ int quota_held(struct facility *f, const char *login, int64_t grant_id, int *hel
  * session_resume; every session of that reviewer under that grant may read again.
  */
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now) WUR;
+/* A held session, as the operator's page and `session holds` list it. Strings are
+ * borrowed for the callback's duration; product and version are "" for a hold whose grant
+ * is gone. */
+struct quota_hold {
+	const char *session_id, *login, *reason, *product, *version;
+	int64_t grant_id, held_at;
+};
+/* Call fn for every session held now (not resumed), oldest hold first. */
+int quota_holds_each(struct facility *f, int (*fn)(void *ctx, const struct quota_hold *h), void *ctx) WUR;
 
 /*
  * Offsets of a query's results: a query (key: its text and options, any bytes) may ask for

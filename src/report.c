@@ -120,6 +120,16 @@ static void shown(json_t *file, int64_t a, int64_t b)
 		json_array_append_new(json_object_get(file, "shown"), json_pack("[I,I]", (json_int_t)a, (json_int_t)b));
 }
 
+static int counted(const char *type)
+{
+	static const char *const types[] = {"view", "search", "diff", "print", "note", "note_refused",
+					    "finding", "finding_refused", "finding_state"};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(type, types[i]))
+			return 1;
+	return 0;
+}
+
 int report_entry(struct report *r, uint64_t index, const char *p, size_t len)
 {
 	json_error_t jerr;
@@ -158,7 +168,9 @@ int report_entry(struct report *r, uint64_t index, const char *p, size_t len)
 			add_int(acc, !strcmp(type, "alert") ? "alerts" : "holds", 1);
 		goto out;
 	}
-	if (!rel || strcmp(rel, r->ref) || !(acc = acc_of(r, actor)))
+	/* only what a person did with the release makes them a row (not a seal, a nomination
+	 * or a grant decision) */
+	if (!rel || strcmp(rel, r->ref) || !counted(type) || !(acc = acc_of(r, actor)))
 		goto out;
 	path_of(e, path, sizeof(path));
 	if (!strcmp(type, "view") || !strcmp(type, "search") || !strcmp(type, "diff") || !strcmp(type, "print")) {
@@ -585,27 +597,46 @@ int report_html(struct report *r, struct buf *out)
 
 /* ---- sources ---- */
 
-int report_from_facility(struct report *r, struct facility *f)
+/* Feed r every entry of the checkpoint cp (size entries) of l, then cp. */
+static int feed(struct report *r, struct logdb *l, const struct buf *cp, uint64_t size)
 {
-	struct logdb *l = NULL;
-	struct buf cp, e;
-	uint64_t size = 0;
-	int rc;
-	buf_init(&cp, 1 << 20);
+	struct buf e;
+	int rc = 0;
 	buf_init(&e, LOGDB_ENTRY_MAX + 1);
-	if ((rc = logdb_open(f, &l)) || (rc = logdb_checkpoint(l, &cp, &size)))
-		goto out;
 	for (uint64_t i = 0; i < size && !rc; i++) {
 		buf_reset(&e);
 		if (!(rc = logdb_entry(l, i, &e)))
 			rc = report_entry(r, i, e.p, e.len);
 	}
 	if (!rc)
-		rc = report_checkpoint(r, cp.p, cp.len);
-out:
+		rc = report_checkpoint(r, cp->p, cp->len);
+	buf_release(&e);
+	return rc;
+}
+
+int report_from_facility(struct report *r, struct facility *f)
+{
+	struct logdb *l = NULL;
+	struct buf cp;
+	uint64_t size = 0;
+	int rc;
+	buf_init(&cp, 1 << 20);
+	if (!(rc = logdb_open(f, &l)) && !(rc = logdb_checkpoint(l, &cp, &size)))
+		rc = feed(r, l, &cp, size);
 	logdb_free(l);
 	buf_release(&cp);
-	buf_release(&e);
+	return rc;
+}
+
+int report_from_log(struct report *r, struct logdb *l)
+{
+	struct buf cp;
+	uint64_t size = 0;
+	int rc;
+	buf_init(&cp, 1 << 20);
+	if (!(rc = logdb_checkpoint_latest(l, &cp, &size)))
+		rc = feed(r, l, &cp, size);
+	buf_release(&cp);
 	return rc;
 }
 

@@ -9,7 +9,9 @@
  * shown), diffs (lines shown), prints with their Bates ranges, notes kept and refused,
  * findings filed and refused, scraping alerts and holds (of the release's grants, through
  * the "grant_active" entries). The release's tree ids and file count come from its
- * "seal" entry. Nothing else is read: not the catalogue, not the vault.
+ * "seal" entry. Nothing else is read: not the catalogue, not the vault. A person is a row
+ * of the report only for what they did with the release (views, searches, diffs, prints,
+ * notes, findings and their states), never for a seal, a nomination or a grant decision.
  *
  * What the log does not say is not in the report: which files a search's result lines
  * were in, or the old side of a diff line by line (only how many lines were shown), and
@@ -30,6 +32,7 @@
 #include "buf.h"
 #include "err.h"
 #include "facility.h"
+#include "logdb.h"
 #include "note.h"
 
 struct report;
@@ -51,6 +54,11 @@ int report_html(struct report *r, struct buf *out) WUR;
  * first when the log grew). ERR_NOTFOUND when the log has no such release.
  */
 int report_from_facility(struct report *r, struct facility *f) WUR;
+/*
+ * Feed r from the open log l at its latest stored checkpoint, signing none (the room's
+ * pages: a GET never signs). ERR_NOTFOUND when no checkpoint has been signed yet.
+ */
+int report_from_log(struct report *r, struct logdb *l) WUR;
 /*
  * Feed r from an exported tlog-tiles folder, after verifying it with v (logdb.h's
  * logdb_verify_tiles: checkpoint signature, every entry, every tile).

@@ -17,6 +17,7 @@
 #include "match.h"
 #include "notes.h"
 #include "findings.h"
+#include "home.h"
 #include "policy.h"
 #include "print.h"
 #include "quota.h"
@@ -360,8 +361,7 @@ static int esc(struct buf *b, const char *s)
 	return render_escape(b, s, strlen(s));
 }
 
-/* %-encode a path or name for a URL (unreserved bytes, '/' and '@' kept). */
-static int url(struct buf *b, const char *s)
+int web_url(struct buf *b, const char *s)
 {
 	static const char hexd[] = "0123456789ABCDEF";
 	for (; *s; s++) {
@@ -373,6 +373,11 @@ static int url(struct buf *b, const char *s)
 			return ERR_TOOBIG;
 	}
 	return 0;
+}
+
+static int url(struct buf *b, const char *s)
+{
+	return web_url(b, s);
 }
 
 /* "/r/<P@V>/<what>/" */
@@ -430,7 +435,7 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 		if ((r = q->w->hooks->head(q->w->hooks->ctx, &v, b)))
 			return r;
 	}
-	if ((r = buf_addstr(b, "</head><body><header class=\"top\"><a class=\"brand\" href=\"/releases\">sealroom</a>"
+	if ((r = buf_addstr(b, "</head><body><header class=\"top\"><a class=\"brand\" href=\"/\">sealroom</a>"
 			       "<a class=\"nav\" id=\"nav-builds\" href=\"/builds\">builds</a>")))
 		return r;
 	if (rt) {
@@ -584,7 +589,7 @@ static int login_post(struct req *q)
 	if ((r = http_resp_cookie(q->rs, WEB_COOKIE_SESSION "=%s; Path=/; %sHttpOnly; SameSite=Strict", token.p,
 				  q->w->secure ? "Secure; " : "")))
 		goto out;
-	r = redirect(q, "/releases");
+	r = redirect(q, home_path(&who));
 out:
 	sodium_memzero(pw.p, pw.len);
 	sodium_memzero(token.p, token.len);
@@ -2266,6 +2271,94 @@ static int findings_route(struct req *q, const struct web_route *rt)
 	return page_foot(q);
 }
 
+/* ---- the role pages (home.h): the vendor's, the operator's, the lab lead's ---- */
+
+static struct home_ctx hctx(struct req *q, char *db_path)
+{
+	struct home_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.f = q->f;
+	c.log = q->w->log;
+	c.keys = q->w->keys;
+	c.hooks = q->w->hooks;
+	c.who = &q->who;
+	c.csrf = q->csrf;
+	c.db_path = db_path;
+	c.now = q->now;
+	return c;
+}
+
+/*
+ * /vendor, /operator, /lab, /vendor/exposure/P@V, /lab/exposure/P@V (?format=json) and
+ * POST /operator/resume (csrf, session). Anyone but the page's role gets the answer of a
+ * page that does not exist.
+ */
+static int home_route(struct req *q, const char *path)
+{
+	struct buf *b = &q->rs->body;
+	const char *role = home_role(&q->who), *page = path + 1;
+	size_t n = strcspn(page, "/");
+	char *db_path = facility_path(q->f, "sealroom.db");
+	struct home_ctx c = hctx(q, db_path);
+	int r;
+	if (!role || strlen(role) != n || strncmp(page, role, n)) {
+		r = fail_page(q, 404, not_granted, 0);
+		goto out;
+	}
+	q->rs->sensitive = 1;
+	if (!strncmp(page + n, "/exposure/", 10)) {
+		char prod[RELEASE_NAME_MAX + 1], ver[RELEASE_NAME_MAX + 1];
+		struct buf fmt;
+		int json;
+		buf_init(&fmt, 16);
+		json = !web_param(q->rq->query, strlen(q->rq->query), "format", &fmt) &&
+		       !strcmp(fmt.p, "json");
+		buf_release(&fmt);
+		if (release_parse_ref(page + n + 10, prod, ver) || (r = home_exposure(&c, prod, ver, json, b)) == ERR_NOTFOUND) {
+			buf_reset(b);
+			r = fail_page(q, 404, not_granted, json);
+		} else if (!r) {
+			q->rs->content_type = json ? "application/json" : "text/html; charset=utf-8";
+		}
+		goto out;
+	}
+	if (!strcmp(page + n, "/resume")) {
+		struct buf sid;
+		char why[400] = "";
+		if (strcmp(q->rq->method, "POST")) {
+			r = fail_page(q, 405, "method not allowed", 0);
+			goto out;
+		}
+		if (!csrf_ok(q)) {
+			r = fail_page(q, 403, "the form expired or came from elsewhere", 0);
+			goto out;
+		}
+		buf_init(&sid, AUTH_SESSION_ID_HEX + 2);
+		if (form_field(q->rq, "session", &sid))
+			r = fail_page(q, 400, "resume: which session? the form names none", 0);
+		else if (!(r = home_resume(&c, sid.p)))
+			r = redirect(q, "/operator");
+		else if (r == ERR_NOTFOUND || r == ERR_DENIED) {
+			snprintf(why, sizeof(why), "%s", err_msg());
+			r = fail_page(q, r == ERR_DENIED ? 403 : 404, why, 0);
+		}
+		buf_release(&sid);
+		goto out;
+	}
+	if (page[n]) {
+		r = fail_page(q, 404, not_granted, 0);
+		goto out;
+	}
+	if ((r = page_head(q, role, NULL)))
+		goto out;
+	r = !strcmp(role, "vendor") ? home_vendor(&c, b) : !strcmp(role, "operator") ? home_operator(&c, b) : home_lab(&c, b);
+	if (!r)
+		r = page_foot(q);
+out:
+	free(db_path);
+	return r;
+}
+
 static int release_route(struct req *q, const char *path)
 {
 	struct web_route rt;
@@ -2297,8 +2390,12 @@ static int release_route(struct req *q, const char *path)
 	    : !strcmp(rt.what, "notes") ? strcmp(q->rq->method, "POST") && strcmp(q->rq->method, "GET")
 					: strcmp(q->rq->method, "GET") && strcmp(q->rq->method, "HEAD"))
 		return fail_page(q, 405, "method not allowed", 0);
-	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g))
+	if (policy_may_read(q->f, &q->who, rt.product, rt.version, q->now, &g)) {
+		/* the lab lead reads her lab's notes on her own page */
+		if (!strcmp(rt.what, "notes") && home_role(&q->who) && !strcmp(home_role(&q->who), "lab"))
+			return redirect(q, "/lab");
 		return refuse_grant(q, 0);
+	}
 	/* the file view and the tree need only the vault and the manifest, never the index */
 	if ((r = room_get(q->w->rooms, q->f, rt.product, rt.version, q->now,
 			  strcmp(rt.what, "tree") && strcmp(rt.what, "blob") && strcmp(rt.what, "files"), &rm)))
@@ -2392,10 +2489,16 @@ static int dispatch(struct req *q, const char *path)
 	if (!strcmp(path, "/logout"))
 		return logout(q);
 	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) &&
-			 (strstr(path, "/print/") || strstr(path, "/notes") || strstr(path, "/findings"))))
+			 (strstr(path, "/print/") || strstr(path, "/notes") || strstr(path, "/findings"))) &&
+	    !(!strcmp(rq->method, "POST") && !strcmp(path, "/operator/resume")))
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
-	if (!strcmp(path, "/") || !strcmp(path, "/releases"))
+	if (!strcmp(path, "/"))
+		return redirect(q, home_path(&q->who));
+	if (!strcmp(path, "/releases"))
 		return releases_page(q);
+	if (!strcmp(path, "/vendor") || !strncmp(path, "/vendor/", 8) || !strcmp(path, "/operator") ||
+	    !strncmp(path, "/operator/", 10) || !strcmp(path, "/lab") || !strncmp(path, "/lab/", 5))
+		return home_route(q, path);
 	if (!strcmp(path, "/builds"))
 		return builds_page(q);
 	if (!strcmp(path, "/api/search"))

@@ -4,7 +4,8 @@
  * Routes (docs/web.md): /login, /logout, /releases, /r/<P@V>/tree/<path>,
  * /r/<P@V>/blob/<path>, /r/<P@V>/def?n=, /r/<P@V>/refs?n=, /r/<P@V>/search?q=,
  * /r/<P@V>/diff/<OLD_V>/<path>, /api/search, /log/checkpoint, /log/tile/..., /static/...,
- * /s/... (per-session assets of render_hooks.asset). Every route but /login, /static/ and
+ * /s/... (per-session assets of render_hooks.asset), /vendor, /operator, /lab (home.h's role
+ * pages). Every route but /login, /static/ and
  * /log/ needs a session (auth_session) and every route that names a release checks the
  * grant (policy_may_read) on every request; code is shown only through render.h. There is
  * no route that returns a file's bytes as they are.
@@ -82,6 +83,9 @@ int web_path_decode(const char *raw, struct buf *out) WUR;
 int web_param(const char *query, size_t len, const char *name, struct buf *out) WUR;
 /* The value of cookie name in a Cookie header into out (at most cap-1 bytes); 0 or ERR_NOTFOUND. */
 int web_cookie(const char *header, const char *name, char *out, size_t cap) WUR;
+
+/* Append s %-encoded for a URL path (unreserved bytes, '/' and '@' kept) to b. */
+int web_url(struct buf *b, const char *s) WUR;
 
 /* Split a decoded "/r/<P@V>/<what>/<rest>" into its parts; ERR_NOTFOUND when it is not one. */
 struct web_route {
