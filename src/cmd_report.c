@@ -13,7 +13,7 @@
 #include "report.h"
 
 static const char usage[] =
-	"sealroom report exposure P@V [--lab L] [--json] [--html OUT] [--from-log DIR --vkey FILE]";
+	"sealroom report exposure P@V [--lab L] [--changed DIFF] [--json] [--html OUT] [--from-log DIR --vkey FILE]";
 
 static const char help[] =
 	"The exposure report of a release, computed from log entries alone: per lab and\n"
@@ -22,7 +22,9 @@ static const char help[] =
 	"and refused, scraping alerts and holds; named by the checkpoint it was computed at.\n"
 	"--from-log DIR --vkey FILE recomputes it from a `sealroom log export DIR` folder,\n"
 	"verified first, with no facility: the --json output is the same byte for byte.\n"
-	"--html OUT writes a page with a treemap of the files shown and per-file line heat.\n";
+	"--html OUT writes a page with a treemap of the files shown and per-file line heat.\n"
+	"--changed DIFF restricts coverage to the lines a unified diff adds (delta review:\n"
+	"`git -c core.quotePath=false diff -U0 -M100% OLD NEW` of the two trees), online and offline alike.\n";
 
 static int write_file(const char *path, const struct buf *b)
 {
@@ -37,15 +39,17 @@ static int write_file(const char *path, const struct buf *b)
 
 int cmd_report(int argc, char **argv)
 {
-	const char *pos[2], *lab = NULL, *html = NULL, *from_log = NULL, *vkey = NULL;
+	const char *pos[2], *lab = NULL, *html = NULL, *from_log = NULL, *vkey = NULL, *changed = NULL;
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct opt_common c = {0};
 	struct opt opts[] = {{"lab", OPT_STRING, &lab},
 			     {"html", OPT_STRING, &html},
 			     {"from-log", OPT_STRING, &from_log},
 			     {"vkey", OPT_STRING, &vkey},
+			     {"changed", OPT_STRING, &changed},
 			     {NULL, 0, NULL}};
 	struct note_verifier *v = NULL;
+	struct report_changes *ch = NULL;
 	struct facility *f = NULL;
 	struct report *rep;
 	struct buf out;
@@ -68,6 +72,21 @@ int cmd_report(int argc, char **argv)
 	}
 	rep = report_new(product, version, lab);
 	buf_init(&out, 0);
+	if (changed) {
+		struct buf d;
+		buf_init(&d, (size_t)256 << 20);
+		if ((r = buf_read_file(&d, changed)) == ERR_TOOBIG)
+			r = err_set(ERR_TOOBIG, "'%s' is larger than 256 MiB", changed);
+		if (!r && (r = report_changes_parse(d.p ? d.p : "", d.len, &ch))) {
+			char why[300];
+			snprintf(why, sizeof(why), "%s", err_msg());
+			err_set(r, "'%s': %s", changed, why);
+		}
+		buf_release(&d);
+		if (r)
+			goto done;
+		report_restrict(rep, ch);
+	}
 	if (from_log) {
 		if (!(r = note_verifier_load(vkey, &v)))
 			r = report_from_tiles(rep, from_log, v);
@@ -83,7 +102,9 @@ int cmd_report(int argc, char **argv)
 		if (!(r = report_json(rep, &out)))
 			printf("%s\n", out.p);
 	}
+done:
 	report_free(rep);
+	report_changes_free(ch);
 	note_verifier_free(v);
 	facility_free(f);
 	buf_release(&out);

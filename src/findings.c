@@ -393,6 +393,162 @@ int findings_fix_check(const struct finding_info *fi, const struct manifest *m,
 	return 0;
 }
 
+const char *findings_carry_name(enum findings_carry_status s)
+{
+	return s == FINDINGS_SAME ? "same" : s == FINDINGS_MOVED ? "moved" : s == FINDINGS_CHANGED ? "changed" : "deleted";
+}
+
+const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *old_m,
+						 const struct manifest *new_m)
+{
+	const struct manifest_entry *e = manifest_find(new_m, fi->path, strlen(fi->path));
+	struct diff_change *ch = NULL;
+	size_t n = 0;
+	if (e)
+		return e;
+	/* gone from its path: an exact rename keeps its blob under another path */
+	if (diff_trees(old_m, new_m, 1, &ch, &n))
+		return NULL;
+	for (size_t i = 0; i < n && !e; i++)
+		if (ch[i].status == DIFF_RENAMED && ch[i].old && ch[i].old->path_len == strlen(fi->path) &&
+		    !memcmp(ch[i].old->path, fi->path, ch[i].old->path_len))
+			e = ch[i].new;
+	free(ch);
+	return e;
+}
+
+/* The lines of (p, len): offsets of each line's start, n lines (a last line without '\n'
+ * counts). *starts is malloc'd with n + 1 entries (the last: len, or len + 1 past a
+ * final '\n'). */
+static size_t line_starts(const unsigned char *p, size_t len, size_t **starts)
+{
+	size_t n = 0, cap = 64;
+	size_t *v = xmalloc(cap * sizeof(*v));
+	for (size_t i = 0; i < len;) {
+		const unsigned char *nl = memchr(p + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - p) + 1 : len;
+		if (n + 2 > cap)
+			v = xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[n++] = i;
+		i = end;
+	}
+	v[n] = len;
+	*starts = v;
+	return n;
+}
+
+/* Line x (1-based) of a text as (offset, length without its '\n'). */
+static void line_at(const unsigned char *p, const size_t *st, size_t x, size_t *off, size_t *l)
+{
+	*off = st[x - 1];
+	*l = st[x] - st[x - 1];
+	if (*l && p[*off + *l - 1] == '\n')
+		(*l)--;
+}
+
+/* The first place in new where old lines from..to appear in a row; 0 when none. */
+static uint64_t find_block(const unsigned char *op, const size_t *ost, uint64_t from, uint64_t to,
+			   const unsigned char *np, const size_t *nst, size_t nn)
+{
+	uint64_t k = to - from + 1;
+	for (uint64_t y = 1; y + k - 1 <= nn; y++) {
+		uint64_t j = 0;
+		for (; j < k; j++) {
+			size_t ao, al, bo, bl;
+			line_at(op, ost, from + j, &ao, &al);
+			line_at(np, nst, y + j, &bo, &bl);
+			if (al != bl || memcmp(op + ao, np + bo, al))
+				break;
+		}
+		if (j == k)
+			return y;
+	}
+	return 0;
+}
+
+int findings_carry(const struct finding_info *fi, const struct manifest_entry *ne,
+		   const unsigned char *old_text, size_t old_len, const unsigned char *new_text,
+		   size_t new_len, struct findings_carry *out)
+{
+	char blob[65];
+	struct diff *d = NULL;
+	size_t *ost = NULL, *nst = NULL, on, nn;
+	uint64_t lo = 0, hi = 0, kept = 0, inserted = 0;
+	int r, renamed;
+	memset(out, 0, sizeof(*out));
+	out->status = FINDINGS_DELETED;
+	if (!ne)
+		return 0;
+	renamed = ne->path_len != strlen(fi->path) || memcmp(ne->path, fi->path, ne->path_len);
+	hex_encode(blob, ne->sha256, 32);
+	out->path = ne->path;
+	if (!strcmp(blob, fi->blob)) {
+		out->status = renamed ? FINDINGS_MOVED : FINDINGS_SAME;
+		out->line_from = fi->line_from;
+		out->line_to = fi->line_to;
+		return 0;
+	}
+	if (!old_text || !new_text)
+		return err_set(ERR_USAGE, "finding %lld: both texts are needed to follow its lines", (long long)fi->id);
+	if ((r = diff_lines((const char *)old_text, old_len, (const char *)new_text, new_len, 0, 0, &d)))
+		return r;
+	/* each old line of the finding: removed by a hunk, or shifted by the hunks before it */
+	for (uint64_t x = fi->line_from; x <= fi->line_to; x++) {
+		int64_t shift = 0;
+		int gone = 0;
+		for (size_t h = 0; h < diff_n_hunks(d); h++) {
+			const struct diff_hunk *hk = diff_hunk(d, h);
+			uint64_t last = hk->old_count ? hk->old_start + hk->old_count - 1 : hk->old_start;
+			if (hk->old_count && x >= hk->old_start && x <= last) {
+				gone = 1;
+				break;
+			}
+			if (x > last)
+				shift += (int64_t)hk->new_count - (int64_t)hk->old_count;
+			/* lines inserted inside the finding's range (after one of its lines but the last) */
+			if (!hk->old_count && hk->old_start == x && x < fi->line_to)
+				inserted = 1;
+		}
+		if (!gone) {
+			uint64_t y = (uint64_t)((int64_t)x + shift);
+			if (!kept || y < lo)
+				lo = y;
+			if (y > hi)
+				hi = y;
+			kept++;
+		}
+	}
+	diff_free(d);
+	if (kept == fi->line_to - fi->line_from + 1 && !inserted) {
+		out->status = lo == fi->line_from && !renamed ? FINDINGS_SAME : FINDINGS_MOVED;
+		out->line_from = lo;
+		out->line_to = hi;
+		return 0;
+	}
+	if (kept) {
+		out->status = FINDINGS_CHANGED;
+		out->line_from = lo;
+		out->line_to = hi;
+		return 0;
+	}
+	/* every line removed: moved elsewhere in the file as they were? */
+	on = line_starts(old_text, old_len, &ost);
+	nn = line_starts(new_text, new_len, &nst);
+	if (fi->line_to <= on) {
+		uint64_t y = find_block(old_text, ost, fi->line_from, fi->line_to, new_text, nst, nn);
+		if (y) {
+			out->status = FINDINGS_MOVED;
+			out->line_from = y;
+			out->line_to = y + (fi->line_to - fi->line_from);
+		}
+	}
+	if (out->status == FINDINGS_DELETED)
+		out->path = NULL;
+	free(ost);
+	free(nst);
+	return 0;
+}
+
 /* Who may move a finding from one state to another: 'v' the vendor, 'l' its lab. */
 static int allowed(const char *from, const char *to, char who)
 {

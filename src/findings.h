@@ -135,6 +135,33 @@ int findings_fix_check(const struct finding_info *fi, const struct manifest *m,
 		       const unsigned char *new_text, size_t new_len) WUR;
 
 /*
+ * Where finding fi (on release old_m) is in a later release new_m, for delta review: its
+ * file followed through an exact rename (diff_trees' renames: the same blob under another
+ * path), its lines through the line diff of the two texts (diff_lines; old_text is the
+ * finding's blob, new_text the file in new_m, both may be NULL when the blob is the
+ * same). A block whose every line was removed is looked for, line for line, among the new
+ * text's lines (the first place that holds the same run: moved lines).
+ */
+enum findings_carry_status {
+	FINDINGS_SAME,     /* the same lines at the same place */
+	FINDINGS_MOVED,    /* the same lines, at other numbers or under another path */
+	FINDINGS_CHANGED,  /* some of its lines changed or lines were inserted among them */
+	FINDINGS_DELETED,  /* its lines (or its file) are gone */
+};
+struct findings_carry {
+	enum findings_carry_status status;
+	const char *path;              /* in new_m (borrowed from it), NULL when deleted */
+	uint64_t line_from, line_to;   /* in the new text, 0 when deleted */
+};
+/* Is the finding's file in new_m (*e, following an exact rename), or gone (*e NULL)? */
+const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *old_m,
+						 const struct manifest *new_m) ;
+int findings_carry(const struct finding_info *fi, const struct manifest_entry *ne,
+		   const unsigned char *old_text, size_t old_len, const unsigned char *new_text,
+		   size_t new_len, struct findings_carry *out) WUR;
+const char *findings_carry_name(enum findings_carry_status s);
+
+/*
  * Change finding id's state as who at now, with an optional comment (checked like a note
  * against code). fixed_in is the version of the fix for "fixed" (NULL otherwise); fix_ok
  * says the caller ran findings_fix_check on it with success. ERR_DENIED for a transition

@@ -143,6 +143,12 @@ static int releases_of(const struct home_ctx *c, struct rels *out)
 	return r;
 }
 
+/* A release's state worth saying: halted, shredded (not "sealed", its ordinary state). */
+static int shown_state(const char *state)
+{
+	return *state && strcmp(state, "sealed");
+}
+
 /* ---- exposure (report.h) ---- */
 
 static int exposure_of(const struct home_ctx *c, const char *product, const char *version, const char *lab,
@@ -230,23 +236,29 @@ out:
 	return r;
 }
 
-int home_exposure(const struct home_ctx *c, const char *product, const char *version, int json, struct buf *out)
+int home_exposure_allowed(const struct home_ctx *c, const char *product, const char *version)
+{
+	int on = 0, r;
+	if (is(c, "vendor"))
+		return 0;
+	if (!is(c, "lab"))
+		return ERR_NOTFOUND;
+	if ((r = lab_on(c, product, version, &on)))
+		return r;
+	return on ? 0 : ERR_NOTFOUND;
+}
+
+int home_exposure(const struct home_ctx *c, const char *product, const char *version, int json,
+		  const struct report_changes *changes, struct buf *out)
 {
 	struct report *rep;
-	const char *lab = NULL;
 	int r;
-	if (is(c, "lab")) {
-		int on = 0;
-		if ((r = lab_on(c, product, version, &on)))
-			return r;
-		if (!on)
-			return ERR_NOTFOUND;
-		lab = c->who->org;
-	} else if (!is(c, "vendor")) {
-		return ERR_NOTFOUND;
-	}
-	rep = report_new(product, version, lab);
-	if (!(r = report_from_log(rep, c->log)) && !(r = json ? report_json(rep, out) : report_html(rep, out)) && json)
+	if ((r = home_exposure_allowed(c, product, version)))
+		return r;
+	rep = report_new(product, version, is(c, "lab") ? c->who->org : NULL);
+	if (changes)
+		report_restrict(rep, changes);
+	if (!(r = report_from_log(rep, c->log)) && !(r = json ? report_json(rep, out) : report_html_body(rep, out)) && json)
 		r = buf_addch(out, '\n');
 	report_free(rep);
 	return r;
@@ -500,7 +512,7 @@ int home_vendor(const struct home_ctx *c, struct buf *b)
 	for (size_t i = 0; i < rs.n && !r; i++) {
 		const char *p = rs.v[i].product, *v = rs.v[i].version;
 		if ((r = buf_addstr(b, "<section class=\"release\"><h2>")) || (r = ref_html(b, p, v)) ||
-		    (*rs.v[i].state && ((r = buf_addstr(b, " <em>")) || (r = esc(b, rs.v[i].state)) ||
+		    (shown_state(rs.v[i].state) && ((r = buf_addstr(b, " <em>")) || (r = esc(b, rs.v[i].state)) ||
 					(r = buf_addstr(b, "</em>")))) ||
 		    (r = buf_addstr(b, "</h2><h3>exposure</h3>")) || (r = exposure_table(c, b, p, v, NULL, "/vendor/exposure/")) ||
 		    (r = buf_addstr(b, "<h3>findings (every lab's)</h3>")) || (r = findings_list(c, b, p, v)) ||
@@ -599,7 +611,7 @@ int home_operator(const struct home_ctx *c, struct buf *b)
 	for (size_t i = 0; i < rs.n && !r; i++) {
 		struct engage e = {c, b, rs.v[i].product, rs.v[i].version, 0, 0};
 		if ((r = buf_addstr(b, "<h3>")) || (r = ref_html(b, e.product, e.version)) ||
-		    (*rs.v[i].state && ((r = buf_addstr(b, " <em>")) || (r = esc(b, rs.v[i].state)) ||
+		    (shown_state(rs.v[i].state) && ((r = buf_addstr(b, " <em>")) || (r = esc(b, rs.v[i].state)) ||
 					(r = buf_addstr(b, "</em>")))) ||
 		    (r = buf_addstr(b, "</h3><table class=\"engagement\"><tbody>")) ||
 		    (r = policy_nominations_each(c->f, e.product, e.version, nom_tr, &e)) || (r = e.err) ||

@@ -35,6 +35,7 @@
 #include "keyring.h"
 #include "logdb.h"
 #include "render.h"
+#include "report.h"
 
 /* What a page needs; the caller fills it per request (everything borrowed). */
 struct home_ctx {
@@ -61,11 +62,16 @@ int home_lab(const struct home_ctx *c, struct buf *out) WUR;
 /*
  * The exposure report of product@version as the vendor (every lab) or the lab lead (her
  * lab only) may see it, at the log's latest signed checkpoint: report_json (json set) or
- * report_html. ERR_NOTFOUND for any other reader, for a release the lab lead's lab has no
- * nomination on, or before the first checkpoint.
+ * report_html_body (the caller adds the page around it). ERR_NOTFOUND for any other reader, for a release the lab lead's lab has no
+ * nomination on, or before the first checkpoint. changes (may be NULL) restricts it to
+ * changed lines (report_restrict).
  */
 int home_exposure(const struct home_ctx *c, const char *product, const char *version, int json,
-		  struct buf *out) WUR;
+		  const struct report_changes *changes, struct buf *out) WUR;
+
+/* May who see the exposure of product@version (the vendor; the lab lead of a lab nominated
+ * on it)? 0 or ERR_NOTFOUND, as home_exposure decides. */
+int home_exposure_allowed(const struct home_ctx *c, const char *product, const char *version) WUR;
 
 /* The operator resumes a held session: quota_resume as who (ERR_NOTFOUND for a reader who
  * is not an operator, or a session that is not held). */

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "hash.h"
 #include "logdb.h"
 #include "release.h"
 #include "render.h"
@@ -21,7 +22,52 @@ struct report {
 	json_t *seal;    /* the release's seal entry, or NULL */
 	uint64_t n;      /* entries fed */
 	json_t *cp;      /* {"origin","size","root"} */
+	const struct report_changes *changes; /* restriction, or NULL */
 };
+
+struct report_changes {
+	json_t *files; /* path -> [[from, to], ..] as added */
+	size_t n;
+};
+
+struct report_changes *report_changes_new(void)
+{
+	struct report_changes *c = xcalloc(1, sizeof(*c));
+	c->files = json_object();
+	return c;
+}
+
+void report_changes_free(struct report_changes *c)
+{
+	if (!c)
+		return;
+	json_decref(c->files);
+	free(c);
+}
+
+int report_changes_add(struct report_changes *c, const char *path, uint64_t from, uint64_t to)
+{
+	json_t *a;
+	if (!*path || strlen(path) > MANIFEST_MAX_PATH || !utf8_valid(path, strlen(path)))
+		return err_set(ERR_PARSE, "changes: a path is empty, too long or not UTF-8");
+	if (!from || to < from || to > INT32_MAX)
+		return err_set(ERR_PARSE, "changes: lines %llu-%llu of '%s' are not a range", (unsigned long long)from,
+			       (unsigned long long)to, path);
+	if (c->n >= REPORT_CHANGES_MAX)
+		return err_set(ERR_TOOBIG, "changes: more than %d ranges", REPORT_CHANGES_MAX);
+	if (!(a = json_object_get(c->files, path))) {
+		a = json_array();
+		json_object_set_new(c->files, path, a);
+	}
+	json_array_append_new(a, json_pack("[I,I]", (json_int_t)from, (json_int_t)to));
+	c->n++;
+	return 0;
+}
+
+void report_restrict(struct report *r, const struct report_changes *c)
+{
+	r->changes = c;
+}
 
 struct report *report_new(const char *product, const char *version, const char *lab)
 {
@@ -45,6 +91,84 @@ void report_free(struct report *r)
 	json_decref(r->cp);
 	free(r->lab);
 	free(r);
+}
+
+/* A decimal of at most 10 digits at *p (advanced); -1 when there is none. */
+static int64_t dec(const char **p, const char *end)
+{
+	int64_t v = 0;
+	int n = 0;
+	while (*p < end && **p >= '0' && **p <= '9' && n < 11) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	return n && n <= 10 ? v : -1;
+}
+
+int report_changes_parse(const char *p, size_t len, struct report_changes **out)
+{
+	struct report_changes *c = report_changes_new();
+	char path[MANIFEST_MAX_PATH + 1] = "";
+	const char *end = p + len;
+	size_t line = 0;
+	int64_t rem_old = 0, rem_new = 0; /* lines of the hunk still to come */
+	int r = 0, in_file = 0;
+	while (p < end && !r) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+		line++;
+		if (rem_old > 0 || rem_new > 0) {
+			/* a line of the hunk: its text is anything, never a header */
+			if (e > p && (*p == '-' || *p == ' ') && rem_old > 0)
+				rem_old--;
+			if (e > p && (*p == '+' || *p == ' ') && rem_new > 0)
+				rem_new--;
+			if (e == p || (*p != '-' && *p != '+' && *p != ' ' && *p != '\\'))
+				r = err_set(ERR_PARSE, "changes: line %zu: the hunk ends before its counts say", line);
+		} else if (e - p >= 4 && !memcmp(p, "+++ ", 4)) {
+			const char *q = p + 4;
+			size_t n = (size_t)(e - q);
+			if (n && q[n - 1] == '\r')
+				n--;
+			if (n == 9 && !memcmp(q, "/dev/null", 9)) {
+				in_file = 0; /* a deleted file: nothing of it is in the new release */
+			} else if (n > 2 && !memcmp(q, "b/", 2) && n - 2 <= MANIFEST_MAX_PATH && !memchr(q, '\0', n) &&
+				   !memchr(q, '\t', n)) {
+				memcpy(path, q + 2, n - 2);
+				path[n - 2] = 0;
+				in_file = 1;
+			} else {
+				r = err_set(ERR_PARSE, "changes: line %zu: the new file's name is not 'b/PATH' (quoted names "
+						       "are refused: run git with -c core.quotePath=false)",
+					    line);
+			}
+		} else if (e - p >= 4 && !memcmp(p, "@@ -", 4)) {
+			const char *q = p + 4;
+			int64_t a, b = 1, cs, cn = 1;
+			if ((a = dec(&q, e)) < 0 || (q < e && *q == ',' && (q++, (b = dec(&q, e)) < 0)) || e - q < 2 ||
+			    memcmp(q, " +", 2) || (q += 2, (cs = dec(&q, e)) < 0) ||
+			    (q < e && *q == ',' && (q++, (cn = dec(&q, e)) < 0)) || e - q < 3 || memcmp(q, " @@", 3))
+				r = err_set(ERR_PARSE, "changes: line %zu: a hunk header is not '@@ -a,b +c,d @@'", line);
+			else if (!in_file && cn)
+				r = err_set(ERR_PARSE, "changes: line %zu: a hunk before any '+++ b/PATH' line", line);
+			else if (cn > 0 && cs < 1)
+				r = err_set(ERR_PARSE, "changes: line %zu: a hunk starts at line 0", line);
+			else if (cn > 0)
+				r = report_changes_add(c, path, (uint64_t)cs, (uint64_t)(cs + cn - 1));
+			(void)a;
+			rem_old = b;
+			rem_new = cn;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!r && (rem_old > 0 || rem_new > 0))
+		r = err_set(ERR_PARSE, "changes: the last hunk ends before its counts say");
+	if (r) {
+		report_changes_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
 }
 
 static const char *str(json_t *e, const char *k)
@@ -317,13 +441,86 @@ static json_t *share(int64_t part, int64_t whole)
 	return json_string(s);
 }
 
+/* The change set's ranges of each path as merged segments [from, to] (a new object). */
+static json_t *changes_merged(const struct report_changes *c)
+{
+	json_t *out = json_object(), *a;
+	const char *path;
+	json_object_foreach(c->files, path, a) {
+		int64_t lines;
+		json_t *seg = segments(a, &lines), *m = json_array(), *iv;
+		size_t i;
+		/* segments are disjoint and sorted; touching ones become one */
+		json_array_foreach(seg, i, iv) {
+			json_t *last = json_array_get(m, json_array_size(m) - 1);
+			int64_t a0 = json_integer_value(json_array_get(iv, 0)), b0 = json_integer_value(json_array_get(iv, 1));
+			if (last && json_integer_value(json_array_get(last, 1)) + 1 == a0)
+				json_array_set_new(last, 1, json_integer(b0));
+			else
+				json_array_append_new(m, json_pack("[I,I]", (json_int_t)a0, (json_int_t)b0));
+		}
+		json_decref(seg);
+		json_object_set_new(out, path, m);
+	}
+	return out;
+}
+
+/* The lines of a merged change set. */
+static int64_t changes_lines(json_t *m)
+{
+	json_t *a, *iv;
+	const char *path;
+	int64_t n = 0;
+	size_t i;
+	json_object_foreach(m, path, a) {
+		json_array_foreach(a, i, iv)
+			n += json_integer_value(json_array_get(iv, 1)) - json_integer_value(json_array_get(iv, 0)) + 1;
+	}
+	return n;
+}
+
+/* {"files", "lines", "sha256"} of a merged change set: the digest of its canonical JSON. */
+static json_t *changes_summary(json_t *m)
+{
+	char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+	unsigned char d[32];
+	char hx[65];
+	if (!s)
+		BUG("json_dumps");
+	sha256(s, strlen(s), d);
+	hex_encode(hx, d, 32);
+	free(s);
+	return json_pack("{s:I,s:I,s:s}", "files", (json_int_t)json_object_size(m), "lines",
+			 (json_int_t)changes_lines(m), "sha256", hx);
+}
+
+/* The parts of intervals shown ([from, to] each) inside the changed ranges ch (may be NULL). */
+static json_t *clip(json_t *shown_a, json_t *ch)
+{
+	json_t *out = json_array(), *iv, *cv;
+	size_t i, j;
+	json_array_foreach(shown_a, i, iv) {
+		int64_t a = json_integer_value(json_array_get(iv, 0)), b = json_integer_value(json_array_get(iv, 1));
+		json_array_foreach(ch, j, cv) {
+			int64_t c0 = json_integer_value(json_array_get(cv, 0)), c1 = json_integer_value(json_array_get(cv, 1));
+			int64_t lo = a > c0 ? a : c0, hi = b < c1 ? b : c1;
+			if (lo <= hi)
+				json_array_append_new(out, json_pack("[I,I]", (json_int_t)lo, (json_int_t)hi));
+		}
+	}
+	return out;
+}
+
 /* The output object (a new reference), or NULL before report_checkpoint. */
 static json_t *build(struct report *r)
 {
 	json_t *out, *labs = json_object(), *l, *rev;
 	const char *lab, *login;
 	int64_t tree_files = r->seal ? num(r->seal, "files") : 0;
+	json_t *merged = r->changes ? changes_merged(r->changes) : NULL;
+	int64_t changed_lines = merged ? changes_lines(merged) : 0;
 	if (!r->cp) {
+		json_decref(merged);
 		json_decref(labs);
 		err_set(ERR_USAGE, "report: no checkpoint");
 		return NULL;
@@ -332,13 +529,25 @@ static json_t *build(struct report *r)
 		json_t *revs = json_object(), *lab_shown = json_object(), *lo, *files_o;
 		int64_t lab_lines = 0;
 		const char *path;
+		void *tmp;
 		json_t *f;
 		json_object_foreach(json_object_get(l, "reviewers"), login, rev) {
 			json_t *ro = json_deep_copy(rev), *fo = json_object_get(ro, "files");
 			int64_t rl = 0;
-			json_object_foreach(fo, path, f) {
+			json_object_foreach_safe(fo, tmp, path, f) {
 				int64_t fl;
-				json_t *seg = segments(json_object_get(f, "shown"), &fl);
+				json_t *seg;
+				if (r->changes) {
+					/* only the changed lines shown count; a file none of them was shown of goes */
+					json_t *cut = clip(json_object_get(f, "shown"), json_object_get(merged, path));
+					if (!json_array_size(cut)) {
+						json_decref(cut);
+						json_object_del(fo, path);
+						continue;
+					}
+					json_object_set_new(f, "shown", cut);
+				}
+				seg = segments(json_object_get(f, "shown"), &fl);
 				json_t *all = json_object_get(lab_shown, path);
 				if (!all) {
 					all = json_array();
@@ -363,6 +572,8 @@ static json_t *build(struct report *r)
 		lo = json_pack("{s:o,s:o,s:I,s:I,s:o}", "reviewers", revs, "files", files_o, "lines_shown",
 			       (json_int_t)lab_lines, "files_shown", (json_int_t)json_object_size(lab_shown),
 			       "share_of_files", share((int64_t)json_object_size(lab_shown), tree_files));
+		if (r->changes)
+			json_object_set_new(lo, "share_of_changed_lines", share(lab_lines, changed_lines));
 		json_decref(lab_shown);
 		json_object_set_new(labs, lab, lo);
 	}
@@ -374,6 +585,9 @@ static json_t *build(struct report *r)
 						(json_int_t)tree_files)
 				    : json_null());
 	json_object_set_new(out, "format", json_string("sealroom/exposure/v1"));
+	if (merged)
+		json_object_set_new(out, "changed", changes_summary(merged));
+	json_decref(merged);
 	return out;
 }
 
@@ -477,21 +691,27 @@ static int treemap(struct buf *b, struct tm_item *it, size_t n, double x, double
 	return r;
 }
 
-int report_html(struct report *r, struct buf *out)
+/* The page (whole) or its body alone in a <div class="report"> (the room's own page). */
+static int html(struct report *r, struct buf *out, int whole)
 {
 	json_t *o = build(r), *l, *f;
 	const char *lab, *path;
 	int rc = 0;
 	if (!o)
 		return ERR_USAGE;
-	rc = buf_addstr(out, "<!doctype html><html><head><meta charset=\"utf-8\"><title>exposure of ");
+	if (whole) {
+		rc = buf_addstr(out, "<!doctype html><html><head><meta charset=\"utf-8\"><title>exposure of ");
+		if (!rc)
+			rc = esc(out, r->ref);
+		if (!rc)
+			rc = buf_addstr(out, "</title><style>body{font:14px sans-serif;margin:24px;max-width:1200px}"
+					     "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
+					     "text-align:left}svg{background:#f6f6f6}.strip{display:block}</style></head><body>");
+	} else {
+		rc = buf_addstr(out, "<div class=\"report\">");
+	}
 	if (!rc)
-		rc = esc(out, r->ref);
-	if (!rc)
-		rc = buf_addstr(out, "</title><style>body{font:14px sans-serif;margin:24px;max-width:1200px}"
-				     "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
-				     "text-align:left}svg{background:#f6f6f6}.strip{display:block}</style></head><body>"
-				     "<h1>exposure of ");
+		rc = buf_addstr(out, "<h1>exposure of ");
 	if (!rc)
 		rc = esc(out, r->ref);
 	if (!rc)
@@ -590,9 +810,19 @@ int report_html(struct report *r, struct buf *out)
 		}
 	}
 	if (!rc)
-		rc = buf_addstr(out, "</body></html>\n");
+		rc = buf_addstr(out, whole ? "</body></html>\n" : "</div>");
 	json_decref(o);
 	return rc;
+}
+
+int report_html(struct report *r, struct buf *out)
+{
+	return html(r, out, 1);
+}
+
+int report_html_body(struct report *r, struct buf *out)
+{
+	return html(r, out, 0);
 }
 
 /* ---- sources ---- */

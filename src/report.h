@@ -48,6 +48,9 @@ int report_checkpoint(struct report *r, const char *note, size_t len) WUR;
 int report_json(struct report *r, struct buf *out) WUR;
 /* The report as a self-contained HTML page, appended to out. */
 int report_html(struct report *r, struct buf *out) WUR;
+/* The same page's body alone, in a <div class="report"> (no head, no inline style), for a
+ * page of the room, whose policy allows no inline style. */
+int report_html_body(struct report *r, struct buf *out) WUR;
 
 /*
  * Feed r from the facility's log: every entry of the latest checkpoint (one is signed
@@ -64,6 +67,29 @@ int report_from_log(struct report *r, struct logdb *l) WUR;
  * logdb_verify_tiles: checkpoint signature, every entry, every tile).
  */
 int report_from_tiles(struct report *r, const char *dir, const struct note_verifier *v) WUR;
+
+/*
+ * Coverage restricted to changed lines (delta review): a change set names, per path, the
+ * lines of the release that changed since an earlier one (the new side of a diff). With
+ * report_restrict, only shown lines inside it count (files, lines, segments, shares), and
+ * the report carries "changed": {"files", "lines", "sha256"} (the digest of the change
+ * set's canonical JSON, so two reports restricted to the same set say so).
+ *
+ * report_changes_parse reads a unified diff as `git diff -U0 -M100% OLD NEW` writes it
+ * (only "+++ b/PATH" and "@@ -a,b +c,d @@" lines count; "+++ /dev/null" is a deletion, a
+ * quoted path is refused); the room builds the same set from its own diff (room.h).
+ * Limits: REPORT_CHANGES_MAX ranges, paths of at most MANIFEST_MAX_PATH bytes, lines of
+ * at most 2^31. ERR_PARSE with the line number of the first bad line.
+ */
+#define REPORT_CHANGES_MAX 1000000
+struct report_changes;
+struct report_changes *report_changes_new(void);
+void report_changes_free(struct report_changes *c);
+/* Lines from..to (1-based, from <= to) of path changed. */
+int report_changes_add(struct report_changes *c, const char *path, uint64_t from, uint64_t to) WUR;
+int report_changes_parse(const char *p, size_t len, struct report_changes **out) WUR;
+/* Restrict r to c (borrowed until report_free). */
+void report_restrict(struct report *r, const struct report_changes *c);
 
 /* Coverage figures for a certificate: files shown of the tree's, distinct lines shown,
  * reviewers (a JSON object, new reference), after report_checkpoint. */

@@ -9,6 +9,8 @@
 #include <sodium.h>
 
 #include "index.h"
+#include "report.h"
+#include "diff.h"
 #include "release.h"
 #include "findings.h"
 #include "room.h"
@@ -549,6 +551,115 @@ int room_fix_check(struct facility *f, const struct session_info *who, int64_t i
 	int r = findings_get(f, who, id, fix_one, &c);
 	*ok = c.ok;
 	return r;
+}
+
+/* git's count of lines: each '\n', and a last line without one. */
+static uint64_t count_lines(const unsigned char *p, size_t len)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += p[i] == '\n';
+	return n + (len && p[len - 1] != '\n');
+}
+
+int room_changes(struct room *old, struct room *new_rm, struct report_changes *out)
+{
+	struct diff_change *ch = NULL;
+	size_t n = 0;
+	int r;
+	if ((r = diff_trees(old->m, new_rm->m, 1, &ch, &n)))
+		return r;
+	for (size_t i = 0; i < n && !r; i++) {
+		const struct manifest_entry *oe = ch[i].old, *ne = ch[i].new;
+		struct buf a, b;
+		const unsigned char *pa = NULL, *pb = NULL;
+		size_t la = 0, lb = 0;
+		struct diff *d = NULL;
+		if (ch[i].status != DIFF_ADDED && ch[i].status != DIFF_MODIFIED)
+			continue;
+		if (ch[i].status == DIFF_MODIFIED && !memcmp(oe->sha256, ne->sha256, 32))
+			continue; /* a change of mode alone */
+		buf_init(&a, VAULT_OBJECT_MAX);
+		buf_init(&b, VAULT_OBJECT_MAX);
+		r = file_text(new_rm, (size_t)(ne - manifest_get(new_rm->m, 0)), &b, &pb, &lb);
+		if (!r && oe)
+			r = file_text(old, (size_t)(oe - manifest_get(old->m, 0)), &a, &pa, &la);
+		if (r || diff_is_binary(pb, lb) || (oe && diff_is_binary(pa, la)))
+			goto next;
+		if (!oe) {
+			if (count_lines(pb, lb))
+				r = report_changes_add(out, ne->path, 1, count_lines(pb, lb));
+		} else if ((r = diff_lines((const char *)pa, la, (const char *)pb, lb, 0, 0, &d)) == ERR_TOOBIG) {
+			r = count_lines(pb, lb) ? report_changes_add(out, ne->path, 1, count_lines(pb, lb)) : 0;
+		} else if (!r) {
+			for (size_t h = 0; h < diff_n_hunks(d) && !r; h++) {
+				const struct diff_hunk *hk = diff_hunk(d, h);
+				if (hk->new_count)
+					r = report_changes_add(out, ne->path, hk->new_start, (uint64_t)hk->new_start + hk->new_count - 1);
+			}
+			diff_free(d);
+		}
+	next:
+		wipe(&a);
+		wipe(&b);
+	}
+	free(ch);
+	return r;
+}
+
+struct carry_ctx {
+	struct room *old, *new_rm;
+	int (*fn)(void *ctx, const struct finding_info *fi, const struct findings_carry *c);
+	void *ctx;
+};
+
+static int carry_one(void *ctx, const struct finding_info *fi)
+{
+	struct carry_ctx *c = ctx;
+	const struct manifest_entry *ne;
+	struct findings_carry fc;
+	struct buf a, b;
+	const unsigned char *pa = NULL, *pb = NULL;
+	size_t la = 0, lb = 0, ia, ib;
+	char blob[65];
+	int r = 0;
+	if (strcmp(fi->state, "open") && strcmp(fi->state, "acknowledged"))
+		return 0;
+	buf_init(&a, VAULT_OBJECT_MAX);
+	buf_init(&b, VAULT_OBJECT_MAX);
+	ne = findings_carry_file(fi, c->old->m, c->new_rm->m);
+	if (ne) {
+		hex_encode(blob, ne->sha256, 32);
+		/* the texts only when the blob changed; the old one must be the finding's */
+		if (strcmp(blob, fi->blob) && !room_find(c->old, fi->path, &ia)) {
+			char ob[65];
+			hex_encode(ob, manifest_get(c->old->m, ia)->sha256, 32);
+			ib = (size_t)(ne - manifest_get(c->new_rm->m, 0));
+			if (!strcmp(ob, fi->blob) &&
+			    ((r = file_text(c->old, ia, &a, &pa, &la)) || (r = file_text(c->new_rm, ib, &b, &pb, &lb))))
+				goto out;
+		}
+	}
+	if ((r = findings_carry(fi, ne, pa, la, pb, lb, &fc)) == ERR_TOOBIG || r == ERR_USAGE) {
+		/* too large to compare, or no text to follow: the file is there, its lines unknown */
+		memset(&fc, 0, sizeof(fc));
+		fc.status = FINDINGS_CHANGED;
+		fc.path = ne ? ne->path : NULL;
+		r = 0;
+	}
+	if (!r)
+		r = c->fn(c->ctx, fi, &fc);
+out:
+	wipe(&a);
+	wipe(&b);
+	return r;
+}
+
+int room_carry_findings(struct facility *f, const struct session_info *who, struct room *old, struct room *new_rm,
+			int (*fn)(void *ctx, const struct finding_info *fi, const struct findings_carry *c), void *ctx)
+{
+	struct carry_ctx c = {old, new_rm, fn, ctx};
+	return findings_each(f, who, old->product, old->version, NULL, carry_one, &c);
 }
 
 int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out)

@@ -26,6 +26,7 @@
 #include "facility.h"
 #include "keyring.h"
 #include "manifest.h"
+#include "findings.h"
 #include "notes.h"
 #include "print.h"
 #include "query.h"
@@ -136,6 +137,26 @@ int room_locate_finding(struct room *rm, const char *path, uint64_t from, uint64
  * with both files' texts; *ok 1 when it is (0 with ERR_DENIED saying what is unchanged).
  */
 struct session_info;
+/*
+ * Delta review: the lines of release new_rm that changed since release old (the new side
+ * of the room's diff: every line of an added file, the added lines of each hunk of a
+ * modified one, nothing of an exact rename, a deletion or a binary file; a pair too large
+ * to compare counts the whole new file), added to out: the change set of report.h, the
+ * one `git diff -U0 -M100%` of the two trees gives `report exposure --changed`.
+ */
+struct report_changes;
+int room_changes(struct room *old, struct room *new_rm, struct report_changes *out) WUR;
+
+/*
+ * Delta review: for each finding of release old that who may see and that is still open
+ * or acknowledged, where it is in the later release new (findings_carry, with both texts
+ * read here), in the order of findings_each. fn's carry->path points into new's manifest.
+ */
+struct findings_carry;
+int room_carry_findings(struct facility *f, const struct session_info *who, struct room *old,
+			struct room *new_rm,
+			int (*fn)(void *ctx, const struct finding_info *fi, const struct findings_carry *c),
+			void *ctx) WUR;
 int room_fix_check(struct facility *f, const struct session_info *who, int64_t id, struct room *old,
 		   struct room *fix, int *ok) WUR;
 

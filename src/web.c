@@ -636,6 +636,7 @@ struct prev_find {
 	int seen_self;
 	char best[RELEASE_NAME_MAX + 1];
 	int64_t best_at;
+	int any; /* any release, granted or not (for those who read no code: findings) */
 };
 
 static int prev_one(void *ctx, const struct release_info *ri)
@@ -653,7 +654,7 @@ static int prev_one(void *ctx, const struct release_info *ri)
 		return 0;
 	if (p->best[0] && ri->sealed_at < p->best_at)
 		return 0;
-	if (policy_may_read(p->q->f, &p->q->who, ri->product, ri->version, p->q->now, &g))
+	if (!p->any && policy_may_read(p->q->f, &p->q->who, ri->product, ri->version, p->q->now, &g))
 		return 0;
 	snprintf(p->best, sizeof(p->best), "%s", ri->version);
 	p->best_at = ri->sealed_at;
@@ -662,12 +663,12 @@ static int prev_one(void *ctx, const struct release_info *ri)
 
 /*
  * The release of the same product sealed last before product@version (ties: catalogue
- * order) that the person may read now, into out; 0, or ERR_NOTFOUND when there is none.
+ * order) that the person may read now (anyone but a reviewer: any), into out; 0, or ERR_NOTFOUND when there is none.
  */
 static int previous_release(struct req *q, const char *product, const char *version, char out[RELEASE_NAME_MAX + 1])
 {
 	struct release_info self = {0};
-	struct prev_find p = {q, product, version, 0, 0, "", 0};
+	struct prev_find p = {q, product, version, 0, 0, "", 0, strcmp(q->who.role, "reviewer") != 0};
 	if (release_get(q->f, product, version, &self))
 		return ERR_NOTFOUND;
 	p.self_at = self.sealed_at;
@@ -2187,6 +2188,74 @@ out:
 	return r;
 }
 
+/* One finding of the release before, where it is in this one (room_carry_findings). */
+static int carried_row(void *ctx, const struct finding_info *fi, const struct findings_carry *fc)
+{
+	struct finding_page *p = ctx;
+	struct buf *b = &p->q->rs->body;
+	int r;
+	if ((r = buf_addf(b, "<li class=\"carried %s\" id=\"carried-%lld\"><span class=\"meta\"><a href=\"",
+			  findings_carry_name(fc->status), (long long)fi->id)) ||
+	    (r = rel_url(b, fi->product, fi->version, "findings")) ||
+	    (r = buf_addf(b, "%lld\">#%lld</a> <b class=\"sev\">%s</b> <span class=\"state\">%s</span> \xc2\xb7 ",
+			  (long long)fi->id, (long long)fi->id, fi->severity, fi->state)) ||
+	    (r = esc(b, fi->lab)) || (r = buf_addstr(b, " \xc2\xb7 was ")) || (r = esc(b, fi->path)) ||
+	    (r = buf_addf(b, ":%llu-%llu", (unsigned long long)fi->line_from, (unsigned long long)fi->line_to)))
+		return p->err = r;
+	if (fc->status == FINDINGS_DELETED)
+		r = buf_addf(b, " \xc2\xb7 <b class=\"carry\">its lines are deleted in %s</b>", "this release");
+	else if (fc->line_from)
+		r = buf_addf(b, " \xc2\xb7 <b class=\"carry\">%s</b>: <a href=\"", findings_carry_name(fc->status)) ||
+		    rel_url(b, p->rt->product, p->rt->version, "blob") || url(b, fc->path) ||
+		    buf_addf(b, "#L%llu-L%llu\">", (unsigned long long)fc->line_from, (unsigned long long)fc->line_to) ||
+		    esc(b, fc->path) ||
+		    buf_addf(b, ":%llu-%llu</a>", (unsigned long long)fc->line_from, (unsigned long long)fc->line_to)
+			? ERR_TOOBIG : 0;
+	else
+		r = buf_addstr(b, " \xc2\xb7 <b class=\"carry\">changed</b>: ") || esc(b, fc->path) ||
+		    buf_addstr(b, " (too large to follow its lines)") ? ERR_TOOBIG : 0;
+	if (r || (r = buf_addstr(b, "</span><div class=\"title\">")) ||
+	    (r = render_prose(&p->c, fi->title, strlen(fi->title), b)) || (r = buf_addstr(b, "</div></li>")))
+		return p->err = r;
+	p->n++;
+	return 0;
+}
+
+/* The open findings of the release before this one, carried over by place (delta review). */
+static int carried_section(struct finding_page *p)
+{
+	struct req *q = p->q;
+	struct buf *b = &q->rs->body;
+	struct room *old = NULL, *cur = NULL;
+	char prev[RELEASE_NAME_MAX + 1];
+	int r, n0 = p->n;
+	if (previous_release(q, p->rt->product, p->rt->version, prev))
+		return 0;
+	if ((r = buf_addstr(b, "<h2 id=\"carried\">open findings of ")) || (r = esc(b, p->rt->product)) ||
+	    (r = buf_addch(b, '@')) || (r = esc(b, prev)) || (r = buf_addstr(b, ", carried over (<a href=\"")) ||
+	    (r = rel_url(b, p->rt->product, p->rt->version, "diff")) || (r = url(b, prev)) ||
+	    (r = buf_addstr(b, "/\">what changed</a>)</h2>")))
+		return r;
+	if (room_get(q->w->rooms, q->f, p->rt->product, prev, q->now, 0, &old) ||
+	    room_get(q->w->rooms, q->f, p->rt->product, p->rt->version, q->now, 0, &cur)) {
+		r = buf_addstr(b, "<p class=\"note\" id=\"carried-locked\">both releases must be unlocked to follow "
+				  "their findings</p>");
+		goto out;
+	}
+	if ((r = buf_addstr(b, "<ul id=\"carried-list\">")) ||
+	    (r = room_carry_findings(q->f, &q->who, old, cur, carried_row, p)) || (r = p->err) ||
+	    (r = buf_addstr(b, "</ul>")))
+		goto out;
+	if (p->n == n0)
+		r = buf_addstr(b, "<p class=\"note\">none open</p>");
+out:
+	if (old)
+		room_put(q->w->rooms, old);
+	if (cur)
+		room_put(q->w->rooms, cur);
+	return r;
+}
+
 /*
  * /r/P@V/findings[/N]: the findings of the release that who may see (the vendor: every
  * lab's; a lab: its own; anyone else: none), each finding's timeline, and the forms to file
@@ -2252,6 +2321,8 @@ static int findings_route(struct req *q, const struct web_route *rt)
 		return r;
 	if (!id && !p.n && (r = buf_addstr(b, "<p class=\"note\" id=\"none\">no findings yet</p>")))
 		return r;
+	if (!id && (r = carried_section(&p)))
+		return r;
 	if (id) {
 		if ((r = buf_addstr(b, "<h2>timeline</h2><ol id=\"timeline\">")) ||
 		    (r = findings_events(q->f, &q->who, id, event_row, &p)) || (r = p.err) || (r = buf_addstr(b, "</ol>")))
@@ -2288,6 +2359,53 @@ static struct home_ctx hctx(struct req *q, char *db_path)
 	return c;
 }
 
+/* The change set of product@version since product@since, from the room's diff (both unlocked). */
+static int exposure_changes(struct req *q, const char *product, const char *since, const char *version,
+			    struct report_changes **out)
+{
+	struct room *old = NULL, *cur = NULL;
+	int r;
+	*out = NULL;
+	if (release_name_check("version", since, 1))
+		return ERR_USAGE;
+	if (room_get(q->w->rooms, q->f, product, since, q->now, 0, &old) ||
+	    room_get(q->w->rooms, q->f, product, version, q->now, 0, &cur))
+		r = err_set(ERR_NOTFOUND, "exposure: both releases must be unlocked to compare them");
+	else if ((r = room_changes(old, cur, *out = report_changes_new()))) {
+		report_changes_free(*out);
+		*out = NULL;
+	}
+	if (old)
+		room_put(q->w->rooms, old);
+	if (cur)
+		room_put(q->w->rooms, cur);
+	return r;
+}
+
+/* The exposure report as JSON, or as a page of the room (home_exposure). */
+static int exposure_page(struct req *q, const struct home_ctx *c, const char *prod, const char *ver, int json,
+			 const struct report_changes *ch)
+{
+	struct buf *b = &q->rs->body;
+	int r;
+	if (json) {
+		if ((r = home_exposure(c, prod, ver, 1, ch, b)) == ERR_NOTFOUND) {
+			buf_reset(b);
+			return fail_page(q, 404, not_granted, 1);
+		}
+		if (!r)
+			q->rs->content_type = "application/json";
+		return r;
+	}
+	if ((r = page_head(q, "exposure", NULL)))
+		return r;
+	if ((r = home_exposure(c, prod, ver, 0, ch, b)) == ERR_NOTFOUND) {
+		buf_reset(b);
+		return fail_page(q, 404, not_granted, 0);
+	}
+	return r ? r : page_foot(q);
+}
+
 /*
  * /vendor, /operator, /lab, /vendor/exposure/P@V, /lab/exposure/P@V (?format=json) and
  * POST /operator/resume (csrf, session). Anyone but the page's role gets the answer of a
@@ -2308,18 +2426,38 @@ static int home_route(struct req *q, const char *path)
 	q->rs->sensitive = 1;
 	if (!strncmp(page + n, "/exposure/", 10)) {
 		char prod[RELEASE_NAME_MAX + 1], ver[RELEASE_NAME_MAX + 1];
-		struct buf fmt;
+		struct report_changes *ch = NULL;
+		struct buf fmt, since;
 		int json;
 		buf_init(&fmt, 16);
+		buf_init(&since, RELEASE_NAME_MAX + 1);
 		json = !web_param(q->rq->query, strlen(q->rq->query), "format", &fmt) &&
 		       !strcmp(fmt.p, "json");
 		buf_release(&fmt);
-		if (release_parse_ref(page + n + 10, prod, ver) || (r = home_exposure(&c, prod, ver, json, b)) == ERR_NOTFOUND) {
-			buf_reset(b);
+		if (release_parse_ref(page + n + 10, prod, ver)) {
+			buf_release(&since);
 			r = fail_page(q, 404, not_granted, json);
-		} else if (!r) {
-			q->rs->content_type = json ? "application/json" : "text/html; charset=utf-8";
+			goto out;
 		}
+		/* ?since=V: coverage of the lines changed since P@V (the room's diff, room_changes) */
+		if (home_exposure_allowed(&c, prod, ver)) {
+			buf_release(&since);
+			r = fail_page(q, 404, not_granted, json);
+			goto out;
+		}
+		if (!web_param(q->rq->query, strlen(q->rq->query), "since", &since)) {
+			r = exposure_changes(q, prod, since.p, ver, &ch);
+			buf_release(&since);
+			if (r) {
+				char why[300];
+				snprintf(why, sizeof(why), "%s", err_msg());
+				r = r == ERR_NOTFOUND || r == ERR_USAGE ? fail_page(q, r == ERR_USAGE ? 400 : 503, why, json) : r;
+				goto out;
+			}
+		}
+		buf_release(&since);
+		r = exposure_page(q, &c, prod, ver, json, ch);
+		report_changes_free(ch);
 		goto out;
 	}
 	if (!strcmp(page + n, "/resume")) {

@@ -83,12 +83,13 @@ demo_down() { kill $DEMO 2>/dev/null; wait $DEMO 2>/dev/null; }
 
 c() { curl -sk --max-time 30 "$@"; }
 
-# code_of SECRET: the current TOTP code of a base32 secret.
+# code_of SECRET [STEP]: the TOTP code of a base32 secret now (or STEP periods of 30 s on:
+# a code is taken once, so a second login within 30 s uses the next one).
 code_of() {
-	python3 - "$1" <<'PY'
+	python3 - "$1" "${2:-0}" <<'PY'
 import sys, hmac, hashlib, base64, struct, time
 s = sys.argv[1]; key = base64.b32decode(s + "=" * ((8 - len(s) % 8) % 8))
-h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+h = hmac.new(key, struct.pack(">Q", int(time.time()) // 30 + int(sys.argv[2])), hashlib.sha1).digest()
 o = h[-1] & 15
 print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
 PY
@@ -97,20 +98,20 @@ PY
 # acct LOGIN: "password totp_secret" of a demo account.
 acct() { python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1]))["accounts"] if x["login"]==sys.argv[2]][0]; print(a["password"], a["totp_secret"])' "$T/demo.json" "$1"; }
 
-# login LOGIN PASSWORD SECRET: log in through the form, cookies in the jar $T/LOGIN; $st
-# gets the status of the POST and $home where it sends the person.
+# login LOGIN PASSWORD SECRET [STEP]: log in through the form, cookies in the jar $T/LOGIN;
+# $st gets the status of the POST and $home where it sends the person.
 login() {
 	c -c "$T/$1" -b "$T/$1" "$U/login" -o "$T/form"
 	csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form")
 	st=$(c -c "$T/$1" -b "$T/$1" -o /dev/null -w '%{http_code} %{redirect_url}' -X POST "$U/login" \
-		--data-urlencode "login=$1" --data-urlencode "password=$2" --data-urlencode "totp=$(code_of "$3")" \
+		--data-urlencode "login=$1" --data-urlencode "password=$2" --data-urlencode "totp=$(code_of "$3" "${4:-0}")" \
 		--data-urlencode "csrf=$csrf")
 	home=${st#* }; st=${st%% *}
 	check "$1 logs in" [ "$st" = 303 ]
 }
 
-# login_demo LOGIN: log a demo account in (login with its password and secret).
-login_demo() { set -- "$1" $(acct "$1"); login "$1" "$2" "$3"; }
+# login_demo LOGIN [STEP]: log a demo account in (login with its password and secret).
+login_demo() { set -- "$1" "${2:-0}" $(acct "$1"); login "$1" "$3" "$4" "$2"; }
 
 # post JAR PATH FIELD...: POST the form fields to PATH with the jar's session and its CSRF
 # token; prints the status, the page in $T/post.html.

@@ -245,6 +245,125 @@ TEST(fix_check)
 	manifest_free(m);
 }
 
+/* Texts of numbered unique lines: "l<id>\n" for each id of v. */
+static size_t text_of(const int *v, size_t n, char *out, size_t cap)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "l%d\n", v[i]);
+	return len;
+}
+
+/*
+ * Carry-over by construction: random edits of a text of unique lines (inserts, deletes
+ * and block moves away from the finding's lines, or a move of the finding's block), where
+ * the finding's lines end up is known from the ids; findings_carry must say the same.
+ */
+TEST(carry_generated)
+{
+	static char a[1 << 14], b[1 << 14];
+	unsigned seed = 12345;
+	int old[200], nw[400];
+	struct manifest *m = manifest_new();
+	unsigned char s1[20] = {1}, s256[32] = {2};
+	struct finding_info fi;
+	int agree = 0, rounds = 300;
+	CHECK(manifest_add(m, "src/h.c", 7, 0100644, 10, s1, s256) == 0 && manifest_sort(m) == 0);
+	for (int round = 0; round < rounds; round++) {
+		size_t n = 20 + (seed = seed * 1103515245 + 12345) % 100, k, from, nn = 0, alen, blen;
+		int next = 1000, kind;
+		struct findings_carry fc;
+		for (size_t i = 0; i < n; i++)
+			old[i] = (int)i + 1;
+		k = 1 + (seed = seed * 1103515245 + 12345) % 5;
+		from = (seed = seed * 1103515245 + 12345) % (n - k);
+		kind = (int)((seed = seed * 1103515245 + 12345) % 4);
+		/* 0: edits around the block, 1: move the block, 2: delete the block, 3: change one of its lines */
+		for (size_t i = 0; i < n; i++) {
+			unsigned x = (seed = seed * 1103515245 + 12345) >> 16;
+			int in = i >= from && i < from + k;
+			if (kind == 1 && i == from)
+				continue; /* the block goes to the end, below */
+			if (kind == 1 && in)
+				continue;
+			if (kind == 2 && in)
+				continue;
+			if (kind == 3 && i == from + k / 2) {
+				nw[nn++] = next++;
+				continue;
+			}
+			if (!in && x % 7 == 0)
+				continue;            /* a deleted line */
+			if (!in && x % 7 == 1 && !(i + 1 >= from && i + 1 < from + k))
+				nw[nn++] = next++;   /* an inserted line before it (not inside the block) */
+			nw[nn++] = old[i];
+		}
+		if (kind == 1) {
+			nw[nn++] = next++;
+			for (size_t j = 0; j < k; j++)
+				nw[nn++] = old[from + j];
+		}
+		alen = text_of(old, n, a, sizeof(a));
+		blen = text_of(nw, nn, b, sizeof(b));
+		memset(&fi, 0, sizeof(fi));
+		fi.path = "src/h.c";
+		fi.blob = "0202000000000000000000000000000000000000000000000000000000000000";
+		fi.line_from = from + 1;
+		fi.line_to = from + k;
+		if (findings_carry(&fi, manifest_find(m, "src/h.c", 7), (const unsigned char *)a, alen,
+				   (const unsigned char *)b, blen, &fc))
+			continue;
+		/* the oracle: where the block's ids are in the new text */
+		size_t at = 0;
+		for (size_t y = 0; y < nn && !at; y++)
+			if (nw[y] == old[from])
+				at = y + 1;
+		if (kind == 2)
+			agree += fc.status == FINDINGS_DELETED && !fc.path && !fc.line_from;
+		else if (kind == 3)
+			agree += (fc.status == FINDINGS_CHANGED || (k == 1 && fc.status == FINDINGS_DELETED));
+		else
+			agree += at && fc.line_from == at && fc.line_to == at + k - 1 &&
+				 fc.status == (at == fi.line_from ? FINDINGS_SAME : FINDINGS_MOVED);
+	}
+	CHECK(agree == rounds);
+	if (agree != rounds)
+		fprintf(stderr, "carry: %d of %d rounds agree with the construction\n", agree, rounds);
+	manifest_free(m);
+}
+
+/* Carry-over: the same blob, an exact rename, a file gone. */
+TEST(carry_files)
+{
+	struct manifest *a = manifest_new(), *b = manifest_new();
+	unsigned char s1[20] = {1}, k1[32] = {2}, k2[32] = {3};
+	struct finding_info fi;
+	struct findings_carry fc;
+	const struct manifest_entry *e;
+	memset(&fi, 0, sizeof(fi));
+	fi.path = "src/h.c";
+	fi.line_from = 3;
+	fi.line_to = 4;
+	fi.blob = "0200000000000000000000000000000000000000000000000000000000000000";
+	CHECK(manifest_add(a, "src/h.c", 7, 0100644, 10, s1, k1) == 0 && manifest_sort(a) == 0);
+	CHECK(manifest_add(b, "lib/h.c", 7, 0100644, 10, s1, k1) == 0 && manifest_add(b, "x.c", 3, 0100644, 1, s1, k2) == 0 &&
+	      manifest_sort(b) == 0);
+	e = findings_carry_file(&fi, a, a);
+	CHECK(e && findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_SAME && fc.line_from == 3);
+	e = findings_carry_file(&fi, a, b); /* renamed with the same blob */
+	CHECK(e && !strcmp(e->path, "lib/h.c"));
+	CHECK(findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_MOVED && !strcmp(fc.path, "lib/h.c") &&
+	      fc.line_from == 3 && fc.line_to == 4);
+	fi.path = "src/gone.c";
+	e = findings_carry_file(&fi, a, b);
+	CHECK(e == NULL && findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_DELETED);
+	/* another blob at the same path needs both texts */
+	fi.path = "x.c";
+	CHECK(findings_carry(&fi, manifest_find(b, "x.c", 3), NULL, 0, NULL, 0, &fc) == ERR_USAGE);
+	manifest_free(a);
+	manifest_free(b);
+}
+
 struct reads {
 	int n, refused;
 	char last_reason[128];
@@ -350,6 +469,8 @@ int main(void)
 	RUN(vendor_first);
 	RUN(states);
 	RUN(fix_check);
+	RUN(carry_generated);
+	RUN(carry_files);
 	RUN(sarif_in);
 	RUN(sarif_round_trip);
 	return test_done();

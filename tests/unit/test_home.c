@@ -116,10 +116,10 @@ TEST(roles_and_refusals)
 	}
 	{
 		struct home_ctx c = ctx_of(&rita, NULL);
-		CHECK(home_exposure(&c, "fw", "1", 1, &b) == ERR_NOTFOUND && b.len == 0);
+		CHECK(home_exposure(&c, "fw", "1", 1, NULL, &b) == ERR_NOTFOUND && b.len == 0);
 		CHECK(home_resume(&c, "0123456789abcdef") == ERR_NOTFOUND);
 		c = ctx_of(&otto, NULL);
-		CHECK(home_exposure(&c, "fw", "1", 0, &b) == ERR_NOTFOUND);
+		CHECK(home_exposure(&c, "fw", "1", 0, NULL, &b) == ERR_NOTFOUND);
 		c = ctx_of(&vera, NULL);
 		CHECK(home_resume(&c, "0123456789abcdef") == ERR_NOTFOUND); /* the vendor resumes offline */
 	}
@@ -212,10 +212,10 @@ TEST(health_and_exposure)
 	/* before any checkpoint: no exposure, and the pages say so */
 	c = ctx_of(&vera, k);
 	CHECK(page(home_vendor, "vera", k, &b) == 0 && strstr(b.p, "no checkpoint of the log has been signed yet"));
-	CHECK(home_exposure(&c, "fw", "1", 1, &b) == ERR_NOTFOUND);
+	CHECK(home_exposure(&c, "fw", "1", 1, NULL, &b) == ERR_NOTFOUND);
 	CHECK(logdb_checkpoint(lg, &cp, &n) == 0);
 	buf_reset(&b);
-	CHECK(home_exposure(&c, "fw", "1", 1, &b) == 0);
+	CHECK(home_exposure(&c, "fw", "1", 1, NULL, &b) == 0);
 	rep = report_new("fw", "1", NULL);
 	CHECK(report_from_facility(rep, fac) == 0 && report_json(rep, &cli) == 0 && buf_addch(&cli, '\n') == 0);
 	report_free(rep);
@@ -224,13 +224,13 @@ TEST(health_and_exposure)
 	/* the lab lead: her lab's releases only, her lab's exposure only */
 	c = ctx_of(&lena, k);
 	buf_reset(&b);
-	CHECK(home_exposure(&c, "fw", "1", 1, &b) == 0 && strstr(b.p, "\"lab\":\"lab1\""));
+	CHECK(home_exposure(&c, "fw", "1", 1, NULL, &b) == 0 && strstr(b.p, "\"lab\":\"lab1\""));
 	buf_reset(&b);
-	CHECK(home_exposure(&c, "fw", "2", 1, &b) == ERR_NOTFOUND); /* not nominated there */
+	CHECK(home_exposure(&c, "fw", "2", 1, NULL, &b) == ERR_NOTFOUND); /* not nominated there */
 	CHECK(page(home_lab, "lena", k, &b) == 0 && strstr(b.p, "<h2>fw@1</h2>") && !strstr(b.p, "fw@2"));
 	c = ctx_of(&lee, k);
 	buf_reset(&b);
-	CHECK(home_exposure(&c, "fw", "1", 1, &b) == ERR_NOTFOUND);
+	CHECK(home_exposure(&c, "fw", "1", 1, NULL, &b) == ERR_NOTFOUND);
 	CHECK(page(home_lab, "lee", k, &b) == 0 && !strstr(b.p, "fw@1") && strstr(b.p, "nominated on no release"));
 	CHECK(!strstr(b.p, "home_marker"));
 	keyring_free(k);

@@ -108,9 +108,77 @@ TEST(order_and_checkpoint)
 	buf_release(&out);
 }
 
+/* Restricted to changed lines: overlapping ranges count once; only shown lines inside
+ * count; a file none of whose changed lines was shown goes; the digest names the set. */
+TEST(changed_lines)
+{
+	struct report_changes *c = report_changes_new(), *d = NULL;
+	struct report *r = report_new("fw", "1", NULL);
+	struct buf note, out;
+	json_error_t je;
+	json_t *j, *ann;
+	buf_init(&note, 0);
+	buf_init(&out, 0);
+	/* a.c: ann was shown 1-20, bob printed 18-25; changes 8-12 and 10-19 (overlap), 30-40 */
+	CHECK(report_changes_add(c, "a.c", 8, 12) == 0 && report_changes_add(c, "a.c", 10, 19) == 0 &&
+	      report_changes_add(c, "a.c", 30, 40) == 0 && report_changes_add(c, "z.c", 1, 1) == 0);
+	CHECK(report_changes_add(c, "a.c", 0, 3) == ERR_PARSE && report_changes_add(c, "a.c", 5, 4) == ERR_PARSE);
+	CHECK(report_changes_add(c, "", 1, 1) == ERR_PARSE);
+	report_restrict(r, c);
+	for (size_t i = 0; i < N_ENTRIES; i++)
+		CHECK(report_entry(r, i, entries[i], strlen(entries[i])) == 0);
+	checkpoint(N_ENTRIES, &note);
+	CHECK(report_checkpoint(r, note.p, note.len) == 0 && report_json(r, &out) == 0);
+	CHECK((j = json_loads(out.p, 0, &je)) != NULL);
+	ann = json_object_get(json_object_get(json_object_get(json_object_get(j, "labs"), "lab-a"), "reviewers"), "ann");
+	/* 8-19 is 12 changed lines, all shown to ann; b.c (a diff only) has no shown lines */
+	CHECK(json_integer_value(json_object_get(ann, "lines_shown")) == 12);
+	CHECK(json_integer_value(json_object_get(json_object_get(j, "changed"), "lines")) == 12 + 11 + 1);
+	CHECK(json_integer_value(json_object_get(json_object_get(j, "changed"), "files")) == 2);
+	CHECK(!strcmp(json_string_value(json_object_get(json_object_get(json_object_get(j, "labs"), "lab-a"),
+							"share_of_changed_lines")), "50.0%"));
+	/* bob printed 18-25: changed 18-19 */
+	CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(j, "labs"), "lab-b"), "lines_shown")) == 2);
+	json_decref(j);
+	/* the same set from a diff: the same digest */
+	{
+		static const char diff[] = "--- a/a.c\n+++ b/a.c\n@@ -7,0 +8,12 @@\n+1\n+2\n+3\n+4\n+5\n+6\n+7\n+8\n+9\n+10\n+11\n+12\n"
+					   "@@ -20 +30,11 @@ f\n-x\n+1\n+2\n+3\n+4\n+5\n+6\n+7\n+8\n+9\n+10\n+11\n"
+					   "+++ b/z.c\n@@ -1 +1 @@\n-old\n+++ new, a line that looks like a header\n"
+					   "diff --git a/gone.c b/gone.c\n--- a/gone.c\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n";
+		struct report *r2 = report_new("fw", "1", NULL);
+		struct buf out2;
+		buf_init(&out2, 0);
+		CHECK(report_changes_parse(diff, strlen(diff), &d) == 0);
+		report_restrict(r2, d);
+		for (size_t i = 0; i < N_ENTRIES; i++)
+			CHECK(report_entry(r2, i, entries[i], strlen(entries[i])) == 0);
+		CHECK(report_checkpoint(r2, note.p, note.len) == 0 && report_json(r2, &out2) == 0);
+		CHECK(out.len == out2.len && !memcmp(out.p, out2.p, out.len));
+		report_free(r2);
+		buf_release(&out2);
+	}
+	/* hostile diffs */
+	{
+		static const char *const bad[] = {"+++ b/a\n@@ -1 +1,3 @@\n+x\n", "+++ b/a\n@@ -1 +x @@\n",
+						  "@@ -0,0 +1 @@\n+x\n", "+++ \"b/\\303\\251\"\n", "+++ b/a\n@@ -1 +0,1 @@\n-a\n+b\n",
+						  "+++ b/a\n@@ -1 +99999999999 @@\n-a\n+b\n", "+++ b/a\n@@ -1 +1 @@\nx\n"};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct report_changes *e = NULL;
+			CHECK(report_changes_parse(bad[i], strlen(bad[i]), &e) == ERR_PARSE && e == NULL);
+		}
+	}
+	report_free(r);
+	report_changes_free(c);
+	report_changes_free(d);
+	buf_release(&note);
+	buf_release(&out);
+}
+
 int main(void)
 {
 	RUN(counts);
 	RUN(order_and_checkpoint);
+	RUN(changed_lines);
 	return test_done();
 }
