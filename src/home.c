@@ -78,6 +78,8 @@ static int ref_word(struct buf *b, const char *product, const char *version)
 struct rel {
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	char state[16];
+	int64_t sealed_at;
+	size_t order; /* catalogue order */
 };
 
 struct rels {
@@ -93,8 +95,25 @@ static int rel_one(void *ctx, const struct release_info *ri)
 	snprintf(l->v[l->n].product, sizeof(l->v[l->n].product), "%s", ri->product);
 	snprintf(l->v[l->n].version, sizeof(l->v[l->n].version), "%s", ri->version);
 	snprintf(l->v[l->n].state, sizeof(l->v[l->n].state), "%s", ri->state);
+	l->v[l->n].sealed_at = ri->sealed_at;
+	l->v[l->n].order = l->n;
 	l->n++;
 	return 0;
+}
+
+/* The release of the same product sealed last before rs->v[i] (ties: catalogue order), or NULL. */
+static const struct rel *before(const struct rels *rs, size_t i)
+{
+	const struct rel *self = &rs->v[i], *best = NULL;
+	for (size_t j = 0; j < rs->n; j++) {
+		const struct rel *o = &rs->v[j];
+		if (j == i || strcmp(o->product, self->product) ||
+		    !(o->sealed_at < self->sealed_at || (o->sealed_at == self->sealed_at && o->order < self->order)))
+			continue;
+		if (!best || o->sealed_at > best->sealed_at || (o->sealed_at == best->sealed_at && o->order > best->order))
+			best = o;
+	}
+	return best;
 }
 
 /* Is lab named in a nomination of product@version? */
@@ -136,6 +155,7 @@ static int releases_of(const struct home_ctx *c, struct rels *out)
 			snprintf(ri.product, sizeof(ri.product), "%s", all.v[i].product);
 			snprintf(ri.version, sizeof(ri.version), "%s", all.v[i].version);
 			snprintf(ri.state, sizeof(ri.state), "%s", all.v[i].state);
+			ri.sealed_at = all.v[i].sealed_at;
 			r = rel_one(out, &ri);
 		}
 	}
@@ -181,7 +201,7 @@ static int64_t jint(json_t *o, const char *k)
 
 /* The exposure table of one release: a row per lab and reviewer, the report's numbers. */
 static int exposure_table(const struct home_ctx *c, struct buf *b, const char *product, const char *version,
-			  const char *lab, const char *base)
+			  const char *lab, const char *base, const char *since)
 {
 	json_t *rep = NULL, *labs, *l, *rv;
 	const char *ln, *login;
@@ -198,7 +218,14 @@ static int exposure_table(const struct home_ctx *c, struct buf *b, const char *p
 	    (r = web_url(b, product)) || (r = buf_addch(b, '@')) || (r = web_url(b, version)) ||
 	    (r = buf_addstr(b, "\">full report, treemap and heat</a> \xc2\xb7 <a href=\"")) || (r = buf_addstr(b, base)) ||
 	    (r = web_url(b, product)) || (r = buf_addch(b, '@')) || (r = web_url(b, version)) ||
-	    (r = buf_addstr(b, "?format=json\">JSON</a></p>")))
+	    (r = buf_addstr(b, "?format=json\">JSON</a>")))
+		goto out;
+	if (since && ((r = buf_addstr(b, " \xc2\xb7 <a class=\"since\" href=\"")) || (r = buf_addstr(b, base)) ||
+		      (r = web_url(b, product)) || (r = buf_addch(b, '@')) || (r = web_url(b, version)) ||
+		      (r = buf_addstr(b, "?since=")) || (r = web_url(b, since)) ||
+		      (r = buf_addstr(b, "\">the lines changed since ")) || (r = esc(b, since)) || (r = buf_addstr(b, "</a>"))))
+		goto out;
+	if ((r = buf_addstr(b, "</p>")))
 		goto out;
 	if (!json_object_size(labs)) {
 		r = buf_addstr(b, "<p class=\"note\">nothing of this release has been shown</p>");
@@ -511,10 +538,12 @@ int home_vendor(const struct home_ctx *c, struct buf *b)
 		goto out;
 	for (size_t i = 0; i < rs.n && !r; i++) {
 		const char *p = rs.v[i].product, *v = rs.v[i].version;
+		const struct rel *prev = before(&rs, i);
 		if ((r = buf_addstr(b, "<section class=\"release\"><h2>")) || (r = ref_html(b, p, v)) ||
 		    (shown_state(rs.v[i].state) && ((r = buf_addstr(b, " <em>")) || (r = esc(b, rs.v[i].state)) ||
 					(r = buf_addstr(b, "</em>")))) ||
-		    (r = buf_addstr(b, "</h2><h3>exposure</h3>")) || (r = exposure_table(c, b, p, v, NULL, "/vendor/exposure/")) ||
+		    (r = buf_addstr(b, "</h2><h3>exposure</h3>")) ||
+		    (r = exposure_table(c, b, p, v, NULL, "/vendor/exposure/", prev ? prev->version : NULL)) ||
 		    (r = buf_addstr(b, "<h3>findings (every lab's)</h3>")) || (r = findings_list(c, b, p, v)) ||
 		    (r = buf_addstr(b, "</section>")))
 			goto out;
@@ -660,10 +689,11 @@ int home_lab(const struct home_ctx *c, struct buf *b)
 		goto out;
 	for (size_t i = 0; i < rs.n && !r; i++) {
 		const char *p = rs.v[i].product, *v = rs.v[i].version;
+		const struct rel *prev = before(&rs, i);
 		struct nlist nl = {b, prose_ctx(c, p, v), 0, 0};
 		if ((r = buf_addstr(b, "<section class=\"release\"><h2>")) || (r = ref_html(b, p, v)) ||
 		    (r = buf_addstr(b, "</h2><h3>coverage</h3>")) ||
-		    (r = exposure_table(c, b, p, v, c->who->org, "/lab/exposure/")) ||
+		    (r = exposure_table(c, b, p, v, c->who->org, "/lab/exposure/", prev ? prev->version : NULL)) ||
 		    (r = buf_addstr(b, "<h3>findings of the lab</h3>")) || (r = findings_list(c, b, p, v)) ||
 		    (r = buf_addstr(b, "<h3>notes of the lab</h3><ul class=\"notes\">")) ||
 		    (r = notes_each(c->f, c->who, p, v, note_li, &nl)) || (r = nl.err) || (r = buf_addstr(b, "</ul>")) ||

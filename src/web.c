@@ -2446,6 +2446,12 @@ static int home_route(struct req *q, const char *path)
 			goto out;
 		}
 		if (!web_param(q->rq->query, strlen(q->rq->query), "since", &since)) {
+			/* the lab lead compares only releases her lab is nominated on */
+			if (!release_name_check("version", since.p, 1) && home_exposure_allowed(&c, prod, since.p)) {
+				buf_release(&since);
+				r = fail_page(q, 404, not_granted, json);
+				goto out;
+			}
 			r = exposure_changes(q, prod, since.p, ver, &ch);
 			buf_release(&since);
 			if (r) {

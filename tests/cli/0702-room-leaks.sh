@@ -79,7 +79,7 @@ check "a U+200B after each word is refused too" [ "$st" = 403 ]
 # the same run in compatibility forms (italic i, fullwidth n and parentheses, circled t, a
 # ligature-free superscript 1, an ideographic space) with invisible operators and a
 # direction isolate between them: NFKC and the removal of format characters undo it all
-st=$(c -b "$T/j" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
+st=$(c -b "$T/rita" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/notes/" --data-urlencode "csrf=$csrf" \
 	--data-urlencode "path=main.c" --data-urlencode "line=1" --data-urlencode "text=$(printf 'see \360\235\221\226\357\275\216\342\223\243\343\200\200leak_marker_\302\271\342\201\242\357\274\210void\357\274\211 {\342\201\246 return 1 *\342\201\243 7; } here')")
 check "the run in compatibility forms with format characters is refused too" [ "$st" = 403 ]
 check "the refusal is logged with the session and a keyed hash" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"note_refused\"' | grep '\"session\"' | grep -q '\"text_hash\":\"[0-9a-f]\{32\}\"'"

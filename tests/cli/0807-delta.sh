@@ -97,6 +97,7 @@ want=$(awk '/^\+\+\+ b\/main.c/ {f=1; next} /^\+\+\+ / {f=0} f && /^\+/ {n++} EN
 check "lines shown = main.c's lines git adds ($want)" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l=d["labs"]["evallab"]; assert l["lines_shown"]==int(sys.argv[2]) and l["files_shown"]==1 and d["changed"]["lines"]>=int(sys.argv[2]) and l["share_of_changed_lines"].endswith("%"), d' "$T/since.json" "$want"
 c -b "$T/vera" -o "$T/all.json" "$U/vendor/exposure/demo@2?format=json"
 check "unrestricted, every line shown counts" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["labs"]["evallab"]["lines_shown"]==int(sys.argv[2]) and "changed" not in d, d["labs"]' "$T/all.json" "$(wc -l <"$T/v2/main.c")"
+check "the vendor's page links it" sh -c "curl -sk -b '$T/vera' '$U/vendor' | grep -q 'href=\"/vendor/exposure/demo@2?since=1\">the lines changed since 1</a>'"
 check "since a release that does not exist" [ "$(c -b "$T/vera" -o /dev/null -w '%{http_code}' "$U/vendor/exposure/demo@2?format=json&since=nope")" = 503 ]
 check "since a bad name" [ "$(c -b "$T/vera" -o /dev/null -w '%{http_code}' "$U/vendor/exposure/demo@2?format=json&since=a/b")" = 400 ]
 check "a reviewer: not even with since" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/vendor/exposure/demo@2?format=json&since=1")" = 404 ]
