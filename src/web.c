@@ -1255,7 +1255,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if ((r = buf_addstr(b, "</div>")))
 		goto out;
 	/* a finding on the selected lines (select them with the mouse, shift-click, or the
-	 * keyboard: j/k then f); app.js fills the range */
+	 * keyboard: j/k, x, then F); app.js fills the range */
 	if (!strcmp(q->who.org_kind, "lab") && !strcmp(q->who.role, "reviewer") &&
 	    ((r = buf_addstr(b, "<details class=\"finding-form\" id=\"finding-box\"><summary>file a finding on "
 			       "the selected lines</summary><form id=\"finding-form\" method=\"post\" action=\"")) ||

@@ -75,7 +75,7 @@ async function main() {
 		const shown = (await rita.textContent("#finding-1")) || "";
 		check("the title comes back through the cipher", !shown.includes("Multiplier may wrap"), shown.slice(0, 120));
 
-		// the keyboard: j to line 12, x, j j, x (12-14), f opens the form with the title focused
+		// the keyboard: j to line 12, x, j j, x (12-14), F opens the form with the title focused
 		await rita.goto(url + "/r/demo@1/blob/main.c");
 		for (let i = 0; i < 12; i++) await rita.keyboard.press("j");
 		await rita.keyboard.press("x");
@@ -83,8 +83,8 @@ async function main() {
 		await rita.keyboard.press("j");
 		await rita.keyboard.press("x");
 		check("keyboard: the range is selected", rita.url().endsWith("#L12-L14"), rita.url());
-		await rita.keyboard.press("f");
-		check("keyboard: f opens the form", await rita.$eval("#finding-box", (d) => d.open));
+		await rita.keyboard.press("Shift+F");
+		check("keyboard: F opens the form", await rita.$eval("#finding-box", (d) => d.open));
 		check("keyboard: the title has the focus", await rita.evaluate(() => document.activeElement && document.activeElement.id === "f-title"));
 		check("keyboard: the form has the range", (await rita.inputValue("#f-from")) === "12" && (await rita.inputValue("#f-to")) === "14");
 		await rita.keyboard.type("Unchecked input length");

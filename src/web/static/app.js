@@ -33,7 +33,7 @@
 		selectFor(r[0], r[1]);
 	}
 	/* the finding form takes the selected lines (mouse: click, shift-click; keys: j/k, x
-	 * to extend from the first line marked, f to file) */
+	 * to extend from the first line marked, F to file; f is find in file) */
 	function selectFor(a, b) {
 		var ff = document.getElementById("f-from"), ft = document.getElementById("f-to");
 		if (ff && ft && side === "L") { ff.value = a; ft.value = b; }
@@ -153,7 +153,9 @@
 	help.innerHTML = "<table>" + [["j / k", "next / previous line (or entry)"], ["Enter", "open the entry"],
 		["g", "definition of the name under the mouse, or on the current line"],
 		["r", "references of that name"], ["n / N", "next / previous match of find in file"],
-		["f", "find in this file"], ["w", "wrap long lines (or not)"], ["p", "go to a file (the finder beside the code)"], ["t", "the release's tree"], ["/", "search"], ["?", "this help"],
+		["f", "find in this file"], ["w", "wrap long lines (or not)"], ["p", "go to a file (the finder beside the code)"],
+		["x", "extend the selection to the current line"], ["F", "file a finding on the selected lines"],
+		["t", "the release's tree"], ["/", "search"], ["?", "this help"],
 		["Esc", "close"]].map(function (k) { return "<tr><td>" + k[0] + "</td><td>" + k[1] + "</td></tr>"; }).join("") +
 		"</table>";
 	document.body.appendChild(help);
@@ -260,7 +262,7 @@
 			item = Math.max(0, Math.min(it.length - 1, item + (ev.key === "j" ? 1 : -1)));
 			it[item].parentNode.classList.add("focus");
 			it[item].focus();
-		} else if ((ev.key === "x" || ev.key === "f") && lines.length && cur >= 0) {
+		} else if ((ev.key === "x" || ev.key === "F") && lines.length && cur >= 0) {
 			var n = +lines[cur].id.slice(1), h = parseHash();
 			if (ev.key === "x") {
 				var lo = h ? Math.min(h[0], n) : n, hi = h ? Math.max(h[1], n) : n;
