@@ -363,13 +363,28 @@ struct engage {
 	int err;
 };
 
+/* " --seal P-V.seal --vendor-key VENDOR.key --out NAME.decision": the tail of a vendor's
+ * `vendor sign`, then how the file reaches the room. */
+static int sign_tail(struct buf *b, const char *product, const char *version, const char *name)
+{
+	char seal[2 * RELEASE_NAME_MAX + 8];
+	snprintf(seal, sizeof(seal), "%s-%s.seal", product, version);
+	return buf_addstr(b, " --seal ") || shell_word(b, seal) ||
+		       buf_addstr(b, " --vendor-key VENDOR.key --out ") || shell_word(b, name) ||
+		       buf_addstr(b, "</pre><span class=\"note\">on the vendor's machine (the seal is BUNDLE/seal of "
+				     "<code>seal --out</code>); the operator applies the file: <code>sealroom apply ") ||
+		       shell_word(b, name) || buf_addstr(b, " --as OPERATOR</code> or the operator's page</span>")
+		   ? ERR_TOOBIG
+		   : 0;
+}
+
 /* The vendor's or the operator's decisions on one nomination. */
 static int nom_waiting(void *ctx, const struct nomination_info *n)
 {
 	struct engage *e = ctx;
 	struct buf *b = e->b;
 	int vendor = is(e->c, "vendor");
-	char ends[32];
+	char ends[32], name[AUTH_LOGIN_MAX + 32];
 	int r;
 	if (strcmp(n->state, "pending") || (!vendor && e->c->now < n->window_ends))
 		return 0;
@@ -377,29 +392,49 @@ static int nom_waiting(void *ctx, const struct nomination_info *n)
 	if ((r = buf_addstr(b, "<li class=\"decision\"><b>nomination</b> of ")) || (r = esc(b, n->reviewer)) ||
 	    (r = buf_addstr(b, " (")) || (r = esc(b, n->lab)) || (r = buf_addstr(b, ") for ")) ||
 	    (r = ref_html(b, e->product, e->version)) ||
-	    (r = buf_addf(b, vendor ? ", objections until %s" : ", the objection window ended %s", ends)) ||
-	    (r = buf_addstr(b, "<pre class=\"cmd\">sealroom approve ")) || (r = ref_word(b, e->product, e->version)) ||
-	    (r = buf_addstr(b, " --reviewer ")) || (r = shell_word(b, n->reviewer)) || (r = buf_addstr(b, " --as ")) ||
-	    (r = shell_word(b, e->c->who->login)))
+	    (r = buf_addf(b, vendor ? ", objections until %s" : ", the objection window ended %s", ends)))
 		return e->err = r;
-	if (vendor && ((r = buf_addstr(b, " --vendor-key VENDOR.key\nsealroom object ")) ||
-		       (r = ref_word(b, e->product, e->version)) || (r = buf_addstr(b, " --reviewer ")) ||
-		       (r = shell_word(b, n->reviewer)) || (r = buf_addstr(b, " --reason TEXT --as ")) ||
-		       (r = shell_word(b, e->c->who->login)) || (r = buf_addstr(b, " --vendor-key VENDOR.key"))))
+	if (vendor) {
+		/* the vendor approves with the grant's terms, or objects: a signed file each */
+		snprintf(name, sizeof(name), "approve-%s.decision", n->reviewer);
+		if ((r = buf_addstr(b, "<pre class=\"cmd\">sealroom vendor sign approve ")) ||
+		    (r = ref_word(b, e->product, e->version)) || (r = buf_addstr(b, " --reviewer ")) ||
+		    (r = shell_word(b, n->reviewer)) || (r = buf_addstr(b, " --from DATE --until DATE")) ||
+		    (r = sign_tail(b, e->product, e->version, name)))
+			return e->err = r;
+		snprintf(name, sizeof(name), "object-%s.decision", n->reviewer);
+		if ((r = buf_addstr(b, "<pre class=\"cmd\">sealroom vendor sign object ")) ||
+		    (r = ref_word(b, e->product, e->version)) || (r = buf_addstr(b, " --reviewer ")) ||
+		    (r = shell_word(b, n->reviewer)) || (r = buf_addstr(b, " --reason TEXT")) ||
+		    (r = sign_tail(b, e->product, e->version, name)))
+			return e->err = r;
+	} else if ((r = buf_addstr(b, "<pre class=\"cmd\">sealroom approve ")) || (r = ref_word(b, e->product, e->version)) ||
+		   (r = buf_addstr(b, " --reviewer ")) || (r = shell_word(b, n->reviewer)) ||
+		   (r = buf_addstr(b, " --as ")) || (r = shell_word(b, e->c->who->login)) || (r = buf_addstr(b, "</pre>"))) {
 		return e->err = r;
-	if ((r = buf_addstr(b, "</pre></li>")))
+	}
+	if ((r = buf_addstr(b, "</li>")))
 		return e->err = r;
 	e->waiting++;
 	return 0;
 }
 
-/* A grant proposed by the other side, waiting for who's countersignature. */
+/* " --quota name=value" for a limit (-1: unlimited). */
+static int quota_word(struct buf *b, const char *name, int64_t v)
+{
+	return v < 0 ? buf_addf(b, " --quota %s=unlimited", name) : buf_addf(b, " --quota %s=%" PRId64, name, v);
+}
+
+/* A grant proposed by the other side, waiting for who: the vendor signs its exact terms. */
 static int grant_waiting(void *ctx, const struct grant_info *g)
 {
 	struct engage *e = ctx;
 	struct buf *b = e->b;
 	int vendor = is(e->c, "vendor");
-	char from[32], until[32], days[32];
+	char from[32], until[32], days[32], name[64];
+	json_error_t jerr;
+	json_t *q, *v;
+	const char *k;
 	int r;
 	if (strcmp(g->state, "proposed") || *(vendor ? g->vendor_by : g->operator_by))
 		return 0;
@@ -412,10 +447,36 @@ static int grant_waiting(void *ctx, const struct grant_info *g)
 	    (r = buf_addf(b, ": %s .. %s, %s, %02d-%02d UTC, lines %" PRId64 " a day, %" PRId64 " in all, prints %" PRId64
 			     ", quotas ",
 			  from, until, days, g->hour_from, g->hour_until, g->lines_per_day, g->lines_total, g->prints)) ||
-	    (r = esc(b, g->quotas)) || (r = buf_addstr(b, "<pre class=\"cmd\">sealroom approve ")) ||
+	    (r = esc(b, g->quotas)))
+		return e->err = r;
+	if (!vendor) {
+		if ((r = buf_addstr(b, "<pre class=\"cmd\">sealroom approve ")) || (r = ref_word(b, e->product, e->version)) ||
+		    (r = buf_addstr(b, " --reviewer ")) || (r = shell_word(b, g->reviewer)) || (r = buf_addstr(b, " --as ")) ||
+		    (r = shell_word(b, e->c->who->login)) || (r = buf_addstr(b, "</pre></li>")))
+			return e->err = r;
+		e->waiting++;
+		return 0;
+	}
+	/* the vendor's approval of exactly these terms */
+	if ((r = buf_addstr(b, "<pre class=\"cmd\">sealroom vendor sign approve ")) ||
 	    (r = ref_word(b, e->product, e->version)) || (r = buf_addstr(b, " --reviewer ")) ||
-	    (r = shell_word(b, g->reviewer)) || (r = buf_addstr(b, " --as ")) || (r = shell_word(b, e->c->who->login)) ||
-	    (vendor && (r = buf_addstr(b, " --vendor-key VENDOR.key"))) || (r = buf_addstr(b, "</pre></li>")))
+	    (r = shell_word(b, g->reviewer)) ||
+	    (r = buf_addf(b, " --from @%" PRId64 " --until @%" PRId64 " --days %s --hours %02d-%02d", g->valid_from,
+			  g->valid_until, days, g->hour_from, g->hour_until)) ||
+	    (r = quota_word(b, "lines_per_day", g->lines_per_day)) || (r = quota_word(b, "lines_total", g->lines_total)) ||
+	    (r = quota_word(b, "prints", g->prints)))
+		return e->err = r;
+	if ((q = json_loads(g->quotas, 0, &jerr))) {
+		json_object_foreach(q, k, v) {
+			if (!r && json_is_integer(v) && strspn(k, "abcdefghijklmnopqrstuvwxyz_") == strlen(k))
+				r = quota_word(b, k, (int64_t)json_integer_value(v));
+		}
+		json_decref(q);
+		if (r)
+			return e->err = r;
+	}
+	snprintf(name, sizeof(name), "grant-%lld.decision", (long long)g->id);
+	if ((r = sign_tail(b, e->product, e->version, name)) || (r = buf_addstr(b, "</li>")))
 		return e->err = r;
 	e->waiting++;
 	return 0;
@@ -528,8 +589,9 @@ int home_vendor(const struct home_ctx *c, struct buf *b)
 		r = holds_list(c, &waiting, &holds);
 	if (r || (r = buf_addstr(b, "<div class=\"home vendor\"><h1>Vendor: ")) || (r = esc(b, c->who->org)) ||
 	    (r = buf_addstr(b, "</h1><section id=\"decisions\"><h2>Decisions waiting for you</h2>"
-			       "<p class=\"note\">Every vendor decision is signed with the vendor's key on the "
-			       "vendor's own machine; the room never holds it. Run the command shown, there.</p>")))
+			       "<p class=\"note\">Every vendor decision is a file signed with the vendor's key on "
+			       "the vendor's own machine (<code>sealroom vendor sign</code>); the room never holds the key. "
+			       "Run the command shown there, and give the file to the operator.</p>")))
 		goto out;
 	if ((r = waiting.len ? buf_addstr(b, "<ul class=\"decisions\">") || buf_add(b, waiting.p, waiting.len) ||
 					buf_addstr(b, "</ul>")
@@ -631,6 +693,14 @@ int home_operator(const struct home_ctx *c, struct buf *b)
 	if ((r = waiting.len ? buf_addstr(b, "<ul class=\"decisions\">") || buf_add(b, waiting.p, waiting.len) ||
 					buf_addstr(b, "</ul>")
 			     : buf_addstr(b, "<p class=\"note\" id=\"no-decisions\">nothing waits for you</p>")) ||
+	    (r = buf_addf(b, "</section><section id=\"apply\"><h2>Apply a vendor's decision</h2><form class=\"apply\" "
+			     "method=\"post\" action=\"/operator/apply\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+			     "<textarea name=\"decision\" id=\"decision\" rows=\"8\" cols=\"90\" spellcheck=\"false\" "
+			     "placeholder=\"the decision file the vendor signed (sealroom vendor sign), as it is\"></textarea>"
+			     "<br><button type=\"submit\" id=\"apply-submit\">apply</button> <span class=\"note\">as "
+			     "<code>sealroom apply FILE</code>: the vendor's signature, the release's seal and a nonce "
+			     "used once are checked; the decision is logged</span></form>",
+			  c->csrf)) ||
 	    (r = buf_addstr(b, "</section><section id=\"holds\"><h2>Held sessions</h2><ul class=\"holds\">")) ||
 	    (r = holds_list(c, b, &holds)) || (r = buf_addstr(b, "</ul>")) ||
 	    (!holds && (r = buf_addstr(b, "<p class=\"note\" id=\"no-holds\">no session is held</p>"))) ||
@@ -706,6 +776,16 @@ int home_lab(const struct home_ctx *c, struct buf *b)
 out:
 	free(rs.v);
 	return r;
+}
+
+int home_apply(const struct home_ctx *c, const char *note, size_t len, struct buf *certificate)
+{
+	struct policy_actor a = {c->who->login, NULL, c->now, NULL};
+	struct policy_outcome o;
+	if (!is(c, "operator"))
+		return ERR_NOTFOUND;
+	memset(&o, 0, sizeof(o));
+	return policy_apply(c->f, &a, note, len, &o, certificate);
 }
 
 int home_resume(const struct home_ctx *c, const char *session_id)

@@ -8,10 +8,12 @@
  *   code as `sealroom report exposure`, at the log's latest signed checkpoint), the
  *   findings of every lab (findings.h, vendor first), and the decisions waiting for the
  *   vendor (pending nominations, grants proposed by the operator, held sessions), each with
- *   the exact offline command that takes it: a vendor decision needs the vendor's key, which
- *   never reaches the facility;
+ *   the exact offline command that takes it (`sealroom vendor sign`, decision.h): a vendor
+ *   decision needs the vendor's key, which never reaches the facility, and the operator
+ *   applies the signed file;
  * - the operator (/operator): every release's grants and nominations with their state, the
- *   decisions waiting for the operator, held sessions with a resume form (quota_resume: the
+ *   decisions waiting for the operator, a form that applies a vendor's decision file
+ *   (policy_apply, as `sealroom apply`), held sessions with a resume form (quota_resume: the
  *   same function, checks and log entry as `sealroom session resume`), and the facility's
  *   health: unlock windows, the log's size, its last checkpoint and its witnesses;
  * - the lab lead (/lab; an auditor of a lab): for each release the lab is nominated on, the
@@ -72,6 +74,11 @@ int home_exposure(const struct home_ctx *c, const char *product, const char *ver
 /* May who see the exposure of product@version (the vendor; the lab lead of a lab nominated
  * on it)? 0 or ERR_NOTFOUND, as home_exposure decides. */
 int home_exposure_allowed(const struct home_ctx *c, const char *product, const char *version) WUR;
+
+/* The operator applies a vendor's decision file (policy_apply: the same function, checks
+ * and log entries as `sealroom apply FILE --as <the operator>`); a shred's destruction
+ * certificate is appended to certificate. ERR_NOTFOUND for a reader who is not an operator. */
+int home_apply(const struct home_ctx *c, const char *note, size_t len, struct buf *certificate) WUR;
 
 /* The operator resumes a held session: quota_resume as who (ERR_NOTFOUND for a reader who
  * is not an operator, or a session that is not held). */

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "build.h"
+#include "decision.h"
 #include "diff.h"
 #include "xref.h"
 #include "manifest.h"
@@ -2466,6 +2467,50 @@ static int home_route(struct req *q, const char *path)
 		report_changes_free(ch);
 		goto out;
 	}
+	if (!strcmp(page + n, "/apply")) {
+		struct buf note, cert;
+		char why[600];
+		if (strcmp(q->rq->method, "POST")) {
+			r = fail_page(q, 405, "method not allowed", 0);
+			goto out;
+		}
+		if (!csrf_ok(q)) {
+			r = fail_page(q, 403, "the form expired or came from elsewhere", 0);
+			goto out;
+		}
+		buf_init(&note, DECISION_MAX + 1);
+		buf_init(&cert, 1 << 16);
+		if (form_field(q->rq, "decision", &note) || !note.len) {
+			r = fail_page(q, 400, "apply: the decision is missing or larger than a decision file may be", 0);
+		} else {
+			/* a pasted file may have lost its last newline, or gained CR LF line ends */
+			size_t k = 0;
+			for (size_t i = 0; i < note.len; i++)
+				if (note.p[i] != '\r')
+					note.p[k++] = note.p[i];
+			note.len = k;
+			note.p[k] = 0;
+			if (!k)
+				r = fail_page(q, 400, "apply: the decision is empty", 0);
+			else if (note.p[note.len - 1] != '\n' && buf_addch(&note, '\n'))
+				r = ERR_TOOBIG;
+			else if (!(r = home_apply(&c, note.p, note.len, &cert)))
+				r = cert.len ? page_head(q, "applied", NULL) || buf_addstr(b, "<h1>shredded</h1><pre id=\"certificate\">") ||
+						       esc(b, cert.p) || buf_addstr(b, "</pre>") || page_foot(q)
+						   ? ERR_TOOBIG
+						   : 0
+					     : redirect(q, "/operator");
+			else if (r != ERR_NOTFOUND || strstr(err_msg(), "decision")) {
+				snprintf(why, sizeof(why), "%s", err_msg());
+				r = fail_page(q, r == ERR_PARSE || r == ERR_USAGE ? 400 : 403, why, 0);
+			} else {
+				r = fail_page(q, 404, not_granted, 0);
+			}
+		}
+		buf_release(&note);
+		buf_release(&cert);
+		goto out;
+	}
 	if (!strcmp(page + n, "/resume")) {
 		struct buf sid;
 		char why[400] = "";
@@ -2634,7 +2679,7 @@ static int dispatch(struct req *q, const char *path)
 		return logout(q);
 	if (!is_get && !(!strcmp(rq->method, "POST") && !strncmp(path, "/r/", 3) &&
 			 (strstr(path, "/print/") || strstr(path, "/notes") || strstr(path, "/findings"))) &&
-	    !(!strcmp(rq->method, "POST") && !strcmp(path, "/operator/resume")))
+	    !(!strcmp(rq->method, "POST") && (!strcmp(path, "/operator/resume") || !strcmp(path, "/operator/apply"))))
 		return fail_page(q, 405, "method not allowed", !strncmp(path, "/api/", 5));
 	if (!strcmp(path, "/"))
 		return redirect(q, home_path(&q->who));

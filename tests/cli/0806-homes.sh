@@ -52,8 +52,9 @@ wait_checkpoint
 
 # the vendor
 check "vendor page" [ "$(c -b "$T/vera" -o "$T/v.html" -w '%{http_code}' "$U/vendor")" = 200 ]
-check "vendor: the nomination waits, with its command" grep -q 'sealroom approve demo@current --reviewer pat --as vera --vendor-key VENDOR.key' "$T/v.html"
-check "vendor: and the objection" grep -q 'sealroom object demo@current --reviewer pat --reason TEXT --as vera' "$T/v.html"
+check "vendor: the nomination waits, with its command" grep -q 'sealroom vendor sign approve demo@current --reviewer pat --from DATE --until DATE --seal demo-current.seal --vendor-key VENDOR.key --out approve-pat.decision</pre>' "$T/v.html"
+check "vendor: and the objection" grep -q 'sealroom vendor sign object demo@current --reviewer pat --reason TEXT --seal demo-current.seal --vendor-key VENDOR.key --out object-pat.decision' "$T/v.html"
+check "vendor: and who applies the file" grep -q 'sealroom apply approve-pat.decision --as OPERATOR' "$T/v.html"
 check "vendor: the hold, with its command" grep -q "sealroom session resume $hold --as vera" "$T/v.html"
 check "vendor: no resume form (offline only)" sh -c "! grep -q 'action=\"/operator/resume\"' '$T/v.html'"
 check "vendor: the finding" grep -q 'id="finding-1"' "$T/v.html"
@@ -71,17 +72,30 @@ check "at the log's checkpoint" python3 -c 'import json,sys; d=json.load(open(sy
 check "exposure page" [ "$(c -b "$T/vera" -o "$T/x.html" -w '%{http_code}' "$U/vendor/exposure/demo@current")" = 200 ]
 check "exposure page: the treemap" grep -q '<svg' "$T/x.html"
 
-# the vendor decides offline, with the command shown: the room then waits for no one
-cmd=$(grep -o 'sealroom approve demo@current --reviewer pat [^<]*' "$T/v.html" | head -n 1)
-run sh -c "$(printf '"%s" %s' "$SR" "${cmd#sealroom }" | sed "s|VENDOR.key|$VKEY|")"
-check "the approval took (rc $rc: $(head -c 200 "$T/err"))" [ "$rc" = 0 ]
+# the vendor decides offline with the command shown (no facility: only the seal and the
+# key), and the operator applies the file on the operator's page: the room then waits for no one
+cmd=$(grep -o 'sealroom vendor sign approve demo@current --reviewer pat [^<]*' "$T/v.html" | head -n 1)
+seal_of "$T/fac/sealroom.db" demo current "$T/demo-current.seal"
+run sh -c "cd '$T' && SEALROOM_HOME=/nonexistent $(printf '"%s" %s' "$SR" "${cmd#sealroom }" | sed -e "s|VENDOR.key|$VKEY|" -e 's|--from DATE --until DATE|--from 2020-01-01 --until 2099-01-01|')"
+check "the vendor signs (rc $rc: $(head -c 200 "$T/err"))" [ "$rc" = 0 ] && [ -s "$T/approve-pat.decision" ]
+c -b "$T/otto" -o "$T/o0.html" "$U/operator"
+check "the operator's page has the form" grep -q 'action="/operator/apply"' "$T/o0.html"
+check "a reviewer may not apply it" [ "$(post rita /operator/apply --data-urlencode "decision@$T/approve-pat.decision")" = 404 ]
+cp "$T/approve-pat.decision" "$T/forged.decision"; sed -i 's/^reviewer pat$/reviewer rita/' "$T/forged.decision"
+check "an edited decision is refused" [ "$(post otto /operator/apply --data-urlencode "decision@$T/forged.decision")" = 403 ]
+check "it says why" grep -q 'not signed by the vendor' "$T/post.html"
+check "the operator applies it" [ "$(post otto /operator/apply --data-urlencode "decision@$T/approve-pat.decision")" = 303 ]
+check "once only" [ "$(post otto /operator/apply --data-urlencode "decision@$T/approve-pat.decision")" = 403 ]
+check "it says why" grep -q 'applies once' "$T/post.html"
+check "logged with the vendor's signed decision, applied by otto" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"statement\":\"sealroom/decision/v1' | grep '\"reviewer\":\"pat\"' | grep -q '\"actor\":\"otto\"'"
 c -b "$T/vera" -o "$T/v2.html" "$U/vendor"
-check "vendor: the nomination no longer waits" sh -c "! grep -q 'reviewer pat --as vera' '$T/v2.html'"
+check "vendor: the nomination no longer waits" sh -c "! grep -q 'object demo@current --reviewer pat' '$T/v2.html'"
 
 # the operator
 check "operator page" [ "$(c -b "$T/otto" -o "$T/o.html" -w '%{http_code}' "$U/operator")" = 200 ]
 check "operator: grants with their state" grep -q '<td>rita</td><td class="state active">active</td>' "$T/o.html"
 check "operator: nominations with their state" grep -q '<td>pat</td><td class="state approved">approved</td>' "$T/o.html"
+check "operator: pat's grant, active" grep -q '<td>pat</td><td class="state active">active</td>' "$T/o.html"
 check "operator: the held session and its form" grep -q "name=\"session\" value=\"$hold\"" "$T/o.html"
 check "operator: the unlock window" grep -q 'unlock demo@current</td><td class="open">unlocked until' "$T/o.html"
 check "operator: the log's size" grep -q "id=\"log-size\">[0-9]* entries; database [0-9]* bytes" "$T/o.html"

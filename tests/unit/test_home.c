@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "decision.h"
 #include "home.h"
 #include "ingest.h"
 #include "policy.h"
@@ -128,7 +129,7 @@ TEST(roles_and_refusals)
 
 TEST(decisions_waiting)
 {
-	struct policy_actor lead = {"lena", NULL, 0}, v = {"vera", vkey, 0}, op = {"otto", NULL, 0};
+	struct policy_actor lead = {"lena", NULL, 0, NULL}, v = {"vera", vkey, 0, NULL}, op = {"otto", NULL, 0, NULL};
 	struct policy_outcome o;
 	struct grant_terms t = {0};
 	struct buf b;
@@ -136,13 +137,16 @@ TEST(decisions_waiting)
 	CHECK(page(home_vendor, "vera", NULL, &b) == 0 && strstr(b.p, "id=\"no-decisions\""));
 	CHECK(policy_nominate(fac, &lead, "fw", "1", "rita", "cv") == 0);
 	CHECK(page(home_vendor, "vera", NULL, &b) == 0);
-	CHECK(strstr(b.p, "sealroom approve fw@1 --reviewer rita --as vera --vendor-key VENDOR.key") != NULL);
-	CHECK(strstr(b.p, "sealroom object fw@1 --reviewer rita --reason TEXT --as vera --vendor-key VENDOR.key") != NULL);
+	CHECK(strstr(b.p, "sealroom vendor sign approve fw@1 --reviewer rita --from DATE --until DATE --seal fw-1.seal "
+			  "--vendor-key VENDOR.key --out approve-rita.decision</pre>") != NULL);
+	CHECK(strstr(b.p, "sealroom vendor sign object fw@1 --reviewer rita --reason TEXT --seal fw-1.seal "
+			  "--vendor-key VENDOR.key --out object-rita.decision</pre>") != NULL);
+	CHECK(strstr(b.p, "sealroom apply approve-rita.decision --as OPERATOR") != NULL);
 	/* the operator may approve only after the objection window: nothing waits for him yet */
 	CHECK(page(home_operator, "otto", NULL, &b) == 0 && strstr(b.p, "id=\"no-decisions\""));
 	CHECK(strstr(b.p, "<td>rita</td><td class=\"state pending\">pending</td>") != NULL);
 	CHECK(policy_approve(fac, &v, "fw", "1", "rita", &o) == 0);
-	CHECK(page(home_vendor, "vera", NULL, &b) == 0 && !strstr(b.p, "reviewer rita --as vera"));
+	CHECK(page(home_vendor, "vera", NULL, &b) == 0 && !strstr(b.p, "object fw@1 --reviewer rita"));
 	/* the operator proposes a grant: it waits for the vendor, not for him */
 	t.valid_from = (int64_t)time(NULL) - 86400;
 	t.valid_until = (int64_t)time(NULL) + 86400;
@@ -156,7 +160,13 @@ TEST(decisions_waiting)
 	CHECK(page(home_vendor, "vera", NULL, &b) == 0);
 	CHECK(strstr(b.p, "proposed by otto for rita on fw@1") != NULL);
 	CHECK(strstr(b.p, "lines 100 a day, 1000 in all, prints 2") != NULL);
-	CHECK(strstr(b.p, "<pre class=\"cmd\">sealroom approve fw@1 --reviewer rita --as vera --vendor-key VENDOR.key</pre>") != NULL);
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "<pre class=\"cmd\">sealroom vendor sign approve fw@1 --reviewer rita --from @%lld "
+			 "--until @%lld --days all --hours 00-24 --quota lines_per_day=100 --quota lines_total=1000 --quota prints=2",
+			 (long long)t.valid_from, (long long)t.valid_until);
+		CHECK(strstr(b.p, want) != NULL);
+	}
 	CHECK(page(home_operator, "otto", NULL, &b) == 0 && strstr(b.p, "id=\"no-decisions\""));
 	CHECK(strstr(b.p, "<td>rita</td><td class=\"state proposed\">proposed</td><td>vendor - \xc2\xb7 operator otto") != NULL);
 	CHECK(policy_approve(fac, &v, "fw", "1", "rita", &o) == 0);
@@ -239,6 +249,53 @@ TEST(health_and_exposure)
 	buf_release(&cp);
 }
 
+/* The operator's page applies a vendor's decision file through policy_apply: once, and
+ * only as an operator. */
+TEST(apply_decision)
+{
+	struct policy_actor lead = {"lena", NULL, 0, NULL};
+	struct session_info otto = who_of("otto"), rita = who_of("rita");
+	struct home_ctx c;
+	struct release_info ri = {0};
+	struct decision d;
+	struct buf note, cert, b;
+	buf_init(&note, DECISION_MAX);
+	buf_init(&cert, 1 << 16);
+	buf_init(&b, 0);
+	CHECK(policy_nominate(fac, &lead, "fw", "2", "rita", "cv") == 0);
+	CHECK(release_get(fac, "fw", "2", &ri) == 0);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.kind, sizeof(d.kind), "approve");
+	snprintf(d.product, sizeof(d.product), "fw");
+	snprintf(d.version, sizeof(d.version), "2");
+	decision_seal_hash(ri.seal_note, d.seal);
+	d.time = (int64_t)time(NULL);
+	snprintf(d.reviewer, sizeof(d.reviewer), "rita");
+	d.terms.valid_from = d.time - 86400;
+	d.terms.valid_until = d.time + 86400;
+	d.terms.days = POLICY_ALL_DAYS;
+	d.terms.hour_from = 0;
+	d.terms.hour_until = 24;
+	d.terms.lines_per_day = 10;
+	d.terms.lines_total = 20;
+	d.terms.prints = 1;
+	d.terms.quotas = "{}";
+	CHECK(decision_sign(&d, vkey, &note) == 0);
+	c = ctx_of(&rita, NULL);
+	CHECK(home_apply(&c, note.p, note.len, &cert) == ERR_NOTFOUND);
+	c = ctx_of(&otto, NULL);
+	CHECK(home_apply(&c, note.p, note.len, &cert) == 0);
+	CHECK(page(home_operator, "otto", NULL, &b) == 0 && strstr(b.p, "id=\"apply\"") && strstr(b.p, "action=\"/operator/apply\""));
+	CHECK(policy_may_read(fac, &rita, "fw", "2", (int64_t)time(NULL), NULL) == 0);
+	CHECK(home_apply(&c, note.p, note.len, &cert) != 0); /* a decision applies once */
+	note.p[note.len / 2] ^= 1;
+	CHECK(home_apply(&c, note.p, note.len, &cert) != 0); /* a flipped byte */
+	release_info_release(&ri);
+	buf_release(&note);
+	buf_release(&cert);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	char cmd[400];
@@ -270,6 +327,7 @@ int main(void)
 	RUN(decisions_waiting);
 	RUN(holds_listed_and_resumed);
 	RUN(health_and_exposure);
+	RUN(apply_decision);
 	logdb_free(lg);
 	facility_free(fac);
 	note_signer_free(vkey);
