@@ -1310,22 +1310,81 @@ out0:
 	return r;
 }
 
-/* Append a line's text with its match ranges in <mark>. */
+/*
+ * Append a line's text with its match ranges in <mark> and its highlight runs in <span
+ * class=..> (sp, n_sp: spans over the line, offsets from base; NULL: plain).
+ */
 static int add_marked(const struct render_ctx *c, const struct render_view *v, struct buf *tmp,
-		      const struct search_line *l, struct buf *out)
+		      const struct search_line *l, const struct hl_span *sp, size_t n_sp, size_t base, struct buf *out)
 {
-	size_t pos = 0, len = l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len;
+	size_t pos = 0, len = l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len, si = 0, k = 0;
 	int r;
-	for (size_t k = 0; k < l->n_ranges; k++) {
-		size_t s = l->ranges[k].start, e = l->ranges[k].end;
-		if (s < pos || e < s || e > len)
-			continue;
-		if ((r = add_code(c, v, tmp, l->text + pos, s - pos, 0, out)) || (r = buf_addstr(out, "<mark>")) ||
-		    (r = add_code(c, v, tmp, l->text + s, e - s, 0, out)) || (r = buf_addstr(out, "</mark>")))
+	while (pos < len) {
+		size_t next = len;
+		int in_span, in_mark;
+		uint8_t cls = 0;
+		while (si < n_sp && sp[si].end <= base + pos)
+			si++;
+		in_span = si < n_sp && sp[si].start <= base + pos;
+		if (in_span) {
+			cls = short_class(sp[si].cls);
+			next = sp[si].end - base < next ? sp[si].end - base : next;
+		} else if (si < n_sp && sp[si].start - base < next) {
+			next = sp[si].start - base;
+		}
+		while (k < l->n_ranges && (l->ranges[k].end <= pos || l->ranges[k].end < l->ranges[k].start ||
+					   l->ranges[k].end > len))
+			k++;
+		in_mark = k < l->n_ranges && l->ranges[k].start <= pos;
+		if (in_mark)
+			next = l->ranges[k].end < next ? l->ranges[k].end : next;
+		else if (k < l->n_ranges && l->ranges[k].start < next)
+			next = l->ranges[k].start;
+		if ((in_mark && (r = buf_addstr(out, "<mark>"))) ||
+		    (cls && ((r = buf_addstr(out, "<span class=")) || (r = buf_addstr(out, short_names[cls])) ||
+			     (r = buf_addch(out, '>')))) ||
+		    (r = add_code(c, v, tmp, l->text + pos, next - pos, 0, out)) || (cls && (r = buf_addstr(out, "</span>"))) ||
+		    (in_mark && (r = buf_addstr(out, "</mark>"))))
 			return r;
-		pos = e;
+		pos = next;
 	}
-	return add_code(c, v, tmp, l->text + pos, len - pos, 0, out);
+	return 0;
+}
+
+/*
+ * Highlight the lines of result file i (each cut at RENDER_LINE_MAX) as one text, one line
+ * after the other, in the file's language: *sp (free() it) holds spans over that text and
+ * off[j] where line j starts in it. Lines apart in the file are parsed as neighbours, which
+ * is close enough for a result's colours (a comment's middle line may show as code).
+ */
+static void search_spans(const struct search_result *res, size_t i, struct hl_span **sp, size_t *n_sp, size_t **off)
+{
+	size_t pl, nl = search_result_n_lines(res, i), total = 0;
+	const char *path = search_result_path(res, i, &pl);
+	enum hl_lang lang = hl_lang_for_path(path, pl);
+	struct buf t;
+	*sp = NULL;
+	*n_sp = 0;
+	*off = xcalloc(nl ? nl : 1, sizeof(**off));
+	if (lang == HL_NONE)
+		return;
+	for (size_t j = 0; j < nl; j++) {
+		const struct search_line *l = search_result_line(res, i, j);
+		total += (l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) + 1;
+	}
+	buf_init(&t, total + 16);
+	for (size_t j = 0; j < nl; j++) {
+		const struct search_line *l = search_result_line(res, i, j);
+		(*off)[j] = t.len;
+		if (buf_add(&t, l->text, l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) || buf_addch(&t, '\n'))
+			break;
+	}
+	if (highlight(lang, t.p, t.len, sp, n_sp, RENDER_HIGHLIGHT_BUDGET_US / 20)) {
+		free(*sp);
+		*sp = NULL;
+		*n_sp = 0;
+	}
+	wipe(&t);
 }
 
 /* Every result and context line of res, charged to the release's grant. */
@@ -1400,12 +1459,22 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 		    (r = render_escape(out, path, pl)) ||
 		    (r = buf_addf(out, "<span class=\"count\">%zu match%s on this page</span></a>\n", n_match, n_match == 1 ? "" : "es")))
 			goto out;
-		for (size_t j = 0; j < search_result_n_lines(res, i); j++) {
-			const struct search_line *l = search_result_line(res, i, j);
-			if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
-			    (r = render_blob_href(out, c->product, c->version, path, pl, l->line)) ||
-			    (r = buf_addf(out, "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", l->line)) ||
-			    (r = add_marked(c, &v, &tmp, l, out)) || (r = buf_addstr(out, "</span></div>\n")))
+		{
+			struct hl_span *sp;
+			size_t n_sp, *offs;
+			search_spans(res, i, &sp, &n_sp, &offs);
+			for (size_t j = 0; j < search_result_n_lines(res, i) && !r; j++) {
+				const struct search_line *l = search_result_line(res, i, j);
+				if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
+				    (r = render_blob_href(out, c->product, c->version, path, pl, l->line)) ||
+				    (r = buf_addf(out, "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", l->line)) ||
+				    (r = add_marked(c, &v, &tmp, l, sp, n_sp, offs[j], out)))
+					break;
+				r = buf_addstr(out, "</span></div>\n");
+			}
+			free(sp);
+			free(offs);
+			if (r)
 				goto out;
 		}
 		if ((r = buf_addstr(out, "</div>\n")))

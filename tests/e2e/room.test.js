@@ -66,6 +66,11 @@ function trees() {
 	write(path.join(T, "v2/src/deep.c"), deep.join("\n") + "\n");
 	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
 	write(path.join(T, "v2/img/chart.png"), png(300, 120));
+	write(path.join(T, "v1/img/chart.png"), png(200, 80));
+	// a change inside a function, far from its top: the hunk is headed by the function
+	const calc = (k) => { const a = ["int calc(int x)", "{", "\tint a = x;"]; for (let i = 1; i <= 20; i++) a.push("\ta += " + (i === 11 ? k : i) + ";"); a.push("\treturn a;", "}"); return a.join("\n") + "\n"; };
+	write(path.join(T, "v1/src/calc.c"), calc(11));
+	write(path.join(T, "v2/src/calc.c"), calc(110));
 	let wide = "";
 	while (wide.length < 40000) wide += "wide_" + wide.length + " + ";
 	write(path.join(T, "v2/src/wide.c"), "int a;\nint w = " + wide.slice(0, 40000 - 9) + ";\nint b;\n");
@@ -401,6 +406,17 @@ async function main() {
 			(await page.textContent("#files li a")) === "src/twice_b.c");
 		const longQ = await page.request.get(url + "/r/demo@2/files?q=" + "x".repeat(257));
 		check("the finder refuses a query over 256 bytes", longQ.status() === 414, String(longQ.status()));
+		// references from the keyboard alone: j to the line, r for the name on it
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.mouse.move(0, 0);
+		for (let i = 0; i < 6; i++) await page.keyboard.press("j");
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("r")]);
+		check("j then r opens the references of the line's name", page.url().includes("/refs?n=") &&
+			/references: 5 matching lines/.test((await page.textContent("#summary")) || ""), page.url());
+		// and Tab reaches a name, whose actions then show
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.focus("#L6 a.d");
+		check("a focused name shows its references action", await page.isVisible("#act-refs"));
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
 		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));
@@ -446,6 +462,7 @@ async function main() {
 		const summary = await page.$("#summary");
 		check("search page", summary && (await summary.textContent()).includes("5 matching lines"), page.url());
 		check("search marks the match", (await page.$$("#code mark")).length === 5);
+		check("search results are highlighted", (await page.$$("#code.results .l .hk, #code.results .l .ht, #code.results .l .hn")).length >= 5);
 		await page.screenshot({ path: path.join(OUT, "search.png") });
 
 		// a diff between the two releases
@@ -462,6 +479,17 @@ async function main() {
 		const tint = (c, want) => { const m = /rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/.exec(c); return m && (m[4] === undefined || +m[4] > 0.05) && (want === "g" ? +m[2] > +m[1] : +m[1] > +m[2]); };
 		check("file diff: added lines green, removed red", bg.length === 4 && tint(bg[1], "r") && [0, 2, 3].every((i) => tint(bg[i], "g")), bg.join(" "));
 		check("file diff: a hunk header", /@@ -\d+,\d+ \+\d+,\d+ @@/.test(await page.textContent("#code .l.hh")));
+		await page.goto(url + "/r/demo@2/diff/1/src/calc.c");
+		const hh = await page.$eval("#code .l.hh", (e) => [e.querySelector(".hr").textContent, e.querySelector(".c") ? e.querySelector(".c").textContent : ""]);
+		check("file diff: the hunk is headed by its enclosing function", hh[0] === "@@ -11,7 +11,7 @@" && /[\uE000-\uF8FF\uDB80-\uDBFF]/.test(hh[1]) && hh[1].length >= 15, JSON.stringify(hh));
+		const ctx0 = (await page.$$("#code .l.u")).length;
+		check("file diff: hidden lines can be shown", (await page.$$("#code .gap a.more")).length === 2, String((await page.$$("#code .gap a.more")).length));
+		await Promise.all([page.waitForNavigation(), page.click("#code .gap a.more >> nth=0")]);
+		const ctx1 = (await page.$$("#code .l.u")).length;
+		check("file diff: more context shown", ctx1 > ctx0 && /\?ctx=\d+#[LO]\d+$/.test(page.url()), ctx0 + " " + ctx1 + " " + page.url());
+		await page.goto(url + "/r/demo@2/diff/1/img/chart.png");
+		check("file diff: a binary file named as binary", /^binary file: \d+ bytes before, \d+ bytes after$/.test((await page.textContent("#binary")) || "") && (await page.$$("#code .l.a, #code .l.r")).length === 0, await page.textContent("#binary"));
+		await page.goto(url + "/r/demo@2/diff/1/src/main.c");
 		check("file diff: highlighted", (await page.$$("#code .l.a .hk, #code .l.a .hc, #code .l.a .hn")).length > 0);
 		await page.screenshot({ path: path.join(OUT, "diff.png") });
 		// a line permalink in a diff, and the link from the file view and the releases page
@@ -512,6 +540,11 @@ async function main() {
 		await page.screenshot({ path: path.join(OUT, "find-2560.png") });
 		await page.goto(url + "/r/demo@2/search?q=filler_&l=1");
 		await page.screenshot({ path: path.join(OUT, "search-2560.png") });
+		await page.goto(url + "/r/demo@2/blob/img/chart.png");
+		check("2560x1440: the image shown", (await page.$$("#code img#image")).length === 1);
+		await page.screenshot({ path: path.join(OUT, "image-2560.png") });
+		await page.goto(url + "/r/demo@2/diff/1/src/calc.c");
+		await page.screenshot({ path: path.join(OUT, "diff-function-2560.png") });
 		await page.setViewportSize({ width: 1280, height: 800 });
 
 		// the log saw the views
