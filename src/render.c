@@ -1468,9 +1468,16 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 				if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
 				    (r = render_blob_href(out, c->product, c->version, path, pl, l->line)) ||
 				    (r = buf_addf(out, "\" data-n=\"%" PRIu64 "\"></a><span class=\"c\">", l->line)) ||
-				    (r = add_marked(c, &v, &tmp, l, sp, n_sp, offs[j], out)))
+				    (r = add_marked(c, &v, &tmp, l, sp, n_sp, offs[j], out)) || (r = buf_addstr(out, "</span>")))
 					break;
-				r = buf_addstr(out, "</span></div>\n");
+				/* a line cut at RENDER_LINE_MAX links its rest */
+				if (l->len > RENDER_LINE_MAX &&
+				    ((r = buf_addstr(out, "<a class=cut href=\"")) ||
+				     (r = add_href(out, c->product, c->version, "blob", path, pl)) ||
+				     (r = buf_addf(out, "?from=%" PRIu64 "&amp;part=1\">%zu more bytes</a>", l->line,
+						   l->len - RENDER_LINE_MAX))))
+					break;
+				r = buf_addstr(out, "</div>\n");
 			}
 			free(sp);
 			free(offs);
@@ -1717,8 +1724,20 @@ int render_diff(const struct render_ctx *c, const char *base_version, unsigned c
 			if (r || (r = diff_num(out, 'O', dl->old_no)) || (r = diff_num(out, 'L', dl->new_no)) ||
 			    (r = buf_addstr(out, "<span class=c>")) ||
 			    (r = emit_line(c, &v, &tmp, m, l, &def, li, (const char *)src, NULL, out)) ||
-			    (r = buf_addstr(out, layout_line_len(l, li, (const char *)src) > RENDER_LINE_MAX
-							 ? "<span class=cut></span></span></div>\n" : "</span></div>\n")))
+			    (r = buf_addstr(out, "</span>")))
+				goto out;
+			/* a line cut at RENDER_LINE_MAX links its rest in its own release's file view */
+			if (layout_line_len(l, li, (const char *)src) > RENDER_LINE_MAX && (dl->kind == '-' ? old_e : new_e)) {
+				const struct manifest_entry *se = dl->kind == '-' ? old_e : new_e;
+				uint32_t no = dl->kind == '-' ? dl->old_no : dl->new_no;
+				if ((r = buf_addstr(out, "<a class=cut href=\"")) ||
+				    (r = add_href(out, c->product, dl->kind == '-' ? base_version : c->version, "blob", se->path,
+						  se->path_len)) ||
+				    (r = buf_addf(out, "?from=%u&amp;part=1\">%zu more bytes</a>", no,
+						  layout_line_len(l, li, (const char *)src) - RENDER_LINE_MAX)))
+					goto out;
+			}
+			if ((r = buf_addstr(out, "</div>\n")))
 				goto out;
 			last = dl->kind == '-' ? dl->old_no == n_old && diff_old_no_eol(d)
 					       : dl->new_no == n_new && diff_new_no_eol(d);

@@ -376,6 +376,13 @@ async function main() {
 		check("a part shown again the same day costs nothing", (await left()) === afterParts);
 		const noPart = await page.request.get(url + "/r/demo@2/blob/src/wide.c?from=2&part=3");
 		check("a part past the line's end is not found", noPart.status() === 404, String(noPart.status()));
+		// in a search result and in a diff, a cut line links its rest too
+		await page.goto(url + "/r/demo@2/search?q=int+w+%3D+wide_0&l=1");
+		const sCut = await page.$eval("#code .l a.cut", (a) => [a.getAttribute("href"), a.textContent]).catch(() => null);
+		check("a cut search result links its rest", sCut && sCut[0] === "/r/demo@2/blob/src/wide.c?from=2&part=1" && sCut[1] === String(40000 - 16384) + " more bytes", JSON.stringify(sCut));
+		await page.goto(url + "/r/demo@2/diff/1/src/wide.c");
+		const dCut = await page.$eval("#code .l.a a.cut", (a) => a.getAttribute("href")).catch(() => null);
+		check("a cut diff line links its rest", dCut === "/r/demo@2/blob/src/wide.c?from=2&part=1", String(dCut));
 		// long lines wrap on request (w), and the choice stays
 		await page.goto(url + "/r/demo@2/blob/src/wide.c");
 		const h0 = await page.evaluate(() => document.getElementById("L2").getBoundingClientRect().height);
