@@ -59,10 +59,10 @@ int cmd_load_wrap_pub(const char *key_path, struct buf *out)
 	return r;
 }
 
-/* Write (p, len) to a new file path (never over an existing one). */
-int cmd_write_new(const char *path, const char *p, size_t len)
+/* Write (p, len) to a new file path with mode (never over an existing one), fsync'd. */
+int cmd_write_new(const char *path, const char *p, size_t len, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
 			       errno == EEXIST ? "it exists; refusing to overwrite it" : strerror(errno));

@@ -7,6 +7,7 @@
 #define SEALROOM_CMD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "opt.h"
 
@@ -73,9 +74,10 @@ struct serve_config {
 /* Serve the facility at dir until SIGTERM/SIGINT; 0 or a negative enum err. */
 int serve_run(const char *dir, const struct serve_config *c);
 
+/* Write (p, len) to a new file path with mode, fsync'd (ERR_EXISTS: never over an existing
+ * one; a file cut short is removed). */
+int cmd_write_new(const char *path, const char *p, size_t len, mode_t mode) WUR;
 /* Print "sealroom <cmd>: <msg>" to stderr and return the exit status for code. */
-/* Write (p, len) to a new file path, fsync'd (ERR_EXISTS: never over an existing one). */
-int cmd_write_new(const char *path, const char *p, size_t len) WUR;
 int cmd_fail(const char *cmd, int code);
 /* Same with a message of the caller's, for usage errors (returns 2). */
 int cmd_usage(const char *cmd, const char *usage);

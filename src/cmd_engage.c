@@ -613,7 +613,7 @@ int cmd_vendor(int argc, char **argv)
 	if ((r = decision_sign(&d, e.key, &note)))
 		goto fail;
 	if (e.out)
-		r = cmd_write_new(e.out, note.p, note.len);
+		r = cmd_write_new(e.out, note.p, note.len, 0644);
 	else
 		fputs(note.p, stdout);
 	if (!r && e.out && !e.c.json)

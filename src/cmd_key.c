@@ -17,36 +17,6 @@
 
 static const char usage[] = "sealroom key new NAME --out FILE [--json]";
 
-/* Create path exclusively with mode and write (p, len) to it, fsync'd. */
-static int write_excl(const char *path, const char *p, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return err_set(errno == EEXIST ? ERR_EXISTS : ERR_IO, "cannot create '%s': %s", path,
-			       errno == EEXIST ? "it exists; refusing to overwrite a key" : strerror(errno));
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(path);
-			return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(e));
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(path);
-		return err_set(ERR_IO, "cannot sync '%s': %s", path, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
 int cmd_key(int argc, char **argv)
 {
 	const char *out = NULL, *pos[2];
@@ -93,18 +63,18 @@ int cmd_key(int argc, char **argv)
 				goto out;
 			}
 	}
-	if ((r = write_excl(out, sk.p, sk.len, 0600)))
+	if ((r = cmd_write_new(out, sk.p, sk.len, 0600)))
 		goto out;
-	if ((r = write_excl(pub, vk.p, vk.len, 0644))) {
+	if ((r = cmd_write_new(pub, vk.p, vk.len, 0644))) {
 		unlink(out);
 		goto out;
 	}
-	if ((r = write_excl(wrap, wsk.p, wsk.len, 0600))) {
+	if ((r = cmd_write_new(wrap, wsk.p, wsk.len, 0600))) {
 		unlink(out);
 		unlink(pub);
 		goto out;
 	}
-	if ((r = write_excl(wpub, wpk.p, wpk.len, 0644))) {
+	if ((r = cmd_write_new(wpub, wpk.p, wpk.len, 0644))) {
 		unlink(out);
 		unlink(pub);
 		unlink(wrap);

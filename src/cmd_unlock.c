@@ -88,7 +88,7 @@ int cmd_unlock(int argc, char **argv)
 		}
 		if ((r = facility_open(facility_resolve(c.dir), &f)) ||
 		    (r = keyring_send_request(f, NULL, product, version, until, &res)) ||
-		    (r = cmd_write_new(out, res.p, res.len)))
+		    (r = cmd_write_new(out, res.p, res.len, 0644)))
 			goto out;
 		policy_format_time(until, when, sizeof(when));
 		if (c.json)
@@ -110,7 +110,7 @@ int cmd_unlock(int argc, char **argv)
 		if ((r = read_small(pos[1], &in)) || (r = note_signer_load(key_path, &vendor)) ||
 		    (r = cmd_load_wrapper(key_path, &wrap)) ||
 		    (r = keyring_respond(in.p, in.len, vendor, wrap, (int64_t)time(NULL), &res, &info)) ||
-		    (r = cmd_write_new(out, res.p, res.len)))
+		    (r = cmd_write_new(out, res.p, res.len, 0644)))
 			goto out;
 		policy_format_time(info.until, when, sizeof(when));
 		if (c.json)
