@@ -5,44 +5,18 @@
 // Usage: node room.test.js SEALROOM_BINARY OUT_DIR. Ends with "N passed, N failed".
 "use strict";
 const { chromium } = require("playwright-core");
-const { spawn, execFileSync } = require("child_process");
-const crypto = require("crypto");
+const { execFileSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const lib = require("./lib");
+const { check, write, stop, login } = lib;
 
 const SR = path.resolve(process.argv[2] || "build/sealroom");
 const OUT = path.resolve(process.argv[3] || "build/e2e");
 const PORT = 30000 + (process.pid % 20000);
 const T = fs.mkdtempSync(path.join(os.tmpdir(), "sealroom-e2e-"));
 const DIR = path.join(T, "fac");
-let passed = 0, failed = 0;
-
-function check(name, cond, extra) {
-	if (cond) passed++;
-	else { failed++; console.log("FAIL: " + name + (extra ? ": " + extra : "")); }
-}
-
-function base32(s) {
-	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	let bits = 0, v = 0; const out = [];
-	for (const c of s.replace(/=+$/, "").toUpperCase()) {
-		v = (v << 5) | a.indexOf(c); bits += 5;
-		if (bits >= 8) { out.push((v >>> (bits - 8)) & 255); bits -= 8; }
-	}
-	return Buffer.from(out);
-}
-
-function totp(secret, offset) {
-	const step = Math.floor(Date.now() / 1000 / 30) + (offset || 0);
-	const msg = Buffer.alloc(8); msg.writeBigUInt64BE(BigInt(step));
-	const h = crypto.createHmac("sha1", base32(secret)).update(msg).digest();
-	const o = h[h.length - 1] & 15;
-	return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
-}
-
-function write(p, s) { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, s); }
-
 // Two releases of one product: v2 changes main.c and adds a file.
 function trees() {
 	const util = "/* util: helpers */\n#include \"util.h\"\n\nint helper_sum(int a, int b)\n{\n\treturn a + b;\n}\n";
@@ -111,29 +85,8 @@ async function belowHeader(page, sel) {
 	}, sel);
 }
 
-// Run `sealroom demo` and resolve with its JSON line; the process keeps serving.
-function demo(src, version) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(SR, ["demo", src, "-C", DIR, "--version", version, "--listen", "127.0.0.1:" + PORT, "--json"],
-			{ stdio: ["ignore", "pipe", "pipe"] });
-		let out = "", err = "";
-		p.stdout.on("data", (d) => {
-			out += d;
-			const nl = out.indexOf("\n");
-			if (nl >= 0) resolve({ proc: p, info: JSON.parse(out.slice(0, nl)) });
-		});
-		p.stderr.on("data", (d) => { err += d; });
-		p.on("exit", (code) => reject(new Error("demo exited " + code + ": " + err)));
-	});
-}
-
-function stop(p) {
-	return new Promise((resolve) => { p.removeAllListeners("exit"); p.on("exit", resolve); p.kill("SIGTERM"); });
-}
-
-function sr(...args) {
-	return execFileSync(SR, ["-C", DIR, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
+const demo = (src, version) => lib.demo(SR, DIR, PORT, src, version);
+const sr = lib.command(SR, DIR);
 
 // The vendor signs a decision on its own side (vendor sign: no facility folder) and the
 // operator applies it.
@@ -149,14 +102,6 @@ function vendorDecide(vkey, kind, rel, ...args) {
 	return sr("apply", file, "--as", "otto");
 }
 
-async function login(page, url, acct, offset) {
-	await page.goto(url + "/login");
-	await page.fill("#login", acct.login);
-	await page.fill("#password", acct.password);
-	await page.fill("#totp", totp(acct.totp_secret, offset));
-	await Promise.all([page.waitForNavigation(), page.click("#submit")]);
-}
-
 async function main() {
 	fs.mkdirSync(OUT, { recursive: true });
 	trees();
@@ -169,12 +114,7 @@ async function main() {
 
 	let browser = null;
 	try {
-	browser = await chromium.launch({
-		executablePath: "/usr/bin/chromium",
-		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync"],
-		// launch() gives chromium a fresh temporary --user-data-dir of its own each run
-	});
+		browser = await lib.launch(chromium);
 		const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
 		const page = await ctx.newPage();
 		const errors = [];
@@ -592,5 +532,4 @@ async function main() {
 	}
 }
 
-main().catch((e) => { failed++; console.log("FAIL: " + (e && e.stack ? e.stack : e)); })
-	.finally(() => { console.log(passed + " passed, " + failed + " failed"); process.exit(failed ? 1 : 0); });
+lib.finish(main());
