@@ -566,9 +566,10 @@ int logdb_health(struct logdb *l, struct logdb_health *h)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 	memset(h, 0, sizeof(*h));
+	if ((r = logdb_size(l, &h->entries)))
+		return r;
 	pthread_mutex_lock(&l->rmu);
-	if (!(r = step_u64(l->r, l->r_max, &h->entries)) &&
-	    !(r = db_prepare(l->r, "SELECT size, signed_at FROM log_checkpoints ORDER BY size DESC LIMIT 1", &st))) {
+	if (!(r = db_prepare(l->r, "SELECT size, signed_at FROM log_checkpoints ORDER BY size DESC LIMIT 1", &st))) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0) {
 			h->checkpoint_size = (uint64_t)sqlite3_column_int64(st, 0);
