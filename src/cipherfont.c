@@ -180,11 +180,6 @@ uint32_t cipher_map_nth(const struct cipher *c, uint32_t cp, unsigned k)
 	return i < 0 ? 0 : c->alt[(size_t)i * K + k % K];
 }
 
-uint32_t cipher_map(const struct cipher *c, uint32_t cp)
-{
-	return cipher_map_nth(c, cp, 0);
-}
-
 uint32_t cipher_unmap(const struct cipher *c, uint32_t pua)
 {
 	return lookup(c->inv, c->n * K, pua);

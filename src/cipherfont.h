@@ -58,9 +58,8 @@ int cipher_new(const unsigned char seed[CIPHER_SEED_LEN], const uint32_t *cps, s
 	       struct cipher **out) WUR;
 void cipher_free(struct cipher *c);
 
-/* The private code point for cp (the first of its CIPHER_HOMOPHONES; cipher_map_nth: the
- * k-th, k modulo CIPHER_HOMOPHONES), or 0 when cp is not mapped; and the way back. */
-uint32_t cipher_map(const struct cipher *c, uint32_t cp);
+/* The k-th private code point for cp (k modulo CIPHER_HOMOPHONES), or 0 when cp is not
+ * mapped; and the way back. */
 uint32_t cipher_map_nth(const struct cipher *c, uint32_t cp, unsigned k);
 uint32_t cipher_unmap(const struct cipher *c, uint32_t pua);
 

@@ -116,7 +116,6 @@ struct diff {
 	size_t n_hunks;
 	struct diff_line *lines;
 	size_t n_lines;
-	size_t n_del, n_add;
 	int old_no_eol, new_no_eol;
 };
 
@@ -498,11 +497,9 @@ static void make_hunks(struct diff *d, const struct side *A, const struct side *
 		while (hi < ei || hj < ej) {
 			if (hi < ei && A->chg[hi]) {
 				add_line(d, &cap_l, (struct diff_line){'-', (uint32_t)hi + 1, 0, A->off[hi], A->llen[hi]});
-				d->n_del++;
 				hi++;
 			} else if (hj < ej && B->chg[hj]) {
 				add_line(d, &cap_l, (struct diff_line){'+', 0, (uint32_t)hj + 1, B->off[hj], B->llen[hj]});
-				d->n_add++;
 				hj++;
 			} else {
 				add_line(d, &cap_l, (struct diff_line){' ', (uint32_t)hi + 1, (uint32_t)hj + 1,
@@ -590,24 +587,9 @@ const struct diff_hunk *diff_hunk(const struct diff *d, size_t i)
 	return i < d->n_hunks ? &d->hunks[i] : NULL;
 }
 
-size_t diff_n_lines(const struct diff *d)
-{
-	return d->n_lines;
-}
-
 const struct diff_line *diff_line(const struct diff *d, size_t i)
 {
 	return i < d->n_lines ? &d->lines[i] : NULL;
-}
-
-size_t diff_n_deleted(const struct diff *d)
-{
-	return d->n_del;
-}
-
-size_t diff_n_added(const struct diff *d)
-{
-	return d->n_add;
 }
 
 int diff_old_no_eol(const struct diff *d)

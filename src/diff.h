@@ -84,11 +84,8 @@ int diff_lines(const char *a, size_t alen, const char *b, size_t blen, unsigned 
 void diff_free(struct diff *d);
 size_t diff_n_hunks(const struct diff *d);
 const struct diff_hunk *diff_hunk(const struct diff *d, size_t i);
-size_t diff_n_lines(const struct diff *d);
+/* Line i of the hunks, in order; NULL past the last. */
 const struct diff_line *diff_line(const struct diff *d, size_t i);
-/* Lines only in old, only in new. */
-size_t diff_n_deleted(const struct diff *d);
-size_t diff_n_added(const struct diff *d);
 /* Did old / new end without a newline? (git's "\ No newline at end of file") */
 /* Is (p, len) binary as git decides it: a NUL byte in its first DIFF_BINARY_SNIFF bytes? */
 #define DIFF_BINARY_SNIFF 8000
