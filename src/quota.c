@@ -462,6 +462,28 @@ static int charge_grant(sqlite3 *db, const struct quota_ask *a, struct per_grant
 	return 0;
 }
 
+/*
+ * A query refused by the budget still costs what any query costs: its request, and
+ * query_min_lines of the budget and one search when they fit (else the request alone). A
+ * free refusal would answer, as often as asked, whether the query has more matches than
+ * what is left. Best effort: the refusal stands whatever this records.
+ */
+static void query_refused(sqlite3 *db, const struct quota_ask *a, const struct per_grant *p0,
+			  const struct grant_info *g, int64_t now)
+{
+	struct per_grant p = *p0;
+	struct quota_refusal why;
+	for (int with_min = 1; with_min >= 0; with_min--) {
+		p.asked = p.lines = p.bytes = 0;
+		if (db_begin(db))
+			return;
+		if (!usage_add(db, g->id, "request", now / 60, 1) &&
+		    (!with_min || !charge_grant(db, a, &p, 1, now, &why)) && !db_commit(db))
+			return;
+		db_rollback(db);
+	}
+}
+
 static int held_refusal(struct quota_refusal *why, const char *login, const char *reason)
 {
 	snprintf(why->quota, sizeof(why->quota), "held");
@@ -479,7 +501,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	size_t n_pg = 0;
 	sqlite3 *db = NULL;
 	int64_t day = now / 86400, used, files = 0, fwd = 0;
-	int r, held, alerted, alert = 0, hold = 0;
+	int r, held, alerted, alert = 0, hold = 0, budget = 0;
 	char reason[256] = "";
 
 	memset(why, 0, sizeof(*why));
@@ -528,8 +550,10 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 		if (r || (r = ledger(db, a, pg, n_pg, g, day)))
 			goto fail;
 		for (size_t k = 0; k < n_pg; k++)
-			if ((r = charge_grant(db, a, &pg[k], k == 0, now, why)))
+			if ((r = charge_grant(db, a, &pg[k], k == 0, now, why))) {
+				budget = r == ERR_DENIED;
 				goto fail;
+			}
 	}
 	if (a->n_lines) {
 		const struct quota_limits *l = &pg[0].l;
@@ -572,6 +596,8 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	goto out;
 fail:
 	db_rollback(db);
+	if (budget && a->kind == QUOTA_SEARCH)
+		query_refused(db, a, &pg[0], g, now);
 out:
 	return r;
 }

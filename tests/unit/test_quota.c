@@ -467,6 +467,28 @@ TEST(pages)
 	CHECK(quota_charge(fac, &w, &g, &a, T0, &why) == ERR_USAGE);
 }
 
+/* A query refused by the budget costs its minimum, as a query shown does: its refusal is no
+ * free answer to "more matches than what is left?" */
+TEST(refused_query_costs_its_minimum)
+{
+	struct grant_info g = grant(25, "{}");
+	struct session_info w = who("00000000000000e7");
+	struct quota_refusal why;
+	int64_t p, t;
+	g.lines_per_day = 9;
+	for (int i = 1; i <= 4; i++) {
+		CHECK(show(&w, &g, QUOTA_SEARCH, "q.c", 1, 50, T0 + i, &why) == ERR_DENIED);
+		CHECK(used(&g, T0, &p, &t) == 0 && p == 2 * i);
+	}
+	/* 1 line left: less than the minimum, so every query is refused and nothing is taken */
+	CHECK(show(&w, &g, QUOTA_SEARCH, "q.c", 1, 50, T0 + 5, &why) == ERR_DENIED);
+	CHECK(show(&w, &g, QUOTA_SEARCH, "q.c", 1, 1, T0 + 6, &why) == ERR_DENIED);
+	CHECK(used(&g, T0, &p, &t) == 0 && p == 8);
+	/* and the lines refused are not marked shown */
+	CHECK(show(&w, &g, QUOTA_VIEW, "q.c", 1, 1, T0 + 7, &why) == 0);
+	CHECK(used(&g, T0, &p, &t) == 0 && p == 9);
+}
+
 TEST(refusal_records_nothing)
 {
 	struct grant_info g = grant(7, "{}");
@@ -572,6 +594,7 @@ int main(void)
 	RUN(narrowing_queries);
 	RUN(narrowing_distance);
 	RUN(pages);
+	RUN(refused_query_costs_its_minimum);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
 	facility_free(fac);
