@@ -117,11 +117,12 @@ n=$(lines "$T"/s*.html)
 R_search=$n
 check "search: at most 100 lines a day ($n)" [ "$n" -le 100 ]
 
-# 3. the API: a large limit first (refused whole: it is over the budget), then pages of
-# ten, paging on and on, and offsets far ahead
+# 3. the API: a large limit first (refused whole: it is over the budget, and it costs a
+# query's minimum as any refused query does), then an offset far ahead while the budget
+# lasts, then pages of ten, paging on and on, and offsets far ahead
 i=0
 for q in '^' budget int v_; do
-	for off in 0 0 10 20 30 40 50 60 70 80 90 100 110 400 800; do
+	for off in 0 0 400 10 20 30 40 50 60 70 80 90 100 110 800; do
 		i=$((i + 1))
 		lim=10; [ $i = 1 ] && lim=500
 		c -b "$T/j" -o "$T/a$i.json" "$U/api/search?r=demo@api&q=$q&limit=$lim&offset=$off"
@@ -140,7 +141,7 @@ PY
 )
 check "api: a page over the budget is refused whole" grep -q "quota 'lines_per_day' reached: 0 of 100 lines used; resets at" "$T/a1.json"
 check "api: totals say 'at least'" grep -q '"total":10,"total_at_least":true' "$T/a2.json"
-check "api: an offset past what was shown is refused" grep -q 'offset 400 skips past the results shown (at most 100)' "$T/a14.json"
+check "api: an offset past what was shown is refused" grep -q 'offset 400 skips past the results shown (at most 10)' "$T/a3.json"
 check "api: every answer is valid JSON" sh -c "for f in '$T'/a*.json; do python3 -m json.tool \"\$f\" >/dev/null || exit 1; done"
 R_api=$n
 check "api: at most 100 lines a day ($n)" [ "$n" -le 100 ]
