@@ -374,6 +374,29 @@ static int forget_before(sqlite3 *db, int64_t grant, int64_t day)
 	return r;
 }
 
+int quota_line_shown(struct facility *f, const struct grant_info *g, const char *blob, uint64_t line, int64_t now)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st;
+	int r;
+	if (line > INT64_MAX)
+		return err_set(ERR_DENIED, "line %llu was not shown today", (unsigned long long)line);
+	if ((r = db_prepare(db, "SELECT 1 FROM quota_shown WHERE grant_id = ? AND day = ? AND blob = ? AND line = ?",
+			    &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, g->id);
+	sqlite3_bind_int64(st, 2, now / 86400);
+	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)line);
+	r = sqlite3_step(st);
+	r = r == SQLITE_ROW    ? 0
+	    : r == SQLITE_DONE ? err_set(ERR_DENIED, "line %llu was not shown today: open it first",
+					 (unsigned long long)line)
+			       : db_fail(db, "quota ledger");
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* What one charge asks of one grant. */
 struct per_grant {
 	const struct grant_info *g;

@@ -175,6 +175,14 @@ struct quota_hold {
 int quota_holds_each(struct facility *f, int (*fn)(void *ctx, const struct quota_hold *h), void *ctx) WUR;
 
 /*
+ * 0 when line `line` of the file with git blob id blob (hex) was shown under g today (the
+ * ledger of distinct lines), ERR_DENIED otherwise: what is asked by a place in a line (the
+ * references of the name there) is answered only for a line its reader has seen.
+ */
+int quota_line_shown(struct facility *f, const struct grant_info *g, const char *blob, uint64_t line,
+		     int64_t now) WUR;
+
+/*
  * Offsets of a query's results: a query (key: its text and options, any bytes) may ask for
  * results from offset only as far as the results it was shown reach, so that an offset is
  * no count oracle. quota_offset_check: 0, or ERR_DENIED "offset N skips past the results

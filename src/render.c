@@ -23,9 +23,14 @@
  */
 struct seg {
 	uint32_t off, len;  /* from the page's first byte */
-	int32_t sym;        /* symbol number of a definition link, or -1 */
+	int32_t sym;        /* symbol number of a definition link, SEG_NAME, or SEG_TEXT */
 	uint8_t cls;        /* short class (short_class), 0 for none */
 };
+
+/* a segment's sym when it is not a definition link: text, or a name with no definition
+ * (its references are asked by its place: render_name_at) */
+#define SEG_TEXT (-1)
+#define SEG_NAME (-2)
 
 struct layout {
 	unsigned char id[32];
@@ -154,6 +159,7 @@ out:
  * for a class the stylesheet does not colour, which then needs no element at all.
  */
 #define N_SHORT 11
+#define SHORT_KEYWORD 1
 #define SHORT_STRING 2
 #define SHORT_COMMENT 3
 static const char *const short_names[N_SHORT] = {"", "hk", "hs", "hc", "hn", "hf", "ht", "hp", "hm", "he", "hv"};
@@ -494,7 +500,7 @@ static void seg_add(struct layout *l, size_t off, size_t len, int64_t sym, uint8
 	struct seg *s;
 	if (!len)
 		return;
-	if (l->n_segs && sym < 0 && l->segs[l->n_segs - 1].sym < 0 && l->segs[l->n_segs - 1].cls == cls &&
+	if (l->n_segs && sym == SEG_TEXT && l->segs[l->n_segs - 1].sym == SEG_TEXT && l->segs[l->n_segs - 1].cls == cls &&
 	    l->segs[l->n_segs - 1].off + l->segs[l->n_segs - 1].len == off) {
 		l->segs[l->n_segs - 1].len += (uint32_t)len;
 		return;
@@ -510,7 +516,11 @@ static void seg_add(struct layout *l, size_t off, size_t len, int64_t sym, uint8
 	s->cls = cls;
 }
 
-/* Segments of (p + a, b - a) of the page p in class cls, identifiers defined in ix linked. */
+/*
+ * Segments of (p + a, b - a) of the page p in class cls: when ix is not NULL, identifiers
+ * defined in ix linked to their definitions and the others (keywords aside) marked as
+ * names (SEG_NAME), whose references are asked by their place.
+ */
 static void seg_idents(const struct render_ctx *c, const struct index *ix, struct layout *l, const char *p,
 		       size_t a, size_t b, uint8_t cls)
 {
@@ -525,13 +535,16 @@ static void seg_idents(const struct render_ctx *c, const struct index *ix, struc
 		s = i;
 		while (i < b && is_ident((unsigned char)p[i]))
 			i++;
-		if ((sym = symbol_number(c->syms, ix, p + s, i - s)) < 0 || sym > INT32_MAX)
-			continue;
-		seg_add(l, run, s - run, -1, cls);
+		if ((sym = symbol_number(c->syms, ix, p + s, i - s)) < 0 || sym > INT32_MAX) {
+			if (cls == SHORT_KEYWORD)
+				continue;
+			sym = SEG_NAME;
+		}
+		seg_add(l, run, s - run, SEG_TEXT, cls);
 		seg_add(l, s, i - s, sym, cls);
 		run = i;
 	}
-	seg_add(l, run, b - run, -1, cls);
+	seg_add(l, run, b - run, SEG_TEXT, cls);
 }
 
 /*
@@ -719,8 +732,10 @@ static int emit_line(const struct render_ctx *c, const struct render_view *v, st
 		if (s->sym >= 0 && ((r = buf_addstr(out, "<a class=d href=\"")) || (r = buf_add(out, def->p, def->len)) ||
 				    (r = add_u64(out, (uint64_t)s->sym)) || (r = buf_addstr(out, "\">"))))
 			return r;
+		if (s->sym == SEG_NAME && (r = buf_addstr(out, "<a class=u>")))
+			return r;
 		if ((r = emit_marked(c, v, tmp, m, p, s->off, (size_t)s->off + s->len, mk, out)) ||
-		    (s->sym >= 0 && (r = buf_addstr(out, "</a>"))))
+		    (s->sym != SEG_TEXT && (r = buf_addstr(out, "</a>"))))
 			return r;
 	}
 	if (cls && (r = buf_addstr(out, "</span>")))
@@ -1178,6 +1193,33 @@ static size_t line_at(const unsigned char *p, size_t len, uint64_t line, size_t 
 	*off = (size_t)(q - p);
 	nl = memchr(q, '\n', (size_t)(e - q));
 	return (size_t)((nl ? nl : e) - q);
+}
+
+/*
+ * The k-th name (0-based: definition links and names alike, in the order the file view
+ * shows them) of line `line` of e's text: its offset and length in text. The names are
+ * the file view's own (the same layout), so a place the view shows is the place asked.
+ */
+int render_name_at(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+		   size_t len, uint64_t line, uint64_t k, size_t *off, size_t *name_len)
+{
+	char ref[2 * RELEASE_NAME_MAX + 2];
+	size_t lo, ll = line_at(text, len, line, &lo);
+	struct layout *l;
+	int r = ERR_NOTFOUND;
+	if (!c->ix || !ll)
+		return err_set(ERR_NOTFOUND, "references: no name there");
+	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
+	l = layout_get(c, c->ix, ref, e, text, len, line, lo, lo + ll);
+	for (size_t i = l->line_seg[0]; l->n_lines && i < l->line_seg[1]; i++)
+		if (l->segs[i].sym != SEG_TEXT && !k--) {
+			*off = lo + l->segs[i].off;
+			*name_len = l->segs[i].len;
+			r = 0;
+			break;
+		}
+	layout_put(c->cache, l);
+	return r ? err_set(ERR_NOTFOUND, "references: no name there") : 0;
 }
 
 /*

@@ -206,6 +206,14 @@ struct render_place {
 	int body;           /* 0: a declaration only (a prototype) */
 };
 /*
+ * The k-th name (0-based) of line `line` of e's text (len bytes) as the file view shows
+ * its names (c->ix set: definition links and names with no definition, keywords, strings
+ * and comments aside): *off and *name_len locate it in text. ERR_NOTFOUND when there is
+ * none (prose files have none).
+ */
+int render_name_at(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
+		   size_t len, uint64_t line, uint64_t k, size_t *off, size_t *name_len) WUR;
+/*
  * The definitions of one name (name, name_len: code, shown through the transform hook):
  * each place's path and line linked to it, what it is, and a preview of its line, as
  * HTML (<div class="code defs">). Steps 1-4 like a view; each line previewed is charged and

@@ -377,6 +377,24 @@ int room_definitions(struct room *rm, uint64_t n, char **name, struct xref_loc *
 	return 0;
 }
 
+int room_name_at(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t line, uint64_t k, char **name)
+{
+	struct render_ctx rc = *c;
+	const unsigned char *t;
+	size_t tl, off, len;
+	int r;
+	*name = NULL;
+	if ((r = room_index_wait(rm)))
+		return r;
+	room_render_ctx(rm, &rc);
+	if (fi >= manifest_count(rm->m) || !(t = index_text(rm->ix, fi, &tl)))
+		return err_set(ERR_NOTFOUND, "references: no name there");
+	if ((r = render_name_at(&rc, manifest_get(rm->m, fi), t, tl, line, k, &off, &len)))
+		return r;
+	*name = xstrndup((const char *)t + off, len);
+	return 0;
+}
+
 int room_render_definitions(struct room *rm, const struct render_ctx *c, const char *name,
 			    const struct xref_loc *locs, size_t n, struct buf *out)
 {

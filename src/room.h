@@ -86,6 +86,12 @@ int room_search(struct room *rm, const struct query *qu, const struct search_opt
 struct xref_loc;
 int room_definitions(struct room *rm, uint64_t n, char **name, struct xref_loc **locs, size_t *n_locs) WUR;
 
+/*
+ * The name at a place of file fi as the file view shows it: the k-th name (0-based) of
+ * line `line` (render_name_at), copied into *name (free it). ERR_NOTFOUND when none.
+ */
+int room_name_at(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t line, uint64_t k,
+		 char **name) WUR;
 /* The definitions locs (of room_definitions, n of them) of name previewed through
  * render_definitions_html. */
 int room_render_definitions(struct room *rm, const struct render_ctx *c, const char *name,

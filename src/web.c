@@ -465,7 +465,7 @@ static int page_head(struct req *q, const char *title, const struct web_route *r
 
 static int page_foot(struct req *q)
 {
-	return buf_addstr(&q->rs->body, "</main><footer class=\"keys\">j/k lines · t tree · / search · r references · ? keys · "
+	return buf_addstr(&q->rs->body, "</main><footer class=\"keys\">j/k lines · h/l names · t tree · / search · r references · ? keys · "
 					"g definition · every view is logged</footer></body></html>\n");
 }
 
@@ -1385,6 +1385,37 @@ static int run_search(struct req *q, struct room *rm, const char *text, const st
 	return 0;
 }
 
+/* The most names a line of the file view has that a place may ask (?k=) */
+#define NAMES_PER_LINE_MAX 100000
+
+/*
+ * /r/<P@V>/refs/<path>?line=L&k=K: the K-th name (0-based) of line L of the file as its
+ * view shows it, a name with no definition as well as one with. Answered only for a line
+ * shown to this reader today (whatever the line holds, the answer to any other is the same
+ * refusal), so that a place asked is no oracle on code not shown. 0 with *name set; 1 when
+ * a page was written; < 0 on failure.
+ */
+static int name_by_place(struct req *q, const struct web_route *rt, struct room *rm, const struct render_ctx *c,
+			 char **name)
+{
+	uint64_t line = param_u64(q->rq, "line", 0, UINT32_MAX), k = param_u64(q->rq, "k", UINT64_MAX, NAMES_PER_LINE_MAX);
+	struct grant_info g;
+	char blob[65];
+	size_t fi;
+	int r;
+	*name = NULL;
+	if (!line || k == UINT64_MAX || room_find(rm, rt->rest, &fi))
+		return fail_page(q, 404, not_granted, 0) ? ERR_TOOBIG : 1;
+	if (policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g))
+		return refuse_grant(q, 0) ? ERR_TOOBIG : 1;
+	hex_encode(blob, manifest_get(room_manifest(rm), fi)->sha256, 32);
+	if ((r = quota_line_shown(q->f, &g, blob, line, q->now)))
+		return r != ERR_DENIED ? r : fail_page(q, 403, err_msg(), 0) ? ERR_TOOBIG : 1;
+	if (room_name_at(rm, c, fi, line, k, name))
+		return fail_page(q, 404, "references: no name there", 0) ? ERR_TOOBIG : 1;
+	return 0;
+}
+
 static int search_page(struct req *q, const struct web_route *rt, struct room *rm, int refs)
 {
 	struct buf *b = &q->rs->body, text, code;
@@ -1399,9 +1430,14 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 	if (refs) {
 		struct xref_loc *locs = NULL;
 		size_t n_locs = 0;
-		if (room_definitions(rm, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &name, &locs, &n_locs))
-			name = NULL;
-		free(locs);
+		if (!*rt->rest) {
+			if (room_definitions(rm, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX), &name, &locs, &n_locs))
+				name = NULL;
+			free(locs);
+		} else if ((r = name_by_place(q, rt, rm, &c, &name))) {
+			r = r > 0 ? 0 : r;
+			goto out;
+		}
 		if (!name) {
 			r = fail_page(q, 404, not_granted, 0);
 			goto out;
@@ -1492,7 +1528,10 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 			unsigned ctx = (unsigned)param_u64(q->rq, "context", 0, SEARCH_CONTEXT_MAX);
 			struct buf base;
 			buf_init(&base, 2 * QUERY_MAX + 256);
-			if (refs)
+			if (refs && *rt->rest)
+				r = buf_addf(&base, "?line=%" PRIu64 "&amp;k=%" PRIu64, param_u64(q->rq, "line", 0, UINT32_MAX),
+					     param_u64(q->rq, "k", 0, NAMES_PER_LINE_MAX));
+			else if (refs)
 				r = buf_addf(&base, "?n=%" PRIu64, param_u64(q->rq, "n", UINT64_MAX, UINT64_MAX));
 			else if (!(r = buf_addstr(&base, "?q=")) && !(r = url(&base, text.p)))
 				r = buf_addf(&base, "%s%s%s", qo.caseless ? "&amp;i=1" : "", qo.word ? "&amp;w=1" : "",

@@ -364,6 +364,34 @@ async function main() {
 		await page.goto(url + "/r/demo@2/blob/src/main.c");
 		await page.focus("#L6 a.d");
 		check("a focused name shows its references action", await page.isVisible("#act-refs"));
+		// a name with no definition has its references too, asked by its place: by the
+		// mouse (the actions, with no definition among them) and by the keys (j, l, r)
+		const xRefs = async () => {
+			const s = (await page.textContent("#summary")) || "";
+			const q = await page.request.get(url + "/r/demo@2/search?q=x&w=1&l=1");
+			const m = /(\d+) matching lines/.exec(await q.text());
+			return [s, m ? m[1] : "none"];
+		};
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		const un = await page.$("#L7 a.u");
+		check("a name with no definition is marked", !!un);
+		if (un) {
+			await un.hover();
+			await page.waitForSelector("#name-actions.on");
+			check("its actions: references, and no definition", await page.isVisible("#act-refs") && !(await page.isVisible("#act-def")));
+			await page.screenshot({ path: path.join(OUT, "name-no-definition.png") });
+			await Promise.all([page.waitForNavigation(), page.click("#act-refs")]);
+			const [s, n] = await xRefs();
+			check("references of a name with no definition, as many as a whole-word search finds",
+				/\/refs\/src\/main\.c\?line=7&k=0$/.test(page.url()) && s.includes("references: " + n + " matching lines"), page.url() + " " + s + " " + n);
+		}
+		await page.goto(url + "/r/demo@2/blob/src/main.c");
+		await page.mouse.move(0, 0);
+		for (let i = 0; i < 7; i++) await page.keyboard.press("j");
+		await page.keyboard.press("l");
+		check("l focuses the line's first name", await page.$eval("#L7", (l) => !!l.querySelector("a.u.focus")));
+		await Promise.all([page.waitForNavigation(), page.keyboard.press("r")]);
+		check("j, l, r open the references of a name with no definition", /\/refs\/src\/main\.c\?line=7&k=0$/.test(page.url()), page.url());
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
 		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));

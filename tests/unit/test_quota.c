@@ -489,6 +489,27 @@ TEST(refused_query_costs_its_minimum)
 	CHECK(used(&g, T0, &p, &t) == 0 && p == 9);
 }
 
+/* A line counts as shown to its grant, that day, once a charge showed it; not a refused one */
+TEST(line_shown)
+{
+	struct grant_info g = grant(26, "{}"), other = grant(27, "{}");
+	struct session_info w = who("00000000000000e8");
+	struct quota_refusal why;
+	g.lines_per_day = 5;
+	CHECK(quota_line_shown(fac, &g, "s.c", 2, T0) == ERR_DENIED);
+	CHECK(show(&w, &g, QUOTA_VIEW, "s.c", 1, 3, T0, &why) == 0);
+	for (uint64_t i = 1; i <= 3; i++)
+		CHECK(quota_line_shown(fac, &g, "s.c", i, T0 + 60) == 0);
+	CHECK(quota_line_shown(fac, &g, "s.c", 4, T0) == ERR_DENIED && strstr(err_msg(), "not shown today"));
+	CHECK(quota_line_shown(fac, &g, "t.c", 2, T0) == ERR_DENIED);
+	CHECK(quota_line_shown(fac, &other, "s.c", 2, T0) == ERR_DENIED);
+	CHECK(quota_line_shown(fac, &g, "s.c", 2, T0 + 86400) == ERR_DENIED);
+	CHECK(quota_line_shown(fac, &g, "s.c", UINT64_MAX, T0) == ERR_DENIED);
+	/* refused: not shown */
+	CHECK(show(&w, &g, QUOTA_VIEW, "s.c", 10, 9, T0, &why) == ERR_DENIED);
+	CHECK(quota_line_shown(fac, &g, "s.c", 10, T0) == ERR_DENIED);
+}
+
 TEST(refusal_records_nothing)
 {
 	struct grant_info g = grant(7, "{}");
@@ -595,6 +616,7 @@ int main(void)
 	RUN(narrowing_distance);
 	RUN(pages);
 	RUN(refused_query_costs_its_minimum);
+	RUN(line_shown);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
 	facility_free(fac);

@@ -124,6 +124,68 @@ TEST(open_view_drop)
 	buf_release(&b);
 }
 
+/*
+ * Names asked by their place are the names the view shows: for every line of a.c, the k-th
+ * name element of the rendered line (a definition link or a name with none) is what
+ * room_name_at finds at (line, k), and there is nothing past the last.
+ */
+TEST(names_by_place)
+{
+	struct keyring *k = NULL;
+	struct rooms *rs;
+	struct room *rm = NULL;
+	struct session_info rita = who_of("rita");
+	struct render_ctx c = ctx_for(&rita);
+	struct buf b;
+	uint64_t to, n;
+	size_t fi, total = 0;
+	char *name = NULL;
+	int64_t now = (int64_t)time(NULL);
+	buf_init(&b, 1 << 20);
+	CHECK(keyring_new(&k) == 0);
+	rs = rooms_new(k);
+	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
+	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
+	CHECK(room_find(rm, "a.c", &fi) == 0);
+	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n) == 0 && n == 3);
+	for (uint64_t line = 1; line <= 3; line++) {
+		char id[32];
+		const char *p, *end;
+		uint64_t kk = 0;
+		snprintf(id, sizeof(id), "id=\"L%llu\"", (unsigned long long)line);
+		CHECK((p = strstr(b.p, id)) != NULL);
+		if (!p)
+			continue;
+		end = strstr(p, "</div>");
+		while ((p = strstr(p, "<a class=")) && p < end) {
+			const char *t, *te;
+			if (p[9] != 'd' && p[9] != 'u') { /* the line number's anchor */
+				p += 9;
+				continue;
+			}
+			t = strchr(p, '>') + 1;
+			te = strstr(t, "</a>");
+			CHECK(room_name_at(rm, &c, fi, line, kk, &name) == 0 && name && strlen(name) == (size_t)(te - t) &&
+			      !memcmp(name, t, (size_t)(te - t)));
+			free(name);
+			name = NULL;
+			kk++;
+			p = te;
+		}
+		CHECK(kk >= 2); /* "int" and the function's name at least */
+		total += kk;
+		CHECK(room_name_at(rm, &c, fi, line, kk, &name) == ERR_NOTFOUND && !name);
+	}
+	CHECK(total >= 6);
+	CHECK(room_name_at(rm, &c, fi, 0, 0, &name) == ERR_NOTFOUND);
+	CHECK(room_name_at(rm, &c, fi, 4, 0, &name) == ERR_NOTFOUND);
+	CHECK(room_name_at(rm, &c, manifest_count(room_manifest(rm)), 1, 0, &name) == ERR_NOTFOUND);
+	room_put(rs, rm);
+	rooms_free(rs);
+	keyring_free(k);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	char src[400], file[450], cmd[400];
@@ -187,6 +249,7 @@ int main(void)
 	}
 	release_info_release(&info);
 	RUN(open_view_drop);
+	RUN(names_by_place);
 	logdb_free(log_);
 	facility_free(fac);
 	note_signer_free(vkey);

@@ -116,17 +116,32 @@
 		cur = Math.max(0, Math.min(lines.length - 1, i));
 		lines[cur].classList.add("cur");
 		lines[cur].scrollIntoView({block: "nearest"});
+		if (lastDef && !lines[cur].contains(lastDef)) { lastDef.classList.remove("focus"); lastDef = null; }
 	}
 	var lastDef = null;
-	/* every linked name has two actions: its definition (the link) and its references */
+	/* every name has its references; a name with a definition (a.d, a link) has that too.
+	 * A name with none (a.u) is asked by its place in the file view: its line and its
+	 * number among the line's names (the page carries no code a link could name) */
+	var NAMES = "a.d, a.u";
 	var acts = document.createElement("div");
 	acts.id = "name-actions";
 	acts.innerHTML = '<a id="act-def" href="#">definition (g)</a><a id="act-refs" href="#">references (r)</a>';
 	document.body.appendChild(acts);
-	function refsHref(a) { return a.getAttribute("href").replace("/def?", "/refs?"); }
+	function refsHref(a) {
+		if (a.classList.contains("d")) return a.getAttribute("href").replace("/def?", "/refs?");
+		var l = a.closest(".l[id]"), c = l ? l.querySelector(".c") : null;
+		if (!c || !code || !code.contains(a) || location.pathname.indexOf("/blob/") < 0) return null;
+		var k = Array.prototype.indexOf.call(c.querySelectorAll(NAMES), a);
+		return location.pathname.replace("/blob/", "/refs/") + "?line=" + l.id.slice(1) + "&k=" + k;
+	}
+	function nameAt(el) {
+		var a = el && el.closest ? el.closest(NAMES) : null;
+		return a && refsHref(a) ? a : null;
+	}
 	function showActs(a) {
-		var r = a.getBoundingClientRect();
-		acts.querySelector("#act-def").setAttribute("href", a.getAttribute("href"));
+		var r = a.getBoundingClientRect(), d = acts.querySelector("#act-def");
+		d.style.display = a.classList.contains("d") ? "" : "none";
+		if (a.classList.contains("d")) d.setAttribute("href", a.getAttribute("href"));
 		acts.querySelector("#act-refs").setAttribute("href", refsHref(a));
 		acts.style.left = (r.left + window.scrollX) + "px";
 		acts.style.top = (r.bottom + window.scrollY + 2) + "px";
@@ -134,7 +149,7 @@
 	}
 	var hideTimer = null;
 	function onName(ev) {
-		var a = ev.target.closest ? ev.target.closest("a.d") : null;
+		var a = nameAt(ev.target);
 		if (a) {
 			lastDef = a;
 			if (hideTimer) { clearTimeout(hideTimer); hideTimer = null; }
@@ -152,7 +167,7 @@
 	help.id = "help";
 	help.innerHTML = "<table>" + [["j / k", "next / previous line (or entry)"], ["Enter", "open the entry"],
 		["g", "definition of the name under the mouse, or on the current line"],
-		["r", "references of that name"], ["n / N", "next / previous match of find in file"],
+		["r", "references of that name"], ["h / l", "previous / next name on the current line"], ["n / N", "next / previous match of find in file"],
 		["f", "find in this file"], ["w", "wrap long lines (or not)"], ["p", "go to a file (the finder beside the code)"],
 		["x", "extend the selection to the current line"], ["F", "file a finding on the selected lines"],
 		["t", "the release's tree"], ["/", "search"], ["?", "this help"],
@@ -161,7 +176,8 @@
 	document.body.appendChild(help);
 	function curName() {
 		var d = lastDef;
-		if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d");
+		/* on the current line: its first name with a definition, else its first name */
+		if (!d && cur >= 0 && lines[cur]) d = lines[cur].querySelector("a.d") || nameAt(lines[cur].querySelector(NAMES));
 		return d;
 	}
 	function items() { return document.querySelectorAll("#tree li a, #changes li a, #defs li a"); }
@@ -275,10 +291,18 @@
 			}
 		} else if (ev.key === "g") {
 			var d = curName();
-			if (d) location.href = d.getAttribute("href");
+			if (d && d.classList.contains("d")) location.href = d.getAttribute("href");
 		} else if (ev.key === "r") {
 			var rd = curName();
 			if (rd) location.href = refsHref(rd);
+		} else if ((ev.key === "h" || ev.key === "l") && lines.length && cur >= 0) {
+			var ns = lines[cur].querySelectorAll(NAMES), ni = Array.prototype.indexOf.call(ns, lastDef);
+			if (!ns.length || !nameAt(ns[0])) return;
+			ni = ni < 0 ? (ev.key === "l" ? 0 : ns.length - 1) : Math.max(0, Math.min(ns.length - 1, ni + (ev.key === "l" ? 1 : -1)));
+			if (lastDef) lastDef.classList.remove("focus");
+			lastDef = ns[ni];
+			lastDef.classList.add("focus");
+			showActs(lastDef);
 		} else if (ev.key === "w" && code) {
 			setWrap(!code.classList.contains("wrap"));
 		} else if (ev.key === "?") {
