@@ -84,4 +84,15 @@ function finish(promise) {
 		});
 }
 
-module.exports = { check, totp, write, demo, stop, command, login, launch, finish };
+// The page's own location.hash is want, within a few seconds: history.replaceState is
+// seen by page.url() only once the browser's event reaches playwright, so ask the page.
+async function hashIs(page, want) {
+	try {
+		await page.waitForFunction((w) => location.hash === w, want, { timeout: 5000 });
+		return true;
+	} catch (e) {
+		return false;
+	}
+}
+
+module.exports = { check, totp, write, demo, stop, command, login, launch, finish, hashIs };
