@@ -632,12 +632,6 @@ int quota_request(struct facility *f, const struct session_info *who, const stru
 	return quota_charge(f, who, g, &a, now, why);
 }
 
-int quota_held(struct facility *f, const char *login, int64_t grant_id, int *held, char *reason)
-{
-	int alerted;
-	return held_row(facility_db(f), login, grant_id, held, &alerted, reason);
-}
-
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now)
 {
 	struct person_info p;

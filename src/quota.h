@@ -155,9 +155,6 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g,
 		  int64_t now, struct quota_refusal *why) WUR;
 
-/* Is who held under g? *held gets 1 or 0; reason (may be NULL, 256 bytes) why. */
-int quota_held(struct facility *f, const char *login, int64_t grant_id, int *held, char *reason) WUR;
-
 /*
  * Resume a hold by the id of the session that raised it: actor must be an operator or a
  * vendor (ERR_DENIED otherwise), ERR_NOTFOUND when it is not held. Logged as

@@ -12,9 +12,9 @@
  * way the outcome depends only on the release's content (save for a file so pathological
  * that its parse passes XREF_PARSE_US).
  *
- * References are whole-word matches of the name found at query time through the search
- * index (trigram postings, then a scan of the candidate files' text), so they cover every
- * file and language, comments included, like a careful grep.
+ * References are not xref's: the room finds them at query time as a whole-word literal
+ * search of the name (query.h, search.h), so they cover every file and language, comments
+ * included, like a careful grep, and are charged and logged as any search.
  *
  * Building: xref_builder_add is called from many ingest threads at once; xref_builder_finish
  * encodes for the sorted manifest (docs/formats.md, "Cross-references"); the release stores
@@ -113,19 +113,5 @@ int xref_definition(const struct xref *x, size_t i, struct xref_loc *l, const ch
 int xref_file_definitions(const struct xref *x, const struct manifest_entry *e,
 			  int (*cb)(void *ctx, const struct xref_loc *l, const char *name, size_t len),
 			  void *ctx) WUR;
-/*
- * Call cb for each whole-word occurrence of (name, len) in the searchable text of ix's
- * files, in (path, line, col) order, at most max of them (*more set to 1 when there were
- * more). ERR_USAGE when name is not an identifier ([A-Za-z_$][A-Za-z0-9_$]*, up to
- * XREF_NAME_MAX bytes).
- */
-int xref_references(const struct index *ix, const char *name, size_t len, size_t max,
-		    int (*cb)(void *ctx, const struct xref_loc *l), void *ctx, int *more) WUR;
-/*
- * The identifier under a click at (line, col), both 1-based, col in bytes, in file i of ix:
- * *off and *len locate it in index_text(ix, i). ERR_NOTFOUND when there is none there.
- */
-int xref_symbol_at(const struct index *ix, size_t file, uint32_t line, uint32_t col,
-		   size_t *off, size_t *len) WUR;
 
 #endif

@@ -35,6 +35,33 @@ expect_fail "prove past the checkpoint" 1 "not in the checkpoint of size 7" "$SR
 expect_fail "prove at an unsigned size" 1 "no checkpoint of size 5" "$SR" log -C "$F" prove 1 --size 5
 expect_fail "prove without N" 2 "usage" "$SR" log -C "$F" prove
 
+# the vendor's check of one entry, offline: the proof, the entry's bytes, the log's key
+"$SR" log -C "$F" prove 3 >"$T/p3"
+"$SR" log -C "$F" entry 3 >"$T/e3"
+"$SR" log -C "$F" entry 2 >"$T/e2"
+expect_ok "check-proof" "$SR" log check-proof "$T/p3" --entry "$T/e3" --vkey "$T/vkey"
+check "check-proof says which entry of which log" grep -q "^ok: the entry is entry 3 of the log 'test.example' of size 7" "$T/out"
+expect_ok "check-proof --json" "$SR" log check-proof "$T/p3" --entry "$T/e3" --vkey "$T/vkey" --json
+check "check-proof json" grep -q '"ok":true' "$T/out"
+expect_fail "check-proof of another entry" 1 "is not entry 3 of the log of size 7" "$SR" log check-proof "$T/p3" --entry "$T/e2" --vkey "$T/vkey"
+sed 's/"actor":"[a-z]*"/"actor":"mallory"/' "$T/e3" >"$T/e3x"
+expect_fail "check-proof of a changed entry" 1 "is not entry 3" "$SR" log check-proof "$T/p3" --entry "$T/e3x" --vkey "$T/vkey"
+sed '2s/index 3/index 2/' "$T/p3" >"$T/p3i"
+expect_fail "check-proof with the index changed" 1 "is not entry 2" "$SR" log check-proof "$T/p3i" --entry "$T/e3" --vkey "$T/vkey"
+python3 - "$T/p3" "$T/p3h" <<'PY'
+import sys, base64
+l = open(sys.argv[1]).read().split("\n")
+h = bytearray(base64.b64decode(l[2])); h[0] ^= 1; l[2] = base64.b64encode(bytes(h)).decode()
+open(sys.argv[2], "w").write("\n".join(l))
+PY
+expect_fail "check-proof with a proof hash changed" 1 "is not entry 3" "$SR" log check-proof "$T/p3h" --entry "$T/e3" --vkey "$T/vkey"
+"$SR" key new other2.example --out "$T/other2.key" >/dev/null
+expect_fail "check-proof with another log's key" 1 "not signed by 'other2.example'" "$SR" log check-proof "$T/p3" --entry "$T/e3" --vkey "$T/other2.key.pub"
+printf 'not a proof\n' >"$T/garbage"
+expect_fail "check-proof of garbage" 1 "proof '.*garbage'" "$SR" log check-proof "$T/garbage" --entry "$T/e3" --vkey "$T/vkey"
+expect_fail "check-proof without --entry" 2 "--entry" "$SR" log check-proof "$T/p3" --vkey "$T/vkey"
+expect_fail "check-proof of a missing file" 1 "nope" "$SR" log check-proof "$T/nope" --entry "$T/e3" --vkey "$T/vkey"
+
 "$SR" log -C "$F" append '{"type":"record","actor":"bob","query":"memcpy","results":12}' >/dev/null
 expect_ok "consistency 7" "$SR" log -C "$F" consistency 7
 check "consistency lines are base64 hashes" sh -c "[ \$(grep -c '^[A-Za-z0-9+/]\{43\}=\$' '$T/out') -eq \$(wc -l <'$T/out') ] && [ \$(wc -l <'$T/out') -ge 1 ]"

@@ -164,56 +164,6 @@ TEST(limit_exact)
 	fx_free(&f);
 }
 
-TEST(references)
-{
-	struct fx f;
-	struct buf b;
-	int more = 0;
-	fx_make(&f, 0);
-	buf_init(&b, 4096);
-	CHECK(xref_references(f.ix, "list_push", 9, 100, collect, &b, &more) == 0);
-	CHECK_EQ_STR(b.p, "README:1:1:other\napp/main.py:5:16:other\nlib/list.c:8:5:other\n"
-			  "lib/list.h:5:5:other\n");
-	CHECK(!more);
-	buf_reset(&b);
-	CHECK(xref_references(f.ix, "list_push", 9, 2, collect, &b, &more) == 0);
-	CHECK_EQ_STR(b.p, "README:1:1:other\napp/main.py:5:16:other\n");
-	CHECK(more);
-	buf_reset(&b);
-	/* short names (no trigram) scan every file */
-	CHECK(xref_references(f.ix, "l", 1, 100, collect, &b, &more) == 0);
-	CHECK(strstr(b.p, "lib/list.c:3:34:other\n") != NULL);
-	buf_reset(&b);
-	CHECK(xref_references(f.ix, "x y", 3, 100, collect, &b, &more) == ERR_USAGE);
-	CHECK(strstr(err_msg(), "not an identifier") != NULL);
-	CHECK(xref_references(f.ix, "", 0, 100, collect, &b, &more) == ERR_USAGE);
-	buf_release(&b);
-	fx_free(&f);
-}
-
-TEST(symbol_at)
-{
-	struct fx f;
-	size_t off, len, file = 0, tl;
-	const unsigned char *t;
-	fx_make(&f, 0);
-	for (size_t i = 0; i < manifest_count(f.m); i++)
-		if (!strcmp(manifest_get(f.m, i)->path, "lib/list.c"))
-			file = i;
-	t = index_text(f.ix, file, &tl);
-	CHECK(xref_symbol_at(f.ix, file, 10, 9, &off, &len) == 0); /* "\tl->n = list_len(l)" */
-	CHECK(len == 8 && !memcmp(t + off, "list_len", 8));
-	CHECK(xref_symbol_at(f.ix, file, 10, 16, &off, &len) == 0); /* last byte of the name */
-	CHECK(len == 8 && !memcmp(t + off, "list_len", 8));
-	CHECK(xref_symbol_at(f.ix, file, 10, 17, &off, &len) == ERR_NOTFOUND); /* '(' */
-	CHECK(xref_symbol_at(f.ix, file, 1, 1, &off, &len) == ERR_NOTFOUND);   /* '#' */
-	CHECK(xref_symbol_at(f.ix, file, 99, 1, &off, &len) == ERR_NOTFOUND);
-	CHECK(xref_symbol_at(f.ix, file, 10, 999, &off, &len) == ERR_NOTFOUND);
-	CHECK(xref_symbol_at(f.ix, file, 0, 1, &off, &len) == ERR_NOTFOUND);
-	CHECK(xref_symbol_at(f.ix, 999, 1, 1, &off, &len) == ERR_NOTFOUND);
-	fx_free(&f);
-}
-
 TEST(hostile_bytes)
 {
 	struct fx f;
@@ -382,8 +332,6 @@ int main(void)
 	RUN(tags_definitions);
 	RUN(index_fallback);
 	RUN(limit_exact);
-	RUN(references);
-	RUN(symbol_at);
 	RUN(hostile_bytes);
 	return test_done();
 }
