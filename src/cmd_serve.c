@@ -23,6 +23,7 @@
 #include "shield.h"
 #include "http.h"
 #include "keyring.h"
+#include "notes.h"
 #include "policy.h"
 #include "release.h"
 #include "sandbox.h"
@@ -66,6 +67,14 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 		goto out;
 	if ((r = facility_open(a->dir, &f)) || (r = keyring_new(&k)))
 		goto out;
+	{
+		/* notes kept by an earlier version, sealed at rest before the room reads any */
+		size_t sealed = 0;
+		if ((r = notes_seal_at_rest(f, &sealed)))
+			goto out;
+		if (sealed)
+			fprintf(stderr, "sealroom serve: %zu note%s sealed at rest\n", sealed, sealed == 1 ? "" : "s");
+	}
 	if (sc->unlock && (r = sc->unlock(sc->unlock_ctx, k, f, &unlocked)))
 		goto out;
 	if ((r = keyring_listen(k, f, NULL, &kl)) || (r = keyring_listener_start(kl)))

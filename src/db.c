@@ -248,6 +248,9 @@ static const char *const migrations[] = {
 	/* 10: a grant's statement: the vendor's signed approval of its terms, countersigned by
 	 * the facility when active (decision.h, policy_may_read) */
 	"ALTER TABLE grants ADD COLUMN statement TEXT;",
+	/* 11: notes sealed at rest under the facility's at-rest key (notes.c): 1 when text is
+	 * the sealed value, 0 for a note kept before (sealed by notes_seal_at_rest) */
+	"ALTER TABLE notes ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

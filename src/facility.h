@@ -6,8 +6,9 @@
  *   DIR/keys/log.key  the facility's Ed25519 signer key (note.h format, mode 0600)
  *   DIR/keys/log.pub  its verifier key line
  *   DIR/keys/secrets.key  the at-rest key (32 random bytes, hex, mode 0600): the TOTP
- *                     secrets and the forensic key in the database are sealed under it,
- *                     so a copy of sealroom.db alone holds no usable secret
+ *                     secrets, the forensic key and the labs' notes in the database are
+ *                     sealed under it, so a copy of sealroom.db alone holds no usable
+ *                     secret and no note
  *   DIR/keys/tls.key  the HTTPS server's private key (PEM, mode 0600)
  *   DIR/keys/tls.crt  its certificate (PEM; self-signed by init, replaceable by the operator)
  *
@@ -64,7 +65,7 @@ const char *facility_name(const struct facility *f);
 /* The facility's log signer key (loaded lazily from keys/log.key). */
 int facility_signer(struct facility *f, const struct note_signer **out) WUR;
 #define FACILITY_SECRET_KEY_LEN 32
-#define FACILITY_SECRET_MAX 1024
+#define FACILITY_SECRET_MAX 65536 /* a lab's note (notes.h NOTES_TEXT_MAX) */
 /*
  * Seal a secret for the database under the at-rest key (XChaCha20-Poly1305, a fresh
  * nonce; purpose, e.g. "totp:rita", is the associated data, so a sealed value moved to

@@ -515,6 +515,7 @@ static int code_match(const struct notes_code *c, const char *text, size_t len, 
 }
 
 struct note_store {
+	struct facility *f;
 	sqlite3 *db;
 	const struct session_info *who;
 	const char *product, *version, *path;
@@ -524,27 +525,103 @@ struct note_store {
 	int64_t now, *id;
 };
 
-/* The act of notes_add, once its entry is durable: keep the note. */
+/*
+ * The at-rest purpose of a note: its lab, author, release, place and time, so that a
+ * sealed text moved to another row (another lab's, another author's, another place) does
+ * not open there.
+ */
+static char *note_purpose(int64_t org, const char *author, const char *product, const char *version,
+			  const char *path, int64_t line, int64_t created_at)
+{
+	char *p = NULL;
+	if (asprintf(&p, "note:%lld:%s:%s@%s:%lld:%lld:%s", (long long)org, author, product, version, (long long)line,
+		     (long long)created_at, path) < 0)
+		BUG("asprintf");
+	return p;
+}
+
+/* The act of notes_add, once its entry is durable: keep the note, sealed at rest. */
 static int note_store(void *ctx)
 {
 	struct note_store *n = ctx;
 	sqlite3_stmt *st = NULL;
+	struct buf sealed;
+	char *purpose = note_purpose(n->who->org_id, n->who->login, n->product, n->version, n->path ? n->path : "",
+				     n->line, n->now);
 	int r;
-	if ((r = db_prepare(n->db, "INSERT INTO notes (org_id, author, product, version, path, line, "
-				   "text, created_at) VALUES (?,?,?,?,?,?,?,?)", &st)))
+	buf_init(&sealed, 0);
+	r = facility_secret_seal(n->f, purpose, n->text, n->len, &sealed);
+	free(purpose);
+	if (r || (r = db_prepare(n->db, "INSERT INTO notes (org_id, author, product, version, path, line, "
+					"text, created_at, sealed) VALUES (?,?,?,?,?,?,?,?,1)", &st))) {
+		buf_release(&sealed);
 		return r;
+	}
 	sqlite3_bind_int64(st, 1, n->who->org_id);
 	sqlite3_bind_text(st, 2, n->who->login, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, n->product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, n->version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, n->path ? n->path : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, n->line);
-	sqlite3_bind_text(st, 7, n->text, (int)n->len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, sealed.p, (int)sealed.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, n->now);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(n->db, "cannot store the note");
 	sqlite3_finalize(st);
+	buf_release(&sealed);
 	if (!r && n->id)
 		*n->id = sqlite3_last_insert_rowid(n->db);
+	return r;
+}
+
+int notes_seal_at_rest(struct facility *f, size_t *sealed)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st = NULL, *up = NULL;
+	struct buf b;
+	int r;
+	*sealed = 0;
+	buf_init(&b, 0);
+	if ((r = db_begin(db)))
+		return r;
+	if ((r = db_prepare(db, "SELECT id, org_id, author, product, version, path, line, created_at, text FROM notes "
+				"WHERE sealed = 0 ORDER BY id", &st)) ||
+	    (r = db_prepare(db, "UPDATE notes SET text = ?, sealed = 1 WHERE id = ? AND sealed = 0", &up)))
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *author = (const char *)sqlite3_column_text(st, 2), *product = (const char *)sqlite3_column_text(st, 3),
+			   *version = (const char *)sqlite3_column_text(st, 4), *path = (const char *)sqlite3_column_text(st, 5);
+		const void *text = sqlite3_column_text(st, 8);
+		size_t len = (size_t)sqlite3_column_bytes(st, 8);
+		char *purpose;
+		if (!author || !product || !version || !path || !text) {
+			r = err_set(ERR_CORRUPT, "notes: note %lld is damaged", (long long)sqlite3_column_int64(st, 0));
+			goto out;
+		}
+		purpose = note_purpose(sqlite3_column_int64(st, 1), author, product, version, path,
+				       sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7));
+		buf_reset(&b);
+		r = facility_secret_seal(f, purpose, text, len, &b);
+		free(purpose);
+		if (r)
+			goto out;
+		sqlite3_reset(up);
+		sqlite3_bind_blob(up, 1, b.p, (int)b.len, SQLITE_STATIC);
+		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			r = db_fail(db, "sealing a note at rest");
+			goto out;
+		}
+		(*sealed)++;
+	}
+	r = r == SQLITE_DONE ? 0 : db_fail(db, "reading notes");
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	buf_release(&b);
+	if (!r && (r = db_commit(db)))
+		*sealed = 0;
+	if (r)
+		db_rollback(db);
 	return r;
 }
 
@@ -623,7 +700,7 @@ int notes_add(struct facility *f, const struct notes_code *code, const struct se
 	logdb_entry_str(x, "session", who->session_id);
 	logdb_entry_int(x, "time", now);
 	{
-		struct note_store ns = {db, who, product, version, path, line, text, len, now, id};
+		struct note_store ns = {f, db, who, product, version, path, line, text, len, now, id};
 		return auth_log_then(f, "note", who->login, x, note_store, &ns);
 	}
 }
@@ -634,9 +711,14 @@ int notes_each(struct facility *f, const struct session_info *who, const char *p
 	sqlite3 *db = facility_db(f);
 	sqlite3_stmt *st;
 	int r;
-	if ((r = db_prepare(db, "SELECT id, author, path, line, text, created_at FROM notes "
-				"WHERE org_id = ? AND product = ? AND version = ? ORDER BY id", &st)))
+	unsigned char *plain = sodium_malloc(NOTES_TEXT_MAX + 1);
+	if (!plain)
+		BUG("sodium_malloc");
+	if ((r = db_prepare(db, "SELECT id, author, path, line, text, created_at, sealed FROM notes "
+				"WHERE org_id = ? AND product = ? AND version = ? ORDER BY id", &st))) {
+		sodium_free(plain);
 		return r;
+	}
 	sqlite3_bind_int64(st, 1, who->org_id);
 	sqlite3_bind_text(st, 2, product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
@@ -650,13 +732,32 @@ int notes_each(struct facility *f, const struct session_info *who, const char *p
 		n.version = version;
 		n.path = (const char *)sqlite3_column_text(st, 2);
 		n.line = sqlite3_column_int64(st, 3);
-		n.text = (const char *)sqlite3_column_text(st, 4);
 		n.created_at = sqlite3_column_int64(st, 5);
-		if (!n.path || !n.text) {
+		if (!a || !n.path) {
 			r = err_set(ERR_CORRUPT, "notes: note %lld is damaged", (long long)n.id);
 			break;
 		}
-		if ((r = fn(ctx, &n)))
+		if (sqlite3_column_int(st, 6)) {
+			/* sealed: it opens for this lab, author, release, place and time only */
+			char *purpose = note_purpose(who->org_id, a, product, version, n.path, n.line, n.created_at);
+			size_t len = 0;
+			r = facility_secret_open(f, purpose, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+						 plain, NOTES_TEXT_MAX, &len);
+			free(purpose);
+			if (r) {
+				r = err_set(r, "notes: note %lld does not open: it was altered or moved at rest (%s)",
+					    (long long)n.id, err_msg());
+				break;
+			}
+			plain[len] = 0;
+			n.text = (const char *)plain;
+		} else if (!(n.text = (const char *)sqlite3_column_text(st, 4))) {
+			r = err_set(ERR_CORRUPT, "notes: note %lld is damaged", (long long)n.id);
+			break;
+		}
+		r = fn(ctx, &n);
+		sodium_memzero(plain, NOTES_TEXT_MAX + 1);
+		if (r)
 			break;
 	}
 	if (r == SQLITE_DONE)
@@ -664,5 +765,6 @@ int notes_each(struct facility *f, const struct session_info *who, const char *p
 	else if (r > 0)
 		r = db_fail(db, "reading notes");
 	sqlite3_finalize(st);
+	sodium_free(plain);
 	return r;
 }

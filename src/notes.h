@@ -131,7 +131,14 @@ int notes_add(struct facility *f, const struct notes_code *code, const struct se
 	      const char *product, const char *version, const char *path, int64_t line,
 	      const char *text, int64_t now, int64_t *id) WUR;
 
-/* Call fn for each note of who's organisation on product@version, oldest first. */
+/*
+ * Seal at rest every note kept before notes were sealed (a facility from an earlier
+ * version): in one transaction, *sealed of them. The room does it as it starts.
+ */
+int notes_seal_at_rest(struct facility *f, size_t *sealed) WUR;
+/* Call fn for each note of who's organisation on product@version, oldest first: each text
+ * opened from its sealed value (ERR_CORRUPT naming the note when it does not open: altered,
+ * or moved to another row), borrowed and wiped after fn. */
 int notes_each(struct facility *f, const struct session_info *who, const char *product,
 	       const char *version, int (*fn)(void *ctx, const struct note_info *n), void *ctx) WUR;
 

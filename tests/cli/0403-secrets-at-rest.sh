@@ -1,7 +1,7 @@
 #!/bin/sh
-# secrets at rest, as the operator who copies the database: the TOTP secrets and the
-# forensic key are sealed under DIR/keys/secrets.key (0600, outside sealroom.db), so a copy
-# of sealroom.db holds neither in any spelling, and a facility folder without the key file
+# secrets at rest, as the operator who copies the database: the TOTP secrets, the
+# forensic key and the labs' notes are sealed under DIR/keys/secrets.key (0600, outside
+# sealroom.db), so a copy of sealroom.db holds none of them in any spelling, and a facility folder without the key file
 # opens neither; the log is exported alone, with no secret and no lab's note in it, and the
 # export verifies (hashes, signatures and the audit) on its own.
 . tests/cli/lib.sh
@@ -44,8 +44,9 @@ kill -TERM $DEMO; wait $DEMO
 # the operator copies the database (and its WAL, if any)
 mkdir "$T/copy"
 cp "$T/fac/sealroom.db"* "$T/copy/"
-check "the note is in the facility's database (the lab's, not the log's)" \
-	sh -c "cat '$T/fac/sealroom.db'* | grep -aq '$NOTE'"
+check "the note is kept in the facility's database, sealed" \
+	[ "$(sqlite3 "$T/copy/sealroom.db" "SELECT sealed || typeof(text) FROM notes")" = 1blob ]
+check "no note's text in the copied database" sh -c "! cat '$T/copy/sealroom.db'* | grep -aq '$NOTE'"
 # every account's TOTP secret, in every spelling, and the at-rest key itself
 check "no TOTP secret in the copied database, in any spelling" python3 - "$T/demo.json" "$T/copy" "$T/fac/keys/secrets.key" <<'PY'
 import base64, binascii, json, os, sys

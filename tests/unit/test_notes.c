@@ -1,4 +1,8 @@
 /* Unit tests: notes (12 tokens of code refused, 11 kept, lab privacy, tokens). */
+#include <sqlite3.h>
+
+#include "db.h"
+#include "facility.h"
 #include "notes.h"
 #include "policy.h"
 #include "test.h"
@@ -120,6 +124,86 @@ TEST(twelve_refused_eleven_kept)
 	CHECK(notes_each(f, &other, "fw", "1", count_note, &count) == 0 && count == 0);
 	facility_free(f);
 	shingles_free(sh);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CHECK(system(cmd) == 0);
+}
+
+/* The texts notes_each gives, one line each. */
+static int texts(void *ctx, const struct note_info *n)
+{
+	return buf_addf(ctx, "%lld %s:%lld %s\n", (long long)n->id, n->path, (long long)n->line, n->text);
+}
+
+static int sql(struct facility *f, const char *q)
+{
+	return db_exec(facility_db(f), q);
+}
+
+/* Notes at rest: sealed (a copy of the database holds no note), each opening for its own
+ * row only; one kept by an earlier version read as it is, then sealed. */
+TEST(sealed_at_rest)
+{
+	char root[] = "/tmp/sealroom-notes-XXXXXX", dir[300], cmd[400];
+	struct facility *f = NULL;
+	struct session_info who;
+	unsigned char totp[AUTH_TOTP_SECRET_LEN];
+	struct person_info p;
+	struct buf b;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int64_t id = 0;
+	const char *t1 = "the length check at line 3 is off by one", *t2 = "a second thought, kept apart";
+	buf_init(&b, 1 << 20);
+	CHECK(mkdtemp(root) != NULL);
+	snprintf(dir, sizeof(dir), "%s/f", root);
+	CHECK(facility_init(dir, "notes.test") == 0 && facility_open(dir, &f) == 0);
+	CHECK(policy_org_add(f, "lab-a", "lab", "t") == 0);
+	CHECK(policy_person_add(f, "ann", "lab-a", "reviewer", "Ann", "a good long password", "t", totp) == 0);
+	CHECK(policy_person_get(f, "ann", &p) == 0);
+	memset(&who, 0, sizeof(who));
+	snprintf(who.login, sizeof(who.login), "ann");
+	who.org_id = p.org_id;
+	snprintf(who.session_id, sizeof(who.session_id), "00000000000000ab");
+	CHECK(notes_add(f, NULL, &who, "fw", "1", "src/h.c", 3, t1, 100, &id) == 0 && id == 1);
+	CHECK(notes_add(f, NULL, &who, "fw", "1", "src/h.c", 9, t2, 101, &id) == 0 && id == 2);
+	/* stored sealed: no byte of the text in the row */
+	CHECK(db_prepare(facility_db(f), "SELECT sealed, typeof(text), text FROM notes ORDER BY id", &st) == 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *v = sqlite3_column_blob(st, 2);
+		size_t vl = (size_t)sqlite3_column_bytes(st, 2);
+		CHECK(sqlite3_column_int(st, 0) == 1 && !strcmp((const char *)sqlite3_column_text(st, 1), "blob"));
+		CHECK(!memmem(v, vl, "length", 6) && !memmem(v, vl, "second", 6));
+		n++;
+	}
+	sqlite3_finalize(st);
+	CHECK(n == 2);
+	/* and read back as written */
+	CHECK(notes_each(f, &who, "fw", "1", texts, &b) == 0);
+	CHECK_EQ_STR(b.p, "1 src/h.c:3 the length check at line 3 is off by one\n2 src/h.c:9 a second thought, kept apart\n");
+	/* a sealed text moved to another row, or its row moved to another line, does not open */
+	CHECK(sql(f, "UPDATE notes SET text = (SELECT text FROM notes WHERE id = 1) WHERE id = 2") == 0);
+	buf_reset(&b);
+	CHECK(notes_each(f, &who, "fw", "1", texts, &b) == ERR_CORRUPT && strstr(err_msg(), "note 2 does not open"));
+	CHECK(sql(f, "DELETE FROM notes WHERE id = 2") == 0);
+	CHECK(sql(f, "UPDATE notes SET line = 4 WHERE id = 1") == 0);
+	buf_reset(&b);
+	CHECK(notes_each(f, &who, "fw", "1", texts, &b) == ERR_CORRUPT && strstr(err_msg(), "note 1 does not open"));
+	CHECK(sql(f, "UPDATE notes SET line = 3 WHERE id = 1") == 0);
+	/* a note of an earlier version, in clear: read as it is, then sealed at rest */
+	CHECK(sql(f, "INSERT INTO notes (org_id, author, product, version, path, line, text, created_at) "
+		     "SELECT org_id, 'ann', 'fw', '1', 'src/old.c', 7, 'kept before notes were sealed', 50 FROM notes WHERE id = 1") == 0);
+	buf_reset(&b);
+	CHECK(notes_each(f, &who, "fw", "1", texts, &b) == 0 && strstr(b.p, "src/old.c:7 kept before notes were sealed\n"));
+	CHECK(notes_seal_at_rest(f, &n) == 0 && n == 1);
+	CHECK(notes_seal_at_rest(f, &n) == 0 && n == 0);
+	buf_reset(&b);
+	CHECK(notes_each(f, &who, "fw", "1", texts, &b) == 0);
+	CHECK_EQ_STR(b.p, "1 src/h.c:3 the length check at line 3 is off by one\n2 src/old.c:7 kept before notes were sealed\n");
+	CHECK(db_prepare(facility_db(f), "SELECT count(*) FROM notes WHERE sealed = 1 AND typeof(text) = 'blob'", &st) == 0);
+	CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2);
+	sqlite3_finalize(st);
+	facility_free(f);
+	buf_release(&b);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CHECK(system(cmd) == 0);
 }
@@ -372,6 +456,7 @@ int main(void)
 {
 	RUN(tokens);
 	RUN(twelve_refused_eleven_kept);
+	RUN(sealed_at_rest);
 	RUN(normalised_first);
 	RUN(nfkc);
 	RUN(disguised_code_normalises_back);
