@@ -1,13 +1,14 @@
 # sealroom: the one build file.
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter cairo libpng libjpeg freetype2 libmicrohttpd gnutls libseccomp libutf8proc
+PKGS = libsodium libcrypto sqlite3 libarchive libgit2 libzstd jansson libpcre2-8 tree-sitter cairo libpng libjpeg freetype2 libmicrohttpd gnutls libseccomp libutf8proc libwebp libwebpdemux
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Werror -Wno-unused-parameter
 OPT ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen
-LDLIBS += $(PKG_LIBS) -lpthread -lm
+# giflib has no pkg-config file on Debian
+LDLIBS += $(PKG_LIBS) -lgif -lpthread -lm
 BUILD ?= build
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))

@@ -1,11 +1,14 @@
-/* image: bounded PNG and JPEG decoding into grey or RGB, fitting, and JPEG encoding. */
+/* image: bounded PNG, JPEG, GIF and WebP decoding into grey or RGB, fitting, and JPEG encoding. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gif_lib.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <webp/decode.h>
+#include <webp/demux.h>
 
 #include "image.h"
 
@@ -16,7 +19,27 @@ enum image_kind image_sniff(const void *p, size_t len)
 		return IMAGE_PNG;
 	if (len >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
 		return IMAGE_JPEG;
+	if (len >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
+		return IMAGE_GIF;
+	if (len >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
+		return IMAGE_WEBP;
 	return IMAGE_NONE;
+}
+
+const char *image_kind_name(enum image_kind k)
+{
+	switch (k) {
+	case IMAGE_PNG:
+		return "PNG";
+	case IMAGE_JPEG:
+		return "JPEG";
+	case IMAGE_GIF:
+		return "GIF";
+	case IMAGE_WEBP:
+		return "WebP";
+	default:
+		return NULL;
+	}
 }
 
 static int size_ok(unsigned long w, unsigned long h)
@@ -193,6 +216,194 @@ out:
 	return r;
 }
 
+/* RGB (w x h, 3 bytes a pixel) to comps bytes a pixel, in place: grey is the luma of
+ * JPEG's colour conversion, as libjpeg gives for a JPEG asked for in grey. */
+static void rgb_to(unsigned char *pix, size_t n, int comps)
+{
+	if (comps != 1)
+		return;
+	for (size_t i = 0; i < n; i++)
+		pix[i] = (unsigned char)((77u * pix[3 * i] + 150u * pix[3 * i + 1] + 29u * pix[3 * i + 2] + 128) >> 8);
+}
+
+/* ---- GIF: the first frame, over a white screen ---- */
+
+struct gif_source {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static int gif_source_read(GifFileType *g, GifByteType *out, int n)
+{
+	struct gif_source *s = g->UserData;
+	size_t k = n > 0 ? (size_t)n : 0;
+	if (k > s->len - s->off)
+		k = s->len - s->off;
+	memcpy(out, s->p + s->off, k);
+	s->off += k;
+	return (int)k;
+}
+
+/* Skip the records before the first image; the transparent index of its graphic control
+ * extension goes to *transparent (else -1). */
+static int gif_first_image(GifFileType *g, int *transparent)
+{
+	*transparent = -1;
+	for (;;) {
+		GifRecordType t;
+		GifByteType *ext;
+		int code;
+		if (DGifGetRecordType(g, &t) == GIF_ERROR)
+			return err_set(ERR_PARSE, "image: damaged GIF file");
+		if (t == IMAGE_DESC_RECORD_TYPE)
+			return 0;
+		if (t == TERMINATE_RECORD_TYPE)
+			return err_set(ERR_PARSE, "image: a GIF file without an image");
+		if (t != EXTENSION_RECORD_TYPE || DGifGetExtension(g, &code, &ext) == GIF_ERROR)
+			return err_set(ERR_PARSE, "image: damaged GIF file");
+		if (code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4 && (ext[1] & 1))
+			*transparent = ext[4];
+		while (ext)
+			if (DGifGetExtensionNext(g, &ext) == GIF_ERROR)
+				return err_set(ERR_PARSE, "image: damaged GIF file");
+	}
+}
+
+/*
+ * The logical screen, white, with the first frame drawn at its place (what lies outside
+ * the screen is cut, transparent pixels stay white); the frames after it are never read,
+ * however many there are. Both the screen and the frame are held to the limits before
+ * anything is allocated for them.
+ */
+static int decode_gif(const void *p, size_t len, int comps, unsigned char **pix_out, int *w, int *h)
+{
+	static const int start[] = {0, 4, 2, 1}, step[] = {8, 8, 4, 2};
+	struct gif_source src = {p, len, 0};
+	unsigned char *pix = NULL;
+	GifByteType *line = NULL;
+	const ColorMapObject *cm;
+	const GifImageDesc *d;
+	size_t sw = 0, sh = 0;
+	int e = 0, transparent, r;
+	GifFileType *g = DGifOpen(&src, gif_source_read, &e);
+
+	if (!g)
+		return err_set(ERR_PARSE, "image: damaged GIF header");
+	sw = (size_t)g->SWidth;
+	sh = (size_t)g->SHeight;
+	if ((r = size_ok(sw, sh)) || (r = gif_first_image(g, &transparent)))
+		goto out;
+	if (DGifGetImageDesc(g) == GIF_ERROR) {
+		r = err_set(ERR_PARSE, "image: damaged GIF image descriptor");
+		goto out;
+	}
+	d = &g->Image;
+	if ((r = size_ok((unsigned long)d->Width, (unsigned long)d->Height)))
+		goto out;
+	if (!(cm = d->ColorMap ? d->ColorMap : g->SColorMap)) {
+		r = err_set(ERR_PARSE, "image: a GIF file without colours");
+		goto out;
+	}
+	pix = xmalloc(sw * sh * 3);
+	memset(pix, 0xff, sw * sh * 3);
+	line = xmalloc((size_t)d->Width);
+	for (int pass = d->Interlace ? 0 : 3; pass < 4; pass++)
+		for (int y = d->Interlace ? start[pass] : 0; y < d->Height; y += d->Interlace ? step[pass] : 1) {
+			size_t sy = (size_t)d->Top + (size_t)y;
+			if (DGifGetLine(g, line, d->Width) == GIF_ERROR) {
+				r = err_set(ERR_PARSE, "image: damaged GIF image data");
+				goto out;
+			}
+			for (int x = 0; sy < sh && x < d->Width && (size_t)d->Left + (size_t)x < sw; x++) {
+				unsigned char *o = pix + (sy * sw + (size_t)d->Left + (size_t)x) * 3;
+				if (line[x] == transparent)
+					continue;
+				if (line[x] >= cm->ColorCount) {
+					o[0] = o[1] = o[2] = 0;
+					continue;
+				}
+				o[0] = cm->Colors[line[x]].Red;
+				o[1] = cm->Colors[line[x]].Green;
+				o[2] = cm->Colors[line[x]].Blue;
+			}
+		}
+	rgb_to(pix, sw * sh, comps);
+	*pix_out = pix;
+	pix = NULL;
+	*w = (int)sw;
+	*h = (int)sh;
+out:
+	if (pix)
+		explicit_bzero(pix, sw * sh * 3);
+	free(pix);
+	free(line);
+	DGifCloseFile(g, &e);
+	return r;
+}
+
+/* ---- WebP: the first frame, over a white canvas ---- */
+
+/*
+ * libwebp's demuxer reads the container (a still image is one frame, an animation's first
+ * frame is decoded alone); the canvas and the frame are held to the limits, and the frame
+ * to the canvas, before anything is allocated for the pixels, which libwebp then decodes in
+ * place (RGB, alpha dropped as for PNG).
+ */
+static int decode_webp(const void *p, size_t len, int comps, unsigned char **pix_out, int *w, int *h)
+{
+	WebPData data = {p, len};
+	WebPDemuxer *dm = WebPDemux(&data);
+	WebPIterator it;
+	WebPDecoderConfig cfg;
+	unsigned char *pix = NULL;
+	size_t cw = 0, ch = 0, off;
+	int got = 0, r;
+
+	memset(&it, 0, sizeof(it));
+	if (!dm)
+		return err_set(ERR_PARSE, "image: damaged WebP file");
+	cw = WebPDemuxGetI(dm, WEBP_FF_CANVAS_WIDTH);
+	ch = WebPDemuxGetI(dm, WEBP_FF_CANVAS_HEIGHT);
+	if ((r = size_ok(cw, ch)))
+		goto out;
+	if (!(got = WebPDemuxGetFrame(dm, 1, &it))) {
+		r = err_set(ERR_PARSE, "image: a WebP file without an image");
+		goto out;
+	}
+	if (!WebPInitDecoderConfig(&cfg) || WebPGetFeatures(it.fragment.bytes, it.fragment.size, &cfg.input) != VP8_STATUS_OK ||
+	    cfg.input.width != it.width || cfg.input.height != it.height || it.x_offset < 0 || it.y_offset < 0 ||
+	    it.width <= 0 || it.height <= 0 || (size_t)it.x_offset + (size_t)it.width > cw ||
+	    (size_t)it.y_offset + (size_t)it.height > ch) {
+		r = err_set(ERR_PARSE, "image: damaged WebP frame");
+		goto out;
+	}
+	pix = xmalloc(cw * ch * 3);
+	memset(pix, 0xff, cw * ch * 3);
+	off = ((size_t)it.y_offset * cw + (size_t)it.x_offset) * 3;
+	cfg.output.colorspace = MODE_RGB;
+	cfg.output.is_external_memory = 1;
+	cfg.output.u.RGBA.rgba = pix + off;
+	cfg.output.u.RGBA.stride = (int)(cw * 3);
+	cfg.output.u.RGBA.size = cw * ch * 3 - off;
+	if (WebPDecode(it.fragment.bytes, it.fragment.size, &cfg) != VP8_STATUS_OK) {
+		r = err_set(ERR_PARSE, "image: damaged WebP image data");
+		goto out;
+	}
+	rgb_to(pix, cw * ch, comps);
+	*pix_out = pix;
+	pix = NULL;
+	*w = (int)cw;
+	*h = (int)ch;
+out:
+	if (pix)
+		explicit_bzero(pix, cw * ch * 3);
+	free(pix);
+	if (got)
+		WebPDemuxReleaseIterator(&it);
+	WebPDemuxDelete(dm);
+	return r;
+}
+
 static int decode(const void *p, size_t len, int comps, unsigned char **pix, int *w, int *h)
 {
 	*pix = NULL;
@@ -205,8 +416,12 @@ static int decode(const void *p, size_t len, int comps, unsigned char **pix, int
 		return decode_png(p, len, comps, pix, w, h);
 	case IMAGE_JPEG:
 		return decode_jpeg(p, len, comps, pix, w, h);
+	case IMAGE_GIF:
+		return decode_gif(p, len, comps, pix, w, h);
+	case IMAGE_WEBP:
+		return decode_webp(p, len, comps, pix, w, h);
 	default:
-		return err_set(ERR_PARSE, "image: not a PNG or JPEG file");
+		return err_set(ERR_PARSE, "image: not a PNG, JPEG, GIF or WebP file");
 	}
 }
 

@@ -1,8 +1,11 @@
 /*
- * image: decoding PNG and JPEG files into grey pixels (leaked screenshots and photos, for
- * trace) or RGB pixels (images of a sealed tree, for the file view), fitting them to a
- * size, and encoding JPEG (the file view's watermarked copy; tests). Every input is untrusted: sizes are checked before
- * anything is allocated, the decoders' own limits are set, and their errors are caught.
+ * image: decoding PNG, JPEG, GIF and WebP files into grey pixels (leaked screenshots and
+ * photos, for trace) or RGB pixels (images of a sealed tree, for the file view), fitting
+ * them to a size, and encoding JPEG (the file view's watermarked copy; tests). Every input
+ * is untrusted: sizes are checked before anything is allocated, the decoders' own limits
+ * are set, and their errors are caught. Of an animation (GIF, WebP) only the first frame
+ * is decoded, drawn at its place on the image's white screen; the frames after it are
+ * never read. Alpha is dropped (PNG, WebP); GIF's transparent pixels are white.
  */
 #ifndef SEALROOM_IMAGE_H
 #define SEALROOM_IMAGE_H
@@ -18,13 +21,16 @@
 /* The largest file accepted */
 #define IMAGE_FILE_MAX (64 << 20)
 
-enum image_kind { IMAGE_NONE, IMAGE_PNG, IMAGE_JPEG };
+enum image_kind { IMAGE_NONE, IMAGE_PNG, IMAGE_JPEG, IMAGE_GIF, IMAGE_WEBP };
 
 /* What (p, len) looks like, from its first bytes. */
 enum image_kind image_sniff(const void *p, size_t len);
 
+/* "PNG", "JPEG", "GIF", "WebP"; NULL for IMAGE_NONE. */
+const char *image_kind_name(enum image_kind k);
+
 /*
- * Decode a PNG or JPEG into 8-bit luminance: *gray (malloc'd, w * h bytes, row by row) is
+ * Decode a PNG, JPEG, GIF or WebP into 8-bit luminance: *gray (malloc'd, w * h bytes, row by row) is
  * the caller's to free. ERR_PARSE for a damaged or unsupported file, ERR_TOOBIG past the
  * limits above.
  */

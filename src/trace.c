@@ -263,7 +263,7 @@ int trace_leak_among(const struct trace_keys *k, const struct trace_session *s, 
 		return trace_image(k, s, n, p, len, rep);
 	/* text cut out of a page may end inside a character: only NUL bytes mark binary */
 	if (memchr(p, 0, len))
-		return err_set(ERR_PARSE, "not a PNG or JPEG image, nor text");
+		return err_set(ERR_PARSE, "not a PNG, JPEG, GIF or WebP image, nor text");
 	if (!n)
 		return err_set(ERR_NOTFOUND, "the log holds no session to compare with");
 	return trace_text(k, s, n, p, len, rep);
