@@ -875,19 +875,19 @@ static int find_href(struct buf *out, const struct render_ctx *c, const struct m
 }
 
 /*
- * A binary file (a NUL byte where git looks for one): named as such with its size and
- * kind, no line shown or charged; the view is logged all the same.
+ * A binary file (a NUL byte where git looks for one, or an image that does not decode):
+ * named as such with its size and kind, and why an image was not shown (`why`, an
+ * image.h message, or NULL), no line shown or charged; the view is logged all the same.
  */
 static int render_binary(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
-			 size_t len, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
+			 size_t len, const char *why, struct buf *out)
 {
 	struct render_view v = {0};
 	struct grant_info g;
 	char blob[65];
-	enum image_kind k = image_sniff(text, len);
+	const char *k = image_kind_name(image_sniff(text, len));
 	json_t *x;
 	int r;
-	*shown_to = *n_lines = 0;
 	v.kind = "view";
 	v.path = e->path;
 	hex_encode(blob, e->sha256, 32);
@@ -900,18 +900,24 @@ static int render_binary(const struct render_ctx *c, const struct manifest_entry
 		return r;
 	if ((r = buf_addstr(out, "<div class=\"code\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
 		return r;
-	return buf_addf(out, "<p class=\"note binary\" id=\"binary\">binary%s, %zu bytes</p></div>",
-			k == IMAGE_PNG ? " (a PNG image)" : k == IMAGE_JPEG ? " (a JPEG image)" : "", len);
+	if ((r = buf_addstr(out, "<p class=\"note binary\" id=\"binary\">binary")))
+		return r;
+	if (k && ((r = buf_addf(out, " (a %s image", k)) ||
+		  (why && ((r = buf_addstr(out, ": ")) || (r = render_escape(out, why, strlen(why))))) ||
+		  (r = buf_addch(out, ')'))))
+		return r;
+	return buf_addf(out, ", %zu bytes</p></div>", len);
 }
 
 /*
- * An image (PNG or JPEG that decodes): scaled to RENDER_IMAGE_SIDE, marked by the image
+ * An image (one that image.h decodes): scaled to RENDER_IMAGE_SIDE, marked by the image
  * hook, encoded as JPEG, charged (a line per RENDER_IMAGE_LINE_PX rows shown, the JPEG's
- * bytes spread over them), logged, then shown inline. ERR_PARSE or ERR_TOOBIG when it does
- * not decode (the caller names it as binary); ERR_DENIED from the grant or quota.
+ * bytes spread over them), logged, then shown inline; *kind says what it was. ERR_PARSE or
+ * ERR_TOOBIG when it does not decode (the caller names it as binary); ERR_DENIED from the
+ * grant or quota.
  */
 static int render_image(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
-			size_t len, struct buf *out)
+			size_t len, struct buf *out, struct render_kind *kind)
 {
 	struct render_view v = {0};
 	struct grant_info g;
@@ -962,10 +968,13 @@ static int render_image(const struct render_ctx *c, const struct manifest_entry 
 	if ((r = buf_addstr(out, "<div class=\"code image\" id=\"code\">")) || (r = add_decorations(c, &v, out)) ||
 	    (r = buf_addf(out, "<img id=\"image\" alt=\"\" width=\"%d\" height=\"%d\" src=\"data:image/jpeg;base64,", w, h)) ||
 	    (r = buf_addb64(out, jpg.p, jpg.len)) ||
-	    (r = buf_addf(out, "\"><p class=\"note\" id=\"image-size\">%s image, %dx%d pixels%s, %zu bytes</p></div>",
-			  image_sniff(text, len) == IMAGE_PNG ? "PNG" : "JPEG", w0, h0,
-			  w != w0 ? " (shown smaller)" : "", len)))
+	    (r = buf_addf(out, "\"><p class=\"note\" id=\"image-size\">%s image, %d×%d pixels%s, %zu bytes</p></div>",
+			  image_kind_name(image_sniff(text, len)), w0, h0, w != w0 ? " (shown smaller)" : "", len)))
 		goto out;
+	kind->image = image_kind_name(image_sniff(text, len));
+	kind->width = w0;
+	kind->height = h0;
+	kind->lines = rows;
 out:
 	if (rgb)
 		sodium_memzero(rgb, (size_t)w0 * h0 * 3);
@@ -1028,8 +1037,10 @@ static int render_line_part(const struct render_ctx *c, const struct manifest_en
 			    size_t len, uint64_t line, struct buf *out, uint64_t *shown_to, uint64_t *n_lines);
 
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e, const unsigned char *text,
-		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines)
+		     size_t len, uint64_t from, struct buf *out, uint64_t *shown_to, uint64_t *n_lines,
+		     struct render_kind *kind)
 {
+	struct render_kind kn = {0};
 	struct outline ol = {0};
 	struct marks mk = {0};
 	struct render_view v = {0};
@@ -1048,16 +1059,32 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		len = 0;
 	if (!from)
 		from = 1;
+	if (!kind)
+		kind = &kn;
+	memset(kind, 0, sizeof(*kind));
+	/* an image is shown as one (marked, charged), whether or not it has a NUL byte where
+	 * git looks for one; an image that does not decode is named as binary with why, or
+	 * read as text when it has none (a text file that begins as an image would) */
+	if (image_sniff(text, len) != IMAGE_NONE) {
+		char why[256];
+		*shown_to = *n_lines = 0;
+		r = render_image(c, e, text, len, out, kind);
+		if (r != ERR_PARSE && r != ERR_TOOBIG) {
+			kind->binary = 1;
+			return r;
+		}
+		snprintf(why, sizeof(why), "%s", err_msg());
+		if (diff_is_binary(text, len)) {
+			kind->binary = 1;
+			return render_binary(c, e, text, len, why + (strncmp(why, "image: ", 7) ? 0 : 7), out);
+		}
+	}
 	if (c->part && !diff_is_binary(text, len))
 		return render_line_part(c, e, text, len, from, out, shown_to, n_lines);
 	if (diff_is_binary(text, len)) {
 		*shown_to = *n_lines = 0;
-		/* an image is shown as one (marked, charged); a file that does not decode, and
-		 * every other binary file, is named with its size */
-		if (image_sniff(text, len) != IMAGE_NONE && (r = render_image(c, e, text, len, out)) != ERR_PARSE &&
-		    r != ERR_TOOBIG)
-			return r;
-		return render_binary(c, e, text, len, out, shown_to, n_lines);
+		kind->binary = 1;
+		return render_binary(c, e, text, len, NULL, out);
 	}
 	*n_lines = render_count_lines(text, len);
 	if (from > *n_lines && *n_lines)

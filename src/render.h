@@ -48,7 +48,7 @@
  * [k, k + 1) x RENDER_LINE_MAX, shown alone (render_ctx.part) and charged as a line of its
  * own, whose key in the quota ledger is line + k x RENDER_PART_KEY. */
 #define RENDER_PART_KEY ((uint64_t)1 << 40)
-/* Images (PNG, JPEG) are shown as a JPEG of at most RENDER_IMAGE_SIDE pixels a side (scaled
+/* Images (PNG, JPEG, GIF, WebP: image.h) are shown as a JPEG of at most RENDER_IMAGE_SIDE pixels a side (scaled
  * down by a whole factor), the session's marks drawn into it (render_hooks.image), and
  * charged as RENDER_IMAGE_LINE_PX pixel rows a line (a line of code on the screen is about
  * that tall), the JPEG's bytes spread over those lines against the byte budget. */
@@ -187,9 +187,17 @@ int render_escape(struct buf *out, const char *s, size_t len) WUR;
  * hold. The view's log entry names the find and its count. */
 #define RENDER_FIND_MAX 100000
 #define RENDER_FIND_LEN 256
+/* What a file view was besides lines, for the page's meta line (kind may be NULL): a
+ * binary file (*n_lines is 0), shown as an image or named with its size and kind. */
+struct render_kind {
+	int binary;
+	const char *image;  /* image_kind_name of an image shown as one, else NULL */
+	int width, height;  /* the image's pixels, before it was scaled down */
+	uint64_t lines;     /* the lines the image is charged as */
+};
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,
-		     uint64_t *shown_to, uint64_t *n_lines) WUR;
+		     uint64_t *shown_to, uint64_t *n_lines, struct render_kind *kind) WUR;
 
 /* "/r/<P@V>/blob/<path>?at=<line>#L<line>": a link to line `line` (0: none) of a file that
  * opens the window of lines around it. */

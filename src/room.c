@@ -458,7 +458,7 @@ static void wipe(struct buf *b)
 }
 
 int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from, struct buf *out,
-		     uint64_t *shown_to, uint64_t *n_lines)
+		     uint64_t *shown_to, uint64_t *n_lines, struct render_kind *kind)
 {
 	struct render_ctx rc = *c;
 	struct buf text;
@@ -470,7 +470,7 @@ int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uin
 	buf_init(&text, VAULT_OBJECT_MAX);
 	room_render_ctx(rm, &rc);
 	if (!(r = file_text(rm, fi, &text, &p, &len)))
-		r = render_file_text(&rc, manifest_get(rm->m, fi), p, len, from, out, shown_to, n_lines);
+		r = render_file_text(&rc, manifest_get(rm->m, fi), p, len, from, out, shown_to, n_lines, kind);
 	wipe(&text);
 	return r;
 }

@@ -110,7 +110,7 @@ void room_render_ctx(struct room *rm, struct render_ctx *c);
  * Returns what the renderer returns.
  */
 int room_render_file(struct room *rm, const struct render_ctx *c, size_t fi, uint64_t from,
-		     struct buf *out, uint64_t *shown_to, uint64_t *n_lines) WUR;
+		     struct buf *out, uint64_t *shown_to, uint64_t *n_lines, struct render_kind *kind) WUR;
 
 /*
  * The diff of a file between the older release `old` (base_version) and rm, through

@@ -1140,6 +1140,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	struct render_ctx c;
 	uint64_t from = param_u64(q->rq, "from", 1, UINT64_MAX / 2), to = 0, n_lines = 0;
 	uint64_t at = param_u64(q->rq, "at", 0, UINT64_MAX / 2);
+	struct render_kind kind;
 	int64_t lines_left = -1;
 	char blob[65];
 	struct buf find, v, fq = {0};
@@ -1186,7 +1187,7 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	c.find = find.len ? find.p : NULL;
 	c.find_len = find.len;
 	c.find_caseless = caseless;
-	r = room_render_file(rm, &c, fi, from, &code, &to, &n_lines);
+	r = room_render_file(rm, &c, fi, from, &code, &to, &n_lines, &kind);
 	if (r) {
 		buf_release(&code);
 		buf_release(&find);
@@ -1213,10 +1214,17 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 			goto out;
 		goto out;
 	}
+	/* what the file is: its lines, or the image it is shown as and what that is charged, or
+	 * binary */
 	if ((r = page_head(q, rt->rest, rt)) || (r = crumbs(q, rt, rt->rest)) ||
-	    (r = buf_addf(b, "<div class=\"meta\" id=\"meta\"><span>%" PRIu64 " lines</span><span>%" PRIu64
-			     " bytes</span><span>mode %o</span><span class=\"id\" title=\"git blob sha256\">blob %s</span>",
-			  n_lines, e->size, e->mode, blob)))
+	    (r = buf_addstr(b, "<div class=\"meta\" id=\"meta\"><span>")) ||
+	    (r = kind.image ? buf_addf(b, "%s image, %d×%d, charged as %" PRIu64 " line%s", kind.image, kind.width,
+				       kind.height, kind.lines, kind.lines == 1 ? "" : "s")
+		 : kind.binary ? buf_addstr(b, "binary")
+			       : buf_addf(b, "%" PRIu64 " line%s", n_lines, n_lines == 1 ? "" : "s")) ||
+	    (r = buf_addf(b, "</span><span>%" PRIu64 " bytes</span><span>mode %o</span><span class=\"id\" "
+			     "title=\"git blob sha256\">blob %s</span>",
+			  e->size, e->mode, blob)))
 		goto out;
 	if ((r = buf_addstr(b, "<a id=\"permalink\" href=\"\">permalink</a> <a href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "search")) || (r = buf_addstr(b, "\">search</a>")))

@@ -92,7 +92,7 @@ static int view(const struct session_info *who, struct probe *p, struct buf *out
 	e.mode = 0100644;
 	e.size = sizeof(text) - 1;
 	memset(e.sha256, 0xab, 32);
-	return render_file_text(&c, &e, (const unsigned char *)text, sizeof(text) - 1, 1, out, &to, &n);
+	return render_file_text(&c, &e, (const unsigned char *)text, sizeof(text) - 1, 1, out, &to, &n, NULL);
 }
 
 TEST(order_each_step_failing)
@@ -173,6 +173,9 @@ static int image_hook(void *ctx, const struct render_view *v, unsigned char *rgb
 	return 0;
 }
 
+/* What the last view_bytes said the file was. */
+static struct render_kind viewed;
+
 static int view_bytes(const struct session_info *who, struct image_probe *p, char *path,
 		      const unsigned char *bytes, size_t len, struct buf *out)
 {
@@ -195,7 +198,7 @@ static int view_bytes(const struct session_info *who, struct image_probe *p, cha
 	e.mode = 0100644;
 	e.size = len;
 	memset(e.sha256, 0xcd, 32);
-	return render_file_text(&c, &e, bytes, len, 1, out, &to, &n);
+	return render_file_text(&c, &e, bytes, len, 1, out, &to, &n, &viewed);
 }
 
 /* The JPEG inside the page's data: URL, decoded into out. */
@@ -250,7 +253,7 @@ static int view_part(const struct session_info *who, struct part_probe *p, const
 	e.mode = 0100644;
 	e.size = len;
 	memset(e.sha256, 0xef, 32);
-	return render_file_text(&c, &e, t, len, line, out, &to, &n);
+	return render_file_text(&c, &e, t, len, line, out, &to, &n, NULL);
 }
 
 TEST(long_line_rest_by_parts)
@@ -348,7 +351,9 @@ TEST(image_marked_charged_logged_then_shown)
 	CHECK(px && px[0] < 8 && px[(size_t)w * h * 3 - 1] < 8); /* the marked copy, not the file */
 	free(px);
 	px = NULL;
-	CHECK(strstr(page.p, "id=\"image\"") && strstr(page.p, "JPEG image, 200x50 pixels,"));
+	CHECK(strstr(page.p, "id=\"image\"") && strstr(page.p, "JPEG image, 200×50 pixels,"));
+	CHECK(viewed.image && !strcmp(viewed.image, "JPEG") && viewed.width == 200 && viewed.height == 50 &&
+	      viewed.lines == 4 && viewed.binary);
 	CHECK(logdb_entry(log_, n0, &e) == 0);
 	CHECK(strstr(e.p, "\"lines\":[1,4]") && strstr(e.p, "\"height\":50") && strstr(e.p, "\"width\":200"));
 
@@ -360,14 +365,59 @@ TEST(image_marked_charged_logged_then_shown)
 	memset(&p, 0, sizeof(p));
 	CHECK(view_bytes(&rita, &p, (char[]){"img/wide.jpg"}, (const unsigned char *)file.p, file.len, &page) == 0);
 	CHECK(p.w == 1000 && p.h == 33 && p.n_shown == 3);
-	CHECK(strstr(page.p, "3000x100 pixels (shown smaller)") != NULL);
+	CHECK(strstr(page.p, "3000×100 pixels (shown smaller)") != NULL);
 
 	/* a PNG that does not decode is named as binary: no pixel, no line charged */
 	buf_reset(&page);
 	memset(&p, 0, sizeof(p));
 	CHECK(view_bytes(&rita, &p, (char[]){"img/bad.png"}, (const unsigned char *)"\x89PNG\r\n\x1a\n\0\0\0\x0d", 12, &page) == 0);
 	CHECK(p.image_calls == 0 && p.n_shown == 0);
-	CHECK(strstr(page.p, "binary (a PNG image), 12 bytes") && !strstr(page.p, "<img"));
+	CHECK(strstr(page.p, "binary (a PNG image: damaged PNG file), 12 bytes") && !strstr(page.p, "<img"));
+	CHECK(viewed.binary && !viewed.image);
+
+	/* a GIF and a WebP go the same way: shown, charged as their rows, named */
+	{
+		static const unsigned char gif[] = "GIF89a\x02\0\x22\0\xf0\0\0\xff\0\0\0\0\xff,\0\0\0\0\x02\0\x22\0"
+						   "\0\x02\x0a\x44\x8c\xa7\xc9\xeb\x0d\x9f\x8c\xa9\0\0;";
+		unsigned char *g = NULL;
+		int gw, gh;
+		/* 2 x 34, a red and a blue column (giflib's encoder made it) */
+		CHECK(image_decode_rgb(gif, sizeof(gif) - 1, &g, &gw, &gh) == 0 && gw == 2 && gh == 34);
+		CHECK(g && !memcmp(g, "\xff\0\0\0\0\xff", 6) && !memcmp(g + 33 * 6, "\xff\0\0\0\0\xff", 6));
+		free(g);
+		buf_reset(&page);
+		memset(&p, 0, sizeof(p));
+		CHECK(view_bytes(&rita, &p, (char[]){"img/a.gif"}, gif, sizeof(gif) - 1, &page) == 0);
+		CHECK(p.image_calls == 1 && p.w == 2 && p.h == 34 && p.n_shown == 3);
+		CHECK(strstr(page.p, "GIF image, 2×34 pixels, ") && strstr(page.p, "data:image/jpeg;base64,"));
+		CHECK(viewed.image && !strcmp(viewed.image, "GIF") && viewed.lines == 3);
+		/* cut short: binary, with why */
+		buf_reset(&page);
+		memset(&p, 0, sizeof(p));
+		CHECK(view_bytes(&rita, &p, (char[]){"img/cut.gif"}, gif, 30, &page) == 0);
+		CHECK(p.image_calls == 0 && p.n_shown == 0 && !viewed.image && viewed.binary);
+		CHECK(strstr(page.p, "binary (a GIF image: damaged GIF image data), 30 bytes") != NULL);
+	}
+	{
+		/* a 1 x 1 lossless WebP of (0, 128, 255) (libwebp's encoder made it) */
+		static const unsigned char webp[] = "RIFF\x1c\0\0\0WEBPVP8L\x10\0\0\0\x2f\0\0\0\0\x07\x50\xc0\xe8\x7f"
+						    "\xff\x03\x11\xd1\xff\0";
+		unsigned char *g = NULL;
+		int gw, gh;
+		CHECK(image_decode_rgb(webp, sizeof(webp) - 1, &g, &gw, &gh) == 0 && gw == 1 && gh == 1);
+		CHECK(g && g[0] == 0 && g[1] == 128 && g[2] == 255);
+		free(g);
+		buf_reset(&page);
+		memset(&p, 0, sizeof(p));
+		CHECK(view_bytes(&rita, &p, (char[]){"img/a.webp"}, webp, sizeof(webp) - 1, &page) == 0);
+		CHECK(p.image_calls == 1 && p.n_shown == 1 && strstr(page.p, "WebP image, 1×1 pixels, "));
+		CHECK(viewed.image && !strcmp(viewed.image, "WebP") && viewed.lines == 1);
+	}
+	/* text that begins as a GIF but is none (no NUL byte): read as the text it is */
+	buf_reset(&page);
+	memset(&p, 0, sizeof(p));
+	CHECK(view_bytes(&rita, &p, (char[]){"notes.txt"}, (const unsigned char *)"GIF89a is how it starts\n", 24, &page) == 0);
+	CHECK(!viewed.binary && !viewed.image && strstr(page.p, "id=\"L1\"") && !strstr(page.p, "binary"));
 	free(rgb);
 	buf_release(&file);
 	buf_release(&page);

@@ -84,12 +84,12 @@ TEST(open_view_drop)
 	CHECK(room_find(rm, "a.", &fi) == ERR_NOTFOUND && room_find(rm, "a.c/", &fi) == ERR_NOTFOUND);
 	CHECK(room_find(rm, "a.c", &fi) == 0);
 	/* a view, whether the index is loaded yet or not, is the same page */
-	CHECK(room_render_file(rm, &c, fi, 1, &a, &to, &n) == 0 && n == 3 && to == 3);
+	CHECK(room_render_file(rm, &c, fi, 1, &a, &to, &n, NULL) == 0 && n == 3 && to == 3);
 	room_put(rs, rm);
 	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
-	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n) == 0 && n == 3);
+	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n, NULL) == 0 && n == 3);
 	CHECK(strstr(a.p, "second") && strstr(b.p, "second"));
-	CHECK(room_render_file(rm, &c, manifest_count(room_manifest(rm)), 1, &b, &to, &n) == ERR_NOTFOUND);
+	CHECK(room_render_file(rm, &c, manifest_count(room_manifest(rm)), 1, &b, &to, &n, NULL) == ERR_NOTFOUND);
 	/* a diff of a release with itself: no change; a name neither has: not a file */
 	buf_reset(&b);
 	{
@@ -115,7 +115,7 @@ TEST(open_view_drop)
 	CHECK(rooms_withdraw(rs, "fw", "1") == 1);
 	CHECK(!rooms_unlocked(rs, "fw", "1", now));
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND && rm == NULL);
-	CHECK(room_find(held, "a.c", &fi) == 0 && room_render_file(held, &c, fi, 1, &b, &to, &n) == 0);
+	CHECK(room_find(held, "a.c", &fi) == 0 && room_render_file(held, &c, fi, 1, &b, &to, &n, NULL) == 0);
 	room_put(rs, held);
 	CHECK(rooms_withdraw(rs, "fw", "1") == 0);
 	rooms_free(rs);
