@@ -1,7 +1,7 @@
 /*
- * fuzz_image: untrusted PNG and JPEG bytes through the bounded decoders trace (grey) and
- * the file view (RGB, fitted, marked) use, and small decoded images through the mark
- * detector.
+ * fuzz_image: untrusted PNG, JPEG, GIF and WebP bytes through the bounded decoders trace
+ * (grey) and the file view (RGB, fitted, marked) use, and small decoded images through the
+ * mark detector. fuzz_gif and fuzz_webp aim at one decoder each.
  */
 #include <stdint.h>
 #include <stdlib.h>

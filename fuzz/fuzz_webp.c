@@ -1,0 +1,42 @@
+/*
+ * fuzz_webp: untrusted bytes through image.h's WebP decoder (libwebp's demuxer, then the
+ * first frame), the way the file view takes them (RGB, fitted, marked) and trace does
+ * (grey). The RIFF header is made whole ("RIFF", the size of what follows, "WEBP") so that
+ * every input reaches the chunks instead of the sniffer's or the container's refusal.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+#include "mark.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const unsigned char key[MARK_KEY_LEN] = {9};
+	struct mark_label l = {"r", "lab", "0123456789abcdef", 0};
+	unsigned char *p, *pix = NULL;
+	int w = 0, h = 0;
+	if (size < 12 || size > IMAGE_FILE_MAX)
+		return 0;
+	p = malloc(size);
+	memcpy(p, data, size);
+	memcpy(p, "RIFF", 4);
+	for (int i = 0; i < 4; i++)
+		p[4 + i] = (unsigned char)((size - 8) >> (8 * i));
+	memcpy(p + 8, "WEBP", 4);
+	if (image_decode_rgb(p, size, &pix, &w, &h) == 0) {
+		if (w <= 0 || h <= 0 || image_fit_rgb(pix, &w, &h, 64) != 0 || w > 64 || h > 64 ||
+		    mark_image_rgb(key, &l, pix, w, h) != 0)
+			abort();
+	} else if (pix) {
+		abort();
+	}
+	free(pix);
+	pix = NULL;
+	if (image_decode_gray(p, size, &pix, &w, &h) == 0 && (w <= 0 || h <= 0))
+		abort();
+	free(pix);
+	free(p);
+	return 0;
+}
