@@ -344,15 +344,36 @@ out:
 /* ---- WebP: the first frame, over a white canvas ---- */
 
 /*
+ * The bytes of a WebP file up to the end of its first ANMF chunk (an animation's first
+ * frame; at most len), or 0 when it has none: what the demuxer is given of an animation,
+ * so that it never lists the frames after the first (a list that would grow with their
+ * count).
+ */
+static size_t webp_first_frame_end(const unsigned char *p, size_t len)
+{
+	size_t off = 12;
+	while (off + 8 <= len) {
+		size_t n = (size_t)p[off + 4] | (size_t)p[off + 5] << 8 | (size_t)p[off + 6] << 16 | (size_t)p[off + 7] << 24;
+		size_t next = off + 8 + n + (n & 1);
+		if (!memcmp(p + off, "ANMF", 4))
+			return next < len ? next : len;
+		off = next;
+	}
+	return 0;
+}
+
+/*
  * libwebp's demuxer reads the container (a still image is one frame, an animation's first
- * frame is decoded alone); the canvas and the frame are held to the limits, and the frame
- * to the canvas, before anything is allocated for the pixels, which libwebp then decodes in
- * place (RGB, alpha dropped as for PNG).
+ * frame is decoded alone, the rest never read); the canvas and the frame are held to the
+ * limits, and the frame to the canvas, before anything is allocated for the pixels, which
+ * libwebp then decodes in place (RGB, alpha dropped as for PNG).
  */
 static int decode_webp(const void *p, size_t len, int comps, unsigned char **pix_out, int *w, int *h)
 {
-	WebPData data = {p, len};
-	WebPDemuxer *dm = WebPDemux(&data);
+	size_t first = webp_first_frame_end(p, len);
+	WebPData data = {p, first ? first : len};
+	WebPDemuxState st = WEBP_DEMUX_PARSE_ERROR;
+	WebPDemuxer *dm = first ? WebPDemuxPartial(&data, &st) : WebPDemux(&data);
 	WebPIterator it;
 	WebPDecoderConfig cfg;
 	unsigned char *pix = NULL;
@@ -360,14 +381,20 @@ static int decode_webp(const void *p, size_t len, int comps, unsigned char **pix
 	int got = 0, r;
 
 	memset(&it, 0, sizeof(it));
-	if (!dm)
+	if (!dm || (first && st < WEBP_DEMUX_PARSED_HEADER)) {
+		WebPDemuxDelete(dm);
 		return err_set(ERR_PARSE, "image: damaged WebP file");
+	}
 	cw = WebPDemuxGetI(dm, WEBP_FF_CANVAS_WIDTH);
 	ch = WebPDemuxGetI(dm, WEBP_FF_CANVAS_HEIGHT);
 	if ((r = size_ok(cw, ch)))
 		goto out;
 	if (!(got = WebPDemuxGetFrame(dm, 1, &it))) {
 		r = err_set(ERR_PARSE, "image: a WebP file without an image");
+		goto out;
+	}
+	if (!it.complete) {
+		r = err_set(ERR_PARSE, "image: truncated WebP file");
 		goto out;
 	}
 	if (!WebPInitDecoderConfig(&cfg) || WebPGetFeatures(it.fragment.bytes, it.fragment.size, &cfg.input) != VP8_STATUS_OK ||

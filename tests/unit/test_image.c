@@ -436,6 +436,16 @@ TEST(webp_first_frame_of_an_animation)
 			ok &= in ? !memcmp(p, small + ((size_t)(y - 4) * 6 + (x - 6)) * 3, 3) : p[0] == 255 && p[1] == 255 && p[2] == 255;
 		}
 	CHECK(px && ok);
+	/* the frames after the first are never read: garbage over all of them changes nothing */
+	{
+		unsigned char *again = NULL;
+		size_t end = 12 + 18 + 14 + 8 + 16 + f1.len - 12;
+		CHECK(end < a.len && !memcmp(a.p + end, "ANMF", 4));
+		memset(a.p + end, 0xee, a.len - end);
+		CHECK(image_decode_rgb(a.p, a.len, &again, &w, &h) == 0 && w == 20 && h == 12 && px && again &&
+		      !memcmp(px, again, 20 * 12 * 3));
+		free(again);
+	}
 	free(px);
 	/* a frame that runs past the canvas is refused */
 	buf_reset(&a);
@@ -496,18 +506,32 @@ TEST(webp_truncated_and_damaged)
 	buf_init(&c, 1 << 20);
 	CHECK(webp_lossless(rgb, 10, 6, &f) == 0);
 	webp_anim(12, 8, &f, 10, 6, 1, 1, &f, 2, &a);
-	/* truncated at every length: refused (the RIFF size says what is missing) */
+	/* a still image truncated at every length: refused (the RIFF size says what is missing) */
 	for (size_t n = 0; n < f.len; n++) {
 		unsigned char *px = (unsigned char *)"x";
 		int w = 1, h = 1;
 		refused &= image_decode_rgb(f.p, n, &px, &w, &h) == ERR_PARSE && !px && !w && !h;
 	}
-	for (size_t n = 0; n < a.len; n++) {
-		unsigned char *px = (unsigned char *)"x";
-		int w, h;
-		refused &= image_decode_rgb(a.p, n, &px, &w, &h) == ERR_PARSE && !px;
-	}
 	CHECK(refused);
+	/* an animation: refused until its first frame is whole, that frame from then on (the
+	 * frames after it are never read) */
+	{
+		unsigned char *px = NULL, *want = NULL;
+		size_t whole = 0;
+		int w, h, ok = 1;
+		CHECK(image_decode_rgb(a.p, a.len, &want, &w, &h) == 0 && w == 12 && h == 8);
+		for (size_t n = 0; want && n <= a.len; n++) {
+			int r = image_decode_rgb(a.p, n, &px, &w, &h);
+			if (!r && !whole)
+				whole = n;
+			ok &= whole ? !r && w == 12 && h == 8 && !memcmp(px, want, 12 * 8 * 3) : r == ERR_PARSE && !px;
+			free(px);
+			px = NULL;
+		}
+		/* RIFF, VP8X, ANIM, then frame 1's ANMF (a header of 16 bytes, its VP8L chunk) */
+		CHECK(ok && whole == 12 + 18 + 14 + 8 + 16 + f.len - 12);
+		free(want);
+	}
 	/* every byte flipped in turn: decoded or refused with a reason */
 	for (int k = 0; k < 2; k++) {
 		const struct buf *src = k ? &a : &f;
