@@ -17,8 +17,9 @@ const OUT = path.resolve(process.argv[3] || "build/e2e");
 const PORT = 30000 + (process.pid % 20000);
 const T = fs.mkdtempSync(path.join(os.tmpdir(), "sealroom-e2e-"));
 const DIR = path.join(T, "fac");
-// Two releases of one product: v2 changes main.c and adds a file.
-function trees() {
+// Two releases of one product: v2 changes main.c and adds a file. webp: a WebP file of the
+// chart's bands that chromium encoded.
+function trees(webp) {
 	const util = "/* util: helpers */\n#include \"util.h\"\n\nint helper_sum(int a, int b)\n{\n\treturn a + b;\n}\n";
 	write(path.join(T, "v1/src/util.c"), util);
 	write(path.join(T, "v1/src/util.h"), "int helper_sum(int a, int b);\n");
@@ -41,6 +42,8 @@ function trees() {
 	write(path.join(T, "v2/NOTES.md"), "# Notes\n\nhelper_sum adds; twice doubles.\n");
 	write(path.join(T, "v2/img/chart.png"), png(300, 120));
 	write(path.join(T, "v1/img/chart.png"), png(200, 80));
+	write(path.join(T, "v2/img/chart.gif"), gif(300, 120));
+	write(path.join(T, "v2/img/bands.webp"), webp); // (no "t", "w", "b" in order: the finder's test)
 	// a change inside a function, far from its top: the hunk is headed by the function
 	const calc = (k) => { const a = ["int calc(int x)", "{", "\tint a = x;"]; for (let i = 1; i <= 20; i++) a.push("\ta += " + (i === 11 ? k : i) + ";"); a.push("\treturn a;", "}"); return a.join("\n") + "\n"; };
 	write(path.join(T, "v1/src/calc.c"), calc(11));
@@ -75,6 +78,52 @@ function png(w, h) {
 		chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
 }
 
+// The chart's bands as an animated GIF: frame 1 the bands, frame 2 black (never shown).
+// 8-bit codes, each a pixel, a clear code every 100 (so that the code size never grows):
+// valid LZW without compressing.
+function gif(w, h) {
+	const le = (v) => [v & 255, v >> 8];
+	const pal = Buffer.alloc(128 * 3);
+	[[220, 60, 80], [40, 200, 80], [40, 60, 230], [0, 0, 0]].forEach((c, i) => pal.set(c, i * 3));
+	const frame = (at) => {
+		const codes = [];
+		for (let i = 0; i < w * h; i++) {
+			if (i % 100 === 0) codes.push(128);
+			codes.push(at(i % w));
+		}
+		codes.push(129);
+		const blocks = [];
+		for (let i = 0; i < codes.length; i += 255) blocks.push(Math.min(255, codes.length - i), ...codes.slice(i, i + 255));
+		return [0x21, 0xf9, 4, 0, 10, 0, 0, 0, 0x2c, 0, 0, 0, 0, ...le(w), ...le(h), 0, 7, ...blocks, 0];
+	};
+	return Buffer.concat([Buffer.from("GIF89a"), Buffer.from([...le(w), ...le(h), 0xf6, 0, 0]), pal,
+		Buffer.from([0x21, 0xff, 11, ...Buffer.from("NETSCAPE2.0"), 3, 1, 0, 0, 0]),
+		Buffer.from(frame((x) => (x < w / 3 ? 0 : x < 2 * w / 3 ? 1 : 2))), Buffer.from(frame(() => 3)), Buffer.from([0x3b])]);
+}
+
+// The chart's bands as a WebP, encoded by chromium's canvas (another WebP encoder than the
+// room's libwebp).
+async function webpOfBands(w, h) {
+	const browser = await lib.launch(chromium);
+	try {
+		const page = await (await browser.newContext()).newPage();
+		const url = await page.evaluate(([w, h]) => {
+			const cv = document.createElement("canvas");
+			cv.width = w; cv.height = h;
+			const cx = cv.getContext("2d");
+			[[220, 60, 80], [40, 200, 80], [40, 60, 230]].forEach((c, i) => {
+				cx.fillStyle = "rgb(" + c.join(",") + ")";
+				cx.fillRect(Math.round(i * w / 3), 0, Math.round(w / 3), h);
+			});
+			return cv.toDataURL("image/webp", 0.9);
+		}, [w, h]);
+		if (!url.startsWith("data:image/webp;base64,")) throw new Error("chromium made no WebP: " + url.slice(0, 30));
+		return Buffer.from(url.slice(url.indexOf(",") + 1), "base64");
+	} finally {
+		await browser.close();
+	}
+}
+
 // Is element sel of the page entirely below the sticky header and inside the viewport?
 async function belowHeader(page, sel) {
 	return page.evaluate((s) => {
@@ -104,7 +153,7 @@ function vendorDecide(vkey, kind, rel, ...args) {
 
 async function main() {
 	fs.mkdirSync(OUT, { recursive: true });
-	trees();
+	trees(await webpOfBands(300, 120));
 	const first = await demo(path.join(T, "v1"), "1");
 	await stop(first.proc);
 	const { proc, info } = await demo(path.join(T, "v2"), "2");
@@ -287,7 +336,8 @@ async function main() {
 		const img = await page.evaluate(() => { const i = document.querySelector("#code img#image"); return i ? [i.naturalWidth, i.naturalHeight, i.src.slice(0, 23)] : null; });
 		check("image shown as an image", img && img[0] === 300 && img[1] === 120 && img[2] === "data:image/jpeg;base64,", JSON.stringify(img));
 		check("image charged as its rows", beforeImg - (await left()) === 8, beforeImg + " " + (await left()));
-		check("image named with its size", ((await page.textContent("#image-size")) || "").startsWith("PNG image, 300x120 pixels"));
+		check("image named with its size", ((await page.textContent("#image-size")) || "").startsWith("PNG image, 300×120 pixels"));
+		check("the meta line says what the image is", (await page.textContent("#meta span")) === "PNG image, 300×120, charged as 8 lines", await page.textContent("#meta span"));
 		const marked = await page.evaluate(() => new Promise((res) => {
 			const i = document.querySelector("#image"), cv = document.createElement("canvas");
 			cv.width = i.naturalWidth; cv.height = i.naturalHeight;
@@ -299,6 +349,32 @@ async function main() {
 		}));
 		check("the image carries the watermark in its pixels", marked > 200 && marked < 300 * 120 / 2, String(marked));
 		await page.screenshot({ path: path.join(OUT, "image.png") });
+		// a GIF (the first of its two frames) and a WebP go the same way: shown, marked,
+		// charged, named; each shown copy compared with the file as chromium decodes it
+		for (const [file, kind] of [["chart.gif", "GIF"], ["bands.webp", "WebP"]]) {
+			const bytes = fs.readFileSync(path.join(T, "v2/img", file));
+			const before = await left();
+			await page.goto(url + "/r/demo@2/blob/img/" + file);
+			const im = await page.evaluate(() => { const i = document.querySelector("#code img#image"); return i ? [i.naturalWidth, i.naturalHeight, i.src.slice(0, 23)] : null; });
+			check(kind + " shown as an image", im && im[0] === 300 && im[1] === 120 && im[2] === "data:image/jpeg;base64,", JSON.stringify(im));
+			check(kind + " charged as its rows", before - (await left()) === 8, before + " " + (await left()));
+			check(kind + ": the meta line says what it is", (await page.textContent("#meta span")) === kind + " image, 300×120, charged as 8 lines", await page.textContent("#meta span"));
+			check(kind + " named with its size", ((await page.textContent("#image-size")) || "") === kind + " image, 300×120 pixels, " + bytes.length + " bytes", await page.textContent("#image-size"));
+			const off = await page.evaluate((src) => new Promise((res) => {
+				const shown = document.querySelector("#image"), orig = new Image();
+				orig.onload = () => {
+					const px = (im) => { const cv = document.createElement("canvas"); cv.width = 300; cv.height = 120; const cx = cv.getContext("2d"); cx.drawImage(im, 0, 0); return cx.getImageData(0, 0, 300, 120).data; };
+					const a = px(shown), b = px(orig);
+					let n = 0; /* pixels the watermark moved far from the file's */
+					for (let k = 0; k < a.length; k += 4) if (Math.abs(a[k] - b[k]) > 12) n++;
+					res(n);
+				};
+				orig.onerror = () => res(-1);
+				orig.src = src;
+			}), "data:image/" + kind.toLowerCase() + ";base64," + bytes.toString("base64"));
+			check(kind + ": the first frame, carrying the watermark in its pixels", off > 200 && off < 300 * 120 / 2, String(off));
+		}
+		await page.screenshot({ path: path.join(OUT, "image-webp.png") });
 		// a line over 16 KiB: cut with a link to its rest, part by part, each charged once
 		await page.goto(url + "/r/demo@2/blob/src/wide.c");
 		const cutText = (await page.textContent("#L2 a.cut")) || "";
@@ -394,7 +470,8 @@ async function main() {
 		check("j, l, r open the references of a name with no definition", /\/refs\/src\/main\.c\?line=7&k=0$/.test(page.url()), page.url());
 		// a binary file is named as binary, not shown as text
 		await page.goto(url + "/r/demo@2/blob/logo.png");
-		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image), 112 bytes", await page.textContent("#binary"));
+		check("binary file named as binary", ((await page.textContent("#binary")) || "") === "binary (a PNG image: damaged PNG file), 112 bytes", await page.textContent("#binary"));
+		check("binary file: the meta line says binary", (await page.textContent("#meta span")) === "binary", await page.textContent("#meta span"));
 		check("binary file shows no line", (await page.$$("#code .l")).length === 0);
 		// search results: per-file counts, context lines, previous / next and page numbers
 		await page.goto(url + "/r/demo@2/search?q=filler_&l=1&context=1");
@@ -526,7 +603,8 @@ async function main() {
 		const log = execFileSync("sqlite3", [path.join(DIR, "sealroom.db"), "SELECT CAST(data AS TEXT) FROM log_entries"], { encoding: "utf8" });
 		check("views logged", /"lines":\[1,8\],"path":"src\/main.c"/.test(log) || /"path":"src\/main.c"/.test(log));
 		check("diff logged", log.includes("\"type\":\"diff\""));
-		check("image view logged with its size", /"image":\{"bytes":\d+,"height":120,"width":300\},"lines":\[1,8\],"path":"img\/chart.png"/.test(log));
+		for (const f of ["chart.png", "chart.gif", "bands.webp"])
+			check("image view logged with its size: " + f, new RegExp('"image":\\{"bytes":\\d+,"height":120,"width":300\\},"lines":\\[1,8\\],"path":"img/' + f.replace(".", "\\.") + '"').test(log));
 		check("find in file logged with the view", /"find":"filler_3","found":11,/.test(log));
 		check("definitions logged", log.includes("\"type\":\"definitions\""));
 		check("no console errors (CSP)", errors.length === 0, errors.join(" | "));
