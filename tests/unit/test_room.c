@@ -147,7 +147,7 @@ TEST(names_by_place)
 	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
 	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
 	CHECK(room_find(rm, "a.c", &fi) == 0);
-	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n) == 0 && n == 3);
+	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n, NULL) == 0 && n == 3);
 	for (uint64_t line = 1; line <= 3; line++) {
 		char id[32];
 		const char *p, *end;
