@@ -266,28 +266,65 @@ static int64_t setting(struct facility *f, const char *key, int64_t def)
 	return v;
 }
 
-int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute)
-{
-	sqlite3_stmt *st;
-	int r;
-	if (idle <= 0 || absolute <= 0)
-		return err_set(ERR_USAGE, "session timeouts must be positive");
-	if ((r = db_prepare(facility_db(f),
-			    "INSERT OR REPLACE INTO facility (key, value) VALUES "
-			    "('session_idle', ?), ('session_absolute', ?)", &st)))
-		return r;
-	sqlite3_bind_int64(st, 1, idle);
-	sqlite3_bind_int64(st, 2, absolute);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_fail(facility_db(f), "cannot set the session timeouts");
-	sqlite3_finalize(st);
-	return r;
-}
-
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
 	const char *s = (const char *)sqlite3_column_text(st, col);
 	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+struct timeouts_set {
+	struct facility *f;
+	int64_t idle, absolute;
+};
+
+/* The act of auth_set_timeouts, once its entry is durable. */
+static int timeouts_store(void *ctx)
+{
+	struct timeouts_set *t = ctx;
+	sqlite3_stmt *st;
+	int r;
+	if ((r = db_prepare(facility_db(t->f),
+			    "INSERT OR REPLACE INTO facility (key, value) VALUES "
+			    "('session_idle', ?), ('session_absolute', ?)", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, t->idle);
+	sqlite3_bind_int64(st, 2, t->absolute);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(facility_db(t->f), "cannot set the session timeouts");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute, const char *actor)
+{
+	struct timeouts_set t = {f, idle, absolute};
+	sqlite3_stmt *st;
+	char role[32] = "";
+	json_t *x;
+	int r;
+	if (idle < AUTH_IDLE_MIN || idle > AUTH_IDLE_MAX)
+		return err_set(ERR_USAGE, "--idle is %d to %d seconds", AUTH_IDLE_MIN, AUTH_IDLE_MAX);
+	if (absolute < idle || absolute > AUTH_ABSOLUTE_MAX)
+		return err_set(ERR_USAGE, "--absolute is --idle (%lld) to %d seconds", (long long)idle, AUTH_ABSOLUTE_MAX);
+	if ((r = db_prepare(facility_db(f), "SELECT role FROM people WHERE login = ? AND disabled = 0", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy_text(role, sizeof(role), st, 0);
+	sqlite3_finalize(st);
+	if (strcmp(role, "operator"))
+		return err_set(ERR_DENIED, "'%s' is %s: only an operator sets the session timeouts", actor,
+			       *role ? role : "no active account");
+	x = json_object();
+	logdb_entry_int(x, "idle", idle);
+	logdb_entry_int(x, "absolute", absolute);
+	return auth_log_then(f, "session_timeouts", actor, x, timeouts_store, &t);
+}
+
+void auth_timeouts(struct facility *f, int64_t *idle, int64_t *absolute)
+{
+	*idle = setting(f, "session_idle", AUTH_IDLE_DEFAULT);
+	*absolute = setting(f, "session_absolute", AUTH_ABSOLUTE_DEFAULT);
 }
 
 /* Run one statement binding int64s (NULL-terminated list of values through a count). */

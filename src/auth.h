@@ -56,6 +56,9 @@
 #define AUTH_LOCK_SECONDS (15 * 60)
 #define AUTH_IDLE_DEFAULT (30 * 60)
 #define AUTH_ABSOLUTE_DEFAULT (10 * 60 * 60)
+#define AUTH_IDLE_MIN 60
+#define AUTH_IDLE_MAX (24 * 60 * 60)
+#define AUTH_ABSOLUTE_MAX (7 * 24 * 60 * 60)
 #define AUTH_TOKEN_LEN 32
 #define AUTH_TOKEN_HEX (2 * AUTH_TOKEN_LEN)
 #define AUTH_SESSION_ID_HEX 16
@@ -159,8 +162,15 @@ int auth_set_password(struct facility *f, const char *login, const char *passwor
 		      const char *actor) WUR;
 int auth_unlock(struct facility *f, const char *login, const char *actor) WUR;
 int auth_disable(struct facility *f, const char *login, const char *actor) WUR;
-/* Set the session timeouts (seconds, > 0) for the facility. */
-int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute) WUR;
+/*
+ * Set the facility's session timeouts (seconds): idle AUTH_IDLE_MIN to AUTH_IDLE_MAX,
+ * absolute idle to AUTH_ABSOLUTE_MAX (ERR_USAGE otherwise); actor must be an active
+ * operator (ERR_DENIED). Logged as session_timeouts before it takes effect; sessions
+ * already open are held to the new limits from their next request.
+ */
+int auth_set_timeouts(struct facility *f, int64_t idle, int64_t absolute, const char *actor) WUR;
+/* The facility's session timeouts now (the defaults when never set). */
+void auth_timeouts(struct facility *f, int64_t *idle, int64_t *absolute);
 
 /*
  * Log, then act: append one log entry {"type":type,"actor":actor} plus the fields of extra

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "cmd.h"
 #include "decision.h"
 #include "db.h"
@@ -143,7 +144,9 @@ out:
 	return r ? cmd_fail("trace", r) : 0;
 }
 
-static const char session_usage[] = "sealroom session resume SESSION --as LOGIN | session holds [--json]";
+static const char session_usage[] =
+	"sealroom session resume SESSION --as LOGIN | session holds [--json] | "
+	"session timeouts [--idle SECONDS --absolute SECONDS --as OPERATOR] [--json]";
 
 static int print_hold(void *ctx, const struct quota_hold *h)
 {
@@ -170,8 +173,10 @@ static int print_hold(void *ctx, const struct quota_hold *h)
 int cmd_session(int argc, char **argv)
 {
 	const char *as = NULL, *pos[2];
+	unsigned long long idle = 0, absolute = 0;
 	struct opt_common c = {0};
-	struct opt opts[] = {{"as", OPT_STRING, &as}, {NULL, 0, NULL}};
+	struct opt opts[] = {{"as", OPT_STRING, &as}, {"idle", OPT_UINT, &idle}, {"absolute", OPT_UINT, &absolute},
+			     {NULL, 0, NULL}};
 	struct facility *f = NULL;
 	int n, r;
 
@@ -182,12 +187,16 @@ int cmd_session(int argc, char **argv)
 		       "A session whose reading looked like scraping (many files walked in a short\n"
 		       "time) is held: every request is refused until an operator or the vendor has\n"
 		       "looked at it. 'holds' lists the held sessions; 'resume' lets one go on\n"
-		       "(logged as session_resume).\n", session_usage);
+		       "(logged as session_resume). 'timeouts' prints how long a session may be idle\n"
+		       "and last in all; with --idle and --absolute (seconds) an operator sets them\n"
+		       "(idle %d to %d, absolute idle to %d; logged as session_timeouts).\n",
+		       session_usage, AUTH_IDLE_MIN, AUTH_IDLE_MAX, AUTH_ABSOLUTE_MAX);
 		return 0;
 	}
 	if (n < 1 || (!strcmp(pos[0], "resume") && (n != 2 || !as)) || (!strcmp(pos[0], "holds") && n != 1) ||
-	    (strcmp(pos[0], "resume") && strcmp(pos[0], "holds"))) {
-		err_set(ERR_USAGE, "wants 'resume SESSION --as LOGIN' or 'holds'");
+	    (!strcmp(pos[0], "timeouts") && (n != 1 || (idle || absolute || as) != (idle && absolute && as))) ||
+	    (strcmp(pos[0], "resume") && strcmp(pos[0], "holds") && strcmp(pos[0], "timeouts"))) {
+		err_set(ERR_USAGE, "wants 'resume SESSION --as LOGIN', 'holds' or 'timeouts [--idle S --absolute S --as OPERATOR]'");
 		return cmd_usage("session", session_usage);
 	}
 	if ((r = facility_open(facility_resolve(c.dir), &f)))
@@ -198,6 +207,19 @@ int cmd_session(int argc, char **argv)
 				printf("{\"session\":\"%s\",\"resumed\":true}\n", pos[1]);
 			else
 				printf("session %s resumed by %s\n", pos[1], as);
+		}
+	} else if (!strcmp(pos[0], "timeouts")) {
+		int64_t i = 0, a = 0;
+		if (idle && (idle > INT64_MAX || absolute > INT64_MAX))
+			r = err_set(ERR_USAGE, "--idle and --absolute are seconds");
+		else if (idle)
+			r = auth_set_timeouts(f, (int64_t)idle, (int64_t)absolute, as);
+		if (!r) {
+			auth_timeouts(f, &i, &a);
+			if (c.json)
+				printf("{\"absolute\":%lld,\"idle\":%lld}\n", (long long)a, (long long)i);
+			else
+				printf("sessions end after %lld seconds idle or %lld seconds in all\n", (long long)i, (long long)a);
 		}
 	} else {
 		r = quota_holds_each(f, print_hold, &c.json);

@@ -394,11 +394,22 @@ TEST(timeouts)
 	CHECK(auth_session_at(fac, tok.p, "ip", NULL, t + AUTH_ABSOLUTE_DEFAULT + 1, &who) == ERR_AUTH);
 	CHECK(strstr(err_msg(), "600-minute limit"));
 	/* shorter settings */
-	CHECK(auth_set_timeouts(fac, 60, 120) == 0);
+	CHECK(auth_set_timeouts(fac, 60, 120, "otto") == 0);
+	{
+		int64_t i, a;
+		auth_timeouts(fac, &i, &a);
+		CHECK(i == 60 && a == 120);
+	}
 	CHECK(login("ip", NULL, &t, &tok, &who) == 0);
 	CHECK(auth_session_at(fac, tok.p, "ip", NULL, t + 61, &who) == ERR_AUTH);
-	CHECK(auth_set_timeouts(fac, AUTH_IDLE_DEFAULT, AUTH_ABSOLUTE_DEFAULT) == 0);
-	CHECK(auth_set_timeouts(fac, 0, 1) == ERR_USAGE);
+	CHECK(auth_set_timeouts(fac, AUTH_IDLE_DEFAULT, AUTH_ABSOLUTE_DEFAULT, "otto") == 0);
+	CHECK(auth_set_timeouts(fac, 0, 1, "otto") == ERR_USAGE);
+	CHECK(auth_set_timeouts(fac, 59, 120, "otto") == ERR_USAGE);
+	CHECK(auth_set_timeouts(fac, 600, 599, "otto") == ERR_USAGE);
+	CHECK(auth_set_timeouts(fac, 600, AUTH_ABSOLUTE_MAX + 1, "otto") == ERR_USAGE);
+	/* only an operator: a reviewer cannot lengthen her own sessions */
+	CHECK(auth_set_timeouts(fac, 600, 1200, "ann") == ERR_DENIED && strstr(err_msg(), "only an operator"));
+	CHECK(auth_set_timeouts(fac, 600, 1200, "nobody") == ERR_DENIED);
 	tstep += 10 * AUTH_ABSOLUTE_DEFAULT;
 	buf_release(&tok);
 }
@@ -492,7 +503,7 @@ TEST(totp_race)
 int main(void)
 {
 	char cmd[300], dir[300];
-	unsigned char s2[AUTH_TOTP_SECRET_LEN];
+	unsigned char s2[AUTH_TOTP_SECRET_LEN], s3[AUTH_TOTP_SECRET_LEN];
 	int rc;
 	if (!mkdtemp(root))
 		return 1;
@@ -500,7 +511,9 @@ int main(void)
 	if (facility_init(dir, "room.example") || facility_open(dir, &fac) ||
 	    policy_org_add(fac, "lab1", "lab", "test") ||
 	    policy_person_add(fac, "ann", "lab1", "reviewer", "Ann", pw, "test", secret) ||
-	    policy_person_add(fac, "bob", "lab1", "reviewer", "Bob", pw, "test", s2)) {
+	    policy_person_add(fac, "bob", "lab1", "reviewer", "Bob", pw, "test", s2) ||
+	    policy_org_add(fac, "fac", "operator", "test") ||
+	    policy_person_add(fac, "otto", "fac", "operator", "Otto", pw, "test", s3)) {
 		fprintf(stderr, "setup: %s\n", err_msg());
 		return 1;
 	}
