@@ -1249,13 +1249,16 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 	/* print a line range to a Bates-numbered PDF (POST, counted, logged); the form asks for
 	 * a screenful from the window's first line, and app.js keeps it on the lines on the
 	 * screen as they scroll by */
-	if ((r = buf_addstr(b, "<form class=\"print\" id=\"print\" method=\"post\" action=\"")) ||
-	    (r = rel_url(b, rt->product, rt->version, "print")) || (r = url(b, rt->rest)) ||
-	    (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">print lines "
-			     "<input name=\"from\" size=\"5\" value=\"%" PRIu64 "\"> to <input name=\"to\" "
-			     "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
-			  q->csrf, from, to < from + PRINT_FORM_LINES ? to : from + PRINT_FORM_LINES - 1)) ||
-	    (r = buf_addstr(b, "<a id=\"notes-link\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "notes")) ||
+	/* (none for a file that shows no line: an image, a binary file, an empty one) */
+	if (to >= from &&
+	    ((r = buf_addstr(b, "<form class=\"print\" id=\"print\" method=\"post\" action=\"")) ||
+	     (r = rel_url(b, rt->product, rt->version, "print")) || (r = url(b, rt->rest)) ||
+	     (r = buf_addf(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">print lines "
+			      "<input name=\"from\" size=\"5\" value=\"%" PRIu64 "\"> to <input name=\"to\" "
+			      "size=\"5\" value=\"%" PRIu64 "\"> <button type=\"submit\">PDF</button></form>",
+			   q->csrf, from, to < from + PRINT_FORM_LINES ? to : from + PRINT_FORM_LINES - 1))))
+		goto out;
+	if ((r = buf_addstr(b, "<a id=\"notes-link\" href=\"")) || (r = rel_url(b, rt->product, rt->version, "notes")) ||
 	    (r = buf_addstr(b, "\">notes</a> <a id=\"findings-link\" href=\"")) ||
 	    (r = rel_url(b, rt->product, rt->version, "findings")) || (r = buf_addstr(b, "\">findings</a>")))
 		goto out;

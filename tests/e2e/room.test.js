@@ -338,6 +338,7 @@ async function main() {
 		check("image charged as its rows", beforeImg - (await left()) === 8, beforeImg + " " + (await left()));
 		check("image named with its size", ((await page.textContent("#image-size")) || "").startsWith("PNG image, 300×120 pixels"));
 		check("the meta line says what the image is", (await page.textContent("#meta span")) === "PNG image, 300×120, charged as 8 lines", await page.textContent("#meta span"));
+		check("an image has no print form (it has no lines to print)", (await page.$$("#print")).length === 0);
 		const marked = await page.evaluate(() => new Promise((res) => {
 			const i = document.querySelector("#image"), cv = document.createElement("canvas");
 			cv.width = i.naturalWidth; cv.height = i.naturalHeight;
