@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "index.h"
+#include "le.h"
 #include "vault.h"
 
 #define MAGIC "SRIX0002"
@@ -20,28 +21,6 @@
 #define TRI_REC 16
 
 /* ---- little-endian fields and varints ---- */
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static size_t varint_len(uint32_t v)
 {
@@ -999,7 +978,6 @@ struct name_key {
 	uint32_t idx;
 	uint16_t len;
 };
-
 
 static int cmp_by_key_name(const void *a, const void *b, void *arg)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hl_query.h"
+#include "le.h"
 #include "xref.h"
 
 #define MAGIC "SRXREF1"
@@ -41,28 +42,6 @@ static int ident_start(unsigned char c)
 static int ident_char(unsigned char c)
 {
 	return ident_start(c) || (c >= '0' && c <= '9');
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* ---- building ---- */
