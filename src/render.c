@@ -1497,22 +1497,33 @@ static json_t *search_extra(const char *query, const struct search_result *res)
 	return x;
 }
 
+/* Steps 1-3 of a page of search results, HTML or JSON alike: its lines charged, then logged. */
+static int admit_search(const struct render_ctx *c, const char *query, const struct search_result *res,
+			struct render_view *v, struct grant_info *g)
+{
+	struct shown sh = {0};
+	int r;
+	v->kind = "search";
+	v->lines = search_result_lines_shown(res);
+	search_shown(c, res, &sh);
+	v->shown = sh.v;
+	v->n_shown = sh.n;
+	r = admit(c, v, g, NULL, search_extra(query, res));
+	shown_release(&sh);
+	/* the ledger's lines are the admission's: nothing after it points into them */
+	v->shown = NULL;
+	v->n_shown = 0;
+	return r;
+}
+
 int render_search_html(const struct render_ctx *c, const char *query, const struct search_result *res,
 		       struct buf *out)
 {
 	struct render_view v = {0};
 	struct grant_info g;
-	struct shown sh = {0};
 	struct buf tmp;
 	int r;
-	v.kind = "search";
-	v.lines = search_result_lines_shown(res);
-	search_shown(c, res, &sh);
-	v.shown = sh.v;
-	v.n_shown = sh.n;
-	r = admit(c, &v, &g, NULL, search_extra(query, res));
-	shown_release(&sh);
-	if (r)
+	if ((r = admit_search(c, query, res, &v, &g)))
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	if ((r = buf_addstr(out, "<div class=\"code results\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
@@ -1585,17 +1596,9 @@ int render_search_json(const struct render_ctx *c, const char *query, const stru
 	uint64_t total = render_search_total(res, offset, &at_least);
 	struct render_view v = {0};
 	struct grant_info g;
-	struct shown sh = {0};
 	struct buf tmp;
 	int r;
-	v.kind = "search";
-	v.lines = search_result_lines_shown(res);
-	search_shown(c, res, &sh);
-	v.shown = sh.v;
-	v.n_shown = sh.n;
-	r = admit(c, &v, &g, NULL, search_extra(query, res));
-	shown_release(&sh);
-	if (r)
+	if ((r = admit_search(c, query, res, &v, &g)))
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	if ((r = buf_addf(out, "{\"total\":%" PRIu64 ",\"total_at_least\":%s,\"files\":[", total,
