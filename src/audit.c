@@ -1,5 +1,6 @@
 /* audit: the log's entries checked for their meaning; see audit.h. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "decision.h"
+#include "facility.h"
 #include "logdb.h"
 
 struct grant {
@@ -208,4 +210,88 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return r;
+}
+
+/*
+ * The log's word at run time: one audit per process, fed every durable entry of the
+ * facility's log as it grows (the entries since the last look, in order), so that an
+ * access decision asks the log whether a grant is live, not a row.
+ */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct audit *live;
+static struct note_verifier *live_fv;
+static char *live_dir;
+
+/* Bring the process's audit up to the log's durable end; under live_mu. */
+static int live_sync(struct facility *f)
+{
+	sqlite3 *db = facility_db(f);
+	sqlite3_stmt *st = NULL;
+	int r = 0, s;
+	if (!live || strcmp(live_dir, facility_dir(f))) {
+		const struct note_signer *fs;
+		struct buf vk;
+		audit_free(live);
+		note_verifier_free(live_fv);
+		free(live_dir);
+		live = NULL;
+		live_fv = NULL;
+		live_dir = NULL;
+		buf_init(&vk, 4096);
+		r = facility_signer(f, &fs) || note_signer_vkey(fs, &vk) ? ERR_IO : note_verifier_parse(vk.p, vk.len, &live_fv);
+		buf_release(&vk);
+		if (r)
+			return err_set(ERR_IO, "the log's key does not load: %s", err_msg());
+		live = audit_new(live_fv, NULL);
+		live_dir = xstrdup(facility_dir(f));
+	}
+	if (sqlite3_prepare_v2(db, "SELECT idx, data FROM log_entries WHERE idx >= ? ORDER BY idx", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return err_set(ERR_DB, "audit: cannot read the log: %s", sqlite3_errmsg(db));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)live->next);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t i = (uint64_t)sqlite3_column_int64(st, 0);
+		if (i != live->next) {
+			r = err_set(ERR_CORRUPT, "log entry %" PRIu64 " is missing", live->next);
+			break;
+		}
+		/* what an entry says is taken even when it fails the audit's checks (a grant that
+		 * is not countersigned is then not live): only the grants are asked here */
+		(void)!audit_entry(live, i, (const char *)sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+	}
+	if (!r && s != SQLITE_DONE)
+		r = err_set(ERR_DB, "audit: cannot read the log: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return r;
+}
+
+int audit_live_sync(struct facility *f)
+{
+	int r;
+	pthread_mutex_lock(&live_mu);
+	r = live_sync(f);
+	pthread_mutex_unlock(&live_mu);
+	return r;
+}
+
+int audit_live_grant(struct facility *f, const char *reviewer, const char *release, int64_t now)
+{
+	int r, found = 0, covered = 0;
+	pthread_mutex_lock(&live_mu);
+	if (!(r = live_sync(f)))
+		for (size_t k = 0; k < live->n && !covered; k++)
+			if (live->g[k].live && !strcmp(live->g[k].reviewer, reviewer) && !strcmp(live->g[k].release, release)) {
+				found = 1;
+				covered = covers(&live->g[k].t, now);
+			}
+	pthread_mutex_unlock(&live_mu);
+	if (r)
+		return r;
+	if (!found)
+		return err_set(ERR_DENIED, "the log holds no live grant of '%s' for '%s' (none countersigned, or revoked, "
+					   "halted or shredded since)", reviewer, release);
+	if (!covered)
+		return err_set(ERR_DENIED, "the grant of '%s' for '%s' the log holds does not cover this time", reviewer,
+			       release);
+	return 0;
 }

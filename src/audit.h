@@ -32,6 +32,18 @@ uint64_t audit_checked(const struct audit *a);
 uint64_t audit_grants(const struct audit *a);
 /* Feed every entry of the log database at db_path below size (one verified by logdb_verify). */
 int audit_from_db(struct audit *a, const char *db_path, uint64_t size) WUR;
+struct facility;
+/*
+ * The same reading at run time, for access decisions: 0 when the facility's log holds a
+ * live grant of reviewer for release (as above: countersigned by the facility, not revoked,
+ * halted or shredded since) whose window, days and hours cover now; ERR_DENIED saying why
+ * not. One audit per process is fed the log's entries as the log grows (each call reads
+ * the entries since the last one), so a grant is live because the log says so: a row set
+ * back to active after a revocation, or inserted, is refused. ERR_CORRUPT when an entry is
+ * missing. audit_live_sync reads the new entries alone (the room does it every second).
+ */
+int audit_live_grant(struct facility *f, const char *reviewer, const char *release, int64_t now) WUR;
+int audit_live_sync(struct facility *f) WUR;
 /* The entry callback of logdb_tiles_each: ctx is the struct audit. */
 int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len) WUR;
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "db.h"
 #include "decision.h"
 #include "hash.h"
@@ -1642,7 +1643,7 @@ int policy_may_read(struct facility *f, const struct session_info *who, const ch
 	sqlite3_stmt *st;
 	struct grant_info tmp;
 	int r, s, halted = 0, shredded = 0, disabled = 0, bad = 0;
-	char ref[REF_MAX], why[128];
+	char ref[REF_MAX], why[256];
 	snprintf(ref, sizeof(ref), "%s@%s", product, version);
 	if (strlen(product) > RELEASE_NAME_MAX || strlen(version) > RELEASE_NAME_MAX)
 		return err_set(ERR_DENIED, "no grant for this release");
@@ -1668,6 +1669,14 @@ int policy_may_read(struct facility *f, const struct session_info *who, const ch
 		return r;
 	if (bad)
 		return refuse_grant(f, &tmp, why);
+	/* and the log must say so too: a row alone (inserted, or set back to active after a
+	 * revocation) grants nothing */
+	if ((r = audit_live_grant(f, tmp.reviewer, ref, now))) {
+		if (r != ERR_DENIED)
+			return r;
+		snprintf(why, sizeof(why), "%s", err_msg());
+		return refuse_grant(f, &tmp, why);
+	}
 	if (g)
 		*g = tmp;
 	return 0;
@@ -1686,10 +1695,14 @@ int policy_releases_for(struct facility *f, const struct session_info *who, int6
 		return r;
 	sqlite3_bind_int64(st, 1, who->person_id);
 	while (!r && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		char why[128];
+		char why[256];
 		row_grant(st, &g, &halted, &shredded, &disabled);
-		/* a grant whose statement does not hold is not listed (policy_may_read logs it) */
-		if (grant_allows(&g, halted, shredded, disabled, now) == 0 && !statement_fails(f, &g, st, why, sizeof(why)))
+		/* a grant whose statement does not hold, or that the log does not hold live, is not
+		 * listed (policy_may_read logs it) */
+		char ref[REF_MAX];
+		snprintf(ref, sizeof(ref), "%s@%s", g.product, g.version);
+		if (grant_allows(&g, halted, shredded, disabled, now) == 0 && !statement_fails(f, &g, st, why, sizeof(why)) &&
+		    audit_live_grant(f, g.reviewer, ref, now) == 0)
 			r = fn(ctx, &g);
 	}
 	if (!r && s != SQLITE_DONE)

@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "build.h"
 #include "decision.h"
 #include "diff.h"
@@ -210,6 +211,10 @@ static int watch_one(void *ctx, const struct release_info *ri)
 void web_watch(struct web *w, int64_t now)
 {
 	struct watch c = {w, pool_get(w), now, NULL, 0, 0, 0};
+	/* the log's word on grants (audit_live_grant), read as the log grows, so that a
+	 * request seldom waits for it */
+	if (audit_live_sync(c.f))
+		fprintf(stderr, "sealroom serve: cannot read the log's grants: %s\n", err_msg());
 	if (release_each(c.f, watch_one, &c) || c.failed) {
 		fprintf(stderr, "sealroom serve: cannot read the releases' state: %s\n", err_msg());
 		free(c.marks); /* keep the marks of the last complete look */

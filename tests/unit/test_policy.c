@@ -589,6 +589,17 @@ TEST(decisions_and_operator_edits)
 	CHECK(policy_apply(fac, &op, bad.p, bad.len, &o, NULL) == 0);
 	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == ERR_DENIED);
 	CHECK_EQ_STR(err_msg(), "your grant for 'fw@8' was revoked");
+	/* the operator sets the revoked grant back to active as a row: its statement is the
+	 * vendor's and the facility's, its terms are the signed ones, but the log says it was
+	 * revoked, and the log is what is asked */
+	refused = log_count("grant_refused");
+	CHECK(sql("UPDATE grants SET state = 'active' WHERE release_id = (SELECT id FROM releases WHERE version = '8') "
+		  "AND reviewer_id = (SELECT id FROM people WHERE login = 'rita')") == 0);
+	CHECK(policy_may_read(fac, &w, "fw", "8", MON10, &g) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "is refused: the log holds no live grant of 'rita' for 'fw@8'") != NULL);
+	CHECK(log_count("grant_refused") == refused + 1);
+	n = 0;
+	CHECK(policy_releases_for(fac, &w, MON10, count_cb, &n) == 0 && n == n0 - 1); /* nor listed */
 	buf_release(&note);
 	buf_release(&bad);
 }
