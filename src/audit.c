@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "decision.h"
 #include "facility.h"
+#include "hash.h"
 #include "logdb.h"
 
 struct grant {
@@ -22,11 +23,20 @@ struct grant {
 	int live;
 };
 
+/* A release's seal as the log's "seal" entry names it (the SHA-256 of the seal note). */
+struct seal {
+	char release[2 * RELEASE_NAME_MAX + 2];
+	char hash[65]; /* "" for an entry of a version that did not name it */
+	int twice;     /* a second seal entry naming another seal */
+};
+
 struct audit {
 	const struct note_verifier *facility, *vendor;
 	json_t *users; /* login -> true, from user_add */
 	struct grant *g;
 	size_t n, cap;
+	struct seal *s;
+	size_t n_s, cap_s;
 	uint64_t next, checked;
 };
 
@@ -45,6 +55,7 @@ void audit_free(struct audit *a)
 		return;
 	json_decref(a->users);
 	free(a->g);
+	free(a->s);
 	free(a);
 }
 
@@ -124,6 +135,39 @@ static int covers(const struct grant_terms *t, int64_t now)
 	       tm.tm_hour >= t->hour_from && tm.tm_hour < t->hour_until;
 }
 
+static struct seal *seal_of(struct audit *a, const char *release)
+{
+	for (size_t k = 0; k < a->n_s; k++)
+		if (!strcmp(a->s[k].release, release))
+			return &a->s[k];
+	return NULL;
+}
+
+/* A "seal" entry: the first names the release's seal; one naming another is an error. */
+static int add_seal(struct audit *a, uint64_t i, const char *rel, const char *hash)
+{
+	struct seal *x = seal_of(a, rel);
+	if (!hash)
+		hash = "";
+	if (x) {
+		if (strcmp(x->hash, hash)) {
+			x->twice = 1;
+			return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a second seal of '%s', another than the first", i,
+				       rel);
+		}
+		return 0;
+	}
+	if (a->n_s == a->cap_s) {
+		a->cap_s = a->cap_s ? 2 * a->cap_s : 16;
+		a->s = xrealloc(a->s, a->cap_s * sizeof(*a->s));
+	}
+	x = &a->s[a->n_s++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->release, sizeof(x->release), "%s", rel);
+	snprintf(x->hash, sizeof(x->hash), "%s", hash);
+	return 0;
+}
+
 int audit_entry(struct audit *a, uint64_t i, const char *p, size_t len)
 {
 	json_error_t jerr;
@@ -140,7 +184,9 @@ int audit_entry(struct audit *a, uint64_t i, const char *p, size_t len)
 	rel = str(e, "release");
 	if (!type || !actor)
 		goto out;
-	if (!strcmp(type, "user_add") && str(e, "login")) {
+	if (!strcmp(type, "seal") && rel) {
+		r = add_seal(a, i, rel, str(e, "seal_hash"));
+	} else if (!strcmp(type, "user_add") && str(e, "login")) {
 		json_object_set_new(a->users, str(e, "login"), json_true());
 	} else if (!strcmp(type, "login")) {
 		if (!json_object_get(a->users, actor))
@@ -293,5 +339,34 @@ int audit_live_grant(struct facility *f, const char *reviewer, const char *relea
 	if (!covered)
 		return err_set(ERR_DENIED, "the grant of '%s' for '%s' the log holds does not cover this time", reviewer,
 			       release);
+	return 0;
+}
+
+int audit_live_seal(struct facility *f, const char *release, const char *seal_note)
+{
+	unsigned char h[SHA256_LEN];
+	char hex[65], logged[65] = "";
+	int r, known = 0, twice = 0;
+	sha256(seal_note, strlen(seal_note), h);
+	hex_encode(hex, h, sizeof(h));
+	pthread_mutex_lock(&live_mu);
+	if (!(r = live_sync(f))) {
+		struct seal *x = seal_of(live, release);
+		if (x) {
+			known = 1;
+			twice = x->twice;
+			snprintf(logged, sizeof(logged), "%s", x->hash);
+		}
+	}
+	pthread_mutex_unlock(&live_mu);
+	if (r)
+		return r;
+	if (!known)
+		return err_set(ERR_DENIED, "'%s': the log holds no seal of it", release);
+	if (twice)
+		return err_set(ERR_DENIED, "'%s': the log holds two seals of it, another sealed under its name", release);
+	if (*logged && strcmp(logged, hex))
+		return err_set(ERR_DENIED, "'%s': its seal (%.16s...) is not the one the log holds (%.16s...)", release, hex,
+			       logged);
 	return 0;
 }

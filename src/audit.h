@@ -7,7 +7,8 @@
  *   the facility (the log's own key) and, when the vendor's verifier key is given, signed
  *   by the vendor; approving that actor and release; whose window, days and hours cover
  *   the entry's time; not revoked ("revoke", "revoke_lab"), halted or shredded since;
- * - every login follows the "user_add" of its login.
+ * - every login follows the "user_add" of its login;
+ * - a release is sealed once: a second "seal" entry naming another seal is an error.
  * The first entry that does not is named (ERR_CORRUPT "log entry N: ..."). The audit
  * reads nothing but the entries, so the vendor runs it on an export of the log.
  */
@@ -44,6 +45,12 @@ struct facility;
  */
 int audit_live_grant(struct facility *f, const char *reviewer, const char *release, int64_t now) WUR;
 int audit_live_sync(struct facility *f) WUR;
+/*
+ * 0 when the log's "seal" entry of release names seal_note (its SHA-256), the seal the
+ * catalogue holds; ERR_DENIED when the log holds no seal of it, two different ones, or
+ * another one (a seal swapped in the releases row). release_open_key asks it on every open.
+ */
+int audit_live_seal(struct facility *f, const char *release, const char *seal_note) WUR;
 /* The entry callback of logdb_tiles_each: ctx is the struct audit. */
 int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len) WUR;
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "db.h"
 #include "gitobj.h"
 #include "hash.h"
@@ -249,6 +250,15 @@ int release_open_key(struct facility *f, const struct release_info *row, const s
 	*mout = NULL;
 	if ((r = release_seal_open(row, &sealed)))
 		return r;
+	{
+		/* and it is the seal the log holds: a seal and key swapped in the row are not */
+		char ref[2 * RELEASE_NAME_MAX + 2];
+		snprintf(ref, sizeof(ref), "%s@%s", row->product, row->version);
+		if ((r = audit_live_seal(f, ref, row->seal_note))) {
+			release_info_release(&sealed);
+			return r;
+		}
+	}
 	buf_init(&mb, MANIFEST_MAX);
 	if ((r = release_vault_dir(f, row, &dir)) || (r = vault_open(dir, key, &v)) ||
 	    (r = vault_get_meta(v, "manifest", &mb)) || (r = manifest_decode(mb.p, mb.len, &m)) ||

@@ -143,6 +143,24 @@ expect_ok "verify (at the vendor's keys) names the swap too" true
 run V verify fw@2 -C "$T/fac" --vendor-key "$T/vendor/v.key"
 check "verify fails on the swapped vault" [ "$rc" = 1 ]
 
+# the whole swap: a tree sealed under fw@2's own name with the operator's key (at a
+# facility of his), its seal, vendor key, wrapped key and vault copied into fw@2's row,
+# and the unlock answered with his own key: every signature checks, but the log holds
+# fw@2's first seal, and every open asks the log
+V key new operator2 --out "$T/op/op2.key" >/dev/null
+expect_ok "the operator seals his tree as fw@2 with his own key" V seal "$T/evil" --product fw --version 2 --vendor-key "$T/op/op2.key" --out "$T/xfer/op-fw-2"
+chmod -R a+rX "$T/xfer"
+mkdir -m 0777 "$T/opfac"
+Fsh "'$SR' init -C '$T/opfac/fac2' --name op.example >/dev/null && SEALROOM_HOME='$T/opfac/fac2' '$SR' import '$T/xfer/op-fw-2' >/dev/null"
+OPV=$(sqlite3 "$T/opfac/fac2/sealroom.db" "SELECT vault_dir FROM releases WHERE product = 'fw' AND version = '2'")
+Fsh "cp -r '$T/opfac/fac2/vault/$OPV' '$T/fac/vault/r-op-fw-2'"
+sqlite3 "$T/opfac/fac2/sealroom.db" "SELECT 'UPDATE releases SET vault_dir = ''r-op-fw-2'', tree_sha256 = ' || quote(tree_sha256) || ', tree_sha1 = ' || quote(tree_sha1) || ', files = ' || files || ', bytes = ' || bytes || ', vendor_vkey = ' || quote(vendor_vkey) || ', wrapped_key = ' || quote(wrapped_key) || ', seal_note = ' || quote(seal_note) || ' WHERE product = ''fw'' AND version = ''2'';' FROM releases WHERE product = 'fw' AND version = '2'" >"$T/xfer/swap.sql"
+Fsh "sqlite3 '$T/fac/sealroom.db' <'$T/xfer/swap.sql'"
+check "fw@2's row now holds the operator's seal" [ "$(sqlite3 "$T/fac/sealroom.db" "SELECT vault_dir FROM releases WHERE product = 'fw' AND version = '2'")" = r-op-fw-2 ]
+expect_ok "request fw@2 (its whole row swapped)" F unlock request fw@2 --out "$T/xfer/req5"
+expect_ok "the operator answers with his own key" V unlock respond "$T/xfer/req5" --vendor-key "$T/op/op2.key" --out "$T/xfer/resp5"
+expect_fail "the server refuses: the log holds fw@2's first seal" 1 "is not the one the log holds" F unlock apply "$T/xfer/resp5"
+
 kill $SERVE 2>/dev/null
 wait $SERVE 2>/dev/null
 check "the server stopped" sh -c "! kill -0 $SERVE 2>/dev/null"
