@@ -27,7 +27,8 @@ struct grant {
 struct seal {
 	char release[2 * RELEASE_NAME_MAX + 2];
 	char hash[65]; /* "" for an entry of a version that did not name it */
-	int twice;     /* a second seal entry naming another seal */
+	int used;      /* an entry other than its seal named the release since */
+	int twice;     /* a seal entry naming another seal after the first was in use */
 };
 
 struct audit {
@@ -143,18 +144,23 @@ static struct seal *seal_of(struct audit *a, const char *release)
 	return NULL;
 }
 
-/* A "seal" entry: the first names the release's seal; one naming another is an error. */
+/*
+ * A "seal" entry names the release's seal. Another one naming another seal replaces it
+ * while nothing else has named the release (a seal that did not finish, sealed again),
+ * and is an error once the release was in use (nominated, granted, unlocked, read).
+ */
 static int add_seal(struct audit *a, uint64_t i, const char *rel, const char *hash)
 {
 	struct seal *x = seal_of(a, rel);
 	if (!hash)
 		hash = "";
 	if (x) {
-		if (strcmp(x->hash, hash)) {
+		if (strcmp(x->hash, hash) && x->used) {
 			x->twice = 1;
-			return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a second seal of '%s', another than the first", i,
-				       rel);
+			return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": a second seal of '%s', another than the one in use",
+				       i, rel);
 		}
+		snprintf(x->hash, sizeof(x->hash), "%s", hash);
 		return 0;
 	}
 	if (a->n_s == a->cap_s) {
@@ -184,6 +190,11 @@ int audit_entry(struct audit *a, uint64_t i, const char *p, size_t len)
 	rel = str(e, "release");
 	if (!type || !actor)
 		goto out;
+	if (rel && strcmp(type, "seal")) {
+		struct seal *x = seal_of(a, rel);
+		if (x)
+			x->used = 1;
+	}
 	if (!strcmp(type, "seal") && rel) {
 		r = add_seal(a, i, rel, str(e, "seal_hash"));
 	} else if (!strcmp(type, "user_add") && str(e, "login")) {
@@ -364,7 +375,8 @@ int audit_live_seal(struct facility *f, const char *release, const char *seal_no
 	if (!known)
 		return err_set(ERR_DENIED, "'%s': the log holds no seal of it", release);
 	if (twice)
-		return err_set(ERR_DENIED, "'%s': the log holds two seals of it, another sealed under its name", release);
+		return err_set(ERR_DENIED, "'%s': the log holds two seals of it, another sealed under its name once it was "
+					   "in use", release);
 	if (*logged && strcmp(logged, hex))
 		return err_set(ERR_DENIED, "'%s': its seal (%.16s...) is not the one the log holds (%.16s...)", release, hex,
 			       logged);

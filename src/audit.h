@@ -8,7 +8,9 @@
  *   by the vendor; approving that actor and release; whose window, days and hours cover
  *   the entry's time; not revoked ("revoke", "revoke_lab"), halted or shredded since;
  * - every login follows the "user_add" of its login;
- * - a release is sealed once: a second "seal" entry naming another seal is an error.
+ * - a release is sealed once: a "seal" entry naming another seal once the release was in
+ *   use (any other entry named it) is an error; before that it replaces the first (a seal
+ *   that did not finish, sealed again).
  * The first entry that does not is named (ERR_CORRUPT "log entry N: ..."). The audit
  * reads nothing but the entries, so the vendor runs it on an export of the log.
  */
@@ -46,9 +48,10 @@ struct facility;
 int audit_live_grant(struct facility *f, const char *reviewer, const char *release, int64_t now) WUR;
 int audit_live_sync(struct facility *f) WUR;
 /*
- * 0 when the log's "seal" entry of release names seal_note (its SHA-256), the seal the
- * catalogue holds; ERR_DENIED when the log holds no seal of it, two different ones, or
- * another one (a seal swapped in the releases row). release_open_key asks it on every open.
+ * 0 when the log's (last) "seal" entry of release names seal_note (its SHA-256), the seal
+ * the catalogue holds; ERR_DENIED when the log holds no seal of it, another one (a seal
+ * swapped in the releases row), or a second one made once the release was in use.
+ * release_open_key asks it on every open.
  */
 int audit_live_seal(struct facility *f, const char *release, const char *seal_note) WUR;
 /* The entry callback of logdb_tiles_each: ctx is the struct audit. */

@@ -136,7 +136,7 @@ expect_fail "audit: a view under an inserted grant row" 1 "log entry $N: a view 
 rm -rf "$T/fac-op"; cp -r "$T/fac" "$T/fac-op"
 N=$(sqlite3 "$T/fac-op/sealroom.db" "SELECT count(*) FROM log_entries")
 "$SR" -C "$T/fac-op" log append '{"type":"seal","actor":"acme","release":"fw@1.0","tree_sha256":"00","tree_sha1":"00","seal_hash":"0000000000000000000000000000000000000000000000000000000000000000","files":1,"bytes":1}' >/dev/null
-expect_fail "audit: a second seal of a release" 1 "log entry $N: a second seal of 'fw@1.0', another than the first" "$SR" -C "$T/fac-op" log verify --vkey "$T/log.pub"
+expect_fail "audit: a second seal of a release" 1 "log entry $N: a second seal of 'fw@1.0', another than the one in use" "$SR" -C "$T/fac-op" log verify --vkey "$T/log.pub"
 rm -rf "$T/fac-op"; cp -r "$T/fac" "$T/fac-op"
 sqlite3 "$T/fac-op/sealroom.db" "INSERT INTO people (login, full_name, role, org_id, pw_hash, totp_secret, created_at) SELECT 'ghost', '', 'reviewer', org_id, pw_hash, totp_secret, created_at FROM people WHERE login = 'rita'"
 N=$(sqlite3 "$T/fac-op/sealroom.db" "SELECT count(*) FROM log_entries")
