@@ -92,7 +92,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsealroom.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libsealroom.a $(LDLIBS)
 
-$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(BUILD)/libsealroom.a
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(wildcard fuzz/*.h) $(BUILD)/libsealroom.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libsealroom.a $(LDLIBS)
 

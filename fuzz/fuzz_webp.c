@@ -8,15 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
-#include "mark.h"
+#include "image_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned char key[MARK_KEY_LEN] = {9};
-	struct mark_label l = {"r", "lab", "0123456789abcdef", 0};
-	unsigned char *p, *pix = NULL;
-	int w = 0, h = 0;
+	unsigned char *p;
 	if (size < 12 || size > IMAGE_FILE_MAX)
 		return 0;
 	p = malloc(size);
@@ -25,18 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 4; i++)
 		p[4 + i] = (unsigned char)((size - 8) >> (8 * i));
 	memcpy(p + 8, "WEBP", 4);
-	if (image_decode_rgb(p, size, &pix, &w, &h) == 0) {
-		if (w <= 0 || h <= 0 || image_fit_rgb(pix, &w, &h, 64) != 0 || w > 64 || h > 64 ||
-		    mark_image_rgb(key, &l, pix, w, h) != 0)
-			abort();
-	} else if (pix) {
-		abort();
-	}
-	free(pix);
-	pix = NULL;
-	if (image_decode_gray(p, size, &pix, &w, &h) == 0 && (w <= 0 || h <= 0))
-		abort();
-	free(pix);
+	image_check(p, size);
 	free(p);
 	return 0;
 }
