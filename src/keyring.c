@@ -19,6 +19,7 @@
 #include "hash.h"
 #include "manifest.h"
 #include "keyring.h"
+#include "logdb.h"
 #include "policy.h"
 #include "release.h"
 
@@ -697,6 +698,49 @@ out:
  * One exchange on an accepted connection: "SRK2" | op ('Q' request, 'A' apply) | u32
  * length | payload; the payload of 'Q' is "P@V until". The answer text goes to out.
  */
+/*
+ * 'V' P@V: verify a release with the key the room holds for it (release_verify_key): the
+ * facility checks its vaults while a window is open, and no vendor key is at hand. Logged
+ * as "verify" (what it found) either way; the answer is "FILES OBJECTS BYTES".
+ */
+static int verify_held(struct keyring_listener *l, const char *msg, size_t len, struct buf *out)
+{
+	char ref[REF_MAX], product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
+	struct vault_key *key = NULL;
+	struct verify_report rep;
+	json_t *x;
+	int r;
+	if (!len || len >= REF_MAX || memchr(msg, 0, len))
+		return err_set(ERR_PARSE, "malformed verify message");
+	memcpy(ref, msg, len);
+	ref[len] = 0;
+	if (release_parse_ref(ref, product, version))
+		return err_set(ERR_PARSE, "malformed verify message");
+	if ((r = keyring_get(l->k, product, version, (int64_t)time(NULL), &key)))
+		return r;
+	r = release_verify_key(l->f, product, version, key, &rep);
+	vault_key_free(key);
+	x = json_object();
+	logdb_entry_str(x, "release", ref);
+	logdb_entry_str(x, "result", r ? "failed" : "ok");
+	if (r)
+		logdb_entry_str(x, "reason", err_msg());
+	else {
+		logdb_entry_int(x, "files", (int64_t)rep.files);
+		logdb_entry_int(x, "objects", (int64_t)rep.objects);
+		logdb_entry_int(x, "bytes", (int64_t)rep.bytes);
+	}
+	{
+		char why[512];
+		snprintf(why, sizeof(why), "%s", r ? err_msg() : "");
+		if (auth_log(l->f, "verify", "(facility)", x))
+			return err_set(ERR_IO, "the verify of '%s' could not be logged: %s", ref, err_msg());
+		if (r)
+			return err_set(r, "%s", why);
+	}
+	return buf_addf(out, "%" PRIu64 " %" PRIu64 " %" PRIu64, rep.files, rep.objects, rep.bytes);
+}
+
 static int handle(struct keyring_listener *l, int fd, struct buf *out)
 {
 	unsigned char head[9];
@@ -710,14 +754,16 @@ static int handle(struct keyring_listener *l, int fd, struct buf *out)
 	if ((r = read_all(fd, head, sizeof(head))))
 		return r;
 	plen = (size_t)head[5] << 24 | (size_t)head[6] << 16 | (size_t)head[7] << 8 | head[8];
-	if (memcmp(head, "SRK2", 4) || (head[4] != 'Q' && head[4] != 'A') || plen > KEYRING_FILE_MAX)
+	if (memcmp(head, "SRK2", 4) || (head[4] != 'Q' && head[4] != 'A' && head[4] != 'V') || plen > KEYRING_FILE_MAX)
 		return err_set(ERR_PARSE, "not an unlock message");
 	buf_init(&in, KEYRING_FILE_MAX + 1);
 	if ((r = buf_grow(&in, plen + 1)) || (r = read_all(fd, in.p, plen)))
 		goto out;
 	in.len = plen;
 	in.p[plen] = 0;
-	if (head[4] == 'Q') {
+	if (head[4] == 'V') {
+		r = verify_held(l, in.p, in.len, out);
+	} else if (head[4] == 'Q') {
 		char ref[REF_MAX], product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1], *sp, *end;
 		long long until;
 		sp = memchr(in.p, ' ', in.len);
@@ -832,9 +878,20 @@ static int exchange(struct facility *f, const char *path, char op, const void *p
 	head[6] = (unsigned char)(len >> 16);
 	head[7] = (unsigned char)(len >> 8);
 	head[8] = (unsigned char)len;
-	if ((r = connect_to(sp, &fd)) || (r = write_all(fd, head, sizeof(head))) || (r = write_all(fd, p, len)) ||
-	    (r = read_all(fd, ans, sizeof(ans))))
+	if ((r = connect_to(sp, &fd)))
 		goto out;
+	{
+		/* a server that refuses at once (another user) answers before it reads: its
+		 * answer is read even when the message could not all be sent */
+		int w = write_all(fd, head, sizeof(head));
+		if (!w)
+			w = write_all(fd, p, len);
+		if ((r = read_all(fd, ans, sizeof(ans)))) {
+			if (w)
+				r = w;
+			goto out;
+		}
+	}
 	al = (size_t)ans[1] << 24 | (size_t)ans[2] << 16 | (size_t)ans[3] << 8 | ans[4];
 	if (al > KEYRING_FILE_MAX) {
 		r = err_set(ERR_PARSE, "keyring: malformed answer");
@@ -866,6 +923,25 @@ int keyring_send_request(struct facility *f, const char *path, const char *produ
 	if (!(r = buf_addf(&m, "%s@%s %" PRId64, product, version, until)))
 		r = exchange(f, path, 'Q', m.p, m.len, out);
 	buf_release(&m);
+	return r;
+}
+
+int keyring_send_verify(struct facility *f, const char *path, const char *product, const char *version,
+			struct verify_report *rep)
+{
+	struct buf m, a;
+	unsigned long long files, objects, bytes;
+	int r;
+	buf_init(&m, 4096);
+	buf_init(&a, 4096);
+	if (!(r = buf_addf(&m, "%s@%s", product, version)) && !(r = exchange(f, path, 'V', m.p, m.len, &a))) {
+		if (sscanf(a.p, "%llu %llu %llu", &files, &objects, &bytes) != 3)
+			r = err_set(ERR_PARSE, "keyring: malformed verify answer");
+		else
+			*rep = (struct verify_report){files, objects, bytes};
+	}
+	buf_release(&m);
+	buf_release(&a);
 	return r;
 }
 

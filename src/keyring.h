@@ -126,5 +126,14 @@ int keyring_send_request(struct facility *f, const char *path, const char *produ
 			 const char *version, int64_t until, struct buf *out) WUR;
 int keyring_send_response(struct facility *f, const char *path, const char *resp, size_t len,
 			  struct buf *out) WUR;
+/*
+ * Ask the room to verify product@version with the data key it holds (an unlocked window):
+ * every check of release_verify but the vendor key's, run in the room, logged there as
+ * "verify"; nothing but the counts comes back. ERR_DENIED with the room's reason (locked,
+ * or what is wrong); ERR_NOTFOUND when no room listens.
+ */
+struct verify_report;
+int keyring_send_verify(struct facility *f, const char *path, const char *product, const char *version,
+			struct verify_report *rep) WUR;
 
 #endif

@@ -967,9 +967,9 @@ static int verify_blob(void *ctx, const unsigned char id[32], const void *p, siz
 	return 0;
 }
 
-int release_verify(struct facility *f, const char *product, const char *version,
-		   const struct note_signer *vendor, const struct note_wrapper *wrap,
-		   struct verify_report *rep)
+/* The checks of release_verify after the vendor's: with the data key given. */
+static int verify_with(struct facility *f, const char *product, const char *version, const struct note_signer *vendor,
+		       const struct note_wrapper *wrap, const struct vault_key *given, struct verify_report *rep)
 {
 	struct release_info info, sealed = {0};
 	struct vault_key *key = NULL;
@@ -981,11 +981,12 @@ int release_verify(struct facility *f, const char *product, const char *version,
 	memset(rep, 0, sizeof(*rep));
 	if ((r = release_get(f, product, version, &info)))
 		goto out_noinfo;
-	if ((r = release_check_vendor(&info, vendor)))
+	if (vendor && (r = release_check_vendor(&info, vendor)))
 		goto out;
 	if ((r = release_seal_open(&info, &sealed)) || (r = check_row(&info, &sealed)))
 		goto out;
-	if ((r = release_unwrap(&info, wrap, &key)) || (r = release_open_key(f, &info, key, &v, &m, NULL)))
+	if ((!given && (r = release_unwrap(&info, wrap, &key))) ||
+	    (r = release_open_key(f, &info, given ? given : key, &v, &m, NULL)))
 		goto out;
 	vc.m = m;
 	vc.n = manifest_count(m);
@@ -1017,6 +1018,19 @@ out_noinfo:
 	vault_close(v);
 	vault_key_free(key);
 	return r;
+}
+
+int release_verify(struct facility *f, const char *product, const char *version,
+		   const struct note_signer *vendor, const struct note_wrapper *wrap,
+		   struct verify_report *rep)
+{
+	return verify_with(f, product, version, vendor, wrap, NULL, rep);
+}
+
+int release_verify_key(struct facility *f, const char *product, const char *version, const struct vault_key *key,
+		       struct verify_report *rep)
+{
+	return verify_with(f, product, version, NULL, NULL, key, rep);
 }
 
 int release_open(struct facility *f, const char *product, const char *version,

@@ -148,6 +148,12 @@ struct verify_report {
 int release_verify(struct facility *f, const char *product, const char *version,
 		   const struct note_signer *vendor, const struct note_wrapper *wrap,
 		   struct verify_report *rep) WUR;
+/*
+ * The same checks (but the vendor key's, which the unlock checked) with the data key the
+ * running room holds (keyring.h: keyring_send_verify asks the room to run them).
+ */
+int release_verify_key(struct facility *f, const char *product, const char *version, const struct vault_key *key,
+		       struct verify_report *rep) WUR;
 
 /* The seal note text for the given fields (sealroom/seal/v1, docs/formats.md). */
 int release_seal_text(const struct release_info *r, struct buf *out) WUR;

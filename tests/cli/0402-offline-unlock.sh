@@ -115,6 +115,20 @@ expect_ok "apply" F unlock apply "$T/xfer/resp2"
 check "apply says until when" grep -q '^fw@1 unlocked until ' "$T/out"
 expect_fail "apply the same response twice" 1 "no pending request" F unlock apply "$T/xfer/resp2"
 expect_fail "apply an old response (of a used request)" 1 "no pending request" F unlock apply "$T/xfer/resp1"
+# the facility verifies its vault with the key the room holds: no vendor key on the facility
+expect_ok "verify fw@1 in the room (no vendor key)" F verify fw@1
+check "verify names the room" grep -q '^ok fw@1: seal signed by the vendor (checked at the unlock; verified by the room); 1 files' "$T/out"
+check "the room's verify is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"verify\"' | grep -q '\"result\":\"ok\"'"
+expect_fail "verify a locked release in the room" 1 "is locked" F verify fw@2
+expect_fail "verify from another user is refused" 1 "only from the server's own user" "$SR" -C "$T/fac" verify fw@1
+# a byte flipped in the unlocked release's vault: the room's verify names it and logs it
+FW1=$(sqlite3 "$T/fac/sealroom.db" "SELECT vault_dir FROM releases WHERE product = 'fw' AND version = '1'")
+PACK=$(cd "$T/fac/vault/$FW1" && find . -type f -size +200c | sort | head -n 1)
+Fsh "cp '$T/fac/vault/$FW1/$PACK' '$T/xfer/pack.orig' && python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,\"rb\").read()); b[len(b)//2]^=1; open(p,\"wb\").write(b)' '$T/fac/vault/$FW1/$PACK'"
+expect_fail "the room's verify finds a flipped byte" 1 "the server refused: " F verify fw@1
+check "the failed verify is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"verify\"' | grep -q '\"result\":\"failed\"'"
+Fsh "cp '$T/xfer/pack.orig' '$T/fac/vault/$FW1/$PACK'"
+expect_ok "and passes once the byte is back" F verify fw@1
 check "no vendor secret key is anywhere in the facility's folder" sh -c "
 	! grep -rqaF \"\$(cat '$T/vendor/v.key')\" '$T/fac' && ! grep -rqaF \"\$(cat '$T/vendor/v.key.wrap')\" '$T/fac'"
 check "the unlock is logged with the vendor's signed response" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"unlock\"' | grep -q 'sealroom/unlock/v1'"
