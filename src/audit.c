@@ -20,6 +20,7 @@ struct grant {
 	char reviewer[AUTH_LOGIN_MAX + 1];
 	char release[2 * RELEASE_NAME_MAX + 2];
 	struct grant_terms t;
+	int64_t id; /* the grant's number in the catalogue (its "grant" field) */
 	int live;
 };
 
@@ -115,6 +116,7 @@ static int add_grant(struct audit *a, uint64_t i, json_t *e)
 	snprintf(g->release, sizeof(g->release), "%s", rel);
 	g->t = d.terms;
 	g->t.quotas = NULL;
+	g->id = json_integer_value(json_object_get(e, "grant"));
 	g->live = 1;
 	return 0;
 }
@@ -219,6 +221,17 @@ int audit_entry(struct audit *a, uint64_t i, const char *p, size_t len)
 				end_grants(a, rel, json_string_value(v));
 	} else if ((!strcmp(type, "halt") || !strcmp(type, "shred")) && rel) {
 		end_grants(a, rel, NULL);
+	} else if (!strcmp(type, "quota_refusals")) {
+		/* refusals by the budget of a grant the log gave that reviewer (live or not: the
+		 * refusals of a minute are logged when it is over, maybe after the grant ended) */
+		int64_t id = json_integer_value(json_object_get(e, "grant"));
+		json_int_t n = json_integer_value(json_object_get(e, "count"));
+		int ok = 0;
+		for (size_t k = 0; k < a->n && !ok; k++)
+			ok = a->g[k].id == id && !strcmp(a->g[k].reviewer, actor);
+		if (!ok || n < 1 || !str(e, "quota") || !str(e, "session"))
+			r = err_set(ERR_CORRUPT, "log entry %" PRIu64 ": refusals of '%s' under grant %" PRId64
+						 ", which the log never gave them", i, actor, id);
 	} else if (!strcmp(type, "view") || !strcmp(type, "search") || !strcmp(type, "diff") ||
 		   !strcmp(type, "print") || !strcmp(type, "note")) {
 		int64_t t = json_integer_value(json_object_get(e, "time"));

@@ -10,7 +10,9 @@
  * - every login follows the "user_add" of its login;
  * - a release is sealed once: a "seal" entry naming another seal once the release was in
  *   use (any other entry named it) is an error; before that it replaces the first (a seal
- *   that did not finish, sealed again).
+ *   that did not finish, sealed again);
+ * - every "quota_refusals" entry names a grant that a "grant_active" entry gave its actor,
+ *   a session, a quota and a count of at least one.
  * The first entry that does not is named (ERR_CORRUPT "log entry N: ..."). The audit
  * reads nothing but the entries, so the vendor runs it on an export of the log.
  */

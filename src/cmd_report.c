@@ -5,10 +5,13 @@
  * verified with the facility's verifier key: the same JSON byte for byte at the same
  * checkpoint (report.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
+#include "quota.h"
 #include "release.h"
 #include "report.h"
 
@@ -91,7 +94,9 @@ int cmd_report(int argc, char **argv)
 		if (!(r = note_verifier_load(vkey, &v)))
 			r = report_from_tiles(rep, from_log, v);
 	} else if (!(r = facility_open(facility_resolve(c.dir), &f))) {
-		r = report_from_facility(rep, f);
+		/* the refusals counted and not yet logged go to the log first */
+		if (!(r = quota_flush_refusals(f, INT64_MAX, (int64_t)time(NULL))))
+			r = report_from_facility(rep, f);
 	}
 	if (!r && html) {
 		if (!(r = report_html(rep, &out)))

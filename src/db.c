@@ -251,6 +251,13 @@ static const char *const migrations[] = {
 	/* 11: notes sealed at rest under the facility's at-rest key (notes.c): 1 when text is
 	 * the sealed value, 0 for a note kept before (sealed by notes_seal_at_rest) */
 	"ALTER TABLE notes ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;",
+	/* 12: refusals by the budget, counted per session, grant, quota and minute until their
+	 * log entry (`quota_refusals`, quota.c) is written */
+	"CREATE TABLE quota_refusals (session_id TEXT NOT NULL, login TEXT NOT NULL,"
+	"  grant_id INTEGER NOT NULL, quota TEXT NOT NULL, minute INTEGER NOT NULL,"
+	"  lim INTEGER NOT NULL, used INTEGER NOT NULL, n INTEGER NOT NULL,"
+	"  logged INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (session_id, grant_id, quota, minute));",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

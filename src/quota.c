@@ -517,6 +517,153 @@ static int held_refusal(struct quota_refusal *why, const char *login, const char
 	return err_set(ERR_DENIED, "%s", why->message);
 }
 
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+/* ---- refusals in the log: one entry per session, grant, quota and minute, and the rest counted ---- */
+
+/* A pending row of quota_refusals. */
+struct refusal_row {
+	char session[AUTH_SESSION_ID_HEX + 1], login[AUTH_LOGIN_MAX + 1], quota[32];
+	int64_t grant, minute, limit, used, n, logged;
+};
+
+static void row_bind_key(sqlite3_stmt *st, int at, const struct refusal_row *w)
+{
+	sqlite3_bind_text(st, at, w->session, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, at + 1, w->grant);
+	sqlite3_bind_text(st, at + 2, w->quota, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, at + 3, w->minute);
+}
+
+/*
+ * Log the refusals of w not logged yet as one `quota_refusals` entry: claim them first
+ * (logged = n, only if no one else did), then log; a failed entry gives them back for the
+ * next flush. 0 also when another process claimed them.
+ */
+static int refusal_log(struct facility *f, sqlite3 *db, const struct refusal_row *w, int64_t now)
+{
+	sqlite3_stmt *st;
+	json_t *x;
+	int r, claimed;
+	if ((r = db_prepare(db, "UPDATE quota_refusals SET logged = n WHERE session_id = ? AND grant_id = ? AND "
+				"quota = ? AND minute = ? AND logged = ? AND n = ?", &st)))
+		return r;
+	row_bind_key(st, 1, w);
+	sqlite3_bind_int64(st, 5, w->logged);
+	sqlite3_bind_int64(st, 6, w->n);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota refusals");
+	claimed = !r && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	if (r || !claimed)
+		return r;
+	x = json_object();
+	logdb_entry_str(x, "session", w->session);
+	logdb_entry_int(x, "grant", w->grant);
+	logdb_entry_str(x, "quota", w->quota);
+	logdb_entry_int(x, "limit", w->limit);
+	logdb_entry_int(x, "used", w->used);
+	logdb_entry_int(x, "count", w->n - w->logged);
+	logdb_entry_int(x, "minute", w->minute * 60);
+	logdb_entry_int(x, "time", now);
+	if ((r = auth_log(f, "quota_refusals", w->login, x))) {
+		int keep = r;
+		if (!db_prepare(db, "UPDATE quota_refusals SET logged = logged - ? WHERE session_id = ? AND "
+				    "grant_id = ? AND quota = ? AND minute = ?", &st)) {
+			sqlite3_bind_int64(st, 1, w->n - w->logged);
+			row_bind_key(st, 2, w);
+			(void)sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		r = err_set(keep, "%s", err_msg());
+	}
+	return r;
+}
+
+/*
+ * Count one refusal of who under why->grant; the first of its session, grant, quota and
+ * minute is logged at once, the rest by quota_flush_refusals. Best effort: the refusal
+ * stands, logged or not, and err_msg() is the refusal's message again on return.
+ */
+static void refusal_note(struct facility *f, sqlite3 *db, const struct session_info *who,
+			 const struct quota_refusal *why, int64_t now)
+{
+	struct refusal_row w;
+	sqlite3_stmt *st;
+	memset(&w, 0, sizeof(w));
+	snprintf(w.session, sizeof(w.session), "%s", who->session_id);
+	snprintf(w.login, sizeof(w.login), "%s", who->login);
+	snprintf(w.quota, sizeof(w.quota), "%s", why->quota);
+	w.grant = why->grant;
+	w.minute = now / 60;
+	w.limit = why->limit;
+	w.used = why->used;
+	if (db_prepare(db, "INSERT INTO quota_refusals (session_id, grant_id, quota, minute, login, lim, used, n) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (session_id, grant_id, quota, minute) "
+			   "DO UPDATE SET n = n + 1, lim = excluded.lim, used = excluded.used RETURNING n, logged",
+			   &st))
+		goto out;
+	row_bind_key(st, 1, &w);
+	sqlite3_bind_text(st, 5, w.login, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, w.limit);
+	sqlite3_bind_int64(st, 7, w.used);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		w.n = sqlite3_column_int64(st, 0);
+		w.logged = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (w.n == 1 && !w.logged)
+		(void)refusal_log(f, db, &w, now);
+out:
+	err_set(ERR_DENIED, "%s", why->message);
+}
+
+int quota_flush_refusals(struct facility *f, int64_t before, int64_t now)
+{
+	struct refusal_row *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int r, rc;
+	if ((r = facility_counters_db(f, &db)) ||
+	    (r = db_prepare(db, "SELECT session_id, login, grant_id, quota, minute, lim, used, n, logged "
+				"FROM quota_refusals WHERE n > logged AND minute < ? ORDER BY minute, rowid LIMIT ?",
+			    &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, QUOTA_FLUSH_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct refusal_row *w;
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+		w = &v[n++];
+		snprintf(w->session, sizeof(w->session), "%s", col(st, 0));
+		snprintf(w->login, sizeof(w->login), "%s", col(st, 1));
+		w->grant = sqlite3_column_int64(st, 2);
+		snprintf(w->quota, sizeof(w->quota), "%s", col(st, 3));
+		w->minute = sqlite3_column_int64(st, 4);
+		w->limit = sqlite3_column_int64(st, 5);
+		w->used = sqlite3_column_int64(st, 6);
+		w->n = sqlite3_column_int64(st, 7);
+		w->logged = sqlite3_column_int64(st, 8);
+	}
+	r = rc == SQLITE_DONE ? 0 : db_fail(db, "quota refusals");
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && !r; i++)
+		r = refusal_log(f, db, &v[i], now);
+	free(v);
+	/* what is logged of minutes that are over is kept no longer */
+	if (!r && !(r = db_prepare(db, "DELETE FROM quota_refusals WHERE n = logged AND minute < ?", &st))) {
+		sqlite3_bind_int64(st, 1, before < now / 60 ? before : now / 60);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, "quota refusals");
+		sqlite3_finalize(st);
+	}
+	return r;
+}
+
 int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
 		 const struct quota_ask *a, int64_t now, struct quota_refusal *why)
 {
@@ -528,6 +675,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 	char reason[256] = "";
 
 	memset(why, 0, sizeof(*why));
+	why->grant = g->id;
 	if (a->kind == QUOTA_PRINT && a->pages <= 0)
 		return err_set(ERR_USAGE, "quota: nothing to charge");
 	/* the grants the ask names, the charge's own first */
@@ -558,6 +706,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 			goto fail;
 		if (held) {
 			r = held_refusal(why, who->login, reason);
+			why->grant = pg[k].g->id;
 			goto fail;
 		}
 	}
@@ -575,6 +724,7 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 		for (size_t k = 0; k < n_pg; k++)
 			if ((r = charge_grant(db, a, &pg[k], k == 0, now, why))) {
 				budget = r == ERR_DENIED;
+				why->grant = pg[k].g->id;
 				goto fail;
 			}
 	}
@@ -621,6 +771,8 @@ fail:
 	db_rollback(db);
 	if (budget && a->kind == QUOTA_SEARCH)
 		query_refused(db, a, &pg[0], g, now);
+	if (r == ERR_DENIED && why->quota[0])
+		refusal_note(f, db, who, why, now);
 out:
 	return r;
 }
@@ -683,12 +835,6 @@ int quota_resume(struct facility *f, const char *session_id, const char *actor, 
 		r = exec_bound(db, "DELETE FROM quota_walk WHERE login = ? AND grant_id = ? AND at <= ?", login, grant,
 			       INT64_MAX);
 	return r;
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
 }
 
 int quota_holds_each(struct facility *f, int (*fn)(void *ctx, const struct quota_hold *h), void *ctx)

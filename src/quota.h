@@ -97,6 +97,7 @@ struct quota_ask {
 
 struct quota_refusal {
 	char quota[32];     /* "lines_per_day", ..., or "held" */
+	int64_t grant;      /* the grant whose quota refused (a diff charges two) */
 	int64_t limit, used; /* used before this charge */
 	int64_t resets_at;  /* unix seconds, 0 when it never resets */
 	char message[256];  /* for people: which quota, and when it resets */
@@ -150,6 +151,23 @@ int quota_describe(const struct quota_limits *l, char *out, size_t cap) WUR;
  */
 int quota_charge(struct facility *f, const struct session_info *who, const struct grant_info *g,
 		 const struct quota_ask *a, int64_t now, struct quota_refusal *why) WUR;
+
+/*
+ * Every refusal of quota_charge (a quota passed, or the reviewer held) is a log event:
+ * refusals are counted per session, grant, quota and UTC minute; the first of each is
+ * logged at once and the rest by quota_flush_refusals, so a flood of refusals writes at
+ * most two entries per session, grant, quota and minute (requests_per_minute refuses
+ * everything past it). The entry, `quota_refusals` by the reviewer, names the session,
+ * the grant, the quota, its limit, the use at the last refusal, the count and the minute;
+ * never code. A refusal that cannot be logged is still a refusal.
+ *
+ * quota_flush_refusals logs the refusals counted and not yet logged of every minute before
+ * `before` (a minute's number: unix seconds / 60; INT64_MAX for all) and forgets what is
+ * logged of minutes over. The serve loop's timer calls it with the current minute, the
+ * report commands with INT64_MAX.
+ */
+#define QUOTA_FLUSH_MAX 10000 /* rows one flush logs at most; the rest wait for the next */
+int quota_flush_refusals(struct facility *f, int64_t before, int64_t now) WUR;
 
 /* One request, nothing shown (notes, pages without code). */
 int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g,

@@ -215,13 +215,13 @@ static json_t *acc_of(struct report *r, const char *login)
 	}
 	revs = json_object_get(l, "reviewers");
 	if (!(a = json_object_get(revs, login))) {
-		a = json_pack("{s:I,s:I,s:[],s:I,s:I,s:I,s:[],s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{}}", "views",
+		a = json_pack("{s:I,s:I,s:[],s:I,s:I,s:I,s:[],s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{},s:I,s:{}}", "views",
 			      (json_int_t)0, "view_lines", (json_int_t)0, "searches", "search_lines",
 			      (json_int_t)0, "diffs", (json_int_t)0, "diff_lines", (json_int_t)0, "prints",
 			      "print_lines", (json_int_t)0, "notes", (json_int_t)0, "notes_refused",
 			      (json_int_t)0, "findings", (json_int_t)0, "findings_refused", (json_int_t)0,
 			      "finding_states", (json_int_t)0, "alerts", (json_int_t)0, "holds",
-			      (json_int_t)0, "files");
+			      (json_int_t)0, "files", "quota_events", (json_int_t)0, "quota_refused");
 		json_object_set_new(revs, login, a);
 	}
 	return a;
@@ -290,6 +290,18 @@ int report_entry(struct report *r, uint64_t index, const char *p, size_t len)
 		snprintf(id, sizeof(id), "%" PRId64, num(e, "grant"));
 		if (json_object_get(r->grants, id) && (acc = acc_of(r, actor)))
 			add_int(acc, !strcmp(type, "alert") ? "alerts" : "holds", 1);
+		goto out;
+	}
+	if (!strcmp(type, "quota_refusals")) {
+		/* refusals by the budget of the release's grants, counted per quota */
+		char id[32];
+		const char *q = str(e, "quota");
+		int64_t n = num(e, "count");
+		snprintf(id, sizeof(id), "%" PRId64, num(e, "grant"));
+		if (q && n > 0 && json_object_get(r->grants, id) && (acc = acc_of(r, actor))) {
+			add_int(acc, "quota_events", n);
+			add_int(json_object_get(acc, "quota_refused"), q, n);
+		}
 		goto out;
 	}
 	/* only what a person did with the release makes them a row (not a seal, a nomination
@@ -527,7 +539,7 @@ static json_t *build(struct report *r)
 	}
 	json_object_foreach(r->labs, lab, l) {
 		json_t *revs = json_object(), *lab_shown = json_object(), *lo, *files_o;
-		int64_t lab_lines = 0;
+		int64_t lab_lines = 0, lab_quota = 0;
 		const char *path;
 		void *tmp;
 		json_t *f;
@@ -558,6 +570,7 @@ static json_t *build(struct report *r)
 				json_object_set_new(f, "lines", json_integer(fl));
 				rl += fl;
 			}
+			lab_quota += num(ro, "quota_events");
 			json_object_set_new(ro, "lines_shown", json_integer(rl));
 			json_object_set_new(ro, "files_shown", json_integer((json_int_t)json_object_size(fo)));
 			json_object_set_new(revs, login, ro);
@@ -572,6 +585,7 @@ static json_t *build(struct report *r)
 		lo = json_pack("{s:o,s:o,s:I,s:I,s:o}", "reviewers", revs, "files", files_o, "lines_shown",
 			       (json_int_t)lab_lines, "files_shown", (json_int_t)json_object_size(lab_shown),
 			       "share_of_files", share((int64_t)json_object_size(lab_shown), tree_files));
+		json_object_set_new(lo, "quota_events", json_integer(lab_quota));
 		if (r->changes)
 			json_object_set_new(lo, "share_of_changed_lines", share(lab_lines, changed_lines));
 		json_decref(lab_shown);
@@ -739,9 +753,12 @@ static int html(struct report *r, struct buf *out, int whole)
 		if (!rc)
 			rc = esc(out, json_string_value(json_object_get(l, "share_of_files")));
 		if (!rc)
-			rc = buf_addstr(out, " of the tree's files</p><table><tr><th>reviewer</th><th>views</th><th>lines "
+			rc = buf_addf(out, " of the tree's files; %" PRId64 " refusals by the budget</p>",
+				      (int64_t)json_integer_value(json_object_get(l, "quota_events")));
+		if (!rc)
+			rc = buf_addstr(out, "<table><tr><th>reviewer</th><th>views</th><th>lines "
 					     "shown</th><th>searches</th><th>search lines</th><th>diff lines</th><th>prints</th>"
-					     "<th>notes refused</th><th>alerts</th><th>holds</th></tr>");
+					     "<th>notes refused</th><th>quota events</th><th>alerts</th><th>holds</th></tr>");
 		json_object_foreach(json_object_get(l, "reviewers"), login, rv) {
 			if (rc)
 				break;
@@ -751,11 +768,11 @@ static int html(struct report *r, struct buf *out, int whole)
 			if (!rc)
 				rc = buf_addf(out, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%zu</td><td>%" PRId64
 					      "</td><td>%" PRId64 "</td><td>%zu</td><td>%" PRId64 "</td><td>%" PRId64
-					      "</td><td>%" PRId64 "</td></tr>",
+					      "</td><td>%" PRId64 "</td><td>%" PRId64 "</td></tr>",
 					      num(rv, "views"), num(rv, "lines_shown"), json_array_size(json_object_get(rv, "searches")),
 					      num(rv, "search_lines"), num(rv, "diff_lines"),
 					      json_array_size(json_object_get(rv, "prints")), num(rv, "notes_refused"),
-					      num(rv, "alerts"), num(rv, "holds"));
+					      num(rv, "quota_events"), num(rv, "alerts"), num(rv, "holds"));
 		}
 		if (!rc)
 			rc = buf_addstr(out, "</table><h3>coverage map</h3><svg id=\"treemap\" xmlns=\"http://www.w3.org/2000/svg\" "

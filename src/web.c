@@ -1791,8 +1791,13 @@ int web_log_tick(struct web *w)
 	struct facility *f = pool_get(w);
 	struct buf cp;
 	int r;
-	/* the login refusals counted since the last tick, as one entry */
+	/* the login refusals counted since the last tick, as one entry, and the quota
+	 * refusals of the minutes that are over */
 	r = auth_flush_refusals(f);
+	if (!r) {
+		int64_t now = (int64_t)time(NULL);
+		r = quota_flush_refusals(f, now / 60, now);
+	}
 	pool_put(w, f);
 	buf_init(&cp, 0);
 	if (!r)

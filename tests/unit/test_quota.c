@@ -1,6 +1,9 @@
 /* Unit tests: quota (each limit at the limit and one past it, resets, the scraping watch). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "logdb.h"
 #include "quota.h"
@@ -598,6 +601,81 @@ TEST(scraping_alert_then_hold_then_resume)
 	}
 }
 
+/* The quota_refusals entries of quota q under grant_id: how many, and the sum of their counts; *last
+ * (may be NULL, 512 bytes) the last one. */
+static int refusals(int64_t grant_id, const char *q, int64_t *sum, char *last)
+{
+	struct logdb *l;
+	uint64_t n = 0;
+	int c = 0;
+	struct buf b;
+	*sum = 0;
+	buf_init(&b, 1 << 20);
+	if (logdb_open(fac, &l) || logdb_size(l, &n))
+		return -1;
+	for (uint64_t i = 0; i < n; i++) {
+		json_t *e;
+		buf_reset(&b);
+		if (logdb_entry(l, i, &b) || !strstr(b.p, "\"type\":\"quota_refusals\""))
+			continue;
+		e = json_loads(b.p, 0, NULL);
+		if (e && !strcmp(json_string_value(json_object_get(e, "quota")), q) &&
+		    json_integer_value(json_object_get(e, "grant")) == grant_id) {
+			c++;
+			*sum += json_integer_value(json_object_get(e, "count"));
+			if (last)
+				snprintf(last, 512, "%s", b.p);
+		}
+		json_decref(e);
+	}
+	logdb_free(l);
+	buf_release(&b);
+	return c;
+}
+
+TEST(refusals_are_logged_and_bounded)
+{
+	struct grant_info g = grant(30, "{\"requests_per_minute\":\"unlimited\"}");
+	struct session_info w = who("00000000000000f1"), w2 = who("00000000000000f2");
+	struct quota_refusal why;
+	char last[512];
+	int64_t sum, m = T0 / 60;
+	g.lines_total = 10;
+	snprintf(g.quotas, sizeof(g.quotas), "{\"requests_per_minute\":-1}");
+	CHECK(view(&w, &g, 10, "a.c", T0, &why) == 0);
+	CHECK(refusals(30, "lines_total", &sum, NULL) == 0);
+	/* a flood of 2000 refusals in one minute: one entry at once, the rest counted */
+	for (int i = 0; i < 2000; i++)
+		CHECK(view(&w, &g, 1, "a.c", T0 + i % 60, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "lines_total");
+	CHECK(strstr(err_msg(), "quota 'lines_total' reached") != NULL); /* the refusal's message stands */
+	CHECK(refusals(30, "lines_total", &sum, last) == 1 && sum == 1);
+	CHECK(strstr(last, "\"actor\":\"rita\"") && strstr(last, "\"session\":\"00000000000000f1\"") &&
+	      strstr(last, "\"grant\":30") && strstr(last, "\"limit\":10") && strstr(last, "\"used\":10") &&
+	      strstr(last, "\"count\":1") && !strstr(last, "a.c"));
+	/* the minute is not over: nothing more yet; once it is, one entry with the rest */
+	CHECK(quota_flush_refusals(fac, m, T0 + 59) == 0);
+	CHECK(refusals(30, "lines_total", &sum, NULL) == 1);
+	CHECK(quota_flush_refusals(fac, m + 1, T0 + 61) == 0);
+	CHECK(refusals(30, "lines_total", &sum, last) == 2 && sum == 2000);
+	CHECK(strstr(last, "\"count\":1999") != NULL);
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 62) == 0);
+	CHECK(refusals(30, "lines_total", &sum, NULL) == 2);
+	/* another session, another minute: their own entries */
+	CHECK(view(&w2, &g, 1, "a.c", T0 + 61, &why) == ERR_DENIED);
+	CHECK(view(&w, &g, 1, "a.c", T0 + 62, &why) == ERR_DENIED);
+	CHECK(view(&w, &g, 1, "a.c", T0 + 63, &why) == ERR_DENIED);
+	CHECK(refusals(30, "lines_total", &sum, NULL) == 4 && sum == 2002);
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 64) == 0);
+	CHECK(refusals(30, "lines_total", &sum, NULL) == 5 && sum == 2003);
+	/* requests_per_minute refuses a flood of requests: bounded the same way */
+	g = grant(31, "{\"requests_per_minute\":3}");
+	for (int i = 0; i < 500; i++)
+		(void)request(&w, &g, T0 + 120 + i % 60, &why);
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 200) == 0);
+	CHECK(refusals(31, "requests_per_minute", &sum, NULL) == 2 && sum == 497);
+}
+
 int main(void)
 {
 	char dir[300];
@@ -627,6 +705,7 @@ int main(void)
 	RUN(line_shown);
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
+	RUN(refusals_are_logged_and_bounded);
 	facility_free(fac);
 	{
 		char cmd[400];
