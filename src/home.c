@@ -233,26 +233,28 @@ static int exposure_table(const struct home_ctx *c, struct buf *b, const char *p
 	}
 	if ((r = buf_addstr(b, "<table class=\"exposure\"><thead><tr><th>lab</th><th>reviewer</th><th>files</th>"
 			       "<th>lines</th><th>views</th><th>searches</th><th>search lines</th><th>diff lines</th>"
-			       "<th>prints</th><th>notes refused</th><th>findings</th><th>alerts</th><th>holds</th>"
+			       "<th>prints</th><th>notes refused</th><th>quota events</th><th>findings</th><th>alerts</th><th>holds</th>"
 			       "</tr></thead><tbody>")))
 		goto out;
 	json_object_foreach(labs, ln, l) {
 		if ((r = buf_addstr(b, "<tr class=\"lab\"><td>")) || (r = esc(b, ln)) ||
 		    (r = buf_addf(b, "</td><td>(lab)</td><td>%" PRId64 " (", jint(l, "files_shown"))) ||
 		    (r = esc(b, jstr(l, "share_of_files"))) ||
-		    (r = buf_addf(b, " of the tree)</td><td>%" PRId64 "</td><td colspan=\"9\"></td></tr>",
-				  jint(l, "lines_shown"))))
+		    (r = buf_addf(b, " of the tree)</td><td>%" PRId64 "</td><td colspan=\"6\"></td><td>%" PRId64
+				  "</td><td colspan=\"3\"></td></tr>",
+				  jint(l, "lines_shown"), jint(l, "quota_events"))))
 			goto out;
 		json_object_foreach(json_object_get(l, "reviewers"), login, rv) {
 			if ((r = buf_addstr(b, "<tr><td></td><td>")) || (r = esc(b, login)) ||
 			    (r = buf_addf(b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%zu</td>"
 					     "<td>%" PRId64 "</td><td>%" PRId64 "</td><td>%zu</td><td>%" PRId64 "</td>"
-					     "<td>%" PRId64 "</td><td class=\"%s\">%" PRId64 "</td><td class=\"%s\">%" PRId64
-					     "</td></tr>",
+					     "<td class=\"%s\">%" PRId64 "</td><td>%" PRId64 "</td><td class=\"%s\">%" PRId64
+					     "</td><td class=\"%s\">%" PRId64 "</td></tr>",
 					  jint(rv, "files_shown"), jint(rv, "lines_shown"), jint(rv, "views"),
 					  json_array_size(json_object_get(rv, "searches")), jint(rv, "search_lines"),
 					  jint(rv, "diff_lines"), json_array_size(json_object_get(rv, "prints")),
-					  jint(rv, "notes_refused"), jint(rv, "findings"), jint(rv, "alerts") ? "alert" : "",
+					  jint(rv, "notes_refused"), jint(rv, "quota_events") ? "alert" : "",
+					  jint(rv, "quota_events"), jint(rv, "findings"), jint(rv, "alerts") ? "alert" : "",
 					  jint(rv, "alerts"), jint(rv, "holds") ? "alert" : "", jint(rv, "holds"))))
 				goto out;
 		}

@@ -15,6 +15,16 @@ check "view main.c" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/dem
 check "view main.c again" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
 check "view util.c" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/lib/util.c")" = 200 ]
 check "search" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@current/search?q=helper_1")" = 200 ]
+# sam's budget (100 lines a day) is spent by one view of main.c; every further file and
+# query is refused, and each refusal is a quota event of the log and the report
+login_demo sam
+check "sam views main.c" [ "$(c -b "$T/sam" -o /dev/null -w '%{http_code}' "$U/r/demo@current/blob/main.c")" = 200 ]
+for i in 1 2 3 4; do
+	check "sam refused util.c ($i)" [ "$(c -b "$T/sam" -o "$T/refused.html" -w '%{http_code}' "$U/r/demo@current/blob/lib/util.c")" != 200 ]
+done
+check "the refusal names the quota" grep -q "quota &#39;lines_per_day&#39; reached" "$T/refused.html"
+check "sam refused a search" [ "$(c -b "$T/sam" -o /dev/null -w '%{http_code}' "$U/r/demo@current/search?q=helper_2")" != 200 ]
+check "the first refusal is in the log at once" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\\\"type\\\":\\\"quota_refusals\\\"%'\" | grep -qv '^0$'"
 demo_down
 
 expect_ok "report online" "$SR" report exposure demo@current --json
@@ -75,6 +85,25 @@ assert rv["files"]["lib/util.c"]["shown"] == [[1, 30, 1]]
 assert "README" not in rv["files"]
 lab = rep["labs"][users["rita"]]
 assert lab["files_shown"] == 2 and lab["share_of_files"] == "66.7%", lab["share_of_files"]
+# quota events: the counts of the quota_refusals entries under the release's grants
+grants = {e["grant"] for e in ents if e["type"] == "grant_active" and e.get("release") == "demo@current"}
+qr = [e for e in ents if e["type"] == "quota_refusals" and e["grant"] in grants]
+sam = rep["labs"][users["sam"]]["reviewers"]["sam"]
+by = {}
+for e in qr:
+    if e["actor"] == "sam": by[e["quota"]] = by.get(e["quota"], 0) + e["count"]
+assert sam["quota_events"] == sum(by.values()) >= 5, (sam["quota_events"], by)
+assert sam["quota_refused"] == by and by.get("lines_per_day", 0) >= 4, by
+assert rv["quota_events"] == 0 and rv["quota_refused"] == {}
+assert lab["quota_events"] == sum(r["quota_events"] for r in lab["reviewers"].values())
+for e in qr:
+    assert set(e) == {"type", "actor", "time", "session", "grant", "quota", "limit", "used", "count", "minute"}, e
+    assert e["limit"] >= 0 and e["minute"] % 60 == 0
+# bounded: at most two entries per session, grant, quota and minute
+keys = {}
+for e in qr:
+    k = (e["session"], e["grant"], e["quota"], e["minute"]); keys[k] = keys.get(k, 0) + 1
+assert max(keys.values()) <= 2, keys
 seal = [e for e in ents if e["type"] == "seal" and e["release"] == "demo@current"][-1]
 assert rep["tree"] == {"sha256": seal["tree_sha256"], "sha1": seal["tree_sha1"], "files": 3}
 PY
@@ -85,6 +114,19 @@ check "another lab: nothing" python3 -c 'import json,sys; d=json.load(open(sys.a
 expect_ok "report --html" "$SR" report exposure demo@current --html "$T/r.html"
 check "html: treemap and strips" sh -c "grep -q '<svg id=\"treemap\"' '$T/r.html' && grep -q 'class=\"strip\"' '$T/r.html' && grep -q 'main.c' '$T/r.html'"
 check "html: nothing external" sh -c "! grep -Eo '(src|href)=\"[^\"]*\"' '$T/r.html' | grep -q . && ! grep -q '<script' '$T/r.html'"
+
+check "html: quota events" grep -q '<th>quota events</th>' "$T/r.html"
+check "no code in a quota event" sh -c "! sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%quota_refusals%'\" | grep -q -e exposure_fn -e helper_ -e util.c"
+
+# log verify's audit accepts the refusals; one forged under a grant the log never gave
+# that reviewer is named
+"$SR" log vkey >"$T/log.pub"
+expect_ok "audit: the refusals pass" "$SR" log verify --vkey "$T/log.pub"
+cp -r "$T/fac" "$T/fac-forged"
+N=$(sqlite3 "$T/fac-forged/sealroom.db" 'SELECT count(*) FROM log_entries')
+G=$(sqlite3 "$T/fac-forged/sealroom.db" "SELECT g.id FROM grants g JOIN people p ON p.id = g.reviewer_id WHERE p.login = 'sam'")
+"$SR" -C "$T/fac-forged" log append '{"type":"quota_refusals","actor":"rita","session":"00","grant":'"$G"',"quota":"lines_total","limit":1,"used":1,"count":1,"minute":0}' >/dev/null
+expect_fail "audit: refusals under another's grant" 1 "log entry $N: refusals of 'rita' under grant $G, which the log never gave them" "$SR" -C "$T/fac-forged" log verify --vkey "$T/log.pub"
 
 # a tampered export is refused, not recounted
 cp -r "$T/tiles" "$T/bad"
