@@ -27,7 +27,7 @@ static const char help[] =
 	"verified first, with no facility: the --json output is the same byte for byte.\n"
 	"--html OUT writes a page with a treemap of the files shown and per-file line heat.\n"
 	"--changed DIFF restricts coverage to the lines a unified diff adds (delta review:\n"
-	"`git -c core.quotePath=false diff -U0 -M100% OLD NEW` of the two trees), online and offline alike.\n";
+	"`git -c core.quotePath=false diff -U0 -M OLD NEW` of the two trees), online and offline alike.\n";
 
 static int write_file(const char *path, const struct buf *b)
 {

@@ -1,5 +1,6 @@
 /* diff: tree diff of manifests, Myers line diff of blobs (see diff.h). */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,82 +26,432 @@ static int cmp_path(const struct manifest_entry *x, const struct manifest_entry 
 	return c ? c : (x->path_len > y->path_len) - (x->path_len < y->path_len);
 }
 
-static int cmp_change_id(const void *a, const void *b)
-{
-	const struct diff_change *x = a, *y = b;
-	const struct manifest_entry *ex = x->old ? x->old : x->new, *ey = y->old ? y->old : y->new;
-	int c = memcmp(ex->sha256, ey->sha256, 32);
-	return c ? c : cmp_path(ex, ey);
-}
-
 static int cmp_change_path(const void *a, const void *b)
 {
 	const struct diff_change *x = a, *y = b;
 	return cmp_path(x->new ? x->new : x->old, y->new ? y->new : y->old);
 }
 
-/* Pair deleted and added paths with the same blob id, first by id then by path order. */
-static void find_renames(struct diff_change *v, size_t *n)
+/* ---- renames, as git's diffcore-rename pairs them ---- */
+
+#define MAX_SCORE 60000     /* git's fixed point for 100 % */
+#define CANDIDATES 4        /* best sources kept per added file */
+#define SPAN_HASHBASE 107927u
+#define EXACT_TRIES 100     /* sources of one blob id looked at, at most */
+
+struct span {
+	uint32_t h, n; /* a chunk's hash, the bytes of the chunks with that hash */
+};
+
+/* A deleted (source) or added (destination) file. */
+struct rfile {
+	const struct manifest_entry *e;
+	struct span *sp;
+	size_t n_sp;
+	int hashed, paired;
+	size_t with;    /* destinations: the source paired with */
+	unsigned score; /* destinations: in MAX_SCORE units */
+};
+
+static int is_regular(unsigned mode)
 {
-	size_t n_del = 0, n_add = 0, k = 0;
-	struct diff_change *del, *add;
-	for (size_t i = 0; i < *n; i++)
-		n_del += v[i].status == DIFF_DELETED, n_add += v[i].status == DIFF_ADDED;
-	if (!n_del || !n_add)
-		return;
-	del = xmalloc(n_del * sizeof(*del));
-	add = xmalloc(n_add * sizeof(*add));
-	n_del = n_add = 0;
-	for (size_t i = 0; i < *n; i++) {
-		if (v[i].status == DIFF_DELETED)
-			del[n_del++] = v[i];
-		else if (v[i].status == DIFF_ADDED)
-			add[n_add++] = v[i];
-		else
-			v[k++] = v[i];
-	}
-	qsort(del, n_del, sizeof(*del), cmp_change_id);
-	qsort(add, n_add, sizeof(*add), cmp_change_id);
-	for (size_t i = 0, j = 0; i < n_del || j < n_add;) {
-		int c = i == n_del ? 1 : j == n_add ? -1 : memcmp(del[i].old->sha256, add[j].new->sha256, 32);
-		if (c < 0)
-			v[k++] = del[i++];
-		else if (c > 0)
-			v[k++] = add[j++];
-		else
-			v[k++] = (struct diff_change){DIFF_RENAMED, del[i++].old, add[j++].new};
-	}
-	*n = k;
-	qsort(v, *n, sizeof(*v), cmp_change_path);
-	free(del);
-	free(add);
+	return mode == 0100644 || mode == 0100755;
 }
 
-int diff_trees(const struct manifest *a, const struct manifest *b, int renames,
+static const char *base_name(const struct manifest_entry *e, size_t *len)
+{
+	const char *b = e->path + e->path_len;
+	while (b > e->path && b[-1] != '/')
+		b--;
+	*len = (size_t)(e->path + e->path_len - b);
+	return b;
+}
+
+static int same_base(const struct manifest_entry *x, const struct manifest_entry *y)
+{
+	size_t lx, ly;
+	const char *bx = base_name(x, &lx), *by = base_name(y, &ly);
+	return lx == ly && !memcmp(bx, by, lx);
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return (x->h > y->h) - (x->h < y->h);
+}
+
+static void span_add(struct rfile *f, size_t *cap, uint32_t h, uint32_t n)
+{
+	if (f->n_sp == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		f->sp = xrealloc(f->sp, *cap * sizeof(*f->sp));
+	}
+	f->sp[f->n_sp++] = (struct span){h, n};
+}
+
+/*
+ * f's chunks: cut after each LF or 64 bytes, whichever comes first (a CR before an LF
+ * skipped in text), each hashed as git's diffcore-delta does; equal hashes summed, sorted.
+ */
+static int hash_file(const struct diff_renames *rn, int side, struct rfile *f)
+{
+	const unsigned char *p = NULL;
+	size_t len = 0, cap = 0, k = 0;
+	uint32_t a1 = 0, a2 = 0, n = 0;
+	int r, text;
+	if (f->hashed)
+		return 0;
+	if ((r = rn->read(rn->ctx, side, f->e, &p, &len)))
+		return r;
+	text = !diff_is_binary(p, len);
+	for (size_t i = 0; i < len; i++) {
+		uint32_t c = p[i], old1 = a1;
+		if (text && c == '\r' && i + 1 < len && p[i + 1] == '\n')
+			continue;
+		a1 = (a1 << 7) ^ (a2 >> 25);
+		a2 = (a2 << 7) ^ (old1 >> 25);
+		a1 += c;
+		if (++n < 64 && c != '\n')
+			continue;
+		span_add(f, &cap, (a1 + a2 * 0x61) % SPAN_HASHBASE, n);
+		n = a1 = a2 = 0;
+	}
+	if (n)
+		span_add(f, &cap, (a1 + a2 * 0x61) % SPAN_HASHBASE, n);
+	if (f->n_sp)
+		qsort(f->sp, f->n_sp, sizeof(*f->sp), cmp_span);
+	for (size_t i = 0; i < f->n_sp; i++) {
+		if (k && f->sp[k - 1].h == f->sp[i].h)
+			f->sp[k - 1].n += f->sp[i].n;
+		else
+			f->sp[k++] = f->sp[i];
+	}
+	f->n_sp = k;
+	f->hashed = 1;
+	return 0;
+}
+
+/*
+ * How much of dst comes from src, in MAX_SCORE units of the larger size (git's
+ * estimate_similarity): 0 for anything but two regular files, or sizes too far apart
+ * for min to be reached.
+ */
+static int similarity(const struct diff_renames *rn, struct rfile *src, struct rfile *dst, unsigned min,
+		      unsigned *score)
+{
+	uint64_t a = src->e->size, b = dst->e->size, max = a > b ? a : b, delta = a > b ? a - b : b - a, copied = 0;
+	size_t i = 0, j = 0;
+	int r;
+	*score = 0;
+	if (!is_regular(src->e->mode) || !is_regular(dst->e->mode) ||
+	    max * (uint64_t)(MAX_SCORE - min) < delta * MAX_SCORE)
+		return 0;
+	if ((r = hash_file(rn, 0, src)) || (r = hash_file(rn, 1, dst)))
+		return r;
+	while (i < src->n_sp && j < dst->n_sp) {
+		if (src->sp[i].h < dst->sp[j].h) {
+			i++;
+		} else if (src->sp[i].h > dst->sp[j].h) {
+			j++;
+		} else {
+			copied += src->sp[i].n < dst->sp[j].n ? src->sp[i].n : dst->sp[j].n;
+			i++;
+			j++;
+		}
+	}
+	if (b)
+		*score = (unsigned)(copied * MAX_SCORE / max);
+	return 0;
+}
+
+static void pair(struct rfile *src, size_t si, struct rfile *dst, unsigned score)
+{
+	src->paired = 1;
+	dst->paired = 1;
+	dst->with = si;
+	dst->score = score;
+}
+
+/* A source by blob id, then by path (its index). */
+struct by_id {
+	const unsigned char *id;
+	size_t i;
+};
+
+static int cmp_by_id(const void *a, const void *b)
+{
+	const struct by_id *x = a, *y = b;
+	int c = memcmp(x->id, y->id, 32);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Each destination (in path order) takes the best source of its blob id not used yet:
+ * one with the same basename first, else the first by path; modes must match unless both
+ * are regular files. */
+static void exact_renames(struct rfile *src, size_t ns, struct rfile *dst, size_t nd)
+{
+	struct by_id *ix = xmalloc(ns * sizeof(*ix));
+	for (size_t i = 0; i < ns; i++)
+		ix[i] = (struct by_id){src[i].e->sha256, i};
+	qsort(ix, ns, sizeof(*ix), cmp_by_id);
+	for (size_t d = 0; d < nd; d++) {
+		size_t lo = 0, hi = ns, best = SIZE_MAX;
+		int best_score = -1, tries = EXACT_TRIES;
+		while (lo < hi) { /* the first source with this id */
+			size_t mid = lo + (hi - lo) / 2;
+			if (memcmp(ix[mid].id, dst[d].e->sha256, 32) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < ns && !memcmp(ix[k].id, dst[d].e->sha256, 32); k++) {
+			struct rfile *s = &src[ix[k].i];
+			int sc;
+			if ((!is_regular(s->e->mode) || !is_regular(dst[d].e->mode)) && s->e->mode != dst[d].e->mode)
+				continue;
+			if (s->paired)
+				continue;
+			sc = 1 + same_base(s->e, dst[d].e);
+			if (sc > best_score) {
+				best = ix[k].i;
+				best_score = sc;
+				if (sc == 2)
+					break;
+			}
+			if (!--tries)
+				break;
+		}
+		if (best != SIZE_MAX)
+			pair(&src[best], best, &dst[d], MAX_SCORE);
+	}
+	free(ix);
+}
+
+/* Files not paired yet, by basename; unique ones are the only one of their basename. */
+struct named {
+	const char *b;
+	size_t len, i;
+	int unique;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->b, y->b, n);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static struct named *by_base(const struct rfile *f, size_t n, size_t *out_n)
+{
+	struct named *v = xmalloc((n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!f[i].paired) {
+			v[k].b = base_name(f[i].e, &v[k].len);
+			v[k].i = i;
+			k++;
+		}
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_named);
+	for (size_t i = 0; i < k; i++)
+		v[i].unique = (!i || cmp_named(&v[i - 1], &v[i])) && (i + 1 == k || cmp_named(&v[i], &v[i + 1]));
+	*out_n = k;
+	return v;
+}
+
+/* The deleted and the added file of a basename unique on both sides, paired when at
+ * least min similar. */
+static int basename_renames(const struct diff_renames *rn, struct rfile *src, size_t ns, struct rfile *dst,
+			    size_t nd, unsigned min)
+{
+	size_t n_s, n_d, i = 0, j = 0;
+	struct named *vs = by_base(src, ns, &n_s), *vd = by_base(dst, nd, &n_d);
+	int r = 0;
+	while (!r && i < n_s && j < n_d) {
+		int c = cmp_named(&vs[i], &vd[j]);
+		unsigned sc;
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (vs[i].unique && vd[j].unique && !(r = similarity(rn, &src[vs[i].i], &dst[vd[j].i], min, &sc)) &&
+			    sc >= min)
+				pair(&src[vs[i].i], vs[i].i, &dst[vd[j].i], sc);
+			i++;
+			j++;
+		}
+	}
+	free(vs);
+	free(vd);
+	return r;
+}
+
+struct cand {
+	long src, dst; /* dst < 0: an empty slot */
+	unsigned score;
+	int name;      /* the same basename */
+	size_t at;     /* the place in the matrix, for a stable order */
+};
+
+/* git's score_compare: empty slots last, then by score, then the same basename first. */
+static int cand_cmp(const struct cand *a, const struct cand *b)
+{
+	if (a->dst < 0)
+		return 0 <= b->dst;
+	if (b->dst < 0)
+		return -1;
+	if (a->score == b->score)
+		return b->name - a->name;
+	return a->score < b->score ? 1 : -1;
+}
+
+static int cand_sort(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c = cand_cmp(x, y);
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* Every added file against every deleted one left, the best CANDIDATES kept per added
+ * file; then pairs by descending score, each file once. */
+static int matrix_renames(const struct diff_renames *rn, struct rfile *src, size_t ns, struct rfile *dst,
+			  size_t nd, unsigned min)
+{
+	size_t n_s = 0, n_d = 0, k = 0;
+	struct cand *mx;
+	int r = 0;
+	for (size_t i = 0; i < ns; i++)
+		n_s += !src[i].paired;
+	for (size_t i = 0; i < nd; i++)
+		n_d += !dst[i].paired;
+	if (!n_s || !n_d || (uint64_t)n_s * n_d > (uint64_t)DIFF_RENAME_LIMIT * DIFF_RENAME_LIMIT)
+		return 0;
+	mx = xcalloc(n_d * CANDIDATES, sizeof(*mx));
+	for (size_t d = 0; d < nd && !r; d++) {
+		struct cand *m;
+		if (dst[d].paired)
+			continue;
+		m = &mx[k * CANDIDATES];
+		for (int c = 0; c < CANDIDATES; c++)
+			m[c].dst = -1;
+		for (size_t s = 0; s < ns && !r; s++) {
+			struct cand o = {(long)s, (long)d, 0, 0, 0};
+			int worst = 0;
+			if (src[s].paired)
+				continue;
+			if ((r = similarity(rn, &src[s], &dst[d], min, &o.score)))
+				break;
+			o.name = same_base(src[s].e, dst[d].e);
+			for (int c = 1; c < CANDIDATES; c++)
+				if (cand_cmp(&m[c], &m[worst]) > 0)
+					worst = c;
+			if (cand_cmp(&m[worst], &o) > 0)
+				m[worst] = o;
+		}
+		k++;
+	}
+	for (size_t i = 0; i < k * CANDIDATES; i++)
+		mx[i].at = i;
+	if (!r)
+		qsort(mx, k * CANDIDATES, sizeof(*mx), cand_sort);
+	for (size_t i = 0; !r && i < k * CANDIDATES; i++) {
+		if (mx[i].dst < 0 || mx[i].score < min)
+			break;
+		if (dst[mx[i].dst].paired || src[mx[i].src].paired)
+			continue;
+		pair(&src[mx[i].src], (size_t)mx[i].src, &dst[mx[i].dst], mx[i].score);
+	}
+	free(mx);
+	return r;
+}
+
+/* Pair the deleted and added files of v as rn says; v is in path order. */
+static int find_renames(struct diff_change *v, size_t *n, const struct diff_renames *rn)
+{
+	size_t ns = 0, nd = 0, k = 0;
+	struct rfile *src, *dst;
+	int r = 0;
+	for (size_t i = 0; i < *n; i++)
+		ns += v[i].status == DIFF_DELETED, nd += v[i].status == DIFF_ADDED;
+	if (!ns || !nd)
+		return 0;
+	src = xcalloc(ns, sizeof(*src));
+	dst = xcalloc(nd, sizeof(*dst));
+	ns = nd = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i].status == DIFF_DELETED)
+			src[ns++].e = v[i].old;
+		else if (v[i].status == DIFF_ADDED)
+			dst[nd++].e = v[i].new;
+	}
+	exact_renames(src, ns, dst, nd);
+	if (rn->read && rn->min_score < 100) {
+		unsigned min = (rn->min_score ? rn->min_score : DIFF_RENAME_SCORE) * MAX_SCORE / 100;
+		if (!(r = basename_renames(rn, src, ns, dst, nd, min + (MAX_SCORE - min) / 2)))
+			r = matrix_renames(rn, src, ns, dst, nd, min);
+	}
+	if (!r) {
+		/* the pairs replace their deletion and addition */
+		size_t si = 0, di = 0;
+		for (size_t i = 0; i < *n; i++) {
+			if (v[i].status == DIFF_DELETED) {
+				if (!src[si++].paired)
+					v[k++] = v[i];
+			} else if (v[i].status == DIFF_ADDED) {
+				struct rfile *d = &dst[di++];
+				if (d->paired)
+					v[k++] = (struct diff_change){DIFF_RENAMED, src[d->with].e, d->e,
+								       d->score * 100 / MAX_SCORE};
+				else
+					v[k++] = v[i];
+			} else {
+				v[k++] = v[i];
+			}
+		}
+		*n = k;
+		qsort(v, *n, sizeof(*v), cmp_change_path);
+	}
+	for (size_t i = 0; i < ns; i++)
+		free(src[i].sp);
+	for (size_t i = 0; i < nd; i++)
+		free(dst[i].sp);
+	free(src);
+	free(dst);
+	return r;
+}
+
+int diff_trees(const struct manifest *a, const struct manifest *b, const struct diff_renames *rn,
 	       struct diff_change **out, size_t *n)
 {
 	size_t na = manifest_count(a), nb = manifest_count(b), i = 0, j = 0, cap = 0;
 	struct diff_change *v = NULL;
+	int r;
 	*n = 0;
 	while (i < na || j < nb) {
 		const struct manifest_entry *x = i < na ? manifest_get(a, i) : NULL,
 					    *y = j < nb ? manifest_get(b, j) : NULL;
 		int c = !x ? 1 : !y ? -1 : cmp_path(x, y);
 		if (c < 0) {
-			push(&v, n, &cap, (struct diff_change){DIFF_DELETED, x, NULL});
+			push(&v, n, &cap, (struct diff_change){DIFF_DELETED, x, NULL, 0});
 			i++;
 		} else if (c > 0) {
-			push(&v, n, &cap, (struct diff_change){DIFF_ADDED, NULL, y});
+			push(&v, n, &cap, (struct diff_change){DIFF_ADDED, NULL, y, 0});
 			j++;
 		} else {
 			if (memcmp(x->sha256, y->sha256, 32) || x->mode != y->mode)
-				push(&v, n, &cap, (struct diff_change){DIFF_MODIFIED, x, y});
+				push(&v, n, &cap, (struct diff_change){DIFF_MODIFIED, x, y, 0});
 			i++;
 			j++;
 		}
 	}
-	if (renames && *n)
-		find_renames(v, n);
+	if (rn && *n && (r = find_renames(v, n, rn))) {
+		free(v);
+		*out = NULL;
+		*n = 0;
+		return r;
+	}
 	*out = v;
 	if (!*n) {
 		free(v);

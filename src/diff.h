@@ -3,8 +3,17 @@
  * diff of two blobs, as data the renderer turns into HTML.
  *
  * The tree diff walks both sorted manifests: a path in only one is added or deleted, in
- * both with another blob id or mode is modified, and (when asked) a deleted and an added
- * path with the same blob id are paired as an exact rename, as git does.
+ * both with another blob id or mode is modified, and (when asked) deleted and added paths
+ * are paired as renames the way `git diff -M` pairs them: exact renames first (the same
+ * blob id; among several, a source not used yet and with the same basename), then, when
+ * a reader of the files' bytes is given, renames by similar content: git's similarity
+ * (each file cut into chunks ending at a newline or after 64 bytes, a CR before LF dropped
+ * in text; the bytes of the new file's chunks found in the old one, over the larger
+ * size), first between the one deleted and the one added file of a basename that is
+ * unique on both sides (at least halfway between the minimum score and 100 %), then the
+ * best of up to 4 candidates per added file, pairs taken by descending score (the same
+ * basename first among equal scores), each file once. No inexact pairing is tried when
+ * added x deleted files pass DIFF_RENAME_LIMIT squared (git's diff.renameLimit).
  *
  * The line diff is Myers' O(ND) algorithm in linear space (the middle snake), after the
  * common head and tail are cut off; each run of changes is then slid down as far as equal
@@ -38,13 +47,30 @@ struct diff_change {
 	int status;                      /* enum diff_status */
 	const struct manifest_entry *old; /* NULL when added */
 	const struct manifest_entry *new; /* NULL when deleted */
+	unsigned score;                  /* renames: similarity in percent (100: the same
+					  * blob), as git's R<score>; else 0 */
+};
+
+/*
+ * How to pair renames. min_score is the least similarity in percent (1..100; 100: exact
+ * renames only, like `git diff -M100%`; DIFF_RENAME_SCORE is git's -M default). read
+ * (NULL: exact renames only) gives the bytes of an entry of the old (side 0) or the new
+ * (side 1) manifest, valid until its next call; an error it returns ends diff_trees.
+ */
+#define DIFF_RENAME_SCORE 50
+#define DIFF_RENAME_LIMIT 1000
+struct diff_renames {
+	unsigned min_score;
+	int (*read)(void *ctx, int side, const struct manifest_entry *e, const unsigned char **p, size_t *len);
+	void *ctx;
 };
 
 /*
  * The changes from a to b (both sorted; borrowed: the changes point into them), in path
- * order (the new path for renames). *out is malloc'd (free() it), NULL when *n is 0.
+ * order (the new path for renames), with renames paired as rn says (NULL: none). *out is
+ * malloc'd (free() it), NULL when *n is 0. Errors: those of rn->read.
  */
-int diff_trees(const struct manifest *a, const struct manifest *b, int renames,
+int diff_trees(const struct manifest *a, const struct manifest *b, const struct diff_renames *rn,
 	       struct diff_change **out, size_t *n) WUR;
 
 /* ---- line diff ---- */

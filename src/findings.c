@@ -398,22 +398,15 @@ const char *findings_carry_name(enum findings_carry_status s)
 	return s == FINDINGS_SAME ? "same" : s == FINDINGS_MOVED ? "moved" : s == FINDINGS_CHANGED ? "changed" : "deleted";
 }
 
-const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *old_m,
-						 const struct manifest *new_m)
+const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *new_m,
+						 const struct diff_change *ch, size_t n)
 {
 	const struct manifest_entry *e = manifest_find(new_m, fi->path, strlen(fi->path));
-	struct diff_change *ch = NULL;
-	size_t n = 0;
-	if (e)
-		return e;
-	/* gone from its path: an exact rename keeps its blob under another path */
-	if (diff_trees(old_m, new_m, 1, &ch, &n))
-		return NULL;
+	/* gone from its path: a rename (exact or with edits) took it to another */
 	for (size_t i = 0; i < n && !e; i++)
 		if (ch[i].status == DIFF_RENAMED && ch[i].old && ch[i].old->path_len == strlen(fi->path) &&
 		    !memcmp(ch[i].old->path, fi->path, ch[i].old->path_len))
 			e = ch[i].new;
-	free(ch);
 	return e;
 }
 

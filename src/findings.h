@@ -136,8 +136,8 @@ int findings_fix_check(const struct finding_info *fi, const struct manifest *m,
 
 /*
  * Where finding fi (on release old_m) is in a later release new_m, for delta review: its
- * file followed through an exact rename (diff_trees' renames: the same blob under another
- * path), its lines through the line diff of the two texts (diff_lines; old_text is the
+ * file followed through a rename (diff_trees' renames as `git diff -M` pairs them: the
+ * same blob, or similar content, under another path), its lines through the line diff of the two texts (diff_lines; old_text is the
  * finding's blob, new_text the file in new_m, both may be NULL when the blob is the
  * same). A block whose every line was removed is looked for, line for line, among the new
  * text's lines (the first place that holds the same run: moved lines).
@@ -153,9 +153,11 @@ struct findings_carry {
 	const char *path;              /* in new_m (borrowed from it), NULL when deleted */
 	uint64_t line_from, line_to;   /* in the new text, 0 when deleted */
 };
-/* Is the finding's file in new_m (*e, following an exact rename), or gone (*e NULL)? */
-const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *old_m,
-						 const struct manifest *new_m) ;
+/* The finding's file in new_m: at its path, else where a rename of the tree diff ch (n
+ * changes, diff_trees with renames) took it; NULL when it is gone. */
+struct diff_change;
+const struct manifest_entry *findings_carry_file(const struct finding_info *fi, const struct manifest *new_m,
+						 const struct diff_change *ch, size_t n);
 int findings_carry(const struct finding_info *fi, const struct manifest_entry *ne,
 		   const unsigned char *old_text, size_t old_len, const unsigned char *new_text,
 		   size_t new_len, struct findings_carry *out) WUR;

@@ -75,7 +75,7 @@ int report_from_tiles(struct report *r, const char *dir, const struct note_verif
  * the report carries "changed": {"files", "lines", "sha256"} (the digest of the change
  * set's canonical JSON, so two reports restricted to the same set say so).
  *
- * report_changes_parse reads a unified diff as `git diff -U0 -M100% OLD NEW` writes it
+ * report_changes_parse reads a unified diff as `git diff -U0 -M OLD NEW` writes it
  * (only "+++ b/PATH" and "@@ -a,b +c,d @@" lines count; "+++ /dev/null" is a deletion, a
  * quoted path is refused); the room builds the same set from its own diff (room.h).
  * Limits: REPORT_CHANGES_MAX ranges, paths of at most MANIFEST_MAX_PATH bytes, lines of

@@ -580,12 +580,38 @@ static uint64_t count_lines(const unsigned char *p, size_t len)
 	return n + (len && p[len - 1] != '\n');
 }
 
+/* The reader of diff_trees' renames: a file of the old room (side 0) or the new one. */
+struct tree_reader {
+	struct room *rm[2];
+	struct buf scratch;
+};
+
+static int tree_read(void *ctx, int side, const struct manifest_entry *e, const unsigned char **p, size_t *len)
+{
+	struct tree_reader *t = ctx;
+	struct room *rm = t->rm[side ? 1 : 0];
+	wipe(&t->scratch);
+	buf_init(&t->scratch, VAULT_OBJECT_MAX);
+	return file_text(rm, (size_t)(e - manifest_get(rm->m, 0)), &t->scratch, p, len);
+}
+
+int room_diff_trees(struct room *old, struct room *new_rm, struct diff_change **out, size_t *n)
+{
+	struct tree_reader t = {{old, new_rm}, {0}};
+	struct diff_renames rn = {DIFF_RENAME_SCORE, tree_read, &t};
+	int r;
+	buf_init(&t.scratch, VAULT_OBJECT_MAX);
+	r = diff_trees(old->m, new_rm->m, &rn, out, n);
+	wipe(&t.scratch);
+	return r;
+}
+
 int room_changes(struct room *old, struct room *new_rm, struct report_changes *out)
 {
 	struct diff_change *ch = NULL;
 	size_t n = 0;
 	int r;
-	if ((r = diff_trees(old->m, new_rm->m, 1, &ch, &n)))
+	if ((r = room_diff_trees(old, new_rm, &ch, &n)))
 		return r;
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct manifest_entry *oe = ch[i].old, *ne = ch[i].new;
@@ -593,10 +619,10 @@ int room_changes(struct room *old, struct room *new_rm, struct report_changes *o
 		const unsigned char *pa = NULL, *pb = NULL;
 		size_t la = 0, lb = 0;
 		struct diff *d = NULL;
-		if (ch[i].status != DIFF_ADDED && ch[i].status != DIFF_MODIFIED)
+		if (ch[i].status != DIFF_ADDED && ch[i].status != DIFF_MODIFIED && ch[i].status != DIFF_RENAMED)
 			continue;
-		if (ch[i].status == DIFF_MODIFIED && !memcmp(oe->sha256, ne->sha256, 32))
-			continue; /* a change of mode alone */
+		if (ch[i].status != DIFF_ADDED && !memcmp(oe->sha256, ne->sha256, 32))
+			continue; /* a change of mode alone, or an exact rename */
 		buf_init(&a, VAULT_OBJECT_MAX);
 		buf_init(&b, VAULT_OBJECT_MAX);
 		r = file_text(new_rm, (size_t)(ne - manifest_get(new_rm->m, 0)), &b, &pb, &lb);
@@ -627,6 +653,8 @@ int room_changes(struct room *old, struct room *new_rm, struct report_changes *o
 
 struct carry_ctx {
 	struct room *old, *new_rm;
+	struct diff_change *ch; /* the tree diff, renames paired (room_diff_trees) */
+	size_t n_ch;
 	int (*fn)(void *ctx, const struct finding_info *fi, const struct findings_carry *c);
 	void *ctx;
 };
@@ -645,7 +673,7 @@ static int carry_one(void *ctx, const struct finding_info *fi)
 		return 0;
 	buf_init(&a, VAULT_OBJECT_MAX);
 	buf_init(&b, VAULT_OBJECT_MAX);
-	ne = findings_carry_file(fi, c->old->m, c->new_rm->m);
+	ne = findings_carry_file(fi, c->new_rm->m, c->ch, c->n_ch);
 	if (ne) {
 		hex_encode(blob, ne->sha256, 32);
 		/* the texts only when the blob changed; the old one must be the finding's */
@@ -676,8 +704,12 @@ out:
 int room_carry_findings(struct facility *f, const struct session_info *who, struct room *old, struct room *new_rm,
 			int (*fn)(void *ctx, const struct finding_info *fi, const struct findings_carry *c), void *ctx)
 {
-	struct carry_ctx c = {old, new_rm, fn, ctx};
-	return findings_each(f, who, old->product, old->version, NULL, carry_one, &c);
+	struct carry_ctx c = {old, new_rm, NULL, 0, fn, ctx};
+	int r = room_diff_trees(old, new_rm, &c.ch, &c.n_ch);
+	if (!r)
+		r = findings_each(f, who, old->product, old->version, NULL, carry_one, &c);
+	free(c.ch);
+	return r;
 }
 
 int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out)

@@ -144,11 +144,20 @@ int room_locate_finding(struct room *rm, const char *path, uint64_t from, uint64
  */
 struct session_info;
 /*
+ * The tree diff from release old to new_rm (diff_trees), renames paired as `git diff -M`
+ * pairs them: exact ones, then by similar content (DIFF_RENAME_SCORE), the files' texts
+ * read here (the index's, else decrypted into wiped memory). *out as diff_trees gives it.
+ */
+struct diff_change;
+int room_diff_trees(struct room *old, struct room *new_rm, struct diff_change **out, size_t *n) WUR;
+
+/*
  * Delta review: the lines of release new_rm that changed since release old (the new side
- * of the room's diff: every line of an added file, the added lines of each hunk of a
- * modified one, nothing of an exact rename, a deletion or a binary file; a pair too large
- * to compare counts the whole new file), added to out: the change set of report.h, the
- * one `git diff -U0 -M100%` of the two trees gives `report exposure --changed`.
+ * of the room's diff, room_diff_trees: every line of an added file, the added lines of
+ * each hunk of a modified or renamed-and-edited one, nothing of an exact rename, a
+ * deletion or a binary file; a pair too large to compare counts the whole new file),
+ * added to out: the change set of report.h, the one `git diff -U0 -M` of the two trees
+ * gives `report exposure --changed`.
  */
 struct report_changes;
 int room_changes(struct room *old, struct room *new_rm, struct report_changes *out) WUR;

@@ -1604,7 +1604,7 @@ static int change_below(const struct diff_change *ch, const char *dir, size_t le
 /*
  * /r/<P@V>/diff/<OLD_V>/<path>: for a file, its line diff (render_diff; a renamed file is
  * compared with its old path); for a folder or the root, the files added, modified,
- * renamed and deleted below it (diff_trees, renames paired by blob id).
+ * renamed and deleted below it (room_diff_trees: renames paired as `git diff -M` pairs them).
  */
 static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 {
@@ -1631,7 +1631,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	if ((r = room_get(q->w->rooms, q->f, rt->product, old_v, q->now, 1, &old)))
 		return locked_page(q, r, "the older release is locked: the vendor has not unlocked it", 0);
 	buf_init(&code, (size_t)64 << 20);
-	if ((r = diff_trees(room_manifest(old), room_manifest(rm), 1, &chs, &n_ch)))
+	if ((r = room_diff_trees(old, rm, &chs, &n_ch)))
 		goto out;
 	for (size_t i = 0; *path && i < n_ch && !ch; i++) {
 		const struct manifest_entry *e = chs[i].new ? chs[i].new : chs[i].old;
@@ -1641,7 +1641,7 @@ static int diff_page(struct req *q, const struct web_route *rt, struct room *rm)
 	}
 	if (!ch && *path && !room_find(old, path, &oi) && !room_find(rm, path, &ni)) {
 		same = (struct diff_change){DIFF_MODIFIED, manifest_get(room_manifest(old), oi),
-					     manifest_get(room_manifest(rm), ni)};
+					     manifest_get(room_manifest(rm), ni), 0};
 		ch = &same; /* the same in both: "no changes in this file" */
 	}
 	if (ch) {

@@ -9,6 +9,8 @@ mkdir -p "$T/v1" "$T/v2"
 i=1; while [ $i -le 40 ]; do echo "int delta_main_$i = $i;"; i=$((i + 1)); done >"$T/v1/main.c"
 i=1; while [ $i -le 10 ]; do echo "int delta_old_$i = $i;"; i=$((i + 1)); done >"$T/v1/old.c"
 i=1; while [ $i -le 10 ]; do echo "int delta_util_$i = $i;"; i=$((i + 1)); done >"$T/v1/util.c"
+i=1; while [ $i -le 30 ]; do echo "int delta_engine_$i = $i;"; i=$((i + 1)); done >"$T/v1/engine.c"
+i=1; while [ $i -le 12 ]; do echo "int delta_rewrite_$i = $i;"; i=$((i + 1)); done >"$T/v1/rewrite.c"
 # v2: three lines on top of main.c, its lines 20-21 deleted, 30-31 moved to the end, 35
 # changed; old.c renamed to new.c as it is; util.c unchanged
 {
@@ -18,6 +20,11 @@ i=1; while [ $i -le 10 ]; do echo "int delta_util_$i = $i;"; i=$((i + 1)); done 
 } >"$T/v2/main.c"
 cp "$T/v1/old.c" "$T/v2/new.c"
 cp "$T/v1/util.c" "$T/v2/util.c"
+# engine.c renamed to core/engine2.c with edits: two lines on top, line 25 changed (git -M
+# pairs them); rewrite.c renamed and mostly rewritten (git -M does not: a deletion)
+mkdir -p "$T/v2/core"
+{ printf 'int delta_engine_top_1;\nint delta_engine_top_2;\n'; sed 's/^int delta_engine_25 = 25;$/int delta_engine_25 = 2500;/' "$T/v1/engine.c"; } >"$T/v2/core/engine2.c"
+{ sed -n 1p "$T/v1/rewrite.c"; i=2; while [ $i -le 12 ]; do echo "long rewritten_$i = $i * 7;"; i=$((i + 1)); done; } >"$T/v2/rewritten.c"
 
 PORT=$((20000 + ($$ + 9181) % 20000))
 "$SR" demo "$T/v1" -C "$T/fac" --version 1 --listen "127.0.0.1:$PORT" --json >"$T/demo1.json" 2>"$T/demo1.err" &
@@ -39,6 +46,8 @@ check "F4 util.c:5-5 (same)" [ "$(file util.c 5 5 'same finding')" = 303 ]
 check "F5 main.c:30-31 (moved)" [ "$(file main.c 30 31 'moved finding')" = 303 ]
 check "F6 main.c:34-36 (changed)" [ "$(file main.c 34 36 'changed finding')" = 303 ]
 check "F7 main.c:5-5 (to be accepted)" [ "$(file main.c 5 5 'accepted finding')" = 303 ]
+check "F8 engine.c:10-12 (renamed with edits)" [ "$(file engine.c 10 12 'renamed edited finding')" = 303 ]
+check "F9 rewrite.c:3-4 (rewritten)" [ "$(file rewrite.c 3 4 'rewritten finding')" = 303 ]
 demo_down
 
 rm -f "$T/demo.json"
@@ -75,16 +84,22 @@ check "F4 same" [ "$(place 4)" = "same util.c:5-5" ]
 l=$(at main.c 'int delta_main_30 = 30;'); check "F5 moved to the end ($l)" [ "$(place 5)" = "moved main.c:$l-$((l + 1))" ]
 l=$(at main.c 'int delta_main_34 = 34;'); check "F6 changed, at $l" [ "$(place 6)" = "changed main.c:$l-$((l + 2))" ]
 check "F7 (accepted) not carried" [ "$(place 7)" = "absent" ]
+l=$(at core/engine2.c 'int delta_engine_10 = 10;'); check "F8 follows the rename with edits to $l" [ "$(place 8)" = "moved core/engine2.c:$l-$((l + 2))" ]
+check "F9: mostly rewritten is no rename" [ "$(place 9)" = "deleted deleted" ]
 check "no title as plain text" sh -c "! grep -q 'shifted finding' '$T/f2.html'"
 check "the lab sees them too" sh -c "curl -sk -b '$T/rita' '$U/r/demo@2/findings' | grep -q 'id=\"carried-1\"'"
 check "another lab sees none" sh -c "curl -sk -b '$T/rob' '$U/r/demo@2/findings' >'$T/rob.html'; grep -q 'id=\"carried-list\"' '$T/rob.html' && ! grep -q 'id=\"carried-' '$T/rob.html' || ! grep -q 'carried-1' '$T/rob.html'"
 
 # the exposure restricted to the lines changed since demo@1: the room's own diff (?since=1)
-# and `git diff -U0 -M100%` of the two trees (the oracle) give the same report, online and
+# and `git diff -U0 -M` of the two trees (the oracle) give the same report, online and
 # offline
-git init -q "$T/g" && cp "$T/v1/"* "$T/g/" && git -C "$T/g" add -A && git -C "$T/g" commit -qm v1
-rm "$T/g/"*.c && cp "$T/v2/"* "$T/g/" && git -C "$T/g" add -A && git -C "$T/g" commit -qm v2
-git -C "$T/g" -c core.quotePath=false diff -U0 -M100% HEAD~1 HEAD >"$T/changes.diff"
+git init -q "$T/g" && cp -r "$T/v1/"* "$T/g/" && git -C "$T/g" add -A && git -C "$T/g" commit -qm v1
+rm -r "$T/g/"*.c && cp -r "$T/v2/"* "$T/g/" && git -C "$T/g" add -A && git -C "$T/g" commit -qm v2
+git -C "$T/g" -c core.quotePath=false diff -U0 -M HEAD~1 HEAD >"$T/changes.diff"
+check "git pairs engine.c with core/engine2.c" grep -q '^rename to core/engine2.c' "$T/changes.diff"
+c -b "$T/rita" -o "$T/tree.html" "$U/r/demo@2/diff/1/"
+check "the room's tree diff too" grep -q 'core/engine2.c</a> <span class="from">from engine.c</span>' "$T/tree.html"
+check "rewrite.c: deleted, not renamed" sh -c "grep -q 'rewritten.c</a></li>' '$T/tree.html' && ! grep -q 'from rewrite.c' '$T/tree.html'"
 check "rita reads main.c of demo@2" [ "$(c -b "$T/rita" -o /dev/null -w '%{http_code}' "$U/r/demo@2/blob/main.c")" = 200 ]
 for i in $(seq 1 50); do
 	n=$(sqlite3 "$T/fac/sealroom.db" 'SELECT count(*) FROM log_entries')

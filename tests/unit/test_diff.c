@@ -270,6 +270,8 @@ static void add(struct manifest *m, const char *path, const char *data, unsigned
 		BUG("manifest_add");
 }
 
+static const struct diff_renames exact = {100, NULL, NULL};
+
 TEST(trees)
 {
 	struct manifest *a = manifest_new(), *b = manifest_new();
@@ -286,7 +288,7 @@ TEST(trees)
 	add(b, "new/name.c", "moved", 0100644);
 	add(b, "exec.sh", "run", 0100755);
 	CHECK(manifest_sort(a) == 0 && manifest_sort(b) == 0);
-	CHECK(diff_trees(a, b, 0, &c, &n) == 0 && n == 6);
+	CHECK(diff_trees(a, b, NULL, &c, &n) == 0 && n == 6);
 	CHECK(c[0].status == DIFF_MODIFIED && !strcmp(c[0].new->path, "exec.sh"));
 	CHECK(c[1].status == DIFF_DELETED && !strcmp(c[1].old->path, "gone.c") && !c[1].new);
 	CHECK(c[2].status == DIFF_MODIFIED && !strcmp(c[2].old->path, "mod.c"));
@@ -294,13 +296,213 @@ TEST(trees)
 	CHECK(c[4].status == DIFF_ADDED && !strcmp(c[4].new->path, "new/name.c"));
 	CHECK(c[5].status == DIFF_DELETED && !strcmp(c[5].old->path, "old/name.c"));
 	free(c);
-	CHECK(diff_trees(a, b, 1, &c, &n) == 0 && n == 5);
+	CHECK(diff_trees(a, b, &exact, &c, &n) == 0 && n == 5);
 	CHECK(c[4].status == DIFF_RENAMED && !strcmp(c[4].old->path, "old/name.c") &&
 	      !strcmp(c[4].new->path, "new/name.c"));
 	free(c);
-	CHECK(diff_trees(a, a, 1, &c, &n) == 0 && n == 0 && c == NULL);
+	CHECK(diff_trees(a, a, &exact, &c, &n) == 0 && n == 0 && c == NULL);
 	manifest_free(a);
 	manifest_free(b);
+}
+
+/* ---- renames by content, against `git diff -M --name-status` ---- */
+
+#define TREE_MAX 64
+struct tree {
+	char *path[TREE_MAX], *text[TREE_MAX];
+	size_t n;
+};
+
+static void tree_add(struct tree *t, const char *path, char *text)
+{
+	if (t->n == TREE_MAX)
+		BUG("tree full");
+	t->path[t->n] = xstrdup(path);
+	t->text[t->n++] = text;
+}
+
+static void tree_free(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->path[i]);
+		free(t->text[i]);
+	}
+	t->n = 0;
+}
+
+static struct manifest *tree_manifest(const struct tree *t)
+{
+	struct manifest *m = manifest_new();
+	for (size_t i = 0; i < t->n; i++)
+		add(m, t->path[i], t->text[i], 0100644);
+	if (manifest_sort(m))
+		BUG("manifest_sort");
+	return m;
+}
+
+static int tree_read(void *ctx, int side, const struct manifest_entry *e, const unsigned char **p, size_t *len)
+{
+	const struct tree *t = &((const struct tree *)ctx)[side];
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->path[i], e->path)) {
+			*p = (const unsigned char *)t->text[i];
+			*len = strlen(t->text[i]);
+			return 0;
+		}
+	return err_set(ERR_NOTFOUND, "no '%s'", e->path);
+}
+
+/* Write t as the work tree of the repository g and commit it. */
+static void tree_commit(const struct tree *t, const char *g)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && git rm -rqf --ignore-unmatch . >/dev/null && rm -rf -- *", g);
+	if (system(cmd))
+		BUG("git rm");
+	for (size_t i = 0; i < t->n; i++) {
+		char path[256];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/%s", g, t->path[i]);
+		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+		if (system(cmd) || !(f = fopen(path, "wb")) || fputs(t->text[i], f) < 0 || fclose(f))
+			BUG("write %s", path);
+	}
+	snprintf(cmd, sizeof(cmd), "cd '%s' && git add -A && git -c user.name=t -c user.email=t@t commit -qm t --allow-empty",
+		 g);
+	if (system(cmd))
+		BUG("git commit");
+}
+
+/* Our changes, one a line as git --name-status prints them ("R087\told\tnew"). */
+static void name_status(const struct diff_change *c, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = c[i].status == DIFF_RENAMED
+				? buf_addf(out, "R%03u\t%s\t%s\n", c[i].score, c[i].old->path, c[i].new->path)
+				: buf_addf(out, "%c\t%s\n", c[i].status, c[i].new ? c[i].new->path : c[i].old->path);
+		if (r)
+			BUG("buf");
+	}
+}
+
+/*
+ * Generated trees: files kept, edited in place, deleted, added, renamed as they are,
+ * renamed with a few edits, renamed and mostly rewritten, and one file renamed into
+ * several similar copies (candidates competing for one source); git's pairing and scores
+ * for the same two commits are the oracle.
+ */
+TEST(renames_against_git)
+{
+	char g[128], cmd[256], line[1024];
+	int same = 0, rounds = 12, renamed_edited = 0, rewritten = 0;
+	snprintf(g, sizeof(g), "%s/g", tmpdir);
+	snprintf(cmd, sizeof(cmd), "git init -q '%s'", g);
+	CHECK(system(cmd) == 0);
+	for (int round = 0; round < rounds; round++) {
+		struct tree t[2];
+		struct manifest *a, *b;
+		struct diff_change *c = NULL;
+		struct diff_renames rn = {DIFF_RENAME_SCORE, tree_read, t};
+		struct buf x, y;
+		size_t n = 0;
+		unsigned seed = 7919u * (unsigned)(round + 1);
+		FILE *p;
+		memset(t, 0, sizeof(t));
+		for (int i = 0; i < 14; i++) {
+			char path[64], to[64];
+			char *text = base_text(20 + (size_t)(seed >> 8) % 60, seed ^ (unsigned)i * 2654435761u);
+			unsigned op;
+			seed = seed * 1103515245u + 12345u;
+			op = (seed >> 16) % 9;
+			snprintf(path, sizeof(path), "%s/file%02d.c", i % 3 ? "src" : "lib", i);
+			snprintf(to, sizeof(to), "%s/moved%02d_%d.c", i % 2 ? "core" : "src", i, round);
+			tree_add(&t[0], path, xstrdup(text));
+			switch (op) {
+			case 0: tree_add(&t[1], path, text); break;                         /* kept */
+			case 1: tree_add(&t[1], path, mutate(text, 3, seed)); free(text); break; /* edited */
+			case 2: free(text); break;                                          /* deleted */
+			case 3: tree_add(&t[1], to, text); break;                           /* renamed */
+			case 4: /* renamed with a few edits */
+			case 5:
+				tree_add(&t[1], to, mutate(text, 2 + (seed >> 4) % 4, seed));
+				free(text);
+				renamed_edited++;
+				break;
+			case 6: /* renamed, the same basename in another folder, a few edits */
+				snprintf(to, sizeof(to), "other%d/file%02d.c", round, i);
+				tree_add(&t[1], to, mutate(text, 3, seed));
+				free(text);
+				renamed_edited++;
+				break;
+			case 7: /* renamed and mostly rewritten */
+				tree_add(&t[1], to, mutate(text, 40, seed));
+				free(text);
+				rewritten++;
+				break;
+			default: /* several candidates: two edited copies of one deleted file */
+				tree_add(&t[1], to, mutate(text, 2, seed));
+				snprintf(to, sizeof(to), "copies/again%02d_%d.c", i, round);
+				tree_add(&t[1], to, mutate(text, 5, seed + 1));
+				free(text);
+				break;
+			}
+		}
+		tree_add(&t[1], "src/brand_new.c", base_text(30, seed));
+		a = tree_manifest(&t[0]);
+		b = tree_manifest(&t[1]);
+		buf_init(&x, 0);
+		buf_init(&y, 0);
+		CHECK(diff_trees(a, b, &rn, &c, &n) == 0);
+		name_status(c, n, &x);
+		free(c);
+		tree_commit(&t[0], g);
+		tree_commit(&t[1], g);
+		snprintf(cmd, sizeof(cmd), "cd '%s' && git -c core.quotepath=off diff -M --name-status HEAD~1 HEAD", g);
+		p = popen(cmd, "r");
+		CHECK(p != NULL);
+		while (p && fgets(line, sizeof(line), p))
+			if (buf_addstr(&y, line))
+				BUG("buf");
+		if (p)
+			pclose(p);
+		if (getenv("SHOW_RENAMES"))
+			fprintf(stderr, "round %d\n%s", round, x.p);
+		if (x.len == y.len && !memcmp(x.p, y.p, x.len))
+			same++;
+		else
+			fprintf(stderr, "round %d\n--- ours\n%s--- git\n%s", round, x.p, y.p);
+		buf_release(&x);
+		buf_release(&y);
+		manifest_free(a);
+		manifest_free(b);
+		tree_free(&t[0]);
+		tree_free(&t[1]);
+	}
+	CHECK(same == rounds);
+	CHECK(renamed_edited > 5 && rewritten > 0);
+	/* the score is the percentage git prints: exact renames 100 */
+	{
+		struct tree t[2];
+		struct manifest *a, *b;
+		struct diff_change *c = NULL;
+		struct diff_renames rn = {DIFF_RENAME_SCORE, tree_read, t}, only = {100, tree_read, t};
+		size_t n = 0;
+		memset(t, 0, sizeof(t));
+		tree_add(&t[0], "a.c", base_text(40, 5));
+		tree_add(&t[1], "b.c", mutate(t[0].text[0], 2, 9));
+		a = tree_manifest(&t[0]);
+		b = tree_manifest(&t[1]);
+		CHECK(diff_trees(a, b, &rn, &c, &n) == 0 && n == 1 && c[0].status == DIFF_RENAMED &&
+		      c[0].score >= 50 && c[0].score < 100);
+		free(c);
+		/* -M100%: an edited file is no rename */
+		CHECK(diff_trees(a, b, &only, &c, &n) == 0 && n == 2);
+		free(c);
+		manifest_free(a);
+		manifest_free(b);
+		tree_free(&t[0]);
+		tree_free(&t[1]);
+	}
 }
 
 int main(void)
@@ -313,6 +515,7 @@ int main(void)
 	RUN(counts_and_eol);
 	RUN(limits);
 	RUN(trees);
+	RUN(renames_against_git);
 	{
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -1,5 +1,6 @@
 /* Unit tests: findings (fields, vendor-first visibility, states and who may move them, the
  * fix check against a diff, code quotes refused) and sarif (out, in, hostile logs). */
+#include "diff.h"
 #include "findings.h"
 #include "policy.h"
 #include "sarif.h"
@@ -348,18 +349,25 @@ TEST(carry_files)
 	CHECK(manifest_add(a, "src/h.c", 7, 0100644, 10, s1, k1) == 0 && manifest_sort(a) == 0);
 	CHECK(manifest_add(b, "lib/h.c", 7, 0100644, 10, s1, k1) == 0 && manifest_add(b, "x.c", 3, 0100644, 1, s1, k2) == 0 &&
 	      manifest_sort(b) == 0);
-	e = findings_carry_file(&fi, a, a);
+	struct diff_renames exact = {100, NULL, NULL};
+	struct diff_change *ch = NULL;
+	size_t n_ch = 0;
+	e = findings_carry_file(&fi, a, NULL, 0);
 	CHECK(e && findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_SAME && fc.line_from == 3);
-	e = findings_carry_file(&fi, a, b); /* renamed with the same blob */
+	e = findings_carry_file(&fi, b, NULL, 0); /* without the tree diff: gone */
+	CHECK(e == NULL);
+	CHECK(diff_trees(a, b, &exact, &ch, &n_ch) == 0);
+	e = findings_carry_file(&fi, b, ch, n_ch); /* renamed with the same blob */
 	CHECK(e && !strcmp(e->path, "lib/h.c"));
 	CHECK(findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_MOVED && !strcmp(fc.path, "lib/h.c") &&
 	      fc.line_from == 3 && fc.line_to == 4);
 	fi.path = "src/gone.c";
-	e = findings_carry_file(&fi, a, b);
+	e = findings_carry_file(&fi, b, ch, n_ch);
 	CHECK(e == NULL && findings_carry(&fi, e, NULL, 0, NULL, 0, &fc) == 0 && fc.status == FINDINGS_DELETED);
 	/* another blob at the same path needs both texts */
 	fi.path = "x.c";
 	CHECK(findings_carry(&fi, manifest_find(b, "x.c", 3), NULL, 0, NULL, 0, &fc) == ERR_USAGE);
+	free(ch);
 	manifest_free(a);
 	manifest_free(b);
 }
