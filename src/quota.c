@@ -904,21 +904,32 @@ static void offset_kind(const char *key, size_t key_len, char out[8 + 2 * SHA256
 	hex_encode(out + 7, h, SHA256_LEN);
 }
 
-int quota_offset_check(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
-		       uint64_t offset, int64_t now)
+int quota_offset_check(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		       const char *key, size_t key_len, uint64_t offset, int64_t now)
 {
+	struct quota_refusal why;
 	char kind[8 + 2 * SHA256_LEN];
 	int64_t reached;
+	sqlite3 *db;
 	int r;
 	if (!offset)
 		return 0;
 	offset_kind(key, key_len, kind);
 	if ((r = usage_get(facility_db(f), g->id, kind, now / 86400, &reached)))
 		return r;
-	if (offset > (uint64_t)reached)
-		return err_set(ERR_DENIED, "offset %llu skips past the results shown (at most %lld): page through them",
-			       (unsigned long long)offset, (long long)reached);
-	return 0;
+	if (offset <= (uint64_t)reached)
+		return 0;
+	/* a refusal like the budget's, logged the same way */
+	memset(&why, 0, sizeof(why));
+	snprintf(why.quota, sizeof(why.quota), "offset");
+	why.grant = g->id;
+	why.limit = reached;
+	why.used = offset > INT64_MAX ? INT64_MAX : (int64_t)offset;
+	snprintf(why.message, sizeof(why.message), "offset %llu skips past the results shown (at most %lld): page through them",
+		 (unsigned long long)offset, (long long)reached);
+	if (!facility_counters_db(f, &db))
+		refusal_note(f, db, who, &why, now);
+	return err_set(ERR_DENIED, "%s", why.message);
 }
 
 int quota_offset_reached(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,

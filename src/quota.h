@@ -201,11 +201,13 @@ int quota_line_shown(struct facility *f, const struct grant_info *g, const char 
  * Offsets of a query's results: a query (key: its text and options, any bytes) may ask for
  * results from offset only as far as the results it was shown reach, so that an offset is
  * no count oracle. quota_offset_check: 0, or ERR_DENIED "offset N skips past the results
- * shown" when offset is further than what g was shown of key today. quota_offset_reached
+ * shown" when offset is further than what g was shown of key today (a refusal logged like
+ * the budget's, quota "offset": limit the furthest result shown, used the offset asked, who
+ * its session). quota_offset_reached
  * records that results up to upto were shown.
  */
-int quota_offset_check(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
-		       uint64_t offset, int64_t now) WUR;
+int quota_offset_check(struct facility *f, const struct session_info *who, const struct grant_info *g,
+		       const char *key, size_t key_len, uint64_t offset, int64_t now) WUR;
 int quota_offset_reached(struct facility *f, const struct grant_info *g, const char *key, size_t key_len,
 			 uint64_t upto, int64_t now) WUR;
 

@@ -1486,7 +1486,7 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 		/* a page no further than the pages of this query shown so far */
 		if (!(r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) &&
 		    !(r = query_key(&key, &text, &qo)) && !(r = quota_query_watch(q->f, &q->who, &g, key.p, q->now, NULL)))
-			r = quota_offset_check(q->f, &g, key.p, key.len, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, q->now);
+			r = quota_offset_check(q->f, &q->who, &g, key.p, key.len, (uint64_t)page * WEB_SEARCH_LIMIT_DEFAULT, q->now);
 		if (r) {
 			buf_release(&key);
 			r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 0) : r;
@@ -1753,7 +1753,7 @@ static int api_search(struct req *q)
 	}
 	/* an offset no further than the results of this query shown so far */
 	if ((r = query_key(&v, &text, &qo)) || (r = quota_query_watch(q->f, &q->who, &g, v.p, q->now, NULL)) ||
-	    (r = quota_offset_check(q->f, &g, v.p, v.len, offset, q->now))) {
+	    (r = quota_offset_check(q->f, &q->who, &g, v.p, v.len, offset, q->now))) {
 		r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 1) : r;
 		goto out;
 	}

@@ -287,22 +287,61 @@ TEST(settings)
 	CHECK(quota_describe(&l, d, 40) == ERR_TOOBIG);
 }
 
+/* The quota_refusals entries of quota q under grant_id: how many, and the sum of their counts; *last
+ * (may be NULL, 512 bytes) the last one. */
+static int refusals(int64_t grant_id, const char *q, int64_t *sum, char *last)
+{
+	struct logdb *l;
+	uint64_t n = 0;
+	int c = 0;
+	struct buf b;
+	*sum = 0;
+	buf_init(&b, 1 << 20);
+	if (logdb_open(fac, &l) || logdb_size(l, &n))
+		return -1;
+	for (uint64_t i = 0; i < n; i++) {
+		json_t *e;
+		buf_reset(&b);
+		if (logdb_entry(l, i, &b) || !strstr(b.p, "\"type\":\"quota_refusals\""))
+			continue;
+		e = json_loads(b.p, 0, NULL);
+		if (e && !strcmp(json_string_value(json_object_get(e, "quota")), q) &&
+		    json_integer_value(json_object_get(e, "grant")) == grant_id) {
+			c++;
+			*sum += json_integer_value(json_object_get(e, "count"));
+			if (last)
+				snprintf(last, 512, "%s", b.p);
+		}
+		json_decref(e);
+	}
+	logdb_free(l);
+	buf_release(&b);
+	return c;
+}
+
 TEST(offsets)
 {
 	struct grant_info g = grant(18, "{}");
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 0, T0) == 0); /* the first page is always there */
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0) == ERR_DENIED);
+	struct session_info w = who("00000000000000e9");
+	int64_t sum;
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 0, T0) == 0); /* the first page is always there */
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 1, T0) == ERR_DENIED);
 	CHECK(strstr(err_msg(), "offset 1 skips past the results shown (at most 0)") != NULL);
 	CHECK(quota_offset_reached(fac, &g, "q1", 2, 50, T0) == 0);
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 50, T0) == 0); /* at the limit */
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 51, T0) == ERR_DENIED); /* one past */
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 50, T0) == 0); /* at the limit */
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 51, T0) == ERR_DENIED); /* one past */
 	CHECK(quota_offset_reached(fac, &g, "q1", 2, 10, T0) == 0); /* never goes back */
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 50, T0) == 0);
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 50, T0) == 0);
 	/* another query, another grant, another day: nothing shown yet */
-	CHECK(quota_offset_check(fac, &g, "q2", 2, 1, T0) == ERR_DENIED);
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0 + 86400) == ERR_DENIED);
+	CHECK(quota_offset_check(fac, &w, &g, "q2", 2, 1, T0) == ERR_DENIED);
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 1, T0 + 86400) == ERR_DENIED);
 	g.id = 19;
-	CHECK(quota_offset_check(fac, &g, "q1", 2, 1, T0) == ERR_DENIED);
+	CHECK(quota_offset_check(fac, &w, &g, "q1", 2, 1, T0) == ERR_DENIED);
+	CHECK(strstr(err_msg(), "skips past the results shown") != NULL);
+	/* each refusal is a logged event, as the budget's are */
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 86400) == 0);
+	CHECK(refusals(18, "offset", &sum, NULL) == 3 && sum == 4);
+	CHECK(refusals(19, "offset", &sum, NULL) == 1 && sum == 1);
 }
 
 TEST(narrowing_queries)
@@ -601,38 +640,6 @@ TEST(scraping_alert_then_hold_then_resume)
 	}
 }
 
-/* The quota_refusals entries of quota q under grant_id: how many, and the sum of their counts; *last
- * (may be NULL, 512 bytes) the last one. */
-static int refusals(int64_t grant_id, const char *q, int64_t *sum, char *last)
-{
-	struct logdb *l;
-	uint64_t n = 0;
-	int c = 0;
-	struct buf b;
-	*sum = 0;
-	buf_init(&b, 1 << 20);
-	if (logdb_open(fac, &l) || logdb_size(l, &n))
-		return -1;
-	for (uint64_t i = 0; i < n; i++) {
-		json_t *e;
-		buf_reset(&b);
-		if (logdb_entry(l, i, &b) || !strstr(b.p, "\"type\":\"quota_refusals\""))
-			continue;
-		e = json_loads(b.p, 0, NULL);
-		if (e && !strcmp(json_string_value(json_object_get(e, "quota")), q) &&
-		    json_integer_value(json_object_get(e, "grant")) == grant_id) {
-			c++;
-			*sum += json_integer_value(json_object_get(e, "count"));
-			if (last)
-				snprintf(last, 512, "%s", b.p);
-		}
-		json_decref(e);
-	}
-	logdb_free(l);
-	buf_release(&b);
-	return c;
-}
-
 TEST(refusals_are_logged_and_bounded)
 {
 	struct grant_info g = grant(30, "{\"requests_per_minute\":\"unlimited\"}");
@@ -676,6 +683,28 @@ TEST(refusals_are_logged_and_bounded)
 	CHECK(refusals(31, "requests_per_minute", &sum, NULL) == 2 && sum == 497);
 }
 
+/* A refusal whose entry cannot be written (the operator broke the log) is still a
+ * refusal, and its count waits for the next flush. */
+TEST(refusal_unlogged_is_still_refused)
+{
+	struct grant_info g = grant(32, "{}");
+	struct session_info w = who("00000000000000f3");
+	struct quota_refusal why;
+	int64_t sum;
+	g.lines_total = 5;
+	CHECK(sqlite3_exec(facility_db(fac), "CREATE TRIGGER no_log BEFORE INSERT ON log_entries "
+					     "BEGIN SELECT RAISE(ABORT, 'no'); END", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(view(&w, &g, 6, "a.c", T0, &why) == ERR_DENIED);
+	CHECK_EQ_STR(why.quota, "lines_total");
+	CHECK(strstr(err_msg(), "quota 'lines_total' reached") != NULL);
+	CHECK(view(&w, &g, 6, "a.c", T0 + 1, &why) == ERR_DENIED);
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 2) != 0); /* the log refuses */
+	CHECK(refusals(32, "lines_total", &sum, NULL) == 0);
+	CHECK(sqlite3_exec(facility_db(fac), "DROP TRIGGER no_log", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(quota_flush_refusals(fac, INT64_MAX, T0 + 3) == 0);
+	CHECK(refusals(32, "lines_total", &sum, NULL) == 1 && sum == 2);
+}
+
 int main(void)
 {
 	char dir[300];
@@ -706,6 +735,7 @@ int main(void)
 	RUN(refusal_records_nothing);
 	RUN(scraping_alert_then_hold_then_resume);
 	RUN(refusals_are_logged_and_bounded);
+	RUN(refusal_unlogged_is_still_refused);
 	facility_free(fac);
 	{
 		char cmd[400];
