@@ -250,11 +250,6 @@ out:
 	return r;
 }
 
-int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len)
-{
-	return audit_entry(ctx, i, p, len);
-}
-
 int audit_from_db(struct audit *a, const char *db_path, uint64_t size)
 {
 	sqlite3 *db = NULL;

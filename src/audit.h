@@ -56,7 +56,5 @@ int audit_live_sync(struct facility *f) WUR;
  * release_open_key asks it on every open.
  */
 int audit_live_seal(struct facility *f, const char *release, const char *seal_note) WUR;
-/* The entry callback of logdb_tiles_each: ctx is the struct audit. */
-int audit_tile_entry(void *ctx, uint64_t i, const char *p, size_t len) WUR;
 
 #endif

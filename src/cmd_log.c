@@ -432,6 +432,12 @@ static int sub_export(int argc, char **argv, const struct sub *s)
 	return r ? fail(r) : 0;
 }
 
+/* The entry callback of logdb_tiles_each for the audit: ctx is the struct audit. */
+static int tile_entry(void *ctx, uint64_t i, const char *p, size_t len)
+{
+	return audit_entry(ctx, i, p, len);
+}
+
 static int sub_verify(int argc, char **argv, const struct sub *s)
 {
 	const char *vkey = NULL, *from = NULL, *tiles = NULL, *vendor_vkey = NULL, *pos[1];
@@ -466,7 +472,7 @@ static int sub_verify(int argc, char **argv, const struct sub *s)
 	if (tiles) {
 		if (!(r = logdb_verify_tiles(tiles, v, from ? fb.p : NULL, fb.len, &res))) {
 			struct logdb_verified again;
-			r = logdb_tiles_each(tiles, v, audit_tile_entry, au, &again);
+			r = logdb_tiles_each(tiles, v, tile_entry, au, &again);
 		}
 	} else {
 		struct buf p;

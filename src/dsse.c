@@ -274,11 +274,6 @@ size_t dsse_n_sigs(const struct dsse *e)
 	return e->n_sigs;
 }
 
-const char *dsse_sig_keyid(const struct dsse *e, size_t i)
-{
-	return i < e->n_sigs ? e->sigs[i].keyid : NULL;
-}
-
 int dsse_verify(const struct dsse *e, const unsigned char pk[32])
 {
 	char keyid[DSSE_KEYID_LEN + 1];

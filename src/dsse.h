@@ -61,7 +61,6 @@ int dsse_parse(const char *json, size_t len, struct dsse **out) WUR;
 const char *dsse_payload_type(const struct dsse *e);
 const unsigned char *dsse_payload(const struct dsse *e, size_t *len);
 size_t dsse_n_sigs(const struct dsse *e);
-const char *dsse_sig_keyid(const struct dsse *e, size_t i);
 
 /*
  * Does a signature by public key pk verify over the envelope? Signatures whose keyid is

@@ -44,12 +44,6 @@ void hash_free(struct hash *h)
 	free(h);
 }
 
-void sha1(const void *p, size_t len, unsigned char out[SHA1_LEN])
-{
-	if (!EVP_Digest(p, len, out, NULL, EVP_sha1(), NULL))
-		BUG("EVP_Digest failed");
-}
-
 void sha256(const void *p, size_t len, unsigned char out[SHA256_LEN])
 {
 	if (!EVP_Digest(p, len, out, NULL, EVP_sha256(), NULL))

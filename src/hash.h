@@ -25,7 +25,6 @@ void hash_update(struct hash *h, const void *p, size_t len);
 void hash_final(struct hash *h, unsigned char *out);
 void hash_free(struct hash *h);
 
-void sha1(const void *p, size_t len, unsigned char out[SHA1_LEN]);
 void sha256(const void *p, size_t len, unsigned char out[SHA256_LEN]);
 
 #endif

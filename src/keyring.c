@@ -198,15 +198,6 @@ int keyring_expire(struct keyring *k, int64_t now)
 	return n;
 }
 
-int keyring_count(struct keyring *k)
-{
-	int n;
-	pthread_mutex_lock(&k->lock);
-	n = k->n;
-	pthread_mutex_unlock(&k->lock);
-	return n;
-}
-
 /* ---- the texts that cross: request and response ---- */
 
 static const char req_head[] = "sealroom/unlock-request/v1";

@@ -63,8 +63,6 @@ int keyring_until(struct keyring *k, const char *product, const char *version, i
 int keyring_drop(struct keyring *k, const char *product, const char *version);
 /* Wipe every key whose window ended by now; returns how many. */
 int keyring_expire(struct keyring *k, int64_t now);
-/* How many keys are held. */
-int keyring_count(struct keyring *k);
 
 /* Pending requests a server holds at once, and how long one stays valid. */
 #define KEYRING_PENDING_MAX 64

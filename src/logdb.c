@@ -212,19 +212,6 @@ void logdb_entry_int(json_t *e, const char *key, int64_t v)
 	logdb_entry_set(e, key, json_integer((json_int_t)v));
 }
 
-int logdb_entry_get_str(json_t *e, const char *key, struct buf *out)
-{
-	json_t *v = json_object_get(e, key);
-	char k[128];
-	if (json_is_string(v))
-		return buf_add(out, json_string_value(v), json_string_length(v));
-	snprintf(k, sizeof(k), "%s_b64", key);
-	v = json_object_get(e, k);
-	if (!json_is_string(v))
-		return ERR_NOTFOUND;
-	return buf_addunb64(out, json_string_value(v), json_string_length(v)) ? err_set(ERR_PARSE, "log: bad base64 in '%s'", k) : 0;
-}
-
 static int entry_fields_ok(json_t *e, int need_time)
 {
 	json_t *t = json_object_get(e, "type"), *a = json_object_get(e, "actor"),

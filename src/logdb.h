@@ -61,9 +61,6 @@ void logdb_entry_strn(json_t *e, const char *key, const char *p, size_t len);
 void logdb_entry_int(json_t *e, const char *key, int64_t v);
 /* Set key to v (stolen); v NULL marks the entry unbuildable. */
 void logdb_entry_set(json_t *e, const char *key, json_t *v);
-/* The raw bytes of string field key of a stored entry (either form) into out (appended);
- * ERR_NOTFOUND when it has neither, ERR_PARSE for bad base64. */
-int logdb_entry_get_str(json_t *e, const char *key, struct buf *out) WUR;
 
 /* Canonical bytes of entry (as logdb_append stores them, without adding "time"). */
 int logdb_canonical(json_t *entry, struct buf *out) WUR;

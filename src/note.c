@@ -399,7 +399,6 @@ int note_wrapper_pkey(const struct note_wrapper *w, struct buf *out)
 }
 
 const char *note_verifier_name(const struct note_verifier *v) { return v->name; }
-uint32_t note_verifier_hash(const struct note_verifier *v) { return v->hash; }
 const unsigned char *note_verifier_public(const struct note_verifier *v) { return v->pk; }
 
 /* Text must be non-empty UTF-8, end in "\n", and hold no other control bytes but "\n". */

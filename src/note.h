@@ -58,7 +58,6 @@ int note_verifier_parse(const char *text, size_t len, struct note_verifier **out
 int note_verifier_load(const char *path, struct note_verifier **out) WUR;
 void note_verifier_free(struct note_verifier *v);
 const char *note_verifier_name(const struct note_verifier *v);
-uint32_t note_verifier_hash(const struct note_verifier *v);
 const unsigned char *note_verifier_public(const struct note_verifier *v); /* 32 bytes */
 
 /*

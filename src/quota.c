@@ -777,13 +777,6 @@ out:
 	return r;
 }
 
-int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g, int64_t now,
-		  struct quota_refusal *why)
-{
-	struct quota_ask a = {QUOTA_REQUEST, NULL, 0, 0};
-	return quota_charge(f, who, g, &a, now, why);
-}
-
 int quota_resume(struct facility *f, const char *session_id, const char *actor, int64_t now)
 {
 	struct person_info p;

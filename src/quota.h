@@ -169,10 +169,6 @@ int quota_charge(struct facility *f, const struct session_info *who, const struc
 #define QUOTA_FLUSH_MAX 10000 /* rows one flush logs at most; the rest wait for the next */
 int quota_flush_refusals(struct facility *f, int64_t before, int64_t now) WUR;
 
-/* One request, nothing shown (notes, pages without code). */
-int quota_request(struct facility *f, const struct session_info *who, const struct grant_info *g,
-		  int64_t now, struct quota_refusal *why) WUR;
-
 /*
  * Resume a hold by the id of the session that raised it: actor must be an operator or a
  * vendor (ERR_DENIED otherwise), ERR_NOTFOUND when it is not held. Logged as

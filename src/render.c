@@ -1087,6 +1087,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		return render_binary(c, e, text, len, NULL, out);
 	}
 	*n_lines = render_count_lines(text, len);
+	kind->lang = hl_lang_name(hl_lang_detect(e->path, e->path_len, (const char *)text, len));
 	if (from > *n_lines && *n_lines)
 		from = *n_lines;
 	page_of(text ? text : (const unsigned char *)"", len, from,

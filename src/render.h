@@ -194,6 +194,7 @@ struct render_kind {
 	const char *image;  /* image_kind_name of an image shown as one, else NULL */
 	int width, height;  /* the image's pixels, before it was scaled down */
 	uint64_t lines;     /* the lines the image is charged as */
+	const char *lang;   /* a text file's language as highlighting and lang: name it ("c"), "" for none */
 };
 int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 		     const unsigned char *text, size_t len, uint64_t from, struct buf *out,

@@ -1227,6 +1227,8 @@ static int blob_page(struct req *q, const struct web_route *rt, struct room *rm)
 				       kind.height, kind.lines, kind.lines == 1 ? "" : "s")
 		 : kind.binary ? buf_addstr(b, "binary")
 			       : buf_addf(b, "%" PRIu64 " line%s", n_lines, n_lines == 1 ? "" : "s")) ||
+	    (r = kind.lang && *kind.lang ? buf_addf(b, "</span><span id=\"lang\" title=\"highlighted as\">%s", kind.lang)
+					 : 0) ||
 	    (r = buf_addf(b, "</span><span>%" PRIu64 " bytes</span><span>mode %o</span><span class=\"id\" "
 			     "title=\"git blob sha256\">blob %s</span>",
 			  e->size, e->mode, blob)))
@@ -2099,6 +2101,17 @@ static int csrf_ok(struct req *q)
 	return ok;
 }
 
+/* A form's POST: 0 when it is one with this session's CSRF token; else the refusal page
+ * (405, 403) is written and 1 returned (< 0 when it could not be). */
+static int form_refused(struct req *q)
+{
+	if (strcmp(q->rq->method, "POST"))
+		return fail_page(q, 405, "method not allowed", 0) ? ERR_TOOBIG : 1;
+	if (!csrf_ok(q))
+		return fail_page(q, 403, "the form expired or came from elsewhere", 0) ? ERR_TOOBIG : 1;
+	return 0;
+}
+
 static uint64_t field_u64(struct req *q, const char *name)
 {
 	struct buf v;
@@ -2530,12 +2543,8 @@ static int home_route(struct req *q, const char *path)
 	if (!strcmp(page + n, "/apply")) {
 		struct buf note, cert;
 		char why[600];
-		if (strcmp(q->rq->method, "POST")) {
-			r = fail_page(q, 405, "method not allowed", 0);
-			goto out;
-		}
-		if (!csrf_ok(q)) {
-			r = fail_page(q, 403, "the form expired or came from elsewhere", 0);
+		if ((r = form_refused(q))) {
+			r = r > 0 ? 0 : r;
 			goto out;
 		}
 		buf_init(&note, DECISION_MAX + 1);
@@ -2574,12 +2583,8 @@ static int home_route(struct req *q, const char *path)
 	if (!strcmp(page + n, "/resume")) {
 		struct buf sid;
 		char why[400] = "";
-		if (strcmp(q->rq->method, "POST")) {
-			r = fail_page(q, 405, "method not allowed", 0);
-			goto out;
-		}
-		if (!csrf_ok(q)) {
-			r = fail_page(q, 403, "the form expired or came from elsewhere", 0);
+		if ((r = form_refused(q))) {
+			r = r > 0 ? 0 : r;
 			goto out;
 		}
 		buf_init(&sid, AUTH_SESSION_ID_HEX + 2);

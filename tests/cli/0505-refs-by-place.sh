@@ -41,6 +41,7 @@ check "a refusal names no code" sh -c "! grep -q extern_only_name '$T/body'"
 check "view main.c" [ "$(get "$R/blob/main.c")" = 200 ]
 check "the view marks names with no definition" grep -q '<a class=u>' "$T/body"
 check "the view carries no name as text" sh -c "! grep -q 'extern_only_name' '$T/body'"
+check "the view names the file's language" grep -q '<span id="lang" title="highlighted as">c</span>' "$T/body"
 python3 - "$T/body" >"$T/k" <<'PY'
 import re, sys
 t = open(sys.argv[1], encoding="utf-8").read()
@@ -77,6 +78,7 @@ check "and names the same name" grep -q "references: $want matching lines" "$T/b
 # prose makes no names: its view marks none, and a place in it is none
 check "view README.md" [ "$(get "$R/blob/README.md")" = 200 ]
 check "prose has no names" sh -c "! grep -q '<a class=[du]' '$T/body'"
+check "prose names no language" sh -c "! grep -q 'id=\"lang\"' '$T/body'"
 check "a place in prose names nothing" [ "$(get "$R/refs/README.md?line=1&k=0")" = 404 ]
 
 # without a session, nothing

@@ -79,7 +79,8 @@ static int view(struct session_info *w, const struct grant_info *g, uint64_t n, 
 
 static int request(struct session_info *w, const struct grant_info *g, int64_t now, struct quota_refusal *why)
 {
-	return quota_request(fac, w, g, now, why);
+	struct quota_ask a = {QUOTA_REQUEST, NULL, 0, 0};
+	return quota_charge(fac, w, g, &a, now, why);
 }
 
 static int used(const struct grant_info *g, int64_t now, int64_t *today, int64_t *total)
