@@ -570,6 +570,20 @@ static int holds_list(const struct home_ctx *c, struct buf *b, int *n)
 
 /* ---- the pages ---- */
 
+/* The nominations and grants of every release of rs waiting for c's role to decide, as
+ * list items appended to waiting. */
+static int decisions_waiting(const struct home_ctx *c, const struct rels *rs, struct buf *waiting)
+{
+	int r = 0;
+	for (size_t i = 0; i < rs->n && !r; i++) {
+		struct engage e = {c, waiting, rs->v[i].product, rs->v[i].version, 0, 0};
+		if (!(r = policy_nominations_each(c->f, e.product, e.version, nom_waiting, &e)) && !(r = e.err) &&
+		    !(r = policy_grants_each(c->f, e.product, e.version, grant_waiting, &e)))
+			r = e.err;
+	}
+	return r;
+}
+
 int home_vendor(const struct home_ctx *c, struct buf *b)
 {
 	struct rels rs = {0};
@@ -581,12 +595,7 @@ int home_vendor(const struct home_ctx *c, struct buf *b)
 	if ((r = releases_of(c, &rs)))
 		goto out;
 	/* decisions first: they wait for the vendor's key, offline */
-	for (size_t i = 0; i < rs.n && !r; i++) {
-		struct engage e = {c, &waiting, rs.v[i].product, rs.v[i].version, 0, 0};
-		if (!(r = policy_nominations_each(c->f, e.product, e.version, nom_waiting, &e)) && !(r = e.err) &&
-		    !(r = policy_grants_each(c->f, e.product, e.version, grant_waiting, &e)))
-			r = e.err;
-	}
+	r = decisions_waiting(c, &rs, &waiting);
 	if (!r)
 		r = holds_list(c, &waiting, &holds);
 	if (r || (r = buf_addstr(b, "<div class=\"home vendor\"><h1>Vendor: ")) || (r = esc(b, c->who->org)) ||
@@ -683,12 +692,7 @@ int home_operator(const struct home_ctx *c, struct buf *b)
 	buf_init(&waiting, 0);
 	if ((r = releases_of(c, &rs)))
 		goto out;
-	for (size_t i = 0; i < rs.n && !r; i++) {
-		struct engage e = {c, &waiting, rs.v[i].product, rs.v[i].version, 0, 0};
-		if (!(r = policy_nominations_each(c->f, e.product, e.version, nom_waiting, &e)) && !(r = e.err) &&
-		    !(r = policy_grants_each(c->f, e.product, e.version, grant_waiting, &e)))
-			r = e.err;
-	}
+	r = decisions_waiting(c, &rs, &waiting);
 	if (r || (r = buf_addstr(b, "<div class=\"home operator\"><h1>Operator: ")) || (r = esc(b, c->who->org)) ||
 	    (r = buf_addstr(b, "</h1><section id=\"decisions\"><h2>Decisions waiting for you</h2>")))
 		goto out;
