@@ -35,6 +35,7 @@ struct seal {
 struct audit {
 	const struct note_verifier *facility, *vendor;
 	json_t *users; /* login -> true, from user_add */
+	json_t *nonces; /* the nonces of the approvals granted so far */
 	struct grant *g;
 	size_t n, cap;
 	struct seal *s;
@@ -48,6 +49,7 @@ struct audit *audit_new(const struct note_verifier *facility, const struct note_
 	a->facility = facility;
 	a->vendor = vendor;
 	a->users = json_object();
+	a->nonces = json_object();
 	return a;
 }
 
@@ -56,6 +58,7 @@ void audit_free(struct audit *a)
 	if (!a)
 		return;
 	json_decref(a->users);
+	json_decref(a->nonces);
 	free(a->g);
 	free(a->s);
 	free(a);
@@ -99,6 +102,12 @@ static int add_grant(struct audit *a, uint64_t i, json_t *e)
 	free(sigs);
 	if (r || decision_parse(text.p, text.len, &d) || strcmp(d.kind, "approve"))
 		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant's statement is not an approval", i);
+	/* an approval grants once: the same signed statement logged again (an entry appended
+	 * to bring a revoked grant back) grants nothing */
+	if (json_object_get(a->nonces, d.nonce))
+		return err_set(ERR_CORRUPT, "log entry %" PRIu64 ": the grant of '%s' for '%s' replays an approval granted "
+					    "before (nonce %.16s)", i, rev, rel, d.nonce);
+	json_object_set_new(a->nonces, d.nonce, json_true());
 	{
 		char ref[sizeof(g->release)];
 		snprintf(ref, sizeof(ref), "%s@%s", d.product, d.version);

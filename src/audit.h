@@ -6,7 +6,9 @@
  *   its release: a "grant_active" entry whose statement (decision.h) is countersigned by
  *   the facility (the log's own key) and, when the vendor's verifier key is given, signed
  *   by the vendor; approving that actor and release; whose window, days and hours cover
- *   the entry's time; not revoked ("revoke", "revoke_lab"), halted or shredded since;
+ *   the entry's time; not revoked ("revoke", "revoke_lab"), halted or shredded since; an
+ *   approval grants once (a "grant_active" entry whose statement's nonce an earlier one
+ *   carried is an error, and grants nothing);
  * - every login follows the "user_add" of its login;
  * - a release is sealed once: a "seal" entry naming another seal once the release was in
  *   use (any other entry named it) is an error; before that it replaces the first (a seal

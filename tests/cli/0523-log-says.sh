@@ -3,7 +3,8 @@
 # sets a revoked reviewer's grant back to active with sqlite3 (its statement signed by the
 # vendor and countersigned, its terms the signed ones: every row check passes), and the
 # reviewer, logged in again, is refused because the log holds the revocation; the refusal
-# is logged; the other reviewer reads on.
+# is logged; the other reviewer reads on. The revoked grant's own log entry appended again
+# (`log append`) grants nothing either, and log verify names it.
 . tests/cli/lib.sh
 
 mkdir "$T/src"
@@ -33,4 +34,15 @@ check "the release is not listed for her" grep -q 'no release is granted to you 
 n1=$(sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"grant_refused\"%'")
 check "the refusal is logged ($n0 -> $n1)" [ "$n1" -gt "$n0" ]
 check "sam reads on" [ "$(view sam)" = 200 ]
+# and the log itself: the operator appends rita's own grant_active entry again (its
+# statement signed by the vendor and countersigned by the facility) with `log append`
+sqlite3 "$T/fac/sealroom.db" "SELECT CAST(data AS TEXT) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"grant_active\"%' AND CAST(data AS TEXT) LIKE '%\"reviewer\":\"rita\"%' ORDER BY idx LIMIT 1" |
+	python3 -c 'import json,sys; e=json.loads(sys.stdin.read()); e.pop("time",None); print(json.dumps(e))' >"$T/replay.json"
+check "rita's grant entry is found to replay" grep -q '"statement"' "$T/replay.json"
+expect_ok "the operator appends it again" "$SR" log append "$(cat "$T/replay.json")"
+check "rita is still refused: an approval grants once" [ "$(view rita)" = 403 ]
+check "and shows no code" sh -c "! grep -q log_says_line '$T/body'"
+"$SR" log vkey >"$T/vkey"
+"$SR" log checkpoint >/dev/null
+expect_fail "log verify names the replayed approval" 1 "replays an approval granted before" "$SR" log verify --vkey "$T/vkey"
 done_testing
