@@ -94,6 +94,10 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 	web_preload(w, (int64_t)time(NULL));
 	if ((r = web_log_tick(w)))
 		goto out;
+	/* the room's first look at the releases' state before it serves: a decision taken
+	 * just after it starts (a revocation, a halt) is then seen as one, not as the state it
+	 * started in */
+	web_watch(w, (int64_t)time(NULL));
 	ready(ready_fd);
 	for (int tick = 1;; tick++) {
 		/* every second: let go of releases halted, shredded or revoked since (web_watch);
