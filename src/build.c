@@ -697,6 +697,11 @@ static int run_once(struct ctx *c, unsigned run, unsigned vars, struct run_out *
 				killed = 1;
 				break;
 			}
+			if (c->o->cancel && *c->o->cancel) {
+				kill(-pid, SIGKILL);
+				killed = 3;
+				break;
+			}
 			if (poll(pf, 2, ms < 1 ? 1 : ms) < 0 && errno != EINTR)
 				break;
 			for (int i = 0; i < 2; i++) {
@@ -766,6 +771,8 @@ static int run_once(struct ctx *c, unsigned run, unsigned vars, struct run_out *
 	pthread_join(th, NULL);
 	th_started = 0;
 	tail_line(&tail, lastline, sizeof(lastline));
+	if (c->o->hide_output && lastline[0])
+		snprintf(lastline, sizeof(lastline), "its output stays in the room (it may quote sealed code)");
 
 	if (killed == 1) {
 		r = err_set(ERR_TOOBIG, "run %u stopped: the time limit of %" PRIu64 " s was reached", run,
@@ -774,6 +781,10 @@ static int run_once(struct ctx *c, unsigned run, unsigned vars, struct run_out *
 	}
 	if (killed == 2) {
 		r = err_set(ERR_TOOBIG, "run %u stopped: its outputs passed the disk limit", run);
+		goto out;
+	}
+	if (killed == 3) {
+		r = err_set(ERR_IO, "run %u stopped: the room is stopping", run);
 		goto out;
 	}
 	{
@@ -1154,7 +1165,8 @@ int build_release(struct facility *f, const struct build_opts *o, struct build_r
 		goto out;
 	}
 	if ((r = release_get(f, o->product, o->version, &c.info)) ||
-	    (r = release_open(f, o->product, o->version, o->vendor, o->wrap, &c.ro)))
+	    (r = keyring_get(o->keys, o->product, o->version, (int64_t)time(NULL), &c.ro.key)) ||
+	    (r = release_open_key(f, &c.info, c.ro.key, &c.ro.v, &c.ro.m, NULL)))
 		goto out;
 	c.v = c.ro.v;
 	c.m = c.ro.m;

@@ -2,7 +2,8 @@
  * build: binary equivalence. Rebuild a sealed release from the vault inside a sandbox,
  * twice with deliberate variations, compare the outputs bit for bit, and attest them.
  *
- * The tree comes from the vault only (release_open with the vendor's key), as a tar
+ * The tree comes from the vault only (opened with the data key a keyring holds: the running
+ * room's, or one the command filled from the vendor's key), as a tar
  * stream on a pipe into bubblewrap, which extracts it into a tmpfs of the sandbox's own
  * mount namespace: the plaintext is never written to a disk of the host, and it is gone
  * when the sandbox ends. The sandbox has no network (a new network namespace with only a
@@ -28,6 +29,7 @@
 
 #include "buf.h"
 #include "facility.h"
+#include "keyring.h"
 #include "recipe.h"
 #include "release.h"
 
@@ -56,13 +58,16 @@ struct build_progress {
 
 struct build_opts {
 	const char *product, *version;
-	const struct note_signer *vendor; /* the key that sealed the release */
-	const struct note_wrapper *wrap;  /* the vendor's wrapping key: opens the vault */
+	struct keyring *keys;             /* holds the release's data key (keyring.h) */
 	const char *recipe_path;          /* in the tree; NULL: RECIPE_PATH_DEFAULT */
 	const char *actor;                /* for the log */
 	void (*progress)(void *ctx, const struct build_progress *p);
 	void *progress_ctx;
 	int verbose_fd;    /* the build's output is copied there, or -1 */
+	/* the build runs in the room for someone without the vendor's key: no line of its
+	 * output (it may quote sealed code) goes into a message, the log or the database */
+	int hide_output;
+	const volatile int *cancel; /* when set and *cancel, the sandbox is killed */
 	const char *bwrap; /* NULL: "bwrap" on PATH */
 };
 

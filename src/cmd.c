@@ -4,10 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cmd.h"
+#include "keyring.h"
 #include "note.h"
+#include "release.h"
+#include "vault.h"
 
 int cmd_fail(const char *cmd, int code)
 {
@@ -84,4 +90,30 @@ int cmd_write_new(const char *path, const char *p, size_t len, mode_t mode)
 		return err_set(ERR_IO, "cannot write '%s': %s", path, strerror(errno));
 	}
 	return 0;
+}
+
+int cmd_vendor_unlock(struct facility *f, const char *key_path, struct keyring *k, const char *product,
+		      const char *version)
+{
+	struct note_signer *vendor = NULL;
+	struct note_wrapper *wrap = NULL;
+	struct vault_key *key = NULL;
+	struct release_info info;
+	unsigned char raw[VAULT_KEY_LEN];
+	int r, got = 0;
+	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrapper(key_path, &wrap)) ||
+	    (r = release_get(f, product, version, &info)))
+		goto out;
+	got = 1;
+	if (!(r = release_check_vendor(&info, vendor)) && !(r = release_unwrap(&info, wrap, &key)) &&
+	    !(r = vault_key_bytes(key, raw)))
+		r = keyring_put(k, product, version, raw, (int64_t)time(NULL) + CMD_VENDOR_WINDOW);
+	sodium_memzero(raw, sizeof(raw));
+out:
+	if (got)
+		release_info_release(&info);
+	vault_key_free(key);
+	note_signer_free(vendor);
+	note_wrapper_free(wrap);
+	return r;
 }

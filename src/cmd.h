@@ -54,6 +54,15 @@ struct render_hooks;
 int cmd_import(int argc, char **argv);
 /* The vendor's wrapping key beside the signing key FILE: FILE.wrap (secret, 0600). */
 int cmd_load_wrapper(const char *key_path, struct note_wrapper **out);
+/*
+ * Put product@version's data key into k (a keyring of the command's own), unwrapped with
+ * the vendor's keys at key_path (FILE and FILE.wrap) after checking that FILE's key sealed
+ * it: how the commands that read a release outside the room (build, findings, with
+ * --vendor-key) open it through the same code as the room. Held for CMD_VENDOR_WINDOW.
+ */
+#define CMD_VENDOR_WINDOW (24 * 3600)
+int cmd_vendor_unlock(struct facility *f, const char *key_path, struct keyring *k, const char *product,
+		      const char *version);
 /* Its public line FILE.wrap.pub, checked, into out. */
 int cmd_load_wrap_pub(const char *key_path, struct buf *out);
 /* How serve_run runs the room (cmd_serve and cmd_demo). */

@@ -1,10 +1,12 @@
 /*
- * cmd_build: sealroom build P@V --vendor-key FILE [--recipe PATH] [--out FILE]
+ * cmd_build: sealroom build P@V [--vendor-key FILE] [--recipe PATH] [--out FILE]
  *            [--progress] [--verbose] [--json]
  *
  * Rebuilds the release from its sealed tree in the sandbox (build.h), twice with
- * variations, and prints the outputs' digests and the attestation. Exit 1 when the build
- * fails, passes a limit, or is not reproducible (the message names the cause).
+ * variations, and prints the outputs' digests and the attestation. Without --vendor-key
+ * the running room builds with the key it holds (console.h) and sends back only what is
+ * printed here. Exit 1 when the build fails, passes a limit, or is not reproducible (the
+ * message names the cause).
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -14,9 +16,11 @@
 
 #include "build.h"
 #include "cmd.h"
+#include "console.h"
+#include "keyring.h"
 #include "release.h"
 
-static const char usage[] = "sealroom build P@V --vendor-key FILE [--recipe PATH] [--out FILE] "
+static const char usage[] = "sealroom build P@V [--vendor-key FILE] [--recipe PATH] [--out FILE] "
 			    "[--progress] [--verbose] [--json]";
 
 struct prog {
@@ -44,8 +48,7 @@ int cmd_build(int argc, char **argv)
 			     {"verbose", OPT_FLAG, &verbose}, {NULL, 0, NULL}};
 	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	struct facility *f = NULL;
-	struct note_signer *vendor = NULL;
-	struct note_wrapper *wrap = NULL;
+	struct keyring *keys = NULL;
 	struct build_result *res = NULL;
 	struct build_opts bo = {0};
 	struct prog pg = {0};
@@ -55,31 +58,35 @@ int cmd_build(int argc, char **argv)
 		return cmd_usage("build", usage);
 	if (c.help) {
 		printf("usage: %s\n\n"
-		       "Rebuild release P@V from its sealed tree (opened with the vendor's key) in a\n"
+		       "Rebuild release P@V from its sealed tree in a\n"
 		       "bubblewrap sandbox without network, following the recipe sealed in the tree\n"
 		       "(default %s, docs/build.md). It builds twice, varying the build path, the\n"
 		       "clock, the file order and the host name, and compares the outputs bit for\n"
 		       "bit; when they differ, one run per variation names the cause. A reproducible\n"
 		       "build is attested (in-toto + SLSA provenance in a DSSE envelope signed by\n"
 		       "the facility, --out FILE writes it); every build is logged.\n"
+		       "Without --vendor-key the running room builds it with the key it holds for an\n"
+		       "unlocked window, and only the verdict, the digests and the attestation come\n"
+		       "back; with --vendor-key FILE (and FILE.wrap) this command opens the vault itself.\n"
 		       "--progress shows each run's phase; --verbose copies the build's output to\n"
-		       "stderr (it may quote sealed code).\n", usage, RECIPE_PATH_DEFAULT);
+		       "stderr (it may quote sealed code: only with --vendor-key).\n", usage, RECIPE_PATH_DEFAULT);
 		return 0;
 	}
-	if (n != 1 || !key_path) {
-		err_set(ERR_USAGE, n != 1 ? "wants one release P@V" : "--vendor-key FILE is required to open the vault");
+	if (n != 1) {
+		err_set(ERR_USAGE, "wants one release P@V");
+		return cmd_usage("build", usage);
+	}
+	if (verbose && !key_path) {
+		err_set(ERR_USAGE, "--verbose needs --vendor-key FILE: in the room the build's output stays there (it may "
+			"quote sealed code)");
 		return cmd_usage("build", usage);
 	}
 	if (release_parse_ref(pos[0], product, version))
 		return cmd_usage("build", usage);
-	if ((r = note_signer_load(key_path, &vendor)) || (r = cmd_load_wrapper(key_path, &wrap)))
-		return cmd_fail("build", r);
 	signal(SIGPIPE, SIG_IGN);
 	pg.tty = isatty(2);
 	bo.product = product;
 	bo.version = version;
-	bo.vendor = vendor;
-	bo.wrap = wrap;
 	bo.recipe_path = recipe;
 	bo.actor = cmd_local_actor();
 	bo.verbose_fd = verbose ? 2 : -1;
@@ -87,7 +94,22 @@ int cmd_build(int argc, char **argv)
 		bo.progress = progress;
 		bo.progress_ctx = &pg;
 	}
-	if ((r = facility_open(facility_resolve(c.dir), &f)) || (r = build_release(f, &bo, &res)))
+	if ((r = facility_open(facility_resolve(c.dir), &f)))
+		goto out;
+	if (key_path) {
+		/* the vendor's own keys: this process opens the vault */
+		if ((r = keyring_new(&keys)) || (r = cmd_vendor_unlock(f, key_path, keys, product, version)))
+			goto out;
+		bo.keys = keys;
+		r = build_release(f, &bo, &res);
+	} else {
+		/* the room's key: an unlocked window, no vendor key here */
+		r = console_send_build(f, product, version, recipe, bo.actor, bo.progress, bo.progress_ctx, &res);
+		if (r == ERR_NOTFOUND && !strncmp(err_msg(), "no server listens", 17))
+			r = err_set(r, "no room is running to build '%s@%s' with its unlocked key (or give --vendor-key)",
+				    product, version);
+	}
+	if (r)
 		goto out;
 	if (out_path && res->envelope) {
 		if (!(of = fopen(out_path, "wx")) || fprintf(of, "%s\n", res->envelope) < 0 || fclose(of)) {
@@ -149,8 +171,7 @@ int cmd_build(int argc, char **argv)
 	}
 out:
 	build_result_free(res);
-	note_signer_free(vendor);
-	note_wrapper_free(wrap);
+	keyring_free(keys);
 	facility_free(f);
 	return r ? cmd_fail("build", r) : 0;
 }

@@ -17,6 +17,9 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "console.h"
+#include "keyring.h"
+#include "room.h"
 #include "findings.h"
 #include "index.h"
 #include "policy.h"
@@ -36,24 +39,6 @@ static const char help[] =
 	"the release first (opened with the vendor's key), and one refusal stores nothing.\n"
 	"state: move a finding to acknowledged, disputed, accepted, fixed (--fixed-in V, a\n"
 	"later release where its lines changed or its file moved) or open, as LOGIN.\n";
-
-/* who from a login, as the room would see that person. */
-static int who_of(struct facility *f, const char *login, struct session_info *who)
-{
-	struct person_info p;
-	int r;
-	if ((r = policy_person_get(f, login, &p)))
-		return r;
-	memset(who, 0, sizeof(*who));
-	who->person_id = p.id;
-	snprintf(who->login, sizeof(who->login), "%s", p.login);
-	snprintf(who->role, sizeof(who->role), "%s", p.role);
-	who->org_id = p.org_id;
-	snprintf(who->org, sizeof(who->org), "%s", p.org);
-	snprintf(who->org_kind, sizeof(who->org_kind), "%s", p.org_kind);
-	snprintf(who->session_id, sizeof(who->session_id), "console");
-	return 0;
-}
 
 static void print_tenths(int s10, char out[16])
 {
@@ -96,156 +81,59 @@ static int export_row(void *ctx, const struct finding_info *fi)
 	return sarif_out_add(ctx, fi);
 }
 
-/* What an import checks each result against, and what it keeps. */
-struct import {
-	struct facility *f;
-	struct release_opened *rel;
-	struct notes_code code;
-	const struct session_info *who;
-	const char *product, *version;
-	int64_t now;
-	int refused;
-	int store; /* second pass: file them */
-	size_t filed;
-};
-
-static int import_one(void *ctx, const struct sarif_result *res)
+/* A keyring of this command's own with the releases' keys, from the vendor's (one-site use). */
+static int vendor_rooms(struct facility *f, const char *vendor_key, const char *product, const char *v1,
+			const char *v2, struct keyring **k, struct rooms **rs)
 {
-	struct import *im = ctx;
-	struct finding_new n = res->n;
-	const struct manifest_entry *e;
-	struct buf text;
-	char blob[65];
-	int r = 0;
-	if (res->refused) {
-		fprintf(stderr, "sealroom findings: result %zu refused: %s\n", res->index, res->refused);
-		im->refused++;
-		return 0;
+	int r;
+	if ((r = keyring_new(k)) || (r = cmd_vendor_unlock(f, vendor_key, *k, product, v1)) ||
+	    (v2 && (r = cmd_vendor_unlock(f, vendor_key, *k, product, v2))))
+		return r;
+	*rs = rooms_new(*k);
+	rooms_quiet(*rs);
+	return 0;
+}
+
+/* Each line of report as "sealroom findings: LINE" on stderr. */
+static void print_report(const struct buf *report)
+{
+	for (size_t i = 0; i < report->len;) {
+		const char *e = memchr(report->p + i, '\n', report->len - i);
+		size_t n = e ? (size_t)(e - report->p - i) : report->len - i;
+		fprintf(stderr, "sealroom findings: %.*s\n", (int)n, report->p + i);
+		i += n + 1;
 	}
-	buf_init(&text, 0);
-	e = manifest_find(im->rel->m, n.path, strlen(n.path));
-	if (e && e->mode != 0120000 && (r = vault_get(im->rel->v, e->sha256, &text)))
-		goto out;
-	if ((r = findings_locate(im->rel->m, n.path, n.line_from, n.line_to,
-				 (const unsigned char *)text.p, text.len, blob))) {
-		fprintf(stderr, "sealroom findings: result %zu refused: %s (outside %s@%s)\n", res->index,
-			err_msg(), im->product, im->version);
-		im->refused++;
-		r = 0;
-		goto out;
-	}
-	n.product = im->product;
-	n.version = im->version;
-	n.blob = blob;
-	if (!im->store) {
-		/* the fields and the text, as findings_add checks them, without storing */
-		if ((r = notes_check(im->f, &im->code, im->who, "finding", n.product, n.version, n.title,
-				     strlen(n.title), im->now)) ||
-		    (r = notes_check(im->f, &im->code, im->who, "finding", n.product, n.version, n.text,
-				     strlen(n.text), im->now))) {
-			if (r != ERR_DENIED)
-				goto out;
-			fprintf(stderr, "sealroom findings: result %zu refused: %s\n", res->index, err_msg());
-			im->refused++;
-			r = 0;
-		}
-		goto out;
-	}
-	if ((r = findings_add(im->f, &im->code, im->who, &n, im->now, NULL)) == 0)
-		im->filed++;
-out:
-	buf_release(&text);
-	return r;
 }
 
 static int do_import(struct facility *f, const char *product, const char *version,
 		     const char *file, const char *as, const char *vendor_key)
 {
-	struct note_signer *vk = NULL;
-	struct note_wrapper *wk = NULL;
-	struct release_opened rel;
-	struct session_info who;
-	struct index *ix = NULL;
-	struct buf sarif, mb;
-	struct import im;
+	struct keyring *k = NULL;
+	struct rooms *rs = NULL;
+	struct buf sarif, report;
+	size_t filed = 0;
 	int r;
-	memset(&rel, 0, sizeof(rel));
 	buf_init(&sarif, SARIF_MAX_LEN);
-	buf_init(&mb, INDEX_MAX);
+	buf_init(&report, KEYRING_CONSOLE_ANSWER_MAX);
 	if ((r = buf_read_file(&sarif, file)))
 		goto out;
-	if ((r = who_of(f, as, &who)))
-		goto out;
-	if (strcmp(who.role, "reviewer") || strcmp(who.org_kind, "lab")) {
-		r = err_set(ERR_DENIED, "'%s' is a %s, not a lab's reviewer: only reviewers file findings",
-			    as, who.role);
-		goto out;
+	if (vendor_key) {
+		if (!(r = vendor_rooms(f, vendor_key, product, version, NULL, &k, &rs)))
+			r = console_findings_import(rs, f, product, version, as, sarif.p, sarif.len, &report, &filed);
+	} else {
+		r = console_send_import(f, product, version, as, sarif.p, sarif.len, &report, &filed);
+		if (r == ERR_NOTFOUND && !strncmp(err_msg(), "no server listens", 17))
+			r = err_set(r, "no room is running to check the findings against '%s@%s' (or give --vendor-key)",
+				    product, version);
 	}
-	if ((r = policy_may_read(f, &who, product, version, time(NULL), NULL)))
-		goto out;
-	if ((r = note_signer_load(vendor_key, &vk)) || (r = cmd_load_wrapper(vendor_key, &wk)) ||
-	    (r = release_open(f, product, version, vk, wk, &rel)))
-		goto out;
-	if ((r = vault_get_meta(rel.v, "index", &mb)) ||
-	    (r = index_load(mb.p, mb.len, rel.v, rel.m, 0, &ix)))
-		goto out;
-	memset(&im, 0, sizeof(im));
-	im.f = f;
-	im.rel = &rel;
-	im.code.ix = ix;
-	im.code.scan_max = NOTES_SCAN_MAX;
-	im.who = &who;
-	im.product = product;
-	im.version = version;
-	im.now = time(NULL);
-	if ((r = sarif_read(sarif.p, sarif.len, import_one, &im)))
-		goto out;
-	if (im.refused) {
-		r = err_set(ERR_DENIED, "%d result%s refused: nothing imported", im.refused,
-			    im.refused == 1 ? "" : "s");
-		goto out;
-	}
-	im.store = 1;
-	if ((r = sarif_read(sarif.p, sarif.len, import_one, &im)))
-		goto out;
-	printf("imported %zu finding%s into %s@%s as %s\n", im.filed, im.filed == 1 ? "" : "s",
-	       product, version, as);
+	print_report(&report);
+	if (!r)
+		printf("imported %zu finding%s into %s@%s as %s\n", filed, filed == 1 ? "" : "s", product, version, as);
 out:
-	index_free(ix);
-	release_opened_release(&rel);
-	note_signer_free(vk);
-	note_wrapper_free(wk);
+	rooms_free(rs);
+	keyring_free(k);
 	buf_release(&sarif);
-	buf_release(&mb);
-	return r;
-}
-
-struct fixed_ctx {
-	struct release_opened *old, *fix;
-	const char *fix_version;
-	int ok;
-	int err;
-};
-
-/* Check a fix with both releases open: the finding's blob against the file in the fix. */
-static int check_fix(void *ctx, const struct finding_info *fi)
-{
-	struct fixed_ctx *c = ctx;
-	const struct manifest_entry *e = manifest_find(c->fix->m, fi->path, strlen(fi->path));
-	unsigned char id[32];
-	struct buf a, b;
-	int r = 0;
-	buf_init(&a, 0);
-	buf_init(&b, 0);
-	if (e && e->mode != 0120000 && !hex_decode(id, 32, fi->blob, 64) &&
-	    ((r = vault_get(c->old->v, id, &a)) || (r = vault_get(c->fix->v, e->sha256, &b))))
-		goto out;
-	if ((r = findings_fix_check(fi, c->fix->m, e ? (const unsigned char *)a.p : NULL, a.len,
-				    e ? (const unsigned char *)b.p : NULL, b.len)) == 0)
-		c->ok = 1;
-out:
-	buf_release(&a);
-	buf_release(&b);
+	buf_release(&report);
 	return r;
 }
 
@@ -264,53 +152,37 @@ static int keep_ref(void *ctx, const struct finding_info *fi)
 static int do_state(struct facility *f, const char *id_s, const char *state, const char *as,
 		    const char *fixed_in, const char *vendor_key, const char *comment)
 {
-	struct session_info who;
-	struct note_signer *vk = NULL;
-	struct note_wrapper *wk = NULL;
-	struct release_opened old, fix;
-	struct fixed_ctx fc = {&old, &fix, fixed_in, 0, 0};
-	struct index *ix = NULL;
-	struct notes_code code = {NULL, NULL, NOTES_SCAN_MAX};
-	struct buf mb;
+	struct keyring *k = NULL;
+	struct rooms *rs = NULL;
 	struct ref cur;
 	char *end;
 	long long id = strtoll(id_s, &end, 10);
-	int r;
-	memset(&old, 0, sizeof(old));
-	memset(&fix, 0, sizeof(fix));
-	buf_init(&mb, INDEX_MAX);
+	int reads = (fixed_in && *fixed_in) || (comment && *comment), r;
 	if (*end || id <= 0 || end == id_s)
 		return err_set(ERR_USAGE, "finding id '%s' is not a number", id_s);
-	if ((r = who_of(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)))
-		return r;
-	if (((fixed_in && *fixed_in) || (comment && *comment)) && !vendor_key)
-		return err_set(ERR_USAGE, "--fixed-in and --comment need --vendor-key FILE (to compare "
-			       "the releases and check the comment against the code)");
-	if (vendor_key &&
-	    ((r = note_signer_load(vendor_key, &vk)) || (r = cmd_load_wrapper(vendor_key, &wk)) ||
-	     (r = release_open(f, cur.product, cur.version, vk, wk, &old))))
-		goto out;
-	if (comment && *comment) {
-		if ((r = vault_get_meta(old.v, "index", &mb)) ||
-		    (r = index_load(mb.p, mb.len, old.v, old.m, 0, &ix)))
-			goto out;
-		code.ix = ix;
+	if (!reads) {
+		/* nothing to read: the move alone */
+		struct session_info who;
+		if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)) ||
+		    (r = findings_set_state(f, NULL, &who, id, state, fixed_in, 0, comment, (int64_t)time(NULL))))
+			return r;
+	} else if (vendor_key) {
+		struct session_info who;
+		if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)))
+			return r;
+		if (!(r = vendor_rooms(f, vendor_key, cur.product, cur.version,
+				       fixed_in && *fixed_in && strcmp(fixed_in, cur.version) ? fixed_in : NULL, &k, &rs)))
+			r = console_findings_state(rs, f, id, state, as, fixed_in, comment);
+	} else {
+		r = console_send_state(f, id, state, as, fixed_in, comment);
+		if (r == ERR_NOTFOUND && !strncmp(err_msg(), "no server listens", 17))
+			r = err_set(r, "no room is running to compare the releases or check the comment (or give --vendor-key)");
 	}
-	if (fixed_in && *fixed_in && strcmp(fixed_in, cur.version) &&
-	    ((r = release_open(f, cur.product, fixed_in, vk, wk, &fix)) ||
-	     (r = findings_get(f, &who, id, check_fix, &fc))))
-		goto out;
-	if ((r = findings_set_state(f, code.ix ? &code : NULL, &who, id, state, fixed_in, fc.ok,
-				    comment, time(NULL))))
-		goto out;
-	printf("finding %lld is %s%s%s\n", id, state, fc.ok ? " in " : "", fc.ok ? fixed_in : "");
-out:
-	index_free(ix);
-	release_opened_release(&old);
-	release_opened_release(&fix);
-	note_signer_free(vk);
-	note_wrapper_free(wk);
-	buf_release(&mb);
+	if (!r)
+		printf("finding %lld is %s%s%s\n", id, state, fixed_in && *fixed_in ? " in " : "",
+		       fixed_in && *fixed_in ? fixed_in : "");
+	rooms_free(rs);
+	keyring_free(k);
 	return r;
 }
 
@@ -342,8 +214,8 @@ int cmd_findings(int argc, char **argv)
 	} else if (release_parse_ref(pos[1], product, version)) {
 		return cmd_usage("findings", usage);
 	}
-	if (!strcmp(pos[0], "import") && (n != 3 || !as || !vendor_key)) {
-		err_set(ERR_USAGE, "import wants P@V FILE.sarif, --as LOGIN and --vendor-key FILE");
+	if (!strcmp(pos[0], "import") && (n != 3 || !as)) {
+		err_set(ERR_USAGE, "import wants P@V FILE.sarif and --as LOGIN");
 		return cmd_usage("findings", usage);
 	}
 	if ((!strcmp(pos[0], "list") || !strcmp(pos[0], "export")) && n != 2) {

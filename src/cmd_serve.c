@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "release.h"
 #include "sandbox.h"
+#include "console.h"
 #include "split.h"
 #include "web.h"
 
@@ -77,7 +78,7 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 	}
 	if (sc->unlock && (r = sc->unlock(sc->unlock_ctx, k, f, &unlocked)))
 		goto out;
-	if ((r = keyring_listen(k, f, NULL, &kl)) || (r = keyring_listener_start(kl)))
+	if ((r = keyring_listen(k, f, NULL, &kl)))
 		goto out;
 	wo.handles = n;
 	wo.secure_cookies = 1;
@@ -88,7 +89,11 @@ static int room_main(void *ctx, const int *fds, unsigned n, void (*ready)(int fd
 			goto out;
 		wo.hooks = shield_hooks(sh);
 	}
-	if ((r = web_new(a->dir, k, &wo, &w)) || (r = split_room_start(w, fds, n, &sr)))
+	if ((r = web_new(a->dir, k, &wo, &w)))
+		goto out;
+	/* the console's jobs (build, findings import) run with the room's opened releases */
+	keyring_listener_console(kl, console_serve, web_rooms(w));
+	if ((r = keyring_listener_start(kl)) || (r = split_room_start(w, fds, n, &sr)))
 		goto out;
 	/* load the unlocked releases' search indexes while the first pages are served */
 	web_preload(w, (int64_t)time(NULL));

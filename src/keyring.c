@@ -566,6 +566,11 @@ struct keyring_listener {
 	int running;
 	volatile int stop;
 	pthread_t thread;
+	keyring_console_fn console; /* op 'C', each in a thread of its own */
+	void *console_ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	int n_workers;
 };
 
 static char *socket_path(struct facility *f, const char *path)
@@ -648,6 +653,8 @@ int keyring_listen(struct keyring *k, struct facility *f, const char *path,
 	struct keyring_listener *l = xcalloc(1, sizeof(*l));
 	struct sockaddr_un sa;
 	int r, probe;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->idle, NULL);
 	l->k = k;
 	l->fd = -1;
 	l->path = socket_path(f, path);
@@ -732,29 +739,37 @@ static int verify_held(struct keyring_listener *l, const char *msg, size_t len, 
 	return buf_addf(out, "%" PRIu64 " %" PRIu64 " %" PRIu64, rep.files, rep.objects, rep.bytes);
 }
 
-static int handle(struct keyring_listener *l, int fd, struct buf *out)
+/* The peer's uid and the message's head: its op and payload length. */
+static int read_head(int fd, char *op, size_t *plen)
 {
 	unsigned char head[9];
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct buf in;
-	size_t plen;
 	int r;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid())
 		return err_set(ERR_DENIED, "unlocks are taken only from the server's own user");
 	if ((r = read_all(fd, head, sizeof(head))))
 		return r;
-	plen = (size_t)head[5] << 24 | (size_t)head[6] << 16 | (size_t)head[7] << 8 | head[8];
-	if (memcmp(head, "SRK2", 4) || (head[4] != 'Q' && head[4] != 'A' && head[4] != 'V') || plen > KEYRING_FILE_MAX)
+	*plen = (size_t)head[5] << 24 | (size_t)head[6] << 16 | (size_t)head[7] << 8 | head[8];
+	*op = (char)head[4];
+	if (memcmp(head, "SRK2", 4) || (*op != 'Q' && *op != 'A' && *op != 'V' && *op != 'C') ||
+	    *plen > (*op == 'C' ? KEYRING_CONSOLE_REQUEST_MAX : KEYRING_FILE_MAX))
 		return err_set(ERR_PARSE, "not an unlock message");
+	return 0;
+}
+
+static int handle(struct keyring_listener *l, int fd, char op, size_t plen, struct buf *out)
+{
+	struct buf in;
+	int r;
 	buf_init(&in, KEYRING_FILE_MAX + 1);
 	if ((r = buf_grow(&in, plen + 1)) || (r = read_all(fd, in.p, plen)))
 		goto out;
 	in.len = plen;
 	in.p[plen] = 0;
-	if (head[4] == 'V') {
+	if (op == 'V') {
 		r = verify_held(l, in.p, in.len, out);
-	} else if (head[4] == 'Q') {
+	} else if (op == 'Q') {
 		char ref[REF_MAX], product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1], *sp, *end;
 		long long until;
 		sp = memchr(in.p, ' ', in.len);
@@ -784,12 +799,100 @@ out:
 	return r;
 }
 
-int keyring_serve_one(struct keyring_listener *l)
+/* One frame of an answer: kind 0 the answer, 1 a refusal, 2 a progress line. */
+static int send_frame(int fd, unsigned kind, const char *m, size_t ml)
 {
 	unsigned char head[5];
+	int r;
+	head[0] = (unsigned char)kind;
+	head[1] = (unsigned char)(ml >> 24);
+	head[2] = (unsigned char)(ml >> 16);
+	head[3] = (unsigned char)(ml >> 8);
+	head[4] = (unsigned char)ml;
+	if (!(r = write_all(fd, head, sizeof(head))))
+		r = write_all(fd, m, ml);
+	return r;
+}
+
+/* The answer to a message: the text, or the refusal's message (of the console: "CODE\tMSG"). */
+static void answer(int fd, char op, int r, const struct buf *out)
+{
+	char m[1100];
+	if (!r) {
+		(void)send_frame(fd, 0, out->p ? out->p : "", out->len);
+		return;
+	}
+	if (op == 'C')
+		snprintf(m, sizeof(m), "%d\t%.1000s", r, err_msg());
+	else
+		snprintf(m, sizeof(m), "%.1000s", err_msg());
+	(void)send_frame(fd, 1, m, strlen(m)); /* the client reports it, or is gone */
+}
+
+struct console_job {
+	struct keyring_listener *l;
+	int fd;
+	size_t plen;
+};
+
+static void console_frame(void *ctx, const char *p, size_t len)
+{
+	int *fd = ctx;
+	if (*fd >= 0 && len <= KEYRING_CONSOLE_ANSWER_MAX && send_frame(*fd, 2, p, len))
+		*fd = -1; /* the client went away: the job goes on, its frames are dropped */
+}
+
+/* A console request, in a thread of its own with a facility handle of its own. */
+static void *console_worker(void *p)
+{
+	struct console_job *j = p;
+	struct keyring_listener *l = j->l;
+	struct facility *f = NULL;
+	struct buf in, out;
+	const char *nl;
+	int r, ffd = j->fd;
+	buf_init(&in, KEYRING_CONSOLE_REQUEST_MAX + 1);
+	buf_init(&out, KEYRING_CONSOLE_ANSWER_MAX);
+	if ((r = buf_grow(&in, j->plen + 1)) || (r = read_all(j->fd, in.p, j->plen)))
+		goto out;
+	in.len = j->plen;
+	in.p[in.len] = 0;
+	if (!(nl = memchr(in.p, '\n', in.len))) {
+		r = err_set(ERR_PARSE, "console: malformed request");
+		goto out;
+	}
+	if ((r = facility_open(facility_dir(l->f), &f)))
+		goto out;
+	r = l->console(l->console_ctx, f, in.p, (size_t)(nl - in.p), nl + 1, in.len - (size_t)(nl - in.p) - 1,
+		       console_frame, &ffd, &l->stop, &out);
+out:
+	if (ffd >= 0)
+		answer(j->fd, 'C', r, &out);
+	close(j->fd);
+	if (in.cap)
+		sodium_memzero(in.p, in.cap);
+	buf_release(&in);
+	buf_release(&out);
+	facility_free(f);
+	pthread_mutex_lock(&l->mu);
+	if (--l->n_workers == 0)
+		pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->mu);
+	free(j);
+	return NULL;
+}
+
+void keyring_listener_console(struct keyring_listener *l, keyring_console_fn fn, void *ctx)
+{
+	l->console = fn;
+	l->console_ctx = ctx;
+}
+
+int keyring_serve_one(struct keyring_listener *l)
+{
 	struct buf out;
-	const char *m;
-	size_t ml;
+	size_t plen = 0;
+	char op = 0;
 	int fd, r;
 	do
 		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -798,17 +901,44 @@ int keyring_serve_one(struct keyring_listener *l)
 		return err_set(ERR_IO, "keyring: accept: %s", strerror(errno));
 	set_timeouts(fd);
 	buf_init(&out, KEYRING_FILE_MAX);
-	r = handle(l, fd, &out);
-	m = r ? err_msg() : out.p ? out.p : "";
-	ml = r ? (strlen(m) > 1000 ? 1000 : strlen(m)) : out.len;
-	head[0] = r ? 1 : 0;
-	head[1] = (unsigned char)(ml >> 24);
-	head[2] = (unsigned char)(ml >> 16);
-	head[3] = (unsigned char)(ml >> 8);
-	head[4] = (unsigned char)ml;
-	if (write_all(fd, head, sizeof(head)) == 0 && write_all(fd, m, ml) == 0) {
-		/* the answer is out; the client reports it */
+	if (!(r = read_head(fd, &op, &plen)) && op == 'C') {
+		pthread_t th;
+		pthread_attr_t at;
+		struct console_job *j;
+		if (!l->console) {
+			r = err_set(ERR_NOTFOUND, "this server runs no console: start 'sealroom serve'");
+			goto answer;
+		}
+		pthread_mutex_lock(&l->mu);
+		if (l->n_workers >= KEYRING_CONSOLE_WORKERS) {
+			pthread_mutex_unlock(&l->mu);
+			r = err_set(ERR_BUSY, "the room runs %d console jobs already: try again when one ends",
+				    KEYRING_CONSOLE_WORKERS);
+			goto answer;
+		}
+		l->n_workers++;
+		pthread_mutex_unlock(&l->mu);
+		j = xcalloc(1, sizeof(*j));
+		*j = (struct console_job){l, fd, plen};
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &at, console_worker, j) == 0) {
+			pthread_attr_destroy(&at);
+			buf_release(&out);
+			return 0; /* the worker answers and closes */
+		}
+		pthread_attr_destroy(&at);
+		free(j);
+		pthread_mutex_lock(&l->mu);
+		if (--l->n_workers == 0)
+			pthread_cond_broadcast(&l->idle);
+		pthread_mutex_unlock(&l->mu);
+		r = err_set(ERR_IO, "keyring: cannot start a console job");
+	} else if (!r) {
+		r = handle(l, fd, op, plen, &out);
 	}
+answer:
+	answer(fd, op, r, &out);
 	buf_release(&out);
 	close(fd);
 	return r;
@@ -844,6 +974,13 @@ void keyring_listener_free(struct keyring_listener *l)
 	l->stop = 1;
 	if (l->running)
 		pthread_join(l->thread, NULL);
+	/* console jobs see stop (a build kills its sandbox) and end */
+	pthread_mutex_lock(&l->mu);
+	while (l->n_workers)
+		pthread_cond_wait(&l->idle, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->idle);
 	if (l->fd >= 0) {
 		close(l->fd);
 		unlink(l->path);
@@ -853,16 +990,19 @@ void keyring_listener_free(struct keyring_listener *l)
 	free(l);
 }
 
-/* Send one message to the server and append its answer to out. */
-static int exchange(struct facility *f, const char *path, char op, const void *p, size_t len,
-		    struct buf *out)
+/*
+ * Send one message to the server and append its answer to out; progress frames (of the
+ * console) go to frame as they come.
+ */
+static int exchange_frames(struct facility *f, const char *path, char op, const void *p, size_t len,
+			   void (*frame)(void *ctx, const char *p, size_t len), void *ctx, struct buf *out)
 {
 	unsigned char head[9], ans[5];
 	char *sp = socket_path(f, path);
-	size_t al;
-	int fd = -1, r;
+	size_t al, max = op == 'C' ? KEYRING_CONSOLE_ANSWER_MAX : KEYRING_FILE_MAX;
+	int fd = -1, r, w;
 	struct buf a;
-	buf_init(&a, KEYRING_FILE_MAX);
+	buf_init(&a, max);
 	memcpy(head, "SRK2", 4);
 	head[4] = (unsigned char)op;
 	head[5] = (unsigned char)(len >> 24);
@@ -871,27 +1011,47 @@ static int exchange(struct facility *f, const char *path, char op, const void *p
 	head[8] = (unsigned char)len;
 	if ((r = connect_to(sp, &fd)))
 		goto out;
-	{
-		/* a server that refuses at once (another user) answers before it reads: its
-		 * answer is read even when the message could not all be sent */
-		int w = write_all(fd, head, sizeof(head));
-		if (!w)
-			w = write_all(fd, p, len);
+	/* a server that refuses at once (another user) answers before it reads: its
+	 * answer is read even when the message could not all be sent */
+	w = write_all(fd, head, sizeof(head));
+	if (!w)
+		w = write_all(fd, p, len);
+	if (op == 'C') {
+		/* a console job (a build, an index to load) takes as long as it takes */
+		struct timeval tv = {0, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	for (;;) {
 		if ((r = read_all(fd, ans, sizeof(ans)))) {
 			if (w)
 				r = w;
 			goto out;
 		}
+		al = (size_t)ans[1] << 24 | (size_t)ans[2] << 16 | (size_t)ans[3] << 8 | ans[4];
+		if (al > max || ans[0] > 2 || (ans[0] == 2 && op != 'C')) {
+			r = err_set(ERR_PARSE, "keyring: malformed answer");
+			goto out;
+		}
+		buf_reset(&a);
+		if ((r = buf_grow(&a, al + 1)) || (r = read_all(fd, a.p, al)))
+			goto out;
+		a.len = al;
+		a.p[al] = 0;
+		if (ans[0] != 2)
+			break;
+		if (frame)
+			frame(ctx, a.p, a.len);
 	}
-	al = (size_t)ans[1] << 24 | (size_t)ans[2] << 16 | (size_t)ans[3] << 8 | ans[4];
-	if (al > KEYRING_FILE_MAX) {
-		r = err_set(ERR_PARSE, "keyring: malformed answer");
+	if (ans[0] && op == 'C') {
+		/* "CODE\tMESSAGE": the room's own error, as the command would have had it */
+		char *tab = memchr(a.p, '\t', a.len), *end;
+		long code = strtol(a.p, &end, 10);
+		if (tab && end == tab && code < 0 && code >= ERR_BUSY)
+			r = err_set((int)code, "%s", tab + 1);
+		else
+			r = err_set(ERR_DENIED, "the room refused: %s", a.p);
 		goto out;
 	}
-	if ((r = buf_grow(&a, al)) || (r = read_all(fd, a.p, al)))
-		goto out;
-	a.len = al;
-	a.p[al] = 0;
 	if (ans[0]) {
 		r = err_set(ERR_DENIED, "the server refused: %s", a.p);
 		goto out;
@@ -902,6 +1062,28 @@ out:
 		close(fd);
 	buf_release(&a);
 	free(sp);
+	return r;
+}
+
+static int exchange(struct facility *f, const char *path, char op, const void *p, size_t len, struct buf *out)
+{
+	return exchange_frames(f, path, op, p, len, NULL, NULL, out);
+}
+
+int keyring_send_console(struct facility *f, const char *path, const char *req, const void *body, size_t body_len,
+			 void (*frame)(void *ctx, const char *p, size_t len), void *ctx, struct buf *out)
+{
+	struct buf m;
+	size_t rl = strlen(req);
+	int r;
+	if (memchr(req, '\n', rl) || rl + 1 + body_len > KEYRING_CONSOLE_REQUEST_MAX)
+		return err_set(ERR_TOOBIG, "a console request is larger than %zu bytes", KEYRING_CONSOLE_REQUEST_MAX);
+	buf_init(&m, KEYRING_CONSOLE_REQUEST_MAX);
+	if (!(r = buf_add(&m, req, rl)) && !(r = buf_add(&m, "\n", 1)) && !(r = buf_add(&m, body, body_len)))
+		r = exchange_frames(f, path, 'C', m.p, m.len, frame, ctx, out);
+	if (m.cap)
+		sodium_memzero(m.p, m.cap);
+	buf_release(&m);
 	return r;
 }
 

@@ -134,4 +134,28 @@ struct verify_report;
 int keyring_send_verify(struct facility *f, const char *path, const char *product, const char *version,
 			struct verify_report *rep) WUR;
 
+
+/*
+ * The console (console.h): op 'C' carries a JSON line and the bytes after it to a handler
+ * the room registers, run in a thread of its own (at most KEYRING_CONSOLE_WORKERS at once)
+ * with a facility handle of its own; it may send progress lines (frame) before its answer,
+ * and *cancel turns to 1 when the listener stops (keyring_listener_free waits for every job).
+ * A refusal carries the handler's error code, so the command exits as it would have.
+ */
+#define KEYRING_CONSOLE_REQUEST_MAX (((size_t)64 << 20) + 65536)
+#define KEYRING_CONSOLE_ANSWER_MAX ((size_t)1 << 20)
+#define KEYRING_CONSOLE_WORKERS 4
+typedef int (*keyring_console_fn)(void *ctx, struct facility *f, const char *req, size_t req_len, const char *body,
+				  size_t body_len, void (*frame)(void *fctx, const char *p, size_t len), void *frame_ctx,
+				  const volatile int *cancel, struct buf *out);
+/* Register the console's handler (before keyring_listener_start). */
+void keyring_listener_console(struct keyring_listener *l, keyring_console_fn fn, void *ctx);
+/*
+ * Send a console request (req: one JSON line; body: the bytes after it) to the room at path
+ * (NULL: DIR/keyring.sock) and append its answer to out; progress lines go to frame.
+ * ERR_NOTFOUND when no room listens; the room's refusal with its own code and message.
+ */
+int keyring_send_console(struct facility *f, const char *path, const char *req, const void *body, size_t body_len,
+			 void (*frame)(void *ctx, const char *p, size_t len), void *ctx, struct buf *out) WUR;
+
 #endif

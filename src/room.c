@@ -46,6 +46,7 @@ struct rooms {
 	struct room *rooms[ROOMS_MAX];
 	int n_rooms;
 	int n_loaders; /* index loads running (each holds a ref on its room) */
+	int quiet;     /* a command's rooms: no word of the loads on stderr */
 };
 
 static void room_free(struct room *r)
@@ -71,6 +72,16 @@ struct rooms *rooms_new(struct keyring *k)
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->loaders_done, NULL);
 	return rs;
+}
+
+void rooms_quiet(struct rooms *rs)
+{
+	rs->quiet = 1;
+}
+
+struct keyring *rooms_keyring(struct rooms *rs)
+{
+	return rs->keys;
 }
 
 void rooms_free(struct rooms *rs)
@@ -166,7 +177,8 @@ static void *room_load_index(void *arg)
 		/* the definitions of the grammars' tags (xref.h); without them, the index's */
 		int xe;
 		buf_reset(&mb);
-		if ((xe = vault_get_meta(rm->v, "xref", &mb)) || (xe = xref_load(mb.p, mb.len, rm->m, &xr)))
+		if (((xe = vault_get_meta(rm->v, "xref", &mb)) || (xe = xref_load(mb.p, mb.len, rm->m, &xr))) &&
+		    !rs->quiet)
 			fprintf(stderr, "sealroom serve: the cross-references of '%s@%s' did not load (%s): "
 					"definitions come from the search index\n", rm->product, rm->version, err_msg());
 		syms = render_symtab_new(ix, xr);
@@ -178,7 +190,7 @@ static void *room_load_index(void *arg)
 	if (r)
 		fprintf(stderr, "sealroom serve: the index of '%s@%s' did not load: %s\n", rm->product, rm->version,
 			err_msg());
-	else
+	else if (!rs->quiet)
 		fprintf(stderr, "sealroom serve: index of '%s@%s' loaded in %.1f s\n", rm->product, rm->version,
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	pthread_mutex_lock(&rm->ix_mu);

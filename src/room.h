@@ -40,6 +40,10 @@ struct room;
 
 /* The cache of opened releases over keyring k (borrowed). */
 struct rooms *rooms_new(struct keyring *k);
+/* The rooms of a command rather than of a serving room: a load that succeeds says nothing. */
+void rooms_quiet(struct rooms *rs);
+/* The keyring the rooms open releases with (borrowed). */
+struct keyring *rooms_keyring(struct rooms *rs);
 /* Wait for the index loads running, wipe and free every room. */
 void rooms_free(struct rooms *rs);
 /* Drop the rooms whose key the keyring no longer holds at now (in use: once released). */

@@ -100,6 +100,11 @@ fail:
 	return r;
 }
 
+struct rooms *web_rooms(struct web *w)
+{
+	return w->rooms;
+}
+
 void web_free(struct web *w)
 {
 	if (!w)

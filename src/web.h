@@ -50,6 +50,8 @@ struct web;
 /* Open the room over the facility at dir, reading keys from k (borrowed). */
 int web_new(const char *dir, struct keyring *k, const struct web_opts *o, struct web **out) WUR;
 void web_free(struct web *w);
+/* The room's opened releases (room.h), for the console's jobs (console.h). */
+struct rooms *web_rooms(struct web *w);
 /* http_handler: answer one request. */
 int web_handle(void *w, const struct http_req *rq, struct http_resp *rs);
 /* Wipe keys whose window ended and drop opened releases whose key is gone. */

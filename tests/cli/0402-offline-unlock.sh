@@ -120,6 +120,8 @@ expect_ok "verify fw@1 in the room (no vendor key)" F verify fw@1
 check "verify names the room" grep -q '^ok fw@1: seal signed by the vendor (checked at the unlock; verified by the room); 1 files' "$T/out"
 check "the room's verify is logged" sh -c "sqlite3 '$T/fac/sealroom.db' \"SELECT CAST(data AS TEXT) FROM log_entries\" | grep '\"type\":\"verify\"' | grep -q '\"result\":\"ok\"'"
 expect_fail "verify a locked release in the room" 1 "is locked" F verify fw@2
+expect_fail "the room builds with the key it holds (fw@1 has no recipe)" 1 "has no build recipe '.sealroom/build'" F build fw@1
+expect_fail "a build of a locked release in the room" 1 "'fw@2' is locked" F build fw@2
 expect_fail "verify from another user is refused" 1 "only from the server's own user" "$SR" -C "$T/fac" verify fw@1
 # a byte flipped in the unlocked release's vault: the room's verify names it and logs it
 FW1=$(sqlite3 "$T/fac/sealroom.db" "SELECT vault_dir FROM releases WHERE product = 'fw' AND version = '1'")
