@@ -168,7 +168,7 @@ expect_fail "operator sees nothing" 1 "finding 1: no such finding" "$SR" finding
 expect_fail "other lab sees nothing" 1 "finding 1: no such finding" "$SR" findings state 1 fixed --as rob
 expect_fail "bad state" 2 "state 'done' is not one of" "$SR" findings state 1 done --as vera
 expect_ok "vendor acknowledges" "$SR" findings state 1 acknowledged --as vera
-expect_fail "fixed without the key and no room" 1 "no room is running to compare the releases or check the comment (or give --vendor-key)" "$SR" findings state 1 fixed --fixed-in 2.0 --as vera
+expect_fail "fixed without the key and no room" 1 "no room is running to compare the releases or check the comment \\(or give --vendor-key\\)" "$SR" findings state 1 fixed --fixed-in 2.0 --as vera
 expect_ok "fixed in 2.0 (line 5 changed)" "$SR" findings state 1 fixed --fixed-in 2.0 --as vera --vendor-key "$T/v.key"
 expect_fail "fixed: unchanged lines" 1 "fixed: lines 2-4 of 'lib/util.c' are unchanged|fixed: 'lib/util.c' is the same file" "$SR" findings state 3 fixed --fixed-in 2.0 --as rita --vendor-key "$T/v.key"
 expect_fail "fixed: same release" 2 "another release than 1.0" "$SR" findings state 3 fixed --fixed-in 1.0 --as rita --vendor-key "$T/v.key"

@@ -97,7 +97,7 @@ chmod u+w "$kept" && printf 'X' >>"$kept"
 expect_fail "an altered kept output is found" 1 "does not match its recorded digest" "$SR" match hello@1 "$T/hello.tampered"
 
 # ---- failures, each logged and with a clear one-line reason ----
-expect_fail "build without the vendor key and no room" 1 "no room is running to build .hello@1. with its unlocked key (or give --vendor-key)" "$SR" build hello@1
+expect_fail "build without the vendor key and no room" 1 "no room is running to build .hello@1. with its unlocked key \\(or give --vendor-key\\)" "$SR" build hello@1
 expect_fail "--verbose needs the vendor key" 2 "--verbose needs --vendor-key FILE: in the room the build.s output stays there" "$SR" build hello@1 --verbose
 expect_fail "build with another vendor's key" 1 "key" "$SR" build hello@1 --vendor-key "$T/o.key"
 expect_fail "build an unknown release" 1 "nope@1" "$SR" build nope@1 --vendor-key "$T/v.key"
