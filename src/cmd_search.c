@@ -181,7 +181,7 @@ static int bench(const struct index *ix, const char *path, unsigned long long re
 		uint64_t total = 0;
 		int partial = 0;
 		line[strcspn(line, "\n")] = 0;
-		if (!*s || *s == '#')
+		if (!*s || (*s == '#' && (!s[1] || s[1] == ' '))) /* a comment: "# ..." ('#define' is a query) */
 			continue;
 		s = (char *)query_flags(s, &qo);
 		if ((r = query_parse(s, &qo, &q)))

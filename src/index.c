@@ -702,6 +702,7 @@ struct index {
 	struct index_symbol *syms;
 	size_t n_syms;
 	uint32_t *by_name; /* symbol indexes sorted by folded name */
+	unsigned char *ascii; /* per file: 0 not known yet, 1 ASCII only, 2 not (index_ascii) */
 };
 
 static void arena_free(unsigned char *p, size_t n);
@@ -720,6 +721,7 @@ void index_free(struct index *ix)
 	free(ix->post);
 	free(ix->syms);
 	free(ix->by_name);
+	free(ix->ascii);
 	free(ix);
 }
 
@@ -1096,6 +1098,7 @@ int index_load(const void *p, size_t len, struct vault *v, const struct manifest
 	if ((r = index_decode(p, len, m, &ix)))
 		return r;
 	ix->text_off = xmalloc((ix->n_files ? ix->n_files : 1) * sizeof(uint64_t));
+	ix->ascii = xcalloc(ix->n_files ? ix->n_files : 1, 1);
 	for (uint32_t i = 0; i < ix->n_files; i++) {
 		const struct manifest_entry *e = manifest_get(m, i);
 		if (e->mode == 0120000) {
@@ -1162,6 +1165,31 @@ const unsigned char *index_text(const struct index *ix, size_t i, size_t *len)
 	}
 	*len = (size_t)manifest_get(ix->m, i)->size;
 	return ix->arena + ix->text_off[i];
+}
+
+int index_ascii(const struct index *ix, size_t i)
+{
+	unsigned char known;
+	const unsigned char *p;
+	size_t n, k = 0;
+	uint64_t any = 0;
+	if (i >= ix->n_files || !ix->arena || !ix->ascii || ix->text_off[i] == UINT64_MAX)
+		return 0;
+	if ((known = __atomic_load_n(&ix->ascii[i], __ATOMIC_RELAXED)))
+		return known == 1;
+	p = ix->arena + ix->text_off[i];
+	n = (size_t)ix->search_len[i];
+	for (; k + 8 <= n; k += 8) {
+		uint64_t w;
+		memcpy(&w, p + k, 8);
+		any |= w;
+	}
+	for (; k < n; k++)
+		any |= p[k];
+	known = any & 0x8080808080808080ull ? 2 : 1;
+	/* many threads may work it out at once: they all find the same */
+	__atomic_store_n(&ix->ascii[i], known, __ATOMIC_RELAXED);
+	return known == 1;
 }
 
 size_t index_search_len(const struct index *ix, size_t i)

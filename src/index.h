@@ -88,6 +88,12 @@ size_t index_n_files(const struct index *ix);
 const struct manifest *index_manifest(const struct index *ix);
 /* The whole text of file i (NULL and 0 for a symlink or an index without contents). */
 const unsigned char *index_text(const struct index *ix, size_t i, size_t *len);
+/*
+ * Are the first index_search_len(ix, i) bytes of file i ASCII only (no byte past 0x7f)?
+ * Worked out on first asking and kept; 0 for a file without text. A search may match such a
+ * file with a pattern compiled without Unicode (the same lines, far faster for \d, \w).
+ */
+int index_ascii(const struct index *ix, size_t i);
 /* The part of file i a search looks at (see index_searchable_len). */
 size_t index_search_len(const struct index *ix, size_t i);
 /* Bytes of memory the loaded index holds (arena + postings + symbols). */

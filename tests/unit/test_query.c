@@ -338,6 +338,45 @@ TEST(property)
 	CHECK(checked == 50000);
 }
 
+/*
+ * ASCII-only texts are matched with the pattern compiled without Unicode (re_ascii): the
+ * property over texts of ASCII pieces only, with patterns made to tell the two apart where
+ * they could differ (\d, \w, \s, \b, POSIX classes, caseless letters with non-ASCII case
+ * partners: k and KELVIN SIGN, s and LONG S), against the Unicode oracle.
+ */
+TEST(ascii_texts)
+{
+	static const char *const ascii_pieces[] = {"a", "b", "k", "K", "s", "S", "_", "x", " ", "\n", "\n", "1", "9",
+						   "\t", "\r", "\v", "\f", "-", ".", "(", ")", "ks", "\x7f", "\x01"};
+	static const char *const pats[] = {
+		"\\d", "\\d{2}-\\d", "\\w+", "\\W", "\\s", "\\S+", "\\bk", "k\\b", "\\B", "[[:alpha:]]+", "[[:^alpha:]]",
+		"[[:punct:]]", "[[:space:]]", "[[:word:]]{3}", "\\p{L}", "\\p{Nd}", "\\P{L}", "(?i)k", "(?i)s", "(?i)KS",
+		"(?i)[k-s]", "(?i)\\x{212a}", "(?i)\\x{17f}", "\\x{e9}", "(?i)\\x{c9}", ".", "^.$", "\\X", "\\R", "\\h",
+		"\\v", "[^a]", "(*UCP)\\w", "(*UTF)(?i)k", "\\N{U+6B}", "(?i)\\N{U+212A}", "\\C", "(?<=\\d)k",
+		"\\b\\w+\\b", "(?i)(?<!\\w)s(?!\\w)",
+	};
+	unsigned bad = 0;
+	for (int i = 0; i < 20000 && bad < 10; i++) {
+		char p[512];
+		unsigned char t[256];
+		size_t k = 0, n = 0;
+		struct query_opts o = {.caseless = rnd(4) == 0, .word = rnd(6) == 0};
+		if (rnd(2)) {
+			snprintf(p, sizeof(p), "%s", pats[rnd(sizeof(pats) / sizeof(pats[0]))]);
+		} else {
+			gen(p, &k, sizeof(p) - 8, 0);
+			p[k] = 0;
+		}
+		for (unsigned j = rnd(40); j && n + 8 < sizeof(t); j--) {
+			const char *x = ascii_pieces[rnd(sizeof(ascii_pieces) / sizeof(ascii_pieces[0]))];
+			memcpy(t + n, x, strlen(x));
+			n += strlen(x);
+		}
+		bad += (unsigned)query_check(p, &o, t, n);
+	}
+	CHECK(bad == 0);
+}
+
 TEST(search_rank_and_page)
 {
 	struct fixture f;
@@ -524,6 +563,7 @@ int main(void)
 	RUN(per_line);
 	RUN(caseless_partners);
 	RUN(property);
+	RUN(ascii_texts);
 	RUN(search_rank_and_page);
 	RUN(search_modes);
 	RUN(case_variants);
