@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: contexts in memory that is wiped when freed */
 #include <zstd.h>
 
@@ -1528,6 +1530,79 @@ static void dctx_give(struct vault *v, ZSTD_DCtx *d)
 }
 
 /*
+ * XChaCha20-Poly1305-IETF opened through libcrypto, whose ChaCha20 and Poly1305 (AVX-512)
+ * run twice as fast as libsodium 1.0.18's on the reference machine: the same construction
+ * as crypto_aead_xchacha20poly1305_ietf, a subkey from HChaCha20 over the nonce's first
+ * 16 bytes, then the IETF ChaCha20-Poly1305 under nonce 0^4 || nonce[16..24]. rec is the
+ * record (nonce, m_len bytes of ciphertext, tag); the plaintext goes to out (which may be
+ * rec + NONCE_LEN). c is a context initialised for ChaCha20-Poly1305 (reused). 0, or -1
+ * when the tag does not verify, out then wiped.
+ */
+static int aead_open(EVP_CIPHER_CTX *c, const unsigned char key[VAULT_KEY_LEN],
+		     const unsigned char *rec, size_t m_len, const unsigned char *ad, size_t ad_len,
+		     unsigned char *out)
+{
+	unsigned char sub[32], iv[12] = {0};
+	const unsigned char *ct = rec + NONCE_LEN;
+	int l, ok;
+	crypto_core_hchacha20(sub, rec, key, NULL);
+	memcpy(iv + 4, rec + 16, 8);
+	ok = EVP_DecryptInit_ex(c, NULL, NULL, sub, iv) == 1;
+	sodium_memzero(sub, sizeof(sub));
+	ok = ok && ad_len <= INT_MAX && EVP_DecryptUpdate(c, NULL, &l, ad, (int)ad_len) == 1;
+	for (size_t at = 0; ok && at < m_len;) {
+		size_t n = m_len - at < ((size_t)1 << 30) ? m_len - at : ((size_t)1 << 30);
+		ok = EVP_DecryptUpdate(c, out + at, &l, ct + at, (int)n) == 1 && (size_t)l == n;
+		at += n;
+	}
+	ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, (void *)(ct + m_len)) == 1 &&
+	     EVP_DecryptFinal_ex(c, out + m_len, &l) == 1;
+	if (!ok) {
+		sodium_memzero(out, m_len);
+		return -1;
+	}
+	return 0;
+}
+
+static EVP_CIPHER_CTX *aead_ctx_new(void)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	if (!c || EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1)
+		BUG("libcrypto has no ChaCha20-Poly1305");
+	return c;
+}
+
+/*
+ * Authenticate and decompress object o from its record rec (o->stored bytes, read from its
+ * pack) into dst, exactly o->raw bytes. The record is decrypted into plain (m_len bytes,
+ * the caller's scratch, which it wipes). ERR_AUTH / ERR_CORRUPT naming the object, its pack
+ * and offset; dst may hold partial bytes then.
+ */
+static int open_object(struct vault *v, const struct obj *o, EVP_CIPHER_CTX *c, ZSTD_DCtx *d,
+		       const unsigned char *rec, unsigned char *plain, unsigned char *dst)
+{
+	char label[VAULT_META_NAME_MAX + 40], pn[32];
+	unsigned char ad[AD_MAX];
+	size_t ad_len = obj_ad(ad, v->uid, o), m_len = (size_t)o->stored - REC_OVERHEAD, n;
+	if (aead_open(c, v->k->k, rec, m_len, ad, ad_len, o->method == METHOD_RAW ? dst : plain))
+		return err_set(ERR_AUTH, "vault: %s in '%s/%s' at offset %llu failed authentication",
+			       obj_label(o, label), v->dir, (pack_name(pn, o->pack), pn),
+			       (unsigned long long)o->off);
+	if (o->method == METHOD_RAW)
+		return 0;
+	if (ZSTD_getFrameContentSize(plain, m_len) != o->raw)
+		return err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu has a bad size",
+			       obj_label(o, label), v->dir, (pack_name(pn, o->pack), pn),
+			       (unsigned long long)o->off);
+	n = ZSTD_decompressDCtx(d, dst, (size_t)o->raw, plain, m_len);
+	if (ZSTD_isError(n) || n != o->raw)
+		return err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu does not decompress",
+			       obj_label(o, label), v->dir, (pack_name(pn, o->pack), pn),
+			       (unsigned long long)o->off);
+	return 0;
+}
+
+/*
  * Read, authenticate and decompress object o, appending its plaintext to out. The
  * decrypted (compressed) bytes are wiped before they are freed. ERR_AUTH / ERR_CORRUPT /
  * ERR_TOOBIG naming the object, its pack and offset.
@@ -1535,53 +1610,38 @@ static void dctx_give(struct vault *v, ZSTD_DCtx *d)
 static int read_object(struct vault *v, const struct obj *o, struct buf *out)
 {
 	char label[VAULT_META_NAME_MAX + 40], pn[32];
-	unsigned char ad[AD_MAX], *rec;
-	size_t ad_len, m_len = (size_t)o->stored - REC_OVERHEAD, n;
+	unsigned char *rec;
+	EVP_CIPHER_CTX *c = NULL;
+	ZSTD_DCtx *d = NULL;
 	int r = 0;
-	obj_label(o, label);
-	pack_name(pn, o->pack);
 	rec = xmalloc((size_t)o->stored);
 	if (full_pread(v->pack_fds[o->pack], rec, (size_t)o->stored, o->off) !=
 	    (ssize_t)o->stored) {
-		r = err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu is truncated", label,
-			    v->dir, pn, (unsigned long long)o->off);
-		goto out;
-	}
-	ad_len = obj_ad(ad, v->uid, o);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(rec + NONCE_LEN, NULL, NULL,
-						       rec + NONCE_LEN, m_len + TAG_LEN, ad, ad_len,
-						       rec, v->k->k) != 0) {
-		r = err_set(ERR_AUTH, "vault: %s in '%s/%s' at offset %llu failed authentication",
-			    label, v->dir, pn, (unsigned long long)o->off);
+		r = err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu is truncated",
+			    obj_label(o, label), v->dir, (pack_name(pn, o->pack), pn),
+			    (unsigned long long)o->off);
 		goto out;
 	}
 	if (buf_grow(out, (size_t)o->raw)) {
-		r = err_set(ERR_TOOBIG, "vault: %s is %llu bytes, more than the %zu allowed", label,
-			    (unsigned long long)o->raw, out->max - out->len);
+		r = err_set(ERR_TOOBIG, "vault: %s is %llu bytes, more than the %zu allowed",
+			    obj_label(o, label), (unsigned long long)o->raw, out->max - out->len);
 		goto out;
 	}
-	if (o->method == METHOD_RAW) {
-		memcpy(out->p + out->len, rec + NONCE_LEN, m_len);
-	} else {
-		ZSTD_DCtx *d;
-		if (ZSTD_getFrameContentSize(rec + NONCE_LEN, m_len) != o->raw) {
-			r = err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu has a bad size",
-				    label, v->dir, pn, (unsigned long long)o->off);
-			goto out;
-		}
+	c = aead_ctx_new();
+	if (o->method != METHOD_RAW)
 		d = dctx_take(v);
-		n = ZSTD_decompressDCtx(d, out->p + out->len, (size_t)o->raw, rec + NONCE_LEN,
-					m_len);
+	/* decrypted in place: the record is wiped below */
+	r = open_object(v, o, c, d, rec, rec + NONCE_LEN, (unsigned char *)out->p + out->len);
+	if (d)
 		dctx_give(v, d);
-		if (ZSTD_isError(n) || n != o->raw) {
-			r = err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu does not decompress",
-				    label, v->dir, pn, (unsigned long long)o->off);
-			goto out;
-		}
+	if (r) {
+		sodium_memzero(out->p + out->len, (size_t)o->raw);
+		goto out;
 	}
 	out->len += (size_t)o->raw;
 	out->p[out->len] = 0;
 out:
+	EVP_CIPHER_CTX_free(c);
 	sodium_memzero(rec, (size_t)o->stored);
 	free(rec);
 	return r;
@@ -1621,6 +1681,175 @@ int vault_get(struct vault *v, const unsigned char id[32], struct buf *out)
 		}
 	}
 	return 0;
+}
+
+/* ---- reading many blobs: the index loader's reader ---- */
+
+#define SPAN_MAX ((size_t)4 << 20) /* the most of a pack one read takes */
+
+struct vault_reader {
+	struct vault *v;
+	EVP_CIPHER_CTX *cipher;
+	EVP_MD_CTX *md;
+	EVP_MD *sha256;
+	ZSTD_DCtx *dctx;
+	const struct obj **objs; /* the objects of the current vault_get_many */
+	size_t cap_objs;
+	unsigned char *span; /* pack bytes [span_off, span_off + span_len) of pack span_pack */
+	size_t span_cap, span_len;
+	uint32_t span_pack;
+	uint64_t span_off;
+	unsigned char *plain; /* a decrypted, still compressed record: wiped when freed */
+	size_t plain_cap;
+};
+
+struct vault_reader *vault_reader_new(struct vault *v)
+{
+	struct vault_reader *rd = xcalloc(1, sizeof(*rd));
+	rd->v = v;
+	rd->cipher = aead_ctx_new();
+	rd->md = EVP_MD_CTX_new();
+	rd->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!rd->md || !rd->sha256 || !(rd->dctx = ZSTD_createDCtx_advanced(zmem)))
+		BUG("out of memory for a vault reader");
+	return rd;
+}
+
+void vault_reader_free(struct vault_reader *rd)
+{
+	if (!rd)
+		return;
+	EVP_CIPHER_CTX_free(rd->cipher);
+	EVP_MD_CTX_free(rd->md);
+	EVP_MD_free(rd->sha256);
+	ZSTD_freeDCtx(rd->dctx);
+	free(rd->objs);
+	free(rd->span);
+	if (rd->plain)
+		sodium_memzero(rd->plain, rd->plain_cap);
+	free(rd->plain);
+	free(rd);
+}
+
+static const struct obj *find_blob(const struct vault *v, const unsigned char id[32])
+{
+	return bsearch(id, v->blobs, v->n_blobs, sizeof(*v->blobs), cmp_id_key);
+}
+
+static int not_found(const struct vault *v, const unsigned char id[32])
+{
+	char hex[65];
+	hex_encode(hex, id, 32);
+	return err_set(ERR_NOTFOUND, "vault: object '%s' is not in release '%s'", hex, v->dir);
+}
+
+int vault_blob_pos(const struct vault *v, const unsigned char id[32], uint64_t *pos)
+{
+	const struct obj *o = find_blob(v, id);
+	if (!o)
+		return not_found(v, id);
+	*pos = (uint64_t)o->pack << 40 | o->off; /* offsets are below PACK_LEN_MAX, 2^40 */
+	return 0;
+}
+
+/*
+ * Make the span hold objs[i]'s record: one read from its offset through the records of
+ * the objects after it that follow it in the same pack, up to SPAN_MAX.
+ */
+static int span_fill(struct vault_reader *rd, size_t i, size_t n)
+{
+	const struct obj *o = rd->objs[i];
+	uint64_t end = o->off + o->stored;
+	if (o->pack == rd->span_pack && rd->span && o->off >= rd->span_off &&
+	    end <= rd->span_off + rd->span_len)
+		return 0;
+	for (size_t j = i + 1; j < n; j++) {
+		const struct obj *q = rd->objs[j];
+		if (q->pack != o->pack || q->off < o->off || q->off + q->stored - o->off > SPAN_MAX)
+			break;
+		if (q->off + q->stored > end)
+			end = q->off + q->stored;
+	}
+	if (end - o->off > rd->span_cap) {
+		free(rd->span);
+		rd->span_cap = (size_t)(end - o->off);
+		rd->span = xmalloc(rd->span_cap);
+	}
+	rd->span_pack = o->pack;
+	rd->span_off = o->off;
+	rd->span_len = 0;
+	if (full_pread(rd->v->pack_fds[o->pack], rd->span, (size_t)(end - o->off), o->off) !=
+	    (ssize_t)(end - o->off)) {
+		char label[VAULT_META_NAME_MAX + 40], pn[32];
+		pack_name(pn, o->pack);
+		return err_set(ERR_CORRUPT, "vault: %s in '%s/%s' at offset %llu is truncated",
+			       obj_label(o, label), rd->v->dir, pn, (unsigned long long)o->off);
+	}
+	rd->span_len = (size_t)(end - o->off);
+	return 0;
+}
+
+/* Read one wanted blob, its record in the span, into its place, and check its id. */
+static int get_one(struct vault_reader *rd, const struct obj *o, const struct vault_want *w)
+{
+	char hex[65], h[32];
+	unsigned char got[32];
+	size_t m_len = (size_t)o->stored - REC_OVERHEAD, hl;
+	int r;
+	if (o->raw != w->len) {
+		hex_encode(hex, o->id, 32);
+		return err_set(ERR_CORRUPT, "vault: object %s of '%s' holds %llu bytes, not %zu", hex,
+			       rd->v->dir, (unsigned long long)o->raw, w->len);
+	}
+	if (o->method != METHOD_RAW && m_len > rd->plain_cap) {
+		if (rd->plain)
+			sodium_memzero(rd->plain, rd->plain_cap);
+		free(rd->plain);
+		rd->plain_cap = m_len;
+		rd->plain = xmalloc(m_len);
+	}
+	if ((r = open_object(rd->v, o, rd->cipher, rd->dctx, rd->span + (o->off - rd->span_off),
+			     rd->plain, w->dst)))
+		goto fail;
+	/* whoever holds the data key could re-encrypt another text under this id: the bytes
+	 * must hash to it */
+	hl = gitobj_blob_header(h, w->len);
+	if (EVP_DigestInit_ex(rd->md, rd->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(rd->md, h, hl) != 1 || EVP_DigestUpdate(rd->md, w->dst, w->len) != 1 ||
+	    EVP_DigestFinal_ex(rd->md, got, NULL) != 1)
+		BUG("SHA-256 failed");
+	if (memcmp(got, o->id, 32)) {
+		hex_encode(hex, o->id, 32);
+		r = err_set(ERR_CORRUPT, "vault: object %s of '%s' does not hash to its id", hex,
+			    rd->v->dir);
+		goto fail;
+	}
+	return 0;
+fail:
+	sodium_memzero(w->dst, w->len);
+	return r;
+}
+
+int vault_get_many(struct vault_reader *rd, const struct vault_want *w, size_t n, size_t *bad)
+{
+	int r = 0;
+	size_t i;
+	if (n > rd->cap_objs) {
+		free(rd->objs);
+		rd->cap_objs = n;
+		rd->objs = xmalloc(n * sizeof(*rd->objs));
+	}
+	for (i = 0; i < n; i++)
+		if (!(rd->objs[i] = find_blob(rd->v, w[i].id))) {
+			r = not_found(rd->v, w[i].id);
+			goto out;
+		}
+	for (i = 0; i < n; i++)
+		if ((r = span_fill(rd, i, n)) || (r = get_one(rd, rd->objs[i], &w[i])))
+			goto out;
+out:
+	*bad = i;
+	return r;
 }
 
 int vault_get_meta(struct vault *v, const char *name, struct buf *out)

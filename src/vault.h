@@ -24,6 +24,7 @@
 #define SEALROOM_VAULT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
@@ -137,6 +138,35 @@ size_t vault_count(const struct vault *v);
  */
 int vault_get(struct vault *v, const unsigned char id[32], struct buf *out) WUR;
 int vault_get_meta(struct vault *v, const char *name, struct buf *out) WUR;
+
+/*
+ * Reading many blobs (the index loader's way): a struct vault_reader belongs to one
+ * thread and holds its own decryption, decompression and hash contexts and a span of pack
+ * bytes; blobs asked for in storage order (vault_blob_pos) cost one read of up to 4 MiB of
+ * pack per many blobs. Its scratch is wiped when it is freed.
+ */
+struct vault_reader;
+
+struct vault_reader *vault_reader_new(struct vault *v);
+void vault_reader_free(struct vault_reader *rd);
+/* A number that orders blobs as they are stored; ERR_NOTFOUND naming the id. */
+int vault_blob_pos(const struct vault *v, const unsigned char id[32], uint64_t *pos) WUR;
+
+/* One blob to read: its id, and where its len bytes of plaintext go. */
+struct vault_want {
+	const unsigned char *id;
+	unsigned char *dst;
+	size_t len;
+};
+/*
+ * Read w[0..n): each blob authenticated, decompressed straight into its dst and checked to
+ * hash to its id (as vault_get). Stops at the first failure, *bad its position (n when
+ * none), with vault_get's errors, or ERR_CORRUPT naming the id when the blob does not
+ * hold exactly len bytes; that dst is wiped.
+ */
+int vault_get_many(struct vault_reader *rd, const struct vault_want *w, size_t n,
+		   size_t *bad) WUR;
+
 /*
  * Check every byte of the folder: no unexpected files, each pack laid out with no gap or
  * stray byte, every object's tag, and its decompression. Calls cb (when not NULL) with each

@@ -796,6 +796,119 @@ TEST(concurrent_put)
 	free(dir);
 }
 
+/*
+ * Read every blob of dir with vault_get_many alone, in storage order, and compare with
+ * ref (their texts as vault_get read them from the undamaged vault).
+ */
+static int many_check(const char *dir, const struct vault_key *k, unsigned char ids[5][32],
+		      const struct buf ref[5])
+{
+	struct vault *v;
+	struct vault_reader *rd;
+	struct vault_want w[5];
+	unsigned char dst[5][600];
+	uint64_t pos[5];
+	size_t bad, ord[5] = {0, 1, 2, 3, 4};
+	int r = vault_open(dir, k, &v);
+	if (r)
+		return r;
+	for (int i = 0; i < 5 && !r; i++)
+		r = vault_blob_pos(v, ids[i], &pos[i]);
+	for (int i = 1; i < 5; i++) /* insertion sort by position */
+		for (int j = i; j > 0 && pos[ord[j]] < pos[ord[j - 1]]; j--) {
+			size_t t = ord[j];
+			ord[j] = ord[j - 1];
+			ord[j - 1] = t;
+		}
+	for (int i = 0; i < 5; i++)
+		w[i] = (struct vault_want){ids[ord[i]], dst[i], ref[ord[i]].len};
+	rd = vault_reader_new(v);
+	if (!r && !(r = vault_get_many(rd, w, 5, &bad)))
+		for (int i = 0; i < 5; i++)
+			if (memcmp(ref[ord[i]].p, dst[i], w[i].len))
+				r = err_set(ERR_CORRUPT, "test: vault_get_many read another text");
+	vault_reader_free(rd);
+	vault_close(v);
+	return r;
+}
+
+/*
+ * The loader's reader: blobs in storage order, any order, a wrong length, an unknown id,
+ * a text stored under another text's id, and a flipped byte anywhere in a pack.
+ */
+TEST(get_many)
+{
+	struct vault_key *k;
+	struct vault_writer *w;
+	struct vault *v;
+	struct vault_reader *rd;
+	char *root = tmpdir(), *dir, *p;
+	unsigned char ids[5][32], lie[32], dst[600], unknown[32] = {7};
+	struct vault_want want[3];
+	struct buf orig, ref[5];
+	size_t bad, caught = 0;
+	CHECK(vault_key_new(&k) == 0);
+	dir = small_vault(root, k, ids);
+	CHECK(vault_open(dir, k, &v) == 0);
+	for (int i = 0; i < 5; i++) {
+		buf_init(&ref[i], 0);
+		CHECK(vault_get(v, ids[i], &ref[i]) == 0);
+	}
+	vault_close(v);
+	CHECK(many_check(dir, k, ids, ref) == 0);
+	CHECK(vault_open(dir, k, &v) == 0);
+	rd = vault_reader_new(v);
+	/* out of storage order, each still found */
+	want[0] = (struct vault_want){ids[4], dst, 300};
+	want[1] = (struct vault_want){ids[0], dst + 300, 0};
+	want[2] = (struct vault_want){ids[3], dst, 600};
+	CHECK(vault_get_many(rd, want, 3, &bad) == 0 && bad == 3);
+	want[1].len = 1;
+	CHECK(vault_get_many(rd, want, 3, &bad) == ERR_CORRUPT && bad == 1);
+	CHECK(strstr(err_msg(), "holds 0 bytes, not 1") != NULL);
+	want[1] = (struct vault_want){unknown, dst, 0};
+	CHECK(vault_get_many(rd, want, 3, &bad) == ERR_NOTFOUND && bad == 1);
+	vault_reader_free(rd);
+	vault_close(v);
+	/* a text under an id it does not hash to is refused and its bytes wiped */
+	memset(lie, 0x5a, sizeof(lie));
+	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_put(w, lie, "not the text of that id", 23) == 0);
+	CHECK(vault_commit(w, "lie@1") == 0);
+	p = join(root, "lie@1");
+	CHECK(vault_open(p, k, &v) == 0);
+	rd = vault_reader_new(v);
+	want[0] = (struct vault_want){lie, dst, 23};
+	memset(dst, 1, sizeof(dst));
+	CHECK(vault_get_many(rd, want, 1, &bad) == ERR_CORRUPT && bad == 0);
+	CHECK(strstr(err_msg(), "does not hash to its id") != NULL);
+	CHECK(dst[0] == 0 && dst[22] == 0 && dst[23] == 1);
+	vault_reader_free(rd);
+	vault_close(v);
+	free(p);
+	/* one flipped byte anywhere in the first pack: refused by the open or by the reader */
+	p = join(dir, "pack-000000");
+	buf_init(&orig, 0);
+	CHECK(buf_read_file(&orig, p) == 0);
+	for (size_t i = 0; i < orig.len; i++) {
+		orig.p[i] ^= 0x01;
+		CHECK(write_file(p, orig.p, orig.len) == 0);
+		caught += many_check(dir, k, ids, ref) != 0;
+		orig.p[i] ^= 0x01;
+	}
+	CHECK(write_file(p, orig.p, orig.len) == 0);
+	CHECK(caught == orig.len);
+	CHECK(many_check(dir, k, ids, ref) == 0);
+	buf_release(&orig);
+	for (int i = 0; i < 5; i++)
+		buf_release(&ref[i]);
+	free(p);
+	vault_key_free(k);
+	rmtree(root);
+	free(root);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -808,5 +921,6 @@ int main(void)
 	RUN(swapped_records);
 	RUN(commit_atomicity_and_sweep);
 	RUN(concurrent_put);
+	RUN(get_many);
 	return test_done();
 }
