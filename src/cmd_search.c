@@ -58,28 +58,23 @@ static double now_ms(void)
 static int open_release(struct facility *f, const char *product, const char *version,
 			const struct note_signer *vendor, const struct note_wrapper *wrap, struct opened *o)
 {
-	struct buf mb;
 	double t0 = now_ms();
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	buf_init(&mb, INDEX_MAX);
 	if ((r = release_open(f, product, version, vendor, wrap, &o->rel)))
 		goto out;
 	o->v = o->rel.v;
 	o->m = o->rel.m;
-	if ((r = vault_get_meta(o->v, "index", &mb))) {
+	if ((r = index_load(o->v, o->m, 0, &o->ix))) {
 		if (r == ERR_NOTFOUND)
 			err_set(r, "'%s@%s' was sealed without a search index", product, version);
 		goto out;
 	}
-	if ((r = index_load(mb.p, mb.len, o->v, o->m, 0, &o->ix)))
-		goto out;
 	o->load_ms = now_ms() - t0;
 out:
 	if (r)
 		opened_release(o);
-	buf_release(&mb);
 	return r;
 }
 

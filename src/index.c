@@ -1,5 +1,6 @@
 /* index: build, encode, decode and load the search index (see index.h). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -697,8 +698,10 @@ struct index {
 	uint32_t n_tri;
 	uint32_t *tri, *tri_n;
 	uint64_t *tri_off;
-	unsigned char *post;
+	unsigned char *post; /* into enc when the index owns its encoding, else its own copy */
 	size_t post_len;
+	unsigned char *enc; /* the encoded index (index_load), wiped when freed */
+	size_t enc_len;
 	struct index_symbol *syms;
 	size_t n_syms;
 	uint32_t *by_name; /* symbol indexes sorted by folded name */
@@ -718,7 +721,12 @@ void index_free(struct index *ix)
 	free(ix->tri);
 	free(ix->tri_n);
 	free(ix->tri_off);
-	free(ix->post);
+	if (ix->enc) {
+		sodium_memzero(ix->enc, ix->enc_len);
+		free(ix->enc);
+	} else {
+		free(ix->post);
+	}
 	free(ix->syms);
 	free(ix->by_name);
 	free(ix->ascii);
@@ -779,20 +787,42 @@ static int n_cpus(void)
 	return np < 1 ? 1 : np > BUILD_THREADS_MAX ? BUILD_THREADS_MAX : (int)np;
 }
 
+/* The check of posting lists: which file ids are symlinks (no list may name one). */
+static void check_init(struct check_ctx *c, const struct index *ix, const struct manifest *m)
+{
+	unsigned char *link = xcalloc(ix->n_files ? ix->n_files : 1, 1);
+	for (uint32_t i = 0; i < ix->n_files; i++)
+		link[i] = manifest_get(m, i)->mode == 0120000;
+	memset(c, 0, sizeof(*c));
+	c->ix = ix;
+	c->link = link;
+}
+
+/* After every check_worker: ERR_CORRUPT naming the first malformed list, or 0. */
+static int check_done(struct check_ctx *c)
+{
+	int r = 0;
+	if (c->bad) {
+		int trailing = check_list(c->ix, c->link, c->bad - 1) == 2;
+		r = err_set(ERR_CORRUPT, trailing ? "index: posting list %u has trailing bytes"
+						  : "index: posting list %u is malformed",
+			    c->bad - 1);
+	}
+	free((void *)c->link);
+	c->link = NULL;
+	return r;
+}
+
 /*
  * Check that each posting list decodes to exactly its count of ascending file ids that
  * are regular files, on every CPU. ERR_CORRUPT naming a malformed list.
  */
 static int check_postings(const struct index *ix, const struct manifest *m)
 {
-	struct check_ctx c = {0};
+	struct check_ctx c;
 	pthread_t th[BUILD_THREADS_MAX];
 	int n_th = n_cpus();
-	unsigned char *link = xcalloc(ix->n_files ? ix->n_files : 1, 1);
-	for (uint32_t i = 0; i < ix->n_files; i++)
-		link[i] = manifest_get(m, i)->mode == 0120000;
-	c.ix = ix;
-	c.link = link;
+	check_init(&c, ix, m);
 	if ((size_t)ix->n_tri < (size_t)CHECK_CHUNK * 2)
 		n_th = 1;
 	for (int i = 1; i < n_th; i++)
@@ -801,43 +831,33 @@ static int check_postings(const struct index *ix, const struct manifest *m)
 	check_worker(&c);
 	for (int i = 1; i < n_th; i++)
 		pthread_join(th[i], NULL);
-	if (c.bad) {
-		int trailing = check_list(ix, link, c.bad - 1) == 2;
-		free(link);
-		return err_set(ERR_CORRUPT, trailing ? "index: posting list %u has trailing bytes"
-						     : "index: posting list %u is malformed",
-			       c.bad - 1);
-	}
-	free(link);
-	return 0;
+	return check_done(&c);
 }
 
 /*
- * Decode and check every structure: header counts against the bytes present, per-file
- * lengths against the manifest, the trigram table strictly ascending with in-range
- * offsets, each posting list decoding to exactly its count of ascending file ids that are
- * regular files, and symbols inside their file's searchable part, in (file, line) order.
+ * Decode and check every structure but the posting lists: header counts against the bytes
+ * present, per-file lengths against the manifest, the trigram table strictly ascending
+ * with in-range offsets, and symbols inside their file's searchable part, in (file, line)
+ * order, into ix (whose m and n_files, the manifest's count, are set; the caller frees
+ * it on failure). The postings are copied unless own_post (then ix->post points into data,
+ * which the caller hands over to ix).
  */
-int index_decode(const void *data, size_t len, const struct manifest *m, struct index **out)
+static int decode_into(struct index *ix, const void *data, size_t len, int own_post)
 {
 	const unsigned char *p = data;
-	struct index *ix;
+	const struct manifest *m = ix->m;
 	uint64_t n_syms, post_len, need, table_at, post_at, sym_at;
 	int r = 0;
 
-	*out = NULL;
 	if (len < HDR_LEN || memcmp(p, MAGIC, 8))
 		return err_set(ERR_CORRUPT, "index: not a search index (bad magic or too short)");
 	if (len > INDEX_MAX)
 		return err_set(ERR_CORRUPT, "index: %zu bytes is past the limit", len);
-	ix = xcalloc(1, sizeof(*ix));
-	ix->m = m;
-	ix->n_files = get32(p + 8);
 	ix->n_tri = get32(p + 12);
 	n_syms = get64(p + 16);
 	post_len = get64(p + 24);
-	if (ix->n_files != manifest_count(m)) {
-		r = err_set(ERR_CORRUPT, "index: it lists %u files, the manifest %zu", ix->n_files,
+	if (get32(p + 8) != manifest_count(m)) {
+		r = err_set(ERR_CORRUPT, "index: it lists %u files, the manifest %zu", get32(p + 8),
 			    manifest_count(m));
 		goto out;
 	}
@@ -867,8 +887,12 @@ int index_decode(const void *data, size_t len, const struct manifest *m, struct 
 	ix->tri_n = xmalloc((ix->n_tri ? ix->n_tri : 1) * sizeof(uint32_t));
 	ix->tri_off = xmalloc(((size_t)ix->n_tri + 1) * sizeof(uint64_t));
 	ix->post_len = (size_t)post_len;
-	ix->post = xmalloc(ix->post_len + 1);
-	memcpy(ix->post, p + post_at, ix->post_len);
+	if (own_post) {
+		ix->post = (unsigned char *)p + post_at;
+	} else {
+		ix->post = xmalloc(ix->post_len + 1);
+		memcpy(ix->post, p + post_at, ix->post_len);
+	}
 	for (uint32_t k = 0; k < ix->n_tri; k++) {
 		const unsigned char *rec = p + table_at + TRI_REC * (uint64_t)k;
 		ix->tri[k] = get32(rec);
@@ -882,8 +906,6 @@ int index_decode(const void *data, size_t len, const struct manifest *m, struct 
 		}
 	}
 	ix->tri_off[ix->n_tri] = post_len;
-	if ((r = check_postings(ix, m)))
-		goto out;
 	ix->n_syms = (size_t)n_syms;
 	ix->syms = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(*ix->syms));
 	for (size_t k = 0; k < ix->n_syms; k++) {
@@ -902,170 +924,552 @@ int index_decode(const void *data, size_t len, const struct manifest *m, struct 
 		}
 	}
 out:
-	if (r)
-		index_free(ix);
-	else
-		*out = ix;
 	return r;
+}
+
+/*
+ * Everything decode_into checks, then each posting list decoding to exactly its count of
+ * ascending file ids that are regular files.
+ */
+int index_decode(const void *data, size_t len, const struct manifest *m, struct index **out)
+{
+	struct index *ix = xcalloc(1, sizeof(*ix));
+	int r;
+	*out = NULL;
+	ix->m = m;
+	ix->n_files = (uint32_t)manifest_count(m);
+	if ((r = decode_into(ix, data, len, 0)) || (r = check_postings(ix, m))) {
+		index_free(ix);
+		return r;
+	}
+	*out = ix;
+	return 0;
+}
+
+/* ---- the name order of symbols ---- */
+
+/*
+ * A symbol's sort key: 16 of its name bytes (the first, or the next 16 for names that tie
+ * on those), ASCII case folded, big-endian and zero-padded, so that integer comparisons
+ * and radix passes order them; len and idx settle the rest.
+ */
+struct name_key {
+	uint64_t hi, lo;
+	uint32_t idx;
+	uint32_t len;
+};
+
+#define NAME_BUCKETS 65536 /* by the first two folded bytes of a name */
+#define SORT_SMALL 32      /* runs this short are sorted by comparisons */
+
+static const unsigned char *sym_name_at(const struct index *ix, uint32_t i)
+{
+	const struct index_symbol *s = &ix->syms[i];
+	return ix->arena + ix->text_off[s->file] + s->off;
+}
+
+/* Fold eight bytes at once as index_fold does: ASCII A-Z (and nothing else) to a-z. */
+static uint64_t fold8(uint64_t x)
+{
+	uint64_t t = x & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t from_a = t + 0x3f3f3f3f3f3f3f3fULL; /* top bit: t >= 'A' (no carry: t < 0x80) */
+	uint64_t past_z = t + 0x2525252525252525ULL; /* top bit: t > 'Z' */
+	return x | ((from_a & ~past_z & ~x & 0x8080808080808080ULL) >> 2);
+}
+
+/* k's key from name bytes [from, from + 16) of its symbol, folded, zero-padded. */
+static void key_of(const struct index *ix, struct name_key *k, size_t from)
+{
+	const unsigned char *nm = sym_name_at(ix, k->idx) + from;
+	size_t n = k->len > from ? k->len - from : 0;
+	uint64_t w0, w1;
+	if (n > 16)
+		n = 16;
+	if (nm + 16 <= ix->arena + ix->arena_len) { /* two loads, then the bytes past n cut */
+		w0 = get64(nm);
+		w1 = get64(nm + 8);
+		if (n < 8)
+			w0 &= n ? ~0ULL >> (64 - 8 * n) : 0;
+		if (n < 16)
+			w1 &= n > 8 ? ~0ULL >> (64 - 8 * (n - 8)) : 0;
+	} else { /* at the arena's end */
+		unsigned char b[16] = {0};
+		memcpy(b, nm, n);
+		w0 = get64(b);
+		w1 = get64(b + 8);
+	}
+	k->hi = __builtin_bswap64(fold8(w0)); /* the first byte most significant */
+	k->lo = __builtin_bswap64(fold8(w1));
+}
+
+/*
+ * The order of two keys of names that agree before byte `from`: by the keys (bytes [from,
+ * from + 16)), then by length when one name ends within them (equal keys then mean equal
+ * bytes up to the shorter name's end, and the shorter comes first: a zero of padding
+ * orders it so even against a NUL), then by index. Two longer names with equal keys are
+ * left in index order here: keys_sort_from sorts them again on their next 16 bytes.
+ */
+static int key_less(const struct name_key *a, const struct name_key *b, size_t end)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi;
+	if (a->lo != b->lo)
+		return a->lo < b->lo;
+	if (a->len != b->len && (a->len <= end || b->len <= end))
+		return a->len < b->len;
+	return a->idx < b->idx;
+}
+
+static void key_swap(struct name_key *a, struct name_key *b)
+{
+	struct name_key t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void key_sift(struct name_key *a, size_t i, size_t n, size_t end)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && key_less(&a[c], &a[c + 1], end))
+			c++;
+		if (!key_less(&a[i], &a[c], end))
+			return;
+		key_swap(&a[i], &a[c]);
+	}
+}
+
+/*
+ * Sort a[0..n) by key_less (end: the byte after the keys): quicksort (Hoare's partition
+ * around the median of three), heapsort past the given depth, insertion sort for short
+ * runs. No two keys are equal (idx breaks every tie).
+ */
+static void keys_sort(struct name_key *a, size_t n, int depth, size_t end)
+{
+	while (n > SORT_SMALL) {
+		size_t mid = (n - 1) / 2, i, j;
+		struct name_key pivot;
+		if (depth-- <= 0) {
+			for (size_t k = n / 2; k-- > 0;)
+				key_sift(a, k, n, end);
+			for (size_t k = n - 1; k > 0; k--) {
+				key_swap(&a[0], &a[k]);
+				key_sift(a, 0, k, end);
+			}
+			return;
+		}
+		if (key_less(&a[mid], &a[0], end))
+			key_swap(&a[mid], &a[0]);
+		if (key_less(&a[n - 1], &a[mid], end)) {
+			key_swap(&a[n - 1], &a[mid]);
+			if (key_less(&a[mid], &a[0], end))
+				key_swap(&a[mid], &a[0]);
+		}
+		pivot = a[mid];
+		for (i = 0, j = n - 1;; i++, j--) {
+			while (key_less(&a[i], &pivot, end))
+				i++;
+			while (key_less(&pivot, &a[j], end))
+				j--;
+			if (i >= j)
+				break;
+			key_swap(&a[i], &a[j]);
+		}
+		/* [0, j] and [j + 1, n), both non-empty: recurse into the smaller */
+		if (j + 1 < n - j - 1) {
+			keys_sort(a, j + 1, depth, end);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			keys_sort(a + j + 1, n - j - 1, depth, end);
+			n = j + 1;
+		}
+	}
+	for (size_t k = 1; k < n; k++) {
+		struct name_key x = a[k];
+		size_t m = k;
+		for (; m > 0 && key_less(&x, &a[m - 1], end); m--)
+			a[m] = a[m - 1];
+		a[m] = x;
+	}
+}
+
+/* Byte b (0-15) of a key, most significant first. */
+static unsigned key_byte(const struct name_key *k, int b)
+{
+	return (unsigned)((b < 8 ? k->hi >> (56 - 8 * b) : k->lo >> (56 - 8 * (b - 8))) & 0xff);
+}
+
+/*
+ * Sort a[0..n), whose keys agree before byte `byte`, by key_less: by the first byte from
+ * there on which they differ, most significant first (a pass scatters through tmp, as long
+ * as a), and so on into each run; by keys_sort once a run is short or its keys are equal.
+ */
+static void keys_radix(struct name_key *a, struct name_key *tmp, size_t n, int byte, size_t end)
+{
+	size_t count[256], at = 0;
+	uint64_t dhi = 0, dlo = 0;
+	if (n <= SORT_SMALL)
+		goto small;
+	for (size_t i = 1; i < n; i++) { /* skip the bytes every key shares */
+		dhi |= a[i].hi ^ a[0].hi;
+		dlo |= a[i].lo ^ a[0].lo;
+	}
+	if (dhi)
+		byte = byte > __builtin_clzll(dhi) / 8 ? byte : __builtin_clzll(dhi) / 8;
+	else if (dlo)
+		byte = byte > 8 + __builtin_clzll(dlo) / 8 ? byte : 8 + __builtin_clzll(dlo) / 8;
+	else
+		goto small; /* all keys equal */
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		count[key_byte(&a[i], byte)]++;
+	for (int v = 0; v < 256; v++) {
+		size_t c = count[v];
+		count[v] = at;
+		at += c;
+	}
+	for (size_t i = 0; i < n; i++)
+		tmp[count[key_byte(&a[i], byte)]++] = a[i];
+	memcpy(a, tmp, n * sizeof(*a));
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && key_byte(&a[j], byte) == key_byte(&a[i], byte); j++)
+			;
+		if (j - i > 1)
+			keys_radix(a + i, tmp + i, j - i, byte + 1, end);
+	}
+	return;
+small:
+	if (n > 1) {
+		int depth = 0;
+		for (size_t x = n; x > 1; x >>= 1)
+			depth += 2;
+		keys_sort(a, n, depth, end);
+	}
+}
+
+/*
+ * Sort a[0..n), names that agree before byte `from` and keyed on bytes [from, from + 16)
+ * (and, when from is 0, on their first `byte` bytes too), then each run of longer names
+ * that tie on those bytes on the next 16, and so on. tmp is scratch as long as a.
+ */
+static void keys_sort_from(const struct index *ix, struct name_key *a, struct name_key *tmp,
+			   size_t n, size_t from, int byte)
+{
+	size_t end = from + 16;
+	keys_radix(a, tmp, n, byte, end);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && a[j].hi == a[i].hi && a[j].lo == a[i].lo; j++)
+			;
+		while (i < j && a[i].len <= end) /* the shorter names come first and are in place */
+			i++;
+		if (j - i > 1 && end < SYM_NAME_MAX) {
+			for (size_t k = i; k < j; k++) {
+				if (k + 8 < j)
+					__builtin_prefetch(sym_name_at(ix, a[k + 8].idx) + end);
+				key_of(ix, &a[k], end);
+			}
+			keys_sort_from(ix, a + i, tmp + i, j - i, end, 0);
+		}
+	}
+}
+
+/*
+ * The name sort on every CPU: each thread counts a slice of the keys by bucket (their
+ * first two folded bytes); the slices are scattered into bucket order, then the threads
+ * take buckets, largest first, and sort each (the keys' first array as scratch).
+ */
+struct sort_ctx {
+	struct index *ix;
+	int n_th;
+	struct name_key *keys, *out;
+	uint32_t *count;  /* [thread][bucket]: counts, then each thread's next slot */
+	uint32_t *bucket; /* buckets holding two symbols or more, largest first */
+	size_t *start;    /* bucket b is out[start[b], start[b + 1]) */
+	uint32_t n_bucket, next;
+	int phase;
+};
+
+struct sort_arg {
+	struct sort_ctx *c;
+	int t;
+};
+
+static int cmp_bucket_size(const void *a, const void *b, void *arg)
+{
+	const size_t *start = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	size_t nx = start[x + 1] - start[x], ny = start[y + 1] - start[y];
+	return nx != ny ? (nx > ny ? -1 : 1) : (x < y ? -1 : 1);
+}
+
+static void *sort_worker(void *arg)
+{
+	struct sort_arg *sa = arg;
+	struct sort_ctx *c = sa->c;
+	size_t n = c->ix->n_syms, lo = n * (size_t)sa->t / (size_t)c->n_th,
+	       hi = n * (size_t)(sa->t + 1) / (size_t)c->n_th;
+	uint32_t *count = c->count + (size_t)sa->t * NAME_BUCKETS;
+	if (c->phase == 0) {
+		for (size_t i = lo; i < hi; i++)
+			count[c->keys[i].hi >> 48]++;
+	} else if (c->phase == 1) {
+		for (size_t i = lo; i < hi; i++)
+			c->out[count[c->keys[i].hi >> 48]++] = c->keys[i];
+	} else {
+		for (;;) {
+			uint32_t k = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED), b;
+			if (k >= c->n_bucket)
+				break;
+			b = c->bucket[k];
+			keys_sort_from(c->ix, c->out + c->start[b], c->keys + c->start[b],
+				       c->start[b + 1] - c->start[b], 0, 2);
+		}
+	}
+	return NULL;
+}
+
+static void sort_phase(struct sort_ctx *c, int phase)
+{
+	pthread_t th[BUILD_THREADS_MAX];
+	struct sort_arg a[BUILD_THREADS_MAX];
+	c->phase = phase;
+	for (int t = 0; t < c->n_th; t++)
+		a[t] = (struct sort_arg){c, t};
+	for (int t = 1; t < c->n_th; t++)
+		if (pthread_create(&th[t], NULL, sort_worker, &a[t]))
+			BUG("pthread_create");
+	sort_worker(&a[0]);
+	for (int t = 1; t < c->n_th; t++)
+		pthread_join(th[t], NULL);
+}
+
+/*
+ * Order the symbols by folded name, then index (by_name), on n_th threads, from keys (one
+ * per symbol, from key_of at byte 0), which it frees.
+ */
+static void sort_by_name(struct index *ix, struct name_key *keys, int n_th)
+{
+	struct sort_ctx c = {0};
+	size_t n = ix->n_syms, at = 0;
+	c.ix = ix;
+	c.n_th = n < 65536 ? 1 : n_th;
+	c.keys = keys;
+	c.out = xmalloc((n ? n : 1) * sizeof(*c.out));
+	c.count = xcalloc((size_t)c.n_th * NAME_BUCKETS, sizeof(*c.count));
+	c.start = xmalloc((NAME_BUCKETS + 1) * sizeof(*c.start));
+	c.bucket = xmalloc(NAME_BUCKETS * sizeof(*c.bucket));
+	sort_phase(&c, 0);
+	for (size_t b = 0; b < NAME_BUCKETS; b++) {
+		c.start[b] = at;
+		for (int t = 0; t < c.n_th; t++) {
+			uint32_t k = c.count[(size_t)t * NAME_BUCKETS + b];
+			c.count[(size_t)t * NAME_BUCKETS + b] = (uint32_t)at;
+			at += k;
+		}
+	}
+	c.start[NAME_BUCKETS] = at;
+	sort_phase(&c, 1);
+	for (uint32_t b = 0; b < NAME_BUCKETS; b++)
+		if (c.start[b + 1] - c.start[b] > 1)
+			c.bucket[c.n_bucket++] = b;
+	qsort_r(c.bucket, c.n_bucket, sizeof(*c.bucket), cmp_bucket_size, c.start);
+	sort_phase(&c, 2);
+	ix->by_name = xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		ix->by_name[i] = c.out[i].idx;
+	free(c.out);
+	free(c.keys);
+	free(c.count);
+	free(c.start);
+	free(c.bucket);
 }
 
 /* ---- loading file contents ---- */
 
+#define LOAD_CHUNK 64 /* files a worker reads at a time, in storage order */
+
+/*
+ * While the main thread reads and decodes the encoded index, the workers read the files in
+ * the vault's storage order (so that each read of a pack serves many files), chunk by
+ * chunk, straight into the arena; once the index is decoded they key the symbols of each
+ * chunk they read while its text is in cache, then the symbols of the chunks read before,
+ * then check the posting lists.
+ */
 struct load_ctx {
 	struct index *ix;
 	struct vault *v;
+	const uint32_t *order; /* the regular files, in storage order */
+	size_t n_order, n_chunks;
+	size_t next, next_key; /* the next chunk to read, and to key (atomic) */
+	unsigned char *unkeyed; /* by chunk: read before the index was decoded */
+	/* set once the index is decoded (decoded 1), or failed to (decoded -1), under lock: */
+	const uint32_t *sym_first; /* file i's symbols are [sym_first[i], sym_first[i + 1]) */
+	struct name_key *keys;     /* by symbol */
+	struct check_ctx check;
+	int decoded;
 	pthread_mutex_t lock;
-	size_t next;
-	int r;
+	pthread_cond_t cond;
+	int r; /* the first failure to read a file, with its message */
 	char msg[512];
 };
+
+static void load_fail(struct load_ctx *c, int r, const char *path)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->r) {
+		snprintf(c->msg, sizeof(c->msg), "index: '%s': %s", path, err_msg());
+		/* a blob the manifest names and the vault lacks: a damaged release */
+		__atomic_store_n(&c->r, r == ERR_NOTFOUND ? ERR_CORRUPT : r, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void key_chunk(struct load_ctx *c, size_t k0)
+{
+	const struct index *ix = c->ix;
+	size_t k1 = c->n_order - k0 < LOAD_CHUNK ? c->n_order : k0 + LOAD_CHUNK;
+	for (size_t j = k0; j < k1; j++) {
+		uint32_t i = c->order[j];
+		for (uint32_t k = c->sym_first[i]; k < c->sym_first[i + 1]; k++) {
+			if (k + 8 < c->sym_first[i + 1])
+				__builtin_prefetch(sym_name_at(ix, k + 8));
+			c->keys[k].idx = k;
+			c->keys[k].len = ix->syms[k].len;
+			key_of(ix, &c->keys[k], 0);
+		}
+	}
+}
+
+static int stopped(struct load_ctx *c)
+{
+	return __atomic_load_n(&c->r, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&c->decoded, __ATOMIC_ACQUIRE) < 0;
+}
 
 static void *load_worker(void *arg)
 {
 	struct load_ctx *c = arg;
-	struct buf b;
-	buf_init(&b, VAULT_OBJECT_MAX);
+	const struct index *ix = c->ix;
+	struct vault_reader *rd = vault_reader_new(c->v);
+	struct vault_want w[LOAD_CHUNK];
 	for (;;) {
-		size_t i;
+		size_t k0 = __atomic_fetch_add(&c->next, LOAD_CHUNK, __ATOMIC_RELAXED), n, bad;
 		int r;
-		i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
-		if (i >= c->ix->n_files || __atomic_load_n(&c->r, __ATOMIC_RELAXED))
+		if (k0 >= c->n_order || stopped(c))
 			break;
-		if (c->ix->text_off[i] == UINT64_MAX)
-			continue;
-		const struct manifest_entry *e = manifest_get(c->ix->m, i);
-		buf_reset(&b);
-		r = vault_get(c->v, e->sha256, &b);
-		if (!r && b.len != e->size)
-			r = err_set(ERR_CORRUPT, "index: '%s' holds %zu bytes, the manifest says %llu",
-				    e->path, b.len, (unsigned long long)e->size);
-		if (r) {
-			pthread_mutex_lock(&c->lock);
-			if (!c->r) {
-				snprintf(c->msg, sizeof(c->msg), "%s", err_msg());
-				__atomic_store_n(&c->r, r, __ATOMIC_RELAXED);
-			}
-			pthread_mutex_unlock(&c->lock);
+		n = c->n_order - k0 < LOAD_CHUNK ? c->n_order - k0 : LOAD_CHUNK;
+		for (size_t j = 0; j < n; j++) {
+			uint32_t i = c->order[k0 + j];
+			const struct manifest_entry *e = manifest_get(ix->m, i);
+			w[j] = (struct vault_want){e->sha256, ix->arena + ix->text_off[i], (size_t)e->size};
+		}
+		if ((r = vault_get_many(rd, w, n, &bad))) {
+			load_fail(c, r, manifest_get(ix->m, c->order[k0 + bad])->path);
 			break;
 		}
-		memcpy(c->ix->arena + c->ix->text_off[i], b.p, b.len);
+		if (__atomic_load_n(&c->decoded, __ATOMIC_ACQUIRE) > 0)
+			key_chunk(c, k0);
+		else
+			c->unkeyed[k0 / LOAD_CHUNK] = 1;
 	}
-	if (b.p && b.cap) /* the last file's text: only the arena keeps it */
-		sodium_memzero(b.p, b.cap);
-	buf_release(&b);
+	vault_reader_free(rd);
+	pthread_mutex_lock(&c->lock);
+	while (!c->decoded)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	if (stopped(c))
+		return NULL;
+	for (;;) {
+		size_t k = __atomic_fetch_add(&c->next_key, 1, __ATOMIC_RELAXED);
+		if (k >= c->n_chunks)
+			break;
+		if (c->unkeyed[k])
+			key_chunk(c, k * LOAD_CHUNK);
+	}
+	check_worker(&c->check);
 	return NULL;
 }
 
-static int cmp_by_name(const void *a, const void *b, void *arg)
+/* The main thread's part: read and decode the index, then tell the workers. */
+static int load_decode(struct load_ctx *c)
 {
-	const struct index *ix = arg;
-	const struct index_symbol *x = &ix->syms[*(const uint32_t *)a],
-				  *y = &ix->syms[*(const uint32_t *)b];
-	const unsigned char *xp = ix->arena + ix->text_off[x->file] + x->off,
-			    *yp = ix->arena + ix->text_off[y->file] + y->off;
-	size_t n = x->len < y->len ? x->len : y->len;
-	for (size_t i = 0; i < n; i++) {
-		int c = index_fold(xp[i]) - index_fold(yp[i]);
-		if (c)
-			return c;
+	struct index *ix = c->ix;
+	struct buf enc;
+	uint32_t *sym_first = NULL;
+	int r;
+	buf_init(&enc, INDEX_MAX);
+	if (!(r = vault_get_meta(c->v, "index", &enc))) {
+		ix->enc_len = enc.len;
+		ix->enc = (unsigned char *)buf_detach(&enc, NULL);
+		r = decode_into(ix, ix->enc, ix->enc_len, 1);
 	}
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	buf_release(&enc);
+	if (!r) {
+		sym_first = xmalloc(((size_t)ix->n_files + 1) * sizeof(*sym_first));
+		for (size_t i = 0, k = 0; i <= ix->n_files; i++) {
+			while (k < ix->n_syms && ix->syms[k].file < i)
+				k++;
+			sym_first[i] = (uint32_t)k;
+		}
+		check_init(&c->check, ix, ix->m);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->sym_first = sym_first;
+	c->keys = r ? NULL : xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(*c->keys));
+	__atomic_store_n(&c->decoded, r ? -1 : 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
-/* A symbol's sort key: its first 16 name bytes, folded, big-endian, zero-padded. */
-struct name_key {
-	uint64_t key[2];
-	uint32_t idx;
-	uint16_t len;
+struct pos_file {
+	uint64_t pos;
+	uint32_t file;
 };
 
-static int cmp_by_key_name(const void *a, const void *b, void *arg)
+static int cmp_pos(const void *a, const void *b)
 {
-	return cmp_by_name(&((const struct name_key *)a)->idx, &((const struct name_key *)b)->idx, arg);
-}
-
-/* The keys of k[0..n) from name bytes [from, from + 16), folded, big-endian, zero-padded. */
-static void name_keys(const struct index *ix, struct name_key *k, size_t n, size_t from)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct index_symbol *y = &ix->syms[k[i].idx];
-		const unsigned char *nm = ix->arena + ix->text_off[y->file] + y->off;
-		struct name_key *e = &k[i];
-		e->key[0] = e->key[1] = 0;
-		for (size_t j = from; j < from + 16; j++)
-			e->key[(j - from) / 8] = e->key[(j - from) / 8] << 8 | (j < y->len ? index_fold(nm[j]) : 0);
-	}
+	const struct pos_file *x = a, *y = b;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->file < y->file ? -1 : x->file > y->file;
 }
 
 /*
- * Sort k[0..n), whose names agree on their first `from` bytes, by folded name and then by
- * index: a stable least-significant-digit radix sort on the next 16 bytes (a pass is
- * skipped where every key has the same byte), then each run that ties on them and holds a
- * longer name the same way on the 16 after. Fewer than 64 names, or names past 256 bytes,
- * are compared whole. Names hold no NUL, so a zero byte of padding orders a shorter name first,
- * as a comparison does; names that tie on every byte are one name, left in index order.
+ * The regular files of ix in the order the vault stores their blobs. ERR_CORRUPT naming a
+ * file whose blob the vault lacks.
  */
-static void sort_names(const struct index *ix, struct name_key *k, struct name_key *tmp, size_t n, size_t from)
+static int storage_order(const struct index *ix, struct vault *v, uint32_t **order, size_t *n)
 {
-	struct name_key *src = k, *dst = tmp, *t;
-	if (n < 2)
-		return;
-	if (from >= 256 || n < 64) { /* a few names, or past any symbol's length: compared whole */
-		qsort_r(k, n, sizeof(*k), cmp_by_key_name, (void *)ix);
-		return;
-	}
-	name_keys(ix, k, n, from);
-	for (int pass = 0; pass < 16; pass++) {
-		int w = pass < 8 ? 1 : 0, shift = 8 * (pass % 8);
-		size_t count[256] = {0}, at = 0;
-		for (size_t i = 0; i < n; i++)
-			count[src[i].key[w] >> shift & 0xff]++;
-		if (count[src[0].key[w] >> shift & 0xff] == n)
+	struct pos_file *pf = xmalloc((ix->n_files ? ix->n_files : 1) * sizeof(*pf));
+	size_t k = 0;
+	int r = 0;
+	for (uint32_t i = 0; i < ix->n_files; i++) {
+		const struct manifest_entry *e = manifest_get(ix->m, i);
+		if (ix->text_off[i] == UINT64_MAX)
 			continue;
-		for (int b = 0; b < 256; b++) {
-			size_t c = count[b];
-			count[b] = at;
-			at += c;
+		if ((r = vault_blob_pos(v, e->sha256, &pf[k].pos))) {
+			r = err_set(ERR_CORRUPT, "index: '%s': %s", e->path, err_msg());
+			goto out;
 		}
-		for (size_t i = 0; i < n; i++)
-			dst[count[src[i].key[w] >> shift & 0xff]++] = src[i];
-		t = src, src = dst, dst = t;
+		pf[k++].file = i;
 	}
-	if (src != k)
-		memcpy(k, src, n * sizeof(*k));
-	for (size_t i = 0, j; i < n; i = j) {
-		int longer = k[i].len > from + 16;
-		for (j = i + 1; j < n && k[j].key[0] == k[i].key[0] && k[j].key[1] == k[i].key[1]; j++)
-			longer |= k[j].len > from + 16;
-		if (j - i > 1 && longer)
-			sort_names(ix, k + i, tmp, j - i, from + 16);
-	}
-}
-
-/* Order the symbols by folded name (by_name), in time linear in their names' bytes. */
-static void sort_by_name(struct index *ix)
-{
-	size_t n = ix->n_syms;
-	struct name_key *k = xmalloc((n ? n : 1) * sizeof(*k)), *tmp = xmalloc((n ? n : 1) * sizeof(*k));
-	for (size_t i = 0; i < n; i++) {
-		k[i].idx = (uint32_t)i;
-		k[i].len = ix->syms[i].len;
-	}
-	sort_names(ix, k, tmp, n, 0);
-	ix->by_name = xmalloc((n ? n : 1) * sizeof(uint32_t));
-	for (size_t i = 0; i < n; i++)
-		ix->by_name[i] = k[i].idx;
-	free(k);
-	free(tmp);
+	qsort(pf, k, sizeof(*pf), cmp_pos);
+	*order = xmalloc((k ? k : 1) * sizeof(**order));
+	for (size_t j = 0; j < k; j++)
+		(*order)[j] = pf[j].file;
+	*n = k;
+out:
+	free(pf);
+	return r;
 }
 
 /*
- * The arena for the release's plaintext: anonymous pages (huge where the kernel allows)
- * that are never dumped and are locked as they are first touched, so that filling it in
- * parallel also faults it in parallel; wiped before they are unmapped. NULL when the
- * mapping fails.
+ * The arena for the release's plaintext: anonymous pages that are never dumped and are
+ * locked as they are first touched, so that filling it in parallel also faults it in
+ * parallel; wiped before they are unmapped. Small pages: on the reference machine (a VM
+ * whose host takes back freed memory) faulting 1.3 GB in huge pages took 2.3-4.5 s on two
+ * threads, in small pages 0.6-1.5 s. NULL when the mapping fails.
  */
 static unsigned char *arena_alloc(size_t n)
 {
@@ -1073,7 +1477,6 @@ static unsigned char *arena_alloc(size_t n)
 	if (p == MAP_FAILED)
 		return NULL;
 	(void)madvise(p, n, MADV_DONTDUMP);
-	(void)madvise(p, n, MADV_HUGEPAGE); /* far fewer page faults while it fills */
 	(void)mlock2(p, n, MLOCK_ONFAULT); /* best effort, as sodium_malloc's mlock */
 	return p;
 }
@@ -1085,18 +1488,18 @@ static void arena_free(unsigned char *p, size_t n)
 	munmap(p, n);
 }
 
-int index_load(const void *p, size_t len, struct vault *v, const struct manifest *m, int threads,
-	       struct index **out)
+int index_load(struct vault *v, const struct manifest *m, int threads, struct index **out)
 {
-	struct index *ix = NULL;
+	struct index *ix = xcalloc(1, sizeof(*ix));
 	struct load_ctx c = {0};
-	pthread_t th[16];
+	pthread_t th[BUILD_THREADS_MAX];
+	uint32_t *order = NULL;
 	uint64_t total = 0;
-	int r, n_th;
+	int r, rd, n_th;
 
 	*out = NULL;
-	if ((r = index_decode(p, len, m, &ix)))
-		return r;
+	ix->m = m;
+	ix->n_files = (uint32_t)manifest_count(m);
 	ix->text_off = xmalloc((ix->n_files ? ix->n_files : 1) * sizeof(uint64_t));
 	ix->ascii = xcalloc(ix->n_files ? ix->n_files : 1, 1);
 	for (uint32_t i = 0; i < ix->n_files; i++) {
@@ -1112,6 +1515,8 @@ int index_load(const void *p, size_t len, struct vault *v, const struct manifest
 			goto out;
 		}
 	}
+	if ((r = storage_order(ix, v, &order, &c.n_order)))
+		goto out;
 	ix->arena_len = (size_t)total;
 	if (!(ix->arena = arena_alloc(ix->arena_len + 1))) {
 		r = err_set(ERR_TOOBIG, "index: cannot hold %zu bytes of file contents", ix->arena_len);
@@ -1120,24 +1525,44 @@ int index_load(const void *p, size_t len, struct vault *v, const struct manifest
 	ix->arena[ix->arena_len] = 0;
 	c.ix = ix;
 	c.v = v;
+	c.order = order;
+	c.n_chunks = (c.n_order + LOAD_CHUNK - 1) / LOAD_CHUNK;
+	c.unkeyed = xcalloc(c.n_chunks ? c.n_chunks : 1, 1);
 	pthread_mutex_init(&c.lock, NULL);
-	if (threads <= 0) {
-		long np = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = np > 0 ? (int)np : 1;
-	}
-	n_th = threads > 16 ? 16 : threads;
+	pthread_cond_init(&c.cond, NULL);
+	if (threads <= 0)
+		threads = n_cpus();
+	n_th = threads > BUILD_THREADS_MAX ? BUILD_THREADS_MAX : threads;
 	for (int i = 0; i < n_th; i++)
 		if (pthread_create(&th[i], NULL, load_worker, &c))
 			BUG("pthread_create");
+	rd = load_decode(&c);
+	if (!rd)
+		load_worker(&c);
 	for (int i = 0; i < n_th; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&c.lock);
+	pthread_cond_destroy(&c.cond);
+	if ((r = rd))
+		goto out;
+	/* a damaged index is named before the files it would have read */
+	if (c.r && c.check.bad == 0)
+		check_worker(&c.check);
+	if ((r = check_done(&c.check)))
+		goto out;
 	if (c.r) {
 		r = err_set(c.r, "%s", c.msg);
 		goto out;
 	}
-	sort_by_name(ix);
+	sort_by_name(ix, c.keys, n_th);
+	c.keys = NULL;
 out:
+	if (c.check.link)
+		free((void *)c.check.link);
+	free(c.keys);
+	free((void *)c.sym_first);
+	free(c.unkeyed);
+	free(order);
 	if (r)
 		index_free(ix);
 	else

@@ -72,13 +72,15 @@ size_t index_searchable_len(const void *p, size_t len);
 struct index;
 
 /*
- * Decode the encoded index (p, len), checking it against the manifest m, and read every
- * regular file's plaintext from v into memory (threads workers; 0 = CPUs). m is borrowed
- * and must outlive the index; v is only used during the call. ERR_CORRUPT naming what is
- * wrong for a damaged index; vault errors as vault_get returns them.
+ * Read the release's encoded index (v's named object "index") and decode it, checking it
+ * against the manifest m, while reading every regular file's plaintext from v into memory
+ * (threads workers; 0 = CPUs), each blob checked against its content id as it is read.
+ * m is borrowed and must outlive the index; v is only used during the call. ERR_NOTFOUND
+ * when v holds no index; ERR_CORRUPT naming what is wrong for a damaged index; for a file
+ * that cannot be read, vault_get's errors (a missing blob is ERR_CORRUPT) prefixed with
+ * the file's path: "index: 'PATH': vault: ...".
  */
-int index_load(const void *p, size_t len, struct vault *v, const struct manifest *m,
-	       int threads, struct index **out) WUR;
+int index_load(struct vault *v, const struct manifest *m, int threads, struct index **out) WUR;
 /* Decode only (no file contents: searches see every file as empty). For tests and fuzzing. */
 int index_decode(const void *p, size_t len, const struct manifest *m, struct index **out) WUR;
 void index_free(struct index *ix);

@@ -173,10 +173,9 @@ static void *room_load_index(void *arg)
 	free(ld);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	buf_init(&mb, INDEX_MAX);
-	if (!(r = vault_get_meta(rm->v, "index", &mb)) && !(r = index_load(mb.p, mb.len, rm->v, rm->m, 0, &ix))) {
+	if (!(r = index_load(rm->v, rm->m, 0, &ix))) {
 		/* the definitions of the grammars' tags (xref.h); without them, the index's */
 		int xe;
-		buf_reset(&mb);
 		if (((xe = vault_get_meta(rm->v, "xref", &mb)) || (xe = xref_load(mb.p, mb.len, rm->m, &xr))) &&
 		    !rs->quiet)
 			fprintf(stderr, "sealroom serve: the cross-references of '%s@%s' did not load (%s): "

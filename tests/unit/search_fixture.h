@@ -61,11 +61,12 @@ static void fixture_make_files(struct fixture *f, const struct fixture_file *fil
 			BUG("fixture add");
 	}
 	buf_init(&f->enc, INDEX_MAX);
-	if (manifest_sort(f->m) || index_builder_finish(b, f->m, &f->enc) || vault_commit(w, "r"))
+	if (manifest_sort(f->m) || index_builder_finish(b, f->m, &f->enc) ||
+	    vault_put_meta(w, "index", f->enc.p, f->enc.len) || vault_commit(w, "r"))
 		BUG("fixture finish");
 	index_builder_free(b);
 	snprintf(rel, sizeof(rel), "%s/r", f->dir);
-	if (vault_open(rel, f->k, &f->v) || index_load(f->enc.p, f->enc.len, f->v, f->m, 2, &f->ix))
+	if (vault_open(rel, f->k, &f->v) || index_load(f->v, f->m, 2, &f->ix))
 		BUG("fixture load: %s", err_msg());
 }
 

@@ -175,6 +175,90 @@ TEST(finish_needs_every_file)
 	buf_release(&out);
 }
 
+/*
+ * Seal the fixture files into a vault, storing the file named victim (when not NULL) as
+ * (data, len) under its true id; with its index unless no_index; then flip byte flip_at of
+ * pack-000000 (when not 0), and load. Returns index_load's result.
+ */
+static int load_damaged(const char *victim, const char *data, size_t len, int no_index,
+			long flip_at)
+{
+	char dir[64], rel[128], cmd[128];
+	struct vault_key *k;
+	struct vault_writer *w;
+	struct vault *v;
+	struct index_builder *b;
+	struct manifest *m = manifest_new();
+	struct index *ix = NULL;
+	struct buf enc;
+	int r;
+	snprintf(dir, sizeof(dir), "/tmp/sr-index-load.XXXXXX");
+	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, 0, &w) ||
+	    index_builder_new(&b))
+		BUG("setup");
+	for (const struct fixture_file *x = fixture_files; x->path; x++) {
+		size_t n = x->len ? x->len : strlen(x->data);
+		struct manifest_entry e = {0};
+		int bad = victim && !strcmp(x->path, victim);
+		gitobj_blob_ids(x->data, n, e.sha1, e.sha256);
+		e.mode = x->mode;
+		e.size = n;
+		if (manifest_add(m, x->path, strlen(x->path), x->mode, n, e.sha1, e.sha256) ||
+		    vault_put(w, e.sha256, bad ? data : x->data, bad ? len : n) ||
+		    index_builder_add(b, &e, x->data, n))
+			BUG("add");
+	}
+	buf_init(&enc, INDEX_MAX);
+	if (manifest_sort(m) || index_builder_finish(b, m, &enc) ||
+	    (!no_index && vault_put_meta(w, "index", enc.p, enc.len)) || vault_commit(w, "r"))
+		BUG("finish");
+	index_builder_free(b);
+	snprintf(rel, sizeof(rel), "%s/r", dir);
+	if (flip_at) {
+		char pack[160];
+		FILE *fp;
+		int c;
+		snprintf(pack, sizeof(pack), "%s/pack-000000", rel);
+		if (!(fp = fopen(pack, "r+b")) || fseek(fp, flip_at, SEEK_SET) || (c = fgetc(fp)) == EOF ||
+		    fseek(fp, flip_at, SEEK_SET) || fputc(c ^ 1, fp) == EOF || fclose(fp))
+			BUG("flip");
+	}
+	if (vault_open(rel, k, &v))
+		BUG("open: %s", err_msg());
+	r = index_load(v, m, 2, &ix);
+	CHECK(r ? ix == NULL : ix != NULL);
+	index_free(ix);
+	vault_close(v);
+	vault_key_free(k);
+	manifest_free(m);
+	buf_release(&enc);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		BUG("rm");
+	return r;
+}
+
+/* Every file is checked against its content id as it is loaded, and a refusal names it. */
+TEST(load_refuses_damaged_files)
+{
+	static const char other[] =
+		"#include <y.h>\nstatic int foo_baz(int x)\n{\n\treturn FOO_BAR + x;\n}\nint foo;\n";
+	CHECK(load_damaged(NULL, NULL, 0, 0, 0) == 0);
+	/* same length, other bytes, under a.c's id: as if re-encrypted by a holder of the key */
+	CHECK(strlen(other) == strlen(fixture_files[0].data));
+	CHECK(load_damaged("a.c", other, strlen(other), 0, 0) == ERR_CORRUPT);
+	CHECK(strstr(err_msg(), "index: 'a.c': vault: object ") &&
+	      strstr(err_msg(), "does not hash to its id"));
+	CHECK(load_damaged("dir/foo_bar.txt", "short", 5, 0, 0) == ERR_CORRUPT);
+	CHECK(strstr(err_msg(), "index: 'dir/foo_bar.txt': vault: object ") &&
+	      strstr(err_msg(), "holds 5 bytes"));
+	/* a flipped byte in the first record (a.c's): its tag fails */
+	CHECK(load_damaged(NULL, NULL, 0, 0, 64 + 30) == ERR_AUTH);
+	CHECK(strstr(err_msg(), "index: 'a.c': vault: ") && strstr(err_msg(), "failed authentication"));
+	CHECK(load_damaged(NULL, NULL, 0, 1, 0) == ERR_NOTFOUND);
+	CHECK(strstr(err_msg(), "'index'") != NULL);
+}
+
 int main(void)
 {
 	RUN(searchable_len_follows_rg);
@@ -183,5 +267,6 @@ int main(void)
 	RUN(symbols_by_name_order);
 	RUN(decode_rejects_damage);
 	RUN(finish_needs_every_file);
+	RUN(load_refuses_damaged_files);
 	return test_done();
 }

@@ -66,12 +66,13 @@ static void fx_make(struct fx *f, uint64_t parse_limit)
 	buf_init(&f->ienc, INDEX_MAX);
 	buf_init(&f->xenc, XREF_MAX);
 	if (manifest_sort(f->m) || index_builder_finish(ib, f->m, &f->ienc) ||
-	    xref_builder_finish(xb, f->m, &f->xenc) || vault_commit(w, "r"))
+	    xref_builder_finish(xb, f->m, &f->xenc) || vault_put_meta(w, "index", f->ienc.p, f->ienc.len) ||
+	    vault_commit(w, "r"))
 		BUG("fixture finish: %s", err_msg());
 	index_builder_free(ib);
 	xref_builder_free(xb);
 	snprintf(rel, sizeof(rel), "%s/r", f->dir);
-	if (vault_open(rel, f->k, &f->v) || index_load(f->ienc.p, f->ienc.len, f->v, f->m, 2, &f->ix) ||
+	if (vault_open(rel, f->k, &f->v) || index_load(f->v, f->m, 2, &f->ix) ||
 	    xref_load(f->xenc.p, f->xenc.len, f->m, &f->x))
 		BUG("fixture load: %s", err_msg());
 }
