@@ -748,12 +748,15 @@ struct check_ctx {
 static int check_list(const struct index *ix, const unsigned char *link, uint32_t k)
 {
 	const unsigned char *q = ix->post + ix->tri_off[k], *e = ix->post + ix->tri_off[k + 1];
-	uint32_t id = UINT32_MAX, gap;
-	for (uint32_t j = 0; j < ix->tri_n[k]; j++) {
-		if (varint_get(&q, e, &gap) || !gap || gap > ix->n_files ||
-		    (uint32_t)(id + gap) >= ix->n_files || link[(uint32_t)(id + gap)])
+	uint32_t id = UINT32_MAX, gap, n = ix->n_files;
+	for (uint32_t j = 0, cnt = ix->tri_n[k]; j < cnt; j++) {
+		if (q < e && *q < 0x80) /* most gaps take one byte */
+			gap = *q++;
+		else if (varint_get(&q, e, &gap))
 			return 1;
-		id += gap;
+		id += gap; /* the first gap wraps from UINT32_MAX to id gap - 1 */
+		if (!gap || gap > n || id >= n || link[id])
+			return 1;
 	}
 	return q == e ? 0 : 2;
 }
@@ -1131,12 +1134,9 @@ static void keys_radix(struct name_key *a, struct name_key *tmp, size_t n, int b
 	for (size_t i = 0; i < n; i++)
 		tmp[count[key_byte(&a[i], byte)]++] = a[i];
 	memcpy(a, tmp, n * sizeof(*a));
-	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i + 1; j < n && key_byte(&a[j], byte) == key_byte(&a[i], byte); j++)
-			;
-		if (j - i > 1)
-			keys_radix(a + i, tmp + i, j - i, byte + 1, end);
-	}
+	for (size_t v = 0, i = 0; v < 256; i = count[v++]) /* count[v]: the end of run v */
+		if (count[v] - i > 1)
+			keys_radix(a + i, tmp + i, count[v] - i, byte + 1, end);
 	return;
 small:
 	if (n > 1) {
