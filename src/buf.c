@@ -1,6 +1,7 @@
 /* buf: growable capped buffers, hex and JSON string helpers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,4 +304,71 @@ int buf_read_file(struct buf *b, const char *path)
 	}
 	close(fd);
 	return r;
+}
+
+int utf16_bom(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	if (len < 2)
+		return 0;
+	return c[0] == 0xff && c[1] == 0xfe ? 1 : c[0] == 0xfe && c[1] == 0xff ? 2 : 0;
+}
+
+/* Append code point u (below 0x110000, not a surrogate) as UTF-8 to o; its length. */
+static size_t put_utf8(unsigned char *o, uint32_t u)
+{
+	if (u < 0x80) {
+		o[0] = (unsigned char)u;
+		return 1;
+	}
+	if (u < 0x800) {
+		o[0] = (unsigned char)(0xc0 | u >> 6);
+		o[1] = (unsigned char)(0x80 | (u & 0x3f));
+		return 2;
+	}
+	if (u < 0x10000) {
+		o[0] = (unsigned char)(0xe0 | u >> 12);
+		o[1] = (unsigned char)(0x80 | (u >> 6 & 0x3f));
+		o[2] = (unsigned char)(0x80 | (u & 0x3f));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xf0 | u >> 18);
+	o[1] = (unsigned char)(0x80 | (u >> 12 & 0x3f));
+	o[2] = (unsigned char)(0x80 | (u >> 6 & 0x3f));
+	o[3] = (unsigned char)(0x80 | (u & 0x3f));
+	return 4;
+}
+
+int buf_add_utf16(struct buf *b, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	int be = utf16_bom(p, len) == 2, r;
+	size_t i = 2;
+	if (!utf16_bom(p, len))
+		return err_set(ERR_PARSE, "not UTF-16 text with a byte order mark");
+	/* every 2 bytes read give at most 3 written (a pair of 4 bytes gives 4) */
+	if ((len - 2) / 2 > (SIZE_MAX - 4) / 3)
+		return err_set(ERR_TOOBIG, "UTF-16 text too large");
+	if ((r = buf_grow(b, (len - 2) / 2 * 3 + 4)))
+		return r;
+	while (i + 1 < len) {
+		uint32_t u = be ? (uint32_t)c[i] << 8 | c[i + 1] : (uint32_t)c[i + 1] << 8 | c[i];
+		i += 2;
+		if (u >= 0xd800 && u < 0xdc00 && i + 1 < len) {
+			uint32_t v = be ? (uint32_t)c[i] << 8 | c[i + 1] : (uint32_t)c[i + 1] << 8 | c[i];
+			if (v >= 0xdc00 && v < 0xe000) {
+				u = 0x10000 + ((u - 0xd800) << 10) + (v - 0xdc00);
+				i += 2;
+			} else {
+				u = 0xfffd;
+			}
+		} else if (u >= 0xd800 && u < 0xe000) {
+			u = 0xfffd;
+		}
+		b->len += put_utf8((unsigned char *)b->p + b->len, u);
+	}
+	if (i < len) /* a trailing odd byte */
+		b->len += put_utf8((unsigned char *)b->p + b->len, 0xfffd);
+	b->p[b->len] = 0;
+	return 0;
 }

@@ -54,6 +54,19 @@ int buf_addjson(struct buf *b, const char *s, size_t len) WUR;
 /* Is (p, len) valid UTF-8 (no overlongs, no surrogates)? */
 int utf8_valid(const void *p, size_t len);
 
+/*
+ * The byte order mark of UTF-16 text at the start of (p, len): 1 little-endian (FF FE),
+ * 2 big-endian (FE FF), 0 none.
+ */
+int utf16_bom(const void *p, size_t len);
+/*
+ * Append (p, len), UTF-16 text with its byte order mark (utf16_bom), transcoded to UTF-8
+ * as ripgrep reads it: the mark dropped, a lone surrogate and a trailing odd byte each
+ * U+FFFD. At most 3 bytes per 2 read (the caller can size b from that). ERR_PARSE when
+ * (p, len) does not start with a mark.
+ */
+int buf_add_utf16(struct buf *b, const void *p, size_t len) WUR;
+
 /* Read a whole file into b (appending), failing with ERR_TOOBIG past b->max. */
 int buf_read_file(struct buf *b, const char *path) WUR;
 

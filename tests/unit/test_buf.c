@@ -109,6 +109,43 @@ TEST(unb64_variants)
 	buf_release(&b);
 }
 
+/* UTF-16 with a byte order mark to UTF-8, as ripgrep transcodes it (checked against rg
+ * itself in tests/cli/0601-search-rg.sh). */
+static int u16(const char *in, size_t n, const char *want, size_t wn)
+{
+	struct buf b;
+	int ok;
+	buf_init(&b, 1 << 20);
+	ok = buf_add_utf16(&b, in, n) == 0 && b.len == wn && !memcmp(b.p, want, wn) && b.p[b.len] == 0;
+	if (!ok)
+		fprintf(stderr, "utf16: got %zu bytes\n", b.len);
+	buf_release(&b);
+	return ok;
+}
+
+TEST(utf16)
+{
+	struct buf b;
+	CHECK(utf16_bom("\xff\xfe", 2) == 1 && utf16_bom("\xfe\xff" "a", 3) == 2);
+	CHECK(utf16_bom("\xff", 1) == 0 && utf16_bom("\xef\xbb\xbf", 3) == 0 && utf16_bom("ab", 2) == 0);
+	CHECK(u16("\xff\xfe", 2, "", 0));
+	CHECK(u16("\xff\xfe" "a\0b\0\n\0", 8, "ab\n", 3));
+	CHECK(u16("\xfe\xff" "\0a\0b", 6, "ab", 2));
+	/* e-acute, the euro sign, U+1F600 as a pair */
+	CHECK(u16("\xff\xfe" "\xe9\0" "\xac\x20" "\x3d\xd8\x00\xde", 10, "\xc3\xa9" "\xe2\x82\xac" "\xf0\x9f\x98\x80", 9));
+	/* a lone high surrogate before a letter, a lone low one, a high one at the end */
+	CHECK(u16("\xff\xfe" "\x00\xd8" "K\0" "\x00\xdc" "\x00\xd8", 10, "\xef\xbf\xbd" "K" "\xef\xbf\xbd" "\xef\xbf\xbd", 10));
+	/* a trailing odd byte */
+	CHECK(u16("\xff\xfe" "K\0" "K", 5, "K\xef\xbf\xbd", 4));
+	/* a NUL stays a NUL (the binary rule sees it) */
+	CHECK(u16("\xff\xfe" "a\0\0\0b\0", 8, "a\0b", 3));
+	buf_init(&b, 16);
+	CHECK(buf_add_utf16(&b, "ab", 2) == ERR_PARSE && b.len == 0);
+	/* the cap: the worst case must fit (3 bytes per unit) */
+	CHECK(buf_add_utf16(&b, "\xff\xfe" "a\0b\0c\0d\0e\0f\0", 14) == ERR_TOOBIG && b.len == 0);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	RUN(cap_at_limit_and_past);
@@ -118,5 +155,6 @@ int main(void)
 	RUN(utf8);
 	RUN(read_file_limits);
 	RUN(unb64_variants);
+	RUN(utf16);
 	return test_done();
 }
