@@ -389,17 +389,26 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 		      size_t len)
 {
 	const unsigned char *p = data;
-	size_t n = index_searchable_len(data, len), k = 0, g = 0;
+	size_t n, k = 0, g = 0;
 	unsigned char *bm, *w;
 	uint32_t *set, *tmp;
 	struct blob_rec *rec;
 	struct symvec sv = {0};
+	struct buf u16;
 
 	if (e->mode == 0120000)
 		return 0;
+	buf_init(&u16, INDEX_UTF16_MAX / 2 * 3 + 4);
+	/* searched as rg reads it: transcoded to UTF-8 (index_search_text); one too large for
+	 * that is searched as it is stored (the binary rule then hides it) */
+	if (utf16_bom(data, len) && len <= INDEX_UTF16_MAX && buf_add_utf16(&u16, data, len) == 0) {
+		p = (const unsigned char *)u16.p;
+		len = u16.len;
+	}
+	n = index_searchable_len(p, len);
 	rec = xcalloc(1, sizeof(*rec));
 	memcpy(rec->id, e->sha256, 32);
-	rec->search_len = n;
+	rec->search_len = n | (u16.p ? INDEX_LEN_UTF16 : 0);
 	set = xmalloc((n > 2 ? n - 2 : 1) * sizeof(uint32_t));
 	if (n >= 3) {
 		bm = bitmap_take(b);
@@ -428,9 +437,14 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 		rec->seg[g++] = (uint32_t)(w - rec->fwd);
 	rec->fwd = xrealloc(rec->fwd, (size_t)(w - rec->fwd) + 1);
 	free(set);
-	scan_symbols(p, n, &sv);
+	/* definitions name bytes of the file as stored, which a transcoding moves: none */
+	if (!u16.p)
+		scan_symbols(p, n, &sv);
 	rec->syms = sv.v;
 	rec->n_syms = sv.n;
+	if (u16.cap)
+		sodium_memzero(u16.p, u16.cap);
+	buf_release(&u16);
 
 	pthread_mutex_lock(&b->lock);
 	if (b->n_recs == b->cap_recs) {

@@ -28,6 +28,15 @@
 
 struct vault;
 
+/*
+ * A file in UTF-16 with a byte order mark is searched as ripgrep reads it, transcoded to
+ * UTF-8 (buf_add_utf16): its trigrams are the transcoding's, its searchable length
+ * (INDEX_LEN_UTF16 set in the format) the transcoding's, and it has no symbols. Files up to
+ * INDEX_UTF16_MAX bytes are transcoded; a larger one is searched as it is stored.
+ */
+#define INDEX_LEN_UTF16 ((uint64_t)1 << 63)
+#define INDEX_UTF16_MAX ((size_t)64 << 20)
+
 /* The largest encoded index index_load accepts (also the vault's object limit). */
 #define INDEX_MAX ((size_t)1 << 30)
 /* The largest total of file contents index_load holds in memory. */
