@@ -429,7 +429,7 @@ int notes_match_index(const struct index *ix, const char *text, size_t len, size
 			all = window_files(ix, tok, w, &last, cand);
 	for (size_t i = 0; i < n_files; i++) {
 		size_t n = 0;
-		const unsigned char *p = index_text(ix, i, &n);
+		const unsigned char *p = index_read_text(ix, i, &n);
 		/* past a NUL the trigrams stop (index_searchable_len), the tokens do not */
 		cand[i] = p && n && (all || cand[i] || index_search_len(ix, i) < n);
 		if (cand[i] && __builtin_add_overflow(total, n, &total))
@@ -445,7 +445,7 @@ int notes_match_index(const struct index *ix, const char *text, size_t len, size
 	for (size_t i = 0; i < n_files; i++)
 		if (cand[i]) {
 			size_t n = 0;
-			const unsigned char *p = index_text(ix, i, &n);
+			const unsigned char *p = index_read_text(ix, i, &n);
 			scan_file(&s, p, n);
 		}
 	for (size_t i = 0; i < s.n_win && !r; i++) {

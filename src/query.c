@@ -2103,7 +2103,7 @@ static void count_loop(struct count_job *j, struct searcher *s)
 		size_t k0 = __atomic_fetch_add(&j->next, COUNT_CHUNK, __ATOMIC_RELAXED);
 		for (size_t k = k0; k < j->n && k < k0 + COUNT_CHUNK && !s->stop; k++) {
 			s->file = (uint32_t)j->order[k];
-			s->d = index_text(s->ix, s->file, &s->n);
+			s->d = index_read_text(s->ix, s->file, &s->n);
 			s->n = index_search_len(s->ix, s->file);
 			scan_file(s);
 		}
@@ -2239,7 +2239,7 @@ static void search_content(struct searcher *s)
 	qsort(order, n_c, sizeof(uint64_t), cmp_u64);
 	for (size_t k = 0; k < n_c && !s->stop; k++) {
 		s->file = (uint32_t)order[k];
-		s->d = index_text(ix, s->file, &s->n);
+		s->d = index_read_text(ix, s->file, &s->n);
 		s->n = index_search_len(ix, s->file);
 		scan_file(s);
 		if (!s->stop && (k & 15) == 15)
@@ -2299,7 +2299,7 @@ static void search_symbols(struct searcher *s)
 			continue;
 		if (s->file != y->file || !s->d) {
 			s->file = y->file;
-			s->d = index_text(ix, y->file, &s->n);
+			s->d = index_read_text(ix, y->file, &s->n);
 			s->n = index_search_len(ix, y->file);
 			s->cur_pos = 0;
 			s->cur_line = 1;
@@ -2357,7 +2357,7 @@ static void finish_page(struct searcher *s)
 	while (i < n_match) {
 		size_t j = i, len;
 		uint32_t id = r->hits[i].file;
-		const unsigned char *d = index_text(s->ix, id, &len);
+		const unsigned char *d = index_read_text(s->ix, id, &len);
 		size_t n = index_search_len(s->ix, id);
 		while (j < n_match && r->hits[j].file == id)
 			j++;
@@ -2406,7 +2406,7 @@ static void finish_page(struct searcher *s)
 	r->lines = xcalloc(n_out ? n_out : 1, sizeof(*r->lines));
 	for (size_t k = 0; k < n_out; k++) {
 		size_t len;
-		const unsigned char *d = index_text(s->ix, out[k].file, &len);
+		const unsigned char *d = index_read_text(s->ix, out[k].file, &len);
 		struct search_line *l = &r->lines[k];
 		l->line = out[k].line;
 		l->text = (const char *)d + out[k].ls;

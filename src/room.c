@@ -734,7 +734,7 @@ int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out)
 		size_t total = 0;
 		for (size_t i = 0; i < manifest_count(rm->m); i++) {
 			size_t len = 0;
-			if (index_text(rm->ix, i, &len) && __builtin_add_overflow(total, len, &total))
+			if (index_read_text(rm->ix, i, &len) && __builtin_add_overflow(total, len, &total))
 				total = SIZE_MAX;
 		}
 		if (total > NOTES_SHINGLES_TEXT_MAX)
@@ -742,7 +742,7 @@ int room_notes_code(struct rooms *rs, struct room *rm, struct notes_code *out)
 		else if (!(r = shingles_new(&sh))) {
 			for (size_t i = 0; i < manifest_count(rm->m) && !r; i++) {
 				size_t len = 0;
-				const unsigned char *t = index_text(rm->ix, i, &len);
+				const unsigned char *t = index_read_text(rm->ix, i, &len);
 				if (t && len)
 					r = shingles_add(sh, (const char *)t, len);
 			}
