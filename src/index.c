@@ -395,20 +395,22 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 	struct blob_rec *rec;
 	struct symvec sv = {0};
 	struct buf u16;
+	int transcoded = 0;
 
 	if (e->mode == 0120000)
 		return 0;
 	buf_init(&u16, INDEX_UTF16_MAX / 2 * 3 + 4);
-	/* searched as rg reads it: transcoded to UTF-8 (index_search_text); one too large for
+	/* searched as rg reads it: transcoded to UTF-8 (index_read_text); one too large for
 	 * that is searched as it is stored (the binary rule then hides it) */
 	if (utf16_bom(data, len) && len <= INDEX_UTF16_MAX && buf_add_utf16(&u16, data, len) == 0) {
 		p = (const unsigned char *)u16.p;
 		len = u16.len;
+		transcoded = 1;
 	}
 	n = index_searchable_len(p, len);
 	rec = xcalloc(1, sizeof(*rec));
 	memcpy(rec->id, e->sha256, 32);
-	rec->search_len = n | (u16.p ? INDEX_LEN_UTF16 : 0);
+	rec->search_len = n | (transcoded ? INDEX_LEN_UTF16 : 0);
 	set = xmalloc((n > 2 ? n - 2 : 1) * sizeof(uint32_t));
 	if (n >= 3) {
 		bm = bitmap_take(b);
@@ -438,7 +440,7 @@ int index_builder_add(struct index_builder *b, const struct manifest_entry *e, c
 	rec->fwd = xrealloc(rec->fwd, (size_t)(w - rec->fwd) + 1);
 	free(set);
 	/* definitions name bytes of the file as stored, which a transcoding moves: none */
-	if (!u16.p)
+	if (!transcoded)
 		scan_symbols(p, n, &sv);
 	rec->syms = sv.v;
 	rec->n_syms = sv.n;
@@ -720,6 +722,8 @@ struct index {
 	size_t n_syms;
 	uint32_t *by_name; /* symbol indexes sorted by folded name */
 	unsigned char *ascii; /* per file: 0 not known yet, 1 ASCII only, 2 not (index_ascii) */
+	unsigned char *utf16; /* per file, when any is: 1 searched as its UTF-8 transcoding */
+	struct { unsigned char *p; size_t len, cap; } *u16_text; /* those transcodings (load_utf16) */
 };
 
 static void arena_free(unsigned char *p, size_t n);
@@ -744,6 +748,14 @@ void index_free(struct index *ix)
 	free(ix->syms);
 	free(ix->by_name);
 	free(ix->ascii);
+	if (ix->u16_text)
+		for (uint32_t i = 0; i < ix->n_files; i++)
+			if (ix->u16_text[i].p) {
+				sodium_memzero(ix->u16_text[i].p, ix->u16_text[i].cap);
+				free(ix->u16_text[i].p);
+			}
+	free(ix->u16_text);
+	free(ix->utf16);
 	free(ix);
 }
 
@@ -894,10 +906,20 @@ static int decode_into(struct index *ix, const void *data, size_t len, int own_p
 	ix->search_len = xcalloc(ix->n_files ? ix->n_files : 1, sizeof(uint64_t));
 	for (uint32_t i = 0; i < ix->n_files; i++) {
 		const struct manifest_entry *e = manifest_get(m, i);
-		ix->search_len[i] = get64(p + HDR_LEN + 8 * (uint64_t)i);
-		if (ix->search_len[i] > e->size || (e->mode == 0120000 && ix->search_len[i])) {
+		uint64_t raw = get64(p + HDR_LEN + 8 * (uint64_t)i), sl = raw & ~INDEX_LEN_UTF16;
+		int u16 = (raw & INDEX_LEN_UTF16) != 0;
+		/* a transcoding writes at most 3 bytes for every 2 read (4 for a trailing odd byte) */
+		if (e->mode == 0120000 ? raw != 0
+		    : u16  ? e->size < 2 || e->size > INDEX_UTF16_MAX || sl > (e->size - 2) / 2 * 3 + 4
+			   : sl > e->size) {
 			r = err_set(ERR_CORRUPT, "index: bad searchable length for '%s'", e->path);
 			goto out;
+		}
+		ix->search_len[i] = sl;
+		if (u16) {
+			if (!ix->utf16)
+				ix->utf16 = xcalloc(ix->n_files, 1);
+			ix->utf16[i] = 1;
 		}
 	}
 	ix->tri = xmalloc((ix->n_tri ? ix->n_tri : 1) * sizeof(uint32_t));
@@ -934,7 +956,7 @@ static int decode_into(struct index *ix, const void *data, size_t len, int own_p
 		s->len = (uint16_t)(rec[12] | rec[13] << 8);
 		s->kind = rec[14];
 		if (s->file >= ix->n_files || !s->len || s->len > SYM_NAME_MAX || !s->line ||
-		    (uint64_t)s->off + s->len > ix->search_len[s->file] ||
+		    (uint64_t)s->off + s->len > ix->search_len[s->file] || (ix->utf16 && ix->utf16[s->file]) ||
 		    (k && (s->file < s[-1].file || (s->file == s[-1].file && s->line < s[-1].line)))) {
 			r = err_set(ERR_CORRUPT, "index: symbol %zu is malformed", k);
 			goto out;
@@ -1502,6 +1524,34 @@ static void arena_free(unsigned char *p, size_t n)
 	munmap(p, n);
 }
 
+/*
+ * The UTF-8 transcodings of the files indexed as UTF-16 (their text read into the arena):
+ * each must start with a byte order mark and give the searchable length the index holds.
+ */
+static int load_utf16(struct index *ix)
+{
+	ix->u16_text = xcalloc(ix->n_files, sizeof(*ix->u16_text));
+	for (uint32_t i = 0; i < ix->n_files; i++) {
+		const struct manifest_entry *e = manifest_get(ix->m, i);
+		const unsigned char *raw = ix->arena + ix->text_off[i];
+		struct buf b;
+		if (!ix->utf16[i])
+			continue;
+		buf_init(&b, (size_t)e->size / 2 * 3 + 8);
+		if (!utf16_bom(raw, (size_t)e->size) || buf_add_utf16(&b, raw, (size_t)e->size) ||
+		    index_searchable_len(b.p, b.len) != ix->search_len[i]) {
+			if (b.cap)
+				sodium_memzero(b.p, b.cap);
+			buf_release(&b);
+			return err_set(ERR_CORRUPT, "index: '%s' is indexed as UTF-16 text but its text is not that", e->path);
+		}
+		ix->u16_text[i].p = (unsigned char *)b.p; /* wiped whole at index_free */
+		ix->u16_text[i].len = b.len;
+		ix->u16_text[i].cap = b.cap;
+	}
+	return 0;
+}
+
 int index_load(struct vault *v, const struct manifest *m, int threads, struct index **out)
 {
 	struct index *ix = xcalloc(1, sizeof(*ix));
@@ -1568,6 +1618,8 @@ int index_load(struct vault *v, const struct manifest *m, int threads, struct in
 		r = err_set(c.r, "%s", c.msg);
 		goto out;
 	}
+	if (ix->utf16 && (r = load_utf16(ix)))
+		goto out;
 	sort_by_name(ix, c.keys, n_th);
 	c.keys = NULL;
 out:
@@ -1606,6 +1658,15 @@ const unsigned char *index_text(const struct index *ix, size_t i, size_t *len)
 	return ix->arena + ix->text_off[i];
 }
 
+const unsigned char *index_read_text(const struct index *ix, size_t i, size_t *len)
+{
+	if (i < ix->n_files && ix->u16_text && ix->u16_text[i].p) {
+		*len = ix->u16_text[i].len;
+		return ix->u16_text[i].p;
+	}
+	return index_text(ix, i, len);
+}
+
 int index_ascii(const struct index *ix, size_t i)
 {
 	unsigned char known;
@@ -1616,7 +1677,7 @@ int index_ascii(const struct index *ix, size_t i)
 		return 0;
 	if ((known = __atomic_load_n(&ix->ascii[i], __ATOMIC_RELAXED)))
 		return known == 1;
-	p = ix->arena + ix->text_off[i];
+	p = index_read_text(ix, i, &n);
 	n = (size_t)ix->search_len[i];
 	for (; k + 8 <= n; k += 8) {
 		uint64_t w;

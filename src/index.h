@@ -100,12 +100,18 @@ const struct manifest *index_manifest(const struct index *ix);
 /* The whole text of file i (NULL and 0 for a symlink or an index without contents). */
 const unsigned char *index_text(const struct index *ix, size_t i, size_t *len);
 /*
+ * The text of file i as a search and the notes' check read it: for a file in UTF-16 with a
+ * byte order mark its UTF-8 transcoding (INDEX_LEN_UTF16), else index_text. A search's line
+ * texts and offsets are in it.
+ */
+const unsigned char *index_read_text(const struct index *ix, size_t i, size_t *len);
+/*
  * Are the first index_search_len(ix, i) bytes of file i ASCII only (no byte past 0x7f)?
  * Worked out on first asking and kept; 0 for a file without text. A search may match such a
  * file with a pattern compiled without Unicode (the same lines, far faster for \d, \w).
  */
 int index_ascii(const struct index *ix, size_t i);
-/* The part of file i a search looks at (see index_searchable_len). */
+/* The part of file i's read text (index_read_text) a search looks at (index_searchable_len). */
 size_t index_search_len(const struct index *ix, size_t i);
 /* Bytes of memory the loaded index holds (arena + postings + symbols). */
 size_t index_memory(const struct index *ix);

@@ -47,6 +47,18 @@ printf 'foo early\n\000foo after\n' >"$S/bin1.bin"
 awk 'BEGIN { for (i = 0; i < 20000; i++) if (i % 10) print "row " i; else print "row " i " foo"; printf "%c", 0; }' >"$S/bin3.bin"
 head -c 200000 /dev/urandom >"$S/random.bin"
 awk 'BEGIN { for (i = 0; i < 3000; i++) printf "x"; print " foo tail"; }' >"$S/uni/longline.txt"
+# UTF-16 with a byte order mark, as rg transcodes it: little- and big-endian, a pair, a lone
+# surrogate, a trailing odd byte; one holding a NUL (the binary rule, after transcoding)
+python3 - "$S/uni" <<'PY'
+import os, sys
+d = sys.argv[1]
+le = "\ufeffutf16 foo first\nsecond foo KEY line\n\u00e9t\u00e9 caf\u00e9 foo\nemoji \U0001f600 foo\n#include <u16.h>\n"
+open(os.path.join(d, "u16le.txt"), "wb").write(le.encode("utf-16-le"))
+open(os.path.join(d, "u16be.txt"), "wb").write("\ufeffbig endian foo\nKEY two\n".encode("utf-16-be"))
+open(os.path.join(d, "u16bad.txt"), "wb").write(b"\xff\xfe" + "ok foo KEY\n".encode("utf-16-le") + b"\x00\xd8" +
+    "foo after a lone surrogate\n".encode("utf-16-le") + b"K")
+open(os.path.join(d, "u16nul.txt"), "wb").write(b"\xff\xfe" + "a\x00b foo KEY\n".encode("utf-16-le"))
+PY
 
 expect_ok "seal" "$SR" seal "$S" --product p --version 1 --vendor-key "$T/v.key" --json
 
@@ -116,6 +128,11 @@ compare "BOM" "" "" '^foo'
 compare "BOM then line two" "" "" '^#include'
 compare "trailing spaces kept" "-F" "--fixed-strings" ' foo '
 compare "leading spaces kept" "" "" '  '
+compare "UTF-16: a caseless word" "-i" "--ignore-case" 'key'
+compare "UTF-16: an accented word" "" "" 'café foo'
+compare "UTF-16: a character outside the BMP" "" "" 'emoji . foo'
+compare "UTF-16: the replacement character" "" "" '\x{FFFD}'
+compare "UTF-16: the first line after the mark" "" "" '^(utf16|big|ok)'
 compare "file filter" "" "" 'foo' '\.c$'
 compare "file filter dir" "" "" 'EXPORT' 'drivers/'
 

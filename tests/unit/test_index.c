@@ -259,6 +259,93 @@ TEST(load_refuses_damaged_files)
 	CHECK(strstr(err_msg(), "'index'") != NULL);
 }
 
+/*
+ * A UTF-16 file is searched as its UTF-8 transcoding; an index that marks a file UTF-16
+ * whose text is not is refused at load, naming it.
+ */
+static int load_with_index(const struct fixture_file *files, const struct buf *enc, int *loaded)
+{
+	struct index *ix = NULL;
+	char dir[64], rel[128], cmd[128];
+	struct vault_key *k;
+	struct vault_writer *w;
+	struct vault *v;
+	struct manifest *m = manifest_new();
+	int r;
+	snprintf(dir, sizeof(dir), "/tmp/sr-index-u16.XXXXXX");
+	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, 0, &w))
+		BUG("setup");
+	for (const struct fixture_file *x = files; x->path; x++) {
+		size_t n = x->len ? x->len : strlen(x->data);
+		unsigned char sha1[20], sha256[32];
+		gitobj_blob_ids(x->data, n, sha1, sha256);
+		if (manifest_add(m, x->path, strlen(x->path), x->mode, n, sha1, sha256) || vault_put(w, sha256, x->data, n))
+			BUG("add");
+	}
+	if (manifest_sort(m) || vault_put_meta(w, "index", enc->p, enc->len) || vault_commit(w, "r"))
+		BUG("finish");
+	snprintf(rel, sizeof(rel), "%s/r", dir);
+	if (vault_open(rel, k, &v))
+		BUG("open");
+	r = index_load(v, m, 2, &ix);
+	*loaded = ix != NULL;
+	index_free(ix);
+	vault_close(v);
+	vault_key_free(k);
+	manifest_free(m);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		BUG("rm");
+	return r;
+}
+
+TEST(utf16_files)
+{
+	static const struct fixture_file files[] = {
+		{"a.c", "int foo(void);\n", 0, 0100644},
+		{"u.txt", "\xff\xfe" "f\0o\0o\0(\0\n\0" "\xe9\0" "\n\0", 16, 0100644},
+		{"z.txt", "\xfe\xff" "\0f\0o\0o\0\n", 10, 0100644},
+		{NULL, NULL, 0, 0},
+	};
+	struct fixture f;
+	struct buf bad;
+	int ix = 0;
+	size_t n = 0;
+	const unsigned char *t;
+	fixture_make_files(&f, files);
+	t = index_read_text(f.ix, 1, &n);
+	CHECK(n == 8 && t && !memcmp(t, "foo(\n\xc3\xa9\n", 8) && index_search_len(f.ix, 1) == 8);
+	CHECK(index_text(f.ix, 1, &n) && n == 16); /* the file as stored, for the views */
+	t = index_read_text(f.ix, 2, &n);
+	CHECK(n == 4 && t && !memcmp(t, "foo\n", 4));
+	t = index_read_text(f.ix, 0, &n);
+	CHECK(n == 15 && t == index_text(f.ix, 0, &n));
+	CHECK(!index_ascii(f.ix, 1) && index_ascii(f.ix, 2) && index_ascii(f.ix, 0));
+	/* a UTF-16 file's trigrams are its transcoding's; it has no symbols */
+	CHECK(index_postings_count(f.ix, index_trigram('o', 'o', '(')) == 2);
+	for (size_t i = 0; i < index_n_symbols(f.ix); i++)
+		CHECK(index_symbol(f.ix, i)->file == 0);
+	/* a.c marked UTF-16: its text has no byte order mark */
+	buf_init(&bad, INDEX_MAX);
+	CHECK(buf_add(&bad, f.enc.p, f.enc.len) == 0);
+	bad.p[32 + 7] |= 0x80;
+	CHECK(load_with_index(files, &bad, &ix) == ERR_CORRUPT && !ix);
+	CHECK(strstr(err_msg(), "index: 'a.c' is indexed as UTF-16 text but its text is not that") != NULL);
+	/* u.txt with a searchable length past what its transcoding could be */
+	memcpy(bad.p, f.enc.p, f.enc.len);
+	bad.p[32 + 8] = 200;
+	CHECK(load_with_index(files, &bad, &ix) == ERR_CORRUPT && !ix);
+	CHECK(strstr(err_msg(), "bad searchable length for 'u.txt'") != NULL);
+	/* u.txt with another length that fits: the transcoding does not give it */
+	memcpy(bad.p, f.enc.p, f.enc.len);
+	bad.p[32 + 8] = 7;
+	CHECK(load_with_index(files, &bad, &ix) == ERR_CORRUPT && !ix);
+	CHECK(strstr(err_msg(), "'u.txt' is indexed as UTF-16 text but its text is not that") != NULL);
+	CHECK(load_with_index(files, &f.enc, &ix) == 0 && ix);
+	buf_release(&bad);
+	fixture_free(&f);
+}
+
 int main(void)
 {
 	RUN(searchable_len_follows_rg);
@@ -268,5 +355,6 @@ int main(void)
 	RUN(decode_rejects_damage);
 	RUN(finish_needs_every_file);
 	RUN(load_refuses_damaged_files);
+	RUN(utf16_files);
 	return test_done();
 }
