@@ -714,9 +714,9 @@ struct index {
 	uint32_t n_tri;
 	uint32_t *tri, *tri_n;
 	uint64_t *tri_off;
-	unsigned char *post; /* into enc when the index owns its encoding, else its own copy */
+	unsigned char *post; /* enc when the index owns its encoding, else its own copy */
 	size_t post_len;
-	unsigned char *enc; /* the encoded index (index_load), wiped when freed */
+	unsigned char *enc; /* the encoded index, then its postings only (index_load); wiped */
 	size_t enc_len;
 	struct index_symbol *syms;
 	size_t n_syms;
@@ -1441,6 +1441,12 @@ static int load_decode(struct load_ctx *c)
 	}
 	buf_release(&enc);
 	if (!r) {
+		/* keep only the postings: the rest is decoded into the tables */
+		memmove(ix->enc, ix->post, ix->post_len);
+		sodium_memzero(ix->enc + ix->post_len, ix->enc_len - ix->post_len);
+		ix->enc = xrealloc(ix->enc, ix->post_len + 1);
+		ix->enc_len = ix->post_len + 1;
+		ix->post = ix->enc;
 		sym_first = xmalloc(((size_t)ix->n_files + 1) * sizeof(*sym_first));
 		for (size_t i = 0, k = 0; i <= ix->n_files; i++) {
 			while (k < ix->n_syms && ix->syms[k].file < i)
