@@ -372,3 +372,18 @@ int buf_add_utf16(struct buf *b, const void *p, size_t len)
 	b->p[b->len] = 0;
 	return 0;
 }
+
+int ascii_only(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t any = 0;
+	size_t k = 0;
+	for (; k + 8 <= len; k += 8) {
+		uint64_t w;
+		memcpy(&w, c + k, 8);
+		any |= w;
+	}
+	for (; k < len; k++)
+		any |= c[k];
+	return !(any & 0x8080808080808080ull);
+}

@@ -51,6 +51,8 @@ int buf_addunb64(struct buf *b, const char *s, size_t len) WUR;
  * replacement sequences so that the output is always valid JSON. */
 int buf_addjson(struct buf *b, const char *s, size_t len) WUR;
 
+/* Is (p, len) ASCII only (no byte past 0x7f)? */
+int ascii_only(const void *p, size_t len);
 /* Is (p, len) valid UTF-8 (no overlongs, no surrogates)? */
 int utf8_valid(const void *p, size_t len);
 

@@ -1677,22 +1677,13 @@ int index_ascii(const struct index *ix, size_t i)
 {
 	unsigned char known;
 	const unsigned char *p;
-	size_t n, k = 0;
-	uint64_t any = 0;
+	size_t n;
 	if (i >= ix->n_files || !ix->arena || !ix->ascii || ix->text_off[i] == UINT64_MAX)
 		return 0;
 	if ((known = __atomic_load_n(&ix->ascii[i], __ATOMIC_RELAXED)))
 		return known == 1;
 	p = index_read_text(ix, i, &n);
-	n = (size_t)ix->search_len[i];
-	for (; k + 8 <= n; k += 8) {
-		uint64_t w;
-		memcpy(&w, p + k, 8);
-		any |= w;
-	}
-	for (; k < n; k++)
-		any |= p[k];
-	known = any & 0x8080808080808080ull ? 2 : 1;
+	known = ascii_only(p, (size_t)ix->search_len[i]) ? 1 : 2;
 	/* many threads may work it out at once: they all find the same */
 	__atomic_store_n(&ix->ascii[i], known, __ATOMIC_RELAXED);
 	return known == 1;

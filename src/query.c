@@ -1012,21 +1012,6 @@ const char *query_plan_kind(const struct query *q)
 	return q->scan ? "scan" : "trigrams";
 }
 
-/* Is (p, n) ASCII only? */
-static int text_ascii(const unsigned char *p, size_t n)
-{
-	uint64_t any = 0;
-	size_t k = 0;
-	for (; k + 8 <= n; k += 8) {
-		uint64_t w;
-		memcpy(&w, p + k, 8);
-		any |= w;
-	}
-	for (; k < n; k++)
-		any |= p[k];
-	return !(any & 0x8080808080808080ull);
-}
-
 /* Compile (p, len) with opts; ERR_PARSE naming what and where. JIT when available. */
 static int compile(const char *what, const char *p, size_t len, uint32_t opts, pcre2_code **out)
 {
@@ -1261,7 +1246,7 @@ int query_parse(const char *s, const struct query_opts *o, struct query **out)
 			r = r ?: buf_addstr(&re, ")(?!\\w)");
 		if (r || (r = compile("regex", re.p, re.len, RE_OPTS | (q->caseless ? PCRE2_CASELESS : 0), &q->re)))
 			goto out;
-		if (text_ascii((const unsigned char *)re.p, re.len) &&
+		if (ascii_only((const unsigned char *)re.p, re.len) &&
 		    compile("regex", re.p, re.len, PCRE2_MULTILINE | (q->caseless ? PCRE2_CASELESS : 0), &q->re_ascii))
 			q->re_ascii = NULL; /* it needs UTF (a code point past 0xff): the Unicode one alone */
 		/* plan from the user's pattern: the word wrapper adds no literal */
@@ -1665,7 +1650,7 @@ static size_t text_base(const unsigned char *d, size_t n)
 static void file_re(struct searcher *s)
 {
 	const struct query *q = s->q;
-	int ascii = q->re_ascii && (s->ix ? index_ascii(s->ix, s->file) : text_ascii(s->d, s->n));
+	int ascii = q->re_ascii && (s->ix ? index_ascii(s->ix, s->file) : ascii_only(s->d, s->n));
 	s->re = ascii ? q->re_ascii : q->re;
 }
 
