@@ -619,6 +619,39 @@ static int read_all(int fd, void *p, size_t len)
 	return 0;
 }
 
+/*
+ * The listener's side of read_all: the whole of (p, len) within seconds, and nothing more
+ * once *stop is set. The socket's timeout bounds one wait only, so a client that sends a
+ * byte now and then would otherwise hold the listener (or a console job, and with it a
+ * stopping room) for as long as it likes.
+ */
+static int read_msg(int fd, void *p, size_t len, int seconds, const volatile int *stop)
+{
+	unsigned char *c = p;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (len) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		ssize_t n;
+		if (*stop)
+			return err_set(ERR_IO, "keyring: the room is stopping");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= seconds)
+			return err_set(ERR_IO, "keyring: the other side did not send its message within %d s", seconds);
+		if (poll(&pf, 1, 200) <= 0)
+			continue;
+		n = recv(fd, c, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n <= 0)
+			return err_set(ERR_IO, "keyring: the other side %s",
+				       n == 0 ? "closed the connection" : "did not answer in time");
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static void set_timeouts(int fd)
 {
 	struct timeval tv = {IO_TIMEOUT_SECONDS, 0};
@@ -740,7 +773,7 @@ static int verify_held(struct keyring_listener *l, const char *msg, size_t len, 
 }
 
 /* The peer's uid and the message's head: its op and payload length. */
-static int read_head(int fd, char *op, size_t *plen)
+static int read_head(struct keyring_listener *l, int fd, char *op, size_t *plen)
 {
 	unsigned char head[9];
 	struct ucred cred;
@@ -748,7 +781,7 @@ static int read_head(int fd, char *op, size_t *plen)
 	int r;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid())
 		return err_set(ERR_DENIED, "unlocks are taken only from the server's own user");
-	if ((r = read_all(fd, head, sizeof(head))))
+	if ((r = read_msg(fd, head, sizeof(head), IO_TIMEOUT_SECONDS, &l->stop)))
 		return r;
 	*plen = (size_t)head[5] << 24 | (size_t)head[6] << 16 | (size_t)head[7] << 8 | head[8];
 	*op = (char)head[4];
@@ -763,7 +796,7 @@ static int handle(struct keyring_listener *l, int fd, char op, size_t plen, stru
 	struct buf in;
 	int r;
 	buf_init(&in, KEYRING_FILE_MAX + 1);
-	if ((r = buf_grow(&in, plen + 1)) || (r = read_all(fd, in.p, plen)))
+	if ((r = buf_grow(&in, plen + 1)) || (r = read_msg(fd, in.p, plen, IO_TIMEOUT_SECONDS, &l->stop)))
 		goto out;
 	in.len = plen;
 	in.p[plen] = 0;
@@ -853,7 +886,8 @@ static void *console_worker(void *p)
 	int r, ffd = j->fd;
 	buf_init(&in, KEYRING_CONSOLE_REQUEST_MAX + 1);
 	buf_init(&out, KEYRING_CONSOLE_ANSWER_MAX);
-	if ((r = buf_grow(&in, j->plen + 1)) || (r = read_all(j->fd, in.p, j->plen)))
+	if ((r = buf_grow(&in, j->plen + 1)) ||
+	    (r = read_msg(j->fd, in.p, j->plen, KEYRING_CONSOLE_READ_SECONDS, &l->stop)))
 		goto out;
 	in.len = j->plen;
 	in.p[in.len] = 0;
@@ -901,7 +935,7 @@ int keyring_serve_one(struct keyring_listener *l)
 		return err_set(ERR_IO, "keyring: accept: %s", strerror(errno));
 	set_timeouts(fd);
 	buf_init(&out, KEYRING_FILE_MAX);
-	if (!(r = read_head(fd, &op, &plen)) && op == 'C') {
+	if (!(r = read_head(l, fd, &op, &plen)) && op == 'C') {
 		pthread_t th;
 		pthread_attr_t at;
 		struct console_job *j;

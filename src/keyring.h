@@ -145,6 +145,7 @@ int keyring_send_verify(struct facility *f, const char *path, const char *produc
 #define KEYRING_CONSOLE_REQUEST_MAX (((size_t)64 << 20) + 65536)
 #define KEYRING_CONSOLE_ANSWER_MAX ((size_t)1 << 20)
 #define KEYRING_CONSOLE_WORKERS 4
+#define KEYRING_CONSOLE_READ_SECONDS 60 /* a request arrives whole within this, or is refused */
 typedef int (*keyring_console_fn)(void *ctx, struct facility *f, const char *req, size_t req_len, const char *body,
 				  size_t body_len, void (*frame)(void *fctx, const char *p, size_t len), void *frame_ctx,
 				  const volatile int *cancel, struct buf *out);

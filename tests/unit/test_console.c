@@ -2,7 +2,9 @@
  * socket's console channel: frames, error codes, limits, a stopping listener). */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,6 +253,63 @@ TEST(channel)
 	buf_release(&out);
 }
 
+/* A raw client of the socket that sends (p, len) and then nothing: its descriptor. */
+static int trickle(const void *p, size_t len)
+{
+	struct sockaddr_un sa = {0};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), n;
+	sa.sun_family = AF_UNIX;
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/keyring.sock", dir);
+	if (fd < 0 || n <= 0 || (size_t)n >= sizeof(sa.sun_path) || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || send(fd, p, len, 0) != (ssize_t)len) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A client that sends part of its message and waits (between bytes less than the socket's
+ * timeout) holds neither a console job nor the listener once the room stops. */
+TEST(trickle_stop)
+{
+	static const unsigned char body_head[] = {'S', 'R', 'K', '2', 'C', 0, 0, 0, 100, '{'};
+	struct keyring *k = NULL;
+	struct keyring_listener *l = NULL;
+	struct timespec t0;
+	int a, b;
+	CHECK(keyring_new(&k) == 0);
+	/* a console job reading a request that never ends */
+	CHECK(keyring_listen(k, fac, NULL, &l) == 0);
+	keyring_listener_console(l, handler, NULL);
+	CHECK(keyring_listener_start(l) == 0);
+	CHECK((a = trickle(body_head, sizeof(body_head))) >= 0);
+	usleep(300000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	keyring_listener_free(l);
+	CHECK(seconds_since(&t0) < 2);
+	/* the listener itself reading a head that never ends */
+	l = NULL;
+	CHECK(keyring_listen(k, fac, NULL, &l) == 0);
+	CHECK(keyring_listener_start(l) == 0);
+	CHECK((b = trickle("SRK", 3)) >= 0);
+	usleep(300000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	keyring_listener_free(l);
+	CHECK(seconds_since(&t0) < 2);
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	keyring_free(k);
+}
+
 /* An import is refused before any release is opened when who may not file, or the log is
  * not SARIF; nothing is stored. */
 TEST(import_refusals)
@@ -289,6 +348,7 @@ int main(void)
 	RUN(request_parse);
 	RUN(build_result_wire);
 	RUN(channel);
+	RUN(trickle_stop);
 	RUN(import_refusals);
 	facility_free(fac);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
