@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "keyring.h"
 #include "policy.h"
+#include "quota.h"
 #include "release.h"
 #include "room.h"
 #include "sarif.h"
@@ -45,12 +46,27 @@ static int get_indexed(struct rooms *rs, struct facility *f, const char *product
 	return r;
 }
 
+/*
+ * A text checked against the code is a query of it, whoever asks: its refusal says
+ * whether the text repeats the code, and a location's whether a file is there and how
+ * long it is. Each check is charged to the reviewer's grant before it is made, as the
+ * room's pages charge theirs (web.c, charge_text_check): query_min_lines of the budget,
+ * one of searches_per_day, one request; a refusal of the budget is logged by quota.
+ */
+static int charge_check(struct facility *f, const struct session_info *who, const struct grant_info *g)
+{
+	struct quota_refusal why;
+	struct quota_ask a = {QUOTA_SEARCH, NULL, 0, 0};
+	return quota_charge(f, who, g, &a, (int64_t)time(NULL), &why);
+}
+
 /* What an import checks each result against, and what it keeps. */
 struct import {
 	struct facility *f;
 	struct room *rm;
 	struct notes_code code;
 	const struct session_info *who;
+	const struct grant_info *g;
 	const char *product, *version;
 	struct buf *report;
 	int64_t now;
@@ -75,6 +91,11 @@ static int import_one(void *ctx, const struct sarif_result *res)
 	int r;
 	if (res->refused)
 		return refuse(im, res->index, res->refused);
+	if (!im->store && (r = charge_check(im->f, im->who, im->g))) {
+		if (r != ERR_DENIED)
+			return r;
+		return refuse(im, res->index, err_msg());
+	}
 	if ((r = room_locate_finding(im->rm, n.path, n.line_from, n.line_to, blob))) {
 		char why[600];
 		if (r != ERR_NOTFOUND && r != ERR_USAGE)
@@ -112,6 +133,7 @@ int console_findings_import(struct rooms *rs, struct facility *f, const char *pr
 			    const char *as, const char *sarif, size_t len, struct buf *report, size_t *filed)
 {
 	struct session_info who;
+	struct grant_info g;
 	struct import im;
 	struct room *rm = NULL;
 	size_t n_results = 0;
@@ -122,7 +144,7 @@ int console_findings_import(struct rooms *rs, struct facility *f, const char *pr
 	if (strcmp(who.role, "reviewer") || strcmp(who.org_kind, "lab"))
 		return err_set(ERR_DENIED, "'%s' is a %s, not a lab's reviewer: only reviewers file findings", as,
 			       who.role);
-	if ((r = policy_may_read(f, &who, product, version, (int64_t)time(NULL), NULL)))
+	if ((r = policy_may_read(f, &who, product, version, (int64_t)time(NULL), &g)))
 		return r;
 	if (len > SARIF_MAX_LEN)
 		return err_set(ERR_TOOBIG, "sarif: the log is larger than %zu bytes", SARIF_MAX_LEN);
@@ -135,6 +157,7 @@ int console_findings_import(struct rooms *rs, struct facility *f, const char *pr
 	im.f = f;
 	im.rm = rm;
 	im.who = &who;
+	im.g = &g;
 	im.product = product;
 	im.version = version;
 	im.report = report;
@@ -176,7 +199,13 @@ int console_findings_state(struct rooms *rs, struct facility *f, int64_t id, con
 	if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)))
 		return r;
 	if (comment && *comment) {
-		/* a comment is checked like a note: against the release's code */
+		/* a comment is checked like a note: against the release's code; a lab's is a query
+		 * of its reviewer's grant (charge_check), the vendor's the vendor's own */
+		struct grant_info g;
+		if (strcmp(who.role, "vendor") &&
+		    ((r = policy_may_read(f, &who, cur.product, cur.version, (int64_t)time(NULL), &g)) ||
+		     (r = charge_check(f, &who, &g))))
+			return r;
 		if ((r = get_indexed(rs, f, cur.product, cur.version, &old)) || (r = room_notes_code(rs, old, &code)))
 			goto out;
 		cp = &code;
@@ -404,7 +433,16 @@ int console_serve(void *rooms, struct facility *f, const char *req, size_t req_l
 		}
 		buf_release(&report);
 	} else {
-		r = console_findings_state(rs, f, q.id, q.state, q.as, q.fixed_in, q.comment);
+		struct session_info who;
+		/* the vendor is not at the facility: a comment said in its name here would be
+		 * checked against the code for whoever holds the socket, charged to no grant */
+		if (q.comment && *q.comment && !(r = console_who(f, q.as, &who)) && !strcmp(who.role, "vendor"))
+			r = err_set(ERR_DENIED, "finding %" PRId64 ": a comment as '%s' (the vendor) is not checked "
+						"against the code in the room: the vendor comments on the room's pages or "
+						"with --vendor-key",
+				    q.id, q.as);
+		if (!r)
+			r = console_findings_state(rs, f, q.id, q.state, q.as, q.fixed_in, q.comment);
 		if (!r)
 			r = buf_addstr(out, "{}");
 	}

@@ -125,8 +125,12 @@ expect_ok "fixed in 2.0, compared in the room" "$SR" findings state 1 fixed --fi
 check "state says where" grep -q "^finding 1 is fixed in 2.0$" "$T/out"
 expect_fail "fixed: unchanged lines, named by the room" 1 "fixed: lines 2-4 of 'lib/util.c' are unchanged|'lib/util.c' is the same file" "$SR" findings state 2 fixed --fixed-in 2.0 --as rita
 expect_fail "fixed in a locked release" 1 "'fw@3.0' is locked" "$SR" findings state 2 fixed --fixed-in 3.0 --as rita
-expect_fail "a comment quoting the code, checked in the room" 1 "repeats the sealed code" "$SR" findings state 2 disputed --as vera --comment "$q"
-expect_ok "a comment of one's own" "$SR" findings state 2 disputed --as vera --comment "not reachable from any caller"
+expect_fail "a comment as the vendor is not checked in the room (nobody's grant pays for it)" 1 \
+	"finding 2: a comment as 'vera' \\(the vendor\\) is not checked against the code in the room" \
+	"$SR" findings state 2 disputed --as vera --comment "$q"
+expect_ok "the vendor disputes it (nothing to read)" "$SR" findings state 2 disputed --as vera
+expect_fail "a comment quoting the code, checked in the room" 1 "repeats the sealed code" "$SR" findings state 2 open --as rita --comment "$q"
+expect_ok "a comment of one's own, charged to the reviewer's grant" "$SR" findings state 2 open --as rita --comment "not reachable from any caller"
 
 # the socket: another user, malformed messages; the room serves on
 if [ "$(id -u)" = 0 ]; then
