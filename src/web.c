@@ -2216,12 +2216,15 @@ static int finding_state(struct req *q, const struct web_route *rt, int64_t id, 
 	if (form_field(q->rq, "comment", &comment))
 		buf_reset(&comment);
 	if (comment.len && strcmp(q->who.role, "vendor")) {
-		/* a reviewer's comment is checked like a note, and charged as one (charge_text_check) */
+		/* a reviewer's comment is checked like a note, and charged as one (charge_text_check):
+		 * the lab's people without a grant (a lead, a reviewer whose window ended) have
+		 * nothing to charge it to, so their comment is not checked against the code at all */
 		struct grant_info g;
-		if (!policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g) &&
+		if ((r = policy_may_read(q->f, &q->who, rt->product, rt->version, q->now, &g)) ||
 		    (r = charge_text_check(q, &g))) {
 			if (r == ERR_DENIED) {
-				snprintf(refused, cap, "%s", err_msg());
+				snprintf(refused, cap, "finding: a comment is checked against the code, a query of your grant: %s",
+					 err_msg());
 				r = 0;
 			}
 			goto out;

@@ -39,6 +39,10 @@ check "another lab cannot change it" [ "$(post rob /r/demo@current/findings/1 --
 check "reviewer may not acknowledge" [ "$(post rita /r/demo@current/findings/1 --data-urlencode state=acknowledged)" = 403 ]
 check "vendor acknowledges" [ "$(post vera /r/demo@current/findings/1 --data-urlencode state=acknowledged)" = 303 ]
 check "timeline" sh -c "curl -sk -b '$T/vera' '$U/r/demo@current/findings/1' >'$T/one.html' && grep -q 'id=\"timeline\"' '$T/one.html' && grep -q 'vera</span> <b>acknowledged' '$T/one.html' && grep -q 'rita</span> <b>open' '$T/one.html'"
+check "the vendor disputes it" [ "$(post vera /r/demo@current/findings/1 --data-urlencode state=disputed)" = 303 ]
+check "the lab's lead (no grant) comments: refused before any check of the code" [ "$(post lena /r/demo@current/findings/1 --data-urlencode state=open --data-urlencode "comment=$q12")" = 403 ]
+check "the refusal is the grant's, not the code's" sh -c "grep -q 'a comment is checked against the code, a query of your grant: no grant' '$T/post.html' && ! grep -q 'repeats the sealed code' '$T/post.html'"
+check "a reviewer with the grant may comment" [ "$(post rita /r/demo@current/findings/1 --data-urlencode state=open --data-urlencode 'comment=reachable from the parser')" = 303 ]
 check "no csrf, no change" [ "$(c -b "$T/vera" -o /dev/null -w '%{http_code}' -X POST "$U/r/demo@current/findings/1" --data-urlencode state=disputed)" = 403 ]
 check "logged" [ "$("$SR" log entry 0 >/dev/null; sqlite3 "$T/fac/sealroom.db" "SELECT count(*) FROM log_entries WHERE CAST(data AS TEXT) LIKE '%\"type\":\"finding%'")" -ge 3 ]
 # the engagement's state on the console
