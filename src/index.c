@@ -1403,6 +1403,11 @@ static void *load_worker(void *arg)
 			load_fail(c, r, manifest_get(ix->m, c->order[k0 + bad])->path);
 			break;
 		}
+		/* while the text is in cache: a file all ASCII is so in its searchable part too
+		 * (index_ascii works the others out when a search first asks) */
+		for (size_t j = 0; j < n; j++)
+			if (ascii_only(w[j].dst, w[j].len))
+				__atomic_store_n(&ix->ascii[c->order[k0 + j]], 1, __ATOMIC_RELAXED);
 		if (__atomic_load_n(&c->decoded, __ATOMIC_ACQUIRE) > 0)
 			key_chunk(c, k0);
 		else
