@@ -119,7 +119,7 @@ static int do_import(struct facility *f, const char *product, const char *versio
 		goto out;
 	if (vendor_key) {
 		if (!(r = vendor_rooms(f, vendor_key, product, version, NULL, &k, &rs)))
-			r = console_findings_import(rs, f, product, version, as, sarif.p, sarif.len, &report, &filed);
+			r = console_findings_import(rs, f, product, version, as, sarif.p, sarif.len, NULL, &report, &filed);
 	} else {
 		r = console_send_import(f, product, version, as, sarif.p, sarif.len, &report, &filed);
 		if (r == ERR_NOTFOUND && !strncmp(err_msg(), "no server listens", 17))
@@ -137,24 +137,12 @@ out:
 	return r;
 }
 
-struct ref {
-	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
-};
-
-static int keep_ref(void *ctx, const struct finding_info *fi)
-{
-	struct ref *c = ctx;
-	snprintf(c->product, sizeof(c->product), "%s", fi->product);
-	snprintf(c->version, sizeof(c->version), "%s", fi->version);
-	return 0;
-}
-
 static int do_state(struct facility *f, const char *id_s, const char *state, const char *as,
 		    const char *fixed_in, const char *vendor_key, const char *comment)
 {
 	struct keyring *k = NULL;
 	struct rooms *rs = NULL;
-	struct ref cur;
+	char product[RELEASE_NAME_MAX + 1], version[RELEASE_NAME_MAX + 1];
 	char *end;
 	long long id = strtoll(id_s, &end, 10);
 	int reads = (fixed_in && *fixed_in) || (comment && *comment), r;
@@ -162,17 +150,13 @@ static int do_state(struct facility *f, const char *id_s, const char *state, con
 		return err_set(ERR_USAGE, "finding id '%s' is not a number", id_s);
 	if (!reads) {
 		/* nothing to read: the move alone */
-		struct session_info who;
-		if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)) ||
-		    (r = findings_set_state(f, NULL, &who, id, state, fixed_in, 0, comment, (int64_t)time(NULL))))
-			return r;
+		r = console_findings_state(NULL, f, id, state, as, fixed_in, comment, NULL);
 	} else if (vendor_key) {
-		struct session_info who;
-		if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)))
+		if ((r = console_finding_release(f, as, id, product, version)))
 			return r;
-		if (!(r = vendor_rooms(f, vendor_key, cur.product, cur.version,
-				       fixed_in && *fixed_in && strcmp(fixed_in, cur.version) ? fixed_in : NULL, &k, &rs)))
-			r = console_findings_state(rs, f, id, state, as, fixed_in, comment);
+		if (!(r = vendor_rooms(f, vendor_key, product, version,
+				       fixed_in && *fixed_in && strcmp(fixed_in, version) ? fixed_in : NULL, &k, &rs)))
+			r = console_findings_state(rs, f, id, state, as, fixed_in, comment, NULL);
 	} else {
 		r = console_send_state(f, id, state, as, fixed_in, comment);
 		if (r == ERR_NOTFOUND && !strncmp(err_msg(), "no server listens", 17))

@@ -37,11 +37,12 @@ int console_who(struct facility *f, const char *login, struct session_info *who)
 
 /* The opened release with its index loaded, waiting for a load as long as an import may. */
 static int get_indexed(struct rooms *rs, struct facility *f, const char *product, const char *version,
-		       struct room **rm)
+		       const volatile int *cancel, struct room **rm)
 {
 	time_t until = time(NULL) + CONSOLE_INDEX_WAIT;
 	int r;
-	while ((r = room_get(rs, f, product, version, (int64_t)time(NULL), 1, rm)) == ERR_BUSY && time(NULL) < until) {
+	while ((r = room_get(rs, f, product, version, (int64_t)time(NULL), 1, rm)) == ERR_BUSY && time(NULL) < until &&
+	       !(cancel && *cancel)) {
 	}
 	return r;
 }
@@ -130,7 +131,8 @@ static int count_result(void *ctx, const struct sarif_result *res)
 }
 
 int console_findings_import(struct rooms *rs, struct facility *f, const char *product, const char *version,
-			    const char *as, const char *sarif, size_t len, struct buf *report, size_t *filed)
+			    const char *as, const char *sarif, size_t len, const volatile int *cancel, struct buf *report,
+			    size_t *filed)
 {
 	struct session_info who;
 	struct grant_info g;
@@ -151,7 +153,7 @@ int console_findings_import(struct rooms *rs, struct facility *f, const char *pr
 	/* the log itself first: a file that is not SARIF opens nothing */
 	if ((r = sarif_read(sarif, len, count_result, &n_results)))
 		return r;
-	if ((r = get_indexed(rs, f, product, version, &rm)))
+	if ((r = get_indexed(rs, f, product, version, cancel, &rm)))
 		return r;
 	memset(&im, 0, sizeof(im));
 	im.f = f;
@@ -188,8 +190,21 @@ static int keep_ref(void *ctx, const struct finding_info *fi)
 	return 0;
 }
 
+int console_finding_release(struct facility *f, const char *as, int64_t id, char product[RELEASE_NAME_MAX + 1],
+			    char version[RELEASE_NAME_MAX + 1])
+{
+	struct session_info who;
+	struct ref cur;
+	int r;
+	if ((r = console_who(f, as, &who)) || (r = findings_get(f, &who, id, keep_ref, &cur)))
+		return r;
+	memcpy(product, cur.product, sizeof(cur.product));
+	memcpy(version, cur.version, sizeof(cur.version));
+	return 0;
+}
+
 int console_findings_state(struct rooms *rs, struct facility *f, int64_t id, const char *state, const char *as,
-			   const char *fixed_in, const char *comment)
+			   const char *fixed_in, const char *comment, const volatile int *cancel)
 {
 	struct session_info who;
 	struct room *old = NULL, *fix = NULL;
@@ -206,7 +221,7 @@ int console_findings_state(struct rooms *rs, struct facility *f, int64_t id, con
 		    ((r = policy_may_read(f, &who, cur.product, cur.version, (int64_t)time(NULL), &g)) ||
 		     (r = charge_check(f, &who, &g))))
 			return r;
-		if ((r = get_indexed(rs, f, cur.product, cur.version, &old)) || (r = room_notes_code(rs, old, &code)))
+		if ((r = get_indexed(rs, f, cur.product, cur.version, cancel, &old)) || (r = room_notes_code(rs, old, &code)))
 			goto out;
 		cp = &code;
 	}
@@ -419,7 +434,7 @@ int console_serve(void *rooms, struct facility *f, const char *req, size_t req_l
 		json_t *a;
 		char *s;
 		buf_init(&report, KEYRING_CONSOLE_ANSWER_MAX);
-		r = console_findings_import(rs, f, q.product, q.version, q.as, body, body_len, &report, &filed);
+		r = console_findings_import(rs, f, q.product, q.version, q.as, body, body_len, cancel, &report, &filed);
 		if (!r || (r == ERR_DENIED && report.len)) {
 			/* the refusals go back whole (one line each), and why nothing was stored */
 			a = json_pack("{s:I,s:s%}", "filed", (json_int_t)filed, "refusals", report.p ? report.p : "",
@@ -442,7 +457,7 @@ int console_serve(void *rooms, struct facility *f, const char *req, size_t req_l
 						"with --vendor-key",
 				    q.id, q.as);
 		if (!r)
-			r = console_findings_state(rs, f, q.id, q.state, q.as, q.fixed_in, q.comment);
+			r = console_findings_state(rs, f, q.id, q.state, q.as, q.fixed_in, q.comment, cancel);
 		if (!r)
 			r = buf_addstr(out, "{}");
 	}

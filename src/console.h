@@ -43,18 +43,26 @@ int console_who(struct facility *f, const char *login, struct session_info *who)
  * file and lines of the release, its title and text not quoting the code); one refused
  * result refuses the whole log (ERR_DENIED, "N results refused: nothing imported") and
  * nothing is stored. Each refusal is a line "result I refused: WHY" appended to report;
- * *filed says how many were filed.
+ * *filed says how many were filed. While the release's index loads (up to
+ * CONSOLE_INDEX_WAIT s) it is waited for, unless *cancel (may be NULL) turns to 1: a
+ * stopping room does not wait for it.
  */
 int console_findings_import(struct rooms *rs, struct facility *f, const char *product, const char *version,
-			    const char *as, const char *sarif, size_t len, struct buf *report,
-			    size_t *filed) WUR;
+			    const char *as, const char *sarif, size_t len, const volatile int *cancel,
+			    struct buf *report, size_t *filed) WUR;
+
+/* The release of finding id, as `as` may see it (ERR_NOTFOUND otherwise). */
+int console_finding_release(struct facility *f, const char *as, int64_t id, char product[RELEASE_NAME_MAX + 1],
+			    char version[RELEASE_NAME_MAX + 1]) WUR;
 
 /*
  * Move finding id to state as `as`; with fixed_in (a later release, both keys held) the
- * fix is checked against both releases' files; a comment is checked against the code.
+ * fix is checked against both releases' files; a comment is checked against the code
+ * (cancel as for an import). A move with neither reads nothing (rs may be NULL then).
  */
 int console_findings_state(struct rooms *rs, struct facility *f, int64_t id, const char *state,
-			   const char *as, const char *fixed_in, const char *comment) WUR;
+			   const char *as, const char *fixed_in, const char *comment,
+			   const volatile int *cancel) WUR;
 
 /* A console request, parsed: every field checked (release names as release_parse_ref
  * takes them), no key but the op's, strings borrowed from json. */

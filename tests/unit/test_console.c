@@ -323,10 +323,10 @@ TEST(import_refusals)
 	CHECK(keyring_new(&k) == 0);
 	rs = rooms_new(k);
 	rooms_quiet(rs);
-	CHECK(console_findings_import(rs, fac, "fw", "1", "vera", sarif, strlen(sarif), &report, &filed) == ERR_DENIED);
+	CHECK(console_findings_import(rs, fac, "fw", "1", "vera", sarif, strlen(sarif), NULL, &report, &filed) == ERR_DENIED);
 	CHECK(strstr(err_msg(), "'vera' is a vendor, not a lab's reviewer") != NULL);
 	CHECK(filed == 0);
-	CHECK(console_findings_import(rs, fac, "fw", "1", "nobody", sarif, strlen(sarif), &report, &filed) == ERR_NOTFOUND);
+	CHECK(console_findings_import(rs, fac, "fw", "1", "nobody", sarif, strlen(sarif), NULL, &report, &filed) == ERR_NOTFOUND);
 	CHECK(report.len == 0);
 	rooms_free(rs);
 	keyring_free(k);
