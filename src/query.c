@@ -1,6 +1,7 @@
 /* query: parsing, planning, verification and ranking of searches (see query.h). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define DEPTH_LIMIT 5000
 #define HEAP_LIMIT_KB 20480
 #define JIT_STACK_MAX (1 << 20)
+#define LINE_RANGES_MAX 1001 /* match ranges kept on one line */
 #define RE_OPTS (PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE)
 
 /* ---- trigram plans ---- */
@@ -1566,7 +1568,7 @@ static void line_ranges(struct searcher *s, size_t ls, size_t le, struct hit *h)
 				while (pos < n && (l[pos] & 0xc0) == 0x80)
 					pos++;
 			}
-			if (s->res->n_ranges - h->r0 > 1000)
+			if (s->res->n_ranges - h->r0 >= LINE_RANGES_MAX)
 				break;
 		}
 	}
@@ -2553,4 +2555,278 @@ int search_result_json(const struct search_result *r, struct buf *out)
 	e = e ?: buf_addf(out, "],\"total_files\":%llu,\"lines_shown\":%zu,\"partial\":%s}",
 			 (unsigned long long)r->total_files, r->shown, r->partial ? "true" : "false");
 	return e;
+}
+
+/* ---- a result between a search worker and the room (docs/formats.md) ---- */
+
+#define RESULT_MAGIC "SRx1"
+#define RESULT_LINES_MAX ((uint64_t)SEARCH_LIMIT_MAX * (2 * SEARCH_CONTEXT_MAX + 1))
+#define FILE_REC 8   /* u32 file, u32 n_lines */
+#define LINE_REC 27  /* u64 line, u64 start, u64 end, u8 flags, u16 n_ranges */
+#define RANGE_REC 8  /* u32 start, u32 end */
+#define FLAG_CONTEXT 1
+#define FLAG_DEFINITION 2
+
+/* The reasons of a partial result, by their number in the encoding (0: none). */
+static const char *const reasons[] = {NULL, "time budget", "match limit", "page full"};
+#define N_REASONS (sizeof(reasons) / sizeof(reasons[0]))
+
+static int put_le(struct buf *b, uint64_t v, int bytes)
+{
+	unsigned char x[8];
+	for (int i = 0; i < bytes; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	return buf_add(b, x, (size_t)bytes);
+}
+
+int search_result_encode(const struct search_result *r, struct buf *out)
+{
+	uint64_t ms_bits, n_ranges = 0;
+	size_t reason = 0;
+	int e;
+	if (r->reason) {
+		while (++reason < N_REASONS && strcmp(r->reason, reasons[reason]))
+			;
+		if (reason == N_REASONS)
+			BUG("search result: reason '%s'", r->reason);
+	}
+	for (size_t k = 0; k < r->shown; k++)
+		n_ranges += r->lines[k].n_ranges;
+	memcpy(&ms_bits, &r->ms, sizeof(ms_bits));
+	e = buf_add(out, RESULT_MAGIC, 4) || put_le(out, r->total, 8) || put_le(out, r->total_files, 8) ||
+	    put_le(out, ms_bits, 8) || put_le(out, r->partial ? 1 : 0, 1) || put_le(out, reason, 1) ||
+	    put_le(out, r->n_files, 4) || put_le(out, r->shown, 4) || put_le(out, n_ranges, 4);
+	for (size_t i = 0; i < r->n_files && !e; i++) {
+		size_t len;
+		const unsigned char *d = index_read_text(r->ix, r->files[i].id, &len);
+		e = put_le(out, r->files[i].id, 4) || put_le(out, r->files[i].n, 4);
+		for (size_t j = 0; j < r->files[i].n && !e; j++) {
+			const struct search_line *l = &r->lines[r->files[i].first + j];
+			uint64_t ls = (uint64_t)((const unsigned char *)l->text - d);
+			e = put_le(out, l->line, 8) || put_le(out, ls, 8) || put_le(out, ls + l->len, 8) ||
+			    put_le(out, (l->context ? FLAG_CONTEXT : 0) | (l->definition ? FLAG_DEFINITION : 0), 1) ||
+			    put_le(out, l->n_ranges, 2);
+			for (size_t k = 0; k < l->n_ranges && !e; k++)
+				e = put_le(out, l->ranges[k].start, 4) || put_le(out, l->ranges[k].end, 4);
+		}
+	}
+	return e ? err_set(ERR_TOOBIG, "search result: past the buffer's limit") : 0;
+}
+
+/* A cursor over an encoded result; the caller checked that the counts' bytes are there. */
+struct rcur {
+	const unsigned char *p, *e;
+};
+
+static uint64_t get_le(struct rcur *c, int bytes)
+{
+	uint64_t v = 0;
+	if (c->e - c->p < bytes)
+		BUG("search result: read past the checked length");
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)c->p[i] << (8 * i);
+	c->p += bytes;
+	return v;
+}
+
+/* Does ix hold a symbol on line `line` of file id whose name overlaps one of the ranges? */
+static int defines(const struct index *ix, uint64_t id, uint64_t line, uint64_t ls,
+		   const struct search_range *g, size_t nr)
+{
+	size_t lo = 0, hi = index_n_symbols(ix);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct index_symbol *y = index_symbol(ix, mid);
+		if (y->file < id || (y->file == id && y->line < line))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < index_n_symbols(ix); lo++) {
+		const struct index_symbol *y = index_symbol(ix, lo);
+		if (y->file != id || y->line != line)
+			break;
+		for (size_t k = 0; k < nr && y->off >= ls; k++)
+			if (g[k].start < y->off - ls + y->len && g[k].end > y->off - ls)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Check one file's lines as the search numbers them: each [ls, le) one line of the
+ * searchable text d[0..n) (its first line after a UTF-8 BOM, none after the final newline),
+ * its number the count of newlines before it plus one, counted on from the previous line.
+ * Fills r->lines[*k...] and r->ranges[*g...].
+ */
+static int decode_file(struct search_result *r, struct rcur *c, uint64_t id, uint64_t nl,
+		       uint64_t n_ranges, size_t *k, size_t *g, size_t *n_match)
+{
+	size_t tlen, n = index_search_len(r->ix, id), base, pos, has_match = 0;
+	const unsigned char *d = index_read_text(r->ix, id, &tlen);
+	uint64_t cur = 1, prev = 0;
+	if (!d || !n || n > tlen)
+		return err_set(ERR_PARSE, "search result: file %llu has no text to search", (unsigned long long)id);
+	base = pos = text_base(d, n);
+	for (uint64_t j = 0; j < nl; j++) {
+		struct search_line *l = &r->lines[*k];
+		uint64_t line = get_le(c, 8), ls = get_le(c, 8), le = get_le(c, 8), nr;
+		unsigned flags = (unsigned)get_le(c, 1);
+		nr = get_le(c, 2);
+		if (flags > (FLAG_CONTEXT | FLAG_DEFINITION) || flags == (FLAG_CONTEXT | FLAG_DEFINITION))
+			return err_set(ERR_PARSE, "search result: bad flags %u on line %llu of file %llu", flags,
+				       (unsigned long long)line, (unsigned long long)id);
+		if (j && line <= prev)
+			return err_set(ERR_PARSE, "search result: the lines of file %llu are not ascending",
+				       (unsigned long long)id);
+		if (ls < base || ls >= n || le < ls || le > n)
+			return err_set(ERR_PARSE, "search result: bytes [%llu, %llu) of file %llu are not inside its searchable %zu",
+				       (unsigned long long)ls, (unsigned long long)le, (unsigned long long)id, n);
+		if (ls < pos)
+			return err_set(ERR_PARSE, "search result: line %llu of file %llu starts before the line above it ends",
+				       (unsigned long long)line, (unsigned long long)id);
+		if ((ls > base && d[ls - 1] != '\n') || memchr(d + ls, '\n', le - ls) || (le < n && d[le] != '\n'))
+			return err_set(ERR_PARSE, "search result: bytes [%llu, %llu) of file %llu are not one line",
+				       (unsigned long long)ls, (unsigned long long)le, (unsigned long long)id);
+		cur += count_nl(d + pos, ls - pos);
+		pos = le;
+		if (line != cur)
+			return err_set(ERR_PARSE, "search result: line %llu of file %llu is line %llu",
+				       (unsigned long long)line, (unsigned long long)id, (unsigned long long)cur);
+		if (nr > LINE_RANGES_MAX)
+			return err_set(ERR_PARSE, "search result: %llu ranges on a line is past %d", (unsigned long long)nr,
+				       LINE_RANGES_MAX);
+		if (nr > n_ranges - *g)
+			return err_set(ERR_PARSE, "search result: the lines hold more ranges than its count, %llu",
+				       (unsigned long long)n_ranges);
+		if ((flags & FLAG_CONTEXT) && nr)
+			return err_set(ERR_PARSE, "search result: context line %llu of file %llu has match ranges",
+				       (unsigned long long)line, (unsigned long long)id);
+		l->ranges = nr ? &r->ranges[*g] : NULL;
+		for (uint64_t q = 0; q < nr; q++) {
+			struct search_range *x = &r->ranges[(*g)++];
+			x->start = (uint32_t)get_le(c, 4);
+			x->end = (uint32_t)get_le(c, 4);
+			if (x->start > x->end || x->end > le - ls)
+				return err_set(ERR_PARSE, "search result: range [%u, %u) is not inside line %llu of file %llu (%llu bytes)",
+					       x->start, x->end, (unsigned long long)line, (unsigned long long)id,
+					       (unsigned long long)(le - ls));
+		}
+		if ((flags & FLAG_DEFINITION) && !defines(r->ix, id, line, ls, l->ranges, (size_t)nr))
+			return err_set(ERR_PARSE, "search result: line %llu of file %llu defines no symbol it matches",
+				       (unsigned long long)line, (unsigned long long)id);
+		l->line = line;
+		l->text = (const char *)d + ls;
+		l->len = (size_t)(le - ls);
+		l->n_ranges = (size_t)nr;
+		l->context = flags & FLAG_CONTEXT;
+		l->definition = (flags & FLAG_DEFINITION) != 0;
+		if (!l->context) {
+			has_match = 1;
+			(*n_match)++;
+		}
+		prev = line;
+		(*k)++;
+	}
+	if (!has_match)
+		return err_set(ERR_PARSE, "search result: file %llu has no matching line", (unsigned long long)id);
+	return 0;
+}
+
+int search_result_decode(const struct index *ix, const void *p, size_t len, struct search_result **out)
+{
+	struct rcur c = {p, (const unsigned char *)p + len};
+	struct search_result *r = NULL;
+	uint64_t total, total_files, ms_bits, partial, reason, n_files, n_lines, n_ranges, need;
+	size_t n_ix = index_n_files(ix), k = 0, g = 0, n_match = 0, left, descents = 0;
+	unsigned char *seen = NULL;
+	double ms;
+	int e = 0;
+
+	*out = NULL;
+	if (len < 4 + 8 + 8 + 8 + 1 + 1 + 4 + 4 + 4 || memcmp(p, RESULT_MAGIC, 4))
+		return err_set(ERR_PARSE, "search result: not a search result (bad magic or too short)");
+	c.p += 4;
+	total = get_le(&c, 8);
+	total_files = get_le(&c, 8);
+	ms_bits = get_le(&c, 8);
+	partial = get_le(&c, 1);
+	reason = get_le(&c, 1);
+	n_files = get_le(&c, 4);
+	n_lines = get_le(&c, 4);
+	n_ranges = get_le(&c, 4);
+	memcpy(&ms, &ms_bits, sizeof(ms));
+	if (partial > 1)
+		return err_set(ERR_PARSE, "search result: bad partial flag %llu", (unsigned long long)partial);
+	if (reason >= N_REASONS)
+		return err_set(ERR_PARSE, "search result: unknown partial reason %llu", (unsigned long long)reason);
+	if (!isfinite(ms) || ms < 0)
+		return err_set(ERR_PARSE, "search result: bad search time");
+	if (n_lines > RESULT_LINES_MAX)
+		return err_set(ERR_PARSE, "search result: %llu lines is past %llu", (unsigned long long)n_lines,
+			       (unsigned long long)RESULT_LINES_MAX);
+	if (n_files > n_lines)
+		return err_set(ERR_PARSE, "search result: %llu files for %llu lines", (unsigned long long)n_files,
+			       (unsigned long long)n_lines);
+	if (n_ranges > n_lines * LINE_RANGES_MAX)
+		return err_set(ERR_PARSE, "search result: %llu ranges for %llu lines", (unsigned long long)n_ranges,
+			       (unsigned long long)n_lines);
+	/* every count is bounded above: nothing is allocated for bytes that are not there */
+	need = n_files * FILE_REC + n_lines * LINE_REC + n_ranges * RANGE_REC;
+	left = (size_t)(c.e - c.p);
+	if (need > left)
+		return err_set(ERR_PARSE, "search result: cut short (%zu bytes for %llu)", left, (unsigned long long)need);
+	if (need < left)
+		return err_set(ERR_PARSE, "search result: %llu bytes after the result", (unsigned long long)(left - need));
+	r = xcalloc(1, sizeof(*r));
+	r->ix = ix;
+	r->files = xcalloc(n_files ? n_files : 1, sizeof(*r->files));
+	r->lines = xcalloc(n_lines ? n_lines : 1, sizeof(*r->lines));
+	r->ranges = xcalloc(n_ranges ? n_ranges : 1, sizeof(*r->ranges));
+	seen = xcalloc(n_ix / 8 + 1, 1);
+	for (size_t i = 0; i < n_files && !e; i++) {
+		uint64_t id = get_le(&c, 4), nl = get_le(&c, 4);
+		if (id >= n_ix)
+			e = err_set(ERR_PARSE, "search result: file %llu is past the index's %zu files", (unsigned long long)id, n_ix);
+		else if (seen[id / 8] & (1u << (id % 8)))
+			e = err_set(ERR_PARSE, "search result: file %llu is listed twice", (unsigned long long)id);
+		else if (i && id < r->files[i - 1].id && ++descents > 2)
+			e = err_set(ERR_PARSE, "search result: the files are not in the order of three ranks");
+		else if (!nl)
+			e = err_set(ERR_PARSE, "search result: file %llu has no lines", (unsigned long long)id);
+		else if (nl > n_lines - k)
+			e = err_set(ERR_PARSE, "search result: the files hold more lines than its count, %llu",
+				    (unsigned long long)n_lines);
+		if (e)
+			break;
+		seen[id / 8] |= (unsigned char)(1u << (id % 8));
+		r->files[i] = (struct rfile){(uint32_t)id, k, (size_t)nl};
+		e = decode_file(r, &c, id, nl, n_ranges, &k, &g, &n_match);
+		r->n_files = i + 1;
+	}
+	if (!e && (k != n_lines || g != n_ranges))
+		e = err_set(ERR_PARSE, "search result: %zu lines and %zu ranges, its counts say %llu and %llu", k, g,
+			    (unsigned long long)n_lines, (unsigned long long)n_ranges);
+	if (!e && c.p != c.e)
+		BUG("search result: bytes left after the checked length");
+	if (!e && (n_match > SEARCH_LIMIT_MAX || n_lines > (uint64_t)n_match * (2 * SEARCH_CONTEXT_MAX + 1)))
+		e = err_set(ERR_PARSE, "search result: %llu lines with %zu matching lines", (unsigned long long)n_lines,
+			    n_match);
+	if (!e && (total < n_match || total_files < n_files))
+		e = err_set(ERR_PARSE, "search result: totals of %llu lines in %llu files for %zu in %llu shown",
+			    (unsigned long long)total, (unsigned long long)total_files, n_match,
+			    (unsigned long long)n_files);
+	free(seen);
+	if (e) {
+		search_result_free(r);
+		return e;
+	}
+	r->total = total;
+	r->total_files = total_files;
+	r->partial = (int)partial;
+	r->reason = reasons[reason];
+	r->shown = (size_t)n_lines;
+	r->ms = ms;
+	*out = r;
+	return 0;
 }

@@ -134,4 +134,33 @@ const struct search_line *search_result_line(const struct search_result *r, size
  */
 int search_result_json(const struct search_result *r, struct buf *out) WUR;
 
+/*
+ * The result r as a search worker sends it (docs/formats.md "Search results between the
+ * worker and the room"): totals, partial flag and reason, the page's files and lines as
+ * numbers (file number, line number, byte offsets of the line in the file's read text,
+ * context/definition flags, match ranges), never a byte of text. Appended to out;
+ * ERR_TOOBIG past out's limit.
+ */
+int search_result_encode(const struct search_result *r, struct buf *out) WUR;
+/*
+ * Rebuild a result over ix from (p, len), a worker's search_result_encode output, checking
+ * every number against ix, since the worker is not trusted: ERR_PARSE naming what is wrong
+ * ("search result: ...") for a file number past the index, listed twice, or without text
+ * to search; a line whose bytes are not one line of the file's read text (index_read_text,
+ * up to index_search_len; the first line after a UTF-8 BOM, none after the final newline);
+ * a line number that is not that line's; lines of a file not strictly ascending; files in
+ * more ascending runs of file numbers than the three ranks make; a file without a matching
+ * line; a range outside its line or with start > end, or on a context line; a definition
+ * where ix has no symbol on the line under a range; flags, partial flag, time or reason
+ * not known; counts past the limits (SEARCH_LIMIT_MAX matching lines, 2 *
+ * SEARCH_CONTEXT_MAX + 1 lines for each, a bounded number of ranges on a line) or past the
+ * bytes there are; totals smaller than the page; trailing bytes. Nothing is allocated
+ * before the counts are checked against the message's length, and each file's text is
+ * read once, up to its last line listed. The result's line texts point into ix: free it
+ * first. What stays the worker's word: which lines match the query, the totals above the
+ * page, the order within a rank (the checks keep a lying worker from the room's memory and
+ * from text that is not one line of the release, not from a wrong answer).
+ */
+int search_result_decode(const struct index *ix, const void *p, size_t len, struct search_result **out) WUR;
+
 #endif

@@ -1,4 +1,6 @@
 /* test_query: parsing (errors, filters, plans), searching, ranking, paging, limits, JSON. */
+#include <math.h>
+
 #include "test.h"
 #include "query.h"
 #include "search_fixture.h"
@@ -555,6 +557,540 @@ TEST(json)
 	fixture_free(&f);
 }
 
+/* ---- results from a search worker: search_result_encode / search_result_decode ---- */
+
+static const struct fixture_file wire_files[] = {
+	{"a.c", "#include <x.h>\nstatic int foo_bar(int x)\n{\n\treturn FOO_BAR + x;\n}\nint foo;\n", 0, 0100644},
+	{"b.h", "#define FOO_BAR 1\nstruct foo_ops {\n\tint (*open)(void);\n};\nvoid foo_bar(int);\n", 0, 0100644},
+	{"bin.dat", "foo_bar\n\0foo_bar\n", 17, 0100644},
+	{"bom.c", "\xef\xbb\xbf" "foo_bar(1);\nint foo_bar(void)\n{\n\tfoo = 1;\n\n\treturn foo;\n}\n", 0, 0100644},
+	{"crlf.txt", "foo\r\n\r\nfoo bar foo\r\nend", 0, 0100644},
+	{"dir/foo_bar.txt", "nothing here\nCaf\xc3\xa9 caf\xc3\xa9 Kelvin \xe2\x84\xaa\nlast foo_bar", 0, 0100644},
+	{"empty", "", 0, 0100644},
+	{"link", "a.c", 0, 0120000},
+	{"rx.txt", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\nfoo\n", 0, 0100644},
+	{"u16.txt", "\xff\xfe" "f\0o\0o\0\n\0\n\0b\0a\0r\0 \0f\0o\0o\0\n\0\xe9\0", 26, 0100644},
+	{"z.txt", "one foo\ntwo\nthree\nfoo four foo foo\nfive\nsix\nseven foo\n", 0, 0100644},
+	{NULL, NULL, 0, 0},
+};
+
+/* The file number of path in the fixture's manifest. */
+static uint32_t file_no(const struct fixture *f, const char *path)
+{
+	for (size_t i = 0; i < manifest_count(f->m); i++)
+		if (!strcmp(manifest_get(f->m, i)->path, path))
+			return (uint32_t)i;
+	BUG("no '%s' in the fixture", path);
+}
+
+/* Do a and b answer every accessor and search_result_json alike, byte for byte? */
+static int same_result(const struct search_result *a, const struct search_result *b)
+{
+	struct buf ja, jb;
+	double ma = search_result_ms(a), mb = search_result_ms(b);
+	int same = search_result_total(a) == search_result_total(b) &&
+		   search_result_total_files(a) == search_result_total_files(b) &&
+		   search_result_partial(a) == search_result_partial(b) &&
+		   !strcmp(search_result_partial_reason(a), search_result_partial_reason(b)) &&
+		   search_result_lines_shown(a) == search_result_lines_shown(b) && !memcmp(&ma, &mb, sizeof(ma)) &&
+		   search_result_n_files(a) == search_result_n_files(b);
+	for (size_t i = 0; same && i < search_result_n_files(a); i++) {
+		size_t la, lb;
+		const char *pa = search_result_path(a, i, &la), *pb = search_result_path(b, i, &lb);
+		same = la == lb && pa == pb && search_result_file(a, i) == search_result_file(b, i) &&
+		       search_result_n_lines(a, i) == search_result_n_lines(b, i);
+		for (size_t j = 0; same && j < search_result_n_lines(a, i); j++) {
+			const struct search_line *x = search_result_line(a, i, j), *y = search_result_line(b, i, j);
+			same = x->line == y->line && x->text == y->text && x->len == y->len &&
+			       x->n_ranges == y->n_ranges && x->context == y->context && x->definition == y->definition &&
+			       (!x->n_ranges || !memcmp(x->ranges, y->ranges, x->n_ranges * sizeof(*x->ranges)));
+		}
+	}
+	buf_init(&ja, 0);
+	buf_init(&jb, 0);
+	if (same)
+		same = !search_result_json(a, &ja) && !search_result_json(b, &jb) && ja.len == jb.len &&
+		       !memcmp(ja.p, jb.p, ja.len);
+	buf_release(&ja);
+	buf_release(&jb);
+	return same;
+}
+
+/*
+ * Is every line of r exactly one line of its file's searchable text (after a UTF-8 BOM,
+ * not past the final newline), numbered as that line is, with its ranges inside it?
+ */
+static int lines_in_index(const struct index *ix, const struct search_result *r)
+{
+	for (size_t i = 0; i < search_result_n_files(r); i++) {
+		size_t id = search_result_file(r, i), tl, n = index_search_len(ix, id), base;
+		const unsigned char *d = index_read_text(ix, id, &tl);
+		if (!d || !n || id >= index_n_files(ix))
+			return 0;
+		base = n >= 3 && !memcmp(d, "\xef\xbb\xbf", 3) ? 3 : 0;
+		for (size_t j = 0; j < search_result_n_lines(r, i); j++) {
+			const struct search_line *l = search_result_line(r, i, j);
+			const unsigned char *t = (const unsigned char *)l->text;
+			uint64_t no = 1;
+			if (t < d + base || t >= d + n || l->len > (size_t)(d + n - t) ||
+			    (t > d + base && t[-1] != '\n') || memchr(t, '\n', l->len) ||
+			    (t + l->len < d + n && t[l->len] != '\n'))
+				return 0;
+			for (const unsigned char *c = d; c < t; c++)
+				no += *c == '\n';
+			if (no != l->line)
+				return 0;
+			for (size_t k = 0; k < l->n_ranges; k++)
+				if (l->ranges[k].start > l->ranges[k].end || l->ranges[k].end > l->len)
+					return 0;
+		}
+	}
+	return 1;
+}
+
+static uint64_t get_n(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void put_n(unsigned char *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Where each file, line and range record of an encoding starts (docs/formats.md). */
+struct enc_map {
+	size_t file[64], line[256], range[512], end;
+	size_t n_files, n_lines, n_ranges;
+};
+
+#define E_TOTAL 4
+#define E_TOTAL_FILES 12
+#define E_MS 20
+#define E_PARTIAL 28
+#define E_REASON 29
+#define E_N_FILES 30
+#define E_N_LINES 34
+#define E_N_RANGES 38
+#define E_HEAD 42
+
+static void map_enc(const struct buf *b, struct enc_map *m)
+{
+	const unsigned char *p = (const unsigned char *)b->p;
+	size_t at = E_HEAD;
+	memset(m, 0, sizeof(*m));
+	for (uint64_t f = get_n(p + E_N_FILES, 4); f; f--) {
+		uint64_t nl = get_n(p + at + 4, 4);
+		if (m->n_files == 64)
+			BUG("map_enc: too many files");
+		m->file[m->n_files++] = at;
+		at += 8;
+		for (; nl; nl--) {
+			uint64_t nr = get_n(p + at + 25, 2);
+			if (m->n_lines == 256)
+				BUG("map_enc: too many lines");
+			m->line[m->n_lines++] = at;
+			at += 27;
+			for (; nr; nr--) {
+				if (m->n_ranges == 512)
+					BUG("map_enc: too many ranges");
+				m->range[m->n_ranges++] = at;
+				at += 8;
+			}
+		}
+	}
+	m->end = at;
+}
+
+/* Is (p, len) refused with ERR_PARSE, no result, and a message holding want? */
+static int refused_bytes(const struct index *ix, const void *p, size_t len, const char *want)
+{
+	struct search_result *r = (struct search_result *)1;
+	int rc = search_result_decode(ix, p, len, &r);
+	if (rc == 0)
+		search_result_free(r);
+	if (rc != ERR_PARSE || r || strncmp(err_msg(), "search result: ", 15) || (want && !strstr(err_msg(), want))) {
+		fprintf(stderr, "  decode gave %d, '%s' (wanted '%s')\n", rc, rc ? err_msg() : "", want ? want : "");
+		return 0;
+	}
+	return 1;
+}
+
+/* Is the good encoding with the field at `at` (bytes wide) set to v refused? */
+static int refused(const struct index *ix, const struct buf *good, size_t at, uint64_t v, int bytes, const char *want)
+{
+	unsigned char *p = xmalloc(good->len);
+	int ok;
+	memcpy(p, good->p, good->len);
+	put_n(p + at, v, bytes);
+	ok = refused_bytes(ix, p, good->len, want);
+	free(p);
+	return ok;
+}
+
+static struct search_result *encode_run(struct fixture *f, const char *q, const struct query_opts *qo,
+					const struct search_opts *so, struct buf *enc)
+{
+	struct search_result *r = run(f, q, qo, so);
+	buf_reset(enc);
+	if (r && search_result_encode(r, enc)) {
+		search_result_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+TEST(result_round_trip)
+{
+	static const char *const pats[] = {
+		"foo", "foo_bar", "FOO", "bar", "o", "^", "x*", "^$", "\\bfoo\\b", "foo$", "\\r$", "end",
+		"caf\xc3\xa9", "\xc3\xa9", "Kelvin", "nothing_matches_this", "return", "sym:foo_.*", "sym:foo_bar",
+		"sym:open", "foo file:\\.c$", "lang:c foo", "foo -file:z", "^(a+)+$", "(?i)k", "\\w+", "int",
+	};
+	struct search_opts opts[8];
+	struct query_opts qos[3] = {{0}, {.caseless = 1}, {.word = 1}};
+	struct fixture f;
+	struct buf enc, again;
+	size_t n_runs = 0, n_lines = 0, n_partial = 0, n_full = 0, n_ctx = 0, n_def = 0, n_bom = 0, n_u16 = 0;
+	uint32_t bom = 0, u16 = 0;
+	fixture_make_files(&f, wire_files);
+	bom = file_no(&f, "bom.c");
+	u16 = file_no(&f, "u16.txt");
+	for (size_t i = 0; i < 8; i++)
+		search_opts_default(&opts[i]);
+	opts[1].context = 1;
+	opts[2].context = 3;
+	opts[3].limit = 1;
+	opts[3].offset = 1;
+	opts[4].count_all = 0;
+	opts[4].limit = 2;
+	opts[5].limit = SEARCH_LIMIT_MAX;
+	opts[5].context = SEARCH_CONTEXT_MAX;
+	opts[6].offset = 3;
+	opts[6].limit = 3;
+	opts[6].context = 2;
+	opts[7].limit = 0;
+	buf_init(&enc, 0);
+	buf_init(&again, 0);
+	for (size_t p = 0; p < sizeof(pats) / sizeof(pats[0]); p++)
+		for (size_t o = 0; o < 8; o++)
+			for (size_t c = 0; c < 3; c++) {
+				struct search_result *r = encode_run(&f, pats[p], &qos[c], &opts[o], &enc), *d = NULL;
+				CHECK(r != NULL);
+				if (!r)
+					continue;
+				CHECK(search_result_decode(f.ix, enc.p, enc.len, &d) == 0);
+				if (d && !same_result(r, d))
+					fprintf(stderr, "  '%s' opts %zu/%zu: decoded result differs\n", pats[p], o, c);
+				CHECK(d && same_result(r, d) && lines_in_index(f.ix, d));
+				/* the encoding is canonical: a decoded result encodes to the same bytes */
+				buf_reset(&again);
+				CHECK(d && search_result_encode(d, &again) == 0 && again.len == enc.len &&
+				      !memcmp(again.p, enc.p, enc.len));
+				n_runs++;
+				n_lines += search_result_lines_shown(r);
+				n_partial += search_result_partial(r) && !strcmp(search_result_partial_reason(r), "match limit");
+				n_full += !strcmp(search_result_partial_reason(r), "page full");
+				for (size_t i = 0; i < search_result_n_files(r); i++)
+					for (size_t j = 0; j < search_result_n_lines(r, i); j++) {
+						const struct search_line *l = search_result_line(r, i, j);
+						n_ctx += l->context;
+						n_def += l->definition;
+						n_bom += search_result_file(r, i) == bom && l->line == 1;
+						n_u16 += search_result_file(r, i) == u16;
+					}
+				search_result_free(d);
+				search_result_free(r);
+			}
+	/* the runs saw every kind of line and result */
+	CHECK(n_runs == 27 * 8 * 3 && n_lines > 1000);
+	CHECK(n_partial > 0 && n_full > 0 && n_ctx > 0 && n_def > 0 && n_bom > 0 && n_u16 > 0);
+	{
+		/* the first line of a file with a UTF-8 BOM starts after it, as the search has it */
+		struct search_result *r = encode_run(&f, "foo_bar\\(1", NULL, NULL, &enc);
+		CHECK(r && search_result_n_files(r) == 1 && search_result_file(r, 0) == bom);
+		if (r && search_result_n_files(r) == 1) {
+			size_t tl;
+			const struct search_line *l = search_result_line(r, 0, 0);
+			CHECK(l->line == 1 && l->text == (const char *)index_read_text(f.ix, bom, &tl) + 3);
+			CHECK(get_n((const unsigned char *)enc.p + E_HEAD + 8 + 8, 8) == 3);
+			CHECK(refused(f.ix, &enc, E_HEAD + 8 + 8, 0, 8, "not inside its searchable"));
+		}
+		search_result_free(r);
+	}
+	{
+		/* an empty page */
+		struct search_result *r = encode_run(&f, "nothing_matches_this", NULL, NULL, &enc), *d = NULL;
+		CHECK(r && enc.len == E_HEAD && search_result_decode(f.ix, enc.p, enc.len, &d) == 0 && d &&
+		      search_result_n_files(d) == 0 && same_result(r, d));
+		search_result_free(d);
+		search_result_free(r);
+	}
+	buf_release(&again);
+	buf_release(&enc);
+	fixture_free(&f);
+}
+
+/* The encoding with record [a, b) moved to before c (c <= a), or after it (c >= b). */
+static void move_block(const struct buf *good, size_t a, size_t b, size_t c, struct buf *out)
+{
+	buf_reset(out);
+	if (c <= a) {
+		if (buf_add(out, good->p, c) || buf_add(out, good->p + a, b - a) || buf_add(out, good->p + c, a - c) ||
+		    buf_add(out, good->p + b, good->len - b))
+			BUG("move_block");
+	} else {
+		if (buf_add(out, good->p, a) || buf_add(out, good->p + b, c - b) || buf_add(out, good->p + a, b - a) ||
+		    buf_add(out, good->p + c, good->len - c))
+			BUG("move_block");
+	}
+}
+
+TEST(result_tampered)
+{
+	struct fixture f;
+	struct search_opts so;
+	struct search_result *r, *d;
+	struct buf enc, t;
+	struct enc_map m;
+	const unsigned char *p;
+	size_t n_ix, n_match = 0, ctx_line = SIZE_MAX, plain_line = SIZE_MAX, with_range = SIZE_MAX;
+	fixture_make_files(&f, wire_files);
+	n_ix = index_n_files(f.ix);
+	buf_init(&enc, 0);
+	buf_init(&t, 0);
+	search_opts_default(&so);
+	so.context = 1;
+	r = encode_run(&f, "foo", NULL, &so, &enc);
+	CHECK(r && search_result_n_files(r) >= 5);
+	if (!r)
+		goto out;
+	map_enc(&enc, &m);
+	p = (const unsigned char *)enc.p;
+	CHECK(m.end == enc.len && m.n_files == search_result_n_files(r) && m.n_lines == search_result_lines_shown(r));
+	for (size_t k = 0; k < m.n_lines; k++) {
+		unsigned flags = p[m.line[k] + 24];
+		uint64_t nr = get_n(p + m.line[k] + 25, 2);
+		n_match += flags != 1;
+		if (flags == 1 && ctx_line == SIZE_MAX)
+			ctx_line = k;
+		if (flags == 0 && nr && with_range == SIZE_MAX)
+			with_range = k;
+		if (flags == 0 && nr && k > 0 && plain_line == SIZE_MAX)
+			plain_line = k;
+	}
+	CHECK(ctx_line != SIZE_MAX && with_range != SIZE_MAX && plain_line != SIZE_MAX);
+	if (ctx_line == SIZE_MAX || with_range == SIZE_MAX || plain_line == SIZE_MAX)
+		goto out;
+	CHECK(search_result_decode(f.ix, enc.p, enc.len, &d) == 0);
+	search_result_free(d);
+
+	/* the head */
+	CHECK(refused(f.ix, &enc, 0, 'X', 1, "not a search result"));
+	CHECK(refused(f.ix, &enc, E_PARTIAL, 2, 1, "bad partial flag"));
+	CHECK(refused(f.ix, &enc, E_REASON, 4, 1, "unknown partial reason"));
+	CHECK(refused(f.ix, &enc, E_REASON, 255, 1, "unknown partial reason"));
+	for (unsigned k = 1; k <= 3; k++) {
+		static const char *const names[] = {"", "time budget", "match limit", "page full"};
+		unsigned char *q = xmalloc(enc.len);
+		memcpy(q, enc.p, enc.len);
+		q[E_REASON] = (unsigned char)k;
+		q[E_PARTIAL] = k < 3;
+		CHECK(search_result_decode(f.ix, q, enc.len, &d) == 0 && d &&
+		      !strcmp(search_result_partial_reason(d), names[k]) && search_result_partial(d) == (k < 3));
+		search_result_free(d);
+		free(q);
+	}
+	{
+		double bad[3] = {NAN, -1.0, INFINITY};
+		for (int k = 0; k < 3; k++) {
+			uint64_t v;
+			memcpy(&v, &bad[k], 8);
+			CHECK(refused(f.ix, &enc, E_MS, v, 8, "bad search time"));
+		}
+	}
+	CHECK(refused(f.ix, &enc, E_TOTAL, 0, 8, "totals"));
+	CHECK(refused(f.ix, &enc, E_TOTAL, n_match - 1, 8, "totals"));
+	CHECK(n_match <= search_result_total(r));
+	{
+		unsigned char *q = xmalloc(enc.len);
+		memcpy(q, enc.p, enc.len);
+		put_n(q + E_TOTAL, n_match, 8);
+		put_n(q + E_TOTAL_FILES, m.n_files, 8);
+		CHECK(search_result_decode(f.ix, q, enc.len, &d) == 0 && d && search_result_total(d) == n_match);
+		search_result_free(d);
+		free(q);
+	}
+	CHECK(refused(f.ix, &enc, E_TOTAL_FILES, m.n_files - 1, 8, "totals"));
+	/* counts past the limits or the bytes there are: refused before anything is allocated */
+	CHECK(refused(f.ix, &enc, E_N_LINES, 0xffffffff, 4, "is past"));
+	CHECK(refused(f.ix, &enc, E_N_LINES, (uint64_t)SEARCH_LIMIT_MAX * (2 * SEARCH_CONTEXT_MAX + 1) + 1, 4, "is past"));
+	CHECK(refused(f.ix, &enc, E_N_LINES, (uint64_t)SEARCH_LIMIT_MAX * (2 * SEARCH_CONTEXT_MAX + 1), 4, "cut short"));
+	CHECK(refused(f.ix, &enc, E_N_FILES, 0xffffffff, 4, "files for"));
+	CHECK(refused(f.ix, &enc, E_N_RANGES, 0xffffffff, 4, NULL));
+	CHECK(refused(f.ix, &enc, E_N_RANGES, get_n(p + E_N_RANGES, 4) + 1, 4, "cut short"));
+	CHECK(refused(f.ix, &enc, E_N_LINES, m.n_lines - 1, 4, "bytes after"));
+	CHECK(refused(f.ix, &enc, m.file[0] + 4, 0xffffffff, 4, "more lines than its count"));
+	CHECK(refused(f.ix, &enc, m.file[0] + 4, 0, 4, "has no lines"));
+	CHECK(refused(f.ix, &enc, m.line[with_range] + 25, 0xffff, 2, "is past 1001"));
+	CHECK(refused(f.ix, &enc, m.line[with_range] + 25, get_n(p + m.line[with_range] + 25, 2) + 1, 2, NULL));
+
+	/* file numbers */
+	CHECK(refused(f.ix, &enc, m.file[0], n_ix, 4, "is past the index"));
+	CHECK(refused(f.ix, &enc, m.file[0], 0xffffffff, 4, "is past the index"));
+	CHECK(refused(f.ix, &enc, m.file[0], file_no(&f, "link"), 4, "has no text"));
+	CHECK(refused(f.ix, &enc, m.file[0], file_no(&f, "empty"), 4, "has no text"));
+	CHECK(refused(f.ix, &enc, m.file[0], file_no(&f, "bin.dat"), 4, "has no text"));
+	CHECK(refused(f.ix, &enc, m.file[1], get_n(p + m.file[0], 4), 4, "listed twice"));
+
+	/* a line: its number, its bytes */
+	for (size_t k = 0; k < m.n_lines; k += m.n_lines - 1) {
+		size_t at = m.line[k];
+		uint64_t line = get_n(p + at, 8), ls = get_n(p + at + 8, 8), le = get_n(p + at + 16, 8);
+		CHECK(refused(f.ix, &enc, at, line + 1, 8, "is line"));
+		CHECK(refused(f.ix, &enc, at, line - 1, 8, NULL));
+		CHECK(refused(f.ix, &enc, at + 8, ls + 1, 8, NULL));
+		CHECK(refused(f.ix, &enc, at + 8, ls - 1, 8, NULL));
+		CHECK(refused(f.ix, &enc, at + 16, le + 1, 8, NULL));
+		CHECK(refused(f.ix, &enc, at + 16, le - 1, 8, NULL));
+		CHECK(refused(f.ix, &enc, at + 8, le + 1, 8, "not inside"));
+		CHECK(refused(f.ix, &enc, at + 16, 1ull << 40, 8, "not inside"));
+		CHECK(refused(f.ix, &enc, at + 8, UINT64_MAX, 8, "not inside"));
+	}
+	{
+		/* the end just past the searchable length of the first file */
+		size_t id = get_n(p + m.file[0], 4), at = m.line[get_n(p + m.file[0] + 4, 4) - 1];
+		CHECK(refused(f.ix, &enc, at + 16, index_search_len(f.ix, id) + 1, 8, "not inside"));
+	}
+	CHECK(refused(f.ix, &enc, m.line[ctx_line] + 24, 4, 1, "bad flags"));
+	CHECK(refused(f.ix, &enc, m.line[ctx_line] + 24, 3, 1, "bad flags"));
+	CHECK(refused(f.ix, &enc, m.line[with_range] + 24, 1, 1, "has match ranges"));
+	{
+		/* a definition the index does not have: z.txt defines nothing */
+		size_t z = SIZE_MAX;
+		for (size_t k = 0; k < m.n_lines; k++)
+			for (size_t i = 0; i < m.n_files; i++)
+				if (get_n(p + m.file[i], 4) == file_no(&f, "z.txt") && m.line[k] > m.file[i] &&
+				    (i + 1 == m.n_files || m.line[k] < m.file[i + 1]) && !p[m.line[k] + 24] &&
+				    get_n(p + m.line[k] + 25, 2) && z == SIZE_MAX)
+					z = k;
+		CHECK(z != SIZE_MAX && refused(f.ix, &enc, m.line[z] + 24, 2, 1, "defines no symbol"));
+	}
+
+	/* ranges */
+	{
+		size_t at = m.line[with_range], ra = at + 27;
+		uint64_t len = get_n(p + at + 16, 8) - get_n(p + at + 8, 8);
+		uint64_t s = get_n(p + ra, 4), e = get_n(p + ra + 4, 4);
+		CHECK(refused(f.ix, &enc, ra + 4, len + 1, 4, "not inside line"));
+		CHECK(refused(f.ix, &enc, ra, e + 1, 4, "not inside line"));
+		CHECK(refused(f.ix, &enc, ra, 0xffffffff, 4, "not inside line"));
+		CHECK(s <= e);
+	}
+
+	/* order: lines of a file swapped or repeated, files reversed, a file listed twice */
+	{
+		size_t a = m.line[0], b = m.line[1], c = b + 27 + 8 * get_n(p + b + 25, 2);
+		CHECK(b < m.file[1]); /* the first file has two lines or more (context) */
+		move_block(&enc, b, c, a, &t);
+		CHECK(refused_bytes(f.ix, t.p, t.len, "not ascending"));
+	}
+	{
+		/* the first line twice */
+		size_t a = m.line[0], b = m.line[1];
+		buf_reset(&t);
+		CHECK(buf_add(&t, enc.p, b) == 0 && buf_add(&t, enc.p + a, b - a) == 0 &&
+		      buf_add(&t, enc.p + b, enc.len - b) == 0);
+		put_n((unsigned char *)t.p + E_N_LINES, m.n_lines + 1, 4);
+		put_n((unsigned char *)t.p + E_N_RANGES, get_n(p + E_N_RANGES, 4) + get_n(p + a + 25, 2), 4);
+		put_n((unsigned char *)t.p + m.file[0] + 4, get_n(p + m.file[0] + 4, 4) + 1, 4);
+		CHECK(refused_bytes(f.ix, t.p, t.len, "not ascending"));
+	}
+	{
+		/* the files in reverse: more than the three ranks' ascending runs */
+		buf_reset(&t);
+		CHECK(buf_add(&t, enc.p, E_HEAD) == 0);
+		for (size_t i = m.n_files; i--;)
+			CHECK(buf_add(&t, enc.p + m.file[i], (i + 1 < m.n_files ? m.file[i + 1] : enc.len) - m.file[i]) == 0);
+		CHECK(t.len == enc.len && refused_bytes(f.ix, t.p, t.len, "order"));
+	}
+	{
+		/* the first file again at the end */
+		size_t a = m.file[0], b = m.file[1];
+		uint64_t nr = 0;
+		for (size_t k = 0; k < m.n_ranges; k++)
+			nr += m.range[k] < b;
+		buf_reset(&t);
+		CHECK(buf_add(&t, enc.p, enc.len) == 0 && buf_add(&t, enc.p + a, b - a) == 0);
+		put_n((unsigned char *)t.p + E_N_FILES, m.n_files + 1, 4);
+		put_n((unsigned char *)t.p + E_N_LINES, m.n_lines + get_n(p + a + 4, 4), 4);
+		put_n((unsigned char *)t.p + E_N_RANGES, get_n(p + E_N_RANGES, 4) + nr, 4);
+		CHECK(refused_bytes(f.ix, t.p, t.len, "listed twice"));
+	}
+
+	/* cut at every length, a byte more */
+	{
+		size_t bad = 0;
+		for (size_t n = 0; n < enc.len; n++)
+			bad += !refused_bytes(f.ix, enc.p, n, NULL);
+		CHECK(bad == 0);
+		buf_reset(&t);
+		CHECK(buf_add(&t, enc.p, enc.len) == 0 && buf_addch(&t, 0) == 0);
+		CHECK(refused_bytes(f.ix, t.p, t.len, "1 bytes after"));
+	}
+out:
+	search_result_free(r);
+	buf_release(&t);
+	buf_release(&enc);
+	fixture_free(&f);
+}
+
+/* Random byte flips in good encodings: refused, or a result whose every line is one line of the index. */
+TEST(result_flips)
+{
+	static const char *const pats[] = {"foo", "sym:foo_.*", "o", "^$|bar"};
+	struct fixture f;
+	struct search_opts so;
+	struct buf enc, t;
+	size_t accepted = 0, bad = 0;
+	fixture_make_files(&f, wire_files);
+	buf_init(&enc, 0);
+	buf_init(&t, 0);
+	search_opts_default(&so);
+	so.context = 2;
+	rng_state = 0x5eed0f11ULL;
+	for (size_t p = 0; p < sizeof(pats) / sizeof(pats[0]); p++) {
+		struct search_result *r = encode_run(&f, pats[p], NULL, &so, &enc);
+		CHECK(r && enc.len > E_HEAD);
+		search_result_free(r);
+		for (int it = 0; it < 5000 && enc.len > E_HEAD; it++) {
+			struct search_result *d = NULL;
+			unsigned n = 1 + rnd(4);
+			buf_reset(&t);
+			CHECK(buf_add(&t, enc.p, enc.len) == 0);
+			while (n--) {
+				size_t at = rnd((unsigned)t.len);
+				t.p[at] ^= (char)(rnd(2) ? 1u << rnd(8) : 1 + rnd(255));
+			}
+			if (search_result_decode(f.ix, t.p, t.len, &d) == 0) {
+				accepted++;
+				bad += !d || !lines_in_index(f.ix, d);
+				search_result_free(d);
+			} else if (d || strncmp(err_msg(), "search result: ", 15)) {
+				bad++;
+			}
+		}
+	}
+	CHECK(bad == 0 && accepted > 0);
+	buf_release(&t);
+	buf_release(&enc);
+	fixture_free(&f);
+}
+
 int main(void)
 {
 	RUN(parse_errors);
@@ -570,5 +1106,8 @@ int main(void)
 	RUN(count_in_parallel);
 	RUN(limits);
 	RUN(json);
+	RUN(result_round_trip);
+	RUN(result_tampered);
+	RUN(result_flips);
 	return test_done();
 }
