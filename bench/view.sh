@@ -6,7 +6,9 @@
 # index still loads in the background), waits for the index, then drives the view for
 # $DURATION with $CONNS connections and prints p50/p95/p99 as wrk sees them (TLS, keep-alive)
 # and as the server measures them (its Server-Timing header: handler to response), and the
-# page's size (target: p95 <= 20 ms server side).
+# page's size (target: p95 <= 20 ms server side). With SEARCH=QUERY (URL-encoded) it drives
+# the search API with that query instead (`/api/search?r=demo@6.1&limit=50&q=QUERY`: the
+# room's side of a search, the search worker's run and the room's check of its answer).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 SR=${SEALROOM:-$top/sealroom}
@@ -16,6 +18,7 @@ PORT=${PORT:-18999}
 DURATION=${DURATION:-20s}
 CONNS=${CONNS:-4}
 FILE=${FILE:-fs/ext4/inode.c}
+SEARCH=${SEARCH:-}
 command -v wrk >/dev/null || { echo "view.sh: wrk is missing (SEALROOM_BENCH_DEPS=1 scripts/deps)" >&2; exit 1; }
 [ -d "$CORPUS" ] || { echo "view.sh: no corpus at $CORPUS" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'kill $DEMO 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -80,7 +83,13 @@ done = function(summary, latency, requests)
 	end
 end
 LUA
-echo "wrk: $CONNS connections, $DURATION, GET $FILE" >&2
+if [ -n "$SEARCH" ]; then
+	url="$U/api/search?r=demo@6.1&limit=50&q=$SEARCH"
+	code=$(curl -sk -b "$cookie" -o "$tmp/page" -w '%{http_code}' "$url")
+	[ "$code" = 200 ] || { echo "view.sh: the search answered $code: $(head -c 300 "$tmp/page")" >&2; exit 1; }
+	echo "search $SEARCH: $(head -c 120 "$tmp/page")..." >&2
+fi
+echo "wrk: $CONNS connections, $DURATION, GET ${SEARCH:+search }${SEARCH:-$FILE}" >&2
 wrk -t 2 -c "$CONNS" -d "$DURATION" --latency -H "Cookie: $cookie" -s "$tmp/pct.lua" "$url" | tail -n 4
 cat "$tmp"/server.* | awk '$1 == "status" { print $2 }' | sort | uniq -c | awk '{ printf "answered %s: %d\n", $2, $1 }'
 cat "$tmp"/server.* | grep -v '^status' | sort -n | awk '{ v[NR] = $1 } END {

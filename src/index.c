@@ -1,9 +1,12 @@
 /* index: build, encode, decode and load the search index (see index.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -711,6 +714,8 @@ struct index {
 	uint64_t *text_off; /* offset of each file in arena; UINT64_MAX for none */
 	unsigned char *arena;
 	size_t arena_len;
+	int arena_fd;   /* the memory file behind arena (index_load), else -1 */
+	int arena_ro;   /* arena is another process's text, mapped read-only (index_attach) */
 	uint32_t n_tri;
 	uint32_t *tri, *tri_n;
 	uint64_t *tri_off;
@@ -732,8 +737,12 @@ void index_free(struct index *ix)
 {
 	if (!ix)
 		return;
-	if (ix->arena)
+	if (ix->arena && ix->arena_ro)
+		munmap(ix->arena, ix->arena_len + 1);
+	else if (ix->arena)
 		arena_free(ix->arena, ix->arena_len + 1);
+	if (ix->arena_fd >= 0)
+		close(ix->arena_fd);
 	free(ix->search_len);
 	free(ix->text_off);
 	free(ix->tri);
@@ -977,6 +986,7 @@ int index_decode(const void *data, size_t len, const struct manifest *m, struct 
 	*out = NULL;
 	ix->m = m;
 	ix->n_files = (uint32_t)manifest_count(m);
+	ix->arena_fd = -1;
 	if ((r = decode_into(ix, data, len, 0)) || (r = check_postings(ix, m))) {
 		index_free(ix);
 		return r;
@@ -1512,18 +1522,30 @@ out:
 }
 
 /*
- * The arena for the release's plaintext: anonymous pages that are never dumped and are
- * locked as they are first touched, so that filling it in parallel also faults it in
- * parallel; wiped before they are unmapped. Small pages: on the reference machine (a VM
- * whose host takes back freed memory) faulting 1.3 GB in huge pages took 2.3-4.5 s on two
- * threads, in small pages 0.6-1.5 s. NULL when the mapping fails.
+ * The arena for the release's plaintext: the pages of a memory file (memfd, *fd), so that
+ * the release's search worker can map the same text read-only (index_share), never dumped,
+ * not inherited by a forked child, and locked as they are first touched, so that filling
+ * it in parallel also faults it in parallel; wiped before they are unmapped. Small pages:
+ * on the reference machine (a VM whose host takes back freed memory) faulting 1.3 GB in
+ * huge pages took 2.3-4.5 s on two threads, in small pages 0.6-1.5 s. NULL when the memory
+ * file or its mapping cannot be made.
  */
-static unsigned char *arena_alloc(size_t n)
+static unsigned char *arena_alloc(size_t n, int *fd)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	void *p;
+	*fd = memfd_create("sealroom-text", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0)
 		return NULL;
+	if (ftruncate(*fd, (off_t)n) < 0 ||
+	    (p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0)) == MAP_FAILED) {
+		close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	/* its size is fixed: nothing that holds the file can make the room's mapping fault */
+	(void)fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	(void)madvise(p, n, MADV_DONTDUMP);
+	(void)madvise(p, n, MADV_DONTFORK);
 	(void)mlock2(p, n, MLOCK_ONFAULT); /* best effort, as sodium_malloc's mlock */
 	return p;
 }
@@ -1563,6 +1585,25 @@ static int load_utf16(struct index *ix)
 	return 0;
 }
 
+/* Where each regular file's text starts in the arena (the manifest's order), and the total. */
+static int text_offsets(struct index *ix, uint64_t *total)
+{
+	*total = 0;
+	ix->text_off = xmalloc((ix->n_files ? ix->n_files : 1) * sizeof(uint64_t));
+	for (uint32_t i = 0; i < ix->n_files; i++) {
+		const struct manifest_entry *e = manifest_get(ix->m, i);
+		if (e->mode == 0120000) {
+			ix->text_off[i] = UINT64_MAX;
+			continue;
+		}
+		ix->text_off[i] = *total;
+		if (__builtin_add_overflow(*total, e->size, total) || *total > INDEX_ARENA_MAX)
+			return err_set(ERR_TOOBIG, "index: the release's files are past %llu bytes in memory",
+				       (unsigned long long)INDEX_ARENA_MAX);
+	}
+	return 0;
+}
+
 int index_load(struct vault *v, const struct manifest *m, int threads, struct index **out)
 {
 	struct index *ix = xcalloc(1, sizeof(*ix));
@@ -1575,25 +1616,12 @@ int index_load(struct vault *v, const struct manifest *m, int threads, struct in
 	*out = NULL;
 	ix->m = m;
 	ix->n_files = (uint32_t)manifest_count(m);
-	ix->text_off = xmalloc((ix->n_files ? ix->n_files : 1) * sizeof(uint64_t));
+	ix->arena_fd = -1;
 	ix->ascii = xcalloc(ix->n_files ? ix->n_files : 1, 1);
-	for (uint32_t i = 0; i < ix->n_files; i++) {
-		const struct manifest_entry *e = manifest_get(m, i);
-		if (e->mode == 0120000) {
-			ix->text_off[i] = UINT64_MAX;
-			continue;
-		}
-		ix->text_off[i] = total;
-		if (__builtin_add_overflow(total, e->size, &total) || total > INDEX_ARENA_MAX) {
-			r = err_set(ERR_TOOBIG, "index: the release's files are past %llu bytes in memory",
-				    (unsigned long long)INDEX_ARENA_MAX);
-			goto out;
-		}
-	}
-	if ((r = storage_order(ix, v, &order, &c.n_order)))
+	if ((r = text_offsets(ix, &total)) || (r = storage_order(ix, v, &order, &c.n_order)))
 		goto out;
 	ix->arena_len = (size_t)total;
-	if (!(ix->arena = arena_alloc(ix->arena_len + 1))) {
+	if (!(ix->arena = arena_alloc(ix->arena_len + 1, &ix->arena_fd))) {
 		r = err_set(ERR_TOOBIG, "index: cannot hold %zu bytes of file contents", ix->arena_len);
 		goto out;
 	}
@@ -1640,6 +1668,132 @@ out:
 	free((void *)c.sym_first);
 	free(c.unkeyed);
 	free(order);
+	if (r)
+		index_free(ix);
+	else
+		*out = ix;
+	return r;
+}
+
+/* ---- handing a loaded index to another process ---- */
+
+#define SHARE_MAGIC "SRIL0001"
+#define SHARE_HDR 16
+
+int index_share(const struct index *ix, struct buf *out, int *text_fd)
+{
+	uint64_t table_at = HDR_LEN + 8 * (uint64_t)ix->n_files, post_at = table_at + TRI_REC * (uint64_t)ix->n_tri,
+		 sym_at = post_at + ix->post_len, enc_len = sym_at + SYM_REC * (uint64_t)ix->n_syms,
+		 total = SHARE_HDR + enc_len + ix->n_files + 4 * (uint64_t)ix->n_syms;
+	unsigned char *o, *e;
+	char path[64];
+	int r;
+	*text_fd = -1;
+	if (ix->arena_fd < 0 || ix->arena_ro)
+		return err_set(ERR_USAGE, "index: only a loaded index's text can be shared");
+	if ((r = buf_grow(out, (size_t)total)))
+		return r;
+	o = (unsigned char *)out->p + out->len;
+	memcpy(o, SHARE_MAGIC, 8);
+	put64(o + 8, enc_len);
+	e = o + SHARE_HDR;
+	memset(e, 0, HDR_LEN);
+	memcpy(e, MAGIC, 8);
+	put32(e + 8, ix->n_files);
+	put32(e + 12, ix->n_tri);
+	put64(e + 16, ix->n_syms);
+	put64(e + 24, ix->post_len);
+	for (uint32_t i = 0; i < ix->n_files; i++)
+		put64(e + HDR_LEN + 8 * (uint64_t)i, ix->search_len[i] | (ix->utf16 && ix->utf16[i] ? INDEX_LEN_UTF16 : 0));
+	for (uint32_t k = 0; k < ix->n_tri; k++) {
+		unsigned char *rec = e + table_at + TRI_REC * (uint64_t)k;
+		put32(rec, ix->tri[k]);
+		put32(rec + 4, ix->tri_n[k]);
+		put64(rec + 8, ix->tri_off[k]);
+	}
+	memcpy(e + post_at, ix->post, ix->post_len);
+	for (size_t k = 0; k < ix->n_syms; k++) {
+		const struct index_symbol *sy = &ix->syms[k];
+		unsigned char *rec = e + sym_at + SYM_REC * (uint64_t)k;
+		put32(rec, sy->file);
+		put32(rec + 4, sy->line);
+		put32(rec + 8, sy->off);
+		rec[12] = (unsigned char)sy->len;
+		rec[13] = (unsigned char)(sy->len >> 8);
+		rec[14] = (unsigned char)sy->kind;
+		rec[15] = 0;
+	}
+	e += enc_len;
+	for (uint32_t i = 0; i < ix->n_files; i++)
+		e[i] = __atomic_load_n(&ix->ascii[i], __ATOMIC_RELAXED);
+	e += ix->n_files;
+	for (size_t k = 0; k < ix->n_syms; k++)
+		put32(e + 4 * k, ix->by_name[k]);
+	/* a description of the text of its own, opened for reading only: a mapping of it can
+	 * never be made writable, nor the file grown or cut */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ix->arena_fd);
+	if ((*text_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		sodium_memzero(o, (size_t)total);
+		return err_set(ERR_IO, "index: cannot reopen the text read-only: %s", strerror(errno));
+	}
+	out->len += (size_t)total;
+	return 0;
+}
+
+int index_attach(const void *img, size_t len, const struct manifest *m, int text_fd, struct index **out)
+{
+	const unsigned char *p = img;
+	struct index *ix = xcalloc(1, sizeof(*ix));
+	uint64_t enc_len, total;
+	struct stat st;
+	void *map;
+	int r;
+	*out = NULL;
+	ix->m = m;
+	ix->n_files = (uint32_t)manifest_count(m);
+	ix->arena_fd = -1;
+	ix->arena_ro = 1;
+	if (len < SHARE_HDR || memcmp(p, SHARE_MAGIC, 8) || (enc_len = get64(p + 8)) > len - SHARE_HDR) {
+		r = err_set(ERR_CORRUPT, "index: not a shared index (bad magic or length)");
+		goto out;
+	}
+	ix->enc_len = (size_t)enc_len + 1;
+	ix->enc = xmalloc(ix->enc_len);
+	memcpy(ix->enc, p + SHARE_HDR, (size_t)enc_len);
+	if ((r = decode_into(ix, ix->enc, (size_t)enc_len, 1)))
+		goto out;
+	if (len - SHARE_HDR - enc_len != ix->n_files + 4 * (uint64_t)ix->n_syms) {
+		r = err_set(ERR_CORRUPT, "index: a shared index's tables have the wrong length");
+		goto out;
+	}
+	p += SHARE_HDR + enc_len;
+	ix->ascii = xmalloc(ix->n_files ? ix->n_files : 1);
+	for (uint32_t i = 0; i < ix->n_files; i++)
+		ix->ascii[i] = p[i] <= 2 ? p[i] : 0;
+	p += ix->n_files;
+	ix->by_name = xmalloc((ix->n_syms ? ix->n_syms : 1) * sizeof(uint32_t));
+	for (size_t k = 0; k < ix->n_syms; k++)
+		if ((ix->by_name[k] = get32(p + 4 * k)) >= ix->n_syms) {
+			r = err_set(ERR_CORRUPT, "index: a shared index's name order is malformed");
+			goto out;
+		}
+	if ((r = text_offsets(ix, &total)))
+		goto out;
+	if (fstat(text_fd, &st) < 0 || (uint64_t)st.st_size != total + 1) {
+		r = err_set(ERR_CORRUPT, "index: the shared text is not the %llu bytes the manifest names",
+			    (unsigned long long)total + 1);
+		goto out;
+	}
+	ix->arena_len = (size_t)total;
+	if ((map = mmap(NULL, ix->arena_len + 1, PROT_READ, MAP_SHARED, text_fd, 0)) == MAP_FAILED) {
+		r = err_set(ERR_IO, "index: cannot map the shared text: %s", strerror(errno));
+		goto out;
+	}
+	ix->arena = map;
+	(void)madvise(map, ix->arena_len + 1, MADV_DONTDUMP);
+	if (ix->utf16 && (r = load_utf16(ix)))
+		goto out;
+out:
 	if (r)
 		index_free(ix);
 	else

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* the network front of serve and its TLS key's signer, each in a fresh image (split.h,
-	 * tlskey.h); not commands */
+	 * tlskey.h); not commands (a release's search worker starts before main: searchd.c) */
 	if (argc > 1 && !strcmp(argv[1], SPLIT_FRONT_ARG))
 		split_front_exec(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], TLSKEY_SIGNER_ARG))

@@ -14,6 +14,7 @@
 #include "release.h"
 #include "findings.h"
 #include "room.h"
+#include "searchd.h"
 #include "vault.h"
 #include "xref.h"
 
@@ -31,6 +32,7 @@ struct room {
 	pthread_cond_t ix_cv;
 	int ix_state;
 	struct index *ix;
+	struct searchd *sd;  /* the index's search worker (searchd.h), under ix_mu */
 	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -56,6 +58,7 @@ static void room_free(struct room *r)
 	render_symtab_free(r->syms);
 	shingles_free(r->sh);
 	xref_free(r->xr);
+	searchd_free(r->sd);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -112,10 +115,16 @@ void rooms_sweep(struct rooms *rs, int64_t now)
 			continue;
 		}
 		rs->rooms[i] = rs->rooms[--rs->n_rooms];
-		if (r->refs)
+		if (r->refs) {
+			/* its search worker, which maps the text, goes now; the room with the
+			 * last request that uses it */
 			r->dropped = 1;
-		else
+			pthread_mutex_lock(&r->ix_mu);
+			searchd_kill(r->sd);
+			pthread_mutex_unlock(&r->ix_mu);
+		} else {
 			room_free(r);
+		}
 	}
 	pthread_mutex_unlock(&rs->lock);
 }
@@ -167,9 +176,10 @@ static void *room_load_index(void *arg)
 	struct index *ix = NULL;
 	struct render_symtab *syms = NULL;
 	struct xref *xr = NULL;
+	struct searchd *sd = NULL;
 	struct buf mb;
 	struct timespec t0, t1;
-	int r;
+	int r, sr;
 	free(ld);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	buf_init(&mb, INDEX_MAX);
@@ -182,6 +192,11 @@ static void *room_load_index(void *arg)
 					"definitions come from the search index\n", rm->product, rm->version, err_msg());
 		syms = render_symtab_new(ix, xr);
 	}
+	/* a serving room's searches run in the release's worker from the first one on (a
+	 * command's rooms start it on their first search) */
+	if (!r && !rs->quiet && (sr = searchd_start(ix, &sd)))
+		fprintf(stderr, "sealroom serve: the search worker of '%s@%s' did not start (%s): searches "
+				"start it again\n", rm->product, rm->version, err_msg());
 	if (mb.p && mb.cap)
 		sodium_memzero(mb.p, mb.cap);
 	buf_release(&mb);
@@ -194,6 +209,7 @@ static void *room_load_index(void *arg)
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	pthread_mutex_lock(&rm->ix_mu);
 	rm->ix = ix;
+	rm->sd = sd;
 	rm->xr = xr;
 	rm->syms = syms;
 	rm->ix_state = r ? r : 1;
@@ -330,12 +346,34 @@ int room_find(const struct room *rm, const char *path, size_t *i)
 	return 0;
 }
 
-int room_search(struct room *rm, const struct query *qu, const struct search_opts *so,
+int room_search(struct room *rm, const char *text, const struct query_opts *qo, const struct search_opts *so,
 		struct search_result **res)
 {
+	struct searchd *sd;
+	int r = 0;
+	*res = NULL;
 	if (room_index_wait(rm))
 		return err_set(ERR_NOTFOUND, "the release's search index is not loaded");
-	return index_search(rm->ix, qu, so, res);
+	pthread_mutex_lock(&rm->ix_mu);
+	if (!rm->sd && !rm->dropped)
+		r = searchd_start(rm->ix, &rm->sd);
+	sd = rm->sd;
+	pthread_mutex_unlock(&rm->ix_mu);
+	if (r)
+		return err_set(ERR_IO, "search is unavailable: %s", err_msg());
+	if (!sd)
+		return err_set(ERR_NOTFOUND, "release is locked");
+	return searchd_search(sd, text, qo, so, res);
+}
+
+pid_t room_search_worker(struct room *rm)
+{
+	pid_t p = 0;
+	pthread_mutex_lock(&rm->ix_mu);
+	if (rm->sd)
+		p = searchd_pid(rm->sd);
+	pthread_mutex_unlock(&rm->ix_mu);
+	return p;
 }
 
 struct defs_acc {

@@ -6,7 +6,8 @@
  * made on first use, the shingles that notes are checked against. Nothing outside this
  * module reads a release's text: a file view, a diff and a print are handed to the
  * renderer (render.h) from here, notes are checked against what room_notes_code returns,
- * and searches run through room_search. web.c sees names (the manifest) and opaque
+ * and searches run through room_search, in the release's search worker (searchd.h): a
+ * reviewer's pattern is never compiled or run in the room. web.c sees names (the manifest) and opaque
  * pointers only.
  *
  * struct rooms is the cache: one struct room per release, opened on first use while the
@@ -20,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "err.h"
@@ -76,9 +78,17 @@ int room_index_ready(struct room *rm);
 /* Entry i of the manifest whose path is exactly path; ERR_NOTFOUND. */
 int room_find(const struct room *rm, const char *path, size_t *i) WUR;
 
-/* Run query qu over the release's index (room_get with need_index). */
-int room_search(struct room *rm, const struct query *qu, const struct search_opts *so,
+/*
+ * Run the query text (options qo) over the release's index (room_get with need_index) in
+ * the release's search worker (searchd.h, started on first use if it is not running): the
+ * result is checked against the room's own index and its lines point into it. The query's
+ * errors (ERR_PARSE, ERR_USAGE, ERR_TOOBIG) as query_parse gives them; ERR_IO when the
+ * worker failed.
+ */
+int room_search(struct room *rm, const char *text, const struct query_opts *qo, const struct search_opts *so,
 		struct search_result **res) WUR;
+/* The process id of the release's search worker (0 when none runs). */
+pid_t room_search_worker(struct room *rm);
 
 /*
  * The definitions that symbol number n (the number a definition link carries: render.h's

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -173,16 +174,33 @@ int sandbox_front_user(uid_t *uid, gid_t *gid)
 
 int sandbox_drop_user(uid_t uid, gid_t gid)
 {
+	return sandbox_drop_user_caps(uid, gid, 0);
+}
+
+int sandbox_drop_user_caps(uid_t uid, gid_t gid, int keep_ipc_lock)
+{
 	if (geteuid() != 0)
 		return 0;
+	if (keep_ipc_lock && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return err_set(ERR_IO, "cannot keep a capability: %s", strerror(errno));
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return err_set(ERR_IO, "cannot become uid %u: %s", (unsigned)uid, strerror(errno));
+	if (keep_ipc_lock) {
+		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof(d));
+		d[0].effective = d[0].permitted = 1u << CAP_IPC_LOCK;
+		if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+			return err_set(ERR_IO, "cannot keep only CAP_IPC_LOCK: %s", strerror(errno));
+	}
 	if (setuid(0) == 0) /* for good: no way back */
-		return err_set(ERR_IO, "the front could become root again");
+		return err_set(ERR_IO, "the process could become root again");
 	return 0;
 }
 
-int sandbox_seccomp_front(void)
+/* The front's filter (below); with exec_memory, mmap and mprotect may make memory
+ * executable (the search worker's PCRE2 JIT). */
+static int seccomp_apply(int exec_memory, const char *who)
 {
 	static const int allow[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
@@ -213,19 +231,36 @@ int sandbox_seccomp_front(void)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
 	for (size_t i = 0; i < sizeof(kill) / sizeof(kill[0]) && !rc; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, kill[i], 0);
-	/* memory, never executable: no new code in the front */
-	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (exec_memory) {
+		if (!rc)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 0);
+		if (!rc)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 0);
+	} else {
+		/* memory, never executable: no new code in the front */
+		if (!rc)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		if (!rc)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	}
 	if (!rc)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!rc)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc)
-		return err_set(ERR_IO, "seccomp: cannot load the front's filter: %s", strerror(-rc));
+		return err_set(ERR_IO, "seccomp: cannot load the %s's filter: %s", who, strerror(-rc));
 	return 0;
+}
+
+int sandbox_seccomp_front(void)
+{
+	return seccomp_apply(0, "front");
+}
+
+int sandbox_seccomp_worker(void)
+{
+	return seccomp_apply(1, "search worker");
 }

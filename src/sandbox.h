@@ -55,6 +55,13 @@ int sandbox_empty_root(int *applied) WUR;
 int sandbox_front_user(uid_t *uid, gid_t *gid) WUR;
 /* As root: drop every group and become uid/gid for good (all threads). No-op otherwise. */
 int sandbox_drop_user(uid_t uid, gid_t gid) WUR;
+/*
+ * The same; with keep_ipc_lock, the process keeps one capability, CAP_IPC_LOCK (no other,
+ * and none after an exec), so that memory it maps later is still locked (mlockall's
+ * MCL_FUTURE) whatever the account's RLIMIT_MEMLOCK: for the search worker, which holds
+ * sealed text.
+ */
+int sandbox_drop_user_caps(uid_t uid, gid_t gid, int keep_ipc_lock) WUR;
 
 /*
  * The front's seccomp filter (the TLS key's signer, tlskey.h, runs under it too), for
@@ -64,5 +71,10 @@ int sandbox_drop_user(uid_t uid, gid_t gid) WUR;
  * process_vm_* kill the process.
  */
 int sandbox_seccomp_front(void) WUR;
+/*
+ * The search worker's (searchd.h): the front's filter, except that memory may be made
+ * executable (PCRE2's JIT compiles a reviewer's pattern to machine code).
+ */
+int sandbox_seccomp_worker(void) WUR;
 
 #endif

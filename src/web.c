@@ -1390,21 +1390,20 @@ static int query_key(struct buf *out, const struct buf *text, const struct query
 static int run_search(struct req *q, struct room *rm, const char *text, const struct query_opts *qo,
 		      size_t limit, size_t offset, struct search_result **res, int json)
 {
-	struct query *qu = NULL;
 	struct search_opts so;
 	int r;
 	*res = NULL;
-	if ((r = query_parse(text, qo, &qu)))
-		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
 	search_opts_default(&so);
 	so.limit = limit;
 	so.offset = offset;
 	/* context lines are shown code too: charged like the matches (quota.h) */
 	so.context = (unsigned)param_u64(q->rq, "context", 0, SEARCH_CONTEXT_MAX);
-	r = room_search(rm, qu, &so, res);
-	query_free(qu);
-	if (r)
+	/* parsed and run in the release's search worker, not here */
+	r = room_search(rm, text, qo, &so, res);
+	if (r == ERR_PARSE || r == ERR_USAGE || r == ERR_TOOBIG)
 		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
+	if (r)
+		return fail_page(q, 503, err_msg(), json) ? ERR_TOOBIG : 1;
 	return 0;
 }
 

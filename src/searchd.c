@@ -1,0 +1,614 @@
+/* searchd: the search worker of an opened release; see searchd.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "le.h"
+#include "manifest.h"
+#include "sandbox.h"
+#include "searchd.h"
+#include "wire.h"
+
+extern char **environ;
+
+/* The worker's descriptors: its image, its text, its ready pipe, then its channels. */
+#define FD_IMAGE 3
+#define FD_TEXT 4
+#define FD_READY 5
+#define FD_CHAN 6
+
+#define IMAGE_MAGIC "SRSD0001"
+#define REQ_MAGIC "SRw1"
+#define ANS_MAGIC "SRW1"
+#define REQ_LEN (4 + 4 + 4 + 8 + 4 + 4 + 2) /* then the query's text */
+#define ANSWER_MAX ((size_t)64 << 20)
+#define ERR_MSG_MAX 512
+#define START_TIMEOUT_MS 120000 /* for the worker to attach the index of a large release */
+
+/* ---- messages ---- */
+
+/*
+ * Request: "SRw1" u8 caseless, u8 literal, u8 word, u8 count_all, u32 limit, u64 offset,
+ * u32 context, u32 budget_ms, u16 text length, the text (no NUL).
+ * Answer:  "SRW1" u8 1, then search_result_encode's bytes; or "SRW1" u8 0, u8 enum err,
+ * u16 length, a one-line message.
+ */
+int searchd_request_encode(const char *text, const struct query_opts *qo, const struct search_opts *so, struct buf *out)
+{
+	size_t n = strlen(text);
+	unsigned char h[REQ_LEN];
+	if (n > QUERY_MAX)
+		return err_set(ERR_TOOBIG, "query: longer than %d bytes", QUERY_MAX);
+	if (so->limit > UINT32_MAX || so->offset > UINT64_MAX / 2)
+		return err_set(ERR_USAGE, "search: the page is out of range");
+	memcpy(h, REQ_MAGIC, 4);
+	h[4] = (unsigned char)(qo->caseless != 0);
+	h[5] = (unsigned char)(qo->literal != 0);
+	h[6] = (unsigned char)(qo->word != 0);
+	h[7] = (unsigned char)(so->count_all != 0);
+	put32(h + 8, (uint32_t)so->limit);
+	put64(h + 12, (uint64_t)so->offset);
+	put32(h + 20, so->context);
+	put32(h + 24, so->budget_ms);
+	h[28] = (unsigned char)n;
+	h[29] = (unsigned char)(n >> 8);
+	buf_reset(out);
+	if (buf_add(out, h, sizeof(h)) || buf_add(out, text, n))
+		return ERR_TOOBIG;
+	return 0;
+}
+
+int searchd_request_decode(const void *msg, size_t len, char *text, struct query_opts *qo, struct search_opts *so)
+{
+	const unsigned char *p = msg;
+	size_t n;
+	if (len < REQ_LEN || memcmp(p, REQ_MAGIC, 4) || p[4] > 1 || p[5] > 1 || p[6] > 1 || p[7] > 1)
+		return err_set(ERR_PARSE, "search worker: a malformed request");
+	n = (size_t)p[28] | (size_t)p[29] << 8;
+	if (n > QUERY_MAX || len != REQ_LEN + n || memchr(p + REQ_LEN, 0, n))
+		return err_set(ERR_PARSE, "search worker: a malformed request");
+	memset(qo, 0, sizeof(*qo));
+	qo->caseless = p[4];
+	qo->literal = p[5];
+	qo->word = p[6];
+	search_opts_default(so);
+	so->count_all = p[7];
+	so->limit = get32(p + 8);
+	so->offset = (size_t)get64(p + 12);
+	so->context = get32(p + 20);
+	so->budget_ms = get32(p + 24);
+	memcpy(text, p + REQ_LEN, n);
+	text[n] = 0;
+	return 0;
+}
+
+/* The worker's refusal of a query: its code and message, made one printable line. */
+static int ans_error(int code, const char *msg, struct buf *out)
+{
+	size_t n = strlen(msg);
+	unsigned char h[8];
+	if (n > ERR_MSG_MAX)
+		n = ERR_MSG_MAX;
+	memcpy(h, ANS_MAGIC, 4);
+	h[4] = 0;
+	h[5] = (unsigned char)(code < 0 ? -code : code);
+	h[6] = (unsigned char)n;
+	h[7] = (unsigned char)(n >> 8);
+	buf_reset(out);
+	return buf_add(out, h, 8) || buf_add(out, msg, n) ? ERR_TOOBIG : 0;
+}
+
+int searchd_answer_decode(const struct index *ix, const void *msg, size_t len, struct search_result **res)
+{
+	const unsigned char *p = msg;
+	size_t n;
+	int code;
+	char text[ERR_MSG_MAX + 1];
+	*res = NULL;
+	if (len < 5 || memcmp(p, ANS_MAGIC, 4) || p[4] > 1)
+		return err_set(ERR_CORRUPT, "a malformed message");
+	if (p[4] == 1) {
+		if (search_result_decode(ix, p + 5, len - 5, res))
+			return err_set(ERR_CORRUPT, "a result that does not hold (%s)", err_msg());
+		return 0;
+	}
+	n = len >= 8 ? ((size_t)p[6] | (size_t)p[7] << 8) : SIZE_MAX;
+	code = len >= 8 ? -(int)p[5] : 0;
+	if (n > ERR_MSG_MAX || len != 8 + n || (code != ERR_PARSE && code != ERR_USAGE && code != ERR_TOOBIG))
+		return err_set(ERR_CORRUPT, "a malformed refusal");
+	/* the worker's words, made one printable line */
+	for (size_t i = 0; i < n; i++)
+		text[i] = p[8 + i] < 0x20 || p[8 + i] == 0x7f ? '?' : (char)p[8 + i];
+	text[n] = 0;
+	return err_set(code, "%s", text);
+}
+
+/* ---- the worker ---- */
+
+struct worker {
+	const struct index *ix;
+	int fd;
+};
+
+static void *worker_serve(void *arg)
+{
+	struct worker *w = arg;
+	struct buf in, out;
+	char *text = xmalloc(QUERY_MAX + 1);
+	buf_init(&in, REQ_LEN + QUERY_MAX + 16);
+	buf_init(&out, ANSWER_MAX);
+	while (!wire_recv(w->fd, &in, REQ_LEN + QUERY_MAX)) {
+		struct query_opts qo;
+		struct search_opts so;
+		struct query *q = NULL;
+		struct search_result *res = NULL;
+		int r;
+		if ((r = searchd_request_decode(in.p, in.len, text, &qo, &so)) || (r = query_parse(text, &qo, &q)) ||
+		    (r = index_search(w->ix, q, &so, &res))) {
+			if (ans_error(r, err_msg(), &out))
+				break;
+		} else {
+			unsigned char h[5];
+			memcpy(h, ANS_MAGIC, 4);
+			h[4] = 1;
+			buf_reset(&out);
+			if (buf_add(&out, h, 5) || search_result_encode(res, &out))
+				(void)!ans_error(ERR_TOOBIG, "search: the result is too large to answer", &out);
+		}
+		search_result_free(res);
+		query_free(q);
+		if (wire_send(w->fd, out.p, out.len))
+			break;
+	}
+	/* the room went away: so does the worker */
+	_exit(0);
+}
+
+static void worker_fail(const char *what)
+{
+	fprintf(stderr, "sealroom search worker: %s: %s\n", what, err_msg());
+	_exit(1);
+}
+
+/*
+ * Every program that can start a worker holds this file (the room calls into it), so every
+ * such program is a worker when run with SEARCHD_ARG, before its own main runs: a worker
+ * started from a program other than sealroom (a test) never runs that program instead.
+ */
+__attribute__((constructor)) static void searchd_entry(int argc, char **argv)
+{
+	if (argc > 1 && argv && argv[1] && !strcmp(argv[1], SEARCHD_ARG)) {
+		if (!setlocale(LC_CTYPE, "C.UTF-8"))
+			setlocale(LC_CTYPE, "");
+		if (sodium_init() < 0)
+			_exit(1);
+		searchd_exec(argc, argv);
+	}
+}
+
+void searchd_exec(int argc, char **argv)
+{
+	struct stat st;
+	const unsigned char *img;
+	struct manifest *m = NULL;
+	struct index *ix = NULL;
+	struct worker w[SEARCHD_CHANNELS];
+	pthread_t th[SEARCHD_CHANNELS];
+	uint64_t mlen;
+	uid_t uid;
+	gid_t gid;
+	int ll, root, e;
+	char ok = 1;
+
+	(void)argc;
+	(void)argv;
+	/* only the descriptors it was handed */
+	(void)close_range(FD_CHAN + SEARCHD_CHANNELS, ~0U, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+		_exit(1);
+	signal(SIGPIPE, SIG_IGN);
+	if (sandbox_memory())
+		worker_fail("memory");
+	if (fstat(FD_IMAGE, &st) < 0 || st.st_size < 16 ||
+	    (img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, FD_IMAGE, 0)) == MAP_FAILED) {
+		err_set(ERR_IO, "cannot map the index handed over");
+		worker_fail("start");
+	}
+	mlen = get64(img + 8);
+	if (memcmp(img, IMAGE_MAGIC, 8) || mlen > (uint64_t)st.st_size - 16) {
+		err_set(ERR_CORRUPT, "the index handed over is malformed");
+		worker_fail("start");
+	}
+	if (manifest_decode(img + 16, (size_t)mlen, &m) ||
+	    index_attach(img + 16 + mlen, (size_t)st.st_size - 16 - (size_t)mlen, m, FD_TEXT, &ix))
+		worker_fail("start");
+	munmap((void *)img, (size_t)st.st_size);
+	close(FD_IMAGE);
+	close(FD_TEXT);
+	/* nothing of the host from here on */
+	root = geteuid() == 0;
+	if (sandbox_no_new_privs() || (root && sandbox_front_user(&uid, &gid)) || sandbox_empty_root_prepare() ||
+	    sandbox_landlock(NULL, &ll) || sandbox_empty_root(&root) || (geteuid() == 0 && sandbox_drop_user_caps(uid, gid, 1)))
+		worker_fail("sandbox");
+	for (int i = 0; i < SEARCHD_CHANNELS; i++) {
+		w[i].ix = ix;
+		w[i].fd = FD_CHAN + i;
+		if (i && (e = pthread_create(&th[i], NULL, worker_serve, &w[i]))) {
+			err_set(ERR_IO, "%s", strerror(e));
+			worker_fail("threads");
+		}
+	}
+	if (sandbox_seccomp_worker())
+		worker_fail("sandbox");
+	if (write(FD_READY, &ok, 1) != 1)
+		_exit(1);
+	close(FD_READY);
+	worker_serve(&w[0]);
+	_exit(0);
+}
+
+/* ---- the room's side ---- */
+
+struct searchd {
+	const struct index *ix;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pid_t pid;         /* 0: none running */
+	unsigned gen;      /* the worker's generation: a channel of an older one is closed */
+	int fd[SEARCHD_CHANNELS];
+	char busy[SEARCHD_CHANNELS];
+	int n_busy;
+	int killed;        /* searchd_kill: no worker again */
+	time_t started[SEARCHD_RESTARTS];
+};
+
+/* The image a worker attaches: the manifest, then the index's tables (index_share). */
+static int make_image(const struct index *ix, int *img_fd, int *text_fd)
+{
+	struct buf b;
+	unsigned char h[16];
+	size_t mstart;
+	int r;
+	*img_fd = *text_fd = -1;
+	buf_init(&b, (size_t)INDEX_MAX * 2);
+	memcpy(h, IMAGE_MAGIC, 8);
+	if ((r = buf_add(&b, h, 16)) || (r = manifest_encode(index_manifest(ix), &b)))
+		goto out;
+	mstart = b.len;
+	put64((unsigned char *)b.p + 8, (uint64_t)(mstart - 16));
+	if ((r = index_share(ix, &b, text_fd)))
+		goto out;
+	if ((*img_fd = memfd_create("sealroom-search-index", MFD_CLOEXEC)) < 0) {
+		r = err_set(ERR_IO, "search worker: cannot make its image: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t off = 0; off < b.len;) {
+		ssize_t w = write(*img_fd, b.p + off, b.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = err_set(ERR_IO, "search worker: cannot write its image: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+out:
+	if (b.cap)
+		sodium_memzero(b.p, b.cap);
+	buf_release(&b);
+	if (r) {
+		if (*img_fd >= 0)
+			close(*img_fd);
+		if (*text_fd >= 0)
+			close(*text_fd);
+		*img_fd = *text_fd = -1;
+	}
+	return r;
+}
+
+/* Wait for the worker's ready byte. */
+static int wait_ready(int fd, pid_t pid)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char c;
+	int n;
+	do
+		n = poll(&p, 1, START_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return err_set(ERR_IO, "search worker: did not start within %d s", START_TIMEOUT_MS / 1000);
+	if (read(fd, &c, 1) != 1)
+		return err_set(ERR_IO, "search worker: exited as it started (process %d)", (int)pid);
+	return 0;
+}
+
+/* Start a worker (d->mu held, none running). */
+static int spawn(struct searchd *d)
+{
+	int img = -1, text = -1, ready[2] = {-1, -1}, sp[SEARCHD_CHANNELS][2], r;
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {"sealroom", SEARCHD_ARG, NULL};
+	time_t now = time(NULL);
+	pid_t pid;
+	int k = 0;
+	for (int i = 0; i < SEARCHD_RESTARTS; i++)
+		k += d->started[i] && now - d->started[i] < 60;
+	if (k >= SEARCHD_RESTARTS)
+		return err_set(ERR_IO, "search worker: started %d times in a minute: not again before the minute is out",
+			       SEARCHD_RESTARTS);
+	for (int i = 0; i < SEARCHD_CHANNELS; i++)
+		sp[i][0] = sp[i][1] = -1;
+	if ((r = make_image(d->ix, &img, &text)))
+		return r;
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		r = err_set(ERR_IO, "search worker: %s", strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < SEARCHD_CHANNELS; i++)
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp[i]) < 0) {
+			r = err_set(ERR_IO, "search worker: %s", strerror(errno));
+			goto out;
+		}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, img, FD_IMAGE);
+	posix_spawn_file_actions_adddup2(&fa, text, FD_TEXT);
+	posix_spawn_file_actions_adddup2(&fa, ready[1], FD_READY);
+	for (int i = 0; i < SEARCHD_CHANNELS; i++)
+		posix_spawn_file_actions_adddup2(&fa, sp[i][1], FD_CHAN + i);
+	r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r) {
+		r = err_set(ERR_IO, "search worker: cannot start: %s", strerror(r));
+		goto out;
+	}
+	memmove(d->started + 1, d->started, (SEARCHD_RESTARTS - 1) * sizeof(*d->started));
+	d->started[0] = now;
+	close(ready[1]);
+	ready[1] = -1;
+	close(img);
+	img = -1;
+	close(text);
+	text = -1;
+	if ((r = wait_ready(ready[0], pid))) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	d->pid = pid;
+	d->gen++;
+	for (int i = 0; i < SEARCHD_CHANNELS; i++) {
+		d->fd[i] = sp[i][0];
+		d->busy[i] = 0;
+		sp[i][0] = -1;
+	}
+out:
+	for (int i = 0; i < SEARCHD_CHANNELS; i++) {
+		if (sp[i][0] >= 0)
+			close(sp[i][0]);
+		if (sp[i][1] >= 0)
+			close(sp[i][1]);
+	}
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	if (img >= 0)
+		close(img);
+	if (text >= 0)
+		close(text);
+	return r;
+}
+
+/* Kill the running worker (d->mu held): its channels close once the searches on them end. */
+static void stop_worker(struct searchd *d)
+{
+	if (d->pid) {
+		kill(d->pid, SIGKILL);
+		while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	} else if (d->fd[0] < 0) {
+		return; /* none was running */
+	}
+	d->pid = 0;
+	for (int i = 0; i < SEARCHD_CHANNELS; i++) {
+		if (!d->busy[i])
+			close(d->fd[i]);
+		d->fd[i] = -1;
+	}
+	d->gen++;
+	pthread_cond_broadcast(&d->cv);
+}
+
+int searchd_start(const struct index *ix, struct searchd **out)
+{
+	struct searchd *d = xcalloc(1, sizeof(*d));
+	int r;
+	*out = NULL;
+	d->ix = ix;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	for (int i = 0; i < SEARCHD_CHANNELS; i++)
+		d->fd[i] = -1;
+	pthread_mutex_lock(&d->mu);
+	r = spawn(d);
+	pthread_mutex_unlock(&d->mu);
+	if (r) {
+		searchd_free(d);
+		return r;
+	}
+	*out = d;
+	return 0;
+}
+
+/* A free channel of a running worker (started again when none runs): its fd, or < 0. */
+static int take(struct searchd *d, int *slot, unsigned *gen)
+{
+	pid_t w;
+	int r = 0;
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		if (d->killed) {
+			r = err_set(ERR_IO, "search worker: the release was closed");
+			break;
+		}
+		/* one that died between searches (its own crash, a kill) is replaced before this
+		 * search rather than failing it */
+		if (d->pid && ((w = waitpid(d->pid, NULL, WNOHANG)) == d->pid || (w < 0 && errno == ECHILD))) {
+			d->pid = 0; /* reaped: stop_worker must not wait for it or signal its number */
+			stop_worker(d);
+		}
+		if (!d->pid && (r = spawn(d)))
+			break;
+		for (int i = 0; i < SEARCHD_CHANNELS; i++)
+			if (!d->busy[i]) {
+				d->busy[i] = 1;
+				d->n_busy++;
+				*slot = i;
+				*gen = d->gen;
+				r = d->fd[i];
+				goto out;
+			}
+		pthread_cond_wait(&d->cv, &d->mu);
+	}
+	r = r ? r : ERR_IO;
+out:
+	pthread_mutex_unlock(&d->mu);
+	return r;
+}
+
+/* Give the channel back; with failed, the worker is killed first (its answer was wrong,
+ * late or missing). */
+static void give(struct searchd *d, int slot, int fd, unsigned gen, int failed)
+{
+	pthread_mutex_lock(&d->mu);
+	if (failed && gen == d->gen)
+		stop_worker(d);
+	if (gen != d->gen)
+		close(fd); /* a worker's that is gone */
+	else
+		d->busy[slot] = 0;
+	d->n_busy--;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The worker's answer within ms milliseconds. */
+static int recv_answer(int fd, struct buf *in, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct pollfd p = {fd, POLLIN, 0};
+	int n;
+	do
+		n = poll(&p, 1, (int)ms);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return err_set(ERR_IO, "search worker: no answer within %u ms: it was stopped", ms);
+	/* and a message that starts must end within the same time */
+	if (n < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return err_set(ERR_IO, "search worker: %s", strerror(errno));
+	return wire_recv(fd, in, ANSWER_MAX);
+}
+
+/* Does the page hold no more than asked: limit matching lines, context lines around them? */
+static int page_as_asked(const struct search_result *r, const struct search_opts *so)
+{
+	size_t match = 0, ctx = 0;
+	for (size_t i = 0; i < search_result_n_files(r); i++)
+		for (size_t j = 0; j < search_result_n_lines(r, i); j++)
+			if (search_result_line(r, i, j)->context)
+				ctx++;
+			else
+				match++;
+	return match <= so->limit && ctx <= match * 2 * (size_t)so->context;
+}
+
+int searchd_search(struct searchd *d, const char *text, const struct query_opts *qo,
+		   const struct search_opts *so, struct search_result **res)
+{
+	struct search_opts def;
+	struct buf b;
+	unsigned gen = 0, ms;
+	int slot = 0, fd, r, failed = 0;
+	*res = NULL;
+	if (!so) {
+		search_opts_default(&def);
+		so = &def;
+	}
+	buf_init(&b, ANSWER_MAX + 16);
+	if ((r = searchd_request_encode(text, qo, so, &b)))
+		goto done;
+	if ((fd = take(d, &slot, &gen)) < 0) {
+		r = fd;
+		goto done;
+	}
+	ms = (so->budget_ms ? so->budget_ms : 1000) + SEARCHD_GRACE_MS;
+	if ((r = wire_send(fd, b.p, b.len)) || (r = recv_answer(fd, &b, ms))) {
+		r = err_set(ERR_IO, "search: the release's search worker failed (%s); it is started again for the next search",
+			    err_msg());
+		failed = 1;
+	} else if ((r = searchd_answer_decode(d->ix, b.p, b.len, res)) == ERR_CORRUPT) {
+		r = err_set(ERR_IO, "search: the release's search worker answered %s: it was stopped", err_msg());
+		failed = 1;
+	} else if (!r && !page_as_asked(*res, so)) {
+		search_result_free(*res);
+		*res = NULL;
+		r = err_set(ERR_IO, "search: the release's search worker answered more lines than the page asked: it was stopped");
+		failed = 1;
+	}
+	give(d, slot, fd, gen, failed);
+done:
+	if (b.cap)
+		sodium_memzero(b.p, b.cap);
+	buf_release(&b);
+	return r;
+}
+
+pid_t searchd_pid(struct searchd *d)
+{
+	pid_t p;
+	pthread_mutex_lock(&d->mu);
+	p = d->pid;
+	pthread_mutex_unlock(&d->mu);
+	return p;
+}
+
+void searchd_kill(struct searchd *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->killed = 1;
+	stop_worker(d);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void searchd_free(struct searchd *d)
+{
+	if (!d)
+		return;
+	searchd_kill(d);
+	pthread_mutex_lock(&d->mu);
+	while (d->n_busy)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d);
+}
