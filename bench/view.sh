@@ -57,6 +57,12 @@ until grep -q "index of 'demo@6.1' loaded" "$tmp/err"; do
 	sleep 1
 done
 sed -n "s/.*\(index of 'demo@6.1' loaded in .*\)/\1 (in the background)/p" "$tmp/err" >&2
+n=0
+until grep -q "search worker of 'demo@6.1'" "$tmp/err"; do
+	n=$((n + 1)); [ $n -lt 60 ] || break
+	sleep 1
+done
+sed -n "s/.*\(search worker of 'demo@6.1' .*\)/\1/p" "$tmp/err" >&2
 curl -sk -b "$cookie" -o "$tmp/page" "$url"
 echo "page with definition links: $(wc -c <"$tmp/page") bytes" >&2
 cat >"$tmp/pct.lua" <<LUA

@@ -76,7 +76,7 @@ static void setup(void)
 				abort();
 		total += (size_t)e->size;
 	}
-	if (write(fd, "", 1) != 1 || index_attach(img.p, img.len, m, fd, &ix))
+	if (write(fd, "", 1) != 1 || index_attach(img.p, img.len, m, fd, 0, &ix))
 		abort();
 	(void)total;
 	close(fd);

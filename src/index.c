@@ -716,6 +716,7 @@ struct index {
 	size_t arena_len;
 	int arena_fd;   /* the memory file behind arena (index_load), else -1 */
 	int arena_ro;   /* arena is another process's text, mapped read-only (index_attach) */
+	int post_kept;  /* post points into the caller's image (index_attach with keep) */
 	uint32_t n_tri;
 	uint32_t *tri, *tri_n;
 	uint64_t *tri_off;
@@ -751,7 +752,7 @@ void index_free(struct index *ix)
 	if (ix->enc) {
 		sodium_memzero(ix->enc, ix->enc_len);
 		free(ix->enc);
-	} else {
+	} else if (!ix->post_kept) {
 		free(ix->post);
 	}
 	free(ix->syms);
@@ -1680,20 +1681,17 @@ out:
 #define SHARE_MAGIC "SRIL0001"
 #define SHARE_HDR 16
 
-int index_share(const struct index *ix, struct buf *out, int *text_fd)
+size_t index_share_len(const struct index *ix)
+{
+	return SHARE_HDR + HDR_LEN + 8 * (size_t)ix->n_files + TRI_REC * (size_t)ix->n_tri + ix->post_len +
+	       SYM_REC * ix->n_syms + ix->n_files + 4 * ix->n_syms;
+}
+
+void index_share_write(const struct index *ix, unsigned char *o)
 {
 	uint64_t table_at = HDR_LEN + 8 * (uint64_t)ix->n_files, post_at = table_at + TRI_REC * (uint64_t)ix->n_tri,
-		 sym_at = post_at + ix->post_len, enc_len = sym_at + SYM_REC * (uint64_t)ix->n_syms,
-		 total = SHARE_HDR + enc_len + ix->n_files + 4 * (uint64_t)ix->n_syms;
-	unsigned char *o, *e;
-	char path[64];
-	int r;
-	*text_fd = -1;
-	if (ix->arena_fd < 0 || ix->arena_ro)
-		return err_set(ERR_USAGE, "index: only a loaded index's text can be shared");
-	if ((r = buf_grow(out, (size_t)total)))
-		return r;
-	o = (unsigned char *)out->p + out->len;
+		 sym_at = post_at + ix->post_len, enc_len = sym_at + SYM_REC * (uint64_t)ix->n_syms;
+	unsigned char *e;
 	memcpy(o, SHARE_MAGIC, 8);
 	put64(o + 8, enc_len);
 	e = o + SHARE_HDR;
@@ -1729,18 +1727,38 @@ int index_share(const struct index *ix, struct buf *out, int *text_fd)
 	e += ix->n_files;
 	for (size_t k = 0; k < ix->n_syms; k++)
 		put32(e + 4 * k, ix->by_name[k]);
+}
+
+int index_share_text(const struct index *ix, int *text_fd)
+{
+	char path[64];
+	*text_fd = -1;
+	if (ix->arena_fd < 0 || ix->arena_ro)
+		return err_set(ERR_USAGE, "index: only a loaded index's text can be shared");
 	/* a description of the text of its own, opened for reading only: a mapping of it can
 	 * never be made writable, nor the file grown or cut */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ix->arena_fd);
-	if ((*text_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		sodium_memzero(o, (size_t)total);
+	if ((*text_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_set(ERR_IO, "index: cannot reopen the text read-only: %s", strerror(errno));
-	}
-	out->len += (size_t)total;
 	return 0;
 }
 
-int index_attach(const void *img, size_t len, const struct manifest *m, int text_fd, struct index **out)
+int index_share(const struct index *ix, struct buf *out, int *text_fd)
+{
+	size_t n = index_share_len(ix);
+	int r;
+	if ((r = index_share_text(ix, text_fd)))
+		return r;
+	if ((r = buf_grow(out, n))) {
+		close(*text_fd);
+		*text_fd = -1;
+		return r;
+	}
+	index_share_write(ix, (unsigned char *)out->p + out->len);
+	out->len += n;
+	return 0;
+}
+int index_attach(const void *img, size_t len, const struct manifest *m, int text_fd, int keep, struct index **out)
 {
 	const unsigned char *p = img;
 	struct index *ix = xcalloc(1, sizeof(*ix));
@@ -1757,11 +1775,18 @@ int index_attach(const void *img, size_t len, const struct manifest *m, int text
 		r = err_set(ERR_CORRUPT, "index: not a shared index (bad magic or length)");
 		goto out;
 	}
-	ix->enc_len = (size_t)enc_len + 1;
-	ix->enc = xmalloc(ix->enc_len);
-	memcpy(ix->enc, p + SHARE_HDR, (size_t)enc_len);
-	if ((r = decode_into(ix, ix->enc, (size_t)enc_len, 1)))
-		goto out;
+	if (keep) {
+		/* the postings are read where they are */
+		ix->post_kept = 1;
+		if ((r = decode_into(ix, p + SHARE_HDR, (size_t)enc_len, 1)))
+			goto out;
+	} else {
+		ix->enc_len = (size_t)enc_len + 1;
+		ix->enc = xmalloc(ix->enc_len);
+		memcpy(ix->enc, p + SHARE_HDR, (size_t)enc_len);
+		if ((r = decode_into(ix, ix->enc, (size_t)enc_len, 1)))
+			goto out;
+	}
 	if (len - SHARE_HDR - enc_len != ix->n_files + 4 * (uint64_t)ix->n_syms) {
 		r = err_set(ERR_CORRUPT, "index: a shared index's tables have the wrong length");
 		goto out;

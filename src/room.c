@@ -32,7 +32,8 @@ struct room {
 	pthread_cond_t ix_cv;
 	int ix_state;
 	struct index *ix;
-	struct searchd *sd;  /* the index's search worker (searchd.h), under ix_mu */
+	pthread_mutex_t sd_mu;
+	struct searchd *sd;  /* the index's search worker (searchd.h), under sd_mu */
 	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -64,6 +65,7 @@ static void room_free(struct room *r)
 	vault_close(r->v);
 	vault_key_free(r->key);
 	pthread_mutex_destroy(&r->ix_mu);
+	pthread_mutex_destroy(&r->sd_mu);
 	pthread_cond_destroy(&r->ix_cv);
 	free(r);
 }
@@ -103,8 +105,37 @@ void rooms_free(struct rooms *rs)
 	free(rs);
 }
 
+/*
+ * Take room r (rs->lock held) out of the cache: freed now, or, while requests use it, marked
+ * dropped and added to kill[] (with a reference of its own) so that its search worker, which
+ * maps the text, is killed at once by kill_workers, after rs->lock is let go: a worker start
+ * under way holds its room's sd_mu for as long as it takes.
+ */
+static void drop_room(struct room *r, struct room **kill, int *n_kill)
+{
+	if (!r->refs) {
+		room_free(r);
+		return;
+	}
+	__atomic_store_n(&r->dropped, 1, __ATOMIC_RELAXED);
+	r->refs++;
+	kill[(*n_kill)++] = r;
+}
+
+static void kill_workers(struct rooms *rs, struct room **kill, int n_kill)
+{
+	for (int i = 0; i < n_kill; i++) {
+		pthread_mutex_lock(&kill[i]->sd_mu);
+		searchd_kill(kill[i]->sd);
+		pthread_mutex_unlock(&kill[i]->sd_mu);
+		room_put(rs, kill[i]);
+	}
+}
+
 void rooms_sweep(struct rooms *rs, int64_t now)
 {
+	struct room *kill[ROOMS_MAX];
+	int n_kill = 0;
 	pthread_mutex_lock(&rs->lock);
 	for (int i = 0; i < rs->n_rooms;) {
 		struct room *r = rs->rooms[i];
@@ -115,37 +146,28 @@ void rooms_sweep(struct rooms *rs, int64_t now)
 			continue;
 		}
 		rs->rooms[i] = rs->rooms[--rs->n_rooms];
-		if (r->refs) {
-			/* its search worker, which maps the text, goes now; the room with the
-			 * last request that uses it */
-			r->dropped = 1;
-			pthread_mutex_lock(&r->ix_mu);
-			searchd_kill(r->sd);
-			pthread_mutex_unlock(&r->ix_mu);
-		} else {
-			room_free(r);
-		}
+		drop_room(r, kill, &n_kill);
 	}
 	pthread_mutex_unlock(&rs->lock);
+	kill_workers(rs, kill, n_kill);
 }
 
 int rooms_withdraw(struct rooms *rs, const char *product, const char *version)
 {
-	int held = keyring_drop(rs->keys, product, version);
+	int held = keyring_drop(rs->keys, product, version), n_kill = 0;
+	struct room *kill[1];
 	pthread_mutex_lock(&rs->lock);
 	for (int i = 0; i < rs->n_rooms; i++) {
 		struct room *r = rs->rooms[i];
 		if (strcmp(r->product, product) || strcmp(r->version, version))
 			continue;
 		rs->rooms[i] = rs->rooms[--rs->n_rooms];
-		if (r->refs)
-			r->dropped = 1;
-		else
-			room_free(r);
+		drop_room(r, kill, &n_kill);
 		held = 1;
 		break;
 	}
 	pthread_mutex_unlock(&rs->lock);
+	kill_workers(rs, kill, n_kill);
 	return held;
 }
 
@@ -176,7 +198,6 @@ static void *room_load_index(void *arg)
 	struct index *ix = NULL;
 	struct render_symtab *syms = NULL;
 	struct xref *xr = NULL;
-	struct searchd *sd = NULL;
 	struct buf mb;
 	struct timespec t0, t1;
 	int r, sr;
@@ -192,11 +213,6 @@ static void *room_load_index(void *arg)
 					"definitions come from the search index\n", rm->product, rm->version, err_msg());
 		syms = render_symtab_new(ix, xr);
 	}
-	/* a serving room's searches run in the release's worker from the first one on (a
-	 * command's rooms start it on their first search) */
-	if (!r && !rs->quiet && (sr = searchd_start(ix, &sd)))
-		fprintf(stderr, "sealroom serve: the search worker of '%s@%s' did not start (%s): searches "
-				"start it again\n", rm->product, rm->version, err_msg());
 	if (mb.p && mb.cap)
 		sodium_memzero(mb.p, mb.cap);
 	buf_release(&mb);
@@ -209,12 +225,25 @@ static void *room_load_index(void *arg)
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	pthread_mutex_lock(&rm->ix_mu);
 	rm->ix = ix;
-	rm->sd = sd;
 	rm->xr = xr;
 	rm->syms = syms;
 	rm->ix_state = r ? r : 1;
 	pthread_cond_broadcast(&rm->ix_cv);
 	pthread_mutex_unlock(&rm->ix_mu);
+	/* a serving room's searches run in the release's worker from the first one on (a
+	 * command's rooms start it on their first search); views do not wait for it */
+	if (!r && !rs->quiet) {
+		pthread_mutex_lock(&rm->sd_mu);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!rm->sd && !__atomic_load_n(&rm->dropped, __ATOMIC_RELAXED) && (sr = searchd_start(ix, &rm->sd)))
+			fprintf(stderr, "sealroom serve: the search worker of '%s@%s' did not start (%s): searches "
+					"start it again\n", rm->product, rm->version, err_msg());
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (rm->sd)
+			fprintf(stderr, "sealroom serve: search worker of '%s@%s' started in %.1f s\n", rm->product,
+				rm->version, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		pthread_mutex_unlock(&rm->sd_mu);
+	}
 	room_put(rs, rm);
 	pthread_mutex_lock(&rs->lock);
 	if (--rs->n_loaders == 0)
@@ -287,6 +316,7 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	/* open under the lock: one open per release, others wait for it */
 	rm = xcalloc(1, sizeof(*rm));
 	pthread_mutex_init(&rm->ix_mu, NULL);
+	pthread_mutex_init(&rm->sd_mu, NULL);
 	pthread_cond_init(&rm->ix_cv, NULL);
 	snprintf(rm->product, sizeof(rm->product), "%s", product);
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
@@ -354,11 +384,11 @@ int room_search(struct room *rm, const char *text, const struct query_opts *qo, 
 	*res = NULL;
 	if (room_index_wait(rm))
 		return err_set(ERR_NOTFOUND, "the release's search index is not loaded");
-	pthread_mutex_lock(&rm->ix_mu);
-	if (!rm->sd && !rm->dropped)
+	pthread_mutex_lock(&rm->sd_mu);
+	if (!rm->sd && !__atomic_load_n(&rm->dropped, __ATOMIC_RELAXED))
 		r = searchd_start(rm->ix, &rm->sd);
 	sd = rm->sd;
-	pthread_mutex_unlock(&rm->ix_mu);
+	pthread_mutex_unlock(&rm->sd_mu);
 	if (r)
 		return err_set(ERR_IO, "search is unavailable: %s", err_msg());
 	if (!sd)
@@ -369,10 +399,10 @@ int room_search(struct room *rm, const char *text, const struct query_opts *qo, 
 pid_t room_search_worker(struct room *rm)
 {
 	pid_t p = 0;
-	pthread_mutex_lock(&rm->ix_mu);
+	pthread_mutex_lock(&rm->sd_mu);
 	if (rm->sd)
 		p = searchd_pid(rm->sd);
-	pthread_mutex_unlock(&rm->ix_mu);
+	pthread_mutex_unlock(&rm->sd_mu);
 	return p;
 }
 

@@ -235,10 +235,10 @@ void searchd_exec(int argc, char **argv)
 		err_set(ERR_CORRUPT, "the index handed over is malformed");
 		worker_fail("start");
 	}
+	/* the image stays mapped: the posting lists are read where they are */
 	if (manifest_decode(img + 16, (size_t)mlen, &m) ||
-	    index_attach(img + 16 + mlen, (size_t)st.st_size - 16 - (size_t)mlen, m, FD_TEXT, &ix))
+	    index_attach(img + 16 + mlen, (size_t)st.st_size - 16 - (size_t)mlen, m, FD_TEXT, 1, &ix))
 		worker_fail("start");
-	munmap((void *)img, (size_t)st.st_size);
 	close(FD_IMAGE);
 	close(FD_TEXT);
 	/* nothing of the host from here on */
@@ -278,40 +278,34 @@ struct searchd {
 	time_t started[SEARCHD_RESTARTS];
 };
 
-/* The image a worker attaches: the manifest, then the index's tables (index_share). */
+/*
+ * The image a worker attaches: the manifest, then the index's tables, written straight
+ * into a memory file (index_share_write), and the text's read-only descriptor.
+ */
 static int make_image(const struct index *ix, int *img_fd, int *text_fd)
 {
-	struct buf b;
-	unsigned char h[16];
-	size_t mstart;
+	struct buf man;
+	size_t total;
+	unsigned char *p = MAP_FAILED;
 	int r;
 	*img_fd = *text_fd = -1;
-	buf_init(&b, (size_t)INDEX_MAX * 2);
-	memcpy(h, IMAGE_MAGIC, 8);
-	if ((r = buf_add(&b, h, 16)) || (r = manifest_encode(index_manifest(ix), &b)))
+	buf_init(&man, (size_t)INDEX_MAX);
+	if ((r = manifest_encode(index_manifest(ix), &man)) || (r = index_share_text(ix, text_fd)))
 		goto out;
-	mstart = b.len;
-	put64((unsigned char *)b.p + 8, (uint64_t)(mstart - 16));
-	if ((r = index_share(ix, &b, text_fd)))
-		goto out;
-	if ((*img_fd = memfd_create("sealroom-search-index", MFD_CLOEXEC)) < 0) {
+	total = 16 + man.len + index_share_len(ix);
+	if ((*img_fd = memfd_create("sealroom-search-index", MFD_CLOEXEC)) < 0 || ftruncate(*img_fd, (off_t)total) < 0 ||
+	    (p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, *img_fd, 0)) == MAP_FAILED) {
 		r = err_set(ERR_IO, "search worker: cannot make its image: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t off = 0; off < b.len;) {
-		ssize_t w = write(*img_fd, b.p + off, b.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = err_set(ERR_IO, "search worker: cannot write its image: %s", strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
+	(void)madvise(p, total, MADV_DONTDUMP);
+	memcpy(p, IMAGE_MAGIC, 8);
+	put64(p + 8, (uint64_t)man.len);
+	memcpy(p + 16, man.p, man.len);
+	index_share_write(ix, p + 16 + man.len);
+	munmap(p, total);
 out:
-	if (b.cap)
-		sodium_memzero(b.p, b.cap);
-	buf_release(&b);
+	buf_release(&man);
 	if (r) {
 		if (*img_fd >= 0)
 			close(*img_fd);

@@ -50,17 +50,20 @@ static int json_of(const struct index *ix, const char *p, const struct query_opt
 	return e;
 }
 
-/* Share f's index and attach it again in this process. */
-static struct index *attached(struct fixture *f)
+/* Share f's index and attach it again in this process; with keep, the image stays in *img
+ * (release it after the index), its postings read in place. */
+static struct index *attached(struct fixture *f, int keep, struct buf *img)
 {
-	struct buf img;
 	struct index *ix = NULL;
 	int fd = -1;
-	buf_init(&img, (size_t)1 << 30);
-	if (index_share(f->ix, &img, &fd) || index_attach(img.p, img.len, f->m, fd, &ix))
+	buf_init(img, (size_t)1 << 30);
+	if (index_share(f->ix, img, &fd) || index_attach(img->p, img->len, f->m, fd, keep, &ix))
 		BUG("share: %s", err_msg());
 	close(fd);
-	buf_release(&img);
+	if (!keep) {
+		memset(img->p, 0xa5, img->len); /* a copy: what was handed over may go */
+		buf_release(img);
+	}
 	return ix;
 }
 
@@ -68,36 +71,40 @@ TEST(share_attach_same_answers)
 {
 	struct fixture f;
 	struct index *ix;
-	struct buf a, b;
+	struct buf a, b, img;
 	struct search_opts so;
 	fixture_make_files(&f, files);
-	ix = attached(&f);
 	buf_init(&a, (size_t)1 << 24);
 	buf_init(&b, (size_t)1 << 24);
-	CHECK(index_n_files(ix) == index_n_files(f.ix) && index_n_symbols(ix) == index_n_symbols(f.ix));
-	for (size_t i = 0; i < index_n_files(ix); i++) {
-		size_t n1 = 0, n2 = 0;
-		const unsigned char *t1 = index_read_text(f.ix, i, &n1), *t2 = index_read_text(ix, i, &n2);
-		CHECK(n1 == n2 && (!n1 || !memcmp(t1, t2, n1)));
-		CHECK(index_search_len(ix, i) == index_search_len(f.ix, i));
-		CHECK(index_ascii(ix, i) == index_ascii(f.ix, i));
-	}
-	for (size_t i = 0; i < index_n_symbols(ix); i++)
-		CHECK(!memcmp(index_symbol_by_name(ix, i), index_symbol_by_name(f.ix, i), sizeof(struct index_symbol)));
-	search_opts_default(&so);
-	so.context = 1;
-	for (size_t k = 0; k < sizeof(patterns) / sizeof(*patterns); k++)
-		for (int i = 0; i < 2; i++) {
-			struct query_opts qo = {.caseless = i};
-			int e1 = json_of(f.ix, patterns[k], &qo, &so, &a), e2 = json_of(ix, patterns[k], &qo, &so, &b);
-			CHECK(e1 == 0 && e2 == 0);
-			CHECK(a.len == b.len && !memcmp(a.p, b.p, a.len));
-			if (a.len != b.len || memcmp(a.p, b.p, a.len))
-				fprintf(stderr, "  pattern %s: %.*s\n  vs %.*s\n", patterns[k], (int)a.len, a.p, (int)b.len, b.p);
+	for (int keep = 0; keep < 2; keep++) {
+		ix = attached(&f, keep, &img);
+		CHECK(index_n_files(ix) == index_n_files(f.ix) && index_n_symbols(ix) == index_n_symbols(f.ix));
+		for (size_t i = 0; i < index_n_files(ix); i++) {
+			size_t n1 = 0, n2 = 0;
+			const unsigned char *t1 = index_read_text(f.ix, i, &n1), *t2 = index_read_text(ix, i, &n2);
+			CHECK(n1 == n2 && (!n1 || !memcmp(t1, t2, n1)));
+			CHECK(index_search_len(ix, i) == index_search_len(f.ix, i));
+			CHECK(index_ascii(ix, i) == index_ascii(f.ix, i));
 		}
+		for (size_t i = 0; i < index_n_symbols(ix); i++)
+			CHECK(!memcmp(index_symbol_by_name(ix, i), index_symbol_by_name(f.ix, i), sizeof(struct index_symbol)));
+		search_opts_default(&so);
+		so.context = 1;
+		for (size_t k = 0; k < sizeof(patterns) / sizeof(*patterns); k++)
+			for (int i = 0; i < 2; i++) {
+				struct query_opts qo = {.caseless = i};
+				int e1 = json_of(f.ix, patterns[k], &qo, &so, &a), e2 = json_of(ix, patterns[k], &qo, &so, &b);
+				CHECK(e1 == 0 && e2 == 0);
+				CHECK(a.len == b.len && !memcmp(a.p, b.p, a.len));
+				if (a.len != b.len || memcmp(a.p, b.p, a.len))
+					fprintf(stderr, "  pattern %s: %.*s\n  vs %.*s\n", patterns[k], (int)a.len, a.p, (int)b.len, b.p);
+			}
+		index_free(ix);
+		if (keep)
+			buf_release(&img);
+	}
 	buf_release(&a);
 	buf_release(&b);
-	index_free(ix);
 	fixture_free(&f);
 }
 
@@ -105,11 +112,12 @@ TEST(attached_text_is_read_only)
 {
 	struct fixture f;
 	struct index *ix;
+	struct buf img;
 	size_t n;
 	const unsigned char *t;
 	long pg = sysconf(_SC_PAGESIZE);
 	fixture_make_files(&f, files);
-	ix = attached(&f);
+	ix = attached(&f, 0, &img);
 	t = index_text(ix, 0, &n);
 	CHECK(t && n);
 	/* the descriptor it mapped was opened for reading: the mapping cannot be made writable */
@@ -135,25 +143,25 @@ TEST(attach_refuses_damage)
 	/* bad magic, truncated anywhere, a byte past the end */
 	CHECK(buf_add(&bad, img.p, img.len) == 0);
 	bad.p[0] = 'X';
-	CHECK(index_attach(bad.p, bad.len, f.m, fd, &ix) == ERR_CORRUPT && !ix);
+	CHECK(index_attach(bad.p, bad.len, f.m, fd, 0, &ix) == ERR_CORRUPT && !ix);
 	for (size_t cut = 0; cut < img.len; cut += 1 + cut / 8) {
-		CHECK(index_attach(img.p, cut, f.m, fd, &ix) == ERR_CORRUPT && !ix);
+		CHECK(index_attach(img.p, cut, f.m, fd, 1, &ix) == ERR_CORRUPT && !ix);
 		index_free(ix);
 		ix = NULL;
 	}
 	buf_reset(&bad);
 	CHECK(buf_add(&bad, img.p, img.len) == 0 && buf_add(&bad, "x", 1) == 0);
-	CHECK(index_attach(bad.p, bad.len, f.m, fd, &ix) == ERR_CORRUPT && !ix);
+	CHECK(index_attach(bad.p, bad.len, f.m, fd, 0, &ix) == ERR_CORRUPT && !ix);
 	/* a name order past the symbols */
 	buf_reset(&bad);
 	CHECK(buf_add(&bad, img.p, img.len) == 0);
 	put32((unsigned char *)bad.p + bad.len - 4, (uint32_t)n_syms);
-	CHECK(index_attach(bad.p, bad.len, f.m, fd, &ix) == ERR_CORRUPT && !ix);
+	CHECK(index_attach(bad.p, bad.len, f.m, fd, 0, &ix) == ERR_CORRUPT && !ix);
 	CHECK(strstr(err_msg(), "name order") != NULL);
 	/* a text of another size than the manifest says */
 	other = memfd_create("other", MFD_CLOEXEC);
 	CHECK(other >= 0 && ftruncate(other, 3) == 0);
-	CHECK(index_attach(img.p, img.len, f.m, other, &ix) == ERR_CORRUPT && !ix);
+	CHECK(index_attach(img.p, img.len, f.m, other, 0, &ix) == ERR_CORRUPT && !ix);
 	CHECK(strstr(err_msg(), "shared text") != NULL);
 	close(other);
 	/* an index that was not loaded has no text to share */
