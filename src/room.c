@@ -508,8 +508,13 @@ void room_render_ctx(struct room *rm, struct render_ctx *c)
 	c->xr = ready ? rm->xr : NULL;
 }
 
-/* File fi's text: the index's when loaded (borrowed, *p into it), else decrypted into
- * scratch (which the caller wipes). A symbolic link or an empty file has no bytes. */
+/*
+ * File fi's text as a reader is shown it: the index's when loaded (borrowed, *p into it),
+ * else decrypted into scratch (which the caller wipes). A file in UTF-16 with a byte order
+ * mark is its UTF-8 transcoding, as a search reads it (index_read_text), so that the lines a
+ * search found are the lines the view, the diff and the print show. A symbolic link or an
+ * empty file has no bytes.
+ */
 static int file_text(struct room *rm, size_t fi, struct buf *scratch, const unsigned char **p, size_t *len)
 {
 	const struct manifest_entry *e = manifest_get(rm->m, fi);
@@ -517,13 +522,28 @@ static int file_text(struct room *rm, size_t fi, struct buf *scratch, const unsi
 	*p = NULL;
 	*len = 0;
 	if (room_index_ready(rm)) {
-		*p = index_text(rm->ix, fi, len);
+		*p = index_read_text(rm->ix, fi, len);
 		return 0;
 	}
 	if (e->mode == 0120000 || !e->size)
 		return 0;
 	if ((r = vault_get(rm->v, e->sha256, scratch)))
 		return r;
+	if (scratch->len <= INDEX_UTF16_MAX && utf16_bom(scratch->p, scratch->len)) {
+		struct buf u;
+		buf_init(&u, INDEX_UTF16_MAX / 2 * 3 + 8);
+		/* as the index does it: a file that does not transcode is shown as it is stored */
+		if (buf_add_utf16(&u, scratch->p, scratch->len)) {
+			if (u.cap)
+				sodium_memzero(u.p, u.cap);
+			buf_release(&u);
+		} else {
+			if (scratch->cap)
+				sodium_memzero(scratch->p, scratch->cap);
+			buf_release(scratch);
+			*scratch = u;
+		}
+	}
 	*p = (const unsigned char *)scratch->p;
 	*len = scratch->len;
 	return 0;

@@ -24,6 +24,8 @@ static struct note_signer *vkey;
 static const int64_t MON10 = 1894010400; /* 2030-01-07, a Monday, 10:00 UTC */
 static const char text[] = "int first(void);\nint second(void);\nint third(void);\n";
 static const char odd_name[] = "odd\nname\\with-\xff.c";
+/* UTF-16LE with its byte order mark: "int sixteen;\ncaf\u00e9 line\n" */
+static const char u16_text[] = "\xff\xfe" "i\0n\0t\0 \0s\0i\0x\0t\0e\0e\0n\0;\0\n\0" "c\0a\0f\0\xe9\0 \0l\0i\0n\0e\0\n\0";
 
 static struct session_info who_of(const char *login)
 {
@@ -78,7 +80,7 @@ TEST(open_view_drop)
 	CHECK(rooms_unlocked(rs, "fw", "1", now));
 	/* the file list, exact names only (bytes that are not UTF-8, a newline, a backslash) */
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == 0);
-	CHECK(manifest_count(room_manifest(rm)) == 2);
+	CHECK(manifest_count(room_manifest(rm)) == 3);
 	CHECK(room_find(rm, "a.c", &fi) == 0 && !strcmp(manifest_get(room_manifest(rm), fi)->path, "a.c"));
 	CHECK(room_find(rm, odd_name, &fo) == 0 && fo != fi);
 	CHECK(room_find(rm, "a.", &fi) == ERR_NOTFOUND && room_find(rm, "a.c/", &fi) == ERR_NOTFOUND);
@@ -89,6 +91,30 @@ TEST(open_view_drop)
 	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
 	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n, NULL) == 0 && n == 3);
 	CHECK(strstr(a.p, "second") && strstr(b.p, "second"));
+	/* a UTF-16 file is shown as a search reads it, its UTF-8 transcoding, before the index
+	 * loads (decrypted and transcoded) as after (the index's transcoding) */
+	room_put(rs, rm);
+	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
+	{
+		struct rooms *rs2 = rooms_new(k);
+		struct room *r2 = NULL;
+		struct render_kind kind;
+		size_t fu;
+		CHECK(room_get(rs2, fac, "fw", "1", now, 0, &r2) == 0 && room_find(r2, "u16.txt", &fu) == 0);
+		buf_reset(&a);
+		memset(&kind, 0, sizeof(kind));
+		CHECK(room_render_file(r2, &c, fu, 1, &a, &to, &n, &kind) == 0 && n == 2 && !kind.binary);
+		CHECK(strstr(a.p, "sixteen") && strstr(a.p, "caf\xc3\xa9"));
+		room_put(rs2, r2);
+		CHECK(room_get(rs2, fac, "fw", "1", now, 1, &r2) == 0 && room_index_ready(r2));
+		buf_reset(&b);
+		memset(&kind, 0, sizeof(kind));
+		CHECK(room_render_file(r2, &c, fu, 1, &b, &to, &n, &kind) == 0 && n == 2 && !kind.binary);
+		CHECK(strstr(b.p, "sixteen") && strstr(b.p, "caf\xc3\xa9"));
+		room_put(rs2, r2);
+		rooms_free(rs2);
+	}
+	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0);
 	CHECK(room_render_file(rm, &c, manifest_count(room_manifest(rm)), 1, &b, &to, &n, NULL) == ERR_NOTFOUND);
 	/* a diff of a release with itself: no change; a name neither has: not a file */
 	buf_reset(&b);
@@ -107,7 +133,7 @@ TEST(open_view_drop)
 	CHECK(keyring_drop(k, "fw", "1") == 1);
 	rooms_sweep(rs, now);
 	CHECK(room_get(rs, fac, "fw", "1", now, 0, &rm) == ERR_NOTFOUND);
-	CHECK(manifest_count(room_manifest(held)) == 2 && room_find(held, "a.c", &fi) == 0);
+	CHECK(manifest_count(room_manifest(held)) == 3 && room_find(held, "a.c", &fi) == 0);
 	room_put(rs, held);
 	/* withdrawn (a halt): key and room go at once, a room in use stays valid until put */
 	CHECK(fixture_unlock(k, fac, "fw", "1", vkey, now + 3600) == 0);
@@ -226,6 +252,10 @@ int main(void)
 	snprintf(file, sizeof(file), "%s/%s", src, odd_name);
 	fp = fopen(file, "w");
 	fputs("int odd;\n", fp);
+	fclose(fp);
+	snprintf(file, sizeof(file), "%s/u16.txt", src);
+	fp = fopen(file, "w");
+	fwrite(u16_text, 1, sizeof(u16_text) - 1, fp);
 	fclose(fp);
 	o.product = "fw";
 	o.version = "1";
