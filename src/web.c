@@ -1387,8 +1387,29 @@ static int query_key(struct buf *out, const struct buf *text, const struct query
 }
 
 /* Run a search for the search page, the references page and the API. */
-static int run_search(struct req *q, struct room *rm, const char *text, const struct query_opts *qo,
-		      size_t limit, size_t offset, struct search_result **res, int json)
+/*
+ * The log entry of a search the release's worker failed on (it crashed, hung or answered
+ * what does not hold): nothing was shown, but a pattern that stops the regex engine may be
+ * an attack on it, and the vendor reads the log. Best effort: the search fails either way.
+ */
+static void log_search_failed(struct req *q, const struct web_route *rt, const char *text)
+{
+	char ref[2 * RELEASE_NAME_MAX + 2], why[512];
+	json_t *e;
+	snprintf(why, sizeof(why), "%s", err_msg());
+	snprintf(ref, sizeof(ref), "%s@%s", rt->product, rt->version);
+	e = logdb_entry_new("search_failed", q->who.login);
+	logdb_entry_str(e, "session", q->who.session_id);
+	logdb_entry_str(e, "release", ref);
+	logdb_entry_str(e, "query", text);
+	logdb_entry_str(e, "reason", why);
+	(void)!logdb_append(q->w->log, e, NULL);
+	json_decref(e);
+	err_set(ERR_IO, "%s", why);
+}
+
+static int run_search(struct req *q, const struct web_route *rt, struct room *rm, const char *text,
+		      const struct query_opts *qo, size_t limit, size_t offset, struct search_result **res, int json)
 {
 	struct search_opts so;
 	int r;
@@ -1402,6 +1423,8 @@ static int run_search(struct req *q, struct room *rm, const char *text, const st
 	r = room_search(rm, text, qo, &so, res);
 	if (r == ERR_PARSE || r == ERR_USAGE || r == ERR_TOOBIG)
 		return fail_page(q, 400, err_msg(), json) ? ERR_TOOBIG : 1;
+	if (r == ERR_IO)
+		log_search_failed(q, rt, text);
 	if (r)
 		return fail_page(q, 503, err_msg(), json) ? ERR_TOOBIG : 1;
 	return 0;
@@ -1498,7 +1521,7 @@ static int search_page(struct req *q, const struct web_route *rt, struct room *r
 			r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 0) : r;
 			goto out;
 		}
-		if ((r = run_search(q, rm, text.p, &qo, WEB_SEARCH_LIMIT_DEFAULT, (size_t)page * WEB_SEARCH_LIMIT_DEFAULT,
+		if ((r = run_search(q, rt, rm, text.p, &qo, WEB_SEARCH_LIMIT_DEFAULT, (size_t)page * WEB_SEARCH_LIMIT_DEFAULT,
 				    &res, 0))) {
 			buf_release(&key);
 			r = r > 0 ? 0 : r;
@@ -1763,7 +1786,7 @@ static int api_search(struct req *q)
 		r = r == ERR_DENIED ? fail_page(q, 403, err_msg(), 1) : r;
 		goto out;
 	}
-	if ((r = run_search(q, rm, text.p, &qo, limit ? (size_t)limit : 1, (size_t)offset, &res, 1))) {
+	if ((r = run_search(q, &rt, rm, text.p, &qo, limit ? (size_t)limit : 1, (size_t)offset, &res, 1))) {
 		r = r > 0 ? 0 : r;
 		goto out;
 	}

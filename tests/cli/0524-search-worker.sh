@@ -5,7 +5,8 @@
 # open (no database, no vault, no key file) and no log or vendor key in its memory; it
 # maps the release's text read-only. Its searches answer what the room's did. A worker
 # killed in the middle of a search makes that search fail with one line (503), and the
-# next search is answered by a new worker; a worker that hangs is stopped after the
+# next search is answered by a new worker, and the failure is in the log (a pattern that
+# stops the regex engine may be an attack on it); a worker that hangs is stopped after the
 # search's budget and a grace period; a halt ends it within seconds.
 . tests/cli/lib.sh
 
@@ -75,6 +76,11 @@ wait $BG
 code=$(cat "$T/code")
 check "the search in flight fails with 503 ($code)" [ "$code" = 503 ]
 check "saying the worker failed, in one line" sh -c "[ \"\$(wc -l <'$T/body')\" -le 1 ] && grep -q 'search worker failed' '$T/body'"
+entries() { sqlite3 "$T/fac/sealroom.db" "SELECT CAST(data AS TEXT) FROM log_entries" | grep "\"type\":\"$1\""; }
+failed_logged() { entries search_failed | grep -F 'worker_marker_2\\b' | grep '"session":"' | grep -q 'search worker failed'; }
+shown_logged() { entries search | grep -qF 'worker_marker_2\\b'; }
+check "the failed search is in the log: its query, session and why" failed_logged
+if shown_logged; then fail "a search entry says the failed search showed lines"; else pass; fi
 code=$(api 'q=worker_marker_25\b')
 W2=$(worker)
 check "the next search is answered ($code: $(json))" [ "$code" = 200 ] && [ "$(json)" = "1 25" ]
