@@ -1033,6 +1033,16 @@ static int compile(const char *what, const char *p, size_t len, uint32_t opts, p
 	return 0;
 }
 
+int query_compile_error_known(const char *msg)
+{
+	PCRE2_UCHAR m[256];
+	/* compile errors are PCRE2's positive codes, from 100 (COMPILE_ERROR_BASE) on */
+	for (int c = 100; c < 400; c++)
+		if (pcre2_get_error_message(c, m, sizeof(m)) > 0 && !strcmp((const char *)m, msg))
+			return 1;
+	return 0;
+}
+
 /* Escape a fixed string for PCRE2 (every non-alphanumeric ASCII byte gets a backslash). */
 static int escape(struct buf *b, const char *s, size_t n)
 {

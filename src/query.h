@@ -48,6 +48,10 @@ struct query;
  */
 int query_parse(const char *q, const struct query_opts *o, struct query **out) WUR;
 void query_free(struct query *q);
+/* Is msg PCRE2's own message for one of its compile errors (the end of query_parse's
+ * "query: bad ... at offset N: ..." refusals)? For the room, which checks a search
+ * worker's refusal without compiling anything. */
+int query_compile_error_known(const char *msg);
 /* The pattern part of the query (may be ""). */
 const char *query_pattern(const struct query *q);
 /* A short description of the plan for people: "trigrams", "scan", "symbols". */

@@ -114,6 +114,12 @@ static int ans_error(int code, const char *msg, struct buf *out)
 	return buf_add(out, h, 8) || buf_add(out, msg, n) ? ERR_TOOBIG : 0;
 }
 
+/* A byte of a refusal as the room shows it. */
+static char shown(char c)
+{
+	return (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+}
+
 int searchd_answer_decode(const struct index *ix, const void *msg, size_t len, struct search_result **res)
 {
 	const unsigned char *p = msg;
@@ -134,7 +140,7 @@ int searchd_answer_decode(const struct index *ix, const void *msg, size_t len, s
 		return err_set(ERR_CORRUPT, "a malformed refusal");
 	/* the worker's words, made one printable line */
 	for (size_t i = 0; i < n; i++)
-		text[i] = p[8 + i] < 0x20 || p[8 + i] == 0x7f ? '?' : (char)p[8 + i];
+		text[i] = shown((char)p[8 + i]);
 	text[n] = 0;
 	return err_set(code, "%s", text);
 }
@@ -433,11 +439,15 @@ static void stop_worker(struct searchd *d)
 int searchd_start(const struct index *ix, struct searchd **out)
 {
 	struct searchd *d = xcalloc(1, sizeof(*d));
+	pthread_condattr_t ca;
 	int r;
 	*out = NULL;
 	d->ix = ix;
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	for (int i = 0; i < SEARCHD_CHANNELS; i++)
 		d->fd[i] = -1;
 	pthread_mutex_lock(&d->mu);
@@ -451,11 +461,39 @@ int searchd_start(const struct index *ix, struct searchd **out)
 	return 0;
 }
 
-/* A free channel of a running worker (started again when none runs): its fd, or < 0. */
-static int take(struct searchd *d, int *slot, unsigned *gen)
+/* The CLOCK_MONOTONIC time ms milliseconds from now. */
+static void deadline_in(unsigned ms, struct timespec *t)
 {
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Milliseconds left until deadline (CLOCK_MONOTONIC), 0 when it is past. */
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	int64_t ms;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/*
+ * A free channel of a running worker (started again when none runs): its fd, or < 0. It
+ * waits for one at most ms milliseconds, so that a request's time stays bounded however
+ * many searches are queued behind a worker that hangs (ERR_BUSY).
+ */
+static int take(struct searchd *d, int *slot, unsigned *gen, unsigned ms)
+{
+	struct timespec deadline;
 	pid_t w;
 	int r = 0;
+	deadline_in(ms, &deadline);
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
 		if (d->killed) {
@@ -479,7 +517,11 @@ static int take(struct searchd *d, int *slot, unsigned *gen)
 				r = d->fd[i];
 				goto out;
 			}
-		pthread_cond_wait(&d->cv, &d->mu);
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &deadline) == ETIMEDOUT) {
+			r = err_set(ERR_BUSY, "search worker: its %d channels stayed busy for %u ms: try again",
+				    SEARCHD_CHANNELS, ms);
+			break;
+		}
 	}
 	r = r ? r : ERR_IO;
 out:
@@ -503,21 +545,137 @@ static void give(struct searchd *d, int slot, int fd, unsigned gen, int failed)
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* The worker's answer within ms milliseconds. */
+/* len bytes from fd before the deadline: a worker that trickles its answer a byte at a time
+ * is as late as one that sends nothing. */
+static int read_by(int fd, void *p, size_t len, const struct timespec *deadline, unsigned ms)
+{
+	size_t off = 0;
+	while (off < len) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		int left = ms_left(deadline), n;
+		ssize_t k;
+		if (!left || !(n = poll(&pf, 1, left)))
+			return err_set(ERR_IO, "search worker: no answer within %u ms: it was stopped", ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(ERR_IO, "search worker: %s", strerror(errno));
+		k = read(fd, (char *)p + off, len - off);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return err_set(ERR_IO, "search worker: the worker is gone (%s)", k < 0 ? strerror(errno) : "closed");
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+/* The worker's whole answer (wire.h framing) within ms milliseconds. */
 static int recv_answer(int fd, struct buf *in, unsigned ms)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	struct pollfd p = {fd, POLLIN, 0};
-	int n;
-	do
-		n = poll(&p, 1, (int)ms);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return err_set(ERR_IO, "search worker: no answer within %u ms: it was stopped", ms);
-	/* and a message that starts must end within the same time */
-	if (n < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		return err_set(ERR_IO, "search worker: %s", strerror(errno));
-	return wire_recv(fd, in, ANSWER_MAX);
+	struct timespec deadline;
+	unsigned char h[4];
+	size_t len = 0;
+	int r;
+	deadline_in(ms, &deadline);
+	buf_reset(in);
+	if ((r = read_by(fd, h, 4, &deadline, ms)))
+		return r;
+	for (int i = 0; i < 4; i++)
+		len |= (size_t)h[i] << (8 * i);
+	if (len > ANSWER_MAX)
+		return err_set(ERR_TOOBIG, "search worker: an answer of %zu bytes is larger than %zu", len, ANSWER_MAX);
+	if ((r = buf_grow(in, len + 1)) || (r = read_by(fd, in->p, len, &deadline, ms)))
+		return r;
+	in->len = len;
+	in->p[len] = 0;
+	return 0;
+}
+
+/* Does s start with prefix? Then *rest is what follows. */
+static int starts(const char *s, const char *prefix, const char **rest)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(s, prefix, n))
+		return 0;
+	*rest = s + n;
+	return 1;
+}
+
+/*
+ * Is msg a refusal the worker's code says for this query (query_parse, index_search, the
+ * worker's own)? A taken-over worker holds the release's text, and a refusal's message is
+ * shown to the reader uncharged: a message the room does not know the shape of, or whose
+ * free parts are not the reader's own query or a small number, is not shown but counts
+ * as the worker failing. The vocabulary is query.c's and this file's messages.
+ */
+static int refusal_known(int code, const char *msg, const char *text, const struct search_opts *so)
+{
+	static const char *const fixed[] = {
+		"query: 'file:' needs a path regex",
+		"query: '-file:' needs a path regex",
+		"query: only one 'sym:' is allowed",
+		"query: 'sym:' needs a name or regex",
+		"query: nothing to search for (empty pattern)",
+	};
+	static const char *const what[] = {"regex", "file: regex", "sym: regex"};
+	char want[160];
+	const char *p, *q;
+	if (code == ERR_TOOBIG) {
+		snprintf(want, sizeof(want), "query: longer than %d bytes", QUERY_MAX);
+		return !strcmp(msg, want) || !strcmp(msg, "search: the result is too large to answer");
+	}
+	if (code == ERR_USAGE) {
+		/* the page the room asked for: it knows the numbers */
+		snprintf(want, sizeof(want), "search: limit %zu is past %d", so->limit, SEARCH_LIMIT_MAX);
+		if (!strcmp(msg, want))
+			return so->limit > SEARCH_LIMIT_MAX;
+		snprintf(want, sizeof(want), "search: context %u is past %d", so->context, SEARCH_CONTEXT_MAX);
+		if (!strcmp(msg, want))
+			return so->context > SEARCH_CONTEXT_MAX;
+		snprintf(want, sizeof(want), "search: offset %zu is too large", so->offset);
+		return !strcmp(msg, want) && so->offset > UINT64_MAX / 2;
+	}
+	if (code != ERR_PARSE)
+		return 0;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		if (!strcmp(msg, fixed[i]))
+			return 1;
+	/* "query: unknown language 'L'": L a word of the query after "lang:" (as the room
+	 * shows it: control bytes made '?', the message cut at ERR_MSG_MAX bytes) */
+	if (starts(msg, "query: unknown language '", &p)) {
+		size_t n = strlen(p);
+		int cut = strlen(msg) == ERR_MSG_MAX, closed = n && p[n - 1] == '\'';
+		for (q = text; (q = strstr(q, "lang:")); q += 5) {
+			const char *v = q + 5;
+			size_t k = 0;
+			if (q != text && q[-1] != ' ' && q[-1] != '\t')
+				continue;
+			while (k < n && v[k] && v[k] != ' ' && v[k] != '\t' && shown(v[k]) == p[k])
+				k++;
+			if (closed && k == n - 1 && (!v[k] || v[k] == ' ' || v[k] == '\t'))
+				return 1;
+			if (cut && k == n)
+				return 1;
+		}
+		return 0;
+	}
+	/* "query: bad WHAT at offset N: PCRE2's message for a compile error" */
+	if (!starts(msg, "query: bad ", &p))
+		return 0;
+	for (size_t i = 0; i < sizeof(what) / sizeof(*what); i++) {
+		char *end;
+		unsigned long at;
+		if (!starts(p, what[i], &q) || !starts(q, " at offset ", &q) || *q < '0' || *q > '9')
+			continue;
+		/* an offset in the pattern made of the query, no number beyond it */
+		errno = 0;
+		at = strtoul(q, &end, 10);
+		if (errno || at > (unsigned long)QUERY_MAX * 8 + 64 || (*q == '0' && end != q + 1) || !starts(end, ": ", &q))
+			return 0;
+		return query_compile_error_known(q);
+	}
+	return 0;
 }
 
 /* Does the page hold no more than asked: limit matching lines, context lines around them? */
@@ -548,17 +706,21 @@ int searchd_search(struct searchd *d, const char *text, const struct query_opts 
 	buf_init(&b, ANSWER_MAX + 16);
 	if ((r = searchd_request_encode(text, qo, so, &b)))
 		goto done;
-	if ((fd = take(d, &slot, &gen)) < 0) {
+	ms = (so->budget_ms ? so->budget_ms : 1000) + SEARCHD_GRACE_MS;
+	if ((fd = take(d, &slot, &gen, ms)) < 0) {
 		r = fd;
 		goto done;
 	}
-	ms = (so->budget_ms ? so->budget_ms : 1000) + SEARCHD_GRACE_MS;
 	if ((r = wire_send(fd, b.p, b.len)) || (r = recv_answer(fd, &b, ms))) {
 		r = err_set(ERR_IO, "search: the release's search worker failed (%s); it is started again for the next search",
 			    err_msg());
 		failed = 1;
 	} else if ((r = searchd_answer_decode(d->ix, b.p, b.len, res)) == ERR_CORRUPT) {
 		r = err_set(ERR_IO, "search: the release's search worker answered %s: it was stopped", err_msg());
+		failed = 1;
+	} else if ((r == ERR_PARSE || r == ERR_USAGE || r == ERR_TOOBIG) && !refusal_known(r, err_msg(), text, so)) {
+		r = err_set(ERR_IO, "search: the release's search worker refused the query in words it does not use: "
+				    "it was stopped");
 		failed = 1;
 	} else if (!r && !page_as_asked(*res, so)) {
 		search_result_free(*res);

@@ -21,10 +21,15 @@
  * each (wire.h framing; docs/formats.md "The search worker"): the room sends the query's
  * text and options, the worker parses and runs it and answers with the result as numbers
  * only (search_result_encode), which the room checks against its own index
- * (search_result_decode) before a line of it is charged or shown. A worker that crashes,
- * answers what cannot be decoded, or does not answer within the search's time budget and
- * SEARCHD_GRACE_MS more is killed; that search fails with ERR_IO, and the next one starts
- * a new worker (at most SEARCHD_RESTARTS a minute).
+ * (search_result_decode) before a line of it is charged or shown. A refusal's message is
+ * shown only when it is one the worker's code says for that query (its free parts the
+ * reader's own words or a small number): the worker holds the release's text, and a
+ * message is not charged. A worker that crashes, answers what cannot be decoded or in
+ * words of its own, or does not answer in whole within the search's time budget and
+ * SEARCHD_GRACE_MS more (however it trickles) is killed; that search fails with ERR_IO, and
+ * the next one starts a new worker (at most SEARCHD_RESTARTS a minute). A search waits for
+ * a free channel no longer than it would for its answer (ERR_BUSY), so that a request's time
+ * stays bounded by twice that however many are queued.
  */
 #ifndef SEALROOM_SEARCHD_H
 #define SEALROOM_SEARCHD_H
@@ -52,8 +57,9 @@ int searchd_start(const struct index *ix, struct searchd **out) WUR;
 /*
  * Run the query text (with options qo) in the worker: the result is over ix, as
  * index_search's. The query's own errors as query_parse and index_search give them
- * (ERR_PARSE, ERR_USAGE, ERR_TOOBIG, with the worker's one-line message); ERR_IO when the
- * worker failed (it is then killed, and the next search starts another).
+ * (ERR_PARSE, ERR_USAGE, ERR_TOOBIG, with the worker's one-line message, when the room knows
+ * it); ERR_IO when the worker failed (it is then killed, and the next search starts
+ * another); ERR_BUSY when every channel stayed busy for the search's time.
  */
 int searchd_search(struct searchd *d, const char *text, const struct query_opts *qo,
 		   const struct search_opts *so, struct search_result **res) WUR;

@@ -16,7 +16,106 @@
 #include "searchd.h"
 
 /* this binary is the worker's image too (searchd_start runs /proc/self/exe): searchd.c's
- * constructor makes it one */
+ * constructor makes it one, unless SEARCHD_TEST_HOSTILE names a hostile worker to be
+ * instead (below): a taken-over worker, as the room sees it */
+
+/* the worker's descriptors (searchd.c) */
+#define H_TEXT 4
+#define H_READY 5
+#define H_CHAN 6
+
+static const char *hostile_mode;
+static char hostile_line[128]; /* the release's first line, read from the text it was handed */
+
+static int h_read(int fd, void *p, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t k = read(fd, (char *)p + off, n - off);
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+static int h_write(int fd, const void *p, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t k = write(fd, (const char *)p + off, n - off);
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+/* A refusal: "SRW1" 0 code u16 n, then msg, in wire.h's framing. */
+static int h_refuse(int fd, int code, const char *msg)
+{
+	unsigned char m[8 + 600];
+	size_t n = strlen(msg);
+	memcpy(m + 4, "SRW1", 4);
+	m[8] = 0;
+	m[9] = (unsigned char)code;
+	m[10] = (unsigned char)n;
+	m[11] = (unsigned char)(n >> 8);
+	put32(m, (uint32_t)(8 + n));
+	memcpy(m + 12, msg, n);
+	return h_write(fd, m, 12 + n);
+}
+
+static void *hostile_serve(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	unsigned char h[4], req[8192];
+	while (!h_read(fd, h, 4)) {
+		uint32_t n = get32(h);
+		if (n > sizeof(req) || h_read(fd, req, n))
+			break;
+		if (!strcmp(hostile_mode, "hang")) {
+			pause();
+		} else if (!strcmp(hostile_mode, "trickle")) {
+			/* an answer of 30 bytes, one a second: each read comes well in time */
+			unsigned char len[4];
+			put32(len, 30);
+			if (h_write(fd, len, 4))
+				break;
+			for (int i = 0; i < 30 && !h_write(fd, "S", 1); i++)
+				sleep(1);
+		} else if (!strcmp(hostile_mode, "huge")) {
+			if (h_write(fd, "\xff\xff\xff\xff", 4))
+				break;
+		} else if (!strcmp(hostile_mode, "leak")) {
+			if (h_refuse(fd, -ERR_PARSE, hostile_line))
+				break;
+		} else if (!strncmp(hostile_mode, "refuse:", 7)) {
+			/* refuse:CODE:MESSAGE */
+			const char *m = strchr(hostile_mode + 7, ':');
+			if (!m || h_refuse(fd, atoi(hostile_mode + 7), m + 1))
+				break;
+		}
+	}
+	_exit(0);
+}
+
+__attribute__((constructor(101))) static void hostile_entry(int argc, char **argv)
+{
+	pthread_t th;
+	char c = 1;
+	ssize_t n;
+	if (argc < 2 || !argv || !argv[1] || strcmp(argv[1], SEARCHD_ARG) || !(hostile_mode = getenv("SEARCHD_TEST_HOSTILE")))
+		return;
+	n = read(H_TEXT, hostile_line, sizeof(hostile_line) - 1);
+	for (ssize_t i = 0; i < n; i++)
+		if (hostile_line[i] == '\n')
+			n = i;
+	hostile_line[n > 0 ? n : 0] = 0;
+	for (int i = 1; i < SEARCHD_CHANNELS; i++)
+		pthread_create(&th, NULL, hostile_serve, (void *)(intptr_t)(H_CHAN + i));
+	if (write(H_READY, &c, 1) != 1)
+		_exit(1);
+	hostile_serve((void *)(intptr_t)H_CHAN);
+}
 
 static const struct fixture_file files[] = {
 	{"a.c", "#include <x.h>\nstatic int foo_bar(int x)\n{\n\treturn FOO_BAR + x;\n}\nint foo;\n", 0, 0100644},
@@ -341,6 +440,219 @@ TEST(worker_killed_hung_restarted)
 	fixture_free(&f);
 }
 
+/* A worker of mode m (SEARCHD_TEST_HOSTILE) over f's index. */
+static struct searchd *hostile(struct fixture *f, const char *m)
+{
+	struct searchd *d = NULL;
+	setenv("SEARCHD_TEST_HOSTILE", m, 1);
+	if (searchd_start(f->ix, &d))
+		BUG("hostile worker %s: %s", m, err_msg());
+	unsetenv("SEARCHD_TEST_HOSTILE");
+	return d;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+TEST(hostile_worker_slow_or_huge)
+{
+	struct fixture f;
+	struct searchd *d;
+	struct buf b;
+	struct search_opts so;
+	struct query_opts qo = {0};
+	struct timespec t0;
+	double s;
+	fixture_make_files(&f, files);
+	buf_init(&b, (size_t)1 << 24);
+	search_opts_default(&so);
+	so.budget_ms = 100;
+	/* an answer trickled a byte a second: each byte in time, the whole one late */
+	d = hostile(&f, "trickle");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(worker_json(d, "foo", &qo, &so, &b) == ERR_IO && strstr(err_msg(), "no answer within"));
+	s = since(&t0);
+	CHECK(s < (100 + SEARCHD_GRACE_MS) / 1000.0 + 1.5);
+	if (s >= (100 + SEARCHD_GRACE_MS) / 1000.0 + 1.5)
+		fprintf(stderr, "  the trickled answer held the search %.1f s\n", s);
+	CHECK(searchd_pid(d) == 0); /* killed */
+	searchd_free(d);
+	/* a length past what an answer may be: refused at once, nothing allocated for it */
+	d = hostile(&f, "huge");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(worker_json(d, "foo", &qo, &so, &b) == ERR_IO && strstr(err_msg(), "larger than"));
+	CHECK(since(&t0) < 1.0 && searchd_pid(d) == 0);
+	searchd_free(d);
+	buf_release(&b);
+	fixture_free(&f);
+}
+
+struct queued {
+	struct searchd *d;
+	double s;
+	int e;
+};
+
+static void *search_queued(void *arg)
+{
+	struct queued *q = arg;
+	struct search_result *r = NULL;
+	struct search_opts so;
+	struct query_opts qo = {0};
+	struct timespec t0;
+	search_opts_default(&so);
+	so.budget_ms = 100;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q->e = searchd_search(q->d, "foo", &qo, &so, &r);
+	q->s = since(&t0);
+	search_result_free(r);
+	return NULL;
+}
+
+TEST(hostile_worker_hangs_many_searches)
+{
+	/* 12 searches at once, 4 channels, a worker that never answers: no search waits for
+	 * more than its own time for a channel and its own time for the answer */
+	enum { N = 12 };
+	struct fixture f;
+	struct searchd *d;
+	struct queued q[N];
+	pthread_t th[N];
+	double worst = 0;
+	fixture_make_files(&f, files);
+	d = hostile(&f, "hang");
+	setenv("SEARCHD_TEST_HOSTILE", "hang", 1); /* its next ones hang too */
+	for (int i = 0; i < N; i++) {
+		q[i].d = d;
+		CHECK(pthread_create(&th[i], NULL, search_queued, &q[i]) == 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(q[i].e == ERR_IO || q[i].e == ERR_BUSY);
+		worst = q[i].s > worst ? q[i].s : worst;
+	}
+	unsetenv("SEARCHD_TEST_HOSTILE");
+	CHECK(worst < 2 * (100 + SEARCHD_GRACE_MS) / 1000.0 + 1.5);
+	if (worst >= 2 * (100 + SEARCHD_GRACE_MS) / 1000.0 + 1.5)
+		fprintf(stderr, "  a queued search took %.1f s\n", worst);
+	searchd_free(d);
+	fixture_free(&f);
+}
+
+TEST(hostile_worker_refusals)
+{
+	struct fixture f;
+	struct searchd *d;
+	struct buf b;
+	struct search_opts so;
+	struct query_opts qo = {0};
+	char m[700];
+	fixture_make_files(&f, files);
+	buf_init(&b, (size_t)1 << 24);
+	search_opts_default(&so);
+	/* the release's text as a refusal's message: not shown, the worker failed */
+	d = hostile(&f, "leak");
+	CHECK(strlen(hostile_line) == 0); /* this process is not the worker */
+	CHECK(worker_json(d, "foo", &qo, &so, &b) == ERR_IO && !strstr(err_msg(), "include"));
+	CHECK(strstr(err_msg(), "words it does not use") && searchd_pid(d) == 0);
+	searchd_free(d);
+	/* messages of the room's own shapes, their free parts not the reader's */
+	{
+		static const char *const bad[] = {
+			"2:query: unknown language 'static int foo_bar(int x)'",
+			"2:query: unknown language 'cob'",
+			"2:query: bad regex at offset 123456789012: missing closing parenthesis",
+			"2:query: bad regex at offset 1: #include <x.h>",
+			"2:<script>alert(1)</script>",
+			"3:query: longer than 1 bytes",
+			"9:search: limit 50 is past 10000",
+			"2:query: 'file:' needs a path regex\n#include <x.h>",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			snprintf(m, sizeof(m), "refuse:%s", bad[i]);
+			d = hostile(&f, m);
+			CHECK(worker_json(d, "lang:cobol x", &qo, &so, &b) == ERR_IO && strstr(err_msg(), "words it does not use"));
+			searchd_free(d);
+		}
+	}
+	/* and the ones query.c says, as it says them */
+	{
+		static const char *const good[] = {
+			"2:query: unknown language 'cobol'",
+			"2:query: bad regex at offset 1: missing closing parenthesis",
+			"2:query: nothing to search for (empty pattern)",
+			"3:search: the result is too large to answer",
+		};
+		for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+			snprintf(m, sizeof(m), "refuse:%s", good[i]);
+			d = hostile(&f, m);
+			CHECK(worker_json(d, "lang:cobol x", &qo, &so, &b) == -atoi(good[i]) && !strcmp(err_msg(), good[i] + 2));
+			CHECK(searchd_pid(d) > 0);
+			searchd_free(d);
+		}
+	}
+	buf_release(&b);
+	fixture_free(&f);
+}
+
+TEST(reviewer_refusals_keep_the_worker)
+{
+	/* every refusal a reader's query gets from the real worker is one the room knows: a
+	 * reader cannot make the room count the worker as failed (and use up its restarts) */
+	struct fixture f;
+	struct searchd *d = NULL;
+	struct buf b, q;
+	struct search_opts so;
+	struct query_opts none = {0};
+	pid_t pid;
+	static const char *const queries[] = {
+		"(", "lang:cobol x", "lang:a\x01" "b x", "x lang:\x7f", "file: x", "-file: x", "f: x", "sym:a sym:b",
+		"sym: x", "", "   ", "file:( x", "-file:[ x", "sym:(", "a{2,1}", "(?<n>a)(?<n>b)", "\\", "x\\",
+		"lang:\xff\xfe x",
+	};
+	fixture_make_files(&f, files);
+	CHECK(searchd_start(f.ix, &d) == 0 && d);
+	if (!d) {
+		fixture_free(&f);
+		return;
+	}
+	pid = searchd_pid(d);
+	buf_init(&b, (size_t)1 << 24);
+	buf_init(&q, QUERY_MAX + 16);
+	search_opts_default(&so);
+	for (size_t i = 0; i < sizeof(queries) / sizeof(*queries); i++) {
+		struct query_opts qo = {.literal = (i & 1) && i > 10};
+		int e = worker_json(d, queries[i], &qo, &so, &b);
+		CHECK(e == ERR_PARSE || e == 0);
+		if (e != ERR_PARSE && e != 0)
+			fprintf(stderr, "  query %zu: %s\n", i, err_msg());
+	}
+	/* a language name longer than a refusal's message: the message is cut, still known */
+	CHECK(buf_addstr(&q, "lang:") == 0);
+	for (int i = 0; i < 600; i++)
+		CHECK(buf_addch(&q, 'a') == 0);
+	CHECK(buf_addstr(&q, " x") == 0);
+	CHECK(worker_json(d, q.p, &none, &so, &b) == ERR_PARSE && strstr(err_msg(), "unknown language 'aaa"));
+	so.limit = SEARCH_LIMIT_MAX + 1;
+	CHECK(worker_json(d, "foo", &none, &so, &b) == ERR_USAGE);
+	so.limit = 50;
+	so.context = SEARCH_CONTEXT_MAX + 1;
+	CHECK(worker_json(d, "foo", &none, &so, &b) == ERR_USAGE);
+	so.context = 0;
+	so.offset = UINT64_MAX / 2;
+	CHECK(worker_json(d, "foo", &none, &so, &b) == 0);
+	/* the worker that answered all of that is the first one */
+	CHECK(searchd_pid(d) == pid);
+	buf_release(&q);
+	buf_release(&b);
+	searchd_free(d);
+	fixture_free(&f);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -349,5 +661,9 @@ int main(void)
 	RUN(attach_refuses_damage);
 	RUN(worker_answers_as_in_process);
 	RUN(worker_killed_hung_restarted);
+	RUN(hostile_worker_slow_or_huge);
+	RUN(hostile_worker_hangs_many_searches);
+	RUN(hostile_worker_refusals);
+	RUN(reviewer_refusals_keep_the_worker);
 	return test_done();
 }
