@@ -2510,6 +2510,11 @@ double search_result_ms(const struct search_result *r)
 	return r->ms;
 }
 
+void search_result_set_ms(struct search_result *r, double ms)
+{
+	r->ms = ms;
+}
+
 size_t search_result_n_files(const struct search_result *r)
 {
 	return r->n_files;

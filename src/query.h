@@ -122,6 +122,8 @@ const char *search_result_partial_reason(const struct search_result *r);
 size_t search_result_lines_shown(const struct search_result *r);
 /* Milliseconds the search took. */
 double search_result_ms(const struct search_result *r);
+/* Say it took ms instead: the room's own clock over a search worker's word (searchd.h). */
+void search_result_set_ms(struct search_result *r, double ms);
 
 /* The page, grouped by file in rank order. */
 size_t search_result_n_files(const struct search_result *r);

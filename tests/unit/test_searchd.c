@@ -85,6 +85,17 @@ static void *hostile_serve(void *arg)
 		} else if (!strcmp(hostile_mode, "huge")) {
 			if (h_write(fd, "\xff\xff\xff\xff", 4))
 				break;
+		} else if (!strcmp(hostile_mode, "ms")) {
+			/* an empty page that says it took a number of its own choosing */
+			unsigned char a[4 + 5 + 42] = {0};
+			double ms = 4.2e12;
+			uint64_t bits;
+			memcpy(&bits, &ms, 8);
+			put32(a, 5 + 42);
+			memcpy(a + 4, "SRW1\x01" "SRx1", 9);
+			put64(a + 4 + 5 + 20, bits);
+			if (h_write(fd, a, sizeof(a)))
+				break;
 		} else if (!strcmp(hostile_mode, "leak")) {
 			if (h_refuse(fd, -ERR_PARSE, hostile_line))
 				break;
@@ -480,6 +491,15 @@ TEST(hostile_worker_slow_or_huge)
 	if (s >= (100 + SEARCHD_GRACE_MS) / 1000.0 + 1.5)
 		fprintf(stderr, "  the trickled answer held the search %.1f s\n", s);
 	CHECK(searchd_pid(d) == 0); /* killed */
+	searchd_free(d);
+	/* a time of its own choosing: the room shows its own */
+	d = hostile(&f, "ms");
+	{
+		struct search_result *r = NULL;
+		CHECK(searchd_search(d, "foo", &qo, &so, &r) == 0 && r);
+		CHECK(r && search_result_ms(r) >= 0 && search_result_ms(r) < 10000);
+		search_result_free(r);
+	}
 	searchd_free(d);
 	/* a length past what an answer may be: refused at once, nothing allocated for it */
 	d = hostile(&f, "huge");
