@@ -1036,9 +1036,11 @@ static int compile(const char *what, const char *p, size_t len, uint32_t opts, p
 int query_compile_error_known(const char *msg)
 {
 	PCRE2_UCHAR m[256];
-	/* compile errors are PCRE2's positive codes, from 100 (COMPILE_ERROR_BASE) on */
-	for (int c = 100; c < 400; c++)
-		if (pcre2_get_error_message(c, m, sizeof(m)) > 0 && !strcmp((const char *)m, msg))
+	/* compile errors are PCRE2's positive codes from 100 (COMPILE_ERROR_BASE) on, and its
+	 * negative UTF-8 ones (a pattern that is not UTF-8); the other negative ones are a
+	 * match's, which a compile does not give but which are PCRE2's words all the same */
+	for (int c = -100; c < 400; c++)
+		if ((c < 0 || c >= 100) && pcre2_get_error_message(c, m, sizeof(m)) > 0 && !strcmp((const char *)m, msg))
 			return 1;
 	return 0;
 }

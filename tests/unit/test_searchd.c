@@ -632,7 +632,7 @@ TEST(reviewer_refusals_keep_the_worker)
 	static const char *const queries[] = {
 		"(", "lang:cobol x", "lang:a\x01" "b x", "x lang:\x7f", "file: x", "-file: x", "f: x", "sym:a sym:b",
 		"sym: x", "", "   ", "file:( x", "-file:[ x", "sym:(", "a{2,1}", "(?<n>a)(?<n>b)", "\\", "x\\",
-		"lang:\xff\xfe x",
+		"lang:\xff\xfe x", "\xff\xfe\x80", "a\xc3", "sym:\xe2\x82", "file:\xed\xa0\x80 x",
 	};
 	fixture_make_files(&f, files);
 	CHECK(searchd_start(f.ix, &d) == 0 && d);
