@@ -260,8 +260,11 @@ void searchd_exec(int argc, char **argv)
 			worker_fail("threads");
 		}
 	}
-	if (sandbox_seccomp_worker())
-		worker_fail("sandbox");
+	/* its standard error was the room's, for a failure to start: from here on a taken-over
+	 * worker could write the text there, to the room's log, so it is /dev/null as the
+	 * others are (spawn) */
+	if (dup2(STDOUT_FILENO, STDERR_FILENO) < 0 || sandbox_seccomp_worker())
+		_exit(1);
 	if (write(FD_READY, &ok, 1) != 1)
 		_exit(1);
 	close(FD_READY);
@@ -338,6 +341,23 @@ static int wait_ready(int fd, pid_t pid)
 	return 0;
 }
 
+/*
+ * Move *fd above the worker's own numbers (FD_IMAGE .. FD_CHAN + SEARCHD_CHANNELS - 1):
+ * posix_spawn's dup2s run in order, and a descriptor handed over whose number is one an
+ * earlier dup2 made would be that one instead (the image as the text, a channel twice).
+ */
+static int above_worker_fds(int *fd)
+{
+	int n;
+	if (*fd >= FD_CHAN + SEARCHD_CHANNELS)
+		return 0;
+	if ((n = fcntl(*fd, F_DUPFD_CLOEXEC, FD_CHAN + SEARCHD_CHANNELS)) < 0)
+		return err_set(ERR_IO, "search worker: %s", strerror(errno));
+	close(*fd);
+	*fd = n;
+	return 0;
+}
+
 /* Start a worker (d->mu held, none running). */
 static int spawn(struct searchd *d)
 {
@@ -365,7 +385,16 @@ static int spawn(struct searchd *d)
 			r = err_set(ERR_IO, "search worker: %s", strerror(errno));
 			goto out;
 		}
+	if ((r = above_worker_fds(&img)) || (r = above_worker_fds(&text)) || (r = above_worker_fds(&ready[1])))
+		goto out;
+	for (int i = 0; i < SEARCHD_CHANNELS; i++)
+		if ((r = above_worker_fds(&sp[i][1])))
+			goto out;
 	posix_spawn_file_actions_init(&fa);
+	/* nothing of the room's on its standard input and output (its standard error, until
+	 * its sandbox is up: searchd_exec) */
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, img, FD_IMAGE);
 	posix_spawn_file_actions_adddup2(&fa, text, FD_TEXT);
 	posix_spawn_file_actions_adddup2(&fa, ready[1], FD_READY);

@@ -673,6 +673,96 @@ TEST(reviewer_refusals_keep_the_worker)
 	fixture_free(&f);
 }
 
+TEST(slow_pattern_keeps_its_budget)
+{
+	/* a pattern at PCRE2's match limit on every line (tens of ms each), or on every path:
+	 * the search stops near its budget, in process and in the worker, and the worker is
+	 * not taken for hung (nor killed, nor its restarts used up) */
+	struct fixture_file many[400], slow[] = {{"slow.txt", NULL, 0, 0100644}, {NULL, NULL, 0, 0}};
+	struct buf text;
+	char paths[300][120];
+	static const char *const pats[] = {"(a|aa)+$", "file:(a|aa)+$ x"};
+	struct fixture f[2];
+	buf_init(&text, 1 << 20);
+	for (int i = 0; i < 300; i++)
+		CHECK(buf_addstr(&text, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\n") == 0);
+	slow[0].data = text.p;
+	fixture_make_files(&f[0], slow);
+	for (int i = 0; i < 300; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%03d%s", i,
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab");
+		many[i] = (struct fixture_file){paths[i], "x\n", 0, 0100644};
+	}
+	many[300] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f[1], many);
+	for (int k = 0; k < 2; k++) {
+		struct searchd *d = NULL;
+		struct query *q = NULL;
+		struct search_result *r = NULL;
+		struct search_opts so;
+		struct query_opts qo = {0};
+		struct timespec t0;
+		double s;
+		pid_t pid;
+		search_opts_default(&so);
+		so.budget_ms = 200;
+		CHECK(query_parse(pats[k], &qo, &q) == 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK(index_search(f[k].ix, q, &so, &r) == 0);
+		s = since(&t0);
+		CHECK(s < 0.2 + 0.8);
+		CHECK(r && search_result_partial(r));
+		if (s >= 0.2 + 0.8)
+			fprintf(stderr, "  %s: %.1f s in process for a budget of 0.2 s\n", pats[k], s);
+		search_result_free(r);
+		query_free(q);
+		CHECK(searchd_start(f[k].ix, &d) == 0 && d);
+		if (!d)
+			continue;
+		pid = searchd_pid(d);
+		so.budget_ms = 1000;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = NULL;
+		CHECK(searchd_search(d, pats[k], &qo, &so, &r) == 0 && r && search_result_partial(r));
+		CHECK(since(&t0) < 1.0 + 1.0 && searchd_pid(d) == pid);
+		search_result_free(r);
+		searchd_free(d);
+		fixture_free(&f[k]);
+	}
+	buf_release(&text);
+}
+
+TEST(worker_starts_whatever_descriptors_are_free)
+{
+	/* the room's low descriptors free (a release closed): the ones handed to the worker
+	 * are then numbers its own dup2s make, and must still arrive as themselves */
+	struct fixture f0, f1;
+	struct searchd *d = NULL;
+	struct buf a, b;
+	struct search_opts so;
+	struct query_opts qo = {0};
+	fixture_make_files(&f0, files);
+	fixture_make_files(&f1, files);
+	fixture_free(&f0);
+	buf_init(&a, (size_t)1 << 24);
+	buf_init(&b, (size_t)1 << 24);
+	search_opts_default(&so);
+	CHECK(searchd_start(f1.ix, &d) == 0 && d);
+	if (d) {
+		for (size_t k = 0; k < sizeof(patterns) / sizeof(*patterns); k++) {
+			CHECK(json_of(f1.ix, patterns[k], &qo, &so, &a) == 0);
+			CHECK(worker_json(d, patterns[k], &qo, &so, &b) == 0);
+			CHECK(a.len == b.len && !memcmp(a.p, b.p, a.len));
+		}
+		searchd_free(d);
+	} else {
+		fprintf(stderr, "  %s\n", err_msg());
+	}
+	buf_release(&a);
+	buf_release(&b);
+	fixture_free(&f1);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -680,10 +770,12 @@ int main(void)
 	RUN(attached_text_is_read_only);
 	RUN(attach_refuses_damage);
 	RUN(worker_answers_as_in_process);
+	RUN(worker_starts_whatever_descriptors_are_free);
 	RUN(worker_killed_hung_restarted);
 	RUN(hostile_worker_slow_or_huge);
 	RUN(hostile_worker_hangs_many_searches);
 	RUN(hostile_worker_refusals);
 	RUN(reviewer_refusals_keep_the_worker);
+	RUN(slow_pattern_keeps_its_budget);
 	return test_done();
 }
