@@ -1333,6 +1333,7 @@ struct searcher {
 	struct timespec t0;
 	uint64_t deadline_ns;
 	unsigned tick;
+	unsigned n_rmatch; /* pcre2_match calls, for the clock (rmatch) */
 	int stop; /* 1: page full and counting not wanted; 2: out of time */
 	/* the current file */
 	uint32_t file;
@@ -1378,6 +1379,13 @@ static int rmatch(struct searcher *s, const pcre2_code *re, const unsigned char 
 		  size_t start, size_t *ms, size_t *me)
 {
 	int rc = pcre2_match(re, d, len, start, 0, s->md, s->mc);
+	/* one call may take up to MATCH_LIMIT steps (tens of ms): the clock is read after every
+	 * 16th, and after each that hit the limit, so that a pattern that is slow on every
+	 * line, path or name overruns its budget by a few such calls, not by the hundreds
+	 * between the loops' own looks at it (a search worker past its budget and
+	 * SEARCHD_GRACE_MS is killed) */
+	if (!s->stop && ((++s->n_rmatch & 15) == 0 || (rc < 0 && rc != PCRE2_ERROR_NOMATCH)))
+		out_of_time(s);
 	if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
 		*ms = ov[0];
@@ -2225,6 +2233,9 @@ static void search_content(struct searcher *s)
 		const struct manifest_entry *e = manifest_get(index_manifest(ix), id);
 		uint64_t tier = 2;
 		size_t a, b;
+		/* before path_ok, whose files that fail it would skip a look at the clock */
+		if (s->stop == 2 || ((k & 1023) == 1023 && out_of_time(s)))
+			break;
 		if (!index_search_len(ix, id) || !path_ok(s, e))
 			continue;
 		if (has_id(&defs, id))
@@ -2232,8 +2243,6 @@ static void search_content(struct searcher *s)
 		else if (rmatch(s, q->re, (const unsigned char *)e->path, e->path_len, 0, &a, &b) == 1)
 			tier = 1;
 		order[n_c++] = tier << 32 | id;
-		if ((k & 1023) == 1023 && out_of_time(s))
-			break;
 	}
 	qsort(order, n_c, sizeof(uint64_t), cmp_u64);
 	for (size_t k = 0; k < n_c && !s->stop; k++) {
@@ -2281,7 +2290,7 @@ static void search_symbols(struct searcher *s)
 		const char *name;
 		if (!y || !(name = index_symbol_name(ix, y)))
 			break;
-		if ((i & 4095) == 4095 && out_of_time(s))
+		if (s->stop == 2 || ((i & 4095) == 4095 && out_of_time(s)))
 			break;
 		if (rmatch(s, q->sym, (const unsigned char *)name, y->len, 0, &ms, &me) != 1)
 			continue;
