@@ -15,7 +15,9 @@
  * the room runs as root, Landlock allowing no file at all, and a seccomp filter that allows
  * its sockets, memory (executable memory too: the JIT) and threads' calls, kills it on
  * execve, ptrace and process_vm_*, and answers EPERM to everything else (no open, no
- * socket, no connect). It dies with the room (PR_SET_PDEATHSIG).
+ * socket, no connect). Its standard streams are /dev/null (standard error once it is
+ * sandboxed). It ends when the room's ends of its channels close (PR_SET_PDEATHSIG is set
+ * too, but the kernel clears it when the worker changes its uid).
  *
  * The room and the worker talk over SEARCHD_CHANNELS socketpairs, one search at a time
  * each (wire.h framing; docs/formats.md "The search worker"): the room sends the query's
