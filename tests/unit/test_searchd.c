@@ -763,6 +763,93 @@ TEST(worker_starts_whatever_descriptors_are_free)
 	fixture_free(&f1);
 }
 
+/* xorshift: the generated tree and patterns are the same every run */
+static uint32_t rnd_state = 2463534242u;
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+/* A pattern of pieces over the tree's alphabet (a regex, or a literal for .literal). */
+static void gen_pattern(struct buf *b)
+{
+	static const char *const pieces[] = {"ab", "b", "c", "ca", "_x", "[a-c]", "[^a ]", ".", "\\w", "\\b", "x|y", "(ab|c)",
+					      "a*", "b+", "c?", "^", "$", "(?i)A", "é", "\\d", "9", " ", "a{2}", "[0-9]+"};
+	int n = 1 + (int)rnd(4);
+	buf_reset(b);
+	for (int i = 0; i < n; i++)
+		(void)!buf_addstr(b, pieces[rnd(sizeof(pieces) / sizeof(*pieces))]);
+	if (!rnd(8))
+		(void)!buf_addstr(b, rnd(2) ? " file:\\.c$" : " lang:c");
+}
+
+TEST(generated_patterns_answer_as_in_process)
+{
+	/* a generated tree, generated patterns and options: the worker's JSON is the room's */
+	enum { N_FILES = 40, N_PATTERNS = 300 };
+	struct fixture_file gen[N_FILES + 1];
+	char paths[N_FILES][32], *texts[N_FILES];
+	static const char *const words[] = {"ab", "abc", "ca", "b_x", "x", "y", "99", "é", "A", "cab", "\t", " ", "a_b9"};
+	struct fixture f;
+	struct searchd *d = NULL;
+	struct buf a, b, p;
+	size_t same = 0, errs = 0;
+	for (int i = 0; i < N_FILES; i++) {
+		struct buf t;
+		int lines = 1 + (int)rnd(30);
+		buf_init(&t, 1 << 16);
+		for (int l = 0; l < lines; l++) {
+			int w = (int)rnd(8);
+			for (int k = 0; k < w; k++)
+				(void)!buf_addstr(&t, words[rnd(sizeof(words) / sizeof(*words))]);
+			(void)!buf_addch(&t, '\n');
+		}
+		texts[i] = t.p;
+		snprintf(paths[i], sizeof(paths[i]), "d%02d/f%02d.%s", i / 8, i, i % 3 ? "c" : "txt");
+		gen[i] = (struct fixture_file){paths[i], texts[i], 0, 0100644};
+	}
+	gen[N_FILES] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f, gen);
+	buf_init(&a, (size_t)1 << 24);
+	buf_init(&b, (size_t)1 << 24);
+	buf_init(&p, QUERY_MAX + 1);
+	CHECK(searchd_start(f.ix, &d) == 0 && d);
+	for (int k = 0; d && k < N_PATTERNS; k++) {
+		struct query_opts qo = {.caseless = !rnd(3), .word = !rnd(4), .literal = !rnd(5)};
+		struct search_opts so;
+		int e1, e2;
+		search_opts_default(&so);
+		so.limit = 1 + rnd(20);
+		so.offset = rnd(4) ? 0 : rnd(10);
+		so.context = rnd(3) ? 0 : rnd(4);
+		so.count_all = rnd(4) != 0;
+		gen_pattern(&p);
+		e1 = json_of(f.ix, p.p, &qo, &so, &a);
+		e2 = worker_json(d, p.p, &qo, &so, &b);
+		CHECK(e1 == e2);
+		errs += e1 != 0;
+		if (!e1 && !e2) {
+			CHECK(a.len == b.len && !memcmp(a.p, b.p, a.len));
+			same += a.len == b.len && !memcmp(a.p, b.p, a.len);
+			if (a.len != b.len || memcmp(a.p, b.p, a.len))
+				fprintf(stderr, "  pattern %s: %.*s\n  vs %.*s\n", p.p, (int)a.len, a.p, (int)b.len, b.p);
+		}
+	}
+	/* most were searches, not refusals; the worker answered all of them */
+	CHECK(same > N_PATTERNS / 2 && d && searchd_pid(d) > 0);
+	searchd_free(d);
+	buf_release(&p);
+	buf_release(&a);
+	buf_release(&b);
+	fixture_free(&f);
+	for (int i = 0; i < N_FILES; i++)
+		free(texts[i]);
+	(void)errs;
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -771,6 +858,7 @@ int main(void)
 	RUN(attach_refuses_damage);
 	RUN(worker_answers_as_in_process);
 	RUN(worker_starts_whatever_descriptors_are_free);
+	RUN(generated_patterns_answer_as_in_process);
 	RUN(worker_killed_hung_restarted);
 	RUN(hostile_worker_slow_or_huge);
 	RUN(hostile_worker_hangs_many_searches);
