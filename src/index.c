@@ -1743,21 +1743,6 @@ int index_share_text(const struct index *ix, int *text_fd)
 	return 0;
 }
 
-int index_share(const struct index *ix, struct buf *out, int *text_fd)
-{
-	size_t n = index_share_len(ix);
-	int r;
-	if ((r = index_share_text(ix, text_fd)))
-		return r;
-	if ((r = buf_grow(out, n))) {
-		close(*text_fd);
-		*text_fd = -1;
-		return r;
-	}
-	index_share_write(ix, (unsigned char *)out->p + out->len);
-	out->len += n;
-	return 0;
-}
 int index_attach(const void *img, size_t len, const struct manifest *m, int text_fd, int keep, struct index **out)
 {
 	const unsigned char *p = img;

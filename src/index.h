@@ -93,7 +93,7 @@ int index_load(struct vault *v, const struct manifest *m, int threads, struct in
 /*
  * Hand a loaded index to another process (the release's search worker, searchd.h): the
  * tables it searches by (docs/formats.md "The search worker": index_share_len bytes, which
- * index_share_write writes at dst, or index_share appends to out) and, from
+ * index_share_write writes at dst) and, from
  * index_share_text, a new descriptor of the text, open for reading only (the caller closes
  * it). The text itself is not copied: both processes map the same pages. ERR_USAGE for an
  * index that index_load did not make.
@@ -101,10 +101,9 @@ int index_load(struct vault *v, const struct manifest *m, int threads, struct in
 size_t index_share_len(const struct index *ix);
 void index_share_write(const struct index *ix, unsigned char *dst);
 int index_share_text(const struct index *ix, int *text_fd) WUR;
-int index_share(const struct index *ix, struct buf *out, int *text_fd) WUR;
 /*
  * The other side: a struct index over the manifest m (borrowed) from (img, len), what
- * index_share wrote, and the text text_fd (mapped read-only; the caller may close it after
+ * index_share_write wrote, and the text text_fd (mapped read-only; the caller may close it after
  * the call). With keep, img stays valid as long as the index (a mapping) and its posting
  * lists are read in place; else they are copied. The tables are checked as index_decode
  * checks them, except that each posting list is taken as its sender's load checked it.

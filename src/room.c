@@ -396,16 +396,6 @@ int room_search(struct room *rm, const char *text, const struct query_opts *qo, 
 	return searchd_search(sd, text, qo, so, res);
 }
 
-pid_t room_search_worker(struct room *rm)
-{
-	pid_t p = 0;
-	pthread_mutex_lock(&rm->sd_mu);
-	if (rm->sd)
-		p = searchd_pid(rm->sd);
-	pthread_mutex_unlock(&rm->sd_mu);
-	return p;
-}
-
 struct defs_acc {
 	struct xref_loc *v;
 	size_t n, cap;

@@ -87,8 +87,6 @@ int room_find(const struct room *rm, const char *path, size_t *i) WUR;
  */
 int room_search(struct room *rm, const char *text, const struct query_opts *qo, const struct search_opts *so,
 		struct search_result **res) WUR;
-/* The process id of the release's search worker (0 when none runs). */
-pid_t room_search_worker(struct room *rm);
 
 /*
  * The definitions that symbol number n (the number a definition link carries: render.h's

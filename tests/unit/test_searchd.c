@@ -1,4 +1,4 @@
-/* test_searchd: a loaded index handed to another process (index_share / index_attach) and
+/* test_searchd: a loaded index handed to another process (index_share_write / index_attach) and
  * the search worker (searchd.h): the same answers as a search in process, its refusals,
  * a worker killed, hung or malformed. */
 #include <errno.h>
@@ -160,6 +160,20 @@ static int json_of(const struct index *ix, const char *p, const struct query_opt
 	return e;
 }
 
+/* What the room hands a worker: the image appended to out, the text's descriptor in *fd. */
+static int share(const struct index *ix, struct buf *out, int *fd)
+{
+	size_t n = index_share_len(ix);
+	int r;
+	if ((r = index_share_text(ix, fd)))
+		return r;
+	if ((r = buf_grow(out, n)))
+		return r;
+	index_share_write(ix, (unsigned char *)out->p + out->len);
+	out->len += n;
+	return 0;
+}
+
 /* Share f's index and attach it again in this process; with keep, the image stays in *img
  * (release it after the index), its postings read in place. */
 static struct index *attached(struct fixture *f, int keep, struct buf *img)
@@ -167,7 +181,7 @@ static struct index *attached(struct fixture *f, int keep, struct buf *img)
 	struct index *ix = NULL;
 	int fd = -1;
 	buf_init(img, (size_t)1 << 30);
-	if (index_share(f->ix, img, &fd) || index_attach(img->p, img->len, f->m, fd, keep, &ix))
+	if (share(f->ix, img, &fd) || index_attach(img->p, img->len, f->m, fd, keep, &ix))
 		BUG("share: %s", err_msg());
 	close(fd);
 	if (!keep) {
@@ -247,7 +261,7 @@ TEST(attach_refuses_damage)
 	fixture_make_files(&f, files);
 	buf_init(&img, (size_t)1 << 30);
 	buf_init(&bad, (size_t)1 << 30);
-	CHECK(index_share(f.ix, &img, &fd) == 0);
+	CHECK(share(f.ix, &img, &fd) == 0);
 	n_syms = index_n_symbols(f.ix);
 	CHECK(n_syms > 0);
 	/* bad magic, truncated anywhere, a byte past the end */
@@ -280,7 +294,7 @@ TEST(attach_refuses_damage)
 		int fd2 = -1;
 		CHECK(index_decode(f.enc.p, f.enc.len, f.m, &dec) == 0);
 		buf_reset(&bad);
-		CHECK(index_share(dec, &bad, &fd2) == ERR_USAGE && fd2 == -1);
+		CHECK(share(dec, &bad, &fd2) == ERR_USAGE && fd2 == -1);
 		index_free(dec);
 	}
 	close(fd);
