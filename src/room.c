@@ -240,8 +240,10 @@ static void *room_load_index(void *arg)
 					"start it again\n", rm->product, rm->version, err_msg());
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (rm->sd)
-			fprintf(stderr, "sealroom serve: search worker of '%s@%s' started in %.1f s\n", rm->product,
-				rm->version, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+			fprintf(stderr, "sealroom serve: search worker of '%s@%s' started in %.1f s (pid %d)\n",
+				rm->product, rm->version,
+				(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+				(int)searchd_pid(rm->sd));
 		pthread_mutex_unlock(&rm->sd_mu);
 	}
 	room_put(rs, rm);

@@ -65,7 +65,7 @@ int searchd_start(const struct index *ix, struct searchd **out) WUR;
  */
 int searchd_search(struct searchd *d, const char *text, const struct query_opts *qo,
 		   const struct search_opts *so, struct search_result **res) WUR;
-/* The running worker's process id (0 when none is running). For tests. */
+/* The running worker's process id (0 when none is running): the room says it when it starts one. */
 pid_t searchd_pid(struct searchd *d);
 /* Kill the worker and wait for it; searches in flight fail. Idempotent. */
 void searchd_kill(struct searchd *d);

@@ -41,6 +41,7 @@ worker() { # the search worker among the room's children
 }
 W=$(worker)
 check "the room has a search worker ($W)" [ -n "$W" ]
+check "and says its pid" grep -q "search worker of 'demo@current' started in .* s (pid $W)" "$T/demo.err"
 check "under seccomp (filter mode)" grep -q '^Seccomp:[[:space:]]*2$' "/proc/$W/status"
 check "with no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$W/status"
 check "not root" sh -c "! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$W/status"
