@@ -11,6 +11,7 @@
 
 #include "diff.h"
 #include "highlight.h"
+#include "highlightd.h"
 #include "image.h"
 #include "xref.h"
 #include "render.h"
@@ -789,29 +790,51 @@ out:
 }
 
 /*
+ * The spans of (src, len) as lang from the worker hd (none: plain, 0); ERR_IO or ERR_BUSY
+ * when it failed (the page is plain: *n is 0). The one way a page gets its colours: the
+ * room does not parse code itself.
+ */
+static int highlight_via(struct highlightd *hd, enum hl_lang lang, const char *src, size_t len, uint64_t budget_us,
+			 struct hl_span **spans, size_t *n)
+{
+	int r;
+	*spans = NULL;
+	*n = 0;
+	if (!hd)
+		return 0;
+	if ((r = highlightd_spans(hd, lang, src, len, budget_us, spans, n))) {
+		free(*spans);
+		*spans = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+/*
  * The layout of the page [off, end) of file e (its text, len; lines from `from`) of the
  * release ref, from the cache or made and kept there; identifiers linked to ix's
  * definitions when ix is not NULL. A reference: layout_put it. from 0 is the whole file
  * (diffs).
  */
-static struct layout *layout_get(const struct render_ctx *c, const struct index *ix, const char *ref,
-				 const struct manifest_entry *e, const unsigned char *text, size_t len, uint64_t from,
-				 size_t off, size_t end)
+static struct layout *layout_get(const struct render_ctx *c, struct highlightd *hd, const struct index *ix,
+				 const char *ref, const struct manifest_entry *e, const unsigned char *text, size_t len,
+				 uint64_t from, size_t off, size_t end)
 {
 	enum hl_lang lang = hl_lang_detect(e->path, e->path_len, (const char *)text, len);
 	struct layout *l;
 	struct hl_span *spans = NULL;
 	size_t n_spans = 0;
+	int plain = 0;
 	/* prose (Markdown, text: no language the room parses) makes no links: its words are
 	 * not references */
 	if (lang == HL_NONE)
 		ix = NULL;
 	if ((l = layout_find(c->cache, e->sha256, ref, from, end - off, ix != NULL)))
 		return l;
-	if (len && lang != HL_NONE && highlight(lang, (const char *)text, len, &spans, &n_spans, RENDER_HIGHLIGHT_BUDGET_US)) {
-		spans = NULL;
-		n_spans = 0;
-	}
+	/* the spans come from the release's highlight worker; when it fails the page is plain,
+	 * and not kept, so that the next view has its colours again */
+	if (len && lang != HL_NONE && highlight_via(hd, lang, (const char *)text, len, RENDER_HIGHLIGHT_BUDGET_US, &spans, &n_spans))
+		plain = 1;
 	l = layout_build(c, ix, text ? text : (const unsigned char *)"", off, end, spans, n_spans);
 	free(spans);
 	memcpy(l->id, e->sha256, 32);
@@ -820,7 +843,8 @@ static struct layout *layout_get(const struct render_ctx *c, const struct index 
 	l->span = end - off;
 	l->linked = ix != NULL;
 	l->refs = 1;
-	layout_keep(c->cache, l);
+	if (!plain)
+		layout_keep(c->cache, l);
 	return l;
 }
 
@@ -1155,7 +1179,7 @@ int render_file_text(const struct render_ctx *c, const struct manifest_entry *e,
 	}
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
-	l = layout_get(c, linked ? c->ix : NULL, ref, e, text, len, from, off, end);
+	l = layout_get(c, c->hl, linked ? c->ix : NULL, ref, e, text, len, from, off, end);
 	m = sodium_malloc(sizeof(*m));
 	if (!m)
 		BUG("sodium_malloc");
@@ -1238,7 +1262,7 @@ int render_name_at(const struct render_ctx *c, const struct manifest_entry *e, c
 	if (!c->ix || !ll)
 		return err_set(ERR_NOTFOUND, "references: no name there");
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
-	l = layout_get(c, c->ix, ref, e, text, len, line, lo, lo + ll);
+	l = layout_get(c, c->hl, c->ix, ref, e, text, len, line, lo, lo + ll);
 	for (size_t i = l->line_seg[0]; l->n_lines && i < l->line_seg[1]; i++)
 		if (l->segs[i].sym != SEG_TEXT && !k--) {
 			*off = lo + l->segs[i].off;
@@ -1427,7 +1451,8 @@ static int add_marked(const struct render_ctx *c, const struct render_view *v, s
  * off[j] where line j starts in it. Lines apart in the file are parsed as neighbours, which
  * is close enough for a result's colours (a comment's middle line may show as code).
  */
-static void search_spans(const struct search_result *res, size_t i, struct hl_span **sp, size_t *n_sp, size_t **off)
+static void search_spans(const struct render_ctx *c, const struct search_result *res, size_t i, struct hl_span **sp,
+			 size_t *n_sp, size_t **off)
 {
 	size_t pl, nl = search_result_n_lines(res, i), total = 0;
 	const char *path = search_result_path(res, i, &pl);
@@ -1449,11 +1474,7 @@ static void search_spans(const struct search_result *res, size_t i, struct hl_sp
 		if (buf_add(&t, l->text, l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) || buf_addch(&t, '\n'))
 			break;
 	}
-	if (highlight(lang, t.p, t.len, sp, n_sp, RENDER_HIGHLIGHT_BUDGET_US / 20)) {
-		free(*sp);
-		*sp = NULL;
-		*n_sp = 0;
-	}
+	(void)!highlight_via(c->hl, lang, t.p, t.len, RENDER_HIGHLIGHT_BUDGET_US / 20, sp, n_sp);
 	wipe(&t);
 }
 
@@ -1543,7 +1564,7 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 		{
 			struct hl_span *sp;
 			size_t n_sp, *offs;
-			search_spans(res, i, &sp, &n_sp, &offs);
+			search_spans(c, res, i, &sp, &n_sp, &offs);
 			for (size_t j = 0; j < search_result_n_lines(res, i) && !r; j++) {
 				const struct search_line *l = search_result_line(res, i, j);
 				if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
@@ -1751,10 +1772,10 @@ int render_diff(const struct render_ctx *c, const char *base_version, unsigned c
 	/* whole-file layouts (from 0), cached like pages: old unlinked, new linked to its definitions */
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, base_version);
 	if (old_e)
-		lo = layout_get(c, NULL, ref, old_e, old_p, old_len, 0, 0, old_len);
+		lo = layout_get(c, c->hl_base, NULL, ref, old_e, old_p, old_len, 0, 0, old_len);
 	snprintf(ref, sizeof(ref), "%s@%s", c->product, c->version);
 	if (new_e)
-		ln = layout_get(c, c->ix, ref, new_e, new_p, new_len, 0, 0, new_len);
+		ln = layout_get(c, c->hl, c->ix, ref, new_e, new_p, new_len, 0, 0, new_len);
 	m = sodium_malloc(sizeof(*m));
 	if (!m)
 		BUG("sodium_malloc");

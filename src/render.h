@@ -119,6 +119,7 @@ struct render_hooks {
 /* Parse and query time allowed per file; past it the file is shown plain. */
 #define RENDER_HIGHLIGHT_BUDGET_US 2000000
 struct render_cache;
+struct highlightd;
 struct render_cache *render_cache_new(void);
 void render_cache_free(struct render_cache *c);
 
@@ -143,6 +144,9 @@ struct render_ctx {
 	const struct index *ix;            /* the release's loaded index (text and symbols), or
 					    * NULL while it loads: render_file_text only, no links */
 	struct render_cache *cache;        /* highlighting spans, or NULL: none */
+	struct highlightd *hl;             /* the release's highlight worker (highlightd.h), or
+					    * NULL: pages plain; the room never parses code itself */
+	struct highlightd *hl_base;        /* a diff's older release's, or NULL: plain */
 	const struct render_symtab *syms;  /* the release's definitions, or NULL: look them up in
 					    * ix's symbols */
 	const struct xref *xr;             /* the release's tags (outline), or NULL */

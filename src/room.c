@@ -14,6 +14,7 @@
 #include "release.h"
 #include "findings.h"
 #include "room.h"
+#include "highlightd.h"
 #include "searchd.h"
 #include "vault.h"
 #include "xref.h"
@@ -34,6 +35,7 @@ struct room {
 	struct index *ix;
 	pthread_mutex_t sd_mu;
 	struct searchd *sd;  /* the index's search worker (searchd.h), under sd_mu */
+	struct highlightd *hd; /* its highlight worker (highlightd.h), started by the first page */
 	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -60,6 +62,7 @@ static void room_free(struct room *r)
 	shingles_free(r->sh);
 	xref_free(r->xr);
 	searchd_free(r->sd);
+	highlightd_free(r->hd);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -128,6 +131,7 @@ static void kill_workers(struct rooms *rs, struct room **kill, int n_kill)
 		pthread_mutex_lock(&kill[i]->sd_mu);
 		searchd_kill(kill[i]->sd);
 		pthread_mutex_unlock(&kill[i]->sd_mu);
+		highlightd_kill(kill[i]->hd);
 		room_put(rs, kill[i]);
 	}
 }
@@ -319,6 +323,7 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	rm = xcalloc(1, sizeof(*rm));
 	pthread_mutex_init(&rm->ix_mu, NULL);
 	pthread_mutex_init(&rm->sd_mu, NULL);
+	rm->hd = highlightd_new();
 	pthread_cond_init(&rm->ix_cv, NULL);
 	snprintf(rm->product, sizeof(rm->product), "%s", product);
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
@@ -498,6 +503,7 @@ void room_render_ctx(struct room *rm, struct render_ctx *c)
 	c->ix = ready ? rm->ix : NULL;
 	c->syms = ready ? rm->syms : NULL;
 	c->xr = ready ? rm->xr : NULL;
+	c->hl = rm ? rm->hd : NULL;
 }
 
 /*
@@ -581,6 +587,7 @@ int room_render_diff(struct room *old, struct room *rm, const struct render_ctx 
 	buf_init(&ot, VAULT_OBJECT_MAX);
 	buf_init(&nt, VAULT_OBJECT_MAX);
 	room_render_ctx(rm, &rc);
+	rc.hl_base = old->hd; /* the older release's own worker: no release's text in another's */
 	if ((old_e && (r = file_text(old, oi, &ot, &op, &ol))) || (new_e && (r = file_text(rm, ni, &nt, &np, &nl))))
 		goto out;
 	r = render_diff(&rc, base_version, context, old_e, op, ol, new_e, np, nl, out);

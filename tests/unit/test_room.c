@@ -2,6 +2,7 @@
  * lookups, file views before and after the index loads (the same page either way), diffs,
  * the code notes are checked against, and dropping a release whose key is gone or that is
  * withdrawn (a room in use stays valid until its last reference). */
+#include <dirent.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "policy.h"
 #include "release.h"
 #include "room.h"
+#include "highlightd.h"
 #include "test.h"
 #include "vendor_fixture.h"
 
@@ -56,6 +58,40 @@ static struct render_ctx ctx_for(const struct session_info *who)
 	return c;
 }
 
+/* Children of this process that are highlight workers (argv[1] HIGHLIGHTD_ARG). */
+static int highlight_workers(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d))) {
+		char path[300], buf[512];
+		FILE *f;
+		size_t k;
+		int pid, ppid = 0;
+		if ((pid = atoi(de->d_name)) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(buf, sizeof(buf), f) && strrchr(buf, ')'))
+				ppid = atoi(strrchr(buf, ')') + 4);
+			fclose(f);
+		}
+		if (ppid != getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		if ((f = fopen(path, "r"))) {
+			k = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[k] = 0;
+			n += k > strlen(buf) + 1 && !strcmp(buf + strlen(buf) + 1, HIGHLIGHTD_ARG);
+			fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 TEST(open_view_drop)
 {
 	struct keyring *k = NULL;
@@ -91,6 +127,9 @@ TEST(open_view_drop)
 	CHECK(room_get(rs, fac, "fw", "1", now, 1, &rm) == 0 && room_index_ready(rm));
 	CHECK(room_render_file(rm, &c, fi, 1, &b, &to, &n, NULL) == 0 && n == 3);
 	CHECK(strstr(a.p, "second") && strstr(b.p, "second"));
+	/* coloured by the release's highlight worker, a process of its own: the room parses no code */
+	CHECK(highlight_workers() == 1);
+	CHECK(strstr(a.p, "<span class=ht>") && strstr(b.p, "<span class=ht>"));
 	/* a UTF-16 file is shown as a search reads it, its UTF-8 transcoding, before the index
 	 * loads (decrypted and transcoded) as after (the index's transcoding) */
 	room_put(rs, rm);

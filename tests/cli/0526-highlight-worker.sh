@@ -1,0 +1,91 @@
+#!/bin/sh
+# A release's syntax highlighting runs in a highlight worker of its own
+# (src/highlightd.c), not in the room: tree-sitter's parsers never run next to the keys.
+# The worker is a fresh process under seccomp, with no_new_privs, the front's unprivileged
+# account and an empty root, no file of the facility open and no key in its memory, and it
+# keeps no copy of what it coloured. Pages are coloured as before. A worker killed between
+# pages is replaced; one that hangs leaves the page plain within its budget and a grace
+# period (and the page is coloured again on the next view); a halt ends it within seconds.
+. tests/cli/lib.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+	fail "this test needs root: serve locks the room's memory and the worker drops to the front's uid"
+	done_testing
+	exit 1
+fi
+
+PORT=$((20000 + ($$ + 7129) % 20000))
+U="https://127.0.0.1:$PORT"
+mkdir "$T/src"
+for f in a b c d e; do
+	i=1; while [ $i -le 200 ]; do echo "static int colour_marker_${f}_$i(void) { return $i * 7; /* note $i */ }"; i=$((i + 1)); done >"$T/src/$f.c"
+done
+"$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
+DEMO=$!
+for i in $(seq 1 600); do [ -s "$T/demo.json" ] && break; kill -0 $DEMO 2>/dev/null || break; sleep 0.2; done
+check "the demo is up" grep -q '"url":"https://' "$T/demo.json"
+check "rita logs in" python3 tests/cli/login.py "$T/demo.json" "$U" rita "$T/rita.cookie"
+# view F: the HTTP status of a file view as rita (page in $T/page)
+view() { curl -sk --max-time 60 -b "$(cat "$T/rita.cookie")" -o "$T/page" -w '%{http_code}' "$U/r/demo@current/blob/$1"; }
+coloured() { grep -Eq '<span class=h[a-z]>' "$T/page"; }
+code=$(view a.c)
+check "a view is answered ($code)" [ "$code" = 200 ]
+check "coloured: keywords, types, comments have their classes" sh -c "grep -q '<span class=ht>' '$T/page' && grep -q '<span class=hc>' '$T/page'"
+
+ROOM=$(sed -n 's/.*room pid \([0-9]*\).*/\1/p' "$T/demo.err" | head -n 1)
+worker() { # the highlight worker among the room's children
+	ps -o pid= --ppid "$ROOM" | while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- --highlight-worker && echo "$p"; done | head -n 1
+}
+W=$(worker)
+check "the room has a highlight worker ($W)" [ -n "$W" ]
+check "under seccomp (filter mode)" grep -q '^Seccomp:[[:space:]]*2$' "/proc/$W/status"
+check "with no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$W/status"
+check "not root" sh -c "! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$W/status"
+check "not dumpable" sh -c "[ \"\$(stat -c %U /proc/$W/mem)\" = root ]"
+check "its root is an empty folder" sh -c "[ -z \"\$(ls -A /proc/$W/root/ 2>/dev/null)\" ]"
+ls -l "/proc/$W/fd" >"$T/fds" 2>&1
+check "no file of the facility open" sh -c "! grep -q '$T/fac' '$T/fds'"
+check "no file at all: /dev/null, its channels and its ready pipe" sh -c "! grep -- '->' '$T/fds' | grep -v -e '/dev/null' -e 'socket:' -e 'pipe:' -e 'anon_inode:' | grep -q ."
+keyhex() { python3 -c 'import base64,sys; s=open(sys.argv[1]).read().strip().split("+", 4)[4]; print(base64.b64decode(s)[1:33].hex())' "$1"; }
+L1=$(printf 'colour_marker_a_150(void) { return 150 * 7;' | od -An -tx1 | tr -d ' \n')
+VK=$(keyhex "$T/fac/demo-keys/vendor.key")
+LK=$(keyhex "$T/fac/keys/log.key")
+set -- $(python3 tests/cli/memscan.py "$W" "$L1" "$VK" "$LK")
+check "its memory: no copy of the file it coloured ($1), no vendor key ($2), no log key ($3)" [ "$1 $2 $3" = "0 0 0" ]
+set -- $(python3 tests/cli/memscan.py "$ROOM" "$L1")
+check "the room holds the file, so the scan finds text ($1 copies)" [ "$1" -gt 0 ]
+
+# killed between pages: the next page is coloured by a new worker
+kill -KILL "$W"
+sleep 0.2
+code=$(view b.c)
+W2=$(worker)
+check "a worker that died between pages is replaced ($code)" [ "$code" = 200 ] && coloured
+check "by a new worker ($W2, was $W)" [ -n "$W2" ] && [ "$W2" != "$W" ]
+
+# hung: the page is shown plain after the budget and the grace, then coloured again
+kill -STOP "$W2"
+s0=$(date +%s%N)
+code=$(view c.c)
+ms=$((($(date +%s%N) - s0) / 1000000))
+check "a hung worker's page is still shown ($code)" [ "$code" = 200 ] && grep -q 'id="L200"' "$T/page"
+if coloured; then fail "the page of a hung worker has colours"; else pass "plain"; fi
+check "within budget and grace: 2.5 s to 8 s ($ms ms)" [ "$ms" -ge 2500 ] && [ "$ms" -le 8000 ]
+check "the hung worker is gone" sh -c "! kill -0 $W2 2>/dev/null"
+code=$(view c.c)
+check "the same page is coloured on the next view ($code)" [ "$code" = 200 ] && coloured
+check "the room lives on" kill -0 "$ROOM"
+
+# a halt ends the worker within seconds
+W3=$(worker)
+export SEALROOM_HOME="$T/fac"
+seal_of "$T/fac/sealroom.db" demo current "$T/seal"
+gone=no
+if [ -n "$W3" ] && vendor_decide "$T/fac/demo-keys/vendor.key" "$T/seal" otto halt demo@current >"$T/halt.err" 2>&1; then
+	for i in $(seq 1 50); do kill -0 "$W3" 2>/dev/null || { gone=yes; break; }; sleep 0.2; done
+fi
+check "a halt stops the highlight worker within 10 s ($gone; $(cat "$T/halt.err" 2>/dev/null | head -n 1))" [ "$gone" = yes ]
+
+kill $DEMO; wait $DEMO
+check "stopping the room stops its workers" sh -c "! kill -0 ${W3:-0} 2>/dev/null"
+done_testing
