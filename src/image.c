@@ -462,20 +462,71 @@ int image_decode_rgb(const void *p, size_t len, unsigned char **rgb, int *w, int
 	return decode(p, len, 3, rgb, w, h);
 }
 
+int image_fit_size(int w, int h, int side, int *ow, int *oh)
+{
+	int f;
+	if (w <= 0 || h <= 0 || side <= 0)
+		return err_set(ERR_USAGE, "image: bad fitting parameters");
+	f = ((w > h ? w : h) + side - 1) / side;
+	if (f <= 1) {
+		*ow = w;
+		*oh = h;
+		return 1;
+	}
+	*ow = w / f ? w / f : 1;
+	*oh = h / f ? h / f : 1;
+	return f;
+}
+
+/* The messages this file gives for an image it cannot decode (one place to check them). */
+static const char *const reasons[] = {
+	"image: empty image",
+	"image: cannot start the PNG decoder",
+	"image: damaged PNG file",
+	"image: unsupported PNG pixel format",
+	"image: damaged JPEG file",
+	"image: damaged JPEG header",
+	"image: CMYK JPEG files are not supported",
+	"image: unsupported JPEG pixel format",
+	"image: truncated JPEG file",
+	"image: damaged GIF file",
+	"image: a GIF file without an image",
+	"image: damaged GIF header",
+	"image: damaged GIF image descriptor",
+	"image: a GIF file without colours",
+	"image: damaged GIF image data",
+	"image: damaged WebP file",
+	"image: a WebP file without an image",
+	"image: truncated WebP file",
+	"image: damaged WebP frame",
+	"image: damaged WebP image data",
+	"image: not a PNG, JPEG, GIF or WebP file",
+};
+
+int image_reason_known(const char *msg)
+{
+	unsigned long a, b;
+	int n = 0;
+	char tail[128];
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(*reasons); i++)
+		if (!strcmp(msg, reasons[i]))
+			return 1;
+	snprintf(tail, sizeof(tail), " pixels is too large (limit %d per side, %d in all)", IMAGE_SIDE_MAX,
+		 IMAGE_PIXELS_MAX);
+	if (sscanf(msg, "image: %lux%lu%n", &a, &b, &n) == 2 && n > 0 && !strcmp(msg + n, tail))
+		return 2;
+	return 0;
+}
+
 int image_fit_rgb(unsigned char *rgb, int *w, int *h, int side)
 {
 	int f, ow, oh;
-	if (!rgb || *w <= 0 || *h <= 0 || side <= 0)
+	if (!rgb)
 		return err_set(ERR_USAGE, "image: bad fitting parameters");
-	f = ((*w > *h ? *w : *h) + side - 1) / side;
+	if ((f = image_fit_size(*w, *h, side, &ow, &oh)) < 0)
+		return f;
 	if (f <= 1)
 		return 0;
-	ow = *w / f;
-	oh = *h / f;
-	if (!ow)
-		ow = 1;
-	if (!oh)
-		oh = 1;
 	/* each output pixel is the mean of its f x f block; written over the input, which
 	 * is never read again behind the writing point */
 	for (int y = 0; y < oh; y++)

@@ -46,6 +46,19 @@ int image_decode_rgb(const void *p, size_t len, unsigned char **rgb, int *w, int
  */
 int image_fit_rgb(unsigned char *rgb, int *w, int *h, int side) WUR;
 
+/*
+ * The size image_fit_rgb makes of w x h for side: *ow x *oh. Returns the whole factor (1:
+ * unchanged), or ERR_USAGE for a bad size.
+ */
+int image_fit_size(int w, int h, int side, int *ow, int *oh);
+
+/*
+ * Is msg one of the messages the decoders here give for a file they refuse? 1: one of the
+ * fixed ones; 2: "image: WxH pixels is too large (...)", whose numbers are the file's own
+ * (a caller that cannot check them shows the limits alone); 0: not one of them.
+ */
+int image_reason_known(const char *msg);
+
 /* Encode w x h RGB pixels (3 bytes each) as a JPEG of quality 1..100, appended to out. */
 int image_encode_jpeg(const unsigned char *rgb, int w, int h, int quality, struct buf *out) WUR;
 

@@ -12,6 +12,7 @@
 #include "diff.h"
 #include "highlight.h"
 #include "highlightd.h"
+#include "imaged.h"
 #include "image.h"
 #include "xref.h"
 #include "render.h"
@@ -953,12 +954,14 @@ static int render_image(const struct render_ctx *c, const struct manifest_entry 
 	int w, h, w0, h0, r;
 	json_t *x;
 	buf_init(&jpg, (size_t)RENDER_IMAGE_SIDE * RENDER_IMAGE_SIDE * 3 + 4096);
-	if ((r = image_decode_rgb(text, len, &rgb, &w0, &h0)))
+	/* decoded and scaled by the release's image worker: the room runs no image decoder */
+	if (!c->im)
+		return err_set(ERR_PARSE, "image: not decoded (no image worker)");
+	if ((r = imaged_decode(c->im, text, len, RENDER_IMAGE_SIDE, &rgb, &w0, &h0, &w, &h))) {
+		if (r == ERR_IO)
+			r = err_set(ERR_PARSE, "image: not decoded (the image worker failed)");
 		return r;
-	w = w0;
-	h = h0;
-	if ((r = image_fit_rgb(rgb, &w, &h, RENDER_IMAGE_SIDE)))
-		goto out;
+	}
 	v.kind = "view";
 	v.path = e->path;
 	rows = ((uint64_t)h + RENDER_IMAGE_LINE_PX - 1) / RENDER_IMAGE_LINE_PX;
@@ -1001,7 +1004,7 @@ static int render_image(const struct render_ctx *c, const struct manifest_entry 
 	kind->lines = rows;
 out:
 	if (rgb)
-		sodium_memzero(rgb, (size_t)w0 * h0 * 3);
+		sodium_memzero(rgb, (size_t)w * h * 3);
 	free(rgb);
 	sodium_memzero(jpg.p, jpg.len);
 	buf_release(&jpg);

@@ -120,6 +120,7 @@ struct render_hooks {
 #define RENDER_HIGHLIGHT_BUDGET_US 2000000
 struct render_cache;
 struct highlightd;
+struct imaged;
 struct render_cache *render_cache_new(void);
 void render_cache_free(struct render_cache *c);
 
@@ -147,6 +148,8 @@ struct render_ctx {
 	struct highlightd *hl;             /* the release's highlight worker (highlightd.h), or
 					    * NULL: pages plain; the room never parses code itself */
 	struct highlightd *hl_base;        /* a diff's older release's, or NULL: plain */
+	struct imaged *im;                 /* the release's image worker (imaged.h), or NULL:
+					    * images are named, not shown */
 	const struct render_symtab *syms;  /* the release's definitions, or NULL: look them up in
 					    * ix's symbols */
 	const struct xref *xr;             /* the release's tags (outline), or NULL */

@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "room.h"
 #include "highlightd.h"
+#include "imaged.h"
 #include "searchd.h"
 #include "vault.h"
 #include "xref.h"
@@ -36,6 +37,7 @@ struct room {
 	pthread_mutex_t sd_mu;
 	struct searchd *sd;  /* the index's search worker (searchd.h), under sd_mu */
 	struct highlightd *hd; /* its highlight worker (highlightd.h), started by the first page */
+	struct imaged *im;     /* its image worker (imaged.h), started by the first image */
 	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -63,6 +65,7 @@ static void room_free(struct room *r)
 	xref_free(r->xr);
 	searchd_free(r->sd);
 	highlightd_free(r->hd);
+	imaged_free(r->im);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -132,6 +135,7 @@ static void kill_workers(struct rooms *rs, struct room **kill, int n_kill)
 		searchd_kill(kill[i]->sd);
 		pthread_mutex_unlock(&kill[i]->sd_mu);
 		highlightd_kill(kill[i]->hd);
+		imaged_kill(kill[i]->im);
 		room_put(rs, kill[i]);
 	}
 }
@@ -324,6 +328,7 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	pthread_mutex_init(&rm->ix_mu, NULL);
 	pthread_mutex_init(&rm->sd_mu, NULL);
 	rm->hd = highlightd_new();
+	rm->im = imaged_new();
 	pthread_cond_init(&rm->ix_cv, NULL);
 	snprintf(rm->product, sizeof(rm->product), "%s", product);
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
@@ -504,6 +509,7 @@ void room_render_ctx(struct room *rm, struct render_ctx *c)
 	c->syms = ready ? rm->syms : NULL;
 	c->xr = ready ? rm->xr : NULL;
 	c->hl = rm ? rm->hd : NULL;
+	c->im = rm ? rm->im : NULL;
 }
 
 /*

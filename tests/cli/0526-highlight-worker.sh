@@ -1,6 +1,7 @@
 #!/bin/sh
 # A release's syntax highlighting runs in a highlight worker of its own
-# (src/highlightd.c), not in the room: tree-sitter's parsers never run next to the keys.
+# (src/highlightd.c), and its images are decoded in an image worker (src/imaged.c), not in
+# the room: tree-sitter's parsers and the image decoders never run next to the keys.
 # The worker is a fresh process under seccomp, with no_new_privs, the front's unprivileged
 # account and an empty root, no file of the facility open and no key in its memory, and it
 # keeps no copy of what it coloured. Pages are coloured as before. A worker killed between
@@ -20,6 +21,17 @@ mkdir "$T/src"
 for f in a b c d e; do
 	i=1; while [ $i -le 200 ]; do echo "static int colour_marker_${f}_$i(void) { return $i * 7; /* note $i */ }"; i=$((i + 1)); done >"$T/src/$f.c"
 done
+# two PNG images (the image worker decodes them) and a damaged one
+python3 - "$T/src" <<'PY'
+import struct, sys, zlib
+def png(w, h, seed):
+    raw = b"".join(b"\0" + bytes((x * seed + y) % 256 for x in range(w * 3)) for y in range(h))
+    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+open(sys.argv[1] + "/one.png", "wb").write(png(64, 40, 3))
+open(sys.argv[1] + "/two.png", "wb").write(png(3000, 20, 5))
+open(sys.argv[1] + "/bad.png", "wb").write(png(64, 40, 7)[:60])
+PY
 "$SR" demo "$T/src" -C "$T/fac" --listen "127.0.0.1:$PORT" --json >"$T/demo.json" 2>"$T/demo.err" &
 DEMO=$!
 for i in $(seq 1 600); do [ -s "$T/demo.json" ] && break; kill -0 $DEMO 2>/dev/null || break; sleep 0.2; done
@@ -76,7 +88,28 @@ code=$(view c.c)
 check "the same page is coloured on the next view ($code)" [ "$code" = 200 ] && coloured
 check "the room lives on" kill -0 "$ROOM"
 
-# a halt ends the worker within seconds
+# images: decoded by the release's image worker, not by the room
+iworker() {
+	ps -o pid= --ppid "$ROOM" | while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- --image-worker && echo "$p"; done | head -n 1
+}
+check "no image worker before the first image" [ -z "$(iworker)" ]
+code=$(view one.png)
+check "an image is shown ($code)" [ "$code" = 200 ] && grep -q '<img id="image"' "$T/page" && grep -q 'PNG image, 64×40 pixels' "$T/page"
+I=$(iworker)
+check "by the room's image worker ($I)" [ -n "$I" ]
+check "the image worker: seccomp, no_new_privs, not root" sh -c "grep -q '^Seccomp:[[:space:]]*2$' /proc/$I/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$I/status && ! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$I/status"
+check "its root is an empty folder" sh -c "[ -z \"\$(ls -A /proc/$I/root/ 2>/dev/null)\" ]"
+check "it holds no file" sh -c "! ls -l /proc/$I/fd | grep -- '->' | grep -v -e '/dev/null' -e 'socket:' -e 'pipe:' | grep -q ."
+code=$(view bad.png)
+check "a damaged image is named with the decoder's reason ($code)" [ "$code" = 200 ] && grep -q 'a PNG image: damaged PNG file' "$T/page"
+check "by the same worker" [ "$(iworker)" = "$I" ]
+kill -KILL "$I"
+sleep 0.2
+code=$(view two.png)
+I2=$(iworker)
+check "a killed image worker is replaced for the next image ($code)" [ "$code" = 200 ] && grep -q 'PNG image, 3000×20 pixels (shown smaller)' "$T/page" && [ -n "$I2" ] && [ "$I2" != "$I" ]
+
+# a halt ends the workers within seconds
 W3=$(worker)
 export SEALROOM_HOME="$T/fac"
 seal_of "$T/fac/sealroom.db" demo current "$T/seal"
@@ -85,6 +118,7 @@ if [ -n "$W3" ] && vendor_decide "$T/fac/demo-keys/vendor.key" "$T/seal" otto ha
 	for i in $(seq 1 50); do kill -0 "$W3" 2>/dev/null || { gone=yes; break; }; sleep 0.2; done
 fi
 check "a halt stops the highlight worker within 10 s ($gone; $(cat "$T/halt.err" 2>/dev/null | head -n 1))" [ "$gone" = yes ]
+check "and the image worker" sh -c "! kill -0 ${I2:-0} 2>/dev/null"
 
 kill $DEMO; wait $DEMO
 check "stopping the room stops its workers" sh -c "! kill -0 ${W3:-0} 2>/dev/null"

@@ -10,6 +10,7 @@
 #include "logdb.h"
 #include "policy.h"
 #include "release.h"
+#include "imaged.h"
 #include "render.h"
 #include "test.h"
 #include "vendor_fixture.h"
@@ -176,6 +177,9 @@ static int image_hook(void *ctx, const struct render_view *v, unsigned char *rgb
 /* What the last view_bytes said the file was. */
 static struct render_kind viewed;
 
+/* the release's image worker the views below decode with (NULL: none) */
+static struct imaged *images;
+
 static int view_bytes(const struct session_info *who, struct image_probe *p, char *path,
 		      const unsigned char *bytes, size_t len, struct buf *out)
 {
@@ -193,6 +197,7 @@ static int view_bytes(const struct session_info *who, struct image_probe *p, cha
 	c.product = "fw";
 	c.version = "1";
 	c.now = MON10;
+	c.im = images;
 	e.path = path;
 	e.path_len = strlen(path);
 	e.mode = 0100644;
@@ -334,6 +339,16 @@ TEST(image_marked_charged_logged_then_shown)
 		rgb[i] = (unsigned char)(128 + (i % 97));
 	CHECK(image_encode_jpeg(rgb, 200, 50, 90, &file) == 0);
 
+	/* without an image worker the room decodes nothing: the image is named, not shown */
+	{
+		struct imaged *keep = images;
+		images = NULL;
+		memset(&p, 0, sizeof(p));
+		CHECK(view_bytes(&rita, &p, (char[]){"img/a.jpg"}, (const unsigned char *)file.p, file.len, &page) == 0);
+		CHECK(!strstr(page.p, "<img") && p.image_calls == 0);
+		images = keep;
+		buf_reset(&page);
+	}
 	/* refused by the budget: nothing logged, nothing shown */
 	memset(&p, 0, sizeof(p));
 	p.refuse = 1;
@@ -484,7 +499,10 @@ int main(void)
 	}
 	release_info_release(&info);
 	RUN(order_each_step_failing);
+	images = imaged_new();
 	RUN(image_marked_charged_logged_then_shown);
+	imaged_free(images);
+	images = NULL;
 	RUN(long_line_rest_by_parts);
 	logdb_free(log_);
 	facility_free(fac);
