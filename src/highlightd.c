@@ -94,9 +94,10 @@ int highlightd_answer_decode(const void *msg, size_t len, size_t src_len, struct
 		/* inside the file, in order, apart, not empty, a class the room knows */
 		if (sp[i].start < prev || sp[i].start >= sp[i].end || sp[i].end > src_len || !sp[i].cls ||
 		    sp[i].cls >= ncls) {
+			int r = err_set(ERR_CORRUPT, "span %u does not hold (%u..%u, class %u, in %zu bytes)", (unsigned)i,
+					(unsigned)sp[i].start, (unsigned)sp[i].end, (unsigned)sp[i].cls, src_len);
 			free(sp);
-			return err_set(ERR_CORRUPT, "span %u does not hold (%u..%u, class %u, in %zu bytes)", (unsigned)i,
-				       (unsigned)sp[i].start, (unsigned)sp[i].end, (unsigned)sp[i].cls, src_len);
+			return r;
 		}
 		prev = sp[i].end;
 	}
