@@ -39,11 +39,6 @@ void shingles_free(struct shingles *s)
 	free(s);
 }
 
-size_t shingles_count(const struct shingles *s)
-{
-	return s->n;
-}
-
 static int is_word(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

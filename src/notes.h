@@ -48,8 +48,6 @@ int shingles_new(struct shingles **out) WUR;
 void shingles_free(struct shingles *s);
 /* Add every run of NOTES_RUN tokens of (code, len). ERR_TOOBIG past NOTES_SHINGLES_MAX. */
 int shingles_add(struct shingles *s, const char *code, size_t len) WUR;
-/* Distinct shingles held. */
-size_t shingles_count(const struct shingles *s);
 
 /* Where a note repeats code: the bytes [from, to) of the note cover the run. */
 struct notes_match {

@@ -72,7 +72,6 @@ TEST(twelve_refused_eleven_kept)
 	const char *n12b = "static   int parse_header ( const unsigned char * p ,size_t len";
 	CHECK(shingles_new(&sh) == 0);
 	CHECK(shingles_add(sh, code, strlen(code)) == 0);
-	CHECK(shingles_count(sh) > 40);
 	CHECK(shingles_match(sh, n12, strlen(n12), &m) == 1 && m.tokens == 12 && m.from == 8);
 	CHECK(shingles_match(sh, n11, strlen(n11), &m) == 0);
 	CHECK(shingles_match(sh, n12b, strlen(n12b), &m) == 1);
