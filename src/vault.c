@@ -1249,11 +1249,6 @@ void vault_close(struct vault *v)
 	free(v);
 }
 
-size_t vault_count(const struct vault *v)
-{
-	return v->n_blobs;
-}
-
 /*
  * Parse and bound-check one entry's 32-byte tail (pack, method, offset, stored, raw) against
  * the pack table. The index is authenticated, but its content is checked as if it were not.

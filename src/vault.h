@@ -129,8 +129,6 @@ struct vault;
  */
 int vault_open(const char *release_dir, const struct vault_key *k, struct vault **out) WUR;
 void vault_close(struct vault *v);
-/* The number of blobs (named objects not included). */
-size_t vault_count(const struct vault *v);
 /*
  * Append a blob's plaintext to out (out->max caps it: ERR_TOOBIG). ERR_NOTFOUND when the
  * id is absent; ERR_AUTH or ERR_CORRUPT naming the id in hex when the stored object fails
