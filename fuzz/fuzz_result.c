@@ -61,7 +61,7 @@ static void setup(void)
 	if (ix)
 		return;
 	snprintf(dir, sizeof(dir), "/tmp/sealroom-fuzz-result-XXXXXX");
-	if (!mkdtemp(dir) || vault_key_new(&key) || vault_writer_new(dir, key, 0, &w) || index_builder_new(&b))
+	if (!mkdtemp(dir) || vault_key_new(&key) || vault_writer_new(dir, key, NULL, &w) || index_builder_new(&b))
 		abort();
 	atexit(cleanup);
 	m = manifest_new();

@@ -71,9 +71,8 @@ static void setup(void)
 	dir = join(root, "f@1");
 	index_path = join(dir, "index");
 	pack_path = join(dir, "pack-000000");
-	if (vault_key_from_bytes(raw_key, &key) || vault_writer_new(root, key, 0, &w))
+	if (vault_key_from_bytes(raw_key, &key) || vault_writer_new(root, key, &(struct vault_writer_opts){.pack_max = 300}, &w))
 		abort();
-	vault_writer_set_pack_limit(w, 300);
 	for (unsigned i = 0; i < 5; i++) {
 		size_t len = i * 150;
 		for (size_t j = 0; j < len; j++)

@@ -570,7 +570,7 @@ static int seal_build(const char *vault_root, const char *name, const char *sour
 		goto out;
 	if ((r = vault_sweep(vault_root)) || (r = vault_key_new(&key)) || (r = index_builder_new(&sc.ib)) ||
 	    (r = xref_builder_new(&sc.xb)) ||
-	    (r = vault_writer_new(vault_root, key, o->zstd_level, &sc.w)))
+	    (r = vault_writer_new(vault_root, key, &(struct vault_writer_opts){.zstd_level = o->zstd_level}, &sc.w)))
 		goto out;
 	io = o->ingest;
 	if (o->progress) {

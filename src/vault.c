@@ -402,9 +402,11 @@ struct vault_writer {
 	int failed; /* first error after which the folder's content is unknown */
 };
 
-int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd_level,
+int vault_writer_new(const char *vault_root, const struct vault_key *k, const struct vault_writer_opts *o,
 		     struct vault_writer **out)
 {
+	int zstd_level = o && o->zstd_level ? o->zstd_level : VAULT_ZSTD_LEVEL_DEFAULT;
+	size_t pack_max = o && o->pack_max ? o->pack_max : VAULT_PACK_MAX;
 	struct vault_writer *w;
 	unsigned char rnd[8];
 	char hex[17];
@@ -417,10 +419,11 @@ int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd
 		return err_set(ERR_IO, "vault: cannot create '%s': %s", vault_root, strerror(errno));
 	if (stat(vault_root, &st) < 0 || !S_ISDIR(st.st_mode))
 		return err_set(ERR_IO, "vault: '%s' is not a folder", vault_root);
-	if (zstd_level == 0)
-		zstd_level = VAULT_ZSTD_LEVEL_DEFAULT;
 	if (zstd_level < ZSTD_minCLevel() || zstd_level > ZSTD_maxCLevel())
 		return err_set(ERR_USAGE, "vault: zstd level '%d' is out of range", zstd_level);
+	if (pack_max > VAULT_PACK_MAX)
+		return err_set(ERR_USAGE, "vault: a pack of %zu bytes is past the %zu-byte limit", pack_max,
+			       VAULT_PACK_MAX);
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(hex, rnd, sizeof(rnd));
 	buf_init(&name, 0);
@@ -432,7 +435,7 @@ int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd
 	w->tmp_path = path_join(vault_root, w->tmp_name);
 	w->k = k;
 	w->level = zstd_level;
-	w->pack_limit = VAULT_PACK_MAX;
+	w->pack_limit = pack_max;
 	randombytes_buf(w->uid, UID_LEN);
 	w->wbuf = xmalloc(WBUF_LEN);
 	pthread_mutex_init(&w->lock, NULL);
@@ -452,11 +455,6 @@ int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd
 fail:
 	vault_writer_abort(w);
 	return r;
-}
-
-void vault_writer_set_pack_limit(struct vault_writer *w, size_t limit)
-{
-	w->pack_limit = limit;
 }
 
 /* Free everything of w; the temporary folder is left as it is. */

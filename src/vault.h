@@ -72,15 +72,22 @@ int vault_key_open_from(const unsigned char box[VAULT_SEALED_KEY_LEN], const uns
 
 struct vault_writer;
 
+/* How a release is written; a field left 0 takes its default. */
+struct vault_writer_opts {
+	int zstd_level;  /* VAULT_ZSTD_LEVEL_DEFAULT */
+	size_t pack_max; /* a pack is closed once the next record would take it past this many
+			    bytes: VAULT_PACK_MAX, at most (tests pass small ones to reach the
+			    second pack without writing 256 MiB) */
+};
+
 /*
  * Start a new release under vault_root (created 0700 if absent): everything goes to
- * vault_root/.tmp-<pid>-<random> until vault_commit. zstd_level 0 means the default (3).
- * The writer keeps a reference to k, which must outlive it.
+ * vault_root/.tmp-<pid>-<random> until vault_commit. o may be NULL (every default);
+ * ERR_USAGE for a zstd level out of range or a pack_max past VAULT_PACK_MAX. The writer
+ * keeps a reference to k, which must outlive it.
  */
-int vault_writer_new(const char *vault_root, const struct vault_key *k, int zstd_level,
+int vault_writer_new(const char *vault_root, const struct vault_key *k, const struct vault_writer_opts *o,
 		     struct vault_writer **out) WUR;
-/* Roll to a new pack past limit bytes instead of VAULT_PACK_MAX (tests use small limits). */
-void vault_writer_set_pack_limit(struct vault_writer *w, size_t limit);
 /*
  * Add a blob by its 32-byte id (git SHA-256 blob id). Thread-safe: compression and
  * encryption run outside the writer's lock, which is held only to append to the pack.

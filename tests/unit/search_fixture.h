@@ -46,7 +46,7 @@ static void fixture_make_files(struct fixture *f, const struct fixture_file *fil
 	char rel[128];
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sr-search-test.XXXXXX");
-	if (!mkdtemp(f->dir) || vault_key_new(&f->k) || vault_writer_new(f->dir, f->k, 0, &w) ||
+	if (!mkdtemp(f->dir) || vault_key_new(&f->k) || vault_writer_new(f->dir, f->k, NULL, &w) ||
 	    index_builder_new(&b))
 		BUG("fixture setup");
 	f->m = manifest_new();

@@ -193,7 +193,7 @@ static int load_damaged(const char *victim, const char *data, size_t len, int no
 	struct buf enc;
 	int r;
 	snprintf(dir, sizeof(dir), "/tmp/sr-index-load.XXXXXX");
-	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, 0, &w) ||
+	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, NULL, &w) ||
 	    index_builder_new(&b))
 		BUG("setup");
 	for (const struct fixture_file *x = fixture_files; x->path; x++) {
@@ -273,7 +273,7 @@ static int load_with_index(const struct fixture_file *files, const struct buf *e
 	struct manifest *m = manifest_new();
 	int r;
 	snprintf(dir, sizeof(dir), "/tmp/sr-index-u16.XXXXXX");
-	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, 0, &w))
+	if (!mkdtemp(dir) || vault_key_new(&k) || vault_writer_new(dir, k, NULL, &w))
 		BUG("setup");
 	for (const struct fixture_file *x = files; x->path; x++) {
 		size_t n = x->len ? x->len : strlen(x->data);

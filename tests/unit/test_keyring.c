@@ -231,7 +231,7 @@ static int rekey(const char *from, const char *to, const char *bad_path)
 		return r;
 	if ((r = release_unwrap(&rf, wrap, &kf)) || (r = release_unwrap(&rt, wrap, &kt)) ||
 	    (r = release_vault_dir(fac, &rf, &vdir)) || (r = vault_open(vdir, kf, &v)) ||
-	    (r = vault_writer_new(root_v, kt, 0, &w)))
+	    (r = vault_writer_new(root_v, kt, NULL, &w)))
 		goto out;
 	if (!bad_path) {
 		if ((r = vault_check(v, copy_blob, w)))

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "gitobj.h"
 #include "hash.h"
@@ -115,9 +116,8 @@ static char *small_vault(const char *root, const struct vault_key *k, unsigned c
 	randombytes_buf(rnd1, sizeof(rnd1));
 	randombytes_buf(rnd2, sizeof(rnd2));
 	fill_text(text, sizeof(text), 7);
-	if (vault_writer_new(root, k, 0, &w))
+	if (vault_writer_new(root, k, &(struct vault_writer_opts){.pack_max = 400}, &w))
 		BUG("writer: %s", err_msg());
-	vault_writer_set_pack_limit(w, 400);
 	if (put_data(w, "", 0, ids[0]) || put_data(w, rnd1, sizeof(rnd1), ids[1]) ||
 	    put_data(w, rnd2, sizeof(rnd2), ids[2]) || put_data(w, text, sizeof(text), ids[3]) ||
 	    put_data(w, text, 300, ids[4]) || vault_put_meta(w, "manifest", "m1\n", 3) ||
@@ -208,8 +208,7 @@ TEST(round_trip_many)
 	fill_text(text, big, 3);
 	randombytes_buf(rnd, big);
 	CHECK(vault_key_new(&k) == 0);
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
-	vault_writer_set_pack_limit(w, 1 << 20);
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.pack_max = 1 << 20}, &w) == 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = (i * 7919) % 5000;
 		CHECK(put_data(w, text + i, len, ids[i]) == 0);
@@ -224,7 +223,7 @@ TEST(round_trip_many)
 		struct vault_writer *hw;
 		char *hdir = join(root, "huge@1");
 		fill_text(h, huge, 9);
-		CHECK(vault_writer_new(root, k, 0, &hw) == 0);
+		CHECK(vault_writer_new(root, k, NULL, &hw) == 0);
 		CHECK(put_data(hw, h, huge, hid) == 0);
 		CHECK(put_data(hw, h, 100, hid) == 0);
 		CHECK(vault_commit(hw, "huge@1") == 0);
@@ -604,17 +603,29 @@ TEST(commit_atomicity_and_sweep)
 	int st;
 	CHECK(vault_key_new(&k) == 0);
 	/* abort: nothing left */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(put_data(w, "abc", 3, id) == 0);
 	CHECK(count_entries(root, ".tmp-") == 1);
 	vault_writer_abort(w);
 	CHECK(count_entries(root, ".tmp-") == 0);
 	CHECK(!exists(dir));
+	/* the writer's options at their limits and one past */
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.pack_max = VAULT_PACK_MAX}, &w) == 0);
+	vault_writer_abort(w);
+	w = NULL;
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.pack_max = VAULT_PACK_MAX + 1}, &w) == ERR_USAGE);
+	CHECK(w == NULL && strstr(err_msg(), "past the 268435456-byte limit") != NULL);
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.zstd_level = ZSTD_maxCLevel()}, &w) == 0);
+	vault_writer_abort(w);
+	w = NULL;
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.zstd_level = ZSTD_maxCLevel() + 1}, &w) == ERR_USAGE);
+	CHECK(w == NULL && strstr(err_msg(), "out of range") != NULL);
+	CHECK(count_entries(root, ".tmp-") == 0);
 	/* a crash before the rename: a child writes and dies */
 	pid = fork();
 	if (pid == 0) {
 		struct vault_writer *cw;
-		if (vault_writer_new(root, k, 0, &cw) || put_data(cw, "abc", 3, id))
+		if (vault_writer_new(root, k, NULL, &cw) || put_data(cw, "abc", 3, id))
 			_exit(1);
 		_exit(0);
 	}
@@ -622,7 +633,7 @@ TEST(commit_atomicity_and_sweep)
 	CHECK(count_entries(root, ".tmp-") == 1);
 	CHECK(!exists(dir));
 	/* a live writer's folder stays; the dead one's goes */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(put_data(w, "abc", 3, id) == 0);
 	CHECK(vault_sweep(root) == 0);
 	CHECK(count_entries(root, ".tmp-") == 1);
@@ -630,19 +641,19 @@ TEST(commit_atomicity_and_sweep)
 	CHECK(count_entries(root, ".tmp-") == 0);
 	CHECK(open_check(dir, k) == 0);
 	/* an existing name */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(put_data(w, "abcd", 4, id) == 0);
 	CHECK(vault_commit(w, "r@1") == ERR_EXISTS);
 	CHECK(strstr(err_msg(), "r@1") != NULL);
 	CHECK(count_entries(root, ".tmp-") == 0);
 	/* names that would escape or hide */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(vault_commit(w, "../x") == ERR_USAGE);
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(vault_commit(w, ".tmp-1-x") == ERR_USAGE);
 	CHECK(count_entries(root, ".tmp-") == 0);
 	/* an empty release is fine */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(vault_commit(w, "empty@1") == 0);
 	{
 		char *e = join(root, "empty@1");
@@ -654,7 +665,7 @@ TEST(commit_atomicity_and_sweep)
 		free(e);
 	}
 	/* a live writer idle for longer than VAULT_SWEEP_IDLE is swept too */
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(put_data(w, "idle", 4, id) == 0);
 	CHECK(age_tmp_folders(root, VAULT_SWEEP_IDLE + 60) == 0);
 	CHECK(vault_sweep(root) == 0);
@@ -755,8 +766,7 @@ TEST(concurrent_put)
 	char *root = tmpdir(), *dir = join(root, "c@1");
 	size_t seen = 0;
 	CHECK(vault_key_new(&k) == 0);
-	CHECK(vault_writer_new(root, k, 1, &w) == 0);
-	vault_writer_set_pack_limit(w, 64 << 10);
+	CHECK(vault_writer_new(root, k, &(struct vault_writer_opts){.zstd_level = 1, .pack_max = 64 << 10}, &w) == 0);
 	for (unsigned i = 0; i < 4; i++) {
 		t[i].w = w;
 		t[i].seed = i + 1;
@@ -870,7 +880,7 @@ TEST(get_many)
 	vault_close(v);
 	/* a text under an id it does not hash to is refused and its bytes wiped */
 	memset(lie, 0x5a, sizeof(lie));
-	CHECK(vault_writer_new(root, k, 0, &w) == 0);
+	CHECK(vault_writer_new(root, k, NULL, &w) == 0);
 	CHECK(vault_put(w, lie, "not the text of that id", 23) == 0);
 	CHECK(vault_commit(w, "lie@1") == 0);
 	p = join(root, "lie@1");
