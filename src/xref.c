@@ -64,7 +64,6 @@ struct xref_builder {
 	struct brec *recs;
 	size_t n_recs, cap_recs;
 	uint64_t parsed; /* bytes of parseable files handed over */
-	uint64_t limit;
 	int over;        /* parsed passed XREF_PARSE_MAX: definitions come from the index */
 };
 
@@ -72,14 +71,8 @@ int xref_builder_new(struct xref_builder **out)
 {
 	struct xref_builder *b = xcalloc(1, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
-	b->limit = XREF_PARSE_MAX;
 	*out = b;
 	return 0;
-}
-
-void xref_builder_set_parse_limit(struct xref_builder *b, uint64_t limit)
-{
-	b->limit = limit;
 }
 
 static void rec_release(struct brec *r)
@@ -184,7 +177,7 @@ int xref_builder_add(struct xref_builder *b, const struct manifest_entry *e, con
 		return 0;
 	pthread_mutex_lock(&b->lock);
 	b->parsed += len;
-	if (b->parsed > b->limit)
+	if (b->parsed > XREF_PARSE_MAX)
 		b->over = 1;
 	over = b->over;
 	pthread_mutex_unlock(&b->lock);

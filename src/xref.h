@@ -60,8 +60,6 @@ const char *xref_kind_name(unsigned kind);
 
 struct xref_builder;
 int xref_builder_new(struct xref_builder **out) WUR;
-/* Use limit instead of XREF_PARSE_MAX (tests use small limits); before any add. */
-void xref_builder_set_parse_limit(struct xref_builder *b, uint64_t limit);
 /* Add one file (thread-safe): parses it with its language's tags query when it has one. */
 int xref_builder_add(struct xref_builder *b, const struct manifest_entry *e, const void *data,
 		     size_t len) WUR;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gitobj.h"
+#include "highlight.h"
 #include "index.h"
 #include "manifest.h"
 #include "test.h"
@@ -36,32 +37,54 @@ struct fx {
 	struct xref *x;
 };
 
-static void fx_make(struct fx *f, uint64_t parse_limit)
+/* Add one file to the fixture's manifest, vault, index and xref builders. */
+static void fx_add(struct fx *f, struct vault_writer *w, struct index_builder *ib, struct xref_builder *xb,
+		   const char *path, unsigned mode, const char *data, size_t len)
 {
+	struct manifest_entry e = {0};
+	gitobj_blob_ids(data, len, e.sha1, e.sha256);
+	e.path = (char *)path;
+	e.path_len = strlen(path);
+	e.mode = mode;
+	e.size = len;
+	if (manifest_add(f->m, e.path, e.path_len, e.mode, len, e.sha1, e.sha256) || vault_put(w, e.sha256, data, len) ||
+	    index_builder_add(ib, &e, data, len) || xref_builder_add(xb, &e, data, len))
+		BUG("fixture add: %s", err_msg());
+}
+
+/*
+ * The files above, then fill bytes of C source that is one comment (quick to parse, no
+ * definitions) in files of at most HL_MAX_BYTES, to bring the parseable source to
+ * XREF_PARSE_MAX and past it.
+ */
+static void fx_make(struct fx *f, uint64_t fill)
+{
+	static char filler[HL_MAX_BYTES];
 	struct vault_writer *w;
 	struct index_builder *ib;
 	struct xref_builder *xb;
 	char rel[128];
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sr-xref-test.XXXXXX");
-	if (!mkdtemp(f->dir) || vault_key_new(&f->k) || vault_writer_new(f->dir, f->k, 0, &w) ||
+	if (!mkdtemp(f->dir) || vault_key_new(&f->k) || vault_writer_new(f->dir, f->k, NULL, &w) ||
 	    index_builder_new(&ib) || xref_builder_new(&xb))
 		BUG("fixture setup");
-	if (parse_limit)
-		xref_builder_set_parse_limit(xb, parse_limit);
 	f->m = manifest_new();
-	for (size_t i = 0; i < N_FILES; i++) {
-		size_t len = strlen(files[i].data);
-		struct manifest_entry e = {0};
-		gitobj_blob_ids(files[i].data, len, e.sha1, e.sha256);
-		e.path = (char *)files[i].path;
-		e.path_len = strlen(files[i].path);
-		e.mode = files[i].mode;
-		e.size = len;
-		if (manifest_add(f->m, e.path, e.path_len, e.mode, len, e.sha1, e.sha256) ||
-		    vault_put(w, e.sha256, files[i].data, len) || index_builder_add(ib, &e, files[i].data, len) ||
-		    xref_builder_add(xb, &e, files[i].data, len))
-			BUG("fixture add: %s", err_msg());
+	for (size_t i = 0; i < N_FILES; i++)
+		fx_add(f, w, ib, xb, files[i].path, files[i].mode, files[i].data, strlen(files[i].data));
+	for (unsigned n = 0; fill; n++) {
+		size_t len = fill < sizeof(filler) ? (size_t)fill : sizeof(filler);
+		char path[32];
+		memset(filler, ' ', len);
+		for (size_t i = 63; i < len; i += 64)
+			filler[i] = '\n';
+		snprintf(path, sizeof(path), "fill/%u.c", n);
+		memcpy(filler, "/*", 2);
+		memcpy(filler + len - 2, "*/", 2);
+		filler[2] = (char)('a' + n % 26); /* each its own blob */
+		filler[3] = (char)('a' + n / 26);
+		fx_add(f, w, ib, xb, path, 0100644, filler, len);
+		fill -= len;
 	}
 	buf_init(&f->ienc, INDEX_MAX);
 	buf_init(&f->xenc, XREF_MAX);
@@ -136,32 +159,28 @@ TEST(tags_definitions)
 	fx_free(&f);
 }
 
-TEST(index_fallback)
+/*
+ * The parseable source (the files of a language with a tags query, up to HL_MAX_BYTES
+ * each) at XREF_PARSE_MAX: tagged; one byte past it: nothing is tagged and definitions
+ * come from the index.
+ */
+TEST(parse_limit)
 {
-	/* past the parse limit nothing is parsed and definitions come from the index */
-	struct fx f;
-	fx_make(&f, 10);
-	CHECK(!xref_has_tags(f.x));
-	CHECK(xref_n_definitions(f.x) == 0);
-	CHECK(strstr(defs(&f, "list_push", 1), "lib/list.c:8:") != NULL);
-	CHECK(strstr(defs(&f, "list_push", 0), "lib/list.c:8:") != NULL);
-	fx_free(&f);
-}
-
-TEST(limit_exact)
-{
-	/* at the limit: parsed; one byte under the total: not */
 	uint64_t total = 0;
 	struct fx f;
 	for (size_t i = 0; i < N_FILES; i++)
 		if (files[i].mode != 0120000 && strcmp(files[i].path, "README") &&
 		    strcmp(files[i].path, "script.sh"))
 			total += strlen(files[i].data);
-	fx_make(&f, total);
+	fx_make(&f, XREF_PARSE_MAX - total);
 	CHECK(xref_has_tags(f.x));
+	CHECK_EQ_STR(defs(&f, "list_len", 1), "lib/list.c:3:12:function\nsrc/A.java:1:16:method\n");
 	fx_free(&f);
-	fx_make(&f, total - 1);
+	fx_make(&f, XREF_PARSE_MAX - total + 1);
 	CHECK(!xref_has_tags(f.x));
+	CHECK(xref_n_definitions(f.x) == 0);
+	CHECK(strstr(defs(&f, "list_push", 1), "lib/list.c:8:") != NULL);
+	CHECK(strstr(defs(&f, "list_push", 0), "lib/list.c:8:") != NULL);
 	fx_free(&f);
 }
 
@@ -331,8 +350,7 @@ int main(void)
 	RUN(outline);
 	RUN(flags_byte);
 	RUN(tags_definitions);
-	RUN(index_fallback);
-	RUN(limit_exact);
+	RUN(parse_limit);
 	RUN(hostile_bytes);
 	return test_done();
 }
