@@ -935,11 +935,10 @@ static int arc_entry(struct arc *x, struct archive_entry *e)
 }
 
 /*
- * Read an archive opened by the caller-supplied opener (file or memory), entry by entry.
- * Only tar and zip formats with gzip, xz, zstd and bzip2 filters are enabled.
+ * Read the archive file, entry by entry. Only tar and zip formats with gzip, xz, zstd and
+ * bzip2 filters are enabled.
  */
-static int ingest_archive(const char *name, const char *file, const void *mem, size_t mem_len,
-			  const struct ingest_opts *o, ingest_fn fn, void *ctx,
+static int ingest_archive(const char *file, const struct ingest_opts *o, ingest_fn fn, void *ctx,
 			  struct manifest **out)
 {
 	struct arc x;
@@ -949,7 +948,7 @@ static int ingest_archive(const char *name, const char *file, const void *mem, s
 	memset(&x, 0, sizeof(x));
 	run_init(&x.r, o, fn, ctx);
 	x.w.r = &x.r;
-	x.name = name;
+	x.name = file;
 	x.w.c1 = EVP_MD_CTX_new();
 	x.w.c256 = EVP_MD_CTX_new();
 	x.a = archive_read_new();
@@ -962,10 +961,8 @@ static int ingest_archive(const char *name, const char *file, const void *mem, s
 	archive_read_support_format_tar(x.a);
 	archive_read_support_format_gnutar(x.a);
 	archive_read_support_format_zip(x.a);
-	ar = file ? archive_read_open_filename(x.a, file, 1 << 16)
-		  : archive_read_open_memory(x.a, mem, mem_len);
-	if (ar != ARCHIVE_OK) {
-		rc = err_set(ERR_PARSE, "'%s' is not a tar or zip archive: %s", name,
+	if ((ar = archive_read_open_filename(x.a, file, 1 << 16)) != ARCHIVE_OK) {
+		rc = err_set(ERR_PARSE, "'%s' is not a tar or zip archive: %s", file,
 			     archive_error_string(x.a) ? archive_error_string(x.a) : "unreadable");
 		goto out;
 	}
@@ -974,13 +971,13 @@ static int ingest_archive(const char *name, const char *file, const void *mem, s
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			rc = err_set(ERR_PARSE, "'%s' is not a readable tar or zip archive: %s", name,
+			rc = err_set(ERR_PARSE, "'%s' is not a readable tar or zip archive: %s", file,
 				     archive_error_string(x.a) ? archive_error_string(x.a)
 							       : "bad header");
 			goto out;
 		}
 		if (++entries > 4 * o->max_files + 16) {
-			rc = err_set(ERR_TOOBIG, "'%s' has more than %llu entries", name,
+			rc = err_set(ERR_TOOBIG, "'%s' has more than %llu entries", file,
 				     (unsigned long long)(4 * o->max_files + 16));
 			goto out;
 		}
@@ -999,13 +996,6 @@ out:
 	EVP_MD_CTX_free(x.w.c256);
 	run_done(&x.r);
 	return rc;
-}
-
-int ingest_archive_mem(const void *p, size_t len, const struct ingest_opts *o, ingest_fn fn,
-		       void *ctx, struct manifest **out)
-{
-	*out = NULL;
-	return ingest_archive("archive", NULL, p, len, o, fn, ctx, out);
 }
 
 /* Open source as a git repository when it is one (bare, or any with a revision). */
@@ -1059,5 +1049,5 @@ int ingest_source(const char *source, const struct ingest_opts *o, ingest_fn fn,
 	if (!S_ISREG(st.st_mode))
 		return err_set(ERR_USAGE, "the source '%s' is not a directory or an archive file",
 			       source);
-	return ingest_archive(source, source, NULL, 0, o, fn, ctx, out);
+	return ingest_archive(source, o, fn, ctx, out);
 }

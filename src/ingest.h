@@ -48,8 +48,5 @@ typedef int (*ingest_fn)(void *ctx, const struct manifest_entry *e, const void *
 /* Ingest SOURCE, a directory, an archive file, or a git repository (with o->rev). */
 int ingest_source(const char *source, const struct ingest_opts *o, ingest_fn fn, void *ctx,
 		  struct manifest **out) WUR;
-/* Ingest an archive held in memory (tar, tar.gz/xz/zst, zip), as for a file. */
-int ingest_archive_mem(const void *p, size_t len, const struct ingest_opts *o, ingest_fn fn,
-		       void *ctx, struct manifest **out) WUR;
 
 #endif
