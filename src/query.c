@@ -949,8 +949,6 @@ struct qreq {
 };
 
 struct query {
-	char *pattern;
-	size_t pattern_len;
 	int caseless, word, literal;
 	pcre2_code *re;  /* the pattern as searched (word-wrapped); NULL when empty */
 	/* the same pattern without Unicode (no UTF, no UCP), for ASCII-only files when the
@@ -983,7 +981,6 @@ void query_free(struct query *q)
 {
 	if (!q)
 		return;
-	free(q->pattern);
 	pcre2_code_free(q->re);
 	pcre2_code_free(q->re_ascii);
 	for (size_t i = 0; i < q->n_req; i++) {
@@ -1000,11 +997,6 @@ void query_free(struct query *q)
 	pcre2_code_free(q->sym);
 	free(q->sym_lit);
 	free(q);
-}
-
-const char *query_pattern(const struct query *q)
-{
-	return q->pattern;
 }
 
 const char *query_plan_kind(const struct query *q)
@@ -1226,8 +1218,6 @@ int query_parse(const char *s, const struct query_opts *o, struct query **out)
 		r = err_set(ERR_PARSE, "query: nothing to search for (empty pattern)");
 		goto out;
 	}
-	q->pattern = xstrndup(pat.p, pat.len);
-	q->pattern_len = pat.len;
 	if (sym.len) {
 		struct rx sx = {0};
 		if ((r = buf_addstr(&re, "^(?:")) ||
@@ -1779,97 +1769,9 @@ static void scan_file(struct searcher *s)
 	}
 }
 
-/* Does a text hold every trigram the plan wants? (Trigrams never hold a newline.) */
-static int plan_holds(const struct plan *p, const unsigned char *d, size_t n)
-{
-	if (!p)
-		return 1;
-	if (p->op == PLAN_TRI) {
-		unsigned char t[3] = {(unsigned char)(p->tri >> 16), (unsigned char)(p->tri >> 8),
-				      (unsigned char)p->tri};
-		return memchr(t, '\n', 3) == NULL && memmem(d, n, t, 3) != NULL;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		int h = plan_holds(p->kids[i], d, n);
-		if (p->op == PLAN_AND && !h)
-			return 0;
-		if (p->op == PLAN_OR && h)
-			return 1;
-	}
-	return p->op == PLAN_AND;
-}
-
-/* A searcher over one text, without an index (tests); release with searcher_release. */
-static void searcher_text(struct searcher *s, const struct query *q, struct search_result *r,
-			  const struct search_opts *o, const void *text, size_t len)
-{
-	memset(s, 0, sizeof(*s));
-	memset(r, 0, sizeof(*r));
-	s->q = q;
-	s->o = o;
-	s->res = r;
-	s->d = text;
-	s->n = len;
-	s->count_only = 1;
-	s->deadline_ns = UINT64_MAX / 2;
-	clock_gettime(CLOCK_MONOTONIC, &s->t0);
-	s->md = pcre2_match_data_create(1, NULL);
-	s->mc = pcre2_match_context_create(NULL);
-	if (!s->md || !s->mc)
-		BUG("pcre2 allocation");
-	pcre2_set_match_limit(s->mc, MATCH_LIMIT);
-	pcre2_set_depth_limit(s->mc, DEPTH_LIMIT);
-	pcre2_set_heap_limit(s->mc, HEAP_LIMIT_KB);
-}
-
-static void searcher_release(struct searcher *s)
-{
-	pcre2_match_context_free(s->mc);
-	pcre2_match_data_free(s->md);
-}
-
-int query_accepts(const struct query *q, const void *text, size_t len)
-{
-	if (!q->re)
-		return 1;
-	if (!plan_holds(q->plan, text, len))
-		return 0;
-	for (size_t k = 0; k < q->n_req; k++) {
-		const struct qreq *e = &q->req[k];
-		if (!find_str(text, len, e->s, e->len, e->caseless))
-			return 0;
-	}
-	for (size_t k = 0; k < q->n_alt; k++) {
-		const struct qreq *e = &q->alt[k];
-		if (find_str(text, len, e->s, e->len, e->caseless))
-			return 1;
-	}
-	return !q->n_alt;
-}
-
 size_t query_n_required(const struct query *q)
 {
 	return q->n_req + (q->n_alt ? 1 : 0);
-}
-
-uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k)
-{
-	struct searcher s;
-	struct search_result r;
-	struct search_opts o;
-	if (!q->re || k >= (int)query_n_required(q))
-		return 0;
-	search_opts_default(&o);
-	searcher_text(&s, q, &r, &o, text, len);
-	if (q->pure)
-		s.req = &q->req[0];
-	else if (k >= 0 && k < (int)q->n_req)
-		s.req = &q->req[k];
-	else if (k >= 0)
-		s.use_alt = 1;
-	scan_file(&s);
-	searcher_release(&s);
-	return r.total;
 }
 
 /* ---- candidates ---- */
@@ -2209,6 +2111,22 @@ static const struct qreq *pick_req(const struct index *ix, const struct query *q
 	return best;
 }
 
+/*
+ * The prefilter search_opts.prefilter names: none (-1), or the k-th of query_n_required
+ * (the required strings, then the exact set); a plain pattern's is always its literal,
+ * which alone decides its lines.
+ */
+static void forced_prefilter(struct searcher *s, int k)
+{
+	const struct query *q = s->q;
+	if (q->pure)
+		s->req = &q->req[0];
+	else if (k > 0 && (size_t)k <= q->n_req)
+		s->req = &q->req[k - 1];
+	else if (k > 0)
+		s->use_alt = 1;
+}
+
 /* Content search: plan, filter, rank, then verify in rank order. */
 static void search_content(struct searcher *s)
 {
@@ -2218,10 +2136,14 @@ static void search_content(struct searcher *s)
 	struct idset c, defs;
 	uint64_t *order;
 
-	s->req = pick_req(ix, q);
-	if ((!s->req || s->req->len < 3) && q->n_alt) {
-		s->req = NULL;
-		s->use_alt = 1;
+	if (s->o->prefilter)
+		forced_prefilter(s, s->o->prefilter);
+	else {
+		s->req = pick_req(ix, q);
+		if ((!s->req || s->req->len < 3) && q->n_alt) {
+			s->req = NULL;
+			s->use_alt = 1;
+		}
 	}
 	eval(ix, q->plan, &c);
 	definers(ix, q, &defs);
@@ -2444,6 +2366,9 @@ int index_search(const struct index *ix, const struct query *q, const struct sea
 		return err_set(ERR_USAGE, "search: context %u is past %d", o->context, SEARCH_CONTEXT_MAX);
 	if (o->offset > UINT64_MAX / 2)
 		return err_set(ERR_USAGE, "search: offset %zu is too large", o->offset);
+	if (o->prefilter < -1 || (o->prefilter > 0 && (size_t)o->prefilter > query_n_required(q)))
+		return err_set(ERR_USAGE, "search: prefilter %d is not one of the query's %zu", o->prefilter,
+			       query_n_required(q));
 	r = xcalloc(1, sizeof(*r));
 	r->ix = ix;
 	r->reason = NULL;

@@ -52,28 +52,15 @@ void query_free(struct query *q);
  * "query: bad ... at offset N: ..." refusals)? For the room, which checks a search
  * worker's refusal without compiling anything. */
 int query_compile_error_known(const char *msg);
-/* The pattern part of the query (may be ""). */
-const char *query_pattern(const struct query *q);
 /* A short description of the plan for people: "trigrams", "scan", "symbols". */
 const char *query_plan_kind(const struct query *q);
 
 /*
- * The planner's promise, checkable on any text (tests, fuzzing): 1 when the trigram plan
- * accepts a file of these bytes and each required string of the prefilter occurs in them.
- * For every pattern and text, a line of the text that the pattern matches implies 1.
- */
-int query_accepts(const struct query *q, const void *text, size_t len);
-/*
- * The number of prefilters a search may choose from: the required strings (each occurs in
- * every match), then the pattern's exact set when it has one (one of them is every match).
+ * The number of prefilters a search may choose from (search_opts.prefilter): the required
+ * strings (each occurs in every match), then the pattern's exact set when it has one (one
+ * of them is every match).
  */
 size_t query_n_required(const struct query *q);
-/*
- * Matching lines of text as a search counts them (BOM, final newline, lines matched
- * alone), with prefilter k (see query_n_required), or without one for k = -1; the file
- * filters and the plan are not applied. For tests against a per-line oracle.
- */
-uint64_t query_count_text(const struct query *q, const void *text, size_t len, int k);
 
 struct search_opts {
 	size_t limit;       /* match lines in the page (default 50, at most SEARCH_LIMIT_MAX) */
@@ -82,6 +69,10 @@ struct search_opts {
 	unsigned budget_ms; /* time budget (default 1000); past it the result is partial */
 	int count_all;      /* 1 (default): count every match for an exact total; 0: stop once
 			       the page is full (the total is then a lower bound) */
+	int prefilter;      /* 0 (default): the required string in the fewest files, as every
+			       search of the room; k in 1..query_n_required: the k-th; -1: none.
+			       Each finds the same lines, which the planner's tests check; a
+			       search worker takes no other than 0 (searchd.h) */
 };
 
 void search_opts_default(struct search_opts *o);
@@ -104,7 +95,7 @@ struct search_result;
 
 /*
  * Run q over ix. The result borrows ix (line texts point into it): free it first. ERR_USAGE
- * for bad options. Running out of time or hitting a match limit is not an error: the
+ * for bad options (a limit, context or prefilter out of range). Running out of time or hitting a match limit is not an error: the
  * result is then partial (search_result_partial) with what was found.
  */
 int index_search(const struct index *ix, const struct query *q, const struct search_opts *o,

@@ -56,6 +56,8 @@ int searchd_request_encode(const char *text, const struct query_opts *qo, const 
 		return err_set(ERR_TOOBIG, "query: longer than %d bytes", QUERY_MAX);
 	if (so->limit > UINT32_MAX || so->offset > UINT64_MAX / 2)
 		return err_set(ERR_USAGE, "search: the page is out of range");
+	if (so->prefilter)
+		return err_set(ERR_USAGE, "search: a search worker picks its own prefilter");
 	memcpy(h, REQ_MAGIC, 4);
 	h[4] = (unsigned char)(qo->caseless != 0);
 	h[5] = (unsigned char)(qo->literal != 0);

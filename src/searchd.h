@@ -74,7 +74,8 @@ void searchd_free(struct searchd *d);
 
 /*
  * The messages (docs/formats.md "The search worker"). A request: the query text (at most
- * QUERY_MAX bytes) and its options, appended to out after a reset; decoding checks every
+ * QUERY_MAX bytes) and its options, appended to out after a reset (ERR_USAGE for a
+ * search_opts.prefilter other than 0: the worker picks its own); decoding checks every
  * field and that no byte is left (ERR_PARSE), text gets QUERY_MAX + 1 bytes.
  */
 int searchd_request_encode(const char *text, const struct query_opts *qo, const struct search_opts *so,

@@ -1,6 +1,7 @@
 /* test_index: building, encoding, decoding (hostile bytes) and loading the search index. */
 #include "test.h"
 #include "search_fixture.h"
+#include "text_index.h"
 
 TEST(searchable_len_follows_rg)
 {
@@ -299,6 +300,84 @@ static int load_with_index(const struct fixture_file *files, const struct buf *e
 	return r;
 }
 
+/* Each trigram of (p, n): both indexes list the same files for it. */
+static size_t same_postings(const struct index *a, const struct index *b, const unsigned char *p, size_t n)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i + 2 < n; i++) {
+		uint32_t t = index_trigram(p[i], p[i + 1], p[i + 2]), *x, *y;
+		size_t nx, ny;
+		index_postings(a, t, &x, &nx);
+		index_postings(b, t, &y, &ny);
+		bad += nx != ny || (nx && memcmp(x, y, nx * sizeof(*x)));
+		free(x);
+		free(y);
+	}
+	return bad;
+}
+
+/*
+ * text_index.h (the query tests' index of texts in memory) lists what the builder lists:
+ * over random texts of lines, NULs (one past the first 64 KiB read), UTF-16 with either
+ * byte order mark, the same files in both, every trigram of each text and of each
+ * transcoding has the same posting list, and each file the same searchable text.
+ */
+TEST(text_index_follows_the_builder)
+{
+	static const char *const pieces[] = {"a", "b", "K", "_x", " ", "\n", "\n", "\xc3\xa9", "\xe2\x84\xaa", "\t",
+					     "\r", "ab", "abc", "\0", "\xff", "\xfe"};
+	enum { N = 40 };
+	static char text[N][400], big[70000], path[N + 1][16];
+	struct fixture_file ff[N + 2];
+	struct text_file tf[N + 1];
+	struct fixture f;
+	struct text_index ti;
+	uint32_t seed = 99;
+	size_t bad = 0;
+	for (int i = 0; i < N; i++) {
+		size_t n = 0;
+		if (i % 8 == 1)
+			n = (size_t)snprintf(text[i], sizeof(text[i]), "%s", i % 16 == 1 ? "\xff\xfe" : "\xfe\xff");
+		for (int j = 0; j < 60; j++) {
+			const char *x;
+			seed = seed * 1103515245u + 12345u;
+			x = pieces[(seed >> 16) % (sizeof(pieces) / sizeof(pieces[0]))];
+			if (!*x && i % 4) /* a NUL in a quarter of the texts */
+				continue;
+			memcpy(text[i] + n, x, *x ? strlen(x) : 1);
+			n += *x ? strlen(x) : 1;
+		}
+		snprintf(path[i], sizeof(path[i]), "f%02d", i);
+		ff[i] = (struct fixture_file){path[i], text[i], n, 0100644};
+		tf[i] = (struct text_file){path[i], text[i], n, NULL, 0};
+	}
+	memset(big, 'x', sizeof(big));
+	for (size_t i = 99; i < sizeof(big); i += 100)
+		big[i] = '\n';
+	big[69000] = 0;
+	snprintf(path[N], sizeof(path[N]), "big");
+	ff[N] = (struct fixture_file){path[N], big, sizeof(big), 0100644};
+	tf[N] = (struct text_file){path[N], big, sizeof(big), NULL, 0};
+	ff[N + 1] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f, ff);
+	text_index_make(&ti, tf, N + 1);
+	CHECK(index_n_files(ti.ix) == N + 1);
+	for (size_t i = 0; i < index_n_files(f.ix); i++) {
+		const unsigned char *a, *b;
+		size_t na, nb;
+		CHECK(!strcmp(manifest_get(f.m, i)->path, manifest_get(ti.m, i)->path));
+		a = index_read_text(f.ix, i, &na);
+		b = index_read_text(ti.ix, i, &nb);
+		CHECK(na == nb && !memcmp(a, b, na) && index_search_len(f.ix, i) == index_search_len(ti.ix, i));
+		bad += same_postings(f.ix, ti.ix, a, na);
+		a = index_text(f.ix, i, &na);
+		bad += same_postings(f.ix, ti.ix, a, na);
+	}
+	CHECK(bad == 0);
+	text_index_free(&ti);
+	fixture_free(&f);
+}
+
 TEST(utf16_files)
 {
 	static const struct fixture_file files[] = {
@@ -356,5 +435,6 @@ int main(void)
 	RUN(finish_needs_every_file);
 	RUN(load_refuses_damaged_files);
 	RUN(utf16_files);
+	RUN(text_index_follows_the_builder);
 	return test_done();
 }

@@ -21,6 +21,17 @@ static struct search_result *run(struct fixture *f, const char *q, const struct 
 	return r;
 }
 
+/* Matching lines of text as the file "x.c" of an index of its own; -1 on error. */
+static int64_t text_lines(const char *text, const struct query *q)
+{
+	struct text_index ti;
+	int64_t n;
+	text_index_make(&ti, &(struct text_file){"x.c", text, strlen(text), NULL, 0}, 1);
+	n = search_lines(ti.ix, q, 0);
+	text_index_free(&ti);
+	return n;
+}
+
 TEST(parse_errors)
 {
 	struct query *q = NULL;
@@ -33,7 +44,7 @@ TEST(parse_errors)
 	CHECK(strstr(err_msg(), "bad file: regex") != NULL);
 	CHECK(query_parse("lang:c", NULL, &q) == ERR_PARSE);
 	CHECK(query_parse("  ", NULL, &q) == 0); /* two spaces are a pattern, as for rg */
-	CHECK_EQ_STR(query_pattern(q), "  ");
+	CHECK(text_lines("a  b\na b\n", q) == 1);
 	query_free(q);
 	CHECK(query_parse("sym:a sym:b", NULL, &q) == ERR_PARSE);
 	CHECK(query_parse("\xff(", NULL, &q) == ERR_PARSE);
@@ -66,25 +77,56 @@ TEST(plans)
 		query_free(q);
 	}
 	{
-		struct query *q;
 		/* a filter takes the one space that separates it; the pattern keeps the rest */
-		CHECK(query_parse("file:x  foo   bar  lang:c", NULL, &q) == 0);
-		CHECK_EQ_STR(query_pattern(q), " foo   bar ");
+		static const char text[] = "a foo   bar b\nfoo   bar \n foo   bar\n foo  bar \nfoo bar\nfoobar\n";
+		struct query *q;
+		CHECK(query_parse("file:x  foo   bar  lang:c", NULL, &q) == 0); /* " foo   bar " */
+		CHECK(text_lines(text, q) == 1);
 		query_free(q);
-		CHECK(query_parse("file:x foo lang:c bar", NULL, &q) == 0);
-		CHECK_EQ_STR(query_pattern(q), "foo bar");
+		CHECK(query_parse("file:x foo lang:c bar", NULL, &q) == 0); /* "foo bar" */
+		CHECK(text_lines(text, q) == 1);
 		query_free(q);
 		CHECK(query_parse(" foo ", &(struct query_opts){.literal = 1}, &q) == 0);
-		CHECK_EQ_STR(query_pattern(q), " foo ");
-		CHECK(query_count_text(q, "a foo b\nfoo\n foo\n", 17, -1) == 1);
+		CHECK(text_lines("a foo b\nfoo\n foo\n", q) == 1);
 		query_free(q);
 	}
 }
 
 
+/* search_opts.prefilter: -1 to query_n_required, and nothing past them. */
+TEST(prefilter_range)
+{
+	struct text_index ti;
+	struct search_opts so;
+	struct search_result *r = NULL;
+	struct query *q;
+	size_t n;
+	CHECK(query_parse("EXPORT.*GPL", NULL, &q) == 0);
+	n = query_n_required(q);
+	CHECK(n == 2);
+	text_index_one(&ti, "EXPORT_SYMBOL_GPL(x);\n", 22);
+	search_opts_default(&so);
+	for (int k = -2; k <= (int)n + 1; k++) {
+		so.prefilter = k;
+		if (k < -1 || k > (int)n) {
+			CHECK(index_search(ti.ix, q, &so, &r) == ERR_USAGE && !r);
+			CHECK(strstr(err_msg(), "is not one of the query's 2") != NULL);
+		} else {
+			CHECK(index_search(ti.ix, q, &so, &r) == 0 && search_result_total(r) == 1);
+			search_result_free(r);
+			r = NULL;
+		}
+	}
+	text_index_free(&ti);
+	query_free(q);
+}
+
 /*
  * The planner's table: for each pattern, a text it matches (the plan must accept it) and,
- * where the plan narrows, a text it must reject, with the reason the plan is sound.
+ * where the plan narrows, a text it must reject, with the reason the plan is sound. A
+ * rejection is seen through an index that lists the rejected text's trigrams for a file
+ * holding the matching text: the search finds its line only if the plan accepts those
+ * trigrams.
  */
 TEST(plan_table)
 {
@@ -150,13 +192,23 @@ TEST(plan_table)
 			fprintf(stderr, "plan of '%s' is %s (%s)\n", rows[i].q, query_plan_kind(q), rows[i].why);
 		CHECK_EQ_STR(query_plan_kind(q), rows[i].kind);
 		CHECK(oracle_lines(rows[i].q, &o, (const unsigned char *)rows[i].match, strlen(rows[i].match)) == 1);
-		if (!query_accepts(q, rows[i].match, strlen(rows[i].match)))
-			fprintf(stderr, "'%s' rejects '%s' (%s)\n", rows[i].q, rows[i].match, rows[i].why);
-		CHECK(query_accepts(q, rows[i].match, strlen(rows[i].match)));
+		for (int k = -1; k <= (int)query_n_required(q); k++) {
+			struct text_index ti;
+			text_index_one(&ti, rows[i].match, strlen(rows[i].match));
+			if (search_lines(ti.ix, q, k) != 1)
+				fprintf(stderr, "'%s' rejects '%s' (%s, prefilter %d)\n", rows[i].q, rows[i].match,
+					rows[i].why, k);
+			CHECK(search_lines(ti.ix, q, k) == 1);
+			text_index_free(&ti);
+		}
 		if (rows[i].reject) {
-			if (query_accepts(q, rows[i].reject, strlen(rows[i].reject)))
+			struct text_index ti;
+			text_index_make(&ti, &(struct text_file){"t", rows[i].match, strlen(rows[i].match), rows[i].reject,
+				strlen(rows[i].reject)}, 1);
+			if (search_lines(ti.ix, q, 0) != 0)
 				fprintf(stderr, "'%s' accepts '%s' (%s)\n", rows[i].q, rows[i].reject, rows[i].why);
-			CHECK(!query_accepts(q, rows[i].reject, strlen(rows[i].reject)));
+			CHECK(search_lines(ti.ix, q, 0) == 0);
+			text_index_free(&ti);
 		}
 		query_free(q);
 	}
@@ -184,17 +236,20 @@ TEST(per_line)
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct query *q;
+		struct text_index ti;
 		struct query_opts o = {0};
 		size_t n = strlen(rows[i].text);
 		CHECK(query_parse(rows[i].q, &o, &q) == 0);
 		CHECK(oracle_lines(rows[i].q, &o, (const unsigned char *)rows[i].text, n) == (int64_t)rows[i].lines);
-		for (int k = -1; k < (int)query_n_required(q); k++) {
-			uint64_t got = query_count_text(q, rows[i].text, n, k);
-			if (got != rows[i].lines)
-				fprintf(stderr, "'%s': %llu lines, want %llu\n", rows[i].q,
-					(unsigned long long)got, (unsigned long long)rows[i].lines);
-			CHECK(got == rows[i].lines);
+		text_index_one(&ti, rows[i].text, n);
+		for (int k = -1; k <= (int)query_n_required(q); k++) {
+			int64_t got = search_lines(ti.ix, q, k);
+			if (got != (int64_t)rows[i].lines)
+				fprintf(stderr, "'%s' (prefilter %d): %lld lines, want %llu\n", rows[i].q, k,
+					(long long)got, (unsigned long long)rows[i].lines);
+			CHECK(got == (int64_t)rows[i].lines);
 		}
+		text_index_free(&ti);
 		query_free(q);
 	}
 	CHECK(query_check("^\\s*$", &(struct query_opts){0}, (const unsigned char *)"\n \n", 3) == 0);
@@ -1095,6 +1150,7 @@ int main(void)
 {
 	RUN(parse_errors);
 	RUN(plans);
+	RUN(prefilter_range);
 	RUN(plan_table);
 	RUN(per_line);
 	RUN(caseless_partners);

@@ -679,6 +679,11 @@ TEST(reviewer_refusals_keep_the_worker)
 	so.context = 0;
 	so.offset = UINT64_MAX / 2;
 	CHECK(worker_json(d, "foo", &none, &so, &b) == 0);
+	so.offset = 0;
+	/* the worker picks its own prefilter: the room sends no other */
+	so.prefilter = 1;
+	CHECK(worker_json(d, "foo", &none, &so, &b) == ERR_USAGE && strstr(err_msg(), "picks its own prefilter"));
+	so.prefilter = 0;
 	/* the worker that answered all of that is the first one */
 	CHECK(searchd_pid(d) == pid);
 	buf_release(&q);
