@@ -853,27 +853,6 @@ static int check_done(struct check_ctx *c)
 }
 
 /*
- * Check that each posting list decodes to exactly its count of ascending file ids that
- * are regular files, on every CPU. ERR_CORRUPT naming a malformed list.
- */
-static int check_postings(const struct index *ix, const struct manifest *m)
-{
-	struct check_ctx c;
-	pthread_t th[BUILD_THREADS_MAX];
-	int n_th = n_cpus();
-	check_init(&c, ix, m);
-	if ((size_t)ix->n_tri < (size_t)CHECK_CHUNK * 2)
-		n_th = 1;
-	for (int i = 1; i < n_th; i++)
-		if (pthread_create(&th[i], NULL, check_worker, &c))
-			BUG("pthread_create");
-	check_worker(&c);
-	for (int i = 1; i < n_th; i++)
-		pthread_join(th[i], NULL);
-	return check_done(&c);
-}
-
-/*
  * Decode and check every structure but the posting lists: header counts against the bytes
  * present, per-file lengths against the manifest, the trigram table strictly ascending
  * with in-range offsets, and symbols inside their file's searchable part, in (file, line)
@@ -974,26 +953,6 @@ static int decode_into(struct index *ix, const void *data, size_t len, int own_p
 	}
 out:
 	return r;
-}
-
-/*
- * Everything decode_into checks, then each posting list decoding to exactly its count of
- * ascending file ids that are regular files.
- */
-int index_decode(const void *data, size_t len, const struct manifest *m, struct index **out)
-{
-	struct index *ix = xcalloc(1, sizeof(*ix));
-	int r;
-	*out = NULL;
-	ix->m = m;
-	ix->n_files = (uint32_t)manifest_count(m);
-	ix->arena_fd = -1;
-	if ((r = decode_into(ix, data, len, 0)) || (r = check_postings(ix, m))) {
-		index_free(ix);
-		return r;
-	}
-	*out = ix;
-	return 0;
 }
 
 /* ---- the name order of symbols ---- */

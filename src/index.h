@@ -105,20 +105,18 @@ int index_share_text(const struct index *ix, int *text_fd) WUR;
  * The other side: a struct index over the manifest m (borrowed) from (img, len), what
  * index_share_write wrote, and the text text_fd (mapped read-only; the caller may close it after
  * the call). With keep, img stays valid as long as the index (a mapping) and its posting
- * lists are read in place; else they are copied. The tables are checked as index_decode
+ * lists are read in place; else they are copied. The tables are checked as index_load
  * checks them, except that each posting list is taken as its sender's load checked it.
  * ERR_CORRUPT naming what is wrong.
  */
 int index_attach(const void *img, size_t len, const struct manifest *m, int text_fd, int keep,
 		 struct index **out) WUR;
-/* Decode only (no file contents: searches see every file as empty). For tests and fuzzing. */
-int index_decode(const void *p, size_t len, const struct manifest *m, struct index **out) WUR;
 void index_free(struct index *ix);
 
 /* Files are the manifest's entries, by position. */
 size_t index_n_files(const struct index *ix);
 const struct manifest *index_manifest(const struct index *ix);
-/* The whole text of file i (NULL and 0 for a symlink or an index without contents). */
+/* The whole text of file i (NULL and 0 for a symlink). */
 const unsigned char *index_text(const struct index *ix, size_t i, size_t *len);
 /*
  * The text of file i as a search and the notes' check read it: for a file in UTF-16 with a
@@ -166,7 +164,7 @@ const struct index_symbol *index_symbol_by_name(const struct index *ix, size_t i
 /* The range [*lo, *hi) of name order whose names equal (name, len), ASCII case folded. */
 void index_symbol_find(const struct index *ix, const char *name, size_t len, size_t *lo,
 		       size_t *hi);
-/* The name bytes of a symbol (NULL without contents). */
+/* The name bytes of a symbol, in its file's text. */
 const char *index_symbol_name(const struct index *ix, const struct index_symbol *s);
 
 #endif

@@ -288,14 +288,15 @@ TEST(attach_refuses_damage)
 	CHECK(index_attach(img.p, img.len, f.m, other, 0, &ix) == ERR_CORRUPT && !ix);
 	CHECK(strstr(err_msg(), "shared text") != NULL);
 	close(other);
-	/* an index that was not loaded has no text to share */
+	/* an index that was not loaded (an attached one) has no text to share */
 	{
-		struct index *dec = NULL;
+		struct index *att = NULL;
 		int fd2 = -1;
-		CHECK(index_decode(f.enc.p, f.enc.len, f.m, &dec) == 0);
+		CHECK(index_attach(img.p, img.len, f.m, fd, 0, &att) == 0);
 		buf_reset(&bad);
-		CHECK(share(dec, &bad, &fd2) == ERR_USAGE && fd2 == -1);
-		index_free(dec);
+		CHECK(share(att, &bad, &fd2) == ERR_USAGE && fd2 == -1);
+		CHECK(strstr(err_msg(), "only a loaded index's text can be shared") != NULL);
+		index_free(att);
 	}
 	close(fd);
 	buf_release(&img);
