@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cairo-ft.h>
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <jansson.h>
@@ -14,6 +15,7 @@
 #include "hash.h"
 #include "logdb.h"
 #include "print.h"
+#include "printd.h"
 #include "quota.h"
 
 #define PAGE_W 595.0 /* A4, points */
@@ -27,14 +29,8 @@ void print_bates_label(const char *prefix, int64_t n, char *out, size_t cap)
 	snprintf(out, cap, "%s-%06lld", prefix, (long long)n);
 }
 
-/* One printed row: a source line or a continuation of a long one. */
-struct row {
-	int64_t line; /* 0 for a continuation */
-	char *text;   /* valid UTF-8, tabs expanded */
-};
-
 struct rows {
-	struct row *r;
+	struct print_sheet_row *r;
 	size_t n, cap;
 };
 
@@ -42,7 +38,7 @@ static void rows_add(struct rows *rs, int64_t line, const char *s, size_t len)
 {
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? 2 * rs->cap : 128;
-		rs->r = xrealloc(rs->r, rs->cap * sizeof(struct row));
+		rs->r = xrealloc(rs->r, rs->cap * sizeof(struct print_sheet_row));
 	}
 	rs->r[rs->n].line = line;
 	rs->r[rs->n].text = xstrndup(s, len);
@@ -129,31 +125,52 @@ static cairo_status_t to_buf(void *closure, const unsigned char *data, unsigned 
 	return buf_add(closure, data, len) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
 }
 
-/* Draw the pages of rs into pdf with Bates numbers from first. */
-static int draw(const struct print_request *req, const struct session_info *who, const struct rows *rs,
-		int64_t pages, const char *prefix, int64_t first, int64_t now, struct buf *pdf)
+/* The two faces of every print, loaded from their files once (print_fonts_load). */
+static FT_Library ft;
+static cairo_font_face_t *face_sans, *face_mono;
+
+int print_fonts_load(void)
 {
-	cairo_surface_t *s = cairo_pdf_surface_create_for_stream(to_buf, pdf, PAGE_W, PAGE_H);
-	cairo_t *cr = cairo_create(s);
-	char when[32], bates[48], head[900], mark[600], name[512];
-	time_t t = (time_t)now;
+	FT_Face fs, fm;
+	if (face_sans)
+		return 0;
+	if (FT_Init_FreeType(&ft))
+		return err_set(ERR_IO, "print: cannot start FreeType");
+	if (FT_New_Face(ft, PRINT_FONT_SANS, 0, &fs) || FT_New_Face(ft, PRINT_FONT_MONO, 0, &fm))
+		return err_set(ERR_IO, "print: cannot load the fonts %s and %s (package fonts-dejavu-core)",
+			       PRINT_FONT_SANS, PRINT_FONT_MONO);
+	face_sans = cairo_ft_font_face_create_for_ft_face(fs, 0);
+	face_mono = cairo_ft_font_face_create_for_ft_face(fm, 0);
+	if (cairo_font_face_status(face_sans) || cairo_font_face_status(face_mono))
+		return err_set(ERR_IO, "print: cairo cannot use the fonts");
+	return 0;
+}
+
+int print_draw(const struct print_sheet *sh, struct buf *pdf)
+{
+	cairo_surface_t *s;
+	cairo_t *cr;
+	char when[32], bates[48], head[900], mark[600];
+	time_t t = (time_t)sh->now;
 	struct tm tm;
 	int r = 0;
 
-	shown_name(req->path, name, sizeof(name));
+	if (!face_sans)
+		return err_set(ERR_IO, "print: the fonts are not loaded");
+	s = cairo_pdf_surface_create_for_stream(to_buf, pdf, PAGE_W, PAGE_H);
+	cr = cairo_create(s);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, name);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, sh->name);
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "sealroom");
-	for (int64_t pg = 0; pg < pages; pg++) {
+	for (int64_t pg = 0; pg < sh->pages; pg++) {
 		size_t from = (size_t)pg * PRINT_LINES_PER_PAGE;
-		print_bates_label(prefix, first + pg, bates, sizeof(bates));
+		print_bates_label(sh->prefix, sh->first + pg, bates, sizeof(bates));
 		/* watermark first, under the text */
-		snprintf(mark, sizeof(mark), "%s \xc2\xb7 %s \xc2\xb7 session %s \xc2\xb7 %s \xc2\xb7 %s",
-			 req->reviewer ? req->reviewer : who->login, req->lab ? req->lab : who->org,
-			 who->session_id, when, bates);
+		snprintf(mark, sizeof(mark), "%s \xc2\xb7 %s \xc2\xb7 session %s \xc2\xb7 %s \xc2\xb7 %s", sh->reviewer,
+			 sh->lab, sh->session, when, bates);
 		cairo_save(cr);
-		cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+		cairo_set_font_face(cr, face_sans);
 		cairo_set_font_size(cr, 15);
 		cairo_set_source_rgba(cr, 0, 0, 0, 0.10);
 		for (int k = 0; k < 4; k++) {
@@ -166,15 +183,15 @@ static int draw(const struct print_request *req, const struct session_info *who,
 		}
 		cairo_restore(cr);
 		/* header */
-		cairo_select_font_face(cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+		cairo_set_font_face(cr, face_mono);
 		cairo_set_font_size(cr, FONT_SIZE);
 		cairo_set_source_rgb(cr, 0, 0, 0);
-		snprintf(head, sizeof(head), "CONFIDENTIAL  %s@%s  %s", req->product, req->version, name);
+		snprintf(head, sizeof(head), "CONFIDENTIAL  %s@%s  %s", sh->product, sh->version, sh->name);
 		cairo_move_to(cr, MARGIN, MARGIN - 12);
 		cairo_show_text(cr, head);
 		/* the code, with line numbers */
-		for (size_t i = 0; i < PRINT_LINES_PER_PAGE && from + i < rs->n; i++) {
-			const struct row *rw = &rs->r[from + i];
+		for (size_t i = 0; i < PRINT_LINES_PER_PAGE && from + i < sh->n_rows; i++) {
+			const struct print_sheet_row *rw = &sh->rows[from + i];
 			double y = MARGIN + 8 + (double)i * LINE_H;
 			if (rw->line) {
 				char num[24];
@@ -185,7 +202,7 @@ static int draw(const struct print_request *req, const struct session_info *who,
 			}
 			cairo_set_source_rgb(cr, 0, 0, 0);
 			cairo_move_to(cr, MARGIN + 36, y);
-			if (req->text_layer) {
+			if (sh->text_layer) {
 				cairo_show_text(cr, rw->text);
 			} else { /* outlines only: nothing in the PDF to copy as text */
 				cairo_text_path(cr, rw->text);
@@ -197,7 +214,7 @@ static int draw(const struct print_request *req, const struct session_info *who,
 		cairo_move_to(cr, PAGE_W - MARGIN - 80, PAGE_H - MARGIN + 16);
 		cairo_show_text(cr, bates);
 		cairo_move_to(cr, MARGIN, PAGE_H - MARGIN + 16);
-		snprintf(head, sizeof(head), "page %lld of %lld \xc2\xb7 %s", (long long)pg + 1, (long long)pages, when);
+		snprintf(head, sizeof(head), "page %lld of %lld \xc2\xb7 %s", (long long)pg + 1, (long long)sh->pages, when);
 		cairo_show_text(cr, head);
 		cairo_show_page(cr);
 	}
@@ -322,8 +339,20 @@ int print_pdf(struct facility *f, const struct session_info *who, const struct g
 	info->bates_last = info->bates_first + info->pages - 1;
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((r = draw(req, who, &rs, info->pages, info->bates_prefix, info->bates_first, now, pdf)))
-		goto out;
+	{
+		/* drawn by the release's print worker: the room runs neither cairo nor FreeType on it */
+		char name[512];
+		struct print_sheet sh = {req->product, req->version, name, req->reviewer ? req->reviewer : who->login,
+					 req->lab ? req->lab : who->org, who->session_id, info->bates_prefix,
+					 req->text_layer, info->pages, info->bates_first, now, rs.r, rs.n};
+		shown_name(req->path, name, sizeof(name));
+		if (!req->pd)
+			r = err_set(ERR_IO, "print: no print worker");
+		else
+			r = printd_draw(req->pd, &sh, pdf);
+		if (r)
+			goto out;
+	}
 	if (pdf->len - start > PRINT_PDF_MAX) {
 		r = err_set(ERR_TOOBIG, "print: the PDF is too large");
 		goto out;

@@ -34,6 +34,11 @@
 #define PRINT_LINES_MAX 20000
 #define PRINT_PDF_MAX (64 << 20)
 
+#define PRINT_FONT_SANS "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define PRINT_FONT_MONO "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+struct printd;
+
 struct print_request {
 	const char *product, *version, *path;
 	int64_t line_from;        /* the first line's number (1-based) */
@@ -44,7 +49,33 @@ struct print_request {
 				   * print_text); 0: the glyphs are drawn as outlines only */
 	const char *reviewer;     /* the name on the watermark (full name or login) */
 	const char *lab;
+	struct printd *pd;        /* the release's print worker (printd.h), which draws it */
 };
+
+/* One printed row: a source line or a continuation of a long one. */
+struct print_sheet_row {
+	int64_t line; /* 0 for a continuation */
+	char *text;   /* valid UTF-8, no control byte, tabs expanded, at most PRINT_COLUMNS characters */
+};
+
+/* What a print's pages show: everything print_draw needs, and no more. */
+struct print_sheet {
+	const char *product, *version, *name; /* name: the file's, as printed */
+	const char *reviewer, *lab, *session; /* the watermark's */
+	const char *prefix;                   /* the Bates numbers' */
+	int text_layer;
+	int64_t pages, first, now;            /* pages of PRINT_LINES_PER_PAGE rows, the first Bates number */
+	const struct print_sheet_row *rows;
+	size_t n_rows;
+};
+
+/*
+ * The print worker's side: load the two fonts from their files (before its sandbox; once),
+ * then draw a sheet's pages as a PDF appended to pdf (cairo, the fonts embedded as
+ * subsets; glyph outlines only without text_layer).
+ */
+int print_fonts_load(void) WUR;
+int print_draw(const struct print_sheet *s, struct buf *pdf) WUR;
 
 struct print_info {
 	int64_t id;

@@ -1904,5 +1904,6 @@ int render_print(const struct render_ctx *c, const struct manifest_entry *e, con
 	if ((r = quota_limits_of(&g, &lim)))
 		return r;
 	pr.text_layer = lim.print_text == 1;
+	pr.pd = c->pd;
 	return print_pdf(c->f, c->who, &g, &pr, now, pdf, info);
 }

@@ -121,6 +121,7 @@ struct render_hooks {
 struct render_cache;
 struct highlightd;
 struct imaged;
+struct printd;
 struct render_cache *render_cache_new(void);
 void render_cache_free(struct render_cache *c);
 
@@ -150,6 +151,8 @@ struct render_ctx {
 	struct highlightd *hl_base;        /* a diff's older release's, or NULL: plain */
 	struct imaged *im;                 /* the release's image worker (imaged.h), or NULL:
 					    * images are named, not shown */
+	struct printd *pd;                 /* the release's print worker (printd.h), or NULL:
+					    * prints fail */
 	const struct render_symtab *syms;  /* the release's definitions, or NULL: look them up in
 					    * ix's symbols */
 	const struct xref *xr;             /* the release's tags (outline), or NULL */

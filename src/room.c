@@ -16,6 +16,7 @@
 #include "room.h"
 #include "highlightd.h"
 #include "imaged.h"
+#include "printd.h"
 #include "searchd.h"
 #include "vault.h"
 #include "xref.h"
@@ -38,6 +39,7 @@ struct room {
 	struct searchd *sd;  /* the index's search worker (searchd.h), under sd_mu */
 	struct highlightd *hd; /* its highlight worker (highlightd.h), started by the first page */
 	struct imaged *im;     /* its image worker (imaged.h), started by the first image */
+	struct printd *pd;     /* its print worker (printd.h), started by the first print */
 	struct xref *xr;     /* the release's tree-sitter tags (NULL when they did not load) */
 	struct render_symtab *syms;
 	struct shingles *sh; /* every 12-token run of the code, for notes; made on first use */
@@ -66,6 +68,7 @@ static void room_free(struct room *r)
 	searchd_free(r->sd);
 	highlightd_free(r->hd);
 	imaged_free(r->im);
+	printd_free(r->pd);
 	index_free(r->ix);
 	manifest_free(r->m);
 	vault_close(r->v);
@@ -136,6 +139,7 @@ static void kill_workers(struct rooms *rs, struct room **kill, int n_kill)
 		pthread_mutex_unlock(&kill[i]->sd_mu);
 		highlightd_kill(kill[i]->hd);
 		imaged_kill(kill[i]->im);
+		printd_kill(kill[i]->pd);
 		room_put(rs, kill[i]);
 	}
 }
@@ -329,6 +333,7 @@ int room_get(struct rooms *rs, struct facility *f, const char *product, const ch
 	pthread_mutex_init(&rm->sd_mu, NULL);
 	rm->hd = highlightd_new();
 	rm->im = imaged_new();
+	rm->pd = printd_new();
 	pthread_cond_init(&rm->ix_cv, NULL);
 	snprintf(rm->product, sizeof(rm->product), "%s", product);
 	snprintf(rm->version, sizeof(rm->version), "%s", version);
@@ -510,6 +515,7 @@ void room_render_ctx(struct room *rm, struct render_ctx *c)
 	c->xr = ready ? rm->xr : NULL;
 	c->hl = rm ? rm->hd : NULL;
 	c->im = rm ? rm->im : NULL;
+	c->pd = rm ? rm->pd : NULL;
 }
 
 /*

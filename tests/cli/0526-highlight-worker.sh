@@ -1,7 +1,8 @@
 #!/bin/sh
 # A release's syntax highlighting runs in a highlight worker of its own
-# (src/highlightd.c), and its images are decoded in an image worker (src/imaged.c), not in
-# the room: tree-sitter's parsers and the image decoders never run next to the keys.
+# (src/highlightd.c), its images are decoded in an image worker (src/imaged.c) and its
+# prints drawn in a print worker (src/printd.c), not in the room: tree-sitter's parsers,
+# the image decoders, cairo and FreeType never run next to the keys.
 # The worker is a fresh process under seccomp, with no_new_privs, the front's unprivileged
 # account and an empty root, no file of the facility open and no key in its memory, and it
 # keeps no copy of what it coloured. Pages are coloured as before. A worker killed between
@@ -109,6 +110,27 @@ code=$(view two.png)
 I2=$(iworker)
 check "a killed image worker is replaced for the next image ($code)" [ "$code" = 200 ] && grep -q 'PNG image, 3000×20 pixels (shown smaller)' "$T/page" && [ -n "$I2" ] && [ "$I2" != "$I" ]
 
+# prints: drawn by the release's print worker, not by the room
+pworker() {
+	ps -o pid= --ppid "$ROOM" | while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- --print-worker && echo "$p"; done | head -n 1
+}
+code=$(view d.c)
+csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/page" | head -n 1)
+prt() { curl -sk --max-time 90 -b "$(cat "$T/rita.cookie")" -o "$T/p.pdf" -w '%{http_code}' -X POST "$U/r/demo@current/print/d.c" \
+	--data-urlencode "csrf=$csrf" --data-urlencode "from=$1" --data-urlencode "to=$2"; }
+check "no print worker before the first print" [ -z "$(pworker)" ]
+code=$(prt 1 20)
+check "a print is a PDF ($code)" [ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q '%PDF-'
+P=$(pworker)
+check "drawn by the room's print worker ($P)" [ -n "$P" ]
+check "the print worker: seccomp, no_new_privs, not root" sh -c "grep -q '^Seccomp:[[:space:]]*2$' /proc/$P/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$P/status && ! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$P/status"
+check "it holds no file (its fonts are mapped, not open)" sh -c "! ls -l /proc/$P/fd | grep -- '->' | grep -v -e '/dev/null' -e 'socket:' -e 'pipe:' | grep -q ."
+kill -KILL "$P"
+sleep 0.2
+code=$(prt 21 40)
+P2=$(pworker)
+check "a killed print worker is replaced for the next print ($code)" [ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q '%PDF-' && [ -n "$P2" ] && [ "$P2" != "$P" ]
+
 # a halt ends the workers within seconds
 W3=$(worker)
 export SEALROOM_HOME="$T/fac"
@@ -119,6 +141,7 @@ if [ -n "$W3" ] && vendor_decide "$T/fac/demo-keys/vendor.key" "$T/seal" otto ha
 fi
 check "a halt stops the highlight worker within 10 s ($gone; $(cat "$T/halt.err" 2>/dev/null | head -n 1))" [ "$gone" = yes ]
 check "and the image worker" sh -c "! kill -0 ${I2:-0} 2>/dev/null"
+check "and the print worker" sh -c "! kill -0 ${P2:-0} 2>/dev/null"
 
 kill $DEMO; wait $DEMO
 check "stopping the room stops its workers" sh -c "! kill -0 ${W3:-0} 2>/dev/null"

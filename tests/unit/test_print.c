@@ -5,6 +5,7 @@
 #include "ingest.h"
 #include "logdb.h"
 #include "print.h"
+#include "printd.h"
 #include "release.h"
 #include "test.h"
 
@@ -46,7 +47,7 @@ TEST(bates_quota_log_dispute)
 {
 	struct grant_info g;
 	struct session_info who;
-	struct print_request req = {"fw", "1.0", "src/a.c", 10, "b10b", NULL, 0, 1, "Rita Reviewer", "lab-1"};
+	struct print_request req = {"fw", "1.0", "src/a.c", 10, "b10b", NULL, 0, 1, "Rita Reviewer", "lab-1", printd_new()};
 	struct print_info info;
 	struct buf pdf;
 	char *t130 = lines(130), *t70 = lines(70), *t200 = lines(200), label[48];
@@ -110,6 +111,15 @@ TEST(bates_quota_log_dispute)
 		CHECK(print_dispute(fac, 1, &vv, "again", T0) == ERR_EXISTS);
 		CHECK(print_dispute(fac, 99, &vv, "x", T0) == ERR_NOTFOUND);
 	}
+	/* a print worker that fails: no print, nothing recorded */
+	g.prints = 1000;
+	req.text = t70, req.len = strlen(t70);
+	printd_kill(req.pd);
+	buf_reset(&pdf);
+	CHECK(print_pdf(fac, &who, &g, &req, T0 + 40, &pdf, &info) == ERR_IO && pdf.len == 0);
+	n = 0;
+	CHECK(print_each(fac, "fw", "1.0", count_prints, &n) == 0 && n == 2);
+	printd_free(req.pd);
 	free(t130);
 	free(t70);
 	free(t200);
