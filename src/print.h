@@ -4,8 +4,9 @@
  * Each page carries the release, path and lines, the reviewer's watermark (name, lab,
  * session, time, print number) across it, and a Bates number in its footer: PREFIX-NNNNNN
  * where PREFIX is the product's name in capitals and the numbers continue across every
- * print of the release (table prints, db.c step 4). The text is drawn with cairo_show_text
- * in DejaVu Sans Mono; the PDF has a searchable text layer only where the grant allows it
+ * print of the release (table prints, db.c step 4). The pages are drawn by the release's
+ * print worker (printd.h: print_draw runs there, never in the room), the text with
+ * cairo_show_text in DejaVu Sans Mono; the PDF has a searchable text layer only where the grant allows it
  * (quota print_text), otherwise each glyph is an outline (cairo_text_path) and the PDF
  * holds no text to copy.
  *
