@@ -105,7 +105,8 @@ static void text_index_make(struct text_index *t, const struct text_file *files,
 		}
 		ti_trigrams(p, index_searchable_len(p, len), i, &v, &nv, &cap);
 	}
-	qsort(v, nv, sizeof(*v), ti_cmp_u64);
+	if (nv) /* qsort takes no NULL array, even empty */
+		qsort(v, nv, sizeof(*v), ti_cmp_u64);
 	for (size_t k = 0; k < nv; k++)
 		if (!k || v[k] != v[k - 1]) {
 			post_len++;
