@@ -396,6 +396,43 @@ static int read_by(const struct worker *w, int fd, void *p, size_t len, const st
 	return 0;
 }
 
+/*
+ * The request (wire.h framing) sent whole before the deadline. A worker that does not read
+ * it (hung, stopped, taken over) would otherwise hold the job in write() for good once the
+ * socket's buffer is full, as a file larger than it fills it: past the front's answer
+ * timeout, and the room is restarted.
+ */
+static int send_by(const struct worker *w, int fd, const void *p, size_t len, const struct timespec *deadline,
+		   unsigned ms)
+{
+	unsigned char h[4];
+	const unsigned char *parts[2] = {h, p};
+	size_t lens[2] = {4, len};
+	for (int i = 0; i < 4; i++)
+		h[i] = (unsigned char)(len >> (8 * i));
+	for (int k = 0; k < 2; k++)
+		for (size_t off = 0; off < lens[k];) {
+			struct pollfd pf = {fd, POLLOUT, 0};
+			int left = ms_left(deadline), n;
+			ssize_t s;
+			if (!left || !(n = poll(&pf, 1, left)))
+				return err_set(ERR_IO, "%s: no answer within %u ms (the request was not read): it was stopped",
+					       w->spec.name, ms);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return err_set(ERR_IO, "%s: %s", w->spec.name, strerror(errno));
+			s = send(fd, parts[k] + off, lens[k] - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (s < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (s <= 0)
+				return err_set(ERR_IO, "%s: cannot send it the request (%s)", w->spec.name,
+					       s < 0 ? strerror(errno) : "closed");
+			off += (size_t)s;
+		}
+	return 0;
+}
+
 int worker_exchange(struct worker *w, const struct worker_chan *ch, const void *req, size_t len, size_t max,
 		    unsigned ms, struct buf *ans)
 {
@@ -405,8 +442,8 @@ int worker_exchange(struct worker *w, const struct worker_chan *ch, const void *
 	int r;
 	deadline_in(ms, &deadline);
 	/* req may be ans's own bytes: sent before ans is reset */
-	if ((r = wire_send(ch->fd, req, len)))
-		return err_set(ERR_IO, "%s: cannot send it the request (%s)", w->spec.name, err_msg());
+	if ((r = send_by(w, ch->fd, req, len, &deadline, ms)))
+		return r;
 	buf_reset(ans);
 	if ((r = read_by(w, ch->fd, h, 4, &deadline, ms)))
 		return r;

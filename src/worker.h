@@ -18,9 +18,10 @@
  *
  * The room's side: a job takes a free channel (starting the worker when none runs, at most
  * WORKER_RESTARTS times a minute), sends one request and reads the whole answer (wire.h
- * framing) within a deadline however it trickles, then gives the channel back, saying
- * whether the answer was wrong, late or missing: the worker is then killed, and the next
- * job starts another. A job waits for a free channel no longer than for its answer
+ * framing) within one deadline however it trickles, or however slowly the worker takes the
+ * request (a worker that reads nothing must not hold the job in write()), then gives the
+ * channel back, saying whether the answer was wrong, late or missing: the worker is then
+ * killed, and the next job starts another. A job waits for a free channel no longer than for its answer
  * (ERR_BUSY), so that its time stays bounded however many are queued behind a worker that
  * hangs. What an answer may say is the module's to check: a worker holds text of the
  * vendor's, and nothing it says is shown unchecked.
@@ -70,9 +71,9 @@ int worker_new(const struct worker_spec *spec, int start, struct worker **out) W
  */
 int worker_take(struct worker *w, unsigned ms, struct worker_chan *ch) WUR;
 /*
- * Send req and read the whole answer into ans (reset first), at most max bytes, within ms
- * milliseconds: ERR_IO (a message naming the worker) when it is late, gone or trickling,
- * ERR_TOOBIG when it announces more than max.
+ * Send req and read the whole answer into ans (reset first), at most max bytes, both within
+ * ms milliseconds: ERR_IO (a message naming the worker) when it is late, gone, trickling or
+ * does not read the request, ERR_TOOBIG when it announces more than max.
  */
 int worker_exchange(struct worker *w, const struct worker_chan *ch, const void *req, size_t len,
 		    size_t max, unsigned ms, struct buf *ans) WUR;
