@@ -584,9 +584,17 @@ int highlight(enum hl_lang lang, const char *src, size_t len, struct hl_span **s
 	if (!n_caps)
 		goto out;
 	qsort(caps, n_caps, sizeof(*caps), cmp_cap);
-	/* paint outer ranges first, inner ones over them; of equal ranges the later pattern */
+	/* paint outer ranges first, inner ones over them; of equal ranges the later pattern.
+	 * Nested captures paint a byte once for each that holds it (a shell file of strings
+	 * in command substitutions in strings, many deep, paints a whole file many times
+	 * over): the budget is looked at here too, every 1 MiB painted */
 	paint = xcalloc(len, sizeof(*paint));
-	for (size_t i = 0; i < n_caps; i++) {
+	for (size_t i = 0, painted = 0; i < n_caps; i++) {
+		if (budget_us && (painted += caps[i].end - caps[i].start) >= HL_MAX_BYTES) {
+			painted = 0;
+			if (hl_now_us() - t0 > budget_us)
+				goto out;
+		}
 		for (uint32_t b = caps[i].start; b < caps[i].end; b++)
 			paint[b] = caps[i].cls;
 	}

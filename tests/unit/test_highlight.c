@@ -1,8 +1,10 @@
 /* test_highlight: tree-sitter highlighting per language, limits, hostile input, threads. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "highlight.h"
 #include "test.h"
@@ -236,6 +238,38 @@ TEST(hostile)
 	free(src);
 }
 
+/*
+ * Nested captures within the budget: strings in command substitutions in strings, 15,000
+ * deep, are 10,000 nested string captures, each painted over the whole of the ones inside
+ * it: 10^9 bytes painted, seconds past any budget, and a worker that overran its
+ * budget and the grace was stopped, the page plain. The budget is looked at while painting.
+ */
+TEST(nested_captures_within_budget)
+{
+	enum { DEPTH = 15000 };
+	size_t len = 0;
+	char *src = xmalloc(DEPTH * 10 + 2);
+	struct hl_span *s;
+	struct timespec t0, t1;
+	double secs;
+	size_t n;
+	for (int i = 0; i < DEPTH; i++, len += 8)
+		memcpy(src + len, "\"$(echo ", 8);
+	src[len++] = 'x';
+	for (int i = 0; i < DEPTH; i++, len += 2)
+		memcpy(src + len, ")\"", 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(highlight(HL_BASH, src, len, &s, &n, 200000) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(well_formed(s, n, len));
+	CHECK(secs < 0.2 + 0.3);
+	if (secs >= 0.5 || getenv("SEALROOM_TEST_VERBOSE"))
+		fprintf(stderr, "  %zu bytes nested %d deep took %.2f s for a budget of 0.2 s\n", len, DEPTH, secs);
+	free(s);
+	free(src);
+}
+
 struct thr {
 	const char *src;
 	size_t n_expect;
@@ -289,6 +323,7 @@ int main(void)
 	RUN(plain_cases);
 	RUN(size_limit);
 	RUN(budget);
+	RUN(nested_captures_within_budget);
 	RUN(hostile);
 	RUN(threads);
 	return test_done();
