@@ -1448,14 +1448,29 @@ static int add_marked(const struct render_ctx *c, const struct render_view *v, s
 	return 0;
 }
 
+/* CLOCK_MONOTONIC in microseconds. */
+static uint64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 /*
  * Highlight the lines of result file i (each cut at RENDER_LINE_MAX) as one text, one line
  * after the other, in the file's language: *sp (free() it) holds spans over that text and
  * off[j] where line j starts in it. Lines apart in the file are parsed as neighbours, which
  * is close enough for a result's colours (a comment's middle line may show as code).
+ *
+ * *until is when the page's highlighting ends (CLOCK_MONOTONIC, us): a page has up to 50
+ * result files, each a request to the worker that may wait for a channel and for the answer
+ * (RENDER_HIGHLIGHT_BUDGET_US / 20 and the worker's grace, each), so that a worker that
+ * answers slowly, or channels kept busy by other pages, would add up to minutes, past the
+ * front's answer timeout (the room is then restarted). Past *until the rest are plain, and
+ * once the worker failed or was busy *until is 0: the rest are plain too.
  */
 static void search_spans(const struct render_ctx *c, const struct search_result *res, size_t i, struct hl_span **sp,
-			 size_t *n_sp, size_t **off)
+			 size_t *n_sp, size_t **off, uint64_t *until)
 {
 	size_t pl, nl = search_result_n_lines(res, i), total = 0;
 	const char *path = search_result_path(res, i, &pl);
@@ -1463,21 +1478,27 @@ static void search_spans(const struct render_ctx *c, const struct search_result 
 	struct buf t;
 	*sp = NULL;
 	*n_sp = 0;
+	uint64_t now = mono_us(), budget = RENDER_HIGHLIGHT_BUDGET_US / 20;
 	*off = xcalloc(nl ? nl : 1, sizeof(**off));
-	if (lang == HL_NONE)
+	if (lang == HL_NONE || !c->hl || now >= *until)
 		return;
+	if (*until - now < budget)
+		budget = *until - now;
 	for (size_t j = 0; j < nl; j++) {
 		const struct search_line *l = search_result_line(res, i, j);
 		total += (l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) + 1;
 	}
 	buf_init(&t, total + 16);
-	for (size_t j = 0; j < nl; j++) {
-		const struct search_line *l = search_result_line(res, i, j);
-		(*off)[j] = t.len;
-		if (buf_add(&t, l->text, l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) || buf_addch(&t, '\n'))
-			break;
-	}
-	(void)!highlight_via(c->hl, lang, t.p, t.len, RENDER_HIGHLIGHT_BUDGET_US / 20, sp, n_sp);
+	/* one allocation, wiped: a buffer that grew would leave the lines in the blocks it left */
+	if (!buf_grow(&t, total))
+		for (size_t j = 0; j < nl; j++) {
+			const struct search_line *l = search_result_line(res, i, j);
+			(*off)[j] = t.len;
+			if (buf_add(&t, l->text, l->len > RENDER_LINE_MAX ? RENDER_LINE_MAX : l->len) || buf_addch(&t, '\n'))
+				break;
+		}
+	if (highlight_via(c->hl, lang, t.p, t.len, budget, sp, n_sp))
+		*until = 0;
 	wipe(&t);
 }
 
@@ -1547,10 +1568,13 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 	struct render_view v = {0};
 	struct grant_info g;
 	struct buf tmp;
+	uint64_t hl_until;
 	int r;
 	if ((r = admit_search(c, query, res, &v, &g)))
 		return r;
 	buf_init(&tmp, RENDER_LINE_MAX * 8 + 64);
+	/* the colours of all the page's result files within one file's budget */
+	hl_until = mono_us() + RENDER_HIGHLIGHT_BUDGET_US;
 	if ((r = buf_addstr(out, "<div class=\"code results\" id=\"code\">")) || (r = add_decorations(c, &v, out)))
 		goto out;
 	for (size_t i = 0; i < search_result_n_files(res); i++) {
@@ -1567,7 +1591,7 @@ int render_search_html(const struct render_ctx *c, const char *query, const stru
 		{
 			struct hl_span *sp;
 			size_t n_sp, *offs;
-			search_spans(c, res, i, &sp, &n_sp, &offs);
+			search_spans(c, res, i, &sp, &n_sp, &offs, &hl_until);
 			for (size_t j = 0; j < search_result_n_lines(res, i) && !r; j++) {
 				const struct search_line *l = search_result_line(res, i, j);
 				if ((r = buf_addf(out, "<div class=\"l%s\"><a class=\"n\" href=\"", l->context ? " ctx" : "")) ||
