@@ -88,7 +88,7 @@ $(BUILD)/gen/web_static.h: scripts/embed $(WEB_STATIC)
 
 $(BUILD)/obj/web.o: $(BUILD)/gen/web_static.h
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libsealroom.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libsealroom.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libsealroom.a $(LDLIBS)
 

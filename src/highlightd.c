@@ -32,7 +32,8 @@ int highlightd_request_encode(enum hl_lang lang, const char *src, size_t len, ui
 	put32(h + 5, (uint32_t)budget_us);
 	put32(h + 9, (uint32_t)len);
 	buf_reset(out);
-	return buf_add(out, h, sizeof(h)) || buf_add(out, src, len) ? ERR_TOOBIG : 0;
+	/* one allocation: the file's bytes are not left behind in a block that grew */
+	return buf_grow(out, sizeof(h) + len) || buf_add(out, h, sizeof(h)) || buf_add(out, src, len) ? ERR_TOOBIG : 0;
 }
 
 int highlightd_request_decode(const void *msg, size_t len, enum hl_lang *lang, const char **src, size_t *n,
@@ -70,7 +71,30 @@ int highlightd_answer_encode(const struct hl_span *spans, size_t n, struct buf *
 	return 0;
 }
 
-int highlightd_answer_decode(const void *msg, size_t len, size_t src_len, struct hl_span **spans, size_t *n)
+/*
+ * Is offset x of (src, len) inside a character? The page reads code as UTF-8, a character
+ * at a time and an invalid byte alone (cipher_encode); a span that starts or ends inside a
+ * valid sequence cuts it into bytes each invalid alone, and the page would show U+FFFD for
+ * a character of the file. tree-sitter's nodes never do: its lexer reads characters too.
+ */
+static int inside_char(const unsigned char *src, size_t len, size_t x)
+{
+	size_t s = x;
+	if (!x || x >= len || (src[x] & 0xc0) != 0x80)
+		return 0;
+	/* the lead byte is at most 3 before; a valid sequence it starts covers x or not */
+	while (s > 0 && x - s < 3 && (src[s - 1] & 0xc0) == 0x80)
+		s--;
+	if (!s || (src[--s] & 0xc0) == 0x80)
+		return 0;
+	{
+		size_t k = src[s] >= 0xf0 ? 4 : src[s] >= 0xe0 ? 3 : src[s] >= 0xc0 ? 2 : 1;
+		return s + k > x && s + k <= len && utf8_valid(src + s, k);
+	}
+}
+
+int highlightd_answer_decode(const void *msg, size_t len, const char *src, size_t src_len, struct hl_span **spans,
+			     size_t *n)
 {
 	const unsigned char *p = msg;
 	struct hl_span *sp;
@@ -91,9 +115,11 @@ int highlightd_answer_decode(const void *msg, size_t len, size_t src_len, struct
 		sp[i].start = get32(s);
 		sp[i].end = get32(s + 4);
 		sp[i].cls = (uint16_t)(s[8] | s[9] << 8);
-		/* inside the file, in order, apart, not empty, a class the room knows */
+		/* inside the file, in order, apart, not empty, a class the room knows, and its ends
+		 * between characters */
 		if (sp[i].start < prev || sp[i].start >= sp[i].end || sp[i].end > src_len || !sp[i].cls ||
-		    sp[i].cls >= ncls) {
+		    sp[i].cls >= ncls || inside_char((const unsigned char *)src, src_len, sp[i].start) ||
+		    inside_char((const unsigned char *)src, src_len, sp[i].end)) {
 			int r = err_set(ERR_CORRUPT, "span %u does not hold (%u..%u, class %u, in %zu bytes)", (unsigned)i,
 					(unsigned)sp[i].start, (unsigned)sp[i].end, (unsigned)sp[i].cls, src_len);
 			free(sp);
@@ -168,7 +194,7 @@ int highlightd_spans(struct highlightd *h, enum hl_lang lang, const char *src, s
 		     struct hl_span **spans, size_t *n)
 {
 	struct worker_chan ch;
-	struct buf b;
+	struct buf req, ans;
 	unsigned ms;
 	int r, failed = 0;
 	*spans = NULL;
@@ -178,23 +204,28 @@ int highlightd_spans(struct highlightd *h, enum hl_lang lang, const char *src, s
 	if (!budget_us || budget_us > HIGHLIGHTD_BUDGET_MAX_US)
 		budget_us = HIGHLIGHTD_BUDGET_MAX_US;
 	ms = (unsigned)(budget_us / 1000) + HIGHLIGHTD_GRACE_MS;
-	buf_init(&b, ANS_MAX + 16);
-	if ((r = highlightd_request_encode(lang, src, len, budget_us, &b)))
+	/* the file and the answer in buffers of their own: an answer read over the request
+	 * would grow (move) its block and leave the file's bytes in freed memory; and no more
+	 * spans than the file has bytes */
+	buf_init(&req, REQ_MAX + 16);
+	buf_init(&ans, ANS_LEN + SPAN_LEN * len + 16);
+	if ((r = highlightd_request_encode(lang, src, len, budget_us, &req)))
 		goto done;
 	if ((r = worker_take(h->w, ms, &ch)))
 		goto done;
-	if ((r = worker_exchange(h->w, &ch, b.p, b.len, ANS_MAX, ms, &b))) {
+	if ((r = worker_exchange(h->w, &ch, req.p, req.len, ANS_LEN + SPAN_LEN * len, ms, &ans))) {
 		r = err_set(ERR_IO, "highlight: the release's highlight worker failed (%s); it is started again", err_msg());
 		failed = 1;
-	} else if ((r = highlightd_answer_decode(b.p, b.len, len, spans, n))) {
+	} else if ((r = highlightd_answer_decode(ans.p, ans.len, src, len, spans, n))) {
 		r = err_set(ERR_IO, "highlight: the release's highlight worker answered %s: it was stopped", err_msg());
 		failed = 1;
 	}
 	worker_give(h->w, &ch, failed);
 done:
-	if (b.cap)
-		sodium_memzero(b.p, b.cap); /* the file's text was here */
-	buf_release(&b);
+	if (req.cap)
+		sodium_memzero(req.p, req.cap); /* the file's text was here */
+	buf_release(&req);
+	buf_release(&ans);
 	return r;
 }
 

@@ -12,7 +12,7 @@
  * The room sends the file's language, its bytes and the time budget; the worker answers with
  * spans only (docs/formats.md "The highlight worker"): byte offsets and a class number each,
  * never text. The room checks every span (inside the file, in order, not overlapping, a
- * class it knows) before a page uses it, and builds the page from its own bytes: a lying
+ * class it knows, its ends between characters) before a page uses it, and builds the page from its own bytes: a lying
  * worker can only colour a page wrongly. A worker that crashes, answers what does not decode
  * or check, or does not answer within the budget and HIGHLIGHTD_GRACE_MS more is killed; the
  * page is shown plain and the next page starts a new worker (at most WORKER_RESTARTS a
@@ -57,15 +57,17 @@ void highlightd_free(struct highlightd *h);
  * The messages. A request: "SRh1", u8 language, u32 budget in microseconds, u32 length, the
  * bytes. An answer: "SRH1", u32 n, then n spans of u32 start, u32 end, u16 class
  * (little-endian). Decoding checks every field and that nothing is left over (ERR_PARSE for
- * a request, ERR_CORRUPT for an answer); an answer's spans must lie in a file of src_len
- * bytes, sorted, not overlapping, not empty, each of a class 1 .. hl_n_classes() - 1.
+ * a request, ERR_CORRUPT for an answer); an answer's spans must lie in the file (src,
+ * src_len), sorted, not overlapping, not empty, each of a class 1 .. hl_n_classes() - 1,
+ * and start and end between characters (never inside a valid UTF-8 sequence: the page
+ * would show its halves as U+FFFD).
  */
 int highlightd_request_encode(enum hl_lang lang, const char *src, size_t len, uint64_t budget_us,
 			      struct buf *out) WUR;
 int highlightd_request_decode(const void *msg, size_t len, enum hl_lang *lang, const char **src, size_t *n,
 			      uint64_t *budget_us) WUR;
 int highlightd_answer_encode(const struct hl_span *spans, size_t n, struct buf *out) WUR;
-int highlightd_answer_decode(const void *msg, size_t len, size_t src_len, struct hl_span **spans,
+int highlightd_answer_decode(const void *msg, size_t len, const char *src, size_t src_len, struct hl_span **spans,
 			     size_t *n) WUR;
 
 /* The worker's side (from the module's constructor); never returns. */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,108 +15,12 @@
 #include <unistd.h>
 
 #include "highlightd.h"
-#include "le.h"
 #include "render.h"
 #include "test.h"
-#include "worker.h"
 
-/* this binary is the worker's image too (/proc/self/exe): highlightd.c's constructor makes
- * it one, unless HIGHLIGHTD_TEST_HOSTILE names a hostile worker to be instead (below) */
-
-#define H_READY WORKER_FD_FIRST
-#define H_CHAN (WORKER_FD_FIRST + 1)
-
-static const char *hostile_mode;
-
-static int h_read(int fd, void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = read(fd, (char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-static int h_write(int fd, const void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = write(fd, (const char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-/* An answer of spans (start, end, class) in wire.h's framing. */
-static int h_spans(int fd, const uint32_t (*sp)[3], uint32_t n)
-{
-	unsigned char m[4 + 8 + 10 * 8];
-	put32(m, 8 + 10 * n);
-	memcpy(m + 4, "SRH1", 4);
-	put32(m + 8, n);
-	for (uint32_t i = 0; i < n; i++) {
-		put32(m + 12 + 10 * i, sp[i][0]);
-		put32(m + 16 + 10 * i, sp[i][1]);
-		m[20 + 10 * i] = (unsigned char)sp[i][2];
-		m[21 + 10 * i] = (unsigned char)(sp[i][2] >> 8);
-	}
-	return h_write(fd, m, 12 + 10 * n);
-}
-
-static void *hostile_serve(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-	unsigned char h[4];
-	static unsigned char req[(size_t)2 << 20];
-	while (!h_read(fd, h, 4)) {
-		uint32_t n = get32(h);
-		if (n > sizeof(req) || h_read(fd, req, n))
-			break;
-		if (!strcmp(hostile_mode, "hang")) {
-			pause();
-		} else if (!strcmp(hostile_mode, "overlap")) {
-			const uint32_t sp[2][3] = {{0, 5, 1}, {3, 8, 2}};
-			if (h_spans(fd, sp, 2))
-				break;
-		} else if (!strcmp(hostile_mode, "past")) {
-			/* a span past the end of the file it was given */
-			const uint32_t sp[1][3] = {{0, get32(req + 9) + 1, 1}};
-			if (h_spans(fd, sp, 1))
-				break;
-		} else if (!strcmp(hostile_mode, "class")) {
-			const uint32_t sp[1][3] = {{0, 1, 60000}};
-			if (h_spans(fd, sp, 1))
-				break;
-		} else if (!strcmp(hostile_mode, "huge")) {
-			if (h_write(fd, "\xff\xff\xff\xff", 4))
-				break;
-		} else if (!strcmp(hostile_mode, "text")) {
-			/* the file's own bytes back: not spans */
-			unsigned char l[4];
-			put32(l, n);
-			if (h_write(fd, l, 4) || h_write(fd, req, n))
-				break;
-		}
-	}
-	_exit(0);
-}
-
-__attribute__((constructor(101))) static void hostile_entry(int argc, char **argv)
-{
-	pthread_t th;
-	char c = 1;
-	if (argc < 2 || !argv || !argv[1] || strcmp(argv[1], HIGHLIGHTD_ARG) ||
-	    !(hostile_mode = getenv("HIGHLIGHTD_TEST_HOSTILE")))
-		return;
-	for (int i = 1; i < HIGHLIGHTD_CHANNELS; i++)
-		pthread_create(&th, NULL, hostile_serve, (void *)(intptr_t)(H_CHAN + i));
-	if (write(H_READY, &c, 1) != 1)
-		_exit(1);
-	hostile_serve((void *)(intptr_t)H_CHAN);
-}
+/* this binary is the worker's image too: an honest one, or the hostile one named by
+ * HIGHLIGHTD_TEST_HOSTILE (hostile_highlightd.h) */
+#include "hostile_highlightd.h"
 
 static const struct {
 	enum hl_lang lang;
@@ -164,6 +69,10 @@ TEST(worker_colours_as_in_process)
 		"int", " ", "x", "=", "\"s\"", "'c'", "/*", "*/", "//", "\n", "{", "}", "(", ")", ";", "return",
 		"#define", "#include", "<a.h>", "0x1f", "3.5", "class", "def", "fn", "func", "let", "\\", "`", "$",
 		"for", "if", "else", "::", "->", "@", "\t", "\xc3\xa9", "\xff",
+		/* characters of 3 and 4 bytes, and bytes that are no character: a stray continuation
+		 * byte, a cut sequence, a surrogate, an overlong form (the room refuses spans cut
+		 * inside a character, and tree-sitter's never are) */
+		"\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x80", "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf", "\"\xc3\xa9\"",
 	};
 	unsigned seed = 12345;
 	int bad = 0;
@@ -178,8 +87,8 @@ TEST(worker_colours_as_in_process)
 		free(sp);
 	}
 	CHECK(highlightd_pid(h) > 0);
-	/* 300 generated texts over every language */
-	for (int k = 0; k < 300; k++) {
+	/* 600 generated texts over every language */
+	for (int k = 0; k < 600; k++) {
 		char src[2048];
 		size_t len = 0;
 		int nt = (int)(rand_r(&seed) % 120);
@@ -351,9 +260,136 @@ TEST(hostile_worker_is_not_believed)
 	}
 }
 
+/*
+ * A worker that reads no request: a file larger than the socket's buffer fills it, and the
+ * room's write waited for good (past the front's answer timeout: the room was restarted).
+ * The page is plain within its budget and the grace, the worker stopped.
+ */
+struct paged {
+	struct highlightd *h;
+	const char *src;
+	size_t len;
+	int e, done;
+	double s;
+	char msg[256];
+};
+
+static void *page_one(void *arg)
+{
+	struct paged *q = arg;
+	struct hl_span *sp = NULL;
+	size_t n = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	q->e = highlightd_spans(q->h, HL_C, q->src, q->len, 100000, &sp, &n);
+	snprintf(q->msg, sizeof(q->msg), "%s", err_msg());
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	q->s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	free(sp);
+	__atomic_store_n(&q->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+TEST(worker_that_reads_nothing)
+{
+	size_t len = HL_MAX_BYTES;
+	char *src = xmalloc(len);
+	struct paged q = {NULL, src, len, 0, 0, 0, ""};
+	pthread_t th;
+	int waited = 0;
+	for (size_t i = 0; i < len; i++)
+		src[i] = "int x;\n"[i % 7];
+	signal(SIGPIPE, SIG_IGN); /* as in the room: a worker gone is an error, not a signal */
+	setenv("HIGHLIGHTD_TEST_HOSTILE", "deaf", 1);
+	q.h = highlightd_new();
+	CHECK(pthread_create(&th, NULL, page_one, &q) == 0);
+	while (!__atomic_load_n(&q.done, __ATOMIC_SEQ_CST) && waited < 100) {
+		usleep(100000);
+		waited++;
+	}
+	unsetenv("HIGHLIGHTD_TEST_HOSTILE");
+	CHECK(q.done);
+	if (!q.done) {
+		fprintf(stderr, "  the page still waits after 10 s: the worker is killed to end it\n");
+		kill(highlightd_pid(q.h), SIGKILL);
+	}
+	pthread_join(th, NULL);
+	CHECK(q.e == ERR_IO && strstr(q.msg, "no answer within") != NULL);
+	CHECK(q.s < (100 + HIGHLIGHTD_GRACE_MS) / 1000.0 + 1);
+	CHECK(highlightd_pid(q.h) == 0);
+	highlightd_free(q.h);
+	free(src);
+}
+
+/*
+ * The room's buffers of a file: after a page, no freed block holds its bytes. An answer
+ * read into the request's buffer grew it (a span is 10 bytes, more than most bytes of a
+ * file), and realloc freed the block that held the file as it was. glibc gives a thread the
+ * block it freed last of a size first: the request's size is asked for, and looked into.
+ */
+TEST(room_frees_no_copy_of_the_file)
+{
+	static const char src[] = "int a[] = {1,2,3,4,5,6,7,8,9}; /* leftover_marker_q */ int b[] = {1,2,3,4,5,6,7,8,9};\n";
+	struct highlightd *h = highlightd_new();
+	struct hl_span *sp = NULL;
+	size_t n = 0, cap = 64;
+	while (cap < 13 + sizeof(src))
+		cap *= 2;
+	for (int k = 0; k < 2; k++) { /* the second time with the worker running: nothing else freed */
+		CHECK(highlightd_spans(h, HL_C, src, sizeof(src) - 1, 0, &sp, &n) == 0 && 10 * n + 8 > cap);
+		free(sp);
+		sp = NULL;
+	}
+	{
+		char *p[32];
+		int found = 0;
+		for (int i = 0; i < 32; i++) {
+			p[i] = malloc(cap - 8);
+			__asm__ volatile("" : : "r"(p[i]) : "memory"); /* what is there is what free() left */
+			found += p[i] && memmem(p[i], cap - 8, "leftover_marker", 15) != NULL;
+		}
+		for (int i = 0; i < 32; i++)
+			free(p[i]);
+		CHECK(!found);
+	}
+	highlightd_free(h);
+}
+
+/*
+ * Spans whose ends fall inside a character are refused: the page reads a file a character
+ * at a time (cipher_encode), and a character cut in two is two invalid halves, U+FFFD on
+ * the page. Ends between characters, or at bytes that are no character, are taken.
+ */
+TEST(spans_cut_no_character)
+{
+	/* a é b € c 😀 d, a stray 0xff and 0x80, e and a cut sequence, f */
+	static const char src[] = "a\xc3\xa9" "b\xe2\x82\xac" "c\xf0\x9f\x98\x80" "d\xff\x80" "e\xe2\x82" "f";
+	static const size_t inside[] = {2, 5, 6, 9, 10, 11};
+	size_t len = sizeof(src) - 1;
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	for (size_t x = 1; x < len; x++) {
+		struct hl_span one[2] = {{0, (uint32_t)x, 1}, {(uint32_t)x, (uint32_t)len, 2}}, *out = NULL;
+		size_t n = 0;
+		int cut = 0;
+		for (size_t i = 0; i < sizeof(inside) / sizeof(*inside); i++)
+			cut |= x == inside[i];
+		for (int k = 0; k < 2; k++) {
+			CHECK(highlightd_answer_encode(one + k, 1, &b) == 0);
+			CHECK(highlightd_answer_decode(b.p, b.len, src, len, &out, &n) == (cut ? ERR_CORRUPT : 0));
+			if (cut && !strstr(err_msg(), "does not hold"))
+				CHECK(0);
+			free(out);
+			out = NULL;
+		}
+	}
+	buf_release(&b);
+}
+
 TEST(messages_round_trip_and_refuse)
 {
 	struct hl_span sp[3] = {{0, 3, 1}, {3, 7, 2}, {9, 10, 5}}, *out = NULL;
+	static const char ten[] = "int x = 1;";
 	struct buf b;
 	size_t n = 0;
 	enum hl_lang lang;
@@ -361,18 +397,18 @@ TEST(messages_round_trip_and_refuse)
 	uint64_t budget;
 	buf_init(&b, 1 << 20);
 	CHECK(highlightd_answer_encode(sp, 3, &b) == 0 && b.len == 8 + 30);
-	CHECK(highlightd_answer_decode(b.p, b.len, 10, &out, &n) == 0 && n == 3 && same_spans(sp, 3, out, n));
+	CHECK(highlightd_answer_decode(b.p, b.len, ten, 10, &out, &n) == 0 && n == 3 && same_spans(sp, 3, out, n));
 	free(out);
 	/* the file must hold the spans */
-	CHECK(highlightd_answer_decode(b.p, b.len, 9, &out, &n) == ERR_CORRUPT && !out && !n);
+	CHECK(highlightd_answer_decode(b.p, b.len, ten, 9, &out, &n) == ERR_CORRUPT && !out && !n);
 	/* every truncation, and a byte more */
 	for (size_t k = 0; k < b.len; k++)
-		CHECK(highlightd_answer_decode(b.p, k, 10, &out, &n) == ERR_CORRUPT && !out);
+		CHECK(highlightd_answer_decode(b.p, k, ten, 10, &out, &n) == ERR_CORRUPT && !out);
 	{
 		char more[64];
 		memcpy(more, b.p, b.len);
 		more[b.len] = 0;
-		CHECK(highlightd_answer_decode(more, b.len + 1, 10, &out, &n) == ERR_CORRUPT);
+		CHECK(highlightd_answer_decode(more, b.len + 1, ten, 10, &out, &n) == ERR_CORRUPT);
 	}
 	/* out of order, overlapping, empty, class 0, class past the known ones */
 	{
@@ -382,14 +418,14 @@ TEST(messages_round_trip_and_refuse)
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 			CHECK(highlightd_answer_encode(bad[i], 2, &b) == 0);
-			CHECK(highlightd_answer_decode(b.p, b.len, 10, &out, &n) == ERR_CORRUPT && !out && !n);
+			CHECK(highlightd_answer_decode(b.p, b.len, ten, 10, &out, &n) == ERR_CORRUPT && !out && !n);
 		}
 		bad[0][0] = (struct hl_span){0, 3, hl_n_classes()};
 		CHECK(highlightd_answer_encode(bad[0], 1, &b) == 0);
-		CHECK(highlightd_answer_decode(b.p, b.len, 10, &out, &n) == ERR_CORRUPT);
+		CHECK(highlightd_answer_decode(b.p, b.len, ten, 10, &out, &n) == ERR_CORRUPT);
 		bad[0][0].cls = (uint16_t)(hl_n_classes() - 1);
 		CHECK(highlightd_answer_encode(bad[0], 1, &b) == 0);
-		CHECK(highlightd_answer_decode(b.p, b.len, 10, &out, &n) == 0 && n == 1);
+		CHECK(highlightd_answer_decode(b.p, b.len, ten, 10, &out, &n) == 0 && n == 1);
 		free(out);
 	}
 	/* requests */
@@ -415,5 +451,8 @@ int main(void)
 	RUN(worker_is_sandboxed);
 	RUN(worker_dies_hangs_or_is_killed);
 	RUN(hostile_worker_is_not_believed);
+	RUN(worker_that_reads_nothing);
+	RUN(room_frees_no_copy_of_the_file);
+	RUN(spans_cut_no_character);
 	return test_done();
 }

@@ -1,9 +1,14 @@
 /* test_render: the renderer's order, grant -> budget -> durable log entry -> output, with each
- * step failing in turn: nothing after a failed step runs and nothing is shown. */
+ * step failing in turn: nothing after a failed step runs and nothing is shown. And what a
+ * taken-over highlight worker can do to a page: colour it wrongly, never change its text,
+ * never hold it past a bounded time. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cipherfont.h"
 #include "db.h"
 #include "image.h"
 #include "ingest.h"
@@ -14,6 +19,10 @@
 #include "render.h"
 #include "test.h"
 #include "vendor_fixture.h"
+/* this binary is a highlight worker's image too, an honest or a hostile one */
+#include "hostile_highlightd.h"
+#include "query.h"
+#include "search_fixture.h"
 
 static char root[] = "/tmp/sealroom-render-XXXXXX";
 static char dir[300];
@@ -440,6 +449,262 @@ TEST(image_marked_charged_logged_then_shown)
 	buf_release(&e);
 }
 
+/* The page's text without its tags: what a reader reads of it. */
+static void page_text(const struct buf *page, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < page->len; i++) {
+		if (page->p[i] == '<') {
+			while (i < page->len && page->p[i] != '>')
+				i++;
+			continue;
+		}
+		if (buf_addch(out, page->p[i]))
+			abort();
+	}
+}
+
+/* The session's cipher, as shield.c hooks it in (here one that maps no character of the
+ * texts: the page's text is the file's, U+FFFD for bytes that are no character). */
+static int cipher_hook(void *ctx, const struct render_view *v, const char *p, size_t len, struct buf *out)
+{
+	(void)v;
+	return cipher_encode(ctx, p, len, out);
+}
+
+static int view_with(const struct session_info *who, struct highlightd *hd, struct cipher *ci,
+		     const unsigned char *t, size_t len, uint64_t from, uint64_t window, struct buf *out)
+{
+	struct render_hooks h = {0};
+	struct render_ctx c = {0};
+	struct manifest_entry e = {0};
+	uint64_t to = 0, n = 0;
+	h.ctx = ci;
+	h.transform = cipher_hook;
+	h.per_char = 1;
+	c.f = fac;
+	c.log = log_;
+	c.hooks = &h;
+	c.who = who;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	c.hl = hd;
+	c.window = window;
+	e.path = "src/any.c";
+	e.path_len = strlen(e.path);
+	e.mode = 0100644;
+	e.size = len;
+	memset(e.sha256, 0x5a, 32);
+	buf_reset(out);
+	return render_file_text(&c, &e, t, len, from, out, &to, &n, NULL);
+}
+
+/*
+ * Whatever spans a worker answers that the room takes, the page holds every line's text as
+ * the plain page does: spans straddling lines, the page's window, a long line's cut, and
+ * cut at any byte, inside characters too (those answers are refused: the page is plain).
+ */
+TEST(worker_spans_never_change_the_text)
+{
+	static const char *const tokens[] = {
+		"int", " ", "x", "=", "0x1f", ";", "\n", "\n\n", "{", "}", "/*", "*/", "\"", "'", "<", "&", "\t",
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\x80", "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf",
+	};
+	struct session_info rita = who_of("rita");
+	uint32_t none = 0x2603; /* a snowman: in no text here */
+	unsigned char seed[CIPHER_SEED_LEN] = {1};
+	struct cipher *ci = NULL;
+	struct highlightd *hd;
+	struct buf plain, coloured, a, b;
+	unsigned rs = 4242;
+	int same = 1, taken = 0, refused = 0;
+	size_t cap = 24 * 1024;
+	unsigned char *t = xmalloc(cap);
+	CHECK(cipher_new(seed, &none, 1, &ci) == 0);
+	buf_init(&plain, 16 << 20);
+	buf_init(&coloured, 16 << 20);
+	buf_init(&a, 16 << 20);
+	buf_init(&b, 16 << 20);
+	setenv("HIGHLIGHTD_TEST_HOSTILE", "random", 1);
+	hd = highlightd_new();
+	for (int k = 0; k < 160 && same; k++) {
+		size_t len = 0, lines = 1;
+		int nt = 1 + (int)(rand_r(&rs) % 600);
+		uint64_t from, window = 1 + rand_r(&rs) % 9;
+		for (int i = 0; i < nt; i++) {
+			const char *tok = tokens[rand_r(&rs) % (sizeof(tokens) / sizeof(*tokens))];
+			size_t tl = strlen(tok);
+			if (len + tl > cap - RENDER_LINE_MAX - 64)
+				break;
+			memcpy(t + len, tok, tl);
+			len += tl;
+		}
+		/* now and then a line past RENDER_LINE_MAX: the page cuts it */
+		if (k % 16 == 5)
+			for (size_t i = 0; i < RENDER_LINE_MAX + 40; i++)
+				t[len++] = (unsigned char)"ab\xc3\xa9 "[i % 5];
+		for (size_t i = 0; i < len; i++)
+			lines += t[i] == '\n';
+		from = 1 + rand_r(&rs) % lines;
+		CHECK(view_with(&rita, NULL, ci, t, len, from, window, &plain) == 0);
+		CHECK(view_with(&rita, hd, ci, t, len, from, window, &coloured) == 0);
+		page_text(&plain, &a);
+		page_text(&coloured, &b);
+		if (a.len != b.len || memcmp(a.p, b.p, a.len)) {
+			fprintf(stderr, "  text %d (from %" PRIu64 ", %" PRIu64 " lines a page) reads otherwise with the worker's spans\n",
+				k, from, window);
+			same = 0;
+		}
+		if (highlightd_pid(hd) == 0) { /* the answer was refused: the worker stopped */
+			refused++;
+			highlightd_free(hd); /* a new pool: its own 5 starts a minute */
+			hd = highlightd_new();
+		} else {
+			taken += strstr(coloured.p, "<span class=h") != NULL;
+		}
+	}
+	unsetenv("HIGHLIGHTD_TEST_HOSTILE");
+	CHECK(same);
+	/* both kinds were seen: answers taken (the page coloured) and refused */
+	CHECK(taken >= 20 && refused >= 20);
+	if (taken < 20 || refused < 20)
+		fprintf(stderr, "  %d answers taken, %d refused\n", taken, refused);
+	highlightd_free(hd);
+	cipher_free(ci);
+	free(t);
+	buf_release(&plain);
+	buf_release(&coloured);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+/*
+ * A page of search results asks the worker for each result file's colours: a worker that
+ * takes its time for each (0.9 s of the 1.1 s it may: a snippet's budget and the grace)
+ * made a page of 24 files take 22 s, and one of the 50 files a page shows 45 s, past the
+ * front's answer timeout (the room is then restarted). The page's colours are bounded as a
+ * whole: its result files past the budget are plain, every line still there.
+ */
+TEST(search_page_colours_in_bounded_time)
+{
+	enum { N = 24 };
+	static char paths[N][16], data[N][64];
+	struct fixture_file files[N + 1];
+	struct session_info rita = who_of("rita");
+	struct render_ctx c = {0};
+	struct fixture f;
+	struct query_opts qo = {0};
+	struct search_opts so;
+	struct query *q = NULL;
+	struct search_result *res = NULL;
+	struct highlightd *hd;
+	struct timespec t0, t1;
+	struct buf out;
+	double s;
+	for (int i = 0; i < N; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "f%02d.c", i);
+		snprintf(data[i], sizeof(data[i]), "int marker_%02d(void) { return %d; }\n", i, i);
+		files[i] = (struct fixture_file){paths[i], data[i], 0, 0100644};
+	}
+	files[N] = (struct fixture_file){NULL, NULL, 0, 0};
+	fixture_make_files(&f, files);
+	search_opts_default(&so);
+	so.limit = 50;
+	CHECK(query_parse("marker_", &qo, &q) == 0 && index_search(f.ix, q, &so, &res) == 0);
+	CHECK(search_result_n_files(res) == N);
+	setenv("HIGHLIGHTD_TEST_HOSTILE", "slow", 1);
+	setenv("HIGHLIGHTD_TEST_SLOW_MS", "900", 1);
+	hd = highlightd_new();
+	c.f = fac;
+	c.log = log_;
+	c.who = &rita;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	c.ix = f.ix;
+	c.hl = hd;
+	buf_init(&out, 16 << 20);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(render_search_html(&c, "marker_", res, &out) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	unsetenv("HIGHLIGHTD_TEST_HOSTILE");
+	unsetenv("HIGHLIGHTD_TEST_SLOW_MS");
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* the page's budget, then at most one file's wait for a channel and for its answer */
+	CHECK(s < RENDER_HIGHLIGHT_BUDGET_US / 1e6 + 2 * (RENDER_HIGHLIGHT_BUDGET_US / 20 / 1e6 + HIGHLIGHTD_GRACE_MS / 1e3) + 1);
+	if (s >= 6)
+		fprintf(stderr, "  a page of %d result files took %.1f s\n", N, s);
+	/* every line still there (its match in <mark>, its colours in spans, or none) */
+	{
+		struct buf txt;
+		buf_init(&txt, 16 << 20);
+		page_text(&out, &txt);
+		for (int i = 0; i < N; i++) {
+			char want[64];
+			snprintf(want, sizeof(want), "int marker_%02d(void) { return %d; }", i, i);
+			CHECK(strstr(txt.p, want) != NULL);
+		}
+		buf_release(&txt);
+	}
+	highlightd_free(hd);
+	search_result_free(res);
+	query_free(q);
+	buf_release(&out);
+	fixture_free(&f);
+}
+
+/* The line of a diff page that opens with (a div of class "l r" or "l a"): coloured? */
+static int diff_line_coloured(const char *page, const char *open)
+{
+	const char *a = strstr(page, open), *b = a ? strstr(a, "</div>") : NULL;
+	const char *k = a ? strstr(a, "<span class=h") : NULL;
+	return a && b && k && k < b;
+}
+
+/*
+ * A diff's older file goes to the older release's worker (ctx.hl_base), never to the newer
+ * release's (ctx.hl): each worker holds its own release's files only.
+ */
+TEST(diff_colours_each_side_by_its_own_worker)
+{
+	static const char old_t[] = "int gone_a;\nint same;\n", new_t[] = "int same;\nint came_b;\n";
+	struct session_info rita = who_of("rita");
+	struct manifest_entry oe = {0}, ne = {0};
+	struct render_ctx c = {0};
+	struct highlightd *hd = highlightd_new();
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	oe.path = ne.path = "src/d.c";
+	oe.path_len = ne.path_len = strlen(oe.path);
+	oe.mode = ne.mode = 0100644;
+	oe.size = sizeof(old_t) - 1;
+	ne.size = sizeof(new_t) - 1;
+	memset(oe.sha256, 0x11, 32);
+	memset(ne.sha256, 0x22, 32);
+	c.f = fac;
+	c.log = log_;
+	c.who = &rita;
+	c.product = "fw";
+	c.version = "1";
+	c.now = MON10;
+	/* the older release's worker only: its file coloured, the newer plain */
+	c.hl_base = hd;
+	CHECK(render_diff(&c, "1", 3, &oe, (const unsigned char *)old_t, oe.size, &ne, (const unsigned char *)new_t,
+			  ne.size, &out) == 0);
+	CHECK(strstr(out.p, "gone_a") && strstr(out.p, "came_b"));
+	CHECK(diff_line_coloured(out.p, "<div class=\"l r\"") && !diff_line_coloured(out.p, "<div class=\"l a\""));
+	/* the newer's only: the other way round */
+	c.hl_base = NULL;
+	c.hl = hd;
+	buf_reset(&out);
+	CHECK(render_diff(&c, "1", 3, &oe, (const unsigned char *)old_t, oe.size, &ne, (const unsigned char *)new_t,
+			  ne.size, &out) == 0);
+	CHECK(!diff_line_coloured(out.p, "<div class=\"l r\"") && diff_line_coloured(out.p, "<div class=\"l a\""));
+	highlightd_free(hd);
+	buf_release(&out);
+}
+
 int main(void)
 {
 	char src[400], file[450], cmd[400];
@@ -504,6 +769,9 @@ int main(void)
 	imaged_free(images);
 	images = NULL;
 	RUN(long_line_rest_by_parts);
+	RUN(worker_spans_never_change_the_text);
+	RUN(search_page_colours_in_bounded_time);
+	RUN(diff_colours_each_side_by_its_own_worker);
 	logdb_free(log_);
 	facility_free(fac);
 	note_signer_free(vkey);
