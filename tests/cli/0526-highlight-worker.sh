@@ -95,20 +95,20 @@ iworker() {
 }
 check "no image worker before the first image" [ -z "$(iworker)" ]
 code=$(view one.png)
-check "an image is shown ($code)" [ "$code" = 200 ] && grep -q '<img id="image"' "$T/page" && grep -q 'PNG image, 64×40 pixels' "$T/page"
+check "an image is shown ($code)" eval '[ "$code" = 200 ] && grep -q "<img id=\"image\"" "$T/page" && grep -q "PNG image, 64×40 pixels" "$T/page"'
 I=$(iworker)
 check "by the room's image worker ($I)" [ -n "$I" ]
 check "the image worker: seccomp, no_new_privs, not root" sh -c "grep -q '^Seccomp:[[:space:]]*2$' /proc/$I/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$I/status && ! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$I/status"
 check "its root is an empty folder" sh -c "[ -z \"\$(ls -A /proc/$I/root/ 2>/dev/null)\" ]"
 check "it holds no file" sh -c "! ls -l /proc/$I/fd | grep -- '->' | grep -v -e '/dev/null' -e 'socket:' -e 'pipe:' | grep -q ."
 code=$(view bad.png)
-check "a damaged image is named with the decoder's reason ($code)" [ "$code" = 200 ] && grep -q 'a PNG image: damaged PNG file' "$T/page"
+check "a damaged image is named with the decoder's reason ($code)" eval '[ "$code" = 200 ] && grep -q "a PNG image: damaged PNG file" "$T/page"'
 check "by the same worker" [ "$(iworker)" = "$I" ]
 kill -KILL "$I"
 sleep 0.2
 code=$(view two.png)
 I2=$(iworker)
-check "a killed image worker is replaced for the next image ($code)" [ "$code" = 200 ] && grep -q 'PNG image, 3000×20 pixels (shown smaller)' "$T/page" && [ -n "$I2" ] && [ "$I2" != "$I" ]
+check "a killed image worker is replaced for the next image ($code)" eval '[ "$code" = 200 ] && grep -q "PNG image, 3000×20 pixels (shown smaller)" "$T/page" && [ -n "$I2" ] && [ "$I2" != "$I" ]'
 
 # prints: drawn by the release's print worker, not by the room
 pworker() {
@@ -120,7 +120,7 @@ prt() { curl -sk --max-time 90 -b "$(cat "$T/rita.cookie")" -o "$T/p.pdf" -w '%{
 	--data-urlencode "csrf=$csrf" --data-urlencode "from=$1" --data-urlencode "to=$2"; }
 check "no print worker before the first print" [ -z "$(pworker)" ]
 code=$(prt 1 20)
-check "a print is a PDF ($code)" [ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q '%PDF-'
+check "a print is a PDF ($code)" eval '[ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q "%PDF-"'
 P=$(pworker)
 check "drawn by the room's print worker ($P)" [ -n "$P" ]
 check "the print worker: seccomp, no_new_privs, not root" sh -c "grep -q '^Seccomp:[[:space:]]*2$' /proc/$P/status && grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$P/status && ! grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$P/status"
@@ -129,7 +129,7 @@ kill -KILL "$P"
 sleep 0.2
 code=$(prt 21 40)
 P2=$(pworker)
-check "a killed print worker is replaced for the next print ($code)" [ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q '%PDF-' && [ -n "$P2" ] && [ "$P2" != "$P" ]
+check "a killed print worker is replaced for the next print ($code)" eval '[ "$code" = 200 ] && head -c 5 "$T/p.pdf" | grep -q "%PDF-" && [ -n "$P2" ] && [ "$P2" != "$P" ]'
 
 # a halt ends the workers within seconds
 W3=$(worker)
