@@ -229,11 +229,6 @@ done:
 	return r;
 }
 
-pid_t highlightd_pid(struct highlightd *h)
-{
-	return h ? worker_pid(h->w) : 0;
-}
-
 void highlightd_kill(struct highlightd *h)
 {
 	if (h)

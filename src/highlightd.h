@@ -23,7 +23,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "buf.h"
 #include "err.h"
@@ -47,8 +46,6 @@ struct highlightd *highlightd_new(void);
  */
 int highlightd_spans(struct highlightd *h, enum hl_lang lang, const char *src, size_t len, uint64_t budget_us,
 		     struct hl_span **spans, size_t *n) WUR;
-/* The running worker's process id, 0 when none runs. */
-pid_t highlightd_pid(struct highlightd *h);
 /* Kill the worker and start none again (the release was closed). Idempotent. */
 void highlightd_kill(struct highlightd *h);
 void highlightd_free(struct highlightd *h);

@@ -213,11 +213,6 @@ done:
 	return r;
 }
 
-pid_t imaged_pid(struct imaged *d)
-{
-	return d ? worker_pid(d->w) : 0;
-}
-
 void imaged_kill(struct imaged *d)
 {
 	if (d)

@@ -20,7 +20,6 @@
 #define SEALROOM_IMAGED_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "buf.h"
 #include "err.h"
@@ -42,8 +41,6 @@ struct imaged *imaged_new(void);
  */
 int imaged_decode(struct imaged *d, const void *p, size_t len, int side, unsigned char **rgb, int *w0, int *h0,
 		  int *w, int *h) WUR;
-/* The running worker's process id, 0 when none runs. */
-pid_t imaged_pid(struct imaged *d);
 /* Kill the worker and start none again (the release was closed). Idempotent. */
 void imaged_kill(struct imaged *d);
 void imaged_free(struct imaged *d);

@@ -224,11 +224,6 @@ done:
 	return r;
 }
 
-pid_t printd_pid(struct printd *d)
-{
-	return d ? worker_pid(d->w) : 0;
-}
-
 void printd_kill(struct printd *d)
 {
 	if (d)

@@ -17,7 +17,6 @@
 #ifndef SEALROOM_PRINTD_H
 #define SEALROOM_PRINTD_H
 
-#include <sys/types.h>
 
 #include "buf.h"
 #include "err.h"
@@ -34,7 +33,6 @@ struct printd *printd_new(void);
 /* Draw s in the worker: the PDF appended to pdf. ERR_IO when the worker failed (it is
  * killed), ERR_BUSY when its channels stayed busy. */
 int printd_draw(struct printd *d, const struct print_sheet *s, struct buf *pdf) WUR;
-pid_t printd_pid(struct printd *d);
 /* Kill the worker and start none again (the release was closed). Idempotent. */
 void printd_kill(struct printd *d);
 void printd_free(struct printd *d);

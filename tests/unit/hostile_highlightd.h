@@ -28,33 +28,13 @@
 #include "highlightd.h"
 #include "le.h"
 #include "worker.h"
+#include "worker_fixture.h"
 
 #define H_READY WORKER_FD_FIRST
 #define H_CHAN (WORKER_FD_FIRST + 1)
 
 static const char *hostile_mode;
 
-static int h_read(int fd, void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = read(fd, (char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-static int h_write(int fd, const void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = write(fd, (const char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
 
 /* An answer of spans (start, end, class) in wire.h's framing. */
 static int h_spans(int fd, const uint32_t (*sp)[3], uint32_t n)

@@ -17,6 +17,7 @@
 #include "highlightd.h"
 #include "render.h"
 #include "test.h"
+#include "worker_fixture.h"
 
 /* this binary is the worker's image too: an honest one, or the hostile one named by
  * HIGHLIGHTD_TEST_HOSTILE (hostile_highlightd.h) */
@@ -76,7 +77,7 @@ TEST(worker_colours_as_in_process)
 	};
 	unsigned seed = 12345;
 	int bad = 0;
-	CHECK(highlightd_pid(h) == 0); /* none until a file needs it */
+	CHECK(worker_child(HIGHLIGHTD_ARG) == 0); /* none until a file needs it */
 	for (size_t i = 0; i < sizeof(samples) / sizeof(*samples); i++) {
 		struct hl_span *sp = NULL;
 		size_t n = 0;
@@ -86,7 +87,7 @@ TEST(worker_colours_as_in_process)
 			CHECK(n > 0); /* real code has colours */
 		free(sp);
 	}
-	CHECK(highlightd_pid(h) > 0);
+	CHECK(worker_child(HIGHLIGHTD_ARG) > 0);
 	/* 600 generated texts over every language */
 	for (int k = 0; k < 600; k++) {
 		char src[2048];
@@ -126,7 +127,7 @@ TEST(worker_is_sandboxed)
 	pid_t p;
 	CHECK(highlightd_spans(h, HL_C, samples[0].src, strlen(samples[0].src), 0, &sp, &n) == 0 && n);
 	free(sp);
-	p = highlightd_pid(h);
+	p = worker_child(HIGHLIGHTD_ARG);
 	CHECK(p > 0);
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)p);
 	if ((st = fopen(path, "r"))) {
@@ -171,13 +172,13 @@ TEST(worker_dies_hangs_or_is_killed)
 	pid_t p1, p2;
 	CHECK(highlightd_spans(h, HL_C, src, len, 0, &sp, &n) == 0 && n);
 	free(sp);
-	p1 = highlightd_pid(h);
+	p1 = worker_child(HIGHLIGHTD_ARG);
 	/* killed between files: the next has a new worker */
 	kill(p1, SIGKILL);
 	usleep(100000);
 	CHECK(highlightd_spans(h, HL_C, src, len, 0, &sp, &n) == 0 && n);
 	free(sp);
-	p2 = highlightd_pid(h);
+	p2 = worker_child(HIGHLIGHTD_ARG);
 	CHECK(p2 > 0 && p2 != p1);
 	/* hung: after the budget and the grace the file is plain, and the worker killed */
 	kill(p2, SIGSTOP);
@@ -188,12 +189,12 @@ TEST(worker_dies_hangs_or_is_killed)
 	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	CHECK(s >= (100 + HIGHLIGHTD_GRACE_MS) / 1000.0 - 0.05 && s < (100 + HIGHLIGHTD_GRACE_MS) / 1000.0 + 2);
 	CHECK(kill(p2, 0) < 0 && errno == ESRCH);
-	CHECK(highlightd_pid(h) == 0);
+	CHECK(worker_child(HIGHLIGHTD_ARG) == 0);
 	CHECK(highlightd_spans(h, HL_C, src, len, 0, &sp, &n) == 0 && n);
 	free(sp);
 	/* a release closed: no worker again */
 	highlightd_kill(h);
-	CHECK(highlightd_spans(h, HL_C, src, len, 0, &sp, &n) == ERR_IO && !n && highlightd_pid(h) == 0);
+	CHECK(highlightd_spans(h, HL_C, src, len, 0, &sp, &n) == ERR_IO && !n && worker_child(HIGHLIGHTD_ARG) == 0);
 	highlightd_free(h);
 }
 
@@ -228,7 +229,7 @@ TEST(hostile_worker_is_not_believed)
 		setenv("HIGHLIGHTD_TEST_HOSTILE", modes[i], 1);
 		CHECK(highlightd_spans(h, HL_C, src, strlen(src), 0, &sp, &n) == ERR_IO && !sp && !n);
 		unsetenv("HIGHLIGHTD_TEST_HOSTILE");
-		CHECK(highlightd_pid(h) == 0); /* killed */
+		CHECK(worker_child(HIGHLIGHTD_ARG) == 0); /* killed */
 		/* the next file has an honest worker again */
 		CHECK(highlightd_spans(h, HL_C, src, strlen(src), 0, &sp, &n) == 0 && n);
 		free(sp);
@@ -311,12 +312,12 @@ TEST(worker_that_reads_nothing)
 	CHECK(q.done);
 	if (!q.done) {
 		fprintf(stderr, "  the page still waits after 10 s: the worker is killed to end it\n");
-		kill(highlightd_pid(q.h), SIGKILL);
+		kill(worker_child(HIGHLIGHTD_ARG), SIGKILL);
 	}
 	pthread_join(th, NULL);
 	CHECK(q.e == ERR_IO && strstr(q.msg, "no answer within") != NULL);
 	CHECK(q.s < (100 + HIGHLIGHTD_GRACE_MS) / 1000.0 + 1);
-	CHECK(highlightd_pid(q.h) == 0);
+	CHECK(worker_child(HIGHLIGHTD_ARG) == 0);
 	highlightd_free(q.h);
 	free(src);
 }

@@ -19,6 +19,7 @@
 #include "le.h"
 #include "test.h"
 #include "worker.h"
+#include "worker_fixture.h"
 
 /* this binary is the worker's image too: imaged.c's constructor makes it one, unless
  * IMAGED_TEST_HOSTILE names a hostile worker to be instead (below) */
@@ -28,27 +29,6 @@
 
 static const char *hostile_mode;
 
-static int h_read(int fd, void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = read(fd, (char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-static int h_write(int fd, const void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = write(fd, (const char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
 
 /* An answer of w0 x h0 shown as w x h, with pixels bytes of pixels. */
 static int h_image(int fd, uint32_t w0, uint32_t h0, uint32_t w, uint32_t h, size_t pixels)
@@ -173,7 +153,7 @@ TEST(worker_decodes_as_in_process)
 	struct imaged *d = imaged_new();
 	unsigned seed = 4242;
 	int files = 0, bad = 0;
-	CHECK(imaged_pid(d) == 0); /* none until an image needs it */
+	CHECK(worker_child(IMAGED_ARG) == 0); /* none until an image needs it */
 	/* the decoders' own test images, damaged ones included */
 	for (size_t c = 0; c < sizeof(corpora) / sizeof(*corpora); c++) {
 		DIR *dir = opendir(corpora[c]);
@@ -214,7 +194,7 @@ TEST(worker_decodes_as_in_process)
 		buf_release(&j);
 	}
 	CHECK(bad == 0);
-	CHECK(imaged_pid(d) > 0);
+	CHECK(worker_child(IMAGED_ARG) > 0);
 	imaged_free(d);
 }
 
@@ -232,7 +212,7 @@ TEST(worker_is_sandboxed_and_replaced)
 	CHECK(image_encode_jpeg(rgb, 16, 16, 80, &j) == 0);
 	CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == 0 && w == 16 && h == 16);
 	free(px);
-	p = imaged_pid(d);
+	p = worker_child(IMAGED_ARG);
 	CHECK(p > 0);
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)p);
 	if ((st = fopen(path, "r"))) {
@@ -262,7 +242,7 @@ TEST(worker_is_sandboxed_and_replaced)
 	usleep(100000);
 	CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == 0);
 	free(px);
-	p2 = imaged_pid(d);
+	p2 = worker_child(IMAGED_ARG);
 	CHECK(p2 > 0 && p2 != p);
 	/* hung: the image fails after the timeout, the worker is killed, the next one decodes */
 	kill(p2, SIGSTOP);
@@ -275,7 +255,7 @@ TEST(worker_is_sandboxed_and_replaced)
 	free(px);
 	/* a release closed: no worker again */
 	imaged_kill(d);
-	CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == ERR_IO && imaged_pid(d) == 0);
+	CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == ERR_IO && worker_child(IMAGED_ARG) == 0);
 	imaged_free(d);
 	buf_release(&j);
 }
@@ -294,7 +274,7 @@ TEST(hostile_worker_is_not_believed)
 		CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == ERR_IO && !px);
 		CHECK(!strstr(err_msg(), "secret line"));
 		unsetenv("IMAGED_TEST_HOSTILE");
-		CHECK(imaged_pid(d) == 0); /* killed */
+		CHECK(worker_child(IMAGED_ARG) == 0); /* killed */
 		CHECK(imaged_decode(d, j.p, j.len, 1280, &px, &w0, &h0, &w, &h) == 0 && w == 16);
 		free(px);
 		px = NULL;

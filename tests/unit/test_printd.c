@@ -14,22 +14,13 @@
 #include "printd.h"
 #include "test.h"
 #include "worker.h"
+#include "worker_fixture.h"
 
 #define H_READY WORKER_FD_FIRST
 #define H_CHAN (WORKER_FD_FIRST + 1)
 
 static const char *hostile_mode;
 
-static int h_read(int fd, void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = read(fd, (char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
 
 static void *hostile_serve(void *arg)
 {
@@ -88,7 +79,7 @@ TEST(worker_draws_the_sheet)
 	struct print_sheet s = sheet(1);
 	struct buf pdf;
 	buf_init(&pdf, PRINT_PDF_MAX);
-	CHECK(printd_pid(d) == 0);
+	CHECK(worker_child(PRINTD_ARG) == 0);
 	CHECK(printd_draw(d, &s, &pdf) == 0 && pdf.len > 1000 && !memcmp(pdf.p, "%PDF-", 5));
 	CHECK(memmem(pdf.p, pdf.len, "/ToUnicode", 10) != NULL); /* a searchable text layer */
 	CHECK(memmem(pdf.p, pdf.len, "/FontFile", 9) != NULL);   /* the fonts embedded */
@@ -102,7 +93,7 @@ TEST(worker_draws_the_sheet)
 		char path[64], line[256];
 		int seccomp = 0, nnp = 0, root = 1;
 		FILE *st;
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)printd_pid(d));
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)worker_child(PRINTD_ARG));
 		if ((st = fopen(path, "r"))) {
 			while (fgets(line, sizeof(line), st)) {
 				seccomp |= !strcmp(line, "Seccomp:\t2\n");
@@ -117,11 +108,11 @@ TEST(worker_draws_the_sheet)
 	}
 	/* killed between prints: the next has a new worker */
 	{
-		pid_t p = printd_pid(d);
+		pid_t p = worker_child(PRINTD_ARG);
 		kill(p, SIGKILL);
 		usleep(100000);
 		buf_reset(&pdf);
-		CHECK(printd_draw(d, &s, &pdf) == 0 && printd_pid(d) != p && printd_pid(d) > 0);
+		CHECK(printd_draw(d, &s, &pdf) == 0 && worker_child(PRINTD_ARG) != p && worker_child(PRINTD_ARG) > 0);
 	}
 	printd_kill(d);
 	buf_reset(&pdf);
@@ -142,7 +133,7 @@ TEST(hostile_worker_is_not_believed)
 		buf_reset(&pdf);
 		CHECK(printd_draw(d, &s, &pdf) == ERR_IO && pdf.len == 0);
 		unsetenv("PRINTD_TEST_HOSTILE");
-		CHECK(printd_pid(d) == 0);
+		CHECK(worker_child(PRINTD_ARG) == 0);
 		CHECK(printd_draw(d, &s, &pdf) == 0 && !memcmp(pdf.p, "%PDF-", 5));
 		printd_free(d);
 	}

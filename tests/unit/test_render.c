@@ -18,6 +18,7 @@
 #include "imaged.h"
 #include "render.h"
 #include "test.h"
+#include "worker_fixture.h"
 #include "vendor_fixture.h"
 /* this binary is a highlight worker's image too, an honest or a hostile one */
 #include "hostile_highlightd.h"
@@ -556,7 +557,7 @@ TEST(worker_spans_never_change_the_text)
 				k, from, window);
 			same = 0;
 		}
-		if (highlightd_pid(hd) == 0) { /* the answer was refused: the worker stopped */
+		if (worker_child(HIGHLIGHTD_ARG) == 0) { /* the answer was refused: the worker stopped */
 			refused++;
 			highlightd_free(hd); /* a new pool: its own 5 starts a minute */
 			hd = highlightd_new();

@@ -14,6 +14,7 @@
 #include "query.h"
 #include "search_fixture.h"
 #include "searchd.h"
+#include "worker_fixture.h"
 
 /* this binary is the worker's image too (searchd_start runs /proc/self/exe): searchd.c's
  * constructor makes it one, unless SEARCHD_TEST_HOSTILE names a hostile worker to be
@@ -27,27 +28,6 @@
 static const char *hostile_mode;
 static char hostile_line[128]; /* the release's first line, read from the text it was handed */
 
-static int h_read(int fd, void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = read(fd, (char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
-
-static int h_write(int fd, const void *p, size_t n)
-{
-	for (size_t off = 0; off < n;) {
-		ssize_t k = write(fd, (const char *)p + off, n - off);
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
-}
 
 /* A refusal: "SRW1" 0 code u16 n, then msg, in wire.h's framing. */
 static int h_refuse(int fd, int code, const char *msg)
