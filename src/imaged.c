@@ -47,21 +47,6 @@ int imaged_request_decode(const void *msg, size_t len, const unsigned char **p, 
 	return 0;
 }
 
-static int ans_error(int code, const char *msg, struct buf *out)
-{
-	size_t n = strlen(msg);
-	unsigned char h[8];
-	if (n > MSG_MAX)
-		n = MSG_MAX;
-	memcpy(h, ANS_MAGIC, 4);
-	h[4] = 0;
-	h[5] = (unsigned char)(code < 0 ? -code : code);
-	h[6] = (unsigned char)n;
-	h[7] = (unsigned char)(n >> 8);
-	buf_reset(out);
-	return buf_add(out, h, 8) || buf_add(out, msg, n) ? ERR_TOOBIG : 0;
-}
-
 int imaged_answer_decode(const void *msg, size_t len, int side, unsigned char **rgb, int *w0, int *h0, int *w,
 			 int *h)
 {
@@ -123,7 +108,7 @@ static int answer(void *ctx, const unsigned char *req, size_t len, struct buf *o
 	if (imaged_request_decode(req, len, &p, &n, &side))
 		return 1; /* only the room writes here: a malformed request ends the worker */
 	if ((r = image_decode_rgb(p, n, &rgb, &w0, &h0))) {
-		r = ans_error(r == ERR_TOOBIG ? ERR_TOOBIG : ERR_PARSE, err_msg(), out);
+		r = worker_refusal(ANS_MAGIC, r == ERR_TOOBIG ? ERR_TOOBIG : ERR_PARSE, err_msg(), MSG_MAX, out);
 		free(rgb);
 		return r;
 	}
@@ -132,7 +117,7 @@ static int answer(void *ctx, const unsigned char *req, size_t len, struct buf *o
 	if ((r = image_fit_rgb(rgb, &w, &hh, side))) {
 		sodium_memzero(rgb, (size_t)w0 * h0 * 3);
 		free(rgb);
-		return ans_error(ERR_PARSE, "image: not a PNG, JPEG, GIF or WebP file", out);
+		return worker_refusal(ANS_MAGIC, ERR_PARSE, "image: not a PNG, JPEG, GIF or WebP file", MSG_MAX, out);
 	}
 	memcpy(h, ANS_MAGIC, 4);
 	h[4] = 1;

@@ -99,22 +99,6 @@ int searchd_request_decode(const void *msg, size_t len, char *text, struct query
 	return 0;
 }
 
-/* The worker's refusal of a query: its code and message, made one printable line. */
-static int ans_error(int code, const char *msg, struct buf *out)
-{
-	size_t n = strlen(msg);
-	unsigned char h[8];
-	if (n > ERR_MSG_MAX)
-		n = ERR_MSG_MAX;
-	memcpy(h, ANS_MAGIC, 4);
-	h[4] = 0;
-	h[5] = (unsigned char)(code < 0 ? -code : code);
-	h[6] = (unsigned char)n;
-	h[7] = (unsigned char)(n >> 8);
-	buf_reset(out);
-	return buf_add(out, h, 8) || buf_add(out, msg, n) ? ERR_TOOBIG : 0;
-}
-
 /* A byte of a refusal as the room shows it. */
 static char shown(char c)
 {
@@ -160,14 +144,15 @@ static int answer(void *ctx, const unsigned char *req, size_t len, struct buf *o
 	int r;
 	if ((r = searchd_request_decode(req, len, text, &qo, &so)) || (r = query_parse(text, &qo, &q)) ||
 	    (r = index_search(ix, q, &so, &res))) {
-		r = ans_error(r, err_msg(), out);
+		r = worker_refusal(ANS_MAGIC, r, err_msg(), ERR_MSG_MAX, out);
 	} else {
 		unsigned char h[5];
 		memcpy(h, ANS_MAGIC, 4);
 		h[4] = 1;
 		buf_reset(out);
 		if (buf_add(out, h, 5) || search_result_encode(res, out))
-			r = ans_error(ERR_TOOBIG, "search: the result is too large to answer", out);
+			r = worker_refusal(ANS_MAGIC, ERR_TOOBIG, "search: the result is too large to answer",
+					   ERR_MSG_MAX, out);
 	}
 	search_result_free(res);
 	query_free(q);

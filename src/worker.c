@@ -117,6 +117,21 @@ void worker_serve(const char *name, unsigned n_fds, unsigned channels, int exec_
 	_exit(0);
 }
 
+int worker_refusal(const char *magic, int code, const char *msg, size_t max, struct buf *out)
+{
+	size_t n = strlen(msg);
+	unsigned char h[8];
+	if (n > max)
+		n = max;
+	memcpy(h, magic, 4);
+	h[4] = 0;
+	h[5] = (unsigned char)(code < 0 ? -code : code);
+	h[6] = (unsigned char)n;
+	h[7] = (unsigned char)(n >> 8);
+	buf_reset(out);
+	return buf_add(out, h, 8) || buf_add(out, msg, n) ? ERR_TOOBIG : 0;
+}
+
 /* ---- the room's side ---- */
 
 /* Wait for the worker's ready byte. */

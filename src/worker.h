@@ -87,6 +87,13 @@ void worker_kill(struct worker *w);
 /* worker_kill, wait for the jobs in flight to give their channels back, free. */
 void worker_free(struct worker *w);
 
+/*
+ * A worker's refusal, as the search and image workers answer one: magic (4 bytes), u8 0,
+ * u8 -code, u16 n, n bytes of msg (cut at max), into out after a reset. ERR_TOOBIG when out
+ * cannot hold it.
+ */
+int worker_refusal(const char *magic, int code, const char *msg, size_t max, struct buf *out) WUR;
+
 /* ---- the worker's side ---- */
 
 /*
