@@ -99,6 +99,7 @@ for j in 1 2 3; do
 done
 touch "$stop"
 for p in $pids; do wait "$p"; done
+busy_end=$(date +%s)
 check "pages of 30 search results and views are answered meanwhile ($bad not)" [ "$bad" -eq 0 ]
 check "the slowest of them within 8 s ($worst ms)" [ "$worst" -lt 8000 ]
 check "the busy reader's pages are answered too" sh -c "! cat '$T'/busy* | grep -qv '^200$'"
@@ -119,6 +120,11 @@ else
 fi
 
 # ---- killed again and again: the room keeps no descriptor or child per restart ----
+# the busy reader's overruns spent restarts (5 a minute, each overrun one; how many depends
+# on the machine's speed): the minute they were spent in is let out first
+left=$((busy_end + 62 - $(date +%s)))
+[ "$left" -gt 0 ] && sleep "$left"
+view "a.c?from=29" >/dev/null
 F0=$(fds); K0=$(kids)
 for i in 1 2; do
 	kill -KILL "$(worker)"
